@@ -1,0 +1,18 @@
+"""varimp: which inputs drive a neural network's predictions, for MLPs and recurrent networks.
+
+The nine methods compared by Olden, Joy & Death (2004) plus permutation importance, for
+PyTorch, Keras 3 and scikit-learn models, on tables ``(n, p)`` and sequences ``(n, T, p)``.
+"""
+
+from .api import METHODS, available_methods, importance
+from .errors import InputError, ModelError, UnsupportedModelError, VarImpError
+from .methods import connection_weights, garson, partial_derivatives
+from .result import Comparison, Importance
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS", "Comparison", "Importance", "InputError", "ModelError", "UnsupportedModelError",
+    "VarImpError", "__version__", "available_methods", "connection_weights", "garson",
+    "importance", "partial_derivatives",
+]

@@ -1,0 +1,49 @@
+"""Model adapters: one per framework, the only code that knows framework internals."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import UnsupportedModelError, describe
+from .base import Adapter
+from .callable import CallableAdapter
+
+
+def _is_keras(model: object) -> bool:
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    return isinstance(model, keras.Model)
+
+
+def _is_sklearn(model: object) -> bool:
+    module = type(model).__module__
+    return module.startswith("sklearn.")
+
+
+def adapt(model: object) -> Adapter:
+    """The adapter for a model: PyTorch module, Keras model, scikit-learn MLP or callable."""
+    if isinstance(model, Adapter):
+        return model
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        from .torch import TorchAdapter
+
+        return TorchAdapter(model)
+    if _is_keras(model):
+        from .keras import KerasAdapter
+
+        return KerasAdapter(model)
+    if _is_sklearn(model):
+        from .sklearn import SklearnAdapter
+
+        return SklearnAdapter(model)
+    if callable(model):
+        return CallableAdapter(model)
+    raise UnsupportedModelError(f"model must be a torch.nn.Module, a Keras model, a fitted "
+                                f"scikit-learn MLP or a callable; received {describe(model)}")
+
+
+__all__ = ["Adapter", "adapt"]

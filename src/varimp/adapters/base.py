@@ -1,0 +1,130 @@
+"""The one interface through which methods and engines reach a model.
+
+An adapter predicts in batches on the model's own device and dtype, differentiates a selected
+output with respect to the input, and reads the network's structure into a neutral
+:class:`varimp.network.Network`. Predictions always come back as float64 numpy arrays of shape
+``(n, n_steps, n_outputs)``: ``n_steps`` is 1 unless the model predicts one value per time step.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import InputError, ModelError, UnsupportedModelError, VarImpError
+from ..network import Network
+
+DEFAULT_BATCH_SIZE = 4096
+
+
+def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
+    """Reshape a prediction array to ``(n, n_steps, n_outputs)``."""
+    pred = np.asarray(pred, dtype=np.float64)
+    if pred.ndim == 0 or pred.shape[0] != n:
+        raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
+                         f"an array of shape {pred.shape}")
+    if pred.ndim == 1:
+        return pred.reshape(n, 1, 1)
+    if pred.ndim == 2:
+        return pred.reshape(n, 1, pred.shape[1])
+    if pred.ndim == 3:
+        return pred
+    raise ModelError(f"the model's predictions must be (n,), (n, k) or (n, steps, k); it "
+                     f"returned shape {pred.shape}")
+
+
+class Adapter(abc.ABC):
+    """Base adapter. Subclasses implement ``_predict_batch`` and, where they can, the rest."""
+
+    #: "autodiff" or "finite differences"; reported in ``details`` by gradient methods.
+    gradient_kind = "finite differences"
+
+    def __init__(self, model: object):
+        self.model = model
+        self.expected_input: tuple[int, ...] | None = None  # (p,) or (T, p) when known
+
+    # -- prediction ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _predict_batch(self, X: np.ndarray) -> np.ndarray:
+        """The model's raw predictions for one batch of float64 input."""
+
+    def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Predictions ``(n, n_steps, n_outputs)`` in float64, computed in batches."""
+        n = X.shape[0]
+        size = batch_size or DEFAULT_BATCH_SIZE
+        pieces = []
+        with self.guard():
+            for start in range(0, n, size):
+                batch = X[start:start + size]
+                try:
+                    raw = self._predict_batch(batch)
+                except VarImpError:
+                    raise
+                except Exception as exc:
+                    raise ModelError(f"the model raised {type(exc).__name__} on input of shape "
+                                     f"{batch.shape}: {exc}") from exc
+                pieces.append(as_canonical(raw, batch.shape[0]))
+        out = np.concatenate(pieces, axis=0)
+        if not np.all(np.isfinite(out)):
+            raise ModelError("the model returned NaN or inf predictions for this X; check the "
+                             "scale of X and the model")
+        return out
+
+    # -- gradients ----------------------------------------------------------------------------
+    def gradient(
+        self, X: np.ndarray, output: int, step: int | None = None, batch_size: int | None = None
+    ) -> np.ndarray:
+        """d(prediction) / dX for one output, per sample, with X's shape.
+
+        The differentiated quantity is ``pred[:, step, output]``, or its sum over the predicted
+        steps when ``step`` is None. This base version uses central finite differences with a
+        step of ``1e-4 * max(1, |x|)`` per cell, in float64; frameworks with autodiff override it.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        flat = X.reshape(X.shape[0], -1)
+        grad = np.empty_like(flat)
+        h = 1e-4 * np.maximum(1.0, np.abs(flat))
+
+        def value(Z: np.ndarray) -> np.ndarray:
+            pred = self.predict(Z.reshape(X.shape), batch_size)[:, :, output]
+            return pred.sum(axis=1) if step is None else pred[:, step]
+
+        for j in range(flat.shape[1]):
+            plus, minus = flat.copy(), flat.copy()
+            plus[:, j] += h[:, j]
+            minus[:, j] -= h[:, j]
+            grad[:, j] = (value(plus) - value(minus)) / (2 * h[:, j])
+        return grad.reshape(X.shape)
+
+    # -- structure ----------------------------------------------------------------------------
+    def network(self) -> Network:
+        raise UnsupportedModelError(
+            f"{type(self.model).__name__} is read as a plain function; weight-based methods "
+            "need a PyTorch, Keras or scikit-learn network"
+        )
+
+    # -- safety -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Put the model in inference state for the duration, restore everything afterwards."""
+        yield
+
+    def check_input(self, X: np.ndarray) -> None:
+        """Raise InputError when X cannot be the model's input (rank or feature count)."""
+        expected = self.expected_input
+        if expected is None:
+            return
+        got = X.shape[1:]
+        if len(expected) != len(got):
+            kind = "sequences (n, time steps, features)" if len(expected) == 2 else \
+                "a table (n, features)"
+            raise InputError(f"this model reads {kind}; received X of shape {X.shape}")
+        mismatch = [(e, g) for e, g in zip(expected, got, strict=True)
+                    if e is not None and e != g]
+        if mismatch:
+            raise InputError(f"the model expects input of shape (n, "
+                             f"{', '.join('T' if e is None else str(e) for e in expected)}); "
+                             f"received X of shape {X.shape}")

@@ -1,0 +1,152 @@
+"""Keras 3 adapter: the only place that knows Keras layers (any backend; autodiff on torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedModelError
+from ..network import Dense, Flatten, Layer, Network, Recurrent
+from .base import Adapter
+from .structure import resolve_network
+
+# Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
+_GATES = {"SimpleRNN": ("rnn", ("h",)), "LSTM": ("lstm", tuple("ifgo")), "GRU": ("gru", "zrn")}
+_SKIPPED = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "AlphaDropout",
+            "GaussianNoise"}
+
+
+def _activation_name(fn: object) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    name = {"linear": "identity", "swish": "silu"}.get(name, name)
+    if name == "leaky_relu":
+        return "leaky_relu:0.2"
+    if name not in {"identity", "relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "gelu",
+                    "softplus", "silu", "softmax", "log_softmax"}:
+        raise UnsupportedModelError(f"activation {name!r} cannot be read by varimp")
+    return name
+
+
+def _dense(layer: object) -> Dense:
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1])
+    return Dense(weights[0], bias, _activation_name(layer.activation), name=layer.name)
+
+
+def _recurrent(layer: object) -> Recurrent:
+    kind = type(layer).__name__
+    cell, gates = _GATES[kind]
+    if getattr(layer, "go_backwards", False) or getattr(layer, "stateful", False):
+        raise UnsupportedModelError(f"layer {layer.name} ({kind}) runs backwards or statefully; "
+                                    "weight-based methods read forward, stateless layers only")
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    kernel, recurrent = weights[0], weights[1]
+    units = recurrent.shape[0]
+    bias = weights[2] if len(weights) > 2 else np.zeros(units * len(gates))
+    reset_after = bool(getattr(layer, "reset_after", False)) if cell == "gru" else True
+    b_in, b_rec = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+
+    def split(matrix: np.ndarray) -> dict[str, np.ndarray]:
+        return {g: matrix[..., j * units:(j + 1) * units] for j, g in enumerate(gates)}
+
+    cell_obj = getattr(layer, "cell", layer)
+    recurrent_act = getattr(cell_obj, "recurrent_activation", None)
+    return Recurrent(
+        cell=cell, w_input=split(kernel), w_recurrent=split(recurrent),
+        b_input=split(b_in), b_recurrent=split(b_rec),
+        activation=_activation_name(cell_obj.activation),
+        recurrent_activation="sigmoid" if recurrent_act is None else
+        _activation_name(recurrent_act),
+        return_sequences=bool(layer.return_sequences), reset_after=reset_after, name=layer.name,
+    )
+
+
+def _read(model: object, layers: list[Layer]) -> None:
+    import keras
+
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if isinstance(layer, keras.Model):
+            _read(layer, layers)
+        elif kind in _SKIPPED:
+            continue
+        elif kind == "Dense":
+            layers.append(_dense(layer))
+        elif kind == "TimeDistributed" and type(layer.layer).__name__ == "Dense":
+            layers.append(_dense(layer.layer))
+        elif kind in _GATES:
+            layers.append(_recurrent(layer))
+        elif kind == "Flatten":
+            layers.append(Flatten(name=layer.name))
+        elif kind == "Activation" and layers and isinstance(layers[-1], Dense):
+            last = layers[-1]
+            layers[-1] = Dense(last.weight, last.bias, _activation_name(layer.activation),
+                               last.name)
+        else:
+            raise UnsupportedModelError(
+                f"layer {layer.name!r} ({kind}) cannot be read by the weight-based methods "
+                "(supported: Dense, SimpleRNN, GRU, LSTM, Flatten, TimeDistributed(Dense), Dropout)")
+
+
+class KerasAdapter(Adapter):
+    """Calls ``model(x, training=False)`` in batches; autodiff when Keras runs on torch."""
+
+    def __init__(self, model: object):
+        super().__init__(model)
+        import keras
+
+        self.backend = keras.backend.backend()
+        if self.backend == "torch":
+            self.gradient_kind = "autodiff"
+        self.dtype = getattr(model, "compute_dtype", None) or "float32"
+        try:
+            shape = tuple(model.inputs[0].shape)[1:]
+        except Exception:  # noqa: BLE001 - a subclassed model may have no symbolic input
+            shape = None
+        self.expected_input = shape
+
+    def _tensor(self, X: np.ndarray):
+        import keras
+
+        return keras.ops.convert_to_tensor(X.astype(self.dtype))
+
+    def _predict_batch(self, X: np.ndarray) -> np.ndarray:
+        import keras
+
+        if self.backend == "torch":
+            import torch
+
+            with torch.no_grad():
+                out = self.model(self._tensor(X), training=False)
+        else:
+            out = self.model(self._tensor(X), training=False)
+        return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+
+    def gradient(self, X, output, step=None, batch_size=None):
+        if self.backend != "torch":
+            return super().gradient(X, output, step, batch_size)
+        import torch
+
+        size = batch_size or 4096
+        grads = []
+        with torch.enable_grad():
+            for start in range(0, X.shape[0], size):
+                x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
+                out = self.model(x, training=False)
+                if out.ndim == 1:
+                    out = out[:, None]
+                if out.ndim == 2:
+                    out = out[:, None, :]
+                selected = out[:, :, output] if step is None else out[:, step, output]
+                (grad,) = torch.autograd.grad(selected.sum(), x)
+                grads.append(grad.detach().cpu().double().numpy())
+        return np.concatenate(grads, axis=0)
+
+    def network(self) -> Network:
+        layers: list[Layer] = []
+        _read(self.model, layers)
+        if not layers:
+            raise UnsupportedModelError(f"Keras model {self.model.name!r} has no Dense or "
+                                        "recurrent layer to read")
+        steps = self.expected_input[0] if self.expected_input and \
+            len(self.expected_input) == 2 else None
+        return resolve_network(layers, self, steps=steps)

@@ -1,0 +1,82 @@
+"""scikit-learn adapter: fitted ``MLPRegressor`` / ``MLPClassifier``, or a Pipeline ending in one."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..errors import UnsupportedModelError
+from ..network import Dense, Network
+from .base import Adapter
+from .structure import resolve_network
+
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+                "softmax": "softmax"}
+
+
+class SklearnAdapter(Adapter):
+    """Predictions from ``predict`` (regressors) or ``predict_proba`` (classifiers, one column
+    per class in ``classes_`` order). Gradients of a bare MLP are exact, by autodiff through a
+    float64 PyTorch twin built from ``coefs_``; through a Pipeline they fall back to finite
+    differences, since the preprocessing steps are not differentiable objects."""
+
+    def __init__(self, model: object):
+        super().__init__(model)
+        try:
+            check_is_fitted(model)
+        except Exception as exc:
+            raise UnsupportedModelError(f"{type(model).__name__} is not fitted; fit it before "
+                                        "asking which inputs drive it") from exc
+        self.estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
+        self.is_pipeline = isinstance(model, Pipeline)
+        self.classifier = hasattr(self.estimator, "predict_proba")
+        n_in = getattr(model, "n_features_in_", None)
+        self.expected_input = (n_in,) if n_in is not None else None
+        self._twin = None
+        if not self.is_pipeline and isinstance(self.estimator, MLPRegressor | MLPClassifier):
+            self.gradient_kind = "autodiff"
+
+    def _predict_batch(self, X: np.ndarray) -> np.ndarray:
+        if self.classifier:
+            return self.model.predict_proba(X)
+        return self.model.predict(X)
+
+    def _raw_network_output(self, X: np.ndarray) -> np.ndarray:
+        """What the network's last layer computes: P(class 1) alone for a binary classifier."""
+        pred = self.predict(X)[:, 0, :]
+        if self.classifier and pred.shape[1] == 2 and self.estimator.n_outputs_ == 1:
+            return pred[:, 1:]
+        return pred
+
+    def network(self) -> Network:
+        if self.is_pipeline:
+            names = [name for name, _ in self.model.steps[:-1]]
+            raise UnsupportedModelError(f"Pipeline steps {names} transform the inputs before the "
+                                        "network; weight-based methods read a bare MLP only")
+        est = self.estimator
+        if not isinstance(est, MLPRegressor | MLPClassifier):
+            raise UnsupportedModelError(f"{type(est).__name__} is not an MLPRegressor or "
+                                        "MLPClassifier; weight-based methods cannot read it")
+        layers = []
+        last = len(est.coefs_) - 1
+        for k, (w, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
+            act = est.out_activation_ if k == last else est.activation
+            layers.append(Dense(np.array(w, dtype=np.float64), np.array(b, dtype=np.float64),
+                                _ACTIVATIONS[act], name=f"coefs_[{k}]"))
+        return resolve_network(layers, self, reference=self._raw_network_output)
+
+    def gradient(self, X, output, step=None, batch_size=None):
+        if self.gradient_kind != "autodiff":
+            return super().gradient(X, output, step, batch_size)
+        from .torch import TorchAdapter, module_from_network
+
+        if self._twin is None:
+            network = self.network()
+            self._twin = TorchAdapter(module_from_network(network))
+            self._binary = self.classifier and network.n_outputs == 1
+        if self._binary:  # P(class 0) = 1 - P(class 1)
+            sign = -1.0 if output == 0 else 1.0
+            return sign * self._twin.gradient(X, 0, None, batch_size)
+        return self._twin.gradient(X, output, None, batch_size)

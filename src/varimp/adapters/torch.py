@@ -1,0 +1,200 @@
+"""PyTorch adapter: the only place that knows ``torch.nn`` internals."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import UnsupportedModelError
+from ..network import Dense, Flatten, Network, Recurrent
+from .base import Adapter
+from .structure import resolve_network
+
+_ACTIVATIONS = {
+    nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ELU: "elu",
+    nn.Softplus: "softplus", nn.Identity: "identity", nn.SiLU: "silu", nn.Hardsigmoid:
+    "hard_sigmoid", nn.Softmax: "softmax", nn.LogSoftmax: "log_softmax",
+}
+_SKIPPED = (nn.Dropout, nn.AlphaDropout)
+_GATE_ORDER = {nn.RNN: ("rnn", ("h",)), nn.LSTM: ("lstm", tuple("ifgo")), nn.GRU: ("gru", "rzn")}
+
+
+def _activation_name(module: nn.Module) -> str | None:
+    if isinstance(module, nn.LeakyReLU):
+        return f"leaky_relu:{module.negative_slope}"
+    if isinstance(module, nn.GELU):
+        return "gelu_tanh" if module.approximate == "tanh" else "gelu"
+    if isinstance(module, nn.ELU) and module.alpha != 1.0:
+        return None
+    if isinstance(module, nn.Softplus) and (module.beta != 1.0):
+        return None
+    for kind, name in _ACTIVATIONS.items():
+        if type(module) is kind:
+            return name
+    return None
+
+
+def _numpy(param: torch.Tensor | None, shape: int) -> np.ndarray:
+    if param is None:
+        return np.zeros(shape)
+    return param.detach().cpu().double().numpy().copy()
+
+
+def _recurrent_layers(module: nn.RNNBase) -> list[Recurrent]:
+    name = type(module).__name__
+    if module.bidirectional:
+        raise UnsupportedModelError(f"layer {name} is bidirectional; weight-based methods read "
+                                    "one-directional recurrent layers only")
+    if getattr(module, "proj_size", 0):
+        raise UnsupportedModelError(f"layer {name} has proj_size; weight-based methods cannot "
+                                    "read projected LSTMs")
+    cell, gates = _GATE_ORDER[type(module)]
+    units = module.hidden_size
+    activation = module.nonlinearity if cell == "rnn" else "tanh"
+    layers = []
+    for k in range(module.num_layers):
+        blocks = {}
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            param = getattr(module, f"{kind}_l{k}", None)
+            full = _numpy(param, units * len(gates))
+            blocks[kind] = {g: full[j * units:(j + 1) * units] for j, g in enumerate(gates)}
+        layers.append(Recurrent(
+            cell=cell,
+            w_input={g: w.T for g, w in blocks["weight_ih"].items()},
+            w_recurrent={g: w.T for g, w in blocks["weight_hh"].items()},
+            b_input=blocks["bias_ih"], b_recurrent=blocks["bias_hh"],
+            activation=activation, recurrent_activation="sigmoid", return_sequences=True,
+            name=f"{name}[layer {k}]",
+        ))
+    return layers
+
+
+class TorchAdapter(Adapter):
+    """Reads a ``torch.nn.Module``: predictions and autograd gradients on the model's device."""
+
+    gradient_kind = "autodiff"
+
+    def __init__(self, model: nn.Module):
+        super().__init__(model)
+        params = [p for p in model.parameters()] + [b for b in model.buffers()]
+        floating = [p for p in params if p.is_floating_point()]
+        self.device = floating[0].device if floating else torch.device("cpu")
+        self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
+        first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)), None)
+        first_linear = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+        #: a bare recurrent module (or Sequential starting with one) without batch_first is fed
+        #: time-major, as PyTorch expects; any other module receives (n, T, p).
+        self.time_major = first_rnn is not None and not first_rnn.batch_first
+        if first_rnn is not None:
+            self.expected_input = (None, first_rnn.input_size)
+        elif first_linear is not None:
+            self.expected_input = (first_linear.in_features,)
+
+    def _tensor(self, X: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
+        return x.transpose(0, 1) if self.time_major and x.ndim == 3 else x
+
+    def _output(self, out: object) -> torch.Tensor:
+        if isinstance(out, tuple | list):  # nn.RNN/LSTM/GRU return (output, state)
+            out = out[0]
+        if self.time_major and out.ndim == 3:
+            out = out.transpose(0, 1)
+        return out
+
+    def _predict_batch(self, X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = self._output(self.model(self._tensor(X)))
+        return out.detach().cpu().double().numpy()
+
+    def gradient(self, X, output, step=None, batch_size=None):
+        size = batch_size or 4096
+        grads = []
+        with self.guard(), torch.enable_grad(), _no_cudnn_if_rnn(self.device):
+            for start in range(0, X.shape[0], size):
+                x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
+                out = self._output(self.model(x))
+                if out.ndim == 1:
+                    out = out[:, None]
+                if out.ndim == 2:
+                    out = out[:, None, :]
+                selected = out[:, :, output] if step is None else out[:, step, output]
+                (grad,) = torch.autograd.grad(selected.sum(), x)
+                if self.time_major:
+                    grad = grad.transpose(0, 1)
+                grads.append(grad.detach().cpu().double().numpy())
+        return np.concatenate(grads, axis=0)
+
+    def network(self) -> Network:
+        layers: list = []
+        for module in self.model.modules():
+            if len(list(module.children())) and not isinstance(module, nn.RNNBase):
+                if type(module) not in (nn.Sequential, nn.ModuleList) and \
+                        any(True for _ in module.parameters(recurse=False)):
+                    raise UnsupportedModelError(f"module {type(module).__name__} holds its own "
+                                                "parameters; weight-based methods cannot read it")
+                continue
+            if isinstance(module, nn.Linear):
+                layers.append(Dense(_numpy(module.weight, 0).T, _numpy(module.bias,
+                                    module.out_features), name=f"Linear({module.in_features}, "
+                                    f"{module.out_features})"))
+            elif isinstance(module, nn.RNNBase) and type(module) in _GATE_ORDER:
+                layers.extend(_recurrent_layers(module))
+            elif isinstance(module, nn.Flatten):
+                layers.append(Flatten())
+            elif isinstance(module, _SKIPPED):
+                continue
+            elif (name := _activation_name(module)) is not None:
+                if not layers or not isinstance(layers[-1], Dense):
+                    raise UnsupportedModelError(f"activation {type(module).__name__} does not "
+                                                "follow a Linear layer; cannot read the network")
+                last = layers[-1]
+                layers[-1] = Dense(last.weight, last.bias, name, last.name)
+            else:
+                raise UnsupportedModelError(f"layer {type(module).__name__} cannot be read by "
+                                            "the weight-based methods (supported: Linear, RNN, "
+                                            "GRU, LSTM, Flatten, Dropout, elementwise activations)")
+        if not layers:
+            raise UnsupportedModelError(f"{type(self.model).__name__} has no Linear or recurrent "
+                                        "layer to read")
+        return resolve_network(layers, self)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        modes = [(m, m.training) for m in self.model.modules()]
+        try:
+            self.model.eval()
+            yield
+        finally:
+            for module, training in modes:
+                module.training = training
+
+
+@contextlib.contextmanager
+def _no_cudnn_if_rnn(device: torch.device) -> Iterator[None]:
+    """cuDNN cannot run an RNN backward pass in eval mode; disable it locally on CUDA only."""
+    if device.type == "cuda":
+        with torch.backends.cudnn.flags(enabled=False):
+            yield
+    else:
+        yield
+
+
+def module_from_network(network: Network) -> nn.Module:
+    """A float64 ``nn.Sequential`` twin of a dense :class:`Network` (used for exact gradients)."""
+    modules: list[nn.Module] = []
+    builders = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity,
+                "softmax": lambda: nn.Softmax(dim=-1)}
+    for layer in network.layers:
+        if not isinstance(layer, Dense) or layer.activation not in builders:
+            raise UnsupportedModelError(f"cannot build a PyTorch twin of layer {layer.name}")
+        linear = nn.Linear(layer.n_in, layer.n_out, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weight.T))
+            linear.bias.copy_(torch.from_numpy(layer.bias))
+        modules.extend([linear, builders[layer.activation]()])
+    return nn.Sequential(*modules).eval().requires_grad_(False)
+

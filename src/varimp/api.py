@@ -1,0 +1,47 @@
+"""``varimp.importance``: one entry point that dispatches to every method by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import InputError
+from .methods import connection_weights, garson, partial_derivatives
+from .result import Importance
+
+#: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
+METHODS: tuple[str, ...] = (
+    "connection_weights", "garson", "partial_derivatives", "perturbation", "profile",
+    "forward_stepwise", "backward_stepwise", "improved_stepwise_1", "improved_stepwise_2",
+    "permutation",
+)
+
+_REGISTRY: dict[str, Callable[..., Importance]] = {
+    "connection_weights": connection_weights,
+    "garson": garson,
+    "partial_derivatives": partial_derivatives,
+}
+
+
+def register(name: str, function: Callable[..., Importance]) -> None:
+    """Make a method reachable through :func:`importance` under its canonical name."""
+    _REGISTRY[name] = function
+
+
+def available_methods() -> tuple[str, ...]:
+    """The methods of ``METHODS`` this version implements, in canonical order."""
+    return tuple(name for name in METHODS if name in _REGISTRY)
+
+
+def importance(model: object, X: object = None, y: object = None, *, method: str,
+               **options: Any) -> Importance:
+    """Importance of every input of ``model`` by the method called ``method``.
+
+    ``importance(model, X, y, method="garson", variant="goh")`` is
+    ``garson(model, X, y, variant="goh")``; see each method for its options.
+    """
+    function = _REGISTRY.get(method)
+    if function is None:
+        raise InputError(f"method must be one of {list(available_methods())}; received "
+                         f"{method!r}")
+    return function(model, X, y, **options)

@@ -1,0 +1,180 @@
+"""A framework-neutral description of a network's layers, read by the weight-based methods.
+
+Adapters translate PyTorch, Keras and scikit-learn models into a :class:`Network`: a chain of
+:class:`Dense` and :class:`Recurrent` layers whose weights are numpy arrays in one convention
+(row vectors: ``out = inp @ weight + bias``). Elementwise activations are kept by name only; the
+weight-based methods ignore them by definition (Olden & Jackson 2002), and the recurrent
+linearisation needs only the value of the gate activation at rest.
+
+Recurrent gate blocks are stored by name, whatever order the framework keeps them in:
+
+- ``"rnn"``: one block ``"h"``;
+- ``"lstm"``: ``"i"`` (input gate), ``"f"`` (forget gate), ``"g"`` (cell candidate), ``"o"``
+  (output gate);
+- ``"gru"``: ``"r"`` (reset gate), ``"z"`` (update gate), ``"n"`` (candidate). PyTorch's and
+  Keras' ``reset_after=True`` GRU is ``h = (1 - z) * n + z * h_prev``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.special import erf, expit, softmax
+
+GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+
+
+def _leaky(slope: float):
+    return lambda x: np.where(x >= 0, x, slope * x)
+
+
+#: Elementwise activations by neutral name, in numpy; ``"leaky_relu:0.01"`` carries its slope.
+ACTIVATIONS = {
+    "identity": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": expit,
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    "softplus": lambda x: np.logaddexp(0.0, x),
+    "silu": lambda x: x * expit(x),
+    "softmax": lambda x: softmax(x, axis=-1),
+    "log_softmax": lambda x: x - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True))
+    - x.max(-1, keepdims=True),
+}
+
+
+def activation(name: str):
+    """The numpy function for a neutral activation name."""
+    if name.startswith("leaky_relu:"):
+        return _leaky(float(name.split(":", 1)[1]))
+    return ACTIVATIONS[name]
+
+
+@dataclass(frozen=True)
+class Dense:
+    """A fully connected layer, applied at every time step when its input is a sequence."""
+
+    weight: np.ndarray  # (n_in, n_out)
+    bias: np.ndarray  # (n_out,)
+    activation: str = "identity"
+    name: str = "dense"
+
+    @property
+    def n_in(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[1]
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """One recurrent layer (one direction) with weights stored per gate block."""
+
+    cell: str  # "rnn", "lstm" or "gru"
+    w_input: dict[str, np.ndarray]  # gate -> (n_in, units)
+    w_recurrent: dict[str, np.ndarray]  # gate -> (units, units)
+    b_input: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (units,)
+    b_recurrent: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (units,)
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    return_sequences: bool = True
+    reset_after: bool = True  # GRU only: reset gate applied after the recurrent product
+    name: str = "recurrent"
+
+    @property
+    def n_in(self) -> int:
+        return next(iter(self.w_input.values())).shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return next(iter(self.w_input.values())).shape[1]
+
+    def gate_at_rest(self) -> float:
+        """Value of the gate activation at zero input: the resting gate of the linearisation."""
+        return float(activation(self.recurrent_activation)(np.zeros(1))[0])
+
+    def _pre(self, gate: str, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Input and recurrent pre-activations of one gate block (biases included)."""
+        zeros = np.zeros(self.n_out)
+        xin = x @ self.w_input[gate] + self.b_input.get(gate, zeros)
+        hin = h @ self.w_recurrent[gate] + self.b_recurrent.get(gate, zeros)
+        return xin, hin
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Run the layer on ``(n, T, n_in)``; returns ``(n, T, units)`` or ``(n, units)``."""
+        act, gate_act = activation(self.activation), activation(self.recurrent_activation)
+        n, steps = X.shape[:2]
+        h = np.zeros((n, self.n_out))
+        c = np.zeros((n, self.n_out))
+        outs = []
+        for t in range(steps):
+            x = X[:, t]
+            if self.cell == "rnn":
+                h = act(sum(self._pre("h", x, h)))
+            elif self.cell == "lstm":
+                i, f, g, o = (sum(self._pre(k, x, h)) for k in "ifgo")
+                c = gate_act(f) * c + gate_act(i) * act(g)
+                h = gate_act(o) * act(c)
+            else:
+                r, z = (gate_act(sum(self._pre(k, x, h))) for k in "rz")
+                if self.reset_after:
+                    xin, hin = self._pre("n", x, h)
+                    cand = act(xin + r * hin)
+                else:
+                    xin, _ = self._pre("n", x, h)
+                    cand = act(xin + (r * h) @ self.w_recurrent["n"]
+                               + self.b_recurrent.get("n", 0.0))
+                h = (1.0 - z) * cand + z * h
+            outs.append(h)
+        return np.stack(outs, axis=1) if self.return_sequences else h
+
+
+@dataclass(frozen=True)
+class Flatten:
+    """Flattens ``(time, units)`` into ``time * units`` (row-major, time outer)."""
+
+    name: str = "flatten"
+
+
+Layer = Dense | Recurrent | Flatten
+
+
+@dataclass(frozen=True)
+class Network:
+    """The layers of a model from its input to its output, in order."""
+
+    layers: tuple[Layer, ...]
+    n_inputs: int
+    sequence: bool  # True when the model reads (n, time steps, features)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """The network's prediction in float64 numpy, a reference independent of any framework."""
+        out = np.asarray(X, dtype=np.float64)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                out = activation(layer.activation)(out @ layer.weight + layer.bias)
+            elif isinstance(layer, Recurrent):
+                out = layer.forward(out)
+            else:
+                out = out.reshape(out.shape[0], -1)
+        return out
+
+    def with_last_step_only(self) -> Network:
+        """The same network with its last recurrent layer returning only the final step."""
+        layers = list(self.layers)
+        for k in range(len(layers) - 1, -1, -1):
+            if isinstance(layers[k], Recurrent):
+                layers[k] = replace(layers[k], return_sequences=False)
+                break
+        return replace(self, layers=tuple(layers))
+
+    @property
+    def n_outputs(self) -> int:
+        last = [layer for layer in self.layers if not isinstance(layer, Flatten)][-1]
+        return last.n_out

@@ -1,0 +1,217 @@
+"""Inputs checked once, at the door: X, y, names, groups and the common options.
+
+Everything downstream receives plain numpy arrays of float64 owned by varimp (never a view the
+caller could see change) and names that are known to be consistent.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, describe
+
+
+@dataclass(frozen=True)
+class Data:
+    """Validated inputs: ``X`` is ``(n, p)`` or ``(n, T, p)`` float64, ``y`` float64 or None."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: tuple[str, ...]
+
+    @property
+    def sequence(self) -> bool:
+        return self.X.ndim == 3
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[-1]
+
+    @property
+    def n_timesteps(self) -> int | None:
+        return self.X.shape[1] if self.sequence else None
+
+
+def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
+    """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy)."""
+    columns = None
+    if isinstance(value, pd.DataFrame):
+        bad = [str(c) for c, t in value.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+               or pd.api.types.is_bool_dtype(t)]
+        if bad:
+            raise InputError(
+                f"{what} must hold numeric columns only; received non-numeric column(s) "
+                f"{bad[:5]} (encode categories as numbers, e.g. one-hot, and use groups=)"
+            )
+        columns = [str(c) for c in value.columns]
+        array = value.to_numpy(dtype=np.float64, copy=True)
+    elif isinstance(value, pd.Series):
+        array = value.to_numpy(copy=True)
+    elif hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor, no torch import here
+        array = value.detach().cpu().numpy().copy()
+    else:
+        try:
+            array = np.array(value, copy=True)
+        except Exception as exc:  # noqa: BLE001 - anything unconvertible is an input error
+            raise InputError(f"{what} must be array-like; received {describe(value)}") from exc
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
+    ):
+        raise InputError(f"{what} must be numeric; received an array of dtype {array.dtype}")
+    return array.astype(np.float64, copy=False), columns
+
+
+def check_finite(array: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise InputError(
+            f"{what} must be finite; received NaN or inf (first at index {tuple(int(i) for i in bad)})"
+        )
+
+
+def check_X(X: object, *, allow_sequence: bool = True) -> tuple[np.ndarray, list[str] | None]:
+    if X is None:
+        raise InputError("X is required by this method; received None")
+    array, columns = _to_numpy(X, "X")
+    if array.ndim not in (2, 3) or (array.ndim == 3 and not allow_sequence):
+        expected = "(n_samples, n_features) or (n_samples, n_timesteps, n_features)"
+        if not allow_sequence:
+            expected = "(n_samples, n_features)"
+        raise InputError(f"X must have shape {expected}; received an array of shape {array.shape}")
+    if array.shape[0] == 0:
+        raise InputError(f"X must hold at least one sample; received shape {array.shape}")
+    if 0 in array.shape[1:]:
+        raise InputError(f"X must hold at least one feature and time step; received {array.shape}")
+    check_finite(array, "X")
+    return array, columns
+
+
+def check_feature_names(names: object, n_features: int, default: Sequence[str] | None) -> tuple:
+    if names is None:
+        names = default if default is not None else [f"x{i + 1}" for i in range(n_features)]
+    elif isinstance(names, str) or not isinstance(names, Sequence | np.ndarray | pd.Index):
+        raise InputError(f"feature_names must be a list of {n_features} strings; received "
+                         f"{describe(names)}")
+    names = tuple(str(n) for n in names)
+    if len(names) != n_features:
+        raise InputError(
+            f"feature_names must have one name per feature ({n_features}); received {len(names)}"
+        )
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"feature_names must be unique; received duplicates {dupes}")
+    return names
+
+
+def check_y(y: object, n_samples: int, *, required: bool) -> np.ndarray | None:
+    if y is None:
+        if required:
+            raise InputError("y (the targets) is required by this method; received None")
+        return None
+    array, _ = _to_numpy(y, "y")
+    if array.ndim == 0 or array.ndim > 3:
+        raise InputError(f"y must have shape (n,), (n, n_outputs) or (n, n_timesteps[, n_outputs]);"
+                         f" received shape {array.shape}")
+    if array.shape[0] != n_samples:
+        raise InputError(
+            f"y must have one row per sample of X ({n_samples}); received {array.shape[0]} rows"
+        )
+    check_finite(array, "y")
+    return array
+
+
+def validate(
+    X: object,
+    y: object = None,
+    *,
+    feature_names: object = None,
+    y_required: bool = False,
+    allow_sequence: bool = True,
+) -> Data:
+    """Check X, y and the feature names once; return owned float64 copies."""
+    array, columns = check_X(X, allow_sequence=allow_sequence)
+    names = check_feature_names(feature_names, array.shape[-1], columns)
+    target = check_y(y, array.shape[0], required=y_required)
+    return Data(X=array, y=target, feature_names=names)
+
+
+def check_groups(
+    groups: Mapping[str, Sequence] | None, feature_names: Sequence[str]
+) -> dict[str, list[int]]:
+    """Map every variable to the feature columns it covers; single features when no groups."""
+    if groups is None:
+        return {name: [j] for j, name in enumerate(feature_names)}
+    if not isinstance(groups, Mapping) or not groups:
+        raise InputError(f"groups must be a non-empty dict {{name: [feature, ...]}}; received "
+                         f"{describe(groups)}")
+    index = {name: j for j, name in enumerate(feature_names)}
+    resolved: dict[str, list[int]] = {}
+    covered: set[int] = set()
+    for group, members in groups.items():
+        if isinstance(members, str | numbers.Integral):
+            members = [members]
+        cols = []
+        for member in members:
+            if isinstance(member, numbers.Integral) and not isinstance(member, bool):
+                if not 0 <= int(member) < len(feature_names):
+                    raise InputError(f"group {group!r} names feature index {member}; expected "
+                                     f"0..{len(feature_names) - 1}")
+                cols.append(int(member))
+            elif str(member) in index:
+                cols.append(index[str(member)])
+            else:
+                raise InputError(f"group {group!r} names unknown feature {member!r}; known "
+                                 f"features are {list(feature_names)[:10]}")
+        if not cols:
+            raise InputError(f"group {group!r} is empty; expected at least one feature")
+        if covered & set(cols):
+            raise InputError(f"group {group!r} shares features with another group; each feature "
+                             "may belong to one group only")
+        covered |= set(cols)
+        resolved[str(group)] = cols
+    for j, name in enumerate(feature_names):  # features outside every group stand alone
+        if j not in covered:
+            resolved[name] = [j]
+    return resolved
+
+
+def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}; received {value!r}")
+    return int(value)
+
+
+def check_positive_float(value: object, name: str, allow_zero: bool = False) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be a finite number {bound}; received {value!r}")
+    return float(value)
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {list(choices)}; received {value!r}")
+    return str(value)
+
+
+def check_random_state(random_state: object) -> np.random.Generator:
+    """One generator from an int, a Generator or None (scikit-learn's convention)."""
+    if random_state is None or isinstance(random_state, numbers.Integral | np.random.Generator):
+        if isinstance(random_state, bool):
+            raise InputError(f"random_state must be an int, a Generator or None; received "
+                             f"{random_state!r}")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    raise InputError(f"random_state must be an int, a numpy Generator or None; received "
+                     f"{describe(random_state)}")
