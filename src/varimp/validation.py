@@ -74,7 +74,8 @@ def check_finite(array: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise InputError(
-            f"{what} must be finite; received NaN or inf (first at index {tuple(int(i) for i in bad)})"
+            f"{what} must be finite; received NaN or inf (first at index "
+            f"{tuple(int(i) for i in bad)})"
         )
 
 
