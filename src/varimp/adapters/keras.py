@@ -84,7 +84,8 @@ def _read(model: object, layers: list[Layer]) -> None:
         else:
             raise UnsupportedModelError(
                 f"layer {layer.name!r} ({kind}) cannot be read by the weight-based methods "
-                "(supported: Dense, SimpleRNN, GRU, LSTM, Flatten, TimeDistributed(Dense), Dropout)")
+                "(supported: Dense, SimpleRNN, GRU, LSTM, Flatten, TimeDistributed(Dense), "
+                "Dropout)")
 
 
 class KerasAdapter(Adapter):

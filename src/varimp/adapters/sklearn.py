@@ -1,4 +1,4 @@
-"""scikit-learn adapter: fitted ``MLPRegressor`` / ``MLPClassifier``, or a Pipeline ending in one."""
+"""scikit-learn adapter: a fitted MLPRegressor or MLPClassifier, or a Pipeline ending in one."""
 
 from __future__ import annotations
 
