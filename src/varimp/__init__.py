@@ -5,6 +5,7 @@ PyTorch, Keras 3 and scikit-learn models, on tables ``(n, p)`` and sequences ``(
 """
 
 from .api import METHODS, available_methods, importance
+from .compare import compare
 from .errors import InputError, ModelError, UnsupportedModelError, VarImpError
 from .methods import connection_weights, garson, partial_derivatives
 from .result import Comparison, Importance
@@ -13,6 +14,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS", "Comparison", "Importance", "InputError", "ModelError", "UnsupportedModelError",
-    "VarImpError", "__version__", "available_methods", "connection_weights", "garson",
+    "VarImpError", "__version__", "available_methods", "compare", "connection_weights", "garson",
     "importance", "partial_derivatives",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -40,8 +41,25 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     ``importance(model, X, y, method="garson", variant="goh")`` is
     ``garson(model, X, y, variant="goh")``; see each method for its options.
     """
-    function = _REGISTRY.get(method)
+    function = method_function(method)
+    unknown = sorted(set(options) - set(accepted_options(function)))
+    if unknown:
+        raise InputError(f"method {method!r} takes the options "
+                         f"{sorted(accepted_options(function))}; received unknown {unknown}")
+    return function(model, X, y, **options)
+
+
+def method_function(method: str) -> Callable[..., Importance]:
+    """The function implementing ``method``; InputError for an unknown name."""
+    function = _REGISTRY.get(method) if isinstance(method, str) else None
     if function is None:
         raise InputError(f"method must be one of {list(available_methods())}; received "
                          f"{method!r}")
-    return function(model, X, y, **options)
+    return function
+
+
+def accepted_options(function: Callable[..., Importance]) -> tuple[str, ...]:
+    """The keyword options a method function takes (everything after model, X, y)."""
+    params = inspect.signature(function).parameters
+    return tuple(name for name, p in params.items()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY)

@@ -179,6 +179,7 @@ class Comparison:
     """Several methods on the same model and data (the result of :func:`varimp.compare`)."""
 
     results: dict[str, Importance]
+    skipped: dict[str, str] = field(default_factory=dict)  # method -> why it did not run
 
     @property
     def scores(self) -> pd.DataFrame:

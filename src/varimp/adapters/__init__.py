@@ -6,7 +6,7 @@ import sys
 
 from ..errors import UnsupportedModelError, describe
 from .base import Adapter
-from .callable import CallableAdapter
+from .function import CallableAdapter
 
 
 def _is_keras(model: object) -> bool:

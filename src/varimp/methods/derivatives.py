@@ -14,7 +14,7 @@ from ._common import group_columns, prepare, resolve_output, time_table
 def partial_derivatives(
     model: object, X: object, y: object = None, *, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
-    batch_size: int | None = None, by_time: bool = True, **_: Any,
+    batch_size: int | None = None, by_time: bool = True,
 ) -> Importance:
     """Partial derivatives of the output with respect to every input, at every observation.
 

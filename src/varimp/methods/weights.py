@@ -164,7 +164,7 @@ def _result(method: str, path: np.ndarray, network: Network, variables: dict, ou
 def connection_weights(
     model: object, X: object = None, y: object = None, *, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
-    n_timesteps: int | None = None, **_: Any,
+    n_timesteps: int | None = None,
 ) -> Importance:
     """Connection weights (Olden & Jackson 2002): the summed products of raw weights.
 
@@ -212,7 +212,7 @@ def connection_weights(
 def garson(
     model: object, X: object = None, y: object = None, *, variant: str = "garson",
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
-    groups: Any = None, n_timesteps: int | None = None, **_: Any,
+    groups: Any = None, n_timesteps: int | None = None,
 ) -> Importance:
     """Garson's algorithm (Garson 1991; Goh 1995): relative shares of absolute weights.
 
