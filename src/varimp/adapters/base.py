@@ -16,8 +16,16 @@ import numpy as np
 
 from ..errors import InputError, ModelError, UnsupportedModelError, VarImpError
 from ..network import Network
+from ..validation import check_positive_int
 
 DEFAULT_BATCH_SIZE = 4096
+
+
+def batch_rows(batch_size: object) -> int:
+    """Rows per model call: ``batch_size`` (an integer >= 1), or the default for None."""
+    if batch_size is None:
+        return DEFAULT_BATCH_SIZE
+    return check_positive_int(batch_size, "batch_size")
 
 
 def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
@@ -54,7 +62,7 @@ class Adapter(abc.ABC):
     def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predictions ``(n, n_steps, n_outputs)`` in float64, computed in batches."""
         n = X.shape[0]
-        size = batch_size or DEFAULT_BATCH_SIZE
+        size = batch_rows(batch_size)
         pieces = []
         with self.guard():
             for start in range(0, n, size):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Layer, Network, Recurrent
-from .base import Adapter
+from .base import Adapter, batch_rows
 from .structure import resolve_network
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
@@ -127,7 +127,7 @@ class KerasAdapter(Adapter):
             return super().gradient(X, output, step, batch_size)
         import torch
 
-        size = batch_size or 4096
+        size = batch_rows(batch_size)
         grads = []
         with torch.enable_grad():
             for start in range(0, X.shape[0], size):

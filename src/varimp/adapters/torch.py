@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
-from .base import Adapter
+from .base import Adapter, batch_rows
 from .structure import resolve_network
 
 _ACTIVATIONS = {
@@ -111,7 +111,7 @@ class TorchAdapter(Adapter):
         return out.detach().cpu().double().numpy()
 
     def gradient(self, X, output, step=None, batch_size=None):
-        size = batch_size or 4096
+        size = batch_rows(batch_size)
         grads = []
         with self.guard(), torch.enable_grad(), _no_cudnn_if_rnn(self.device):
             for start in range(0, X.shape[0], size):
