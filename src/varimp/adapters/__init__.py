@@ -26,16 +26,16 @@ def adapt(model: object) -> Adapter:
     """The adapter for a model: PyTorch module, Keras model, scikit-learn MLP or callable."""
     if isinstance(model, Adapter):
         return model
+    if _is_keras(model):  # before torch: on the torch backend a Keras model is an nn.Module
+        from .keras import KerasAdapter
+
+        return KerasAdapter(model)
     import torch
 
     if isinstance(model, torch.nn.Module):
         from .torch import TorchAdapter
 
         return TorchAdapter(model)
-    if _is_keras(model):
-        from .keras import KerasAdapter
-
-        return KerasAdapter(model)
     if _is_sklearn(model):
         from .sklearn import SklearnAdapter
 

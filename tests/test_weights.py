@@ -1,0 +1,392 @@
+"""Connection weights and Garson's algorithm against references written out in the test.
+
+MLPs: the product of the weight matrices in numpy (Olden & Jackson 2002) and Garson's formula by
+explicit loops over hidden units (Garson 1991, Goh 1995). Recurrent layers: a purely linear RNN
+is its own linear path, so its connection weights must equal the exact input derivatives per time
+step (autograd); LSTM and GRU follow the formulas of ``varimp.methods.weights`` written by hand.
+"""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import varimp
+
+P = 3  # input features
+
+
+def mlp(sizes, activation=nn.Tanh, seed=0):
+    """A float64 torch MLP with the given layer sizes."""
+    torch.manual_seed(seed)
+    layers = []
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b, dtype=torch.float64))
+        if k < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def weights_of(model):
+    """The weight matrices of a torch MLP, row-vector convention (n_in, n_out)."""
+    return [m.weight.detach().numpy().T.copy() for m in model if isinstance(m, nn.Linear)]
+
+
+# -- connection weights of MLPs --------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", [(P, 5, 2), (P, 5, 4, 3), (P, 6, 5, 4, 2)])
+def test_connection_weights_equal_the_product_of_weight_matrices(sizes):
+    model = mlp(sizes)
+    reference = np.linalg.multi_dot(weights_of(model))
+    n_out = sizes[-1]
+    result = varimp.connection_weights(model)
+    per_output = result.details["per_output"]
+    np.testing.assert_allclose(per_output.to_numpy(), reference, rtol=1e-12, atol=1e-15)
+    assert list(per_output.index) == ["x1", "x2", "x3"]
+    assert per_output.shape == (P, n_out)
+    # all outputs together: the sum of the absolute connection weights over outputs
+    np.testing.assert_allclose(result.scores.to_numpy(), np.abs(reference).sum(axis=1),
+                               rtol=1e-12)
+    assert result.by_time is None
+    for k in range(n_out):
+        one = varimp.connection_weights(model, output=k)
+        np.testing.assert_allclose(one.scores.to_numpy(), reference[:, k], rtol=1e-12,
+                                   atol=1e-15)
+    last = varimp.connection_weights(model, output=-1)
+    np.testing.assert_allclose(last.scores.to_numpy(), reference[:, -1], rtol=1e-12)
+
+
+def test_connection_weights_one_hidden_layer_written_as_a_sum_over_hidden_units():
+    model = mlp((P, 4, 1))
+    w, v = weights_of(model)
+    reference = [sum(w[i, h] * v[h, 0] for h in range(4)) for i in range(P)]
+    result = varimp.connection_weights(model, output=0)
+    np.testing.assert_allclose(result.scores.to_numpy(), reference, rtol=1e-12)
+
+
+@pytest.mark.parametrize("output", [2, -3, 7])
+def test_connection_weights_output_out_of_range(output):
+    model = mlp((P, 4, 2))
+    with pytest.raises(varimp.InputError, match=r"output must be an index in 0\.\.1 .*2 outputs"):
+        varimp.connection_weights(model, output=output)
+
+
+def test_connection_weights_output_of_the_wrong_type():
+    with pytest.raises(varimp.InputError, match="output must be an integer index or an output"):
+        varimp.connection_weights(mlp((P, 4, 2)), output="yield")
+
+
+def test_connection_weights_groups_sum_their_members():
+    model = mlp((4, 5, 2))
+    reference = np.linalg.multi_dot(weights_of(model))
+    names = ["a", "b", "c", "d"]
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(6, 4)), columns=names)
+    result = varimp.connection_weights(model, X, groups={"ac": ["a", "c"], "d": [3]}, output=1)
+    assert list(result.scores.index) == ["ac", "d", "b"]
+    expected = [reference[0, 1] + reference[2, 1], reference[3, 1], reference[1, 1]]
+    np.testing.assert_allclose(result.scores.to_numpy(), expected, rtol=1e-12)
+    both = varimp.connection_weights(model, X, groups={"ac": ["a", "c"]})
+    grouped = np.stack([reference[0] + reference[2], reference[1], reference[3]])
+    np.testing.assert_allclose(both.details["per_output"].to_numpy(), grouped, rtol=1e-12)
+    np.testing.assert_allclose(both.scores.to_numpy(), np.abs(grouped).sum(axis=1), rtol=1e-12)
+
+
+def test_connection_weights_take_names_from_a_dataframe_and_ignore_activations():
+    relu, tanh = mlp((P, 5, 1), nn.ReLU, seed=3), mlp((P, 5, 1), nn.Tanh, seed=3)
+    X = pd.DataFrame(np.zeros((2, P)), columns=["rain", "temp", "wind"])
+    a = varimp.connection_weights(relu, X)
+    b = varimp.connection_weights(tanh, X, feature_names=["r", "t", "w"])
+    assert list(a.scores.index) == ["rain", "temp", "wind"]
+    assert list(b.scores.index) == ["r", "t", "w"]
+    np.testing.assert_array_equal(a.scores.to_numpy(), b.scores.to_numpy())
+
+
+# -- Garson's algorithm by hand --------------------------------------------------------------
+
+def garson_by_hand(weights, variant):
+    """Garson's shares written out with loops over hidden units (docstring of ``garson``).
+
+    Every hidden layer's absolute weights become shares of each unit's inflow; the shares are
+    chained through the hidden layers. "garson": the chained share times the absolute output
+    weight, summed over last-hidden units. "goh": the chained share and the absolute output
+    weight are multiplied first, then normalised over the inputs for each last-hidden unit.
+    Per output, the contributions are normalised over the inputs. Returns (inputs, outputs).
+    """
+    hidden, out = weights[:-1], weights[-1]
+    p = hidden[0].shape[0]
+    chain = np.eye(p)  # chain[i, u]: share of unit u's inflow that traces back to input i
+    for w in hidden:
+        n_in, n_units = w.shape
+        share = np.zeros_like(w)
+        for u in range(n_units):
+            inflow = sum(abs(w[s, u]) for s in range(n_in))
+            for s in range(n_in):
+                share[s, u] = abs(w[s, u]) / inflow
+        nxt = np.zeros((p, n_units))
+        for i in range(p):
+            for u in range(n_units):
+                nxt[i, u] = sum(chain[i, s] * share[s, u] for s in range(n_in))
+        chain = nxt
+    n_last, n_out = out.shape
+    contribution = np.zeros((p, n_out))
+    for k in range(n_out):
+        for h in range(n_last):
+            if variant == "garson":
+                for i in range(p):
+                    contribution[i, k] += chain[i, h] * abs(out[h, k])
+            else:
+                products = [chain[i, h] * abs(out[h, k]) for i in range(p)]
+                for i in range(p):
+                    contribution[i, k] += products[i] / sum(products)
+    return contribution / contribution.sum(axis=0, keepdims=True)
+
+
+@pytest.mark.parametrize("variant", ["garson", "goh"])
+def test_garson_2_2_1_by_hand(variant):
+    model = mlp((2, 2, 1), nn.Sigmoid, seed=1)
+    w, v = weights_of(model)
+    # the 2-2-1 case written out in full, one hidden unit at a time
+    q = [[abs(w[i, h]) / (abs(w[0, h]) + abs(w[1, h])) for h in range(2)] for i in range(2)]
+    if variant == "garson":
+        s = [q[i][0] * abs(v[0, 0]) + q[i][1] * abs(v[1, 0]) for i in range(2)]
+    else:
+        s = [q[i][0] + q[i][1] for i in range(2)]
+    expected = np.array(s) / sum(s)
+    result = varimp.garson(model, variant=variant) if variant == "goh" else varimp.garson(model)
+    np.testing.assert_allclose(result.scores.to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(garson_by_hand([w, v], variant)[:, 0], expected, rtol=1e-12)
+    assert result.scores.sum() == pytest.approx(1.0, abs=1e-12)
+    assert result.details["variant"] == variant
+
+
+@pytest.mark.parametrize("variant", ["garson", "goh"])
+def test_garson_3_4_4_2_by_hand(variant):
+    model = mlp((3, 4, 4, 2), seed=2)
+    expected = garson_by_hand(weights_of(model), variant)
+    result = varimp.garson(model, variant=variant)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(result.scores.to_numpy(), expected.mean(axis=1), rtol=1e-12)
+    assert result.scores.sum() == pytest.approx(1.0, abs=1e-12)
+    for k in range(2):
+        one = varimp.garson(model, variant=variant, output=k)
+        np.testing.assert_allclose(one.scores.to_numpy(), expected[:, k], rtol=1e-12)
+        assert one.scores.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(result.scores.to_numpy() > 0)
+
+
+def test_garson_variants_differ_and_groups_add_shares():
+    model = mlp((3, 4, 4, 2), seed=2)
+    a = varimp.garson(model, output=0)
+    b = varimp.garson(model, output=0, variant="goh")
+    assert np.abs(a.scores - b.scores).max() > 1e-3
+    grouped = varimp.garson(model, output=0, groups={"x12": ["x1", "x2"]})
+    assert grouped.scores["x12"] == pytest.approx(a.scores["x1"] + a.scores["x2"], rel=1e-12)
+    assert grouped.scores["x3"] == pytest.approx(a.scores["x3"], rel=1e-12)
+
+
+def test_garson_rejects_an_unknown_variant():
+    with pytest.raises(varimp.InputError, match=r"variant must be one of \['garson', 'goh'\]"):
+        varimp.garson(mlp((P, 3, 1)), variant="olden")
+
+
+# -- the recurrent linear path against autograd ---------------------------------------------
+
+class Recurrent(nn.Module):
+    """A torch recurrent layer (batch first) followed by a Linear head at every or the last step."""
+
+    def __init__(self, rnn, head, last_step):
+        super().__init__()
+        self.rnn, self.head, self.last_step = rnn, head, last_step
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1] if self.last_step else out)
+
+
+def jacobian(forward, x, output, step=None):
+    """d output / d x for every cell of one sample (T, p), by autograd."""
+    x = x.detach().clone().requires_grad_(True)
+    out = forward(x)
+    if out.ndim == 3:
+        out = out[:, :, output].sum(dim=1) if step is None else out[:, step, output]
+    else:
+        out = out[:, output]
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    return grad[0].detach().double().numpy()
+
+
+def nonnegative_relu_rnn(num_layers, last_step, seed=0):
+    """A torch RNN whose relu never clips: non-negative weights, biases and inputs."""
+    torch.manual_seed(seed)
+    rnn = nn.RNN(P, 4, num_layers=num_layers, nonlinearity="relu", batch_first=True,
+                 dtype=torch.float64)
+    head = nn.Linear(4, 2, dtype=torch.float64)
+    with torch.no_grad():
+        for param in rnn.parameters():
+            param.uniform_(0.0, 0.3)
+    return Recurrent(rnn, head, last_step).eval()
+
+
+@pytest.mark.parametrize("last_step", [True, False])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_relu_rnn_on_nonnegative_input_has_connection_weights_equal_to_derivatives(
+        num_layers, last_step):
+    T = 5
+    model = nonnegative_relu_rnn(num_layers, last_step)
+    X = torch.rand(1, T, P, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    for k in range(2):
+        exact = jacobian(model, X, k)
+        result = varimp.connection_weights(model, X.numpy(), output=k)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(result.scores.to_numpy(), exact.sum(axis=0), rtol=1e-10)
+        assert list(result.by_time.index) == list(range(T))
+    both = varimp.connection_weights(model, X.numpy())
+    cells = sum(np.abs(jacobian(model, X, k)) for k in range(2))
+    np.testing.assert_allclose(both.by_time.to_numpy(), cells, rtol=1e-10)
+
+
+def test_relu_rnn_output_step_of_a_sequence_to_sequence_model():
+    T = 4
+    model = nonnegative_relu_rnn(2, last_step=False, seed=5)
+    X = torch.rand(1, T, P, dtype=torch.float64)
+    for step in (0, 2, T - 1):
+        exact = jacobian(model, X, 1, step)
+        result = varimp.connection_weights(model, n_timesteps=T, output=1, output_step=step)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-10, atol=1e-14)
+        assert np.all(result.by_time.to_numpy()[step + 1:] == 0.0)
+
+
+def linear_keras(stack, return_sequences, flatten=False, T=4, n_out=2, seed=0):
+    """Keras SimpleRNN(activation='linear') layers and a linear Dense head.
+
+    Keras' torch backend multiplies matrices in float32 even for float64 layers, so the model
+    stays float32 and the comparisons allow float32 rounding."""
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((T, P))]
+    for k in range(stack):
+        last = k == stack - 1
+        layers.append(keras.layers.SimpleRNN(
+            3, activation="linear",
+            return_sequences=(return_sequences or flatten) if last else True))
+    if flatten:
+        layers.append(keras.layers.Flatten())
+    layers.append(keras.layers.Dense(n_out))
+    return keras.Sequential(layers)
+
+
+@pytest.mark.parametrize("stack,return_sequences,flatten", [
+    (1, False, False), (1, True, False), (2, False, False), (2, True, False), (1, False, True)])
+def test_linear_keras_rnn_has_connection_weights_equal_to_derivatives(
+        stack, return_sequences, flatten):
+    T = 4
+    model = linear_keras(stack, return_sequences, flatten, T=T)
+    X = np.random.default_rng(0).normal(size=(2, T, P))
+    x = torch.as_tensor(X[:1], dtype=torch.float32)
+    for k in range(2):
+        exact = jacobian(lambda z: model(z, training=False), x, k)
+        result = varimp.connection_weights(model, X, output=k)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(result.scores.to_numpy(), exact.sum(axis=0), rtol=1e-5,
+                                   atol=1e-6)
+    if return_sequences:
+        exact = jacobian(lambda z: model(z, training=False), x, 0, step=1)
+        result = varimp.connection_weights(model, X, output=0, output_step=1)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-5, atol=1e-6)
+        assert np.all(result.by_time.to_numpy()[2:] == 0.0)
+
+
+# -- LSTM and GRU: the docstring formulas written out in numpy, T = 3 ------------------------
+
+def gate_blocks(weight, gates):
+    """Split a torch (gates * units, n) weight into row-vector (n, units) blocks by gate name."""
+    w = weight.detach().numpy()
+    units = w.shape[0] // len(gates)
+    return {g: w[j * units:(j + 1) * units].T for j, g in enumerate(gates)}
+
+
+def lti_by_hand(cell, layer, k, g0=0.5):
+    """(A, B, C) of layer ``k`` of a torch LSTM or GRU, from the module docstring's formulas."""
+    gates = "ifgo" if cell == "lstm" else "rzn"
+    w = gate_blocks(getattr(layer, f"weight_ih_l{k}"), gates)
+    u = gate_blocks(getattr(layer, f"weight_hh_l{k}"), gates)
+    eye = np.eye(layer.hidden_size)
+    if cell == "lstm":  # c_t = c_{t-1} (f0 I + i0 o0 U_g) + x_t (i0 W_g), h_t = o0 c_t
+        i0 = f0 = o0 = g0
+        return f0 * eye + i0 * o0 * u["g"], i0 * w["g"], o0 * eye
+    z0 = r0 = g0  # h_t = h_{t-1} (z0 I + (1 - z0) r0 U_n) + x_t ((1 - z0) W_n)
+    return z0 * eye + (1 - z0) * r0 * u["n"], (1 - z0) * w["n"], eye
+
+
+def response_by_hand(systems, T):
+    """J[t_in, t_out]: (p, units) response of the top layer at t_out to the input at t_in.
+
+    Each layer maps its input at step u to its output at step s >= u through B A^(s-u) C;
+    stacked layers chain the steps in between, written out as loops over the steps.
+    """
+    p = systems[0][1].shape[0]
+    J = {(t, s): (np.eye(p) if t == s else np.zeros((p, p))) for t in range(T) for s in range(T)}
+    for A, B, C in systems:
+        kernel = {m: B @ np.linalg.matrix_power(A, m) @ C for m in range(T)}
+        J = {(t, s): sum((J[t, u] @ kernel[s - u] for u in range(t, s + 1)),
+                         np.zeros((p, C.shape[1])))
+             for t in range(T) for s in range(T)}
+    return J
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("last_step", [True, False])
+def test_lstm_and_gru_linear_paths_by_hand(cell, num_layers, last_step):
+    T = 3
+    torch.manual_seed(4)
+    kind = nn.LSTM if cell == "lstm" else nn.GRU
+    rnn = kind(P, 4, num_layers=num_layers, batch_first=True, dtype=torch.float64)
+    head = nn.Linear(4, 2, dtype=torch.float64)
+    model = Recurrent(rnn, head, last_step).eval()
+    V = head.weight.detach().numpy().T
+    J = response_by_hand([lti_by_hand(cell, rnn, k) for k in range(num_layers)], T)
+    for k in range(2):
+        if last_step:
+            expected = np.stack([J[t, T - 1] @ V[:, k] for t in range(T)])
+        else:  # a prediction at every step, summed over the predicted steps
+            expected = np.stack([sum(J[t, s] @ V[:, k] for s in range(t, T)) for t in range(T)])
+        result = varimp.connection_weights(model, n_timesteps=T, output=k)
+        np.testing.assert_allclose(result.by_time.to_numpy(), expected, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(result.scores.to_numpy(), expected.sum(axis=0), rtol=1e-10)
+        assert result.details["gate_at_rest"] == 0.5
+    if not last_step:
+        result = varimp.connection_weights(model, n_timesteps=T, output=0, output_step=1)
+        expected = np.stack([J[t, 1] @ V[:, 0] if t <= 1 else np.zeros(P) for t in range(T)])
+        np.testing.assert_allclose(result.by_time.to_numpy(), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_garson_on_an_rnn_by_hand():
+    """Shares over [|B|; |A|] per unit, chained back through time, absolute output weights."""
+    T = 3
+    model = nonnegative_relu_rnn(1, last_step=True, seed=7)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.sub_(0.15)  # give the recurrent weights both signs
+    W = model.rnn.weight_ih_l0.detach().numpy().T
+    U = model.rnn.weight_hh_l0.detach().numpy().T
+    V = model.head.weight.detach().numpy().T
+    units = U.shape[0]
+    B, A = np.zeros_like(W), np.zeros_like(U)
+    for h in range(units):
+        inflow = np.abs(W[:, h]).sum() + np.abs(U[:, h]).sum()
+        B[:, h] = np.abs(W[:, h]) / inflow
+        A[:, h] = np.abs(U[:, h]) / inflow
+    cells = np.stack([B @ np.linalg.matrix_power(A, T - 1 - t) @ np.abs(V[:, 1])
+                      for t in range(T)])
+    result = varimp.garson(model, n_timesteps=T, output=1)
+    np.testing.assert_allclose(result.by_time.to_numpy(), cells / cells.sum(), rtol=1e-10)
+    np.testing.assert_allclose(result.scores.to_numpy(), cells.sum(axis=0) / cells.sum(),
+                               rtol=1e-10)
+    assert result.scores.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_sequence_model_without_x_or_n_timesteps_is_refused():
+    model = Recurrent(nn.GRU(P, 3, batch_first=True), nn.Linear(3, 1), last_step=True)
+    with pytest.raises(varimp.InputError, match="pass X or n_timesteps="):
+        varimp.connection_weights(model)
