@@ -7,7 +7,7 @@ PyTorch, Keras 3 and scikit-learn models, on tables ``(n, p)`` and sequences ``(
 from .api import METHODS, available_methods, importance
 from .compare import compare
 from .errors import InputError, ModelError, UnsupportedModelError, VarImpError
-from .methods import connection_weights, garson, partial_derivatives
+from .methods import connection_weights, garson, partial_derivatives, profile
 from .result import Comparison, Importance
 
 __version__ = "0.1.0"
@@ -15,5 +15,5 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS", "Comparison", "Importance", "InputError", "ModelError", "UnsupportedModelError",
     "VarImpError", "__version__", "available_methods", "compare", "connection_weights", "garson",
-    "importance", "partial_derivatives",
+    "importance", "partial_derivatives", "profile",
 ]

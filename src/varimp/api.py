@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InputError
-from .methods import connection_weights, garson, partial_derivatives
+from .methods import connection_weights, garson, partial_derivatives, profile
 from .result import Importance
 
 #: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
@@ -21,6 +21,7 @@ _REGISTRY: dict[str, Callable[..., Importance]] = {
     "connection_weights": connection_weights,
     "garson": garson,
     "partial_derivatives": partial_derivatives,
+    "profile": profile,
 }
 
 
