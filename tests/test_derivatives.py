@@ -1,0 +1,209 @@
+"""Partial derivatives (Dimopoulos et al. 1995, 1999) against central finite differences.
+
+The reference derivatives are computed here, by perturbing every input cell of float64 torch
+models (or an analytic gradient for a plain function), and summarised by hand: the sum of squared
+derivatives (SSD), their mean, standard deviation and root mean square.
+"""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import varimp
+
+P, T, N = 3, 4, 12
+EPS = 1e-6
+
+
+class Recurrent(nn.Module):
+    """A torch recurrent layer (batch first) and a Linear head at the last or at every step."""
+
+    def __init__(self, rnn, head, last_step):
+        super().__init__()
+        self.rnn, self.head, self.last_step = rnn, head, last_step
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1] if self.last_step else out)
+
+
+def tabular_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(P, 6, dtype=torch.float64), nn.Tanh(),
+                         nn.Linear(6, 2, dtype=torch.float64), nn.Sigmoid())
+
+
+def sequence_model(cell, last_step):
+    torch.manual_seed(1)
+    kind = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    rnn = kind(P, 5, num_layers=2, batch_first=True, dtype=torch.float64)
+    return Recurrent(rnn, nn.Linear(5, 2, dtype=torch.float64), last_step)
+
+
+def predict(model, X):
+    with torch.no_grad():
+        return model(torch.as_tensor(X)).numpy()
+
+
+def finite_differences(model, X, output, step=None):
+    """Central differences of pred[..., output] (summed over predicted steps, or at ``step``)."""
+    def value(Z):
+        pred = predict(model, Z)
+        if pred.ndim == 2:
+            return pred[:, output]
+        return pred[:, :, output].sum(axis=1) if step is None else pred[:, step, output]
+
+    grad = np.zeros_like(X)
+    for cell in np.ndindex(*X.shape[1:]):
+        plus, minus = X.copy(), X.copy()
+        plus[(slice(None), *cell)] += EPS
+        minus[(slice(None), *cell)] -= EPS
+        grad[(slice(None), *cell)] = (value(plus) - value(minus)) / (2 * EPS)
+    return grad
+
+
+def summary_row(result, output, variable):
+    table = result.details["summary"]
+    row = table[(table["output"] == output) & (table["variable"] == variable)]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+def check_summary(result, output, along, names):
+    """mean, std (ddof=1), rms and SSD of the per-sample derivatives, by hand."""
+    for j, name in enumerate(names):
+        d = along[:, j]
+        row = summary_row(result, output, name)
+        n = len(d)
+        mean = sum(d) / n
+        assert row["mean"] == pytest.approx(mean, rel=1e-6, abs=1e-9)
+        assert row["std"] == pytest.approx(np.sqrt(sum((d - mean) ** 2) / (n - 1)), rel=1e-6)
+        assert row["rms"] == pytest.approx(np.sqrt(sum(d**2) / n), rel=1e-6)
+        assert row["ssd"] == pytest.approx(sum(d**2), rel=1e-6)
+
+
+def test_tabular_mlp_against_finite_differences():
+    model = tabular_model()
+    X = np.random.default_rng(0).normal(size=(N, P))
+    fd = [finite_differences(model, X, k) for k in range(2)]
+    names = ["a", "b", "c"]
+    result = varimp.partial_derivatives(model, X, feature_names=names)
+    ssd = [(d**2).sum(axis=0) for d in fd]
+    np.testing.assert_allclose(result.scores.to_numpy(), ssd[0] + ssd[1], rtol=1e-6)
+    assert result.by_time is None
+    assert result.details["gradient"] == "autodiff"
+    np.testing.assert_allclose(result.details["derivatives"]["output 1"].to_numpy(), fd[1],
+                               rtol=1e-6, atol=1e-9)
+    for k in range(2):
+        check_summary(result, k, fd[k], names)
+        one = varimp.partial_derivatives(model, X, output=k)
+        np.testing.assert_allclose(one.scores.to_numpy(), ssd[k], rtol=1e-6)
+        np.testing.assert_allclose(one.details["derivatives"].to_numpy(), fd[k], rtol=1e-6,
+                                   atol=1e-9)
+        # PaD: the relative contribution is the share of the sum of squared derivatives
+        np.testing.assert_allclose(one.relative.to_numpy(), 100 * ssd[k] / ssd[k].sum(),
+                                   rtol=1e-6)
+
+
+def test_groups_differentiate_along_all_members_together():
+    model = tabular_model()
+    X = np.random.default_rng(1).normal(size=(N, P))
+    fd = finite_differences(model, X, 0)
+    result = varimp.partial_derivatives(model, X, output=0, groups={"x13": ["x1", "x3"]})
+    along = np.stack([fd[:, 0] + fd[:, 2], fd[:, 1]], axis=1)
+    assert list(result.scores.index) == ["x13", "x2"]
+    np.testing.assert_allclose(result.scores.to_numpy(), (along**2).sum(axis=0), rtol=1e-6)
+    check_summary(result, 0, along, ["x13", "x2"])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_sequence_model_against_finite_differences(cell):
+    model = sequence_model(cell, last_step=True)
+    X = np.random.default_rng(2).normal(size=(N, T, P))
+    fd = [finite_differences(model, X, k) for k in range(2)]  # (n, T, p) each
+    result = varimp.partial_derivatives(model, X)
+    # a feature's score: the SSD of the sum over steps of its cell derivatives
+    along = [d.sum(axis=1) for d in fd]
+    np.testing.assert_allclose(result.scores.to_numpy(),
+                               sum((a**2).sum(axis=0) for a in along), rtol=1e-6)
+    # by_time: the SSD of every cell, added over the outputs
+    np.testing.assert_allclose(result.by_time.to_numpy(),
+                               sum((d**2).sum(axis=0) for d in fd), rtol=1e-6)
+    assert result.by_time.shape == (T, P)
+    assert list(result.by_time.index) == list(range(T))
+    for k in range(2):
+        check_summary(result, k, along[k], ["x1", "x2", "x3"])
+    one = varimp.partial_derivatives(model, X, output=1, by_time=False)
+    assert one.by_time is None
+    np.testing.assert_allclose(one.scores.to_numpy(), (along[1] ** 2).sum(axis=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_sequence_to_sequence_model_and_output_step(cell):
+    model = sequence_model(cell, last_step=False)
+    X = np.random.default_rng(3).normal(size=(N, T, P))
+    fd = finite_differences(model, X, 0)  # derivative of the sum of the predicted steps
+    result = varimp.partial_derivatives(model, X, output=0)
+    np.testing.assert_allclose(result.by_time.to_numpy(), (fd**2).sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(result.scores.to_numpy(), (fd.sum(axis=1) ** 2).sum(axis=0),
+                               rtol=1e-6)
+    for step in (0, 2):
+        fd = finite_differences(model, X, 1, step=step)
+        at = varimp.partial_derivatives(model, X, output=1, output_step=step)
+        np.testing.assert_allclose(at.by_time.to_numpy(), (fd**2).sum(axis=0), rtol=1e-6,
+                                   atol=1e-12)
+        # a prediction at step s cannot depend on later inputs
+        assert np.all(at.by_time.to_numpy()[step + 1:] == 0.0)
+        np.testing.assert_allclose(at.scores.to_numpy(), (fd.sum(axis=1) ** 2).sum(axis=0),
+                                   rtol=1e-6)
+
+
+def test_batches_give_the_same_derivatives():
+    model = sequence_model("gru", last_step=True)
+    X = np.random.default_rng(4).normal(size=(N, T, P))
+    whole = varimp.partial_derivatives(model, X)
+    batched = varimp.partial_derivatives(model, X, batch_size=5)
+    np.testing.assert_allclose(batched.scores.to_numpy(), whole.scores.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(batched.by_time.to_numpy(), whole.by_time.to_numpy(), rtol=1e-12)
+
+
+def test_callable_tabular_gradient_by_finite_differences():
+    a = np.array([0.5, -1.0, 2.0])
+
+    def f(X):
+        return np.sin(X @ a) + X[:, 0] * X[:, 1]
+
+    X = np.random.default_rng(5).normal(size=(N, P))
+    exact = np.cos(X @ a)[:, None] * a + np.stack([X[:, 1], X[:, 0], 0 * X[:, 0]], axis=1)
+    result = varimp.partial_derivatives(f, X)
+    assert result.details["gradient"] == "finite differences"
+    np.testing.assert_allclose(result.details["derivatives"].to_numpy(), exact, rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(result.scores.to_numpy(), (exact**2).sum(axis=0), rtol=1e-6)
+
+
+def test_callable_sequence_gradient_with_several_outputs():
+    w = np.random.default_rng(6).normal(size=(T, P))
+
+    def f(X):  # two outputs: a quadratic form over all cells and the sine of the last step
+        return np.stack([(w * X**2).sum(axis=(1, 2)), np.sin(X[:, -1, 0] * X[:, -1, 2])], axis=1)
+
+    X = np.random.default_rng(7).normal(size=(N, T, P))
+    d0 = 2 * w * X
+    d1 = np.zeros_like(X)
+    c = np.cos(X[:, -1, 0] * X[:, -1, 2])
+    d1[:, -1, 0], d1[:, -1, 2] = c * X[:, -1, 2], c * X[:, -1, 0]
+    result = varimp.partial_derivatives(f, X)
+    np.testing.assert_allclose(result.by_time.to_numpy(), (d0**2 + d1**2).sum(axis=0),
+                               rtol=1e-6, atol=1e-10)
+    along = [d0.sum(axis=1), d1.sum(axis=1)]
+    np.testing.assert_allclose(result.scores.to_numpy(),
+                               (along[0] ** 2 + along[1] ** 2).sum(axis=0), rtol=1e-6)
+    for k in range(2):
+        check_summary(result, k, along[k], ["x1", "x2", "x3"])
+
+
+def test_output_out_of_range():
+    with pytest.raises(varimp.InputError, match=r"output must be an index in 0\.\.1"):
+        varimp.partial_derivatives(tabular_model(), np.zeros((3, P)), output=2)
