@@ -160,6 +160,9 @@ def check_groups(
     for group, members in groups.items():
         if isinstance(members, str | numbers.Integral):
             members = [members]
+        if not isinstance(members, Sequence | np.ndarray | pd.Index | set | frozenset):
+            raise InputError(f"group {group!r} must list its features (names or indices); "
+                             f"received {describe(members)}")
         cols = []
         for member in members:
             if isinstance(member, numbers.Integral) and not isinstance(member, bool):

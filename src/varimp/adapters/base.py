@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import InputError, ModelError, UnsupportedModelError, VarImpError
+from ..errors import InputError, ModelError, UnsupportedModelError, VarImpError, describe
 from ..network import Network
 from ..validation import check_positive_int
 
@@ -30,7 +30,11 @@ def batch_rows(batch_size: object) -> int:
 
 def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
     """Reshape a prediction array to ``(n, n_steps, n_outputs)``."""
-    pred = np.asarray(pred, dtype=np.float64)
+    try:
+        pred = np.asarray(pred, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"the model must return numeric predictions; it returned "
+                         f"{describe(pred)}") from exc
     if pred.ndim == 0 or pred.shape[0] != n:
         raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
                          f"an array of shape {pred.shape}")

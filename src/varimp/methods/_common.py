@@ -68,6 +68,17 @@ def resolve_output(output: object, n_outputs: int, names: Sequence | None = None
                      f"{describe(output)}")
 
 
+def resolve_step(output_step: object, n_steps: int) -> int | None:
+    """The predicted time step to explain, or None for all of them together."""
+    if output_step is None:
+        return None
+    if isinstance(output_step, bool) or not isinstance(output_step, numbers.Integral) or \
+            not -n_steps <= int(output_step) < n_steps:
+        raise InputError(f"output_step must be None or a predicted step in 0..{n_steps - 1} "
+                         f"(the model predicts {n_steps} step(s)); received {output_step!r}")
+    return int(output_step) % n_steps
+
+
 def output_labels(indices: Sequence[int], names: Sequence | None) -> list[str]:
     return [str(names[i]) if names is not None else f"output {i}" for i in indices]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..result import Importance
-from ._common import group_columns, prepare, resolve_output, time_table
+from ._common import group_columns, prepare, resolve_output, resolve_step, time_table
 
 
 def partial_derivatives(
@@ -43,7 +43,8 @@ def partial_derivatives(
     """
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
     data, adapter, names = setup.data, setup.adapter, setup.variables
-    n_outputs = adapter.predict(data.X[:1], batch_size)[0].shape[-1]
+    n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
+    output_step = resolve_step(output_step, n_steps)
     outputs = resolve_output(output, n_outputs, getattr(adapter, "output_names", None))
     ssd, cells, summaries, derivatives = [], [], [], {}
     for k in outputs:

@@ -29,7 +29,7 @@ from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
 from ..validation import check_choice, check_positive_int, validate
-from ._common import group_columns, names_without_data, resolve_output, time_table
+from ._common import group_columns, names_without_data, resolve_output, resolve_step, time_table
 
 GARSON_VARIANTS = ("garson", "goh")
 
@@ -103,11 +103,11 @@ def linear_path(
                 for t_in in range(t_out + 1):
                     flat[t_in, :, t_out * units:(t_out + 1) * units] = response[t_out - t_in]
             response, lagged = flat, False
+    step = resolve_step(output_step, steps if lagged else 1)
     if not lagged:
         return response
-    if output_step is None:  # sum over predicted steps: step t reaches steps t..T-1
+    if step is None:  # sum over predicted steps: step t reaches steps t..T-1
         return np.cumsum(response, axis=0)[::-1].copy()
-    step = output_step % steps
     by_step = np.zeros_like(response)
     by_step[: step + 1] = response[step::-1]
     return by_step
