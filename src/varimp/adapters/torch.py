@@ -84,7 +84,8 @@ class TorchAdapter(Adapter):
         floating = [p for p in params if p.is_floating_point()]
         self.device = floating[0].device if floating else torch.device("cpu")
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
-        first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)), None)
+        first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)
+                          or hasattr(m, "varimp_layers")), None)
         first_linear = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
         #: a bare recurrent module (or Sequential starting with one) without batch_first is fed
         #: time-major, as PyTorch expects; any other module receives (n, T, p).
@@ -145,6 +146,8 @@ class TorchAdapter(Adapter):
                 layers.extend(_recurrent_layers(module))
             elif isinstance(module, nn.Flatten):
                 layers.append(Flatten())
+            elif hasattr(module, "varimp_layers"):  # a layer that describes itself
+                layers.extend(module.varimp_layers())  # (varimp.train.RecurrentLayer)
             elif isinstance(module, _SKIPPED):
                 continue
             elif (name := _activation_name(module)) is not None:

@@ -1,0 +1,453 @@
+"""Seeded PyTorch trainers for users who start from data, for the demo and the stepwise methods.
+
+:func:`train_mlp` fits a multilayer perceptron, :func:`train_recurrent` a stack of RNN, GRU or
+LSTM layers. Both are deterministic for a given ``random_state`` (all randomness runs in a
+forked torch RNG, so the caller's global RNG state is left as it was), never modify the arrays
+they are given, and return a plain ``torch.nn.Module`` in eval mode whose ``forward`` takes
+float32 ``(n, p)`` or ``(n, T, p)`` and returns predictions. Called as ``fit(X, y)`` with their
+defaults they are valid ``fit=`` arguments of ``forward_stepwise`` and ``backward_stepwise``.
+
+PyTorch's ``nn.LSTM`` and ``nn.GRU`` fix the cell activation to tanh, while Keras'
+``LSTM(activation="relu")`` (the reference experiment of varimp's mission) does not. A layer
+whose activation is tanh (or tanh/relu for a simple RNN) is therefore a native PyTorch layer;
+any other activation uses :class:`RecurrentLayer`, a small module with the same equations, the
+same parameter layout and gate order as PyTorch's, and the activation applied where Keras
+applies it (cell candidate and cell output). It describes itself to varimp's PyTorch adapter,
+so the weight-based methods read it like a native layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import InputError
+from .network import Recurrent
+from .validation import (
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_random_state,
+    validate,
+)
+
+#: Cell and hidden activations by neutral name (the names of :data:`varimp.network.ACTIVATIONS`).
+TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda x: x,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "hard_sigmoid": F.hardsigmoid,
+    "elu": F.elu,
+    "softplus": F.softplus,
+    "silu": F.silu,
+    "gelu": F.gelu,
+}
+_MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
+            "softplus": nn.Softplus, "silu": nn.SiLU, "gelu": nn.GELU,
+            "hard_sigmoid": nn.Hardsigmoid}
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_NATIVE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+TASKS = ("regression", "binary", "multiclass")
+
+
+class RecurrentLayer(nn.Module):
+    """One batch-first recurrent layer (RNN, LSTM or GRU) with any elementwise activation.
+
+    Equations (PyTorch's, gate order and parameter names included; ``act`` = ``activation``,
+    ``s`` = sigmoid):
+
+    - rnn: ``h = act(W_ih x + b_ih + W_hh h + b_hh)``;
+    - lstm: ``i, f, g, o`` blocks; ``c = s(f) c + s(i) act(g)``, ``h = s(o) act(c)``
+      (Keras' ``LSTM(activation=...)``);
+    - gru: ``r, z, n`` blocks; ``n = act(W_in x + b_in + r (W_hn h + b_hn))``,
+      ``h = (1 - z) n + z h`` (PyTorch's and Keras' ``reset_after=True``).
+
+    Input ``(n, T, input_size)``, output ``(n, T, hidden_size)``, initial state zero.
+    """
+
+    batch_first = True
+    bidirectional = False
+    num_layers = 1
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, activation: str = "tanh"):
+        super().__init__()
+        self.cell = check_choice(cell, "cell", tuple(_GATES))
+        self.activation = check_choice(activation, "activation", tuple(TORCH_ACTIVATIONS))
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        rows = _GATES[cell] * hidden_size
+        self.weight_ih_l0 = nn.Parameter(torch.zeros(rows, input_size))
+        self.weight_hh_l0 = nn.Parameter(torch.zeros(rows, hidden_size))
+        self.bias_ih_l0 = nn.Parameter(torch.zeros(rows))
+        self.bias_hh_l0 = nn.Parameter(torch.zeros(rows))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = TORCH_ACTIVATIONS[self.activation]
+        n, steps, _ = x.shape
+        h = x.new_zeros(n, self.hidden_size)
+        c = x.new_zeros(n, self.hidden_size)
+        x_in = x @ self.weight_ih_l0.T + self.bias_ih_l0  # every step's input projection at once
+        outs = []
+        for t in range(steps):
+            h_in = h @ self.weight_hh_l0.T + self.bias_hh_l0
+            if self.cell == "rnn":
+                h = act(x_in[:, t] + h_in)
+            elif self.cell == "lstm":
+                i, f, g, o = (x_in[:, t] + h_in).chunk(4, dim=-1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(g)
+                h = torch.sigmoid(o) * act(c)
+            else:
+                xr, xz, xn = x_in[:, t].chunk(3, dim=-1)
+                hr, hz, hn = h_in.chunk(3, dim=-1)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                h = (1.0 - z) * act(xn + r * hn) + z * h
+            outs.append(h)
+        return torch.stack(outs, dim=1)
+
+    def varimp_layers(self) -> list[Recurrent]:
+        """This layer in varimp's neutral description (read by the PyTorch adapter)."""
+        gates = {"rnn": ("h",), "lstm": tuple("ifgo"), "gru": tuple("rzn")}[self.cell]
+        units = self.hidden_size
+
+        def blocks(param: torch.Tensor) -> dict[str, np.ndarray]:
+            full = param.detach().cpu().double().numpy().copy()
+            return {g: full[k * units:(k + 1) * units] for k, g in enumerate(gates)}
+
+        return [Recurrent(
+            cell=self.cell,
+            w_input={g: w.T for g, w in blocks(self.weight_ih_l0).items()},
+            w_recurrent={g: w.T for g, w in blocks(self.weight_hh_l0).items()},
+            b_input=blocks(self.bias_ih_l0), b_recurrent=blocks(self.bias_hh_l0),
+            activation=self.activation, recurrent_activation="sigmoid", return_sequences=True,
+            name=f"RecurrentLayer({self.cell}, {self.activation}, {units})",
+        )]
+
+    def extra_repr(self) -> str:
+        return (f"{self.cell}, {self.input_size}, {self.hidden_size}, "
+                f"activation={self.activation!r}")
+
+
+class RecurrentNet(nn.Module):
+    """Stacked recurrent layers, optionally a linear head, returning the sequence or last step."""
+
+    def __init__(self, layers: Sequence[nn.Module], head: nn.Module | None,
+                 return_sequences: bool):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.head = head
+        self.return_sequences = bool(return_sequences)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.layers:
+            out = layer(out)
+            if isinstance(out, tuple):  # native nn.RNN/LSTM/GRU return (output, state)
+                out = out[0]
+        if not self.return_sequences:
+            out = out[:, -1]
+        return out if self.head is None else self.head(out)
+
+
+def _seed(random_state: object) -> int:
+    return int(check_random_state(random_state).integers(0, 2**62))
+
+
+def _glorot_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    nn.init.uniform_(weight, -bound, bound)
+
+
+def _init_linear(linear: nn.Linear) -> None:
+    _glorot_(linear.weight, linear.in_features, linear.out_features)
+    nn.init.zeros_(linear.bias)
+
+
+def _init_recurrent(layer: nn.Module, cell: str) -> None:
+    """Keras' defaults: Glorot-uniform input kernel, orthogonal recurrent kernel, forget bias 1."""
+    gates, units = _GATES[cell], layer.hidden_size
+    with torch.no_grad():
+        _glorot_(layer.weight_ih_l0, layer.input_size, gates * units)
+        for k in range(gates):
+            nn.init.orthogonal_(layer.weight_hh_l0[k * units:(k + 1) * units].T)
+        nn.init.zeros_(layer.bias_ih_l0)
+        nn.init.zeros_(layer.bias_hh_l0)
+        if cell == "lstm":
+            layer.bias_ih_l0[units:2 * units] = 1.0
+
+
+def _recurrent_layer(cell: str, input_size: int, units: int, activation: str) -> nn.Module:
+    if cell in ("lstm", "gru") and activation == "tanh":
+        layer = _NATIVE[cell](input_size, units, batch_first=True)
+    elif cell == "rnn" and activation in ("tanh", "relu"):
+        layer = nn.RNN(input_size, units, nonlinearity=activation, batch_first=True)
+    else:
+        layer = RecurrentLayer(cell, input_size, units, activation)
+    _init_recurrent(layer, cell)
+    return layer
+
+
+def _check_sizes(value: object, name: str) -> tuple[int, ...]:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InputError(f"{name} must be a tuple of layer sizes; received {value!r}")
+    return tuple(check_positive_int(v, f"each of {name}") for v in value)
+
+
+def _check_activation(value: object, name: str) -> str:
+    value = "identity" if value == "linear" else value
+    return check_choice(value, name, tuple(TORCH_ACTIVATIONS))
+
+
+def _fit_loop(model: nn.Module, loss: Callable, X: torch.Tensor, y: torch.Tensor,
+               epochs: int, batch_size: int, lr: float) -> None:
+    """Adam on shuffled mini-batches (the shuffles come from the forked, seeded RNG)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    n = X.shape[0]
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(n)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad()
+            value = loss(model(X[rows]), y[rows])
+            value.backward()
+            optimizer.step()
+    model.eval()
+
+
+def _common(epochs: object, batch_size: object, lr: object) -> tuple[int, int, float]:
+    return (check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size"),
+            check_positive_float(lr, "lr"))
+
+
+def _binary_targets(y: np.ndarray) -> None:
+    if not np.all((y == 0) | (y == 1)):
+        raise InputError(f"binary targets must be 0 or 1; received values such as "
+                         f"{np.unique(y)[:5].tolist()}")
+
+
+def train_mlp(
+    X: object,
+    y: object,
+    *,
+    hidden: Sequence[int] | int = (16,),
+    activation: str = "tanh",
+    task: str = "regression",
+    epochs: int = 100,
+    batch_size: int = 32,
+    lr: float = 0.01,
+    standardize: bool = True,
+    random_state: object = 0,
+) -> nn.Module:
+    """Fit a multilayer perceptron with Adam; return an ``nn.Sequential`` in eval mode.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like
+        ``task="regression"``: ``(n,)`` or ``(n, k)`` numbers, mean squared error;
+        ``"binary"``: ``(n,)`` or ``(n, k)`` of 0 and 1, binary cross-entropy, sigmoid output;
+        ``"multiclass"``: ``(n,)`` integer labels ``0 .. k-1``, cross-entropy, softmax output.
+    hidden : tuple of int
+        Units of each hidden layer.
+    activation : str
+        Hidden activation (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"elu"``, ...).
+    epochs, batch_size, lr : int, int, float
+        Passes over the data, rows per Adam step, learning rate.
+    standardize : bool
+        Train on standardized inputs (and, for regression, targets), then fold the scaling into
+        the first and last ``Linear`` layers: the returned network takes raw ``X`` and predicts
+        on the scale of ``y``, and is still a plain chain of ``Linear`` layers and activations.
+    random_state : int, numpy Generator or None
+        Seed of the initial weights and the shuffles.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``Linear, act, ..., Linear[, Sigmoid | Softmax]``, float32; predictions ``(n, k)``.
+    """
+    data = validate(X, y, y_required=True, allow_sequence=False)
+    task = check_choice(task, "task", TASKS)
+    hidden = _check_sizes(hidden, "hidden")
+    activation = _check_activation(activation, "activation")
+    epochs, batch_size, lr = _common(epochs, batch_size, lr)
+    x, target = data.X, data.y
+    if target.ndim > 2:
+        raise InputError(f"y must be (n,) or (n, n_outputs) for an MLP; received {target.shape}")
+    if task == "multiclass":
+        if target.ndim != 1 or np.any(target != np.round(target)) or target.min() < 0:
+            raise InputError("multiclass targets must be integer labels 0..k-1 of shape (n,); "
+                             f"received shape {target.shape} with values {np.unique(target)[:5]}")
+        n_out = int(target.max()) + 1
+        if n_out < 2:
+            raise InputError(f"multiclass needs at least 2 classes; received labels "
+                             f"{np.unique(target).tolist()}")
+    else:
+        target = target.reshape(len(target), -1)
+        n_out = target.shape[1]
+        if task == "binary":
+            _binary_targets(target)
+    x_mean, x_std = (x.mean(0), _spread(x.std(0))) if standardize else (0.0, 1.0)
+    scale_y = standardize and task == "regression"
+    y_mean, y_std = (target.mean(0), _spread(target.std(0))) if scale_y else (0.0, 1.0)
+    sizes = (data.n_features, *hidden, n_out)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_seed(random_state))
+        modules: list[nn.Module] = []
+        linears = []
+        for k in range(len(sizes) - 1):
+            linear = nn.Linear(sizes[k], sizes[k + 1])
+            _init_linear(linear)
+            linears.append(linear)
+            modules.append(linear)
+            if k < len(sizes) - 2 and activation != "identity":
+                modules.append(_MODULES[activation]())
+        model = nn.Sequential(*modules)
+        xt = torch.as_tensor((x - x_mean) / x_std, dtype=torch.float32)
+        if task == "multiclass":
+            yt = torch.as_tensor(target, dtype=torch.long)
+            loss = F.cross_entropy
+        else:
+            yt = torch.as_tensor((target - y_mean) / y_std, dtype=torch.float32)
+            loss = F.mse_loss if task == "regression" else F.binary_cross_entropy_with_logits
+        _fit_loop(model, loss, xt, yt, epochs, batch_size, lr)
+    if standardize:
+        _fold_scaling(linears[0], linears[-1], x_mean, x_std, y_mean, y_std)
+    if task == "binary":
+        model.append(nn.Sigmoid())
+    elif task == "multiclass":
+        model.append(nn.Softmax(dim=-1))
+    return model.eval()
+
+
+def _spread(std: np.ndarray) -> np.ndarray:
+    return np.where(std > 0, std, 1.0)
+
+
+def _fold_scaling(first: nn.Linear, last: nn.Linear, x_mean, x_std, y_mean, y_std) -> None:
+    """Absorb ``(x - mean) / std`` into the first layer and ``y * std + mean`` into the last."""
+
+    def vector(value: object, size: int) -> torch.Tensor:
+        return torch.as_tensor(np.broadcast_to(value, (size,)).copy(), dtype=torch.float64)
+
+    with torch.no_grad():
+        w = first.weight.double() / vector(x_std, first.in_features)
+        first.bias.copy_(first.bias.double() - w @ vector(x_mean, first.in_features))
+        first.weight.copy_(w)
+        scale, shift = vector(y_std, last.out_features), vector(y_mean, last.out_features)
+        last.weight.copy_(last.weight.double() * scale[:, None])
+        last.bias.copy_(last.bias.double() * scale + shift)
+
+
+def train_recurrent(
+    X: object,
+    y: object,
+    *,
+    cell: str = "lstm",
+    units: Sequence[int] | int = (10, 5, 1),
+    activations: Sequence[str] | str = ("relu", "relu", "sigmoid"),
+    return_sequences: bool = True,
+    head: bool = False,
+    loss: str = "bce",
+    epochs: int = 5,
+    batch_size: int = 5,
+    lr: float = 0.001,
+    random_state: object = 0,
+) -> nn.Module:
+    """Fit stacked recurrent layers with Adam; return a :class:`RecurrentNet` in eval mode.
+
+    The defaults are the reference experiment of varimp's mission (after a Keras model): three
+    stacked LSTM layers of 10, 5 and 1 units with relu, relu and sigmoid cell activations,
+    every layer returning its whole sequence, trained on binary cross-entropy with Adam
+    (learning rate 0.001) on batches of 5 sequences, for 5 epochs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_sequences, n_timesteps, n_features)
+    y : array-like
+        With ``return_sequences``: ``(n, T)`` or ``(n, T, k)``, one target per step; without:
+        ``(n,)`` or ``(n, k)``. ``k`` must equal the last layer's units unless ``head=True``.
+    cell : {"lstm", "gru", "rnn"}
+    units : tuple of int
+        Units of each stacked recurrent layer.
+    activations : tuple of str or str
+        Cell activation of each layer (as Keras' ``activation=``: the LSTM cell candidate and
+        output, the GRU candidate, the RNN state); one name applies to every layer. Gates keep
+        the sigmoid.
+    return_sequences : bool
+        Predict at every step (True) or from the last step only.
+    head : bool
+        Add a ``Linear(units[-1], k)`` output layer (with a sigmoid for ``loss="bce"``).
+    loss : {"bce", "mse"}
+        Binary cross-entropy on probabilities (targets in [0, 1]; the output must be a sigmoid)
+        or mean squared error.
+    epochs, batch_size, lr : int, int, float
+    random_state : int, numpy Generator or None
+        Seed of the initial weights (Keras' initialisers) and of the shuffles.
+
+    Returns
+    -------
+    RecurrentNet
+        float32, batch first; ``forward`` returns ``(n, T, k)`` or ``(n, k)``.
+    """
+    data = validate(X, y, y_required=True)
+    if not data.sequence:
+        raise InputError(f"X must be sequences (n_sequences, n_timesteps, n_features); received "
+                         f"shape {data.X.shape}")
+    cell = check_choice(cell, "cell", tuple(_GATES))
+    units = _check_sizes(units, "units")
+    if isinstance(activations, str):
+        activations = (activations,) * len(units)
+    if isinstance(activations, str) or not isinstance(activations, Sequence) or \
+            len(activations) != len(units):
+        raise InputError(f"activations must name one activation per layer ({len(units)}); "
+                         f"received {activations!r}")
+    activations = tuple(_check_activation(a, "each activation") for a in activations)
+    loss = check_choice(loss, "loss", ("bce", "mse"))
+    epochs, batch_size, lr = _common(epochs, batch_size, lr)
+    target = data.y
+    expected = 2 if return_sequences else 1
+    if target.ndim not in (expected, expected + 1) or (
+            return_sequences and target.shape[1] != data.n_timesteps):
+        want = f"(n, {data.n_timesteps}) or (n, {data.n_timesteps}, k)" if return_sequences \
+            else "(n,) or (n, k)"
+        raise InputError(f"y must have shape {want} with return_sequences={return_sequences}; "
+                         f"received {target.shape}")
+    if target.ndim == expected:
+        target = target[..., None]
+    k = target.shape[-1]
+    if not head and units[-1] != k:
+        raise InputError(f"the last layer has {units[-1]} units but y has {k} output(s); "
+                         "match units[-1] to y or pass head=True")
+    output_activation = "sigmoid" if head else activations[-1]
+    if loss == "bce":
+        if np.any((target < 0) | (target > 1)):
+            raise InputError("loss='bce' needs targets in [0, 1]; received values in "
+                             f"[{target.min():.4g}, {target.max():.4g}]")
+        if output_activation not in ("sigmoid", "hard_sigmoid"):
+            raise InputError(f"loss='bce' needs a probability output: the last activation must "
+                             f"be 'sigmoid' (or head=True); received {activations[-1]!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_seed(random_state))
+        sizes = (data.n_features, *units)
+        layers = [_recurrent_layer(cell, sizes[j], sizes[j + 1], activations[j])
+                  for j in range(len(units))]
+        out = None
+        if head:
+            linear = nn.Linear(units[-1], k)
+            _init_linear(linear)
+            out = nn.Sequential(linear, nn.Sigmoid()) if loss == "bce" else linear
+        model = RecurrentNet(layers, out, return_sequences)
+        criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
+        _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=torch.float32),
+                  torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr)
+    return model.eval()
+
+
+__all__ = ["RecurrentLayer", "RecurrentNet", "train_mlp", "train_recurrent"]
