@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..adapters import Adapter
+from ..adapters.base import DEFAULT_BATCH_SIZE
 from ..errors import InputError, describe
 from ..result import Importance
 from ..validation import check_positive_int, check_random_state
@@ -56,8 +58,9 @@ def profile(
     outputs (for one output it is the range itself; for class probabilities, whose mean is
     constant, this keeps the response visible).
 
-    All synthetic rows (every variable, level and point) are built at once and predicted in
-    batches of ``batch_size`` rows.
+    The synthetic rows (every variable, level and point; every cell and point) are stacked
+    into model calls of ``batch_size`` rows, built block by block so that only about one
+    batch of synthetic input is held at a time, never predicted one row at a time.
 
     Parameters
     ----------
@@ -125,15 +128,15 @@ def profile(
     outputs = resolve_output(output, n_outputs, getattr(adapter, "output_names", None))
     step = _check_output_step(output_step, n_steps)
 
-    def respond(synthetic: np.ndarray) -> np.ndarray:
-        pred = adapter.predict(synthetic, batch_size)[:, :, outputs]
-        return pred.sum(axis=1) if step is None else pred[:, step]
+    def respond(blocks: Iterable[np.ndarray]) -> np.ndarray:
+        """Selected predictions ``(rows, outputs)`` of blocks of synthetic rows."""
+        return _predict_in_chunks(adapter, blocks, outputs, step, batch_size)
 
     base = level_values
     if data.sequence:  # a level holds each feature at the same value at every step
         base = np.broadcast_to(level_values[:, None, :], (len(labels),) + data.X.shape[1:])
-    sweeps = [_sweep(base, cols, grids[v]) for v, cols in setup.groups.items()]
-    pred = respond(np.concatenate(sweeps)).reshape(len(names), len(labels), steps, len(outputs))
+    sweeps = (_sweep(base, cols, grids[v]) for v, cols in setup.groups.items())
+    pred = respond(sweeps).reshape(len(names), len(labels), steps, len(outputs))
     median = np.median(pred, axis=1)  # (variables, steps, outputs)
     per_output = np.ptp(median, axis=1)
     details = {
@@ -157,6 +160,27 @@ def profile(
                       by_time=table, details=details)
 
 
+def _predict_in_chunks(adapter: Adapter, blocks: Iterable[np.ndarray], outputs: list[int],
+                       step: int | None, batch_size: int | None) -> np.ndarray:
+    """Predict blocks of synthetic rows, stacked into model calls of about ``batch_size`` rows.
+
+    Rows are built lazily, block by block, so at most one chunk of synthetic input is held at
+    once. A row's prediction is taken at ``step`` or summed over the predicted steps.
+    """
+    size = batch_size or DEFAULT_BATCH_SIZE
+    pieces, pending, held = [], [], 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        if held >= size:
+            pieces.append(adapter.predict(np.concatenate(pending), batch_size))
+            pending, held = [], 0
+    if pending:
+        pieces.append(adapter.predict(np.concatenate(pending), batch_size))
+    pred = np.concatenate(pieces)[:, :, outputs]
+    return pred.sum(axis=1) if step is None else pred[:, step]
+
+
 def _sweep(base: np.ndarray, cols: list[int], grid: np.ndarray) -> np.ndarray:
     """Rows ``(levels * points, ...)``: every base row with ``cols`` set to every grid point."""
     points = grid.shape[0]
@@ -172,13 +196,15 @@ def _by_time(respond: Any, X: np.ndarray, groups: Mapping[str, list[int]],
     """Sweep every cell ``(t, variable)`` alone, the other cells at their median over samples."""
     base = np.median(X, axis=0)  # (T, p)
     n_time, names = X.shape[1], list(groups)
-    sweeps = []
-    for t in range(n_time):
-        for v, cols in groups.items():
-            rows = np.repeat(base[None], grids[v].shape[0], axis=0)
-            rows[:, t, cols] = grids[v]
-            sweeps.append(rows)
-    pred = respond(np.concatenate(sweeps)).reshape(n_time, len(names), -1, len(outputs))
+
+    def cells() -> Iterator[np.ndarray]:
+        for t in range(n_time):
+            for v, cols in groups.items():
+                rows = np.repeat(base[None], grids[v].shape[0], axis=0)
+                rows[:, t, cols] = grids[v]
+                yield rows
+
+    pred = respond(cells()).reshape(n_time, len(names), -1, len(outputs))
     frames = [_tidy(pred[t], names, outputs, xs=xs).assign(time_step=t) for t in range(n_time)]
     curves = pd.concat(frames, ignore_index=True)
     curves = curves[["time_step", "variable", "x", "prediction", "output"]]

@@ -1,0 +1,331 @@
+"""Lek's profile against closed forms, an unbatched loop of model calls and hand-made clusters."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import varimp
+from varimp.methods.profile import kmeans
+
+QUANTILES = [0.0, 0.25, 0.5, 0.75, 1.0]
+LABELS = ["min", "q25", "median", "q75", "max"]
+
+
+def interaction(X):
+    """f(x) = 2 x1 + x2^2 + x1 x2 + 0 x3: the levels of x2 change the slope of x1."""
+    return 2 * X[:, 0] + X[:, 1] ** 2 + X[:, 0] * X[:, 1] + 0 * X[:, 2]
+
+
+@pytest.fixture
+def table():
+    """Columns are shuffled arithmetic progressions: min and quartiles are known exactly."""
+    rng = np.random.default_rng(1)
+    start, stride = np.array([1.0, 0.5, -2.0]), np.array([0.25, 0.5, 1.0])
+    X = np.column_stack([start[j] + stride[j] * rng.permutation(9) for j in range(3)])
+    levels = start + stride * np.array([0, 2, 4, 6, 8])[:, None]  # min, q25, median, q75, max
+    return X, levels
+
+
+def test_curves_of_a_known_function_equal_the_closed_form(table):
+    X, levels = table
+    result = varimp.profile(interaction, X, steps=7)
+    curves = result.details["curves"]
+    assert list(curves.columns) == ["variable", "level", "x", "prediction", "output"]
+    assert len(curves) == 3 * 5 * 7
+    lo, hi = levels[0], levels[-1]
+    for (variable, level), curve in curves.groupby(["variable", "level"]):
+        j, row = int(variable[1]) - 1, levels[LABELS.index(level)]
+        grid = np.linspace(lo[j], hi[j], 7)
+        expected = interaction(np.where(np.arange(3) == j, grid[:, None], row))
+        np.testing.assert_allclose(curve["x"], grid, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(curve["prediction"], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.details["levels"][["x1", "x2", "x3"]], levels, atol=1e-12)
+
+
+def test_importance_is_the_range_of_the_median_curve(table):
+    X, levels = table
+    result = varimp.profile(interaction, X)
+    (lo1, lo2, _), (hi1, hi2, _) = levels[0], levels[-1]
+    med1, med2 = levels[2, 0], levels[2, 1]
+    # all values positive: f grows with the level of the held input, so the median curve is the
+    # curve at the median level, and each curve is monotone along its sweep
+    expected = {
+        "x1": (2 + med2) * (hi1 - lo1),
+        "x2": (hi2**2 + med1 * hi2) - (lo2**2 + med1 * lo2),
+        "x3": 0.0,
+    }
+    np.testing.assert_allclose(result.scores, pd.Series(expected), rtol=1e-12, atol=1e-12)
+    assert (result.scores >= 0).all()
+    ranges = result.details["level_ranges"].set_index(["variable", "level"])["range"]
+    for level, row in zip(LABELS, levels, strict=True):
+        assert ranges["x1", level] == pytest.approx((2 + row[1]) * (hi1 - lo1), abs=1e-12)
+    median = result.details["median_curve"]
+    x1 = median[median["variable"] == "x1"]
+    np.testing.assert_allclose(x1["prediction"], 2 * x1["x"] + med2**2 + x1["x"] * med2,
+                               atol=1e-12)
+
+
+def test_given_levels_as_dict_array_and_frame(table):
+    X, _ = table
+    given = {"low": [1.0, 0.5, 0.0], "high": [2.0, 3.0, 1.0], "mid": [1.5, 1.0, 5.0]}
+    rows = np.array(list(given.values()))
+    by_dict = varimp.profile(interaction, X, levels=given, steps=5)
+    by_array = varimp.profile(interaction, X, levels=rows, steps=5)
+    by_frame = varimp.profile(interaction, X, steps=5, levels=pd.DataFrame(
+        rows[:, ::-1], columns=["x3", "x2", "x1"], index=list(given)))
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    curves = by_dict.details["curves"]
+    for label, row in given.items():
+        x2 = curves[(curves["variable"] == "x2") & (curves["level"] == label)]
+        grid = np.linspace(lo[1], hi[1], 5)
+        np.testing.assert_allclose(x2["prediction"], 2 * row[0] + grid**2 + row[0] * grid,
+                                   atol=1e-12)
+    # x1 at the three levels of x2 (0.5, 3, 1): slopes 2.5, 5, 3, median slope 3
+    assert by_dict.scores["x1"] == pytest.approx(3 * (hi[0] - lo[0]), abs=1e-12)
+    assert list(by_array.details["curves"]["level"].unique()) == ["level 1", "level 2", "level 3"]
+    pd.testing.assert_series_equal(by_dict.scores, by_array.scores)
+    pd.testing.assert_series_equal(by_dict.scores, by_frame.scores)
+    assert by_dict.details["level_kind"] == "given"
+
+
+def test_a_group_is_swept_along_its_members_ranges(table):
+    X, levels = table
+
+    def linear(X):
+        return 2 * X[:, 0] + 3 * X[:, 1] - X[:, 2]
+
+    result = varimp.profile(linear, X, groups={"pair": ["x2", "x3"]}, steps=5)
+    lo, hi = levels[0], levels[-1]
+    fraction = np.linspace(0, 1, 5)
+    curves = result.details["curves"]
+    pair = curves[(curves["variable"] == "pair") & (curves["level"] == "q25")]
+    expected = 2 * levels[1, 0] + 3 * (lo[1] + fraction * (hi[1] - lo[1])) \
+        - (lo[2] + fraction * (hi[2] - lo[2]))
+    np.testing.assert_allclose(pair["x"], fraction, atol=1e-15)
+    np.testing.assert_allclose(pair["prediction"], expected, atol=1e-12)
+    assert result.scores["pair"] == pytest.approx(abs(3 * (hi[1] - lo[1]) - (hi[2] - lo[2])))
+    assert result.scores["x1"] == pytest.approx(2 * (hi[0] - lo[0]))
+    assert result.details["x"] == {"pair": "fraction", "x1": "value"}
+
+
+def _mlp():
+    torch.manual_seed(3)
+    return torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_torch_mlp_curves_equal_an_unbatched_loop(batch_size):
+    model = _mlp()
+    X = np.random.default_rng(2).normal(size=(40, 3))
+    result = varimp.profile(model, X, steps=6, batch_size=batch_size, output=1)
+    levels = np.quantile(X, QUANTILES, axis=0)
+    expected = []
+    with torch.no_grad():
+        for j in range(3):
+            for row in levels:
+                for value in np.linspace(X[:, j].min(), X[:, j].max(), 6):
+                    cell = row.copy()
+                    cell[j] = value
+                    out = model(torch.tensor(cell[None], dtype=torch.float32))
+                    expected.append(out[0, 1].item())
+    curves = result.details["curves"]
+    np.testing.assert_allclose(curves["prediction"], expected, rtol=0, atol=1e-6)
+    assert (curves["output"] == 1).all()
+
+
+def test_several_outputs_add_the_ranges_of_their_median_curves(table):
+    X, _ = table
+
+    def two(X):
+        return np.column_stack([interaction(X), -3 * X[:, 2]])
+
+    both = varimp.profile(two, X)
+    first = varimp.profile(two, X, output=0)
+    second = varimp.profile(two, X, output=1)
+    pd.testing.assert_series_equal(both.scores, first.scores + second.scores)
+    assert second.scores["x3"] == pytest.approx(3 * np.ptp(X[:, 2]))
+    per_output = both.details["per_output"].pivot(index="variable", columns="output",
+                                                   values="range")
+    np.testing.assert_allclose(per_output[0], first.scores, atol=1e-12)
+
+
+# -- sequences -------------------------------------------------------------------------------
+WEIGHTS = np.array([0.5, 1.0, 2.0, 4.0])
+
+
+def weighted(X):
+    """One prediction per sequence: sum_t w_t (2 x1 + x2^2), x3 ignored."""
+    return (WEIGHTS * (2 * X[:, :, 0] + X[:, :, 1] ** 2 + 0 * X[:, :, 2])).sum(axis=1)
+
+
+def per_step(X):
+    """Two outputs per step: out[t, k] = (k + 1) * sum_{s <= t} w_s (2 x1 + x2^2)."""
+    cumulative = np.cumsum(WEIGHTS * (2 * X[:, :, 0] + X[:, :, 1] ** 2), axis=1)
+    return np.stack([cumulative, 2 * cumulative], axis=-1)
+
+
+@pytest.fixture
+def sequences():
+    return np.random.default_rng(4).uniform(0.5, 2.0, size=(30, 4, 3))
+
+
+def test_sequence_curves_scores_and_cells_equal_the_closed_form(sequences):
+    X = sequences
+    result = varimp.profile(weighted, X, steps=5)
+    lo, hi = X.reshape(-1, 3).min(axis=0), X.reshape(-1, 3).max(axis=0)
+    levels = np.quantile(X.reshape(-1, 3), QUANTILES, axis=0)
+    total = WEIGHTS.sum()
+    curves = result.details["curves"]
+    grid = np.linspace(lo[0], hi[0], 5)
+    for label, row in zip(LABELS, levels, strict=True):
+        x1 = curves[(curves["variable"] == "x1") & (curves["level"] == label)]
+        np.testing.assert_allclose(x1["prediction"], total * (2 * grid + row[1] ** 2), atol=1e-10)
+    expected = [2 * total * (hi[0] - lo[0]), total * (hi[1] ** 2 - lo[1] ** 2), 0.0]
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-12, atol=1e-12)
+    cells = np.column_stack([2 * WEIGHTS * (hi[0] - lo[0]),
+                             WEIGHTS * (hi[1] ** 2 - lo[1] ** 2), np.zeros(4)])
+    np.testing.assert_allclose(result.by_time.to_numpy(), cells, rtol=1e-12, atol=1e-12)
+    assert result.by_time.index.name == "time_step"
+    # the other cells sit at their median over samples
+    median = np.median(X, axis=0)
+    cell = result.details["cell_curves"]
+    t2 = cell[(cell["time_step"] == 2) & (cell["variable"] == "x2")]
+    rest = WEIGHTS * (2 * median[:, 0] + median[:, 1] ** 2)
+    x2 = np.linspace(lo[1], hi[1], 5)
+    expected = rest.sum() - rest[2] + WEIGHTS[2] * (2 * median[2, 0] + x2**2)
+    np.testing.assert_allclose(t2["prediction"], expected, atol=1e-10)
+
+
+class LastStepGRU(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(7)
+        self.gru = torch.nn.GRU(2, 4, batch_first=True)
+        self.head = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.gru(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("batch_size", [2, 5, None])
+def test_gru_sweeps_and_cells_equal_an_unbatched_loop(batch_size):
+    model = LastStepGRU()
+    X = np.random.default_rng(8).normal(size=(12, 3, 2))
+    result = varimp.profile(model, X, steps=3, batch_size=batch_size)
+    flat = X.reshape(-1, 2)
+    grids = [np.linspace(flat[:, j].min(), flat[:, j].max(), 3) for j in range(2)]
+
+    def call(sequence):
+        with torch.no_grad():
+            return model(torch.tensor(sequence[None], dtype=torch.float32)).item()
+
+    expected = []
+    for j in range(2):
+        for row in np.quantile(flat, QUANTILES, axis=0):
+            for value in grids[j]:
+                sequence = np.tile(row, (3, 1))
+                sequence[:, j] = value
+                expected.append(call(sequence))
+    np.testing.assert_allclose(result.details["curves"]["prediction"], expected, atol=1e-6)
+    median, cells = np.median(X, axis=0), []
+    for t in range(3):
+        for j in range(2):
+            for value in grids[j]:
+                sequence = median.copy()
+                sequence[t, j] = value
+                cells.append(call(sequence))
+    np.testing.assert_allclose(result.details["cell_curves"]["prediction"], cells, atol=1e-6)
+
+
+def test_per_step_outputs_summed_or_at_output_step(sequences):
+    X = sequences
+    lo, hi = X.reshape(-1, 3).min(axis=0), X.reshape(-1, 3).max(axis=0)
+    span = 2 * (hi[0] - lo[0])
+    at_step = varimp.profile(per_step, X, output=1, output_step=2, steps=4)
+    # output 1 at step 2 is 2 * sum_{s <= 2} w_s (2 x1 + x2^2): later cells do not count
+    assert at_step.scores["x1"] == pytest.approx(2 * WEIGHTS[:3].sum() * span)
+    np.testing.assert_allclose(at_step.by_time["x1"], 2 * span * WEIGHTS * [1, 1, 1, 0],
+                               atol=1e-12)
+    summed = varimp.profile(per_step, X, steps=4, by_time=False)
+    # summed over the 4 steps, cell s counts (4 - s) times, and the two outputs weigh 1 + 2
+    assert summed.scores["x1"] == pytest.approx(3 * span * (WEIGHTS * [4, 3, 2, 1]).sum())
+    assert summed.by_time is None and "cell_curves" not in summed.details
+
+
+def test_kmeans_levels_are_the_centres_of_separated_clusters():
+    rng = np.random.default_rng(5)
+    centres = np.array([[0.0, 10.0, -5.0], [8.0, 0.0, 5.0], [-8.0, -10.0, 0.0]])
+    sizes = [12, 30, 20]
+    X = np.vstack([c + rng.normal(scale=0.1, size=(s, 3)) for c, s in zip(centres, sizes,
+                                                                            strict=True)])
+    means = [X[:12].mean(axis=0), X[12:42].mean(axis=0), X[42:].mean(axis=0)]
+    result = varimp.profile(interaction, X, levels="kmeans", n_clusters=3, random_state=0)
+    levels = result.details["levels"]
+    assert list(levels["level"]) == ["cluster 1", "cluster 2", "cluster 3"]
+    np.testing.assert_allclose(levels[["x1", "x2", "x3"]], [means[1], means[2], means[0]],
+                               atol=1e-12)
+    again = varimp.profile(interaction, X, levels="kmeans", n_clusters=3, random_state=0)
+    pd.testing.assert_frame_equal(result.details["curves"], again.details["curves"])
+    np.testing.assert_allclose(kmeans(X, 3, np.random.default_rng(9)), levels.iloc[:, 1:])
+
+
+def test_model_and_data_are_unchanged():
+    model = _mlp().train()
+    model[0].weight.requires_grad_(False)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    X = np.random.default_rng(6).normal(size=(25, 3))
+    frame = pd.DataFrame(X.copy(), columns=["a", "b", "c"])
+    X_before, frame_before = X.copy(), frame.copy()
+    np_state, torch_state = np.random.get_state(), torch.get_rng_state()  # noqa: NPY002
+    varimp.profile(model, X, levels="kmeans", n_clusters=4, random_state=1)
+    result = varimp.profile(model, frame, output=0)
+    assert list(result.scores.index) == ["a", "b", "c"]
+    with pytest.raises(varimp.InputError):
+        varimp.profile(model, X, output=5)
+    assert model.training and not model[0].weight.requires_grad
+    assert model[2].weight.requires_grad
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key])
+    np.testing.assert_array_equal(X, X_before)
+    pd.testing.assert_frame_equal(frame, frame_before)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    after = np.random.get_state()  # noqa: NPY002 - the global state must stay put
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
+
+
+def test_importance_dispatches_to_profile(table):
+    X, _ = table
+    assert "profile" in varimp.available_methods()
+    direct = varimp.profile(interaction, X, steps=8)
+    routed = varimp.importance(interaction, X, method="profile", steps=8)
+    pd.testing.assert_frame_equal(direct.details["curves"], routed.details["curves"])
+    restored = varimp.Importance.from_json(routed.to_json())
+    pd.testing.assert_series_equal(restored.scores, routed.scores, check_names=False,
+                                   check_index_type=False)
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"steps": 1}, "steps must be an integer >= 2; received 1"),
+    ({"steps": 4.0}, "steps must be an integer >= 2; received 4.0"),
+    ({"steps": True}, "received True"),
+    ({"levels": "deciles"}, "received 'deciles'"),
+    ({"levels": np.ones((5, 2))}, "shape (n_levels, 3); received shape (5, 2)"),
+    ({"levels": [1.0, 2.0]}, "received shape (1, 2)"),
+    ({"levels": {"a": [1.0, 2.0, 3.0], "b": [1.0]}}, "levels['b'] must give one value per "
+                                                     "feature (3); received 1"),
+    ({"levels": np.full((2, 3), np.nan)}, "received NaN"),
+    ({"levels": pd.DataFrame({"x1": [0.0], "x2": [1.0]})}, "received columns ['x1', 'x2']"),
+    ({"levels": "kmeans", "n_clusters": 0}, "n_clusters must be an integer >= 1; received 0"),
+    ({"levels": "kmeans", "n_clusters": 10}, "at most the number of distinct rows of X (9); "
+                                             "received 10"),
+    ({"output_step": 1}, "0..0 (the model predicts 1 step(s)); received 1"),
+    ({"output": 2}, "received 2"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1; received 0"),
+    ({"groups": {"g": ["x9"]}}, "unknown feature 'x9'"),
+])
+def test_bad_options_raise_input_error(table, options, fragment):
+    X, _ = table
+    with pytest.raises(varimp.InputError) as info:
+        varimp.profile(interaction, X, **options)
+    assert fragment in str(info.value)
