@@ -118,6 +118,13 @@ class Adapter(abc.ABC):
             "need a PyTorch, Keras or scikit-learn network"
         )
 
+    def suffix_predictor(self) -> object | None:
+        """A :class:`varimp.adapters.suffix.SuffixPredictor` for a recurrent network whose
+        structure this adapter can read, or None: the perturbation engine then runs full
+        forward passes. ``predictor.start(X, base)`` caches the unperturbed prefix; its
+        ``predict(t, X[:, t:], rows)`` evaluates steps ``t..T-1`` from the cached states."""
+        return None
+
     # -- safety -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:

@@ -142,6 +142,13 @@ class KerasAdapter(Adapter):
                 grads.append(grad.detach().cpu().double().numpy())
         return np.concatenate(grads, axis=0)
 
+    def suffix_predictor(self):
+        import torch
+
+        from .suffix import suffix_predictor
+
+        return suffix_predictor(self, getattr(torch, str(self.dtype)), torch.device("cpu"))
+
     def network(self) -> Network:
         layers: list[Layer] = []
         _read(self.model, layers)

@@ -129,6 +129,11 @@ class TorchAdapter(Adapter):
                 grads.append(grad.detach().cpu().double().numpy())
         return np.concatenate(grads, axis=0)
 
+    def suffix_predictor(self):
+        from .suffix import suffix_predictor
+
+        return suffix_predictor(self, self.dtype, self.device)
+
     def network(self) -> Network:
         layers: list = []
         for module in self.model.modules():

@@ -1,0 +1,254 @@
+"""Recurrent prefix caching: evaluate only the suffix of a sequence that a perturbation changed.
+
+A change at time step ``t`` leaves every step before ``t`` as it was. For a network that an
+adapter can read into a verified :class:`varimp.network.Network` (a chain of dense and
+recurrent layers), :class:`SuffixPredictor` rebuilds the chain in PyTorch with the model's own
+weights, dtype and device, runs the unperturbed prefix ``0..t-1`` once, keeps every recurrent
+layer's state (``h``, and ``c`` for an LSTM) after it, and evaluates steps ``t..T-1`` of many
+perturbed copies starting from those states. Native ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
+kernels run the common cells (tanh LSTM and GRU, tanh or relu RNN); any other activation (e.g.
+Keras' ``LSTM(activation="relu")``) runs the same equations step by step.
+
+Before it is used the rebuilt chain must reproduce the adapter's own predictions on the first
+rows of X (to 1e-4 relative in float32, 1e-9 in float64); otherwise the engine is told None and
+falls back to full forward passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import VarImpError
+from ..network import Dense, Network, Recurrent
+
+_VERIFY_ROWS = 16
+
+_ACTIVATIONS = {
+    "identity": lambda x: x, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+    "hard_sigmoid": lambda x: torch.clamp(x / 6.0 + 0.5, 0.0, 1.0), "elu": F.elu,
+    "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "softplus": F.softplus, "silu": F.silu, "softmax": lambda x: torch.softmax(x, dim=-1),
+    "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+}
+
+
+def _activation(name: str):
+    if name.startswith("leaky_relu:"):
+        slope = float(name.split(":", 1)[1])
+        return lambda x: F.leaky_relu(x, slope)
+    return _ACTIVATIONS.get(name)
+
+
+@dataclass
+class _Stage:
+    """One layer of the rebuilt chain."""
+
+    layer: Dense | Recurrent
+    function: object  # dense: activation; recurrent: native module or None (step loop)
+    weights: dict
+
+
+def _tensor(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+
+def _native(layer: Recurrent, dtype: torch.dtype, device: torch.device) -> nn.Module | None:
+    order = {"lstm": "ifgo", "gru": "rzn", "rnn": "h"}[layer.cell]
+    if layer.recurrent_activation != "sigmoid" and layer.cell != "rnn":
+        return None
+    if layer.cell == "rnn" and layer.activation in ("tanh", "relu"):
+        module = nn.RNN(layer.n_in, layer.n_out, nonlinearity=layer.activation, batch_first=True)
+    elif layer.cell == "lstm" and layer.activation == "tanh":
+        module = nn.LSTM(layer.n_in, layer.n_out, batch_first=True)
+    elif layer.cell == "gru" and layer.activation == "tanh" and layer.reset_after:
+        module = nn.GRU(layer.n_in, layer.n_out, batch_first=True)
+    else:
+        return None
+    zeros = np.zeros(layer.n_out)
+    stacked = {
+        "weight_ih_l0": np.concatenate([layer.w_input[g].T for g in order]),
+        "weight_hh_l0": np.concatenate([layer.w_recurrent[g].T for g in order]),
+        "bias_ih_l0": np.concatenate([layer.b_input.get(g, zeros) for g in order]),
+        "bias_hh_l0": np.concatenate([layer.b_recurrent.get(g, zeros) for g in order]),
+    }
+    module = module.to(device=device, dtype=dtype)
+    with torch.no_grad():
+        for name, value in stacked.items():
+            getattr(module, name).copy_(_tensor(value, dtype, device))
+    return module.eval().requires_grad_(False)
+
+
+class SuffixPredictor:
+    """A network rebuilt in PyTorch that can start from cached recurrent states.
+
+    Attributes
+    ----------
+    per_step : bool
+        True when the network predicts one value per time step; ``predict`` then returns the
+        predictions of steps ``t..T-1`` only (the earlier ones are unchanged).
+    """
+
+    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device):
+        self.dtype, self.device = dtype, device
+        self.stages: list[_Stage] = []
+        for layer in network.layers:
+            to = {k: _tensor(v, dtype, device) for k, v in _weights(layer).items()}
+            function = _activation(layer.activation) if isinstance(layer, Dense) else \
+                _native(layer, dtype, device)
+            self.stages.append(_Stage(layer, function, to))
+        self.per_step = all(s.layer.return_sequences for s in self.stages
+                            if isinstance(s.layer, Recurrent))
+
+    def start(self, X: np.ndarray, base: np.ndarray) -> SuffixRun | None:
+        """Cache the unperturbed prefix of ``X``; None when the rebuilt network does not
+        reproduce ``base`` (the adapter's predictions of X) on the first rows."""
+        run = SuffixRun(self, X)
+        rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
+        mine = run.from_states(X[rows], run.zero_states(len(rows)))
+        target = base[rows]
+        tight = self.dtype == torch.float64
+        scale = max(1.0, float(np.abs(target).max()))
+        if mine.shape != target.shape or not np.allclose(
+                mine, target, rtol=1e-9 if tight else 1e-4, atol=(1e-9 if tight else 1e-5) * scale):
+            return None
+        return run
+
+    def _recurrent(self, stage: _Stage, x: torch.Tensor, h: torch.Tensor,
+                   c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run one recurrent layer over ``x`` (m, L, n_in) from state (h, c) (each (m, units))."""
+        layer, module = stage.layer, stage.function
+        if module is not None:
+            if layer.cell == "lstm":
+                out, (h_n, c_n) = module(x, (h[None].contiguous(), c[None].contiguous()))
+                return out, h_n[0], c_n[0]
+            out, h_n = module(x, h[None].contiguous())
+            return out, h_n[0], None
+        return _step_loop(layer, stage.weights, x, h, c)
+
+
+class SuffixRun:
+    """The recurrent states of X's unperturbed prefix, advanced as later steps are asked for."""
+
+    def __init__(self, predictor: SuffixPredictor, X: np.ndarray):
+        self.predictor = predictor
+        self.per_step = predictor.per_step
+        self.X = X
+        self.t = 0
+        self.states = self.zero_states(X.shape[0])
+
+    def zero_states(self, n: int) -> list[torch.Tensor | None]:
+        """Two entries (h, c) per recurrent layer; c is None for RNN and GRU."""
+        p = self.predictor
+        out: list[torch.Tensor | None] = []
+        for stage in p.stages:
+            if isinstance(stage.layer, Recurrent):
+                zero = torch.zeros(n, stage.layer.n_out, dtype=p.dtype, device=p.device)
+                out += [zero, zero.clone() if stage.layer.cell == "lstm" else None]
+        return out
+
+    def _advance(self, t: int) -> None:
+        if t < self.t:
+            self.t, self.states = 0, self.zero_states(self.X.shape[0])
+        if t > self.t:
+            self.states = self._forward(self._input(self.X[:, self.t:t]), self.states)[1]
+            self.t = t
+
+    def predict(self, t: int, X_suffix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Predictions of ``X_suffix`` (m, T - t, p), the steps ``t..`` of rows ``rows`` of X.
+
+        Returns ``(m, T - t, k)`` when the network predicts per step, else ``(m, 1, k)``.
+        """
+        self._advance(t)
+        index = torch.as_tensor(rows, device=self.predictor.device)
+        states = [None if s is None else s.index_select(0, index) for s in self.states]
+        return self.from_states(X_suffix, states)
+
+    def from_states(self, X_part: np.ndarray, states: list) -> np.ndarray:
+        """Predictions of ``X_part`` started from ``states`` (as float64 numpy)."""
+        out = self._forward(self._input(X_part), states)[0]
+        out = out.detach().to("cpu", torch.float64).numpy()
+        m = X_part.shape[0]
+        return out.reshape(m, -1 if self.predictor.per_step else 1, out.shape[-1])
+
+    def _input(self, X_part: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(X_part, dtype=self.predictor.dtype, device=self.predictor.device)
+
+    def _forward(self, x: torch.Tensor, states: list) -> tuple[torch.Tensor, list]:
+        new_states: list = []
+        k = 0
+        with torch.no_grad():
+            for stage in self.predictor.stages:
+                if isinstance(stage.layer, Dense):
+                    w = stage.weights
+                    x = stage.function(x @ w["weight"] + w["bias"])
+                    continue
+                x, h, c = self.predictor._recurrent(stage, x, states[k], states[k + 1])
+                new_states += [h, c]
+                k += 2
+                if not stage.layer.return_sequences:
+                    x = x[:, -1]
+        return x, new_states
+
+
+def _weights(layer: Dense | Recurrent) -> dict[str, np.ndarray]:
+    if isinstance(layer, Dense):
+        return {"weight": layer.weight, "bias": layer.bias}
+    zeros = np.zeros(layer.n_out)
+    out = {}
+    for g in layer.w_input:
+        out[f"wi_{g}"] = layer.w_input[g]
+        out[f"wh_{g}"] = layer.w_recurrent[g]
+        out[f"bi_{g}"] = layer.b_input.get(g, zeros)
+        out[f"bh_{g}"] = layer.b_recurrent.get(g, zeros)
+    return out
+
+
+def _step_loop(layer: Recurrent, w: dict, x: torch.Tensor, h: torch.Tensor,
+               c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The equations of :meth:`varimp.network.Recurrent.forward`, step by step, in torch."""
+    act = _activation(layer.activation)
+    gate = _activation(layer.recurrent_activation)
+    gates = list(layer.w_input)
+    x_in = {g: x @ w[f"wi_{g}"] + w[f"bi_{g}"] for g in gates}
+    outs = []
+    for s in range(x.shape[1]):
+        if layer.cell == "rnn":
+            h = act(x_in["h"][:, s] + h @ w["wh_h"] + w["bh_h"])
+        elif layer.cell == "lstm":
+            pre = {g: x_in[g][:, s] + h @ w[f"wh_{g}"] + w[f"bh_{g}"] for g in "ifgo"}
+            c = gate(pre["f"]) * c + gate(pre["i"]) * act(pre["g"])
+            h = gate(pre["o"]) * act(c)
+        else:
+            r = gate(x_in["r"][:, s] + h @ w["wh_r"] + w["bh_r"])
+            z = gate(x_in["z"][:, s] + h @ w["wh_z"] + w["bh_z"])
+            if layer.reset_after:
+                cand = act(x_in["n"][:, s] + r * (h @ w["wh_n"] + w["bh_n"]))
+            else:
+                cand = act(x_in["n"][:, s] + (r * h) @ w["wh_n"] + w["bh_n"])
+            h = (1.0 - z) * cand + z * h
+        outs.append(h)
+    return torch.stack(outs, dim=1), h, c
+
+
+def suffix_predictor(adapter: object, dtype: torch.dtype,
+                     device: torch.device) -> SuffixPredictor | None:
+    """The suffix predictor of an adapter's network, or None when it cannot be built."""
+    try:
+        network = adapter.network()
+    except VarImpError:
+        return None
+    if not network.sequence or any(not isinstance(layer, Dense | Recurrent)
+                                   for layer in network.layers):
+        return None
+    if any(isinstance(layer, Dense) and _activation(layer.activation) is None
+           for layer in network.layers):
+        return None
+    if any(isinstance(layer, Recurrent) and (_activation(layer.activation) is None or
+           _activation(layer.recurrent_activation) is None) for layer in network.layers):
+        return None
+    return SuffixPredictor(network, dtype, device)

@@ -1,0 +1,22 @@
+"""Engines: the shared machinery that methods are thin layers over.
+
+:mod:`varimp.engines.perturb` evaluates many perturbed copies of ``X`` in batches under a memory
+bound (input perturbation, permutation, improved stepwise selection).
+"""
+
+from .perturb import (
+    DEFAULT_CELLS_PER_CALL,
+    DEFAULT_MAX_MEMORY,
+    Hold,
+    Noise,
+    Permute,
+    PerturbationEngine,
+    Task,
+    generator,
+    seed_from,
+)
+
+__all__ = [
+    "DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "Hold", "Noise", "Permute",
+    "PerturbationEngine", "Task", "generator", "seed_from",
+]

@@ -1,0 +1,381 @@
+"""The perturbation engine: many perturbed copies of X, evaluated in large batches.
+
+Every perturbation-type method asks the same question: what happens to the predictions (or to
+the error) when some cells of ``X`` are disturbed? A :class:`Task` says which cells (a
+variable's feature columns at every time step, at one step, or one cell) and how (a
+perturbation function, injected as in Captum's design: :class:`Noise`, :class:`Permute`,
+:class:`Hold`, or any callable ``f(block, rng) -> block``). :class:`PerturbationEngine` runs
+``n_repeats`` copies of every task:
+
+- copies are stacked into model calls of at most ``batch_size`` rows and ``max_memory`` bytes
+  of perturbed input (a copy larger than a call is split across calls);
+- the unperturbed predictions are computed once and reused;
+- each copy is reduced to a statistic as soon as its last row is predicted, so only the copies
+  in flight are ever held in memory;
+- every random number of a copy comes from its own generator, seeded from
+  ``(seed, repeat, task)`` before anything runs, so results do not depend on ``batch_size``,
+  ``max_memory`` or the order of evaluation;
+- on sequences, a task whose first perturbed step is ``t > 0`` leaves steps ``< t`` untouched.
+  When the adapter offers a suffix predictor (a recurrent network whose structure it could
+  read and verify), the unperturbed prefix is run once and only steps ``t..T-1`` are evaluated,
+  starting from the cached recurrent states; results equal the full forward pass to floating
+  point precision.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..adapters import Adapter
+from ..errors import InputError, describe
+from ..validation import check_positive_int, check_random_state
+
+#: Default bound on the bytes of perturbed input held at once (256 MiB).
+DEFAULT_MAX_MEMORY = 256 * 2**20
+#: Default bound on input cells (rows x steps x features) per model call when ``batch_size`` is
+#: None: large enough to amortise per-call overhead, small enough to stay in a CPU cache.
+DEFAULT_CELLS_PER_CALL = 2**17
+
+Perturbation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+#: ``statistic(pred, reference, rows)``: ``pred`` the perturbed predictions of a copy
+#: ``(m, n_steps, n_outputs)``, ``reference`` the unperturbed predictions of the same rows,
+#: ``rows`` the row indices of the copy into ``X`` (None: all rows, in order).
+Statistic = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], Any]
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Add Gaussian noise ``N(0, scale^2)``; ``scale`` is one number or one per task column."""
+
+    scale: float | np.ndarray
+    random = True
+
+    def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return block + rng.standard_normal(block.shape) * np.asarray(self.scale)
+
+
+@dataclass(frozen=True)
+class Permute:
+    """Shuffle the rows of the block: every selected cell of a sample moves to another sample
+    together (a variable's whole sequence, or one step of it), as in Breiman (2001)."""
+
+    random = True
+
+    def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return block[rng.permutation(block.shape[0])]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Hold the selected cells at a value (one number, one per task column, or any array that
+    broadcasts to the block), e.g. the variable's mean (Gevrey et al. 2003)."""
+
+    value: float | np.ndarray
+    random = False
+
+    def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.value, dtype=np.float64), block.shape)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Which cells to perturb and how.
+
+    Parameters
+    ----------
+    columns : sequence of int
+        Feature columns perturbed together (one variable, or a group of features).
+    how : callable
+        ``how(block, rng) -> block``: receives the selected cells of every row of the copy and
+        the copy's own generator; returns the perturbed cells (same shape). The block is
+        ``(m, len(columns))`` for tables and for one step of a sequence, ``(m, T, len(columns))``
+        for a sequence perturbed at every step.
+    step : int or None
+        Sequences only: perturb at this time step alone (None: at every step).
+    """
+
+    columns: tuple[int, ...]
+    how: Perturbation
+    step: int | None = None
+    label: Any = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(int(c) for c in self.columns))
+
+
+def seed_from(random_state: object) -> int:
+    """One integer seed drawn from ``random_state`` (int, Generator or None), up front."""
+    return int(check_random_state(random_state).integers(0, 2**63 - 1))
+
+
+def generator(seed: int, *key: int) -> np.random.Generator:
+    """The generator of one unit of random work, e.g. ``generator(seed, repeat, task)``."""
+    return np.random.default_rng([int(seed), *(int(k) for k in key)])
+
+
+def check_max_memory(max_memory: object) -> int:
+    if max_memory is None:
+        return DEFAULT_MAX_MEMORY
+    return check_positive_int(max_memory, "max_memory (bytes)")
+
+
+def show_progress(progress: object) -> bool:
+    """``progress=None``: a bar when stderr is a terminal."""
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    if not isinstance(progress, bool):
+        raise InputError(f"progress must be True, False or None; received {describe(progress)}")
+    return progress
+
+
+@dataclass
+class _Copy:
+    repeat: int
+    index: int
+    task: Task
+    rows: np.ndarray | None
+    n_rows: int
+    start: int  # first perturbed step (0 for tables and all-step tasks)
+    block: np.ndarray | None = None
+    pred: np.ndarray | None = None
+    done: int = 0
+
+
+class PerturbationEngine:
+    """Evaluates perturbed copies of ``X`` through an adapter, in batches, under a memory bound.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The model, adapted (:func:`varimp.adapters.adapt`).
+    X : ndarray, shape (n, p) or (n, T, p)
+        Validated float64 input; never written to.
+    batch_size : int or None
+        Rows per model call. None: enough rows for about ``DEFAULT_CELLS_PER_CALL`` input cells.
+    max_memory : int or None
+        Bytes of perturbed input held at once (the call buffer and the perturbed cells of the
+        copies in flight); default ``DEFAULT_MAX_MEMORY`` (256 MiB). It lowers the rows per call
+        when needed, never below one row.
+    progress : bool or None
+        A tqdm bar over the copies (None: when stderr is a terminal).
+    prefix : bool
+        Sequences: reuse the unperturbed prefix when the adapter offers a suffix predictor.
+    """
+
+    def __init__(self, adapter: Adapter, X: np.ndarray, *, batch_size: int | None = None,
+                 max_memory: int | None = None, progress: bool | None = None,
+                 prefix: bool = True):
+        self.adapter = adapter
+        self.X = X
+        self.batch_size = None if batch_size is None else \
+            check_positive_int(batch_size, "batch_size")
+        self.max_memory = check_max_memory(max_memory)
+        self.progress = show_progress(progress)
+        self.prefix = prefix
+        self._base: np.ndarray | None = None
+        self._suffix: Any = False  # not looked up yet
+
+    @property
+    def sequence(self) -> bool:
+        return self.X.ndim == 3
+
+    @property
+    def base(self) -> np.ndarray:
+        """Unperturbed predictions ``(n, n_steps, n_outputs)``, computed once."""
+        if self._base is None:
+            self._base = self.adapter.predict(self.X, self._rows_per_call(self.X[0].size))
+        return self._base
+
+    def _rows_per_call(self, cells_per_row: int) -> int:
+        rows = self.batch_size or max(1, DEFAULT_CELLS_PER_CALL // cells_per_row)
+        return max(1, min(rows, self.max_memory // (2 * 8 * cells_per_row)))
+
+    def suffix_run(self) -> Any:
+        """The adapter's suffix predictor started on X, or None (tables, unreadable models)."""
+        if self._suffix is False:
+            self._suffix = None
+            if self.prefix and self.sequence:
+                predictor = self.adapter.suffix_predictor()
+                if predictor is not None:
+                    self._suffix = predictor.start(self.X, self.base)
+        return self._suffix
+
+    def check_task(self, task: Task) -> None:
+        p = self.X.shape[-1]
+        if not task.columns or any(not 0 <= c < p for c in task.columns):
+            raise InputError(f"a task must name feature columns in 0..{p - 1}; received "
+                             f"{list(task.columns)}")
+        if task.step is not None:
+            if not self.sequence:
+                raise InputError("a task with a time step needs sequence input (n, T, p); X is "
+                                 f"a table of shape {self.X.shape}")
+            if not 0 <= task.step < self.X.shape[1]:
+                raise InputError(f"task step must be in 0..{self.X.shape[1] - 1}; received "
+                                 f"{task.step}")
+
+    def run(self, tasks: Sequence[Task], statistic: Statistic, *, n_repeats: int = 1,
+            seed: int = 0, rows: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+        """Evaluate every task ``n_repeats`` times and reduce each copy with ``statistic``.
+
+        Parameters
+        ----------
+        tasks : sequence of Task
+        statistic : callable
+            ``statistic(pred, reference, rows)`` for one copy (see :data:`Statistic`); returns
+            a number or an array (the same shape for every copy).
+        n_repeats : int
+            Copies per task; repeat ``r`` of task ``j`` draws its random numbers from
+            ``generator(seed, r, j)``.
+        seed : int
+            From :func:`seed_from`.
+        rows : sequence of index arrays or None, one per repeat
+            The rows of X the copies of repeat ``r`` use (e.g. a subsample); None: all rows.
+
+        Returns
+        -------
+        ndarray, shape (n_repeats, len(tasks), *statistic shape)
+        """
+        n_repeats = check_positive_int(n_repeats, "n_repeats")
+        for task in tasks:
+            self.check_task(task)
+        rows = [None] * n_repeats if rows is None else list(rows)
+        if len(rows) != n_repeats:
+            raise InputError(f"rows must hold one entry per repeat ({n_repeats}); received "
+                             f"{len(rows)}")
+        copies = []
+        for r in range(n_repeats):
+            idx = None if rows[r] is None else np.asarray(rows[r], dtype=np.intp)
+            size = self.X.shape[0] if idx is None else len(idx)
+            for j, task in enumerate(tasks):
+                copies.append(_Copy(r, j, task, idx, size, task.step or 0))
+        results: dict[tuple[int, int], Any] = {}
+        suffix = self.suffix_run() if any(c.start > 0 for c in copies) else None
+        groups = [[c for c in copies if c.start == 0 or suffix is None]]
+        if suffix is not None:
+            starts = sorted({c.start for c in copies if c.start > 0})
+            groups += [[c for c in copies if c.start == s] for s in starts]
+        bar = _bar(len(copies), self.progress)
+        try:
+            for group in groups:
+                if group:
+                    self._run_group(group, statistic, seed, results, suffix, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        values = [[results[(r, j)] for j in range(len(tasks))] for r in range(n_repeats)]
+        return np.asarray(values, dtype=np.float64)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _run_group(self, group: list[_Copy], statistic: Statistic, seed: int,
+                   results: dict, suffix: Any, bar: Any) -> None:
+        start = group[0].start if suffix is not None else 0
+        use_suffix = suffix is not None and start > 0
+        shape = self.X.shape[1:]
+        if use_suffix:
+            shape = (self.X.shape[1] - start, *shape[1:])
+        per_call = self._rows_per_call(math.prod(shape))
+        for pieces in _calls(group, per_call):
+            batch = np.empty((sum(hi - lo for _, lo, hi in pieces), *shape))
+            state_rows = []
+            at = 0
+            for copy, lo, hi in pieces:
+                if copy.block is None:
+                    copy.block = self._perturbed_block(copy, seed)
+                rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
+                view = batch[at:at + hi - lo]
+                if use_suffix:
+                    view[...] = self.X[rows, start:]
+                    view[:, 0, list(copy.task.columns)] = copy.block[lo:hi]
+                else:
+                    view[...] = self.X[rows] if copy.rows is not None else self.X[lo:hi]
+                    _assign(view, copy.task, copy.block[lo:hi])
+                state_rows.append(rows)
+                at += hi - lo
+            if use_suffix:
+                pred = suffix.predict(start, batch, np.concatenate(state_rows))
+            else:
+                pred = self.adapter.predict(batch, len(batch))
+            at = 0
+            for copy, lo, hi in pieces:
+                self._collect(copy, pred[at:at + hi - lo], lo, hi, start if use_suffix else 0,
+                              suffix)
+                at += hi - lo
+                if copy.done == copy.n_rows:
+                    reference = self.base if copy.rows is None else self.base[copy.rows]
+                    results[(copy.repeat, copy.index)] = statistic(copy.pred, reference,
+                                                                   copy.rows)
+                    copy.block = copy.pred = None
+                    if bar is not None:
+                        bar.update(1)
+
+    def _collect(self, copy: _Copy, pred: np.ndarray, lo: int, hi: int, start: int,
+                 suffix: Any) -> None:
+        if copy.pred is None:
+            copy.pred = np.empty((copy.n_rows, *self.base.shape[1:]))
+        if start and suffix.per_step:
+            rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
+            copy.pred[lo:hi, :start] = self.base[rows, :start]
+            copy.pred[lo:hi, start:] = pred
+        else:
+            copy.pred[lo:hi] = pred
+        copy.done += hi - lo
+
+    def _perturbed_block(self, copy: _Copy, seed: int) -> np.ndarray:
+        task = copy.task
+        source = self.X if copy.rows is None else self.X[copy.rows]
+        cols = list(task.columns)
+        if not self.sequence:
+            cells = source[:, cols]
+        elif task.step is None:
+            cells = source[:, :, cols]
+        else:
+            cells = source[:, task.step, cols]
+        out = np.asarray(task.how(cells, generator(seed, copy.repeat, copy.index)),
+                         dtype=np.float64)
+        if out.shape != cells.shape:
+            raise InputError(f"a perturbation must return the cells it was given, of shape "
+                             f"{cells.shape}; received shape {out.shape}")
+        return out
+
+
+def _assign(view: np.ndarray, task: Task, cells: np.ndarray) -> None:
+    cols = list(task.columns)
+    if view.ndim == 2:
+        view[:, cols] = cells
+    elif task.step is None:
+        view[:, :, cols] = cells
+    else:
+        view[:, task.step, cols] = cells
+
+
+def _calls(copies: list[_Copy], per_call: int):
+    """Split the copies into model calls of at most ``per_call`` rows: lists of pieces
+    ``(copy, lo, hi)``; a copy may span several calls."""
+    pieces: list[tuple[_Copy, int, int]] = []
+    filled = 0
+    for copy in copies:
+        lo = 0
+        while lo < copy.n_rows:
+            take = min(copy.n_rows - lo, per_call - filled)
+            pieces.append((copy, lo, lo + take))
+            filled += take
+            lo += take
+            if filled == per_call:
+                yield pieces
+                pieces, filled = [], 0
+    if pieces:
+        yield pieces
+
+
+def _bar(total: int, show: bool) -> Any:
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="perturbed copies", unit="copy")
