@@ -118,7 +118,8 @@ def profile(
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
     data, adapter, names = setup.data, setup.adapter, setup.variables
     rows = data.X.reshape(-1, data.n_features)  # a sequence's steps count as rows
-    labels, level_values = _levels(levels, rows, data.feature_names, n_clusters, random_state)
+    labels, level_values = _levels(levels, rows, data.feature_names, n_clusters,
+                                   check_random_state(random_state))
     low, high = rows.min(axis=0), rows.max(axis=0)
     fraction = np.linspace(0.0, 1.0, steps)
     grids = {v: low[c] + fraction[:, None] * (high[c] - low[c]) for v, c in setup.groups.items()}
@@ -290,11 +291,12 @@ def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_
 
 
 def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 4,
-           max_iter: int = 100) -> np.ndarray:
+           max_iter: int = 300, tol: float = 1e-4) -> np.ndarray:
     """Cluster centres of ``rows`` by Lloyd's k-means (k-means++ start, best of ``n_init``).
 
-    Distances are measured on columns scaled to unit variance; the centres are returned in the
-    original units, ordered by decreasing cluster size.
+    Distances are measured on columns scaled to unit variance; Lloyd's iterations stop when the
+    centres move by less than ``tol`` (squared, summed) or after ``max_iter``. The centres are
+    returned in the original units, ordered by decreasing cluster size.
     """
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
@@ -304,11 +306,13 @@ def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 4,
         centres = _kmeans_pp(Z, k, rng)
         for _ in range(max_iter):
             assign = _sq_distances(Z, centres).argmin(axis=1)
-            moved = np.array([Z[assign == c].mean(axis=0) if np.any(assign == c) else centres[c]
-                              for c in range(k)])
-            converged = np.allclose(moved, centres)
+            counts = np.bincount(assign, minlength=k)
+            sums = np.column_stack([np.bincount(assign, Z[:, j], minlength=k)
+                                    for j in range(Z.shape[1])])
+            moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+            shift = ((moved - centres) ** 2).sum()
             centres = moved
-            if converged:
+            if shift <= tol:  # scikit-learn's rule: tol times the (unit) variance of the data
                 break
         distance = _sq_distances(Z, centres)
         inertia = distance.min(axis=1).sum()
@@ -319,8 +323,14 @@ def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 4,
 
 
 def _sq_distances(Z: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ``(rows, centres)`` without an (rows, k, p) temporary."""
-    d2 = (Z**2).sum(axis=1)[:, None] - 2 * Z @ centres.T + (centres**2).sum(axis=1)[None]
+    """Squared Euclidean distances ``(rows, centres)`` without an (rows, k, p) temporary.
+
+    ``einsum`` rather than ``@``: a (rows, p) x (p, k) product is too thin to gain from BLAS
+    threads, and on a busy machine their start-up cost dominates.
+    """
+    cross = np.einsum("ij,kj->ik", Z, centres, optimize=False)
+    d2 = np.einsum("ij,ij->i", Z, Z)[:, None] - 2 * cross + np.einsum("ij,ij->i", centres,
+                                                                        centres)[None]
     return np.maximum(d2, 0.0)
 
 
