@@ -28,6 +28,18 @@ def batch_rows(batch_size: object) -> int:
     return check_positive_int(batch_size, "batch_size")
 
 
+@contextlib.contextmanager
+def model_errors(shape: tuple[int, ...]) -> Iterator[None]:
+    """Report whatever the model raises on a batch of this shape as a :class:`ModelError`."""
+    try:
+        yield
+    except VarImpError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"the model raised {type(exc).__name__} on input of shape "
+                         f"{tuple(shape)}: {exc}") from exc
+
+
 def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
     """Reshape a prediction array to ``(n, n_steps, n_outputs)``."""
     try:
@@ -71,13 +83,8 @@ class Adapter(abc.ABC):
         with self.guard():
             for start in range(0, n, size):
                 batch = X[start:start + size]
-                try:
+                with model_errors(batch.shape):
                     raw = self._predict_batch(batch)
-                except VarImpError:
-                    raise
-                except Exception as exc:
-                    raise ModelError(f"the model raised {type(exc).__name__} on input of shape "
-                                     f"{batch.shape}: {exc}") from exc
                 pieces.append(as_canonical(raw, batch.shape[0]))
         out = np.concatenate(pieces, axis=0)
         if not np.all(np.isfinite(out)):

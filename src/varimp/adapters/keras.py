@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Layer, Network, Recurrent
-from .base import Adapter, batch_rows
+from .base import Adapter, batch_rows, model_errors
 from .structure import resolve_network
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
@@ -132,7 +132,8 @@ class KerasAdapter(Adapter):
         with torch.enable_grad():
             for start in range(0, X.shape[0], size):
                 x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
-                out = self.model(x, training=False)
+                with model_errors(X[start:start + size].shape):
+                    out = self.model(x, training=False)
                 if out.ndim == 1:
                     out = out[:, None]
                 if out.ndim == 2:

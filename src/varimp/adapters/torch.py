@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
-from .base import Adapter, batch_rows
+from .base import Adapter, batch_rows, model_errors
 from .structure import resolve_network
 
 _ACTIVATIONS = {
@@ -86,14 +86,16 @@ class TorchAdapter(Adapter):
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
         first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)
                           or hasattr(m, "varimp_layers")), None)
-        first_linear = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+        #: the module that reads the input, taken to be the first one holding parameters
+        first = next((m for m in model.modules() if m is first_rnn
+                      or any(True for _ in m.parameters(recurse=False))), None)
         #: a bare recurrent module (or Sequential starting with one) without batch_first is fed
         #: time-major, as PyTorch expects; any other module receives (n, T, p).
         self.time_major = first_rnn is not None and not first_rnn.batch_first
-        if first_rnn is not None:
+        if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
-        elif first_linear is not None:
-            self.expected_input = (first_linear.in_features,)
+        elif isinstance(first, nn.Linear) and first_rnn is None:
+            self.expected_input = (first.in_features,)
 
     def _tensor(self, X: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
@@ -117,7 +119,8 @@ class TorchAdapter(Adapter):
         with self.guard(), torch.enable_grad(), _no_cudnn_if_rnn(self.device):
             for start in range(0, X.shape[0], size):
                 x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
-                out = self._output(self.model(x))
+                with model_errors(X[start:start + size].shape):
+                    out = self._output(self.model(x))
                 if out.ndim == 1:
                     out = out[:, None]
                 if out.ndim == 2:

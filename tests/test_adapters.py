@@ -1,0 +1,423 @@
+"""Adapters: one network in three frameworks gives one answer; the model is never changed;
+unreadable models and bad input are refused with messages that say what was expected.
+"""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+import varimp
+from varimp.adapters import adapt
+
+P, T, N, UNITS = 4, 5, 40, 3
+METHODS = ("connection_weights", "garson", "partial_derivatives")
+
+
+def run(method, model, X, **options):
+    return varimp.importance(model, X, method=method, **options)
+
+
+def assert_same_scores(a, b, rtol=1e-5):
+    np.testing.assert_allclose(a.scores.to_numpy(), b.scores.to_numpy(), rtol=rtol)
+    if a.by_time is not None or b.by_time is not None:
+        np.testing.assert_allclose(a.by_time.to_numpy(), b.by_time.to_numpy(), rtol=rtol,
+                                   atol=1e-7 * np.abs(a.by_time.to_numpy()).max())
+
+
+class Recurrent(nn.Module):
+    """A torch recurrent layer (batch first) and a Linear head at the last or at every step."""
+
+    def __init__(self, rnn, head, last_step=True):
+        super().__init__()
+        self.rnn, self.head, self.last_step = rnn, head, last_step
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1] if self.last_step else out)
+
+
+def fit_quietly(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+# -- the same MLP in PyTorch, Keras and scikit-learn -----------------------------------------
+
+def three_mlps():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(P, 6), nn.Tanh(), nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 2))
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    weights = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
+               for m in linears]
+    dense = keras.Sequential([keras.Input((P,)), keras.layers.Dense(6, activation="tanh"),
+                              keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(2)])
+    for layer, (w, b) in zip(dense.layers, weights, strict=True):
+        layer.set_weights([w, b])
+    rng = np.random.default_rng(0)
+    sk = MLPRegressor(hidden_layer_sizes=(6, 5), activation="tanh", max_iter=2, random_state=0)
+    fit_quietly(sk, rng.normal(size=(20, P)), rng.normal(size=(20, 2)))
+    sk.coefs_ = [w.astype(np.float64) for w, _ in weights]
+    sk.intercepts_ = [b.astype(np.float64) for _, b in weights]
+    return net, dense, sk
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_one_mlp_in_three_frameworks_gives_the_same_scores(method):
+    net, dense, sk = three_mlps()
+    X = np.random.default_rng(1).normal(size=(N, P))
+    reference = np.linalg.multi_dot([m.weight.detach().double().numpy().T
+                                     for m in net if isinstance(m, nn.Linear)])
+    results = [run(method, model, X) for model in (net, dense, sk)]
+    for other in results[1:]:
+        assert_same_scores(results[0], other)
+    for k in range(2):
+        per_output = [run(method, model, X, output=k) for model in (net, dense, sk)]
+        for other in per_output[1:]:
+            assert_same_scores(per_output[0], other)
+        if method == "connection_weights":
+            np.testing.assert_allclose(per_output[2].scores.to_numpy(), reference[:, k],
+                                       rtol=1e-12)
+
+
+def torch_to_keras_recurrent(rnn, head, cell, return_sequences=False, time_distributed=False):
+    """The same LSTM / GRU in Keras: gate blocks reordered, biases in Keras' layout."""
+    units = rnn.hidden_size
+    w_ih, w_hh = rnn.weight_ih_l0.detach().numpy(), rnn.weight_hh_l0.detach().numpy()
+    b_ih, b_hh = rnn.bias_ih_l0.detach().numpy(), rnn.bias_hh_l0.detach().numpy()
+    if cell == "lstm":  # Keras i, f, c, o is torch's i, f, g, o; one bias
+        layer = keras.layers.LSTM(units, return_sequences=return_sequences)
+        weights = [w_ih.T, w_hh.T, b_ih + b_hh]
+    else:  # Keras z, r, h against torch r, z, n; reset_after=True keeps two biases (2, 3u)
+        order = np.concatenate([np.arange(units, 2 * units), np.arange(units),
+                                np.arange(2 * units, 3 * units)])
+        layer = keras.layers.GRU(units, return_sequences=return_sequences, reset_after=True)
+        weights = [w_ih[order].T, w_hh[order].T, np.stack([b_ih[order], b_hh[order]])]
+    dense = keras.layers.Dense(head.out_features)
+    top = keras.layers.TimeDistributed(dense) if time_distributed else dense
+    model = keras.Sequential([keras.Input((T, rnn.input_size)), layer, top])
+    layer.set_weights(weights)
+    dense.set_weights([head.weight.detach().numpy().T, head.bias.detach().numpy()])
+    return model
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("last_step", [True, False])
+def test_one_recurrent_network_in_torch_and_keras_gives_the_same_scores(cell, last_step):
+    torch.manual_seed(2)
+    rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(P, UNITS, batch_first=True)
+    head = nn.Linear(UNITS, 2)
+    net = Recurrent(rnn, head, last_step)
+    model = torch_to_keras_recurrent(rnn, head, cell, return_sequences=not last_step,
+                                     time_distributed=not last_step)
+    X = np.random.default_rng(3).normal(size=(N, T, P))
+    np.testing.assert_allclose(adapt(model).predict(X), adapt(net).predict(X), rtol=1e-5,
+                               atol=1e-6)
+    for method in METHODS:
+        assert_same_scores(run(method, net, X), run(method, model, X))
+        assert_same_scores(run(method, net, X, output=1), run(method, model, X, output=1))
+    if not last_step:
+        for method in METHODS:
+            assert_same_scores(run(method, net, X, output_step=2),
+                               run(method, model, X, output_step=2))
+
+
+def test_sklearn_binary_classifier_reads_one_logistic_output():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, P))
+    clf = MLPClassifier(hidden_layer_sizes=(5,), activation="relu", max_iter=50, random_state=0)
+    fit_quietly(clf, X, (X[:, 0] + X[:, 1] > 0).astype(int))
+    network = adapt(clf).network()
+    assert network.n_outputs == 1 and network.layers[-1].activation == "sigmoid"
+    np.testing.assert_allclose(network.forward(X)[:, 0], clf.predict_proba(X)[:, 1], rtol=1e-12)
+    cw = varimp.connection_weights(clf, X)
+    np.testing.assert_allclose(cw.scores.to_numpy(), np.abs(clf.coefs_[0] @ clf.coefs_[1])[:, 0],
+                               rtol=1e-12)
+    # partial derivatives of both class probabilities, against finite differences
+    eps = 1e-6
+    fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
+                   for e in np.eye(P)], axis=1)  # (n, p, classes)
+    for k in range(2):
+        pd_k = varimp.partial_derivatives(clf, X, output=k)
+        np.testing.assert_allclose(pd_k.details["derivatives"].to_numpy(), fd[:, :, k],
+                                   rtol=1e-5, atol=1e-8)
+
+
+def test_sklearn_three_class_classifier_reads_softmax_outputs():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(90, P))
+    y = np.digitize(X[:, 0] - X[:, 2], [-0.5, 0.5])
+    clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(6, 4), activation="tanh", max_iter=60,
+                                    random_state=0), X, y)
+    network = adapt(clf).network()
+    assert network.n_outputs == 3 and network.layers[-1].activation == "softmax"
+    np.testing.assert_allclose(network.forward(X), clf.predict_proba(X), rtol=1e-10)
+    cw = varimp.connection_weights(clf, X)
+    np.testing.assert_allclose(cw.details["per_output"].to_numpy(),
+                               np.linalg.multi_dot(clf.coefs_), rtol=1e-12)
+    eps = 1e-6
+    fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
+                   for e in np.eye(P)], axis=1)
+    result = varimp.partial_derivatives(clf, X)
+    np.testing.assert_allclose(result.scores.to_numpy(), (fd**2).sum(axis=(0, 2)), rtol=1e-5)
+
+
+# -- the model is never changed ---------------------------------------------------------------
+
+class Picky(nn.Module):
+    """A module in training mode with a frozen layer, a buffer and dropout; it raises on inputs
+    larger than 100 (halfway through a batched call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(P, 5), nn.Tanh(), nn.Dropout(0.5), nn.Linear(5, 2))
+        self.body[0].requires_grad_(False)
+        self.register_buffer("calls", torch.zeros(1))
+
+    def forward(self, x):
+        if x.abs().max() > 100:
+            raise RuntimeError("input out of the range this model accepts")
+        return self.body(x)
+
+
+def snapshot(model, X):
+    return {
+        "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "bytes": {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()},
+        "training": [m.training for m in model.modules()],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "grads": [p.grad for p in model.parameters()],
+        "grad_enabled": torch.is_grad_enabled(),
+        "cudnn": (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark),
+        "torch_rng": torch.get_rng_state().clone(),
+        "numpy_rng": np.random.get_state(),  # noqa: NPY002 - the global state must not move
+        "X": np.array(X, copy=True),
+    }
+
+
+def assert_unchanged(before, model, X):
+    after = snapshot(model, X)
+    assert after["bytes"] == before["bytes"]
+    for key, value in before["state"].items():
+        assert torch.equal(after["state"][key], value)
+    for key in ("training", "requires_grad", "grad_enabled", "cudnn"):
+        assert after[key] == before[key], key
+    assert all(g is None for g in after["grads"])
+    assert torch.equal(after["torch_rng"], before["torch_rng"])
+    b, a = before["numpy_rng"], after["numpy_rng"]
+    assert a[0] == b[0] and np.array_equal(a[1], b[1]) and a[2:] == b[2:]
+    np.testing.assert_array_equal(X, before["X"])
+
+
+CALLS = [
+    ("connection_weights", {}),
+    ("garson", {"variant": "goh"}),
+    ("partial_derivatives", {"batch_size": 7}),
+    ("partial_derivatives", {"output": 5}),  # raises: no output 5
+    ("connection_weights", {"output": -3}),  # raises
+    ("partial_derivatives", {"feature_names": ["a"]}),  # raises
+    ("partial_derivatives", {"batch_size": 8, "huge": True}),  # the model raises in batch 2
+]
+
+
+@pytest.mark.parametrize("method,options", CALLS)
+def test_a_torch_model_is_left_exactly_as_it_was(method, options):
+    model = Picky().train()
+    model.body[3].eval()  # mixed modes must come back mixed
+    X = np.random.default_rng(6).normal(size=(20, P))
+    options = dict(options)
+    if options.pop("huge", False):
+        X[12, 1] = 1e3
+    with torch.no_grad():
+        before = snapshot(model, X)
+        try:
+            run(method, model, X, **options)
+        except varimp.VarImpError:
+            pass
+        assert_unchanged(before, model, X)
+    before = snapshot(model, X)
+    try:
+        run(method, model, X, **options)
+    except varimp.VarImpError:
+        pass
+    assert_unchanged(before, model, X)
+
+
+def test_the_model_error_of_a_raising_model_names_it():
+    X = np.zeros((20, P))
+    X[12, 1] = 1e3
+    with pytest.raises(varimp.ModelError, match="RuntimeError.*out of the range"):
+        varimp.partial_derivatives(Picky(), X, batch_size=8)
+
+
+def test_a_recurrent_model_and_a_tensor_x_are_left_as_they_were():
+    torch.manual_seed(7)
+    model = Recurrent(nn.LSTM(P, UNITS, batch_first=True, dropout=0.0), nn.Linear(UNITS, 1))
+    model.train()
+    model.head.weight.requires_grad_(False)
+    X = torch.randn(6, T, P)
+    copy = X.clone()
+    before = snapshot(model, X.numpy())
+    for method in METHODS:
+        run(method, model, X)
+        assert_unchanged(before, model, X.numpy())
+    assert torch.equal(X, copy) and not X.requires_grad
+
+
+def test_a_keras_model_is_left_as_it_was():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((T, P)), keras.layers.GRU(UNITS),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(2)])
+    model.layers[-1].trainable = False
+    weights = [w.copy() for w in model.get_weights()]
+    trainable = [layer.trainable for layer in model.layers]
+    X = np.random.default_rng(8).normal(size=(6, T, P))
+    X_copy = X.copy()
+    torch_rng = torch.get_rng_state().clone()
+    numpy_rng = np.random.get_state()  # noqa: NPY002 - the global state must not move
+    for method, options in [*[(m, {}) for m in METHODS], ("garson", {"output": 4})]:
+        try:
+            run(method, model, X, **options)
+        except varimp.InputError:
+            assert options
+        for a, b in zip(model.get_weights(), weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert [layer.trainable for layer in model.layers] == trainable
+        assert torch.is_grad_enabled()
+        np.testing.assert_array_equal(X, X_copy)
+    assert torch.equal(torch.get_rng_state(), torch_rng)
+    assert np.array_equal(np.random.get_state()[1], numpy_rng[1])  # noqa: NPY002
+
+
+# -- unreadable models ------------------------------------------------------------------------
+
+class Residual(nn.Module):
+    """A skip connection: Linear and Tanh modules that the forward pass adds to its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner, self.act, self.out = nn.Linear(P, P), nn.Tanh(), nn.Linear(P, 1)
+
+    def forward(self, x):
+        return self.out(x + self.act(self.inner(x)))
+
+
+def keras_conv():
+    return keras.Sequential([keras.Input((T, P)), keras.layers.Conv1D(2, 2),
+                             keras.layers.Flatten(), keras.layers.Dense(1)])
+
+
+def pipeline():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(30, P))
+    mlp = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    return fit_quietly(make_pipeline(StandardScaler(), mlp), X, X[:, 0])
+
+
+UNREADABLE = [
+    (lambda: nn.Sequential(nn.Linear(P, 4), nn.LayerNorm(4), nn.Linear(4, 1)), (N, P),
+     "layer LayerNorm cannot be read"),
+    (lambda: nn.Sequential(nn.Conv1d(T, 2, 2), nn.Flatten(), nn.Linear(6, 1)), (N, T, P),
+     "layer Conv1d cannot be read"),
+    (lambda: Recurrent(nn.LSTM(P, UNITS, batch_first=True, bidirectional=True),
+                       nn.Linear(2 * UNITS, 1)), (N, T, P), "layer LSTM is bidirectional"),
+    (keras_conv, (N, T, P), r"layer 'conv1d.*' \(Conv1D\) cannot be read"),
+    (pipeline, (N, P), r"Pipeline steps \['standardscaler'\] transform the inputs"),
+    (Residual, (N, P), r"Residual .*do not reproduce its predictions"),
+]
+
+
+@pytest.mark.parametrize("build,shape,message", UNREADABLE)
+def test_unreadable_models_are_refused_by_the_weight_methods(build, shape, message):
+    model = build()
+    X = np.random.default_rng(10).normal(size=shape)
+    for method in ("connection_weights", "garson"):
+        with pytest.raises(varimp.UnsupportedModelError, match=message):
+            run(method, model, X)
+    # the gradient needs no structure: partial derivatives still work, against differences
+    result = varimp.partial_derivatives(model, X[:4], output=0)
+    adapter = adapt(model)
+    eps = 1e-3
+    flat = X[:4].reshape(4, -1)
+    fd = np.stack([(adapter.predict((flat + eps * e).reshape(X[:4].shape))[:, 0, 0]
+                    - adapter.predict((flat - eps * e).reshape(X[:4].shape))[:, 0, 0]) / (2 * eps)
+                   for e in np.eye(flat.shape[1])], axis=1).reshape(X[:4].shape)
+    along = fd.sum(axis=1) if fd.ndim == 3 else fd
+    np.testing.assert_allclose(result.scores.to_numpy(), (along**2).sum(axis=0), rtol=2e-2,
+                               atol=1e-6)
+
+
+def test_a_callable_cannot_give_weights():
+    with pytest.raises(varimp.UnsupportedModelError, match="read as a plain function"):
+        varimp.connection_weights(lambda X: X.sum(axis=1), np.zeros((3, P)))
+
+
+def test_something_that_is_no_model_is_refused():
+    with pytest.raises(varimp.UnsupportedModelError, match="model must be a torch.nn.Module"):
+        varimp.partial_derivatives("model.pt", np.zeros((3, P)))
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+def torch_mlp():
+    torch.manual_seed(11)
+    return nn.Sequential(nn.Linear(P, 4), nn.Tanh(), nn.Linear(4, 1))
+
+
+def torch_lstm():
+    torch.manual_seed(12)
+    return Recurrent(nn.LSTM(P, UNITS, batch_first=True), nn.Linear(UNITS, 1))
+
+
+def keras_lstm():
+    return keras.Sequential([keras.Input((T, P)), keras.layers.LSTM(UNITS),
+                             keras.layers.Dense(1)])
+
+
+def sklearn_mlp():
+    X = np.random.default_rng(13).normal(size=(30, P))
+    mlp = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    return fit_quietly(mlp, X, X[:, 0])
+
+
+def with_nan(shape):
+    X = np.ones(shape)
+    X[(1,) * len(shape)] = np.nan
+    return X
+
+
+BAD_INPUT = [
+    (torch_mlp, np.ones(N), None, r"X must have shape \(n_samples, n_features\) or .* \(40,\)"),
+    (torch_mlp, np.ones((2, 3, 4, 5)), None, r"X must have shape .*received .*\(2, 3, 4, 5\)"),
+    (torch_mlp, with_nan((N, P)), None, r"X must be finite; received NaN or inf .*\(1, 1\)"),
+    (torch_mlp, np.ones((N, P + 1)), None, r"expects input of shape \(n, 4\); received X of "
+     r"shape \(40, 5\)"),
+    (torch_mlp, np.ones((N, P)), ["a", "b"], r"one name per feature \(4\); received 2"),
+    (torch_mlp, np.ones((N, T, P)), None, r"reads a table \(n, features\); received X of shape "
+     r"\(40, 5, 4\)"),
+    (torch_lstm, np.ones((N, P)), None, r"reads sequences \(n, time steps, features\); received "
+     r"X of shape \(40, 4\)"),
+    (torch_lstm, np.ones((N, T, P + 2)), None, r"expects input of shape \(n, T, 4\); received"),
+    (torch_lstm, with_nan((N, T, P)), None, r"X must be finite.*\(1, 1, 1\)"),
+    (keras_lstm, np.ones((N, P)), None, r"reads sequences \(n, time steps, features\)"),
+    (keras_lstm, np.ones((N, T, P - 1)), None, r"expects input of shape \(n, 5, 4\)"),
+    (sklearn_mlp, np.ones((N, T, P)), None, r"reads a table \(n, features\)"),
+    (sklearn_mlp, np.ones((N, 2)), None, r"expects input of shape \(n, 4\)"),
+    (sklearn_mlp, np.ones((N, P)), ["a", "b", "c", "c"], r"feature_names must be unique"),
+]
+
+
+@pytest.mark.parametrize("build,X,names,message", BAD_INPUT)
+def test_bad_input_is_refused_with_what_was_expected(build, X, names, message):
+    model = build()
+    for method in METHODS:
+        with pytest.raises(varimp.InputError, match=message):
+            run(method, model, X, feature_names=names)
