@@ -159,6 +159,11 @@ def weighted(X):
     return (WEIGHTS * (2 * X[:, :, 0] + X[:, :, 1] ** 2 + 0 * X[:, :, 2])).sum(axis=1)
 
 
+def weighted_two(X):
+    """Two features: sum_t w_t (x1 + x2)."""
+    return (WEIGHTS * (X[:, :, 0] + X[:, :, 1])).sum(axis=1)
+
+
 def per_step(X):
     """Two outputs per step: out[t, k] = (k + 1) * sum_{s <= t} w_s (2 x1 + x2^2)."""
     cumulative = np.cumsum(WEIGHTS * (2 * X[:, :, 0] + X[:, :, 1] ** 2), axis=1)
@@ -268,6 +273,23 @@ def test_kmeans_levels_are_the_centres_of_separated_clusters():
     again = varimp.profile(interaction, X, levels="kmeans", n_clusters=3, random_state=0)
     pd.testing.assert_frame_equal(result.details["curves"], again.details["curves"])
     np.testing.assert_allclose(kmeans(X, 3, np.random.default_rng(9)), levels.iloc[:, 1:])
+
+
+def test_kmeans_levels_of_sequences_cluster_the_rows_of_every_step():
+    rng = np.random.default_rng(10)
+    X = rng.normal(scale=0.05, size=(20, 4, 2))
+    X[:, ::2] += [5.0, 0.0]  # even steps sit near (5, 0), odd steps near (0, 3)
+    X[:, 1::2] += [0.0, 3.0]
+    result = varimp.profile(weighted_two, X, levels="kmeans", n_clusters=2, random_state=0)
+    levels = result.details["levels"].set_index("level")
+    expected = sorted([X[:, ::2].reshape(-1, 2).mean(axis=0).tolist(),
+                       X[:, 1::2].reshape(-1, 2).mean(axis=0).tolist()])
+    np.testing.assert_allclose(sorted(levels.to_numpy().tolist()), expected, atol=1e-12)
+    lo = X.reshape(-1, 2).min(axis=0)
+    curves = result.details["curves"]
+    first = curves[(curves["variable"] == "x2") & (curves["level"] == "cluster 1")]
+    held = levels.loc["cluster 1", "x1"]  # x1 held at the centre at every step
+    np.testing.assert_allclose(first["prediction"].iloc[0], WEIGHTS.sum() * (held + lo[1]))
 
 
 def test_model_and_data_are_unchanged():

@@ -290,56 +290,51 @@ def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_
     return labels, values
 
 
-def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 4,
-           max_iter: int = 300, tol: float = 1e-4) -> np.ndarray:
-    """Cluster centres of ``rows`` by Lloyd's k-means (k-means++ start, best of ``n_init``).
+def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
+           tol: float = 1e-4) -> np.ndarray:
+    """Cluster centres of ``rows`` by Lloyd's k-means from a k-means++ start.
 
-    Distances are measured on columns scaled to unit variance; Lloyd's iterations stop when the
-    centres move by less than ``tol`` (squared, summed) or after ``max_iter``. The centres are
-    returned in the original units, ordered by decreasing cluster size.
+    Distances are measured on columns scaled to unit variance. One k-means++ start (as
+    scikit-learn's ``n_init="auto"``); Lloyd's iterations stop when the centres move by less
+    than ``tol`` (squared, summed: ``tol`` times the unit variance, scikit-learn's rule) or
+    after ``max_iter``. The centres are returned in the original units, ordered by decreasing
+    cluster size.
     """
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
     Z = (rows - mean) / scale
-    best, best_inertia, best_sizes = Z[:k], np.inf, np.zeros(k)
-    for _ in range(n_init):
-        centres = _kmeans_pp(Z, k, rng)
-        for _ in range(max_iter):
-            assign = _sq_distances(Z, centres).argmin(axis=1)
-            counts = np.bincount(assign, minlength=k)
-            sums = np.column_stack([np.bincount(assign, Z[:, j], minlength=k)
-                                    for j in range(Z.shape[1])])
-            moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-            shift = ((moved - centres) ** 2).sum()
-            centres = moved
-            if shift <= tol:  # scikit-learn's rule: tol times the (unit) variance of the data
-                break
-        distance = _sq_distances(Z, centres)
-        inertia = distance.min(axis=1).sum()
-        if inertia < best_inertia:
-            best, best_inertia = centres, inertia
-            best_sizes = np.bincount(distance.argmin(axis=1), minlength=k)
-    return best[np.argsort(-best_sizes, kind="stable")] * scale + mean
+    centres = _kmeans_pp(Z, k, rng)
+    for _ in range(max_iter):
+        assign = _nearest(Z, centres)
+        counts = np.bincount(assign, minlength=k)
+        sums = np.column_stack([np.bincount(assign, Z[:, j], minlength=k)
+                                for j in range(Z.shape[1])])
+        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+        shift = ((moved - centres) ** 2).sum()
+        centres = moved
+        if shift <= tol:
+            break
+    sizes = np.bincount(_nearest(Z, centres), minlength=k)
+    return centres[np.argsort(-sizes, kind="stable")] * scale + mean
 
 
-def _sq_distances(Z: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ``(rows, centres)`` without an (rows, k, p) temporary.
+def _nearest(Z: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of every row (``|z|^2`` is common to all and left out).
 
     ``einsum`` rather than ``@``: a (rows, p) x (p, k) product is too thin to gain from BLAS
     threads, and on a busy machine their start-up cost dominates.
     """
     cross = np.einsum("ij,kj->ik", Z, centres, optimize=False)
-    d2 = np.einsum("ij,ij->i", Z, Z)[:, None] - 2 * cross + np.einsum("ij,ij->i", centres,
-                                                                        centres)[None]
-    return np.maximum(d2, 0.0)
+    return (np.einsum("ij,ij->i", centres, centres)[None] - 2 * cross).argmin(axis=1)
 
 
 def _kmeans_pp(Z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k-means++ seeding (Arthur & Vassilvitskii 2007): far points are likelier centres."""
-    centres = Z[[rng.integers(len(Z))]]
+    centres = [Z[rng.integers(len(Z))]]
+    d2 = ((Z - centres[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
-        d2 = _sq_distances(Z, centres).min(axis=1)
         total = d2.sum()
         pick = rng.choice(len(Z), p=d2 / total) if total > 0 else rng.integers(len(Z))
-        centres = np.vstack([centres, Z[pick]])
-    return centres
+        centres.append(Z[pick])
+        d2 = np.minimum(d2, ((Z - Z[pick]) ** 2).sum(axis=1))
+    return np.array(centres)
