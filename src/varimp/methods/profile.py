@@ -239,7 +239,7 @@ def _check_output_step(output_step: object, n_steps: int) -> int | None:
 
 
 def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_clusters: object,
-            random_state: object) -> tuple[list[str], np.ndarray]:
+            rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
     """Level labels and values ``(n_levels, n_features)``: quantiles, k-means or given."""
     if isinstance(levels, str):
         if levels == "quantiles":
@@ -250,7 +250,7 @@ def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_
             if k > distinct:
                 raise InputError(f"n_clusters must be at most the number of distinct rows of X "
                                  f"({distinct}); received {k}")
-            centres = kmeans(rows, k, check_random_state(random_state))
+            centres = kmeans(rows, k, rng)
             return [f"cluster {i + 1}" for i in range(k)], centres
         raise InputError(f"levels must be 'quantiles', 'kmeans', an array (n_levels, "
                          f"{len(feature_names)}), a dict {{label: row}} or a DataFrame; "
