@@ -8,7 +8,16 @@ from . import datasets
 from .api import METHODS, available_methods, importance
 from .compare import compare
 from .errors import InputError, ModelError, UnsupportedModelError, VarImpError
-from .methods import connection_weights, garson, partial_derivatives, profile
+from .methods import (
+    connection_weights,
+    garson,
+    improved_stepwise_1,
+    improved_stepwise_2,
+    partial_derivatives,
+    permutation,
+    perturbation,
+    profile,
+)
 from .result import Comparison, Importance
 from .train import train_mlp, train_recurrent
 
@@ -19,4 +28,5 @@ __all__ = [
     "VarImpError", "__version__", "available_methods", "compare", "connection_weights", "garson",
     "datasets", "train_mlp", "train_recurrent",
     "importance", "partial_derivatives", "profile",
+    "improved_stepwise_1", "improved_stepwise_2", "permutation", "perturbation",
 ]

@@ -7,7 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InputError
-from .methods import connection_weights, garson, partial_derivatives, profile
+from .methods import (
+    connection_weights,
+    garson,
+    improved_stepwise_1,
+    improved_stepwise_2,
+    partial_derivatives,
+    permutation,
+    perturbation,
+    profile,
+)
 from .result import Importance
 
 #: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
@@ -22,6 +31,10 @@ _REGISTRY: dict[str, Callable[..., Importance]] = {
     "garson": garson,
     "partial_derivatives": partial_derivatives,
     "profile": profile,
+    "perturbation": perturbation,
+    "permutation": permutation,
+    "improved_stepwise_1": improved_stepwise_1,
+    "improved_stepwise_2": improved_stepwise_2,
 }
 
 

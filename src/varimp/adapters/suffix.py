@@ -57,16 +57,23 @@ def _tensor(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torc
     return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
 
+def _empty(cell: type[nn.RNNBase], layer: Recurrent, **options) -> nn.RNNBase:
+    """A recurrent module whose weights are about to be overwritten, built under a forked RNG:
+    initialising them would otherwise draw from (and change) the caller's global torch RNG."""
+    with torch.random.fork_rng(devices=[]):
+        return cell(layer.n_in, layer.n_out, batch_first=True, **options)
+
+
 def _native(layer: Recurrent, dtype: torch.dtype, device: torch.device) -> nn.Module | None:
     order = {"lstm": "ifgo", "gru": "rzn", "rnn": "h"}[layer.cell]
     if layer.recurrent_activation != "sigmoid" and layer.cell != "rnn":
         return None
     if layer.cell == "rnn" and layer.activation in ("tanh", "relu"):
-        module = nn.RNN(layer.n_in, layer.n_out, nonlinearity=layer.activation, batch_first=True)
+        module = _empty(nn.RNN, layer, nonlinearity=layer.activation)
     elif layer.cell == "lstm" and layer.activation == "tanh":
-        module = nn.LSTM(layer.n_in, layer.n_out, batch_first=True)
+        module = _empty(nn.LSTM, layer)
     elif layer.cell == "gru" and layer.activation == "tanh" and layer.reset_after:
-        module = nn.GRU(layer.n_in, layer.n_out, batch_first=True)
+        module = _empty(nn.GRU, layer)
     else:
         return None
     zeros = np.zeros(layer.n_out)

@@ -7,6 +7,8 @@ bound (input perturbation, permutation, improved stepwise selection).
 from .perturb import (
     DEFAULT_CELLS_PER_CALL,
     DEFAULT_MAX_MEMORY,
+    REPEAT_KEY,
+    TASK_KEY,
     Hold,
     Noise,
     Permute,
@@ -18,5 +20,5 @@ from .perturb import (
 
 __all__ = [
     "DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "Hold", "Noise", "Permute",
-    "PerturbationEngine", "Task", "generator", "seed_from",
+    "PerturbationEngine", "REPEAT_KEY", "TASK_KEY", "Task", "generator", "seed_from",
 ]

@@ -114,8 +114,15 @@ def seed_from(random_state: object) -> int:
     return int(check_random_state(random_state).integers(0, 2**63 - 1))
 
 
+#: First element of a generator key: the random numbers of a task's copy, or a method's own
+#: per-repeat draws (e.g. the row subsample of permutation's ``max_samples``).
+TASK_KEY, REPEAT_KEY = 0, 1
+
+
 def generator(seed: int, *key: int) -> np.random.Generator:
-    """The generator of one unit of random work, e.g. ``generator(seed, repeat, task)``."""
+    """The generator of one unit of random work: ``generator(seed, TASK_KEY, repeat, task)``
+    for the copies the engine runs, ``generator(seed, REPEAT_KEY, repeat)`` for a method's own
+    per-repeat draws. Keys never collide, so adding a task changes no other draw."""
     return np.random.default_rng([int(seed), *(int(k) for k in key)])
 
 
@@ -231,7 +238,7 @@ class PerturbationEngine:
             a number or an array (the same shape for every copy).
         n_repeats : int
             Copies per task; repeat ``r`` of task ``j`` draws its random numbers from
-            ``generator(seed, r, j)``.
+            ``generator(seed, TASK_KEY, r, j)``.
         seed : int
             From :func:`seed_from`.
         rows : sequence of index arrays or None, one per repeat
@@ -336,7 +343,7 @@ class PerturbationEngine:
             cells = source[:, :, cols]
         else:
             cells = source[:, task.step, cols]
-        out = np.asarray(task.how(cells, generator(seed, copy.repeat, copy.index)),
+        out = np.asarray(task.how(cells, generator(seed, TASK_KEY, copy.repeat, copy.index)),
                          dtype=np.float64)
         if out.shape != cells.shape:
             raise InputError(f"a perturbation must return the cells it was given, of shape "

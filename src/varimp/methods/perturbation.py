@@ -1,0 +1,313 @@
+"""Input perturbation (Scardi & Harding 1999) and permutation importance (Breiman 2001).
+
+Both are thin layers over :class:`varimp.engines.PerturbationEngine`: the same tasks (a
+variable at every time step, and every cell ``(t, variable)`` of a sequence for ``by_time``)
+with a different perturbation injected, :class:`~varimp.engines.Noise` or
+:class:`~varimp.engines.Permute`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engines import REPEAT_KEY, Noise, Permute, PerturbationEngine, Task, generator, seed_from
+from ..errors import InputError, describe
+from ..result import Importance
+from ..scoring import Scorer, align_targets, check_scoring, get_scorer
+from ..validation import check_choice, check_positive_float, check_positive_int
+from ._common import Setup, prepare, resolve_output, resolve_step, time_table
+
+DEFAULT_NOISE = (0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+class Measure:
+    """What each perturbed copy is reduced to, on the selected outputs and predicted steps.
+
+    With targets: the error (a loss, see :mod:`varimp.scoring`) of the perturbed predictions;
+    :meth:`baseline` is the error of the unperturbed ones, and an importance is the increase.
+    Without targets: the root mean square change of the predictions (over samples, predicted
+    steps and selected outputs); the baseline is 0.
+    """
+
+    def __init__(self, engine: PerturbationEngine, y: np.ndarray | None, scoring: object,
+                 output: object, output_step: object, adapter_names: Sequence | None = None):
+        base = engine.base
+        self.outputs = resolve_output(output, base.shape[2], adapter_names)
+        self.step = resolve_step(output_step, base.shape[1])
+        self.base = self.select(base)
+        self.y = None if y is None else self.select(align_targets(y, base.shape))
+        self.scorer: Scorer | None = None
+        if self.y is not None:
+            self.scorer = get_scorer(scoring, self.y, self.base)
+
+    def select(self, pred: np.ndarray) -> np.ndarray:
+        steps = slice(None) if self.step is None else [self.step]
+        return pred[:, steps][..., self.outputs]
+
+    @property
+    def name(self) -> str:
+        if self.scorer is None:
+            return "rms change of predictions"
+        return f"increase in error ({self.scorer.name})"
+
+    def statistic(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
+                  ) -> float:
+        pred = self.select(pred)
+        if self.scorer is None:
+            return float(np.sqrt(np.mean((pred - self.select(reference)) ** 2)))
+        return self.scorer.loss(self.y if rows is None else self.y[rows], pred)
+
+    def baseline(self, rows: np.ndarray | None = None) -> float:
+        """The loss of the unperturbed predictions (0 without targets)."""
+        if self.scorer is None:
+            return 0.0
+        if rows is None:
+            return self.scorer.loss(self.y, self.base)
+        return self.scorer.loss(self.y[rows], self.base[rows])
+
+    def value(self, rows: np.ndarray | None = None) -> float | None:
+        """The unperturbed score in its own direction (e.g. R2, not its negative)."""
+        if self.scorer is None:
+            return None
+        loss = self.baseline(rows)
+        return -loss if self.scorer.greater_is_better else loss
+
+
+def variable_tasks(setup: Setup, how: Callable[[list[int]], Callable], by_time: bool
+                   ) -> tuple[list[Task], bool]:
+    """One task per variable (every step), then one per cell ``(t, variable)`` when
+    ``by_time`` applies; the second value says whether the cells were added."""
+    groups = list(setup.groups.items())
+    tasks = [Task(cols, how(cols), label=name) for name, cols in groups]
+    cells = bool(by_time) and setup.data.sequence
+    if cells:
+        tasks += [Task(cols, how(cols, t), step=t, label=(t, name))
+                  for t in range(setup.data.n_timesteps) for name, cols in groups]
+    return tasks, cells
+
+
+def summarize(values: np.ndarray, setup: Setup, cells: bool
+              ) -> tuple[np.ndarray, pd.Series | None, pd.DataFrame | None]:
+    """Scores, std over repeats (ddof=1; None for one repeat) and the time x variable table
+    from ``values`` of shape (n_repeats, tasks) laid out as :func:`variable_tasks`."""
+    names = setup.variables
+    whole = values[:, :len(names)]
+    std = pd.Series(whole.std(axis=0, ddof=1), index=names) if len(values) > 1 else None
+    table = None
+    if cells:
+        steps = setup.data.n_timesteps
+        table = time_table(values[:, len(names):].reshape(len(values), steps, len(names))
+                           .mean(axis=0), names)
+    return whole.mean(axis=0), std, table
+
+
+def check_by_time(by_time: object) -> bool:
+    if not isinstance(by_time, bool | np.bool_):
+        raise InputError(f"by_time must be True or False; received {describe(by_time)}")
+    return bool(by_time)
+
+
+def _check_noise(noise: object) -> tuple[float, ...]:
+    levels = (noise,) if isinstance(noise, numbers.Real) else noise
+    if isinstance(levels, str) or not isinstance(levels, Sequence | np.ndarray) or \
+            len(levels) == 0:
+        raise InputError(f"noise must be a number > 0 or a non-empty sequence of them; "
+                         f"received {describe(noise)}")
+    return tuple(check_positive_float(level, "noise level") for level in levels)
+
+
+def perturbation(
+    model: object, X: object, y: object = None, *, noise: object = DEFAULT_NOISE,
+    scale: str = "relative", n_repeats: int = 1, scoring: object = "auto",
+    feature_names: Any = None, output: Any = None, output_step: int | None = None,
+    groups: Any = None, random_state: Any = None, batch_size: int | None = None,
+    max_memory: int | None = None, progress: bool | None = None, by_time: bool = True,
+) -> Importance:
+    """Input perturbation: Gaussian noise added to one variable at a time.
+
+    For every noise level and every variable, ``N(0, s^2)`` noise is added to the variable's
+    feature columns (all of a group's columns, each with its own noise) and the model is
+    evaluated again (Scardi & Harding 1999; Gevrey et al. 2003). With ``scale="relative"``
+    (default) ``s = level * std`` of the column over all samples (and time steps), so the
+    default levels ``0.1..0.5`` are 10% to 50% of each input's spread; ``scale="absolute"``
+    uses ``s = level`` (the reference LSTM experiment's ``N(0, 0.2)`` is ``noise=0.2,
+    scale="absolute"``).
+
+    What is measured: with ``y``, the increase of the error over the unperturbed predictions
+    (``scoring``, default ``"auto"``: log loss for probabilities with 0/1 targets, else MSE);
+    without ``y``, the root mean square change of the predictions over samples, predicted steps
+    and selected outputs. The score of a variable is the mean over repeats and over the noise
+    levels (the levels weigh equally); ``details["levels"]`` holds the mean of every level and
+    ``std`` the standard deviation over repeats (ddof=1) of the level-averaged score.
+
+    Sequences ``(n, T, p)``: ``scores`` perturb a variable at every step at once; with
+    ``by_time`` every cell ``(t, variable)`` is also perturbed alone and ``by_time`` holds the
+    time x variable table (averaged over levels and repeats). The noise of a cell is that of
+    its whole variable. Cells of a recurrent network whose structure the adapter can read are
+    evaluated from step ``t`` on only (the unperturbed prefix is cached).
+
+    Parameters
+    ----------
+    model, X, y
+        As for every method; ``y`` optional.
+    noise : float or sequence of float
+        Noise levels, each > 0.
+    scale : {"relative", "absolute"}
+    n_repeats : int
+        Independent noise draws per level and variable.
+    scoring : str, callable or Scorer
+        Error measure when ``y`` is given (see :mod:`varimp.scoring`).
+    feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
+    by_time
+        The common options (``output_step``: one predicted step instead of all).
+
+    Returns
+    -------
+    Importance
+        ``details``: ``levels`` (level x variable DataFrame), ``measure``, ``baseline`` (the
+        unperturbed error, None without ``y``), ``noise``, ``scale``, ``spread`` (the std of
+        every feature), ``n_repeats``, ``outputs``.
+
+    References
+    ----------
+    Scardi, M. & Harding, L. W. (1999). Developing an empirical model of phytoplankton primary
+    production: a neural network case study. Ecological Modelling 120, 213-223.
+    Gevrey, M., Dimopoulos, I. & Lek, S. (2003). Review and comparison of methods to study the
+    contribution of variables in artificial neural network models. Ecological Modelling 160,
+    249-264.
+    """
+    levels = _check_noise(noise)
+    scale = check_choice(scale, "scale", ("relative", "absolute"))
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
+    by_time = check_by_time(by_time)
+    check_scoring(scoring)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
+    data = setup.data
+    seed = seed_from(random_state)
+    engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
+                                max_memory=max_memory, progress=progress)
+    measure = Measure(engine, data.y, scoring, output, output_step,
+                      getattr(setup.adapter, "output_names", None))
+    spread = data.X.reshape(-1, data.n_features).std(axis=0)
+    tasks: list[Task] = []
+    cells = False
+    for level in levels:
+        def how(cols: list[int], t: int | None = None, level: float = level) -> Noise:
+            return Noise(level * spread[cols] if scale == "relative" else level)
+
+        level_tasks, cells = variable_tasks(setup, how, by_time)
+        tasks += level_tasks
+    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed)
+    values = values - measure.baseline()
+    per_level = values.reshape(n_repeats, len(levels), -1)
+    names = setup.variables
+    scores, std, table = summarize(per_level.mean(axis=1), setup, cells)
+    details = {
+        "levels": pd.DataFrame(per_level.mean(axis=0)[:, :len(names)],
+                               index=pd.Index(levels, name="noise"), columns=names),
+        "measure": measure.name, "baseline": measure.value(), "noise": list(levels),
+        "scale": scale, "spread": pd.Series(spread, index=list(data.feature_names)),
+        "n_repeats": n_repeats, "outputs": measure.outputs,
+    }
+    return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
+                      details=details)
+
+
+def _sample_rows(max_samples: object, n: int, n_repeats: int, seed: int
+                 ) -> list[np.ndarray | None]:
+    if max_samples is None:
+        return [None] * n_repeats
+    if isinstance(max_samples, numbers.Integral) and not isinstance(max_samples, bool):
+        size = int(max_samples)
+        if not 1 <= size <= n:
+            raise InputError(f"max_samples must be an integer in 1..{n} (the number of samples) "
+                             f"or a fraction in (0, 1]; received {max_samples}")
+    elif isinstance(max_samples, numbers.Real) and 0 < max_samples <= 1:
+        size = max(1, int(max_samples * n))
+    else:
+        raise InputError(f"max_samples must be None, an integer in 1..{n} or a fraction in "
+                         f"(0, 1]; received {describe(max_samples)}")
+    return [np.sort(generator(seed, REPEAT_KEY, r).choice(n, size, replace=False))
+            for r in range(n_repeats)]
+
+
+def permutation(
+    model: object, X: object, y: object, *, scoring: object = "auto", n_repeats: int = 5,
+    max_samples: int | float | None = None, feature_names: Any = None, output: Any = None,
+    output_step: int | None = None, groups: Any = None, random_state: Any = None,
+    batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
+    by_time: bool = True,
+) -> Importance:
+    """Permutation importance: the increase of the error when a variable is shuffled.
+
+    For every repeat and variable, the variable's values are permuted across samples (a
+    group's columns move together, breaking its link with ``y`` and with the other inputs but
+    keeping its distribution) and the error of the model's predictions is measured again
+    (Breiman 2001; Fisher, Rudin & Dominici 2019, model reliance). The score is the mean over
+    ``n_repeats`` of ``error(permuted) - error(original)``; ``std`` is their standard
+    deviation (ddof=1). Scores ("auto": log loss for probabilities with 0/1 targets, else MSE;
+    also ``"mse"``, ``"mae"``, ``"r2"``, ``"accuracy"``, ``"log_loss"`` or a callable error, see
+    :mod:`varimp.scoring`) are turned into losses, so an R2 or accuracy importance is its drop.
+
+    ``max_samples`` (as in scikit-learn): each repeat uses a random subset of that many rows
+    (a fraction of ``n`` when a float), drawn without replacement, for both errors.
+
+    Sequences ``(n, T, p)``: ``scores`` permute a variable's whole sequence across samples
+    (all steps move together); with ``by_time`` every cell ``(t, variable)`` is permuted alone
+    and ``by_time`` holds the time x variable table (mean over repeats). Cells of a recurrent
+    network whose structure the adapter can read are evaluated from step ``t`` on only.
+
+    Parameters
+    ----------
+    model, X, y
+        As for every method; ``y`` required.
+    scoring : str, callable or Scorer
+    n_repeats : int
+    max_samples : int, float or None
+    feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
+    by_time
+        The common options.
+
+    Returns
+    -------
+    Importance
+        ``details``: ``importances`` (repeat x variable DataFrame of increases), ``measure``,
+        ``baseline`` (the unperturbed score, in its own direction), ``n_repeats``,
+        ``max_samples``, ``outputs``.
+
+    References
+    ----------
+    Breiman, L. (2001). Random forests. Machine Learning 45, 5-32.
+    Fisher, A., Rudin, C. & Dominici, F. (2019). All models are wrong, but many are useful:
+    learning a variable's importance by studying an entire class of prediction models
+    simultaneously. Journal of Machine Learning Research 20(177), 1-81.
+    """
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
+    by_time = check_by_time(by_time)
+    check_scoring(scoring)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True)
+    data = setup.data
+    seed = seed_from(random_state)
+    rows = _sample_rows(max_samples, data.n_samples, n_repeats, seed)
+    engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
+                                max_memory=max_memory, progress=progress)
+    measure = Measure(engine, data.y, scoring, output, output_step,
+                      getattr(setup.adapter, "output_names", None))
+    tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
+    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows)
+    values = values - np.array([measure.baseline(r) for r in rows])[:, None]
+    scores, std, table = summarize(values, setup, cells)
+    names = setup.variables
+    details = {
+        "importances": pd.DataFrame(values[:, :len(names)], columns=names,
+                                    index=pd.RangeIndex(n_repeats, name="repeat")),
+        "measure": measure.name, "baseline": measure.value(), "n_repeats": n_repeats,
+        "max_samples": max_samples, "outputs": measure.outputs,
+    }
+    return Importance("permutation", pd.Series(scores, index=names), by_time=table, std=std,
+                      details=details)

@@ -1,0 +1,176 @@
+"""Improved stepwise selection 1 and 2 (Gevrey et al. 2003): inputs "removed" by holding them at
+their mean instead of retraining the network.
+
+Both are thin layers over :class:`varimp.engines.PerturbationEngine` with
+:class:`~varimp.engines.Hold` injected as the perturbation. The mean of a feature is taken over
+the samples; on sequences, at each time step (so a held sequence keeps the average temporal
+profile of the feature and loses only what distinguishes one sample from another).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engines import Hold, PerturbationEngine, Task
+from ..result import Importance
+from ..scoring import check_scoring
+from ._common import Setup, prepare
+from .perturbation import Measure, check_by_time, summarize, variable_tasks
+
+_REFERENCES = """
+    References
+    ----------
+    Gevrey, M., Dimopoulos, I. & Lek, S. (2003). Review and comparison of methods to study the
+    contribution of variables in artificial neural network models. Ecological Modelling 160,
+    249-264.
+"""
+
+
+def _hold_at_mean(means: np.ndarray):
+    def how(cols: list[int], t: int | None = None) -> Hold:
+        return Hold(means[..., cols] if t is None else means[t, cols])
+
+    return how
+
+
+def _start(model: object, X: object, y: object, feature_names: Any, groups: Any,
+           scoring: object) -> tuple[Setup, np.ndarray]:
+    check_scoring(scoring)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True)
+    return setup, setup.data.X.mean(axis=0)
+
+
+def improved_stepwise_1(
+    model: object, X: object, y: object, *, scoring: object = "auto", feature_names: Any = None,
+    output: Any = None, output_step: int | None = None, groups: Any = None,
+    batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
+    by_time: bool = True,
+) -> Importance:
+    """Improved stepwise selection 1 (Gevrey et al. 2003, "improved stepwise a").
+
+    The trained network is kept; each variable in turn is held at its mean (every other input
+    at its observed values) and the error is measured. The score of a variable is the increase
+    of the error over the full model: ``error(variable at its mean) - error(full model)``. One
+    pass, every variable scored against the same full model. Sequences: a variable is held at
+    every step (at each step's mean); with ``by_time`` each cell ``(t, variable)`` is also held
+    alone at its mean and ``by_time`` holds the increase.
+
+    Parameters
+    ----------
+    model, X, y
+        As for every method; ``y`` required.
+    scoring : str, callable or Scorer
+        Error measure (see :mod:`varimp.scoring`; default ``"auto"``: log loss for
+        probabilities with 0/1 targets, else MSE).
+    feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time
+        The common options.
+
+    Returns
+    -------
+    Importance
+        ``details``: ``errors`` (the error with each variable held), ``baseline`` (the full
+        model's score), ``measure``, ``means`` (the values held), ``outputs``.
+    """
+    by_time = check_by_time(by_time)
+    setup, means = _start(model, X, y, feature_names, groups, scoring)
+    engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
+                                max_memory=max_memory, progress=progress)
+    measure = Measure(engine, setup.data.y, scoring, output, output_step,
+                      getattr(setup.adapter, "output_names", None))
+    tasks, cells = variable_tasks(setup, _hold_at_mean(means), by_time)
+    errors = engine.run(tasks, measure.statistic)
+    scores, _, table = summarize(errors - measure.baseline(), setup, cells)
+    names = setup.variables
+    sign = -1.0 if measure.scorer.greater_is_better else 1.0
+    details = {
+        "errors": pd.Series(sign * errors[0, :len(names)], index=names),
+        "baseline": measure.value(), "measure": measure.name, "means": _means(means, setup),
+        "outputs": measure.outputs,
+    }
+    return Importance("improved_stepwise_1", pd.Series(scores, index=names), by_time=table,
+                      details=details)
+
+
+improved_stepwise_1.__doc__ += _REFERENCES
+
+
+def improved_stepwise_2(
+    model: object, X: object, y: object, *, scoring: object = "auto", feature_names: Any = None,
+    output: Any = None, output_step: int | None = None, groups: Any = None,
+    batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
+) -> Importance:
+    """Improved stepwise selection 2 (Gevrey et al. 2003, "improved stepwise b").
+
+    Iterative removal without retraining. Step ``k = 1..V`` starts from the inputs with the
+    variables removed so far held at their means; every remaining variable is tried held at
+    its mean too, and the one whose removal raises the error least (the least important; ties
+    go to the first in order) is removed for good. Its score is the increase at the step it
+    leaves: ``error(removed so far + it) - error(removed so far)``. The last variable is scored
+    when it leaves the model with every other input held, so the scores add up to
+    ``error(all inputs at their means) - error(full model)``. Sequences: variables are held at
+    every step (at each step's mean); no ``by_time`` table (the procedure has no per-step
+    reading).
+
+    Parameters
+    ----------
+    model, X, y
+        As for every method; ``y`` required.
+    scoring : str, callable or Scorer
+        Error measure (see :mod:`varimp.scoring`).
+    feature_names, output, output_step, groups, batch_size, max_memory, progress
+        The common options.
+
+    Returns
+    -------
+    Importance
+        ``details``: ``path`` (DataFrame, one row per step: ``step``, ``removed``,
+        ``error_before``, ``error_after``, ``increase``), ``errors`` (step x variable: the error
+        with each remaining candidate also held; NaN once removed), ``baseline``, ``measure``,
+        ``means``, ``outputs``. ``ranks`` follow the scores, which need not follow the removal
+        order.
+    """
+    setup, means = _start(model, X, y, feature_names, groups, scoring)
+    names = setup.variables
+    how = _hold_at_mean(means)
+    current = setup.data.X.copy()
+    remaining = list(names)
+    scores, path, table = {}, [], []
+    measure = None
+    for step in range(1, len(names) + 1):
+        engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
+                                    max_memory=max_memory, progress=progress)
+        measure = Measure(engine, setup.data.y, scoring, output, output_step,
+                          getattr(setup.adapter, "output_names", None))
+        if step == 1:
+            first = measure
+        tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
+        errors = engine.run(tasks, measure.statistic)[0]
+        before = measure.baseline()
+        pick = int(np.argmin(errors))
+        leaving = remaining.pop(pick)
+        scores[leaving] = errors[pick] - before
+        sign = -1.0 if measure.scorer.greater_is_better else 1.0
+        path.append({"step": step, "removed": leaving, "error_before": sign * before,
+                     "error_after": sign * errors[pick], "increase": errors[pick] - before})
+        table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
+        current[..., setup.groups[leaving]] = means[..., setup.groups[leaving]]
+    details = {
+        "path": pd.DataFrame(path),
+        "errors": pd.DataFrame(table).reindex(columns=names).rename_axis("step"),
+        "baseline": first.value(), "measure": measure.name, "means": _means(means, setup),
+        "outputs": measure.outputs,
+    }
+    return Importance("improved_stepwise_2", pd.Series(scores).reindex(names), details=details)
+
+
+improved_stepwise_2.__doc__ += _REFERENCES
+
+
+def _means(means: np.ndarray, setup: Setup) -> pd.DataFrame | pd.Series:
+    features = list(setup.data.feature_names)
+    if means.ndim == 1:
+        return pd.Series(means, index=features)
+    return pd.DataFrame(means, columns=features).rename_axis("time_step")
