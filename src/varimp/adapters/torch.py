@@ -202,7 +202,7 @@ def module_from_network(network: Network) -> nn.Module:
     for layer in network.layers:
         if not isinstance(layer, Dense) or layer.activation not in builders:
             raise UnsupportedModelError(f"cannot build a PyTorch twin of layer {layer.name}")
-        linear = nn.Linear(layer.n_in, layer.n_out, dtype=torch.float64)
+        linear = nn.utils.skip_init(nn.Linear, layer.n_in, layer.n_out, dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(layer.weight.T))
             linear.bias.copy_(torch.from_numpy(layer.bias))
