@@ -129,7 +129,7 @@ class KerasAdapter(Adapter):
 
         size = batch_rows(batch_size)
         grads = []
-        with torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():
             for start in range(0, X.shape[0], size):
                 x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
                 with model_errors(X[start:start + size].shape):

@@ -87,7 +87,7 @@ class TorchAdapter(Adapter):
         first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)
                           or hasattr(m, "varimp_layers")), None)
         #: the module that reads the input, taken to be the first one holding parameters
-        first = next((m for m in model.modules() if m is first_rnn
+        first = next((m for m in model.modules() if m is first_rnn or isinstance(m, nn.Flatten)
                       or any(True for _ in m.parameters(recurse=False))), None)
         #: a bare recurrent module (or Sequential starting with one) without batch_first is fed
         #: time-major, as PyTorch expects; any other module receives (n, T, p).
@@ -116,7 +116,8 @@ class TorchAdapter(Adapter):
     def gradient(self, X, output, step=None, batch_size=None):
         size = batch_rows(batch_size)
         grads = []
-        with self.guard(), torch.enable_grad(), _no_cudnn_if_rnn(self.device):
+        with self.guard(), torch.inference_mode(False), torch.enable_grad(), \
+                _no_cudnn_if_rnn(self.device):
             for start in range(0, X.shape[0], size):
                 x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
                 with model_errors(X[start:start + size].shape):
