@@ -390,3 +390,29 @@ def test_sequence_model_without_x_or_n_timesteps_is_refused():
     model = Recurrent(nn.GRU(P, 3, batch_first=True), nn.Linear(3, 1), last_step=True)
     with pytest.raises(varimp.InputError, match="pass X or n_timesteps="):
         varimp.connection_weights(model)
+
+
+def test_an_mlp_reading_flattened_sequences_resolves_every_time_step():
+    T = 5
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(T * P, 4, dtype=torch.float64), nn.Tanh(),
+                        nn.Linear(4, 2, dtype=torch.float64))
+    keras.utils.set_random_seed(8)
+    dense = keras.Sequential([keras.Input((T, P)), keras.layers.Flatten(),
+                              keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(2)])
+    X = np.random.default_rng(9).normal(size=(6, T, P))
+    for model in (net, dense):
+        weights = weights_of(net) if model is net else [w for w in dense.get_weights()[::2]]
+        # the flattened input is (time outer, feature inner), as torch and Keras flatten it
+        reference = np.linalg.multi_dot(weights).reshape(T, P, 2)
+        for k in range(2):
+            result = varimp.connection_weights(model, X, output=k)
+            np.testing.assert_allclose(result.by_time.to_numpy(), reference[:, :, k], rtol=1e-6,
+                                       atol=1e-12)
+            np.testing.assert_allclose(result.scores.to_numpy(), reference[:, :, k].sum(axis=0),
+                                       rtol=1e-6)
+        without_x = varimp.connection_weights(model, n_timesteps=T, output=1)
+        np.testing.assert_allclose(without_x.by_time.to_numpy(), reference[:, :, 1], rtol=1e-6)
+        shares = varimp.garson(model, X)
+        assert shares.by_time.shape == (T, P)
+        assert shares.by_time.to_numpy().sum() == pytest.approx(1.0, abs=1e-12)

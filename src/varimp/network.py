@@ -174,6 +174,13 @@ class Network:
                 break
         return replace(self, layers=tuple(layers))
 
+    def read_as_sequences(self, steps: int) -> Network:
+        """This network fed ``(n, steps, p)``: a leading Flatten makes every sequence one row
+        of ``steps * p`` inputs (time outer), so the linear path resolves each time step."""
+        if self.sequence or not isinstance(self.layers[0], Flatten) or self.n_inputs % steps:
+            return self
+        return replace(self, n_inputs=self.n_inputs // steps, sequence=True)
+
     @property
     def n_outputs(self) -> int:
         last = [layer for layer in self.layers if not isinstance(layer, Flatten)][-1]

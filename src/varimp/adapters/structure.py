@@ -41,10 +41,12 @@ def resolve_network(
     first = next(layer for layer in layers if not isinstance(layer, Flatten))
     sequence = any(isinstance(layer, Recurrent) for layer in layers)
     base = Network(tuple(layers), n_inputs=first.n_in, sequence=sequence)
+    if steps and not sequence:  # a leading Flatten of a model with a known sequence length
+        base = base.read_as_sequences(steps)
     candidates = [base, base.with_last_step_only()] if sequence else [base]
     rng = np.random.default_rng(0)
-    shape = (PROBE_SAMPLES, _probe_steps(layers, steps), first.n_in) if sequence else \
-        (PROBE_SAMPLES, first.n_in)
+    shape = (PROBE_SAMPLES, _probe_steps(layers, steps), base.n_inputs) if base.sequence else \
+        (PROBE_SAMPLES, base.n_inputs)
     probe = rng.normal(scale=0.5, size=shape)
     predict = reference or adapter.predict
     target = as_canonical(predict(probe), PROBE_SAMPLES)

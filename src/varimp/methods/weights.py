@@ -120,12 +120,16 @@ def _resolve(model: object, X: object, feature_names: object, groups: Any,
     if X is not None:
         data = validate(X, feature_names=feature_names)
         adapter.check_input(data.X)
+        if data.sequence:
+            network = network.read_as_sequences(data.n_timesteps)
         if data.n_features != network.n_inputs or data.sequence != network.sequence:
             raise InputError(f"X must have shape (n, {'T, ' if network.sequence else ''}"
                              f"{network.n_inputs}) for this network; received {data.X.shape}")
         names, variables = names_without_data(data.n_features, data.feature_names, groups)
         steps = data.n_timesteps or 1
     else:
+        if n_timesteps is not None:
+            network = network.read_as_sequences(check_positive_int(n_timesteps, "n_timesteps"))
         names, variables = names_without_data(network.n_inputs, feature_names, groups)
         known = adapter.expected_input[0] if adapter.expected_input and \
             len(adapter.expected_input) == 2 else None

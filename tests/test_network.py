@@ -1,0 +1,194 @@
+"""The neutral Network read from a model must reproduce the model's own predictions.
+
+``Network.forward`` is varimp's numpy reference forward pass; the references here are the
+frameworks' predictions (PyTorch in float64, so the agreement is to rounding; Keras in float32).
+"""
+
+import keras
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from varimp.adapters import adapt
+from varimp.network import Dense, Flatten, Recurrent
+
+P, T, N, UNITS = 3, 6, 9, 4
+X_SEQ = np.random.default_rng(0).normal(size=(N, T, P))
+X_TAB = np.random.default_rng(1).normal(size=(N, P))
+
+
+class BatchFirst(nn.Module):
+    """A recurrent stack read batch first, with a head at the last or at every step."""
+
+    def __init__(self, rnn, head, last_step):
+        super().__init__()
+        self.rnn, self.head, self.last_step = rnn, head, last_step
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1] if self.last_step else out)
+
+
+class TimeMajor(nn.Module):
+    """The same, PyTorch's default layout: input (T, n, p), head on the last step."""
+
+    def __init__(self, rnn, head):
+        super().__init__()
+        self.rnn, self.head = rnn, head
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[-1])
+
+
+def torch_rnn(cell, num_layers, batch_first, **kwargs):
+    kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    return kind(P, UNITS, num_layers=num_layers, batch_first=batch_first, dtype=torch.float64,
+                **kwargs)
+
+
+def torch_predict(model, X, time_major=False):
+    x = torch.as_tensor(X)
+    with torch.no_grad():
+        out = model(x.transpose(0, 1) if time_major else x)
+    if isinstance(out, tuple):
+        out = out[0]
+    if time_major and out.ndim == 3:
+        out = out.transpose(0, 1)
+    return out.numpy()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("last_step", [True, False])
+def test_torch_batch_first_recurrent_networks(cell, num_layers, last_step):
+    torch.manual_seed(0)
+    model = BatchFirst(torch_rnn(cell, num_layers, True),
+                       nn.Linear(UNITS, 2, dtype=torch.float64), last_step)
+    network = adapt(model).network()
+    recurrent = [layer for layer in network.layers if isinstance(layer, Recurrent)]
+    assert len(recurrent) == num_layers and {r.cell for r in recurrent} == {cell}
+    assert recurrent[-1].return_sequences is not last_step
+    assert network.sequence and network.n_inputs == P and network.n_outputs == 2
+    np.testing.assert_allclose(network.forward(X_SEQ), torch_predict(model, X_SEQ),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_torch_time_major_recurrent_networks(cell):
+    torch.manual_seed(1)
+    model = TimeMajor(torch_rnn(cell, 2, False), nn.Linear(UNITS, 1, dtype=torch.float64))
+    network = adapt(model).network()
+    np.testing.assert_allclose(network.forward(X_SEQ), torch_predict(model, X_SEQ, True),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(adapt(model).predict(X_SEQ)[:, 0], torch_predict(model, X_SEQ, True),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_bare_time_major_recurrent_module(cell):
+    torch.manual_seed(2)
+    model = torch_rnn(cell, 2, False)
+    network = adapt(model).network()
+    expected = torch_predict(model, X_SEQ, time_major=True)  # (n, T, units)
+    assert network.forward(X_SEQ).shape == (N, T, UNITS)
+    np.testing.assert_allclose(network.forward(X_SEQ), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_relu_rnn():
+    torch.manual_seed(3)
+    model = BatchFirst(torch_rnn("rnn", 1, True, nonlinearity="relu"),
+                       nn.Linear(UNITS, 1, dtype=torch.float64), True)
+    network = adapt(model).network()
+    assert network.layers[0].activation == "relu"
+    np.testing.assert_allclose(network.forward(X_SEQ), torch_predict(model, X_SEQ),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_torch_mlp_with_every_elementwise_activation():
+    torch.manual_seed(4)
+    acts = [nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.ELU(), nn.GELU(), nn.GELU("tanh"),
+            nn.LeakyReLU(0.1), nn.Softplus(), nn.SiLU(), nn.Identity(), nn.Hardsigmoid()]
+    layers = []
+    for act in acts:
+        layers += [nn.Linear(P, P, dtype=torch.float64), act]
+    model = nn.Sequential(*layers, nn.Linear(P, 3, dtype=torch.float64), nn.Softmax(dim=-1))
+    network = adapt(model).network()
+    assert [layer.activation for layer in network.layers] == [
+        "relu", "tanh", "sigmoid", "elu", "gelu", "gelu_tanh", "leaky_relu:0.1", "softplus",
+        "silu", "identity", "hard_sigmoid", "softmax"]
+    X = 3 * X_TAB
+    np.testing.assert_allclose(network.forward(X), torch_predict(model, X), rtol=1e-10,
+                               atol=1e-12)
+    assert not network.sequence and network.n_outputs == 3
+
+
+# -- Keras --------------------------------------------------------------------------------------
+
+def keras_model(*layers, steps=T):
+    keras.utils.set_random_seed(5)
+    return keras.Sequential([keras.Input((steps, P)), *layers])
+
+
+def keras_predict(model, X):
+    return keras.ops.convert_to_numpy(model(X.astype("float32"), training=False))
+
+
+KERAS_MODELS = {
+    "simple_rnn": lambda: keras_model(keras.layers.SimpleRNN(UNITS), keras.layers.Dense(2)),
+    "lstm": lambda: keras_model(keras.layers.LSTM(UNITS), keras.layers.Dense(1)),
+    "gru_reset_after": lambda: keras_model(keras.layers.GRU(UNITS, reset_after=True),
+                                           keras.layers.Dense(1)),
+    "gru_reset_before": lambda: keras_model(keras.layers.GRU(UNITS, reset_after=False),
+                                            keras.layers.Dense(1)),
+    "stacked": lambda: keras_model(
+        keras.layers.LSTM(UNITS, return_sequences=True), keras.layers.GRU(3),
+        keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1, activation="sigmoid")),
+    "sequence_to_sequence": lambda: keras_model(
+        keras.layers.GRU(UNITS, return_sequences=True, reset_after=False),
+        keras.layers.TimeDistributed(keras.layers.Dense(2))),
+    "flatten": lambda: keras_model(
+        keras.layers.LSTM(UNITS, return_sequences=True), keras.layers.Flatten(),
+        keras.layers.Dense(2)),
+    "activations": lambda: keras_model(
+        keras.layers.LSTM(UNITS, activation="relu", recurrent_activation="hard_sigmoid",
+                          return_sequences=True),
+        keras.layers.SimpleRNN(3, activation="elu"), keras.layers.Dropout(0.5),
+        keras.layers.Dense(2, activation="softmax")),
+}
+
+
+@pytest.mark.parametrize("name", list(KERAS_MODELS))
+def test_keras_recurrent_networks(name):
+    model = KERAS_MODELS[name]()
+    network = adapt(model).network()
+    expected = keras_predict(model, X_SEQ)
+    assert network.forward(X_SEQ).shape == expected.shape
+    np.testing.assert_allclose(network.forward(X_SEQ), expected, rtol=1e-5, atol=2e-6)
+    if name == "gru_reset_before":
+        assert network.layers[0].reset_after is False
+    if name == "flatten":
+        assert isinstance(network.layers[1], Flatten)
+
+
+def test_keras_mlp():
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((P,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(4), keras.layers.Activation("relu"),
+                              keras.layers.Dense(2, activation="sigmoid")])
+    network = adapt(model).network()
+    assert [layer.activation for layer in network.layers] == ["tanh", "relu", "sigmoid"]
+    assert all(isinstance(layer, Dense) for layer in network.layers)
+    np.testing.assert_allclose(network.forward(X_TAB), keras_predict(model, X_TAB), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_with_last_step_only_keeps_the_final_step():
+    torch.manual_seed(7)
+    model = BatchFirst(torch_rnn("gru", 2, True), nn.Linear(UNITS, 1, dtype=torch.float64),
+                       last_step=False)
+    network = adapt(model).network()
+    whole = network.forward(X_SEQ)
+    last = network.with_last_step_only().forward(X_SEQ)
+    np.testing.assert_array_equal(last, whole[:, -1])
