@@ -130,17 +130,23 @@ def test_one_recurrent_network_in_torch_and_keras_gives_the_same_scores(cell, la
                                run(method, model, X, output_step=2))
 
 
-def test_sklearn_binary_classifier_reads_one_logistic_output():
+def test_sklearn_binary_classifier_reads_both_class_probabilities():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(60, P))
     clf = MLPClassifier(hidden_layer_sizes=(5,), activation="relu", max_iter=50, random_state=0)
     fit_quietly(clf, X, (X[:, 0] + X[:, 1] > 0).astype(int))
+    # one logistic unit in coefs_; outputs are the columns of predict_proba, as for every method
     network = adapt(clf).network()
-    assert network.n_outputs == 1 and network.layers[-1].activation == "sigmoid"
-    np.testing.assert_allclose(network.forward(X)[:, 0], clf.predict_proba(X)[:, 1], rtol=1e-12)
+    assert network.n_outputs == 2 and network.layers[-1].activation == "sigmoid"
+    np.testing.assert_allclose(network.forward(X), clf.predict_proba(X), rtol=1e-12)
+    path = (clf.coefs_[0] @ clf.coefs_[1])[:, 0]
     cw = varimp.connection_weights(clf, X)
-    np.testing.assert_allclose(cw.scores.to_numpy(), np.abs(clf.coefs_[0] @ clf.coefs_[1])[:, 0],
+    np.testing.assert_allclose(cw.details["per_output"].to_numpy(), np.stack([-path, path], 1),
                                rtol=1e-12)
+    np.testing.assert_allclose(varimp.connection_weights(clf, X, output=1).scores.to_numpy(),
+                               path, rtol=1e-12)
+    shares = varimp.garson(clf, X).details["per_output"].to_numpy()
+    np.testing.assert_allclose(shares[:, 0], shares[:, 1], rtol=1e-12)
     # partial derivatives of both class probabilities, against finite differences
     eps = 1e-6
     fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)

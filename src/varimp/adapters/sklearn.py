@@ -43,13 +43,6 @@ class SklearnAdapter(Adapter):
             return self.model.predict_proba(X)
         return self.model.predict(X)
 
-    def _raw_network_output(self, X: np.ndarray) -> np.ndarray:
-        """What the network's last layer computes: P(class 1) alone for a binary classifier."""
-        pred = self.predict(X)[:, 0, :]
-        if self.classifier and pred.shape[1] == 2 and self.estimator.n_outputs_ == 1:
-            return pred[:, 1:]
-        return pred
-
     def network(self) -> Network:
         if self.is_pipeline:
             names = [name for name, _ in self.model.steps[:-1]]
@@ -63,9 +56,13 @@ class SklearnAdapter(Adapter):
         last = len(est.coefs_) - 1
         for k, (w, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
             act = est.out_activation_ if k == last else est.activation
-            layers.append(Dense(np.array(w, dtype=np.float64), np.array(b, dtype=np.float64),
-                                _ACTIVATIONS[act], name=f"coefs_[{k}]"))
-        return resolve_network(layers, self, reference=self._raw_network_output)
+            w, b = np.array(w, dtype=np.float64), np.array(b, dtype=np.float64)
+            if k == last and self.classifier and act == "logistic" and est.n_outputs_ == 1:
+                # a binary classifier: P(class 0) = 1 - sigmoid(z) = sigmoid(-z), so the last
+                # layer is read as two units, one per column of predict_proba
+                w, b = np.concatenate([-w, w], axis=1), np.concatenate([-b, b])
+            layers.append(Dense(w, b, _ACTIVATIONS[act], name=f"coefs_[{k}]"))
+        return resolve_network(layers, self)
 
     def gradient(self, X, output, step=None, batch_size=None):
         if self.gradient_kind != "autodiff":
@@ -73,10 +70,5 @@ class SklearnAdapter(Adapter):
         from .torch import TorchAdapter, module_from_network
 
         if self._twin is None:
-            network = self.network()
-            self._twin = TorchAdapter(module_from_network(network))
-            self._binary = self.classifier and network.n_outputs == 1
-        if self._binary:  # P(class 0) = 1 - P(class 1)
-            sign = -1.0 if output == 0 else 1.0
-            return sign * self._twin.gradient(X, 0, None, batch_size)
+            self._twin = TorchAdapter(module_from_network(self.network()))
         return self._twin.gradient(X, output, None, batch_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,7 +29,6 @@ def resolve_network(
     adapter,
     *,
     steps: int | None = None,
-    reference: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Network:
     """Build the :class:`Network` and prove it reproduces the model on random probe input.
 
@@ -48,8 +47,7 @@ def resolve_network(
     shape = (PROBE_SAMPLES, _probe_steps(layers, steps), base.n_inputs) if base.sequence else \
         (PROBE_SAMPLES, base.n_inputs)
     probe = rng.normal(scale=0.5, size=shape)
-    predict = reference or adapter.predict
-    target = as_canonical(predict(probe), PROBE_SAMPLES)
+    target = as_canonical(adapter.predict(probe), PROBE_SAMPLES)
     scale = max(1.0, float(np.abs(target).max()))
     for network in candidates:
         mine = as_canonical(network.forward(probe), PROBE_SAMPLES)
