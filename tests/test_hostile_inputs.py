@@ -156,8 +156,8 @@ ROWS = [
     Row("y-rank-4", calls_model, InputError, "y must have shape",
         y=lambda: Y_TAB.reshape(12, 1, 1, 1)),
     Row("y-missing", needs_y, InputError, "y (the targets) is required", y=lambda: None),
-    Row("y-wrong-output-count", needs_y, InputError, "y must",
-        y=lambda: np.c_[Y_TAB, Y_TAB, Y_TAB]),
+    Row("y-wrong-output-count", takes("scoring"), InputError,
+        "y must match the model's predictions", y=lambda: np.c_[Y_TAB, Y_TAB, Y_TAB]),
     # -- names and groups ---------------------------------------------------------------------
     Row("names-too-few", every, InputError, "one name per feature (3); received 2",
         options={"feature_names": ["a", "b"]}),
