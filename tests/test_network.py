@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+import varimp
 from varimp.adapters import adapt
 from varimp.network import Dense, Flatten, Recurrent
 
@@ -192,3 +193,21 @@ def test_with_last_step_only_keeps_the_final_step():
     whole = network.forward(X_SEQ)
     last = network.with_last_step_only().forward(X_SEQ)
     np.testing.assert_array_equal(last, whole[:, -1])
+
+
+def test_identity_modules_are_transparent_and_two_activations_are_refused():
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.Identity(), nn.Linear(P, 4, dtype=torch.float64), nn.Tanh(),
+                          nn.Identity(), nn.Linear(4, 1, dtype=torch.float64), nn.Identity())
+    network = adapt(model).network()
+    assert [layer.activation for layer in network.layers] == ["tanh", "identity"]
+    np.testing.assert_allclose(network.forward(X_TAB), torch_predict(model, X_TAB), rtol=1e-12)
+    double = nn.Sequential(nn.Linear(P, 4), nn.Tanh(), nn.Sigmoid(), nn.Linear(4, 1))
+    with pytest.raises(varimp.UnsupportedModelError, match=r"two activations \(tanh, then "
+                                                           r"sigmoid\)"):
+        varimp.connection_weights(double)
+    keras.utils.set_random_seed(8)
+    dense = keras.Sequential([keras.Input((P,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Activation("linear"), keras.layers.Dense(1)])
+    network = adapt(dense).network()
+    assert [layer.activation for layer in network.layers] == ["relu", "identity"]

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.special import erf, expit, softmax
 
+from .errors import UnsupportedModelError
+
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 
@@ -66,6 +68,16 @@ class Dense:
     @property
     def n_in(self) -> int:
         return self.weight.shape[0]
+
+    def followed_by(self, activation: str) -> Dense:
+        """This layer with an activation module applied after it (an identity changes nothing)."""
+        if activation == "identity":
+            return self
+        if self.activation != "identity":
+            raise UnsupportedModelError(f"layer {self.name} is followed by two activations "
+                                        f"({self.activation}, then {activation}); the weight-based "
+                                        "methods read one activation per layer")
+        return replace(self, activation=activation)
 
     @property
     def n_out(self) -> int:

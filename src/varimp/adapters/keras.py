@@ -78,9 +78,7 @@ def _read(model: object, layers: list[Layer]) -> None:
         elif kind == "Flatten":
             layers.append(Flatten(name=layer.name))
         elif kind == "Activation" and layers and isinstance(layers[-1], Dense):
-            last = layers[-1]
-            layers[-1] = Dense(last.weight, last.bias, _activation_name(layer.activation),
-                               last.name)
+            layers[-1] = layers[-1].followed_by(_activation_name(layer.activation))
         else:
             raise UnsupportedModelError(
                 f"layer {layer.name!r} ({kind}) cannot be read by the weight-based methods "

@@ -160,11 +160,12 @@ class TorchAdapter(Adapter):
             elif isinstance(module, _SKIPPED):
                 continue
             elif (name := _activation_name(module)) is not None:
+                if name == "identity":
+                    continue
                 if not layers or not isinstance(layers[-1], Dense):
                     raise UnsupportedModelError(f"activation {type(module).__name__} does not "
                                                 "follow a Linear layer; cannot read the network")
-                last = layers[-1]
-                layers[-1] = Dense(last.weight, last.bias, name, last.name)
+                layers[-1] = layers[-1].followed_by(name)
             else:
                 raise UnsupportedModelError(f"layer {type(module).__name__} cannot be read by "
                                             "the weight-based methods (supported: Linear, RNN, "
