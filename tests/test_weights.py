@@ -416,3 +416,17 @@ def test_an_mlp_reading_flattened_sequences_resolves_every_time_step():
         shares = varimp.garson(model, X)
         assert shares.by_time.shape == (T, P)
         assert shares.by_time.to_numpy().sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_dense_layer_before_a_linear_rnn_is_applied_at_every_step():
+    T = 4
+    keras.utils.set_random_seed(10)
+    model = keras.Sequential([keras.Input((T, P)), keras.layers.Dense(5),
+                              keras.layers.SimpleRNN(3, activation="linear"),
+                              keras.layers.Dense(2)])
+    X = np.random.default_rng(10).normal(size=(2, T, P))
+    for k in range(2):
+        exact = jacobian(lambda z: model(z, training=False),
+                         torch.as_tensor(X[:1], dtype=torch.float32), k)
+        result = varimp.connection_weights(model, X, output=k)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-5, atol=1e-6)
