@@ -2,6 +2,7 @@
 unreadable models and bad input are refused with messages that say what was expected.
 """
 
+import pickle
 import warnings
 
 import keras
@@ -231,6 +232,7 @@ CALLS = [
     ("connection_weights", {"output": -3}),  # raises
     ("partial_derivatives", {"feature_names": ["a"]}),  # raises
     ("partial_derivatives", {"batch_size": 8, "huge": True}),  # the model raises in batch 2
+    ("garson", {"nan": True}),  # raises: X holds a NaN
 ]
 
 
@@ -242,6 +244,8 @@ def test_a_torch_model_is_left_exactly_as_it_was(method, options):
     options = dict(options)
     if options.pop("huge", False):
         X[12, 1] = 1e3
+    if options.pop("nan", False):
+        X[3, 2] = np.nan
     with torch.no_grad():
         before = snapshot(model, X)
         try:
@@ -301,6 +305,21 @@ def test_a_keras_model_is_left_as_it_was():
         np.testing.assert_array_equal(X, X_copy)
     assert torch.equal(torch.get_rng_state(), torch_rng)
     assert np.array_equal(np.random.get_state()[1], numpy_rng[1])  # noqa: NPY002
+
+
+def test_a_sklearn_model_is_left_as_it_was():
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0)
+    X = np.random.default_rng(14).normal(size=(30, P))
+    fit_quietly(clf, X, (X[:, 0] > 0).astype(int))
+    before = pickle.dumps(clf)
+    X_copy = X.copy()
+    for method, options in [*[(m, {}) for m in METHODS], ("partial_derivatives", {"output": 2})]:
+        try:
+            run(method, clf, X, **options)
+        except varimp.InputError:
+            assert options
+        assert pickle.dumps(clf) == before
+        np.testing.assert_array_equal(X, X_copy)
 
 
 # -- unreadable models ------------------------------------------------------------------------
