@@ -89,8 +89,9 @@ class TorchAdapter(Adapter):
         #: the module that reads the input, taken to be the first one holding parameters
         first = next((m for m in model.modules() if m is first_rnn or isinstance(m, nn.Flatten)
                       or any(True for _ in m.parameters(recurse=False))), None)
-        #: a bare recurrent module (or Sequential starting with one) without batch_first is fed
-        #: time-major, as PyTorch expects; any other module receives (n, T, p).
+        #: a module whose first recurrent layer is not batch_first is fed time-major (T, n, p),
+        #: as PyTorch expects, and its sequence outputs are read back as (n, T, k); any other
+        #: module receives (n, T, p).
         self.time_major = first_rnn is not None and not first_rnn.batch_first
         if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
