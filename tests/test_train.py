@@ -78,8 +78,12 @@ def test_trainers_leave_arrays_and_global_rng_unchanged():
     X, y, _ = datasets.product_threshold(20, 4, random_state=0)
     X0, y0 = X.copy(), y.copy()
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
-    train_recurrent(X, y, epochs=1, random_state=0)
-    train_mlp(X[:, 0], y[:, 0], task="binary", epochs=1, random_state=0)
+    threads = torch.get_num_threads()
+    train_recurrent(X, y, epochs=1, random_state=0, n_threads=1)
+    train_mlp(X[:, 0], y[:, 0], task="binary", epochs=1, random_state=0, n_threads=2)
+    with pytest.raises(varimp.InputError):
+        train_mlp(X[:, 0], y[:, 0], task="binary", epochs=1, n_threads=0)
+    assert torch.get_num_threads() == threads
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
     assert torch.equal(torch.get_rng_state(), torch_state)

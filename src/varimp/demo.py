@@ -1,0 +1,241 @@
+"""The embedded examples run by ``varimp demo``: an MLP with a known truth and the reference LSTM.
+
+1. **MLP on Olden's simulated data** (:func:`varimp.datasets.olden_simulation`): correlated
+   inputs with known effects 0.8, 0.6, 0.4, 0.2, 0; every method's ranking is compared with
+   the true one (Spearman correlation, as Olden, Joy & Death 2004 scored the methods).
+2. **The reference LSTM experiment** of varimp's mission
+   (:func:`varimp.datasets.product_threshold`): three stacked LSTM layers of 10, 5 and 1
+   units (relu, relu, sigmoid) returning the whole sequence, trained with Adam on binary
+   cross-entropy for 5 epochs of 1,000 batches of 5 sequences; importance on 250 sequences,
+   input perturbation with ``N(0, 0.2)`` noise and the RMS change of the predictions as in
+   the original, plus every other method. Published: x1 0.1162, x2 0.1185, x3 0.0077 (x1 and
+   x2 about 15 times x3).
+
+Every method of :func:`varimp.available_methods` runs on both models; a method that does not
+apply is reported as skipped with its reason. Plots (PNG), a text report and every result as
+JSON are written to the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import datasets
+from .api import accepted_options, available_methods, method_function
+from .errors import InputError, UnsupportedModelError
+from .result import Comparison, Importance
+from .train import torch_threads, train_mlp, train_recurrent
+
+#: The published result of the reference experiment (RMS change of the predictions).
+PUBLISHED = {"x1": 0.1162, "x2": 0.1185, "x3": 0.0077}
+REPORT = "report.txt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes of the demo; ``QUICK`` runs in seconds (used by the tests), ``FULL`` as published."""
+
+    mlp_samples: int
+    mlp_epochs: int
+    lstm_sequences: int
+    lstm_epochs: int
+    lstm_batch_size: int
+    lstm_lr: float
+    importance_sequences: int
+    n_repeats: int
+    refit_epochs: int
+
+
+FULL = Settings(mlp_samples=1000, mlp_epochs=100, lstm_sequences=5000, lstm_epochs=5,
+                lstm_batch_size=5, lstm_lr=0.001, importance_sequences=250, n_repeats=10,
+                refit_epochs=10)
+QUICK = Settings(mlp_samples=300, mlp_epochs=30, lstm_sequences=600, lstm_epochs=4,
+                 lstm_batch_size=20, lstm_lr=0.01, importance_sequences=60, n_repeats=2,
+                 refit_epochs=2)
+
+
+class Report:
+    """Prints lines as they come and keeps them for ``report.txt``."""
+
+    def __init__(self, echo: Callable[[str], None] = print):
+        self.echo, self.lines = echo, []
+
+    def __call__(self, text: str = "") -> None:
+        self.lines.append(text)
+        self.echo(text)
+
+    def table(self, frame: pd.DataFrame | pd.Series, indent: str = "    ") -> None:
+        text = frame.to_string(float_format=lambda v: f"{v:.4g}")
+        for line in text.splitlines():
+            self(indent + line)
+
+
+def _clock(start: float) -> str:
+    return f"{time.perf_counter() - start:.2f} s"
+
+
+def _save(ax: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = np.atleast_1d(ax).ravel()[0].figure
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plots(result: Importance, stem: str, out: Path) -> list[str]:
+    """Every plot of a result: its bar chart, heatmap (``by_time``) and profile curves."""
+    from .plot import default_kind
+
+    names = []
+    kinds = [default_kind(result), "bar"] + (["heatmap"] if result.by_time is not None else [])
+    for kind in dict.fromkeys(kinds):
+        name = f"{stem}_{kind}.png"
+        _save(result.plot(kind=kind), out / name)
+        names.append(name)
+    return names
+
+
+def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: Path,
+                report: Report, options: dict[str, dict[str, Any]],
+                without_y: frozenset[str] = frozenset()) -> dict[str, Importance]:
+    """Every available method on one model; a method that does not apply is skipped, said why.
+
+    ``options[name]`` are the method's options (``"*"`` for every method), kept where the
+    method takes them; methods in ``without_y`` are called without targets.
+    """
+    results = {}
+    for name in available_methods():
+        function = method_function(name)
+        taken = accepted_options(function)
+        wanted = {**options.get("*", {}), **options.get(name, {})}
+        kwargs = {key: value for key, value in wanted.items() if key in taken}
+        target = None if name in without_y else y
+        report()
+        start = time.perf_counter()
+        try:
+            result = function(model, X, target, **kwargs)
+        except (UnsupportedModelError, InputError) as exc:
+            report(f"  {name}: skipped ({type(exc).__name__}: {exc})")
+            continue
+        elapsed = _clock(start)
+        measure = result.details.get("measure")
+        report(f"  {name} ({elapsed}{'; ' + measure if measure else ''}):")
+        report.table(result.to_frame().set_index("feature"))
+        if result.by_time is not None:
+            report("    by_time (time step x feature; the last step is the most recent):")
+            report.table(result.by_time, indent="      ")
+        plots = _plots(result, f"{case}_{name}", out)
+        report(f"    plots: {', '.join(plots)}")
+        results[name] = result
+    if results:
+        _save(Comparison(results).plot(), out / f"{case}_comparison.png")
+        report(f"\n  plot: {case}_comparison.png")
+    return results
+
+
+def _r2(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    from .adapters import adapt
+
+    pred = adapt(model).predict(X)[:, 0, 0]
+    return float(1.0 - np.mean((pred - y) ** 2) / np.var(y))
+
+
+def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
+    """A small MLP on Olden's simulated data, every method against the known truth."""
+    report("== 1. MLP on simulated data with known importance (Olden, Joy & Death 2004) ==")
+    X, y, truth = datasets.olden_simulation(settings.mlp_samples, random_state=0)
+    report(f"  data: {X.shape[0]} rows x {X.shape[1]} inputs, pairwise correlation 0.2; true "
+           f"effects {truth.round(2).to_dict()}")
+    start = time.perf_counter()
+    fit = partial(train_mlp, hidden=(8,), epochs=settings.mlp_epochs, random_state=0)
+    model = fit(X, y)
+    report(f"  trained a 5-8-1 tanh MLP in {_clock(start)}; R^2 = {_r2(model, X, y):.3f}")
+    refit = partial(train_mlp, hidden=(8,), epochs=settings.refit_epochs, random_state=0)
+    options = {"*": {"random_state": 0, "progress": False, "fit": refit},
+               "perturbation": {"n_repeats": settings.n_repeats},
+               "permutation": {"n_repeats": settings.n_repeats}}
+    results = run_methods(model, X, y, case="mlp", out=out, report=report, options=options)
+    similarity = pd.Series({name: result.scores.abs().corr(truth.abs(), method="spearman")
+                            for name, result in results.items()}, name="similarity")
+    report("\n  similarity to the true ranking (Spearman correlation of |score| with |effect|):")
+    report.table(similarity)
+    return {"results": results, "similarity": similarity}
+
+
+def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
+    """The reference LSTM experiment: x1 and x2 matter, x3 does not."""
+    report("\n== 2. The reference LSTM: y[t] = 1 when x1[t] * x2[t] < 0.25 (x3 irrelevant) ==")
+    X, y, _ = datasets.product_threshold(settings.lstm_sequences, 10, random_state=0)
+    X_imp, y_imp, _ = datasets.product_threshold(settings.importance_sequences, 10,
+                                                 random_state=1)
+    batches = int(np.ceil(len(X) / settings.lstm_batch_size))
+    start = time.perf_counter()
+    model = train_recurrent(X, y, units=(10, 5, 1), activations=("relu", "relu", "sigmoid"),
+                            epochs=settings.lstm_epochs, batch_size=settings.lstm_batch_size,
+                            lr=settings.lstm_lr, random_state=0)
+    train_time = time.perf_counter() - start
+    from .adapters import adapt
+
+    accuracy = float(np.mean((adapt(model).predict(X_imp)[..., 0] > 0.5) == y_imp))
+    report(f"  trained LSTM(10, relu) -> LSTM(5, relu) -> LSTM(1, sigmoid), whole sequences, "
+           f"{settings.lstm_epochs} epochs x {batches} batches of {settings.lstm_batch_size} "
+           f"in {train_time:.1f} s; accuracy on {len(X_imp)} new sequences {accuracy:.3f} "
+           f"(always-1 baseline {max(y_imp.mean(), 1 - y_imp.mean()):.3f})")
+    refit = partial(train_recurrent, lr=0.01, batch_size=10, epochs=settings.refit_epochs,
+                    random_state=0)
+    options = {"*": {"random_state": 0, "progress": False, "fit": refit},
+               "perturbation": {"noise": 0.2, "scale": "absolute",
+                                "n_repeats": settings.n_repeats},
+               "permutation": {"n_repeats": settings.n_repeats}}
+    report(f"  importance on {len(X_imp)} sequences; perturbation: N(0, 0.2) noise on one "
+           "feature at all steps, RMS change of the predictions (as published)")
+    results = run_methods(model, X_imp, y_imp, case="lstm", out=out, report=report,
+                          options=options, without_y=frozenset({"perturbation"}))
+    ratios = pd.DataFrame({name: {"x1/x3": _ratio(r, "x1"), "x2/x3": _ratio(r, "x2")}
+                           for name, r in results.items()}).T
+    report("\n  ratios of |score| (published perturbation: x1/x3 = "
+           f"{PUBLISHED['x1'] / PUBLISHED['x3']:.1f}, x2/x3 = "
+           f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}):")
+    report.table(ratios)
+    return {"results": results, "ratios": ratios, "accuracy": accuracy,
+            "train_seconds": train_time}
+
+
+def _ratio(result: Importance, name: str) -> float:
+    low = abs(float(result.scores["x3"]))
+    return abs(float(result.scores[name])) / low if low > 0 else float("inf")
+
+
+def run_demo(out: Path, *, quick: bool = False,
+             echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run both examples, writing plots, ``report.txt`` and ``results.json`` into ``out``.
+
+    ``out`` must be an existing directory; the command line writes into a fresh temporary
+    directory and moves it into place only when everything succeeded.
+    """
+    settings = QUICK if quick else FULL
+    report = Report(echo)
+    start = time.perf_counter()
+    report(f"varimp demo ({'quick' if quick else 'full'}); methods: "
+           f"{', '.join(available_methods())}\n")
+    with torch_threads(1):  # small models: one thread is fastest, even on a busy machine
+        mlp = mlp_case(settings, out, report)
+        lstm = lstm_case(settings, out, report)
+    report(f"\ntotal wall time {_clock(start)}")
+    (out / REPORT).write_text("\n".join(report.lines) + "\n", encoding="utf-8")
+    payload = {case: {name: r.to_dict() for name, r in part["results"].items()}
+               for case, part in (("mlp", mlp), ("lstm", lstm))}
+    (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return {"mlp": mlp, "lstm": lstm}
+
+
+__all__ = ["FULL", "QUICK", "Settings", "lstm_case", "mlp_case", "run_demo", "run_methods"]
