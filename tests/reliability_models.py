@@ -11,9 +11,10 @@ is added.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,7 @@ METHOD_SPECS: dict[str, MethodSpec] = {
     "connection_weights": MethodSpec(reads_weights=True),
     "garson": MethodSpec(reads_weights=True),
     "partial_derivatives": MethodSpec(),
-    "perturbation": MethodSpec(random=True, options={"n_repeats": 2}),
+    "perturbation": MethodSpec(random=True, options={"n_repeats": 2, "noise": (0.2, 0.5)}),
     "permutation": MethodSpec(needs_y=True, random=True, options={"n_repeats": 2}),
     "profile": MethodSpec(options={"steps": 4}),
     "improved_stepwise_1": MethodSpec(needs_y=True),
@@ -59,6 +60,17 @@ METHOD_SPECS: dict[str, MethodSpec] = {
 }
 
 REGISTERED: tuple[str, ...] = varimp.available_methods()
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread; on a shared machine, several threads spin."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def uncovered(table: dict[str, Any]) -> list[str]:

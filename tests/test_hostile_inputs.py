@@ -25,6 +25,13 @@ from torch import nn
 import varimp
 from varimp import InputError, ModelError, UnsupportedModelError, VarImpError
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with rm.one_torch_thread():
+        yield
+
+
 X_TAB, Y_TAB = rm.tabular()
 X_SEQ, Y_SEQ = rm.sequences()
 

@@ -33,6 +33,13 @@ import varimp
 from varimp import InputError, ModelError, UnsupportedModelError, VarImpError
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with rm.one_torch_thread():
+        yield
+
+
+
 # -- what is recorded ---------------------------------------------------------------------------
 def global_state() -> dict[str, Any]:
     state = {
