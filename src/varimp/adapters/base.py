@@ -65,6 +65,8 @@ class Adapter(abc.ABC):
 
     #: "autodiff" or "finite differences"; reported in ``details`` by gradient methods.
     gradient_kind = "finite differences"
+    #: The numpy dtype X is converted to for the model; engines build batches in it.
+    input_dtype: type = np.float64
 
     def __init__(self, model: object):
         self.model = model

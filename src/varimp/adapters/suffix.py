@@ -27,6 +27,9 @@ from ..errors import VarImpError
 from ..network import Dense, Network, Recurrent
 
 _VERIFY_ROWS = 16
+#: Target bytes of recurrent workspace per call, and the fewest sequences per call.
+WORKSPACE_BYTES = 16 * 2**20
+MIN_ROWS = 32
 
 _ACTIVATIONS = {
     "identity": lambda x: x, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
@@ -110,6 +113,16 @@ class SuffixPredictor:
             self.stages.append(_Stage(layer, function, to))
         self.per_step = all(s.layer.return_sequences for s in self.stages
                             if isinstance(s.layer, Recurrent))
+        itemsize = torch.empty(0, dtype=dtype).element_size()
+        self.step_bytes = itemsize * sum(
+            (len(s.layer.w_input) + 1) * s.layer.n_out if isinstance(s.layer, Recurrent)
+            else s.layer.n_out for s in self.stages)
+
+    def rows_per_call(self, steps: int) -> int:
+        """Sequences per call so that the per-step workspace of every layer over ``steps``
+        steps (gates, states, outputs) stays near ``WORKSPACE_BYTES``: a recurrent kernel whose
+        buffers fit in cache runs about twice as fast per step as one that does not."""
+        return max(MIN_ROWS, WORKSPACE_BYTES // (steps * self.step_bytes))
 
     def start(self, X: np.ndarray, base: np.ndarray) -> SuffixRun | None:
         """Cache the unperturbed prefix of ``X``; None when the rebuilt network does not
@@ -144,6 +157,8 @@ class SuffixRun:
     def __init__(self, predictor: SuffixPredictor, X: np.ndarray):
         self.predictor = predictor
         self.per_step = predictor.per_step
+        self.input_dtype = {torch.float32: np.float32, torch.float16: np.float16}.get(
+            predictor.dtype, np.float64)
         self.X = X
         self.t = 0
         self.states = self.zero_states(X.shape[0])

@@ -98,6 +98,11 @@ class TorchAdapter(Adapter):
         elif isinstance(first, nn.Linear) and first_rnn is None:
             self.expected_input = (first.in_features,)
 
+    @property
+    def input_dtype(self) -> type:
+        """The numpy dtype the model reads; batches built in it reach the model without a copy."""
+        return {torch.float32: np.float32, torch.float16: np.float16}.get(self.dtype, np.float64)
+
     def _tensor(self, X: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
         return x.transpose(0, 1) if self.time_major and x.ndim == 3 else x
@@ -178,11 +183,16 @@ class TorchAdapter(Adapter):
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
+        if getattr(self, "_guarded", False):  # re-entered (an engine guards a whole run)
+            yield
+            return
         modes = [(m, m.training) for m in self.model.modules()]
         try:
+            self._guarded = True
             self.model.eval()
             yield
         finally:
+            self._guarded = False
             for module, training in modes:
                 module.training = training
 

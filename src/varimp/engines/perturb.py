@@ -186,7 +186,9 @@ class PerturbationEngine:
         self.progress = show_progress(progress)
         self.prefix = prefix
         self._base: np.ndarray | None = None
-        self._suffix: Any = False  # not looked up yet
+        self._predictor: Any = False  # not looked up yet
+        self._suffix: Any = False
+        self._X_cast: np.ndarray | None = None
 
     @property
     def sequence(self) -> bool:
@@ -196,21 +198,36 @@ class PerturbationEngine:
     def base(self) -> np.ndarray:
         """Unperturbed predictions ``(n, n_steps, n_outputs)``, computed once."""
         if self._base is None:
-            self._base = self.adapter.predict(self.X, self._rows_per_call(self.X[0].size))
+            self._base = self.adapter.predict(self.X, self._rows_per_call(self.X.shape[1:]))
         return self._base
 
-    def _rows_per_call(self, cells_per_row: int) -> int:
-        rows = self.batch_size or max(1, DEFAULT_CELLS_PER_CALL // cells_per_row)
-        return max(1, min(rows, self.max_memory // (2 * 8 * cells_per_row)))
+    @property
+    def predictor(self) -> Any:
+        """The adapter's suffix predictor (sequences with ``prefix``), or None."""
+        if self._predictor is False:
+            self._predictor = None
+            if self.prefix and self.sequence:
+                self._predictor = self.adapter.suffix_predictor()
+        return self._predictor
+
+    def _rows_per_call(self, row_shape: tuple[int, ...]) -> int:
+        """Rows per model call: ``batch_size``; by default about ``DEFAULT_CELLS_PER_CALL``
+        input cells, or for a recurrent network the suffix predictor's cache-friendly number
+        for sequences of this length. Lowered so that the call's input (counted as float64
+        plus the model's own copy) stays within ``max_memory``."""
+        cells = math.prod(row_shape)
+        rows = self.batch_size
+        if rows is None and len(row_shape) == 2 and self.predictor is not None:
+            rows = self.predictor.rows_per_call(row_shape[0])
+        if rows is None:
+            rows = max(1, DEFAULT_CELLS_PER_CALL // cells)
+        return max(1, min(rows, self.max_memory // (2 * 8 * cells)))
 
     def suffix_run(self) -> Any:
-        """The adapter's suffix predictor started on X, or None (tables, unreadable models)."""
+        """The suffix predictor started on X (prefix states cached), or None."""
         if self._suffix is False:
-            self._suffix = None
-            if self.prefix and self.sequence:
-                predictor = self.adapter.suffix_predictor()
-                if predictor is not None:
-                    self._suffix = predictor.start(self.X, self.base)
+            self._suffix = None if self.predictor is None else \
+                self.predictor.start(self.X, self.base)
         return self._suffix
 
     def check_task(self, task: Task) -> None:
@@ -269,9 +286,10 @@ class PerturbationEngine:
             groups += [[c for c in copies if c.start == s] for s in starts]
         bar = _bar(len(copies), self.progress)
         try:
-            for group in groups:
-                if group:
-                    self._run_group(group, statistic, seed, results, suffix, bar)
+            with self.adapter.guard():
+                for group in groups:
+                    if group:
+                        self._run_group(group, statistic, seed, results, suffix, bar)
         finally:
             if bar is not None:
                 bar.close()
@@ -286,21 +304,24 @@ class PerturbationEngine:
         shape = self.X.shape[1:]
         if use_suffix:
             shape = (self.X.shape[1] - start, *shape[1:])
-        per_call = self._rows_per_call(math.prod(shape))
+        per_call = self._rows_per_call(shape)
+        dtype = suffix.input_dtype if use_suffix else self.adapter.input_dtype
+        X = self._cast(dtype)
         for pieces in _calls(group, per_call):
-            batch = np.empty((sum(hi - lo for _, lo, hi in pieces), *shape))
+            batch = np.empty((sum(hi - lo for _, lo, hi in pieces), *shape), dtype=dtype)
             state_rows = []
             at = 0
             for copy, lo, hi in pieces:
                 if copy.block is None:
                     copy.block = self._perturbed_block(copy, seed)
                 rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
+                source = X[lo:hi] if copy.rows is None else X[rows]
                 view = batch[at:at + hi - lo]
                 if use_suffix:
-                    view[...] = self.X[rows, start:]
+                    view[...] = source[:, start:]
                     view[:, 0, list(copy.task.columns)] = copy.block[lo:hi]
                 else:
-                    view[...] = self.X[rows] if copy.rows is not None else self.X[lo:hi]
+                    view[...] = source
                     _assign(view, copy.task, copy.block[lo:hi])
                 state_rows.append(rows)
                 at += hi - lo
@@ -320,6 +341,16 @@ class PerturbationEngine:
                     copy.block = copy.pred = None
                     if bar is not None:
                         bar.update(1)
+
+    def _cast(self, dtype: type) -> np.ndarray:
+        """X in the model's input dtype, cast once when that copy takes at most a quarter of
+        ``max_memory`` (else X itself, cast piece by piece)."""
+        if np.dtype(dtype) == self.X.dtype or self.X.size * np.dtype(dtype).itemsize > \
+                self.max_memory // 4:
+            return self.X
+        if self._X_cast is None or self._X_cast.dtype != dtype:
+            self._X_cast = self.X.astype(dtype)
+        return self._X_cast
 
     def _collect(self, copy: _Copy, pred: np.ndarray, lo: int, hi: int, start: int,
                  suffix: Any) -> None:

@@ -1,0 +1,239 @@
+"""Speed of varimp's perturbation engine against the peers a user would pick, in one run.
+
+Two cases (MISSION.md):
+
+1. **MLP**, 20,000 x 20 inputs, permutation importance with 5 repeats: varimp on a PyTorch MLP
+   (20-128-128-1, relu) against ``sklearn.inspection.permutation_importance`` on an
+   ``MLPRegressor`` holding the same weights and Captum's ``FeaturePermutation`` on the PyTorch
+   model (forward function = the batch MSE, as Captum documents for permutation importance).
+   The floor is the bare cost of the forward passes varimp needs (the unperturbed input and 100
+   perturbed copies, pre-built tensors, same rows per call), timed alone.
+2. **LSTM**, 2,000 sequences x 50 steps x 10 features (two stacked LSTM layers of 32 units, a
+   linear head on the last step), every cell scored alone (500 cells): varimp's permutation
+   with ``by_time`` (plus the 10 whole-sequence scores) against Captum's ``FeatureAblation``
+   with a feature mask giving every cell its own id. The floor is 510 full forward passes of
+   the 2,000 sequences, what a per-cell method needs without reusing the unperturbed prefix.
+
+Every figure is the best of ``--rounds`` runs (the machine may be shared). ``peak MiB`` is the
+largest resident-memory growth seen while varimp ran (sampled every 5 ms), to compare with its
+``max_memory`` bound (256 MiB by default) plus the model and data.
+
+Usage: ``python benchmarks/speed.py [--quick] [--rounds N] [--threads N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+import varimp
+from varimp.engines.perturb import DEFAULT_CELLS_PER_CALL
+
+
+def best_time(function, rounds: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        out = function()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+class PeakMemory:
+    """Largest growth of the resident set size while the block runs (Linux /proc)."""
+
+    def __enter__(self) -> PeakMemory:
+        self.start = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._rss())
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def growth_mib(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def forward_floor(model: nn.Module, chunks: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for chunk in chunks:
+            model(chunk)
+
+
+# -- case 1: MLP ----------------------------------------------------------------------------------
+def mlp_case(n: int, p: int, repeats: int, rounds: int) -> list[tuple]:
+    from captum.attr import FeaturePermutation
+    from sklearn.inspection import permutation_importance
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, p))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 3] + 0.1 * rng.normal(size=n)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(p, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                          nn.Linear(128, 1)).eval()
+    sk = MLPRegressor(hidden_layer_sizes=(128, 128), max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk.fit(X[:50], y[:50])
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    sk.coefs_ = [m.weight.detach().double().numpy().T.copy() for m in linears]
+    sk.intercepts_ = [m.bias.detach().double().numpy().copy() for m in linears]
+
+    rows_per_call = max(1, DEFAULT_CELLS_PER_CALL // p)
+    copies = np.concatenate([X] * (1 + repeats * p)).astype(np.float32)
+    chunks = [torch.from_numpy(copies[i:i + rows_per_call])
+              for i in range(0, len(copies), rows_per_call)]
+    floor, _ = best_time(lambda: forward_floor(model, chunks), rounds)
+    sk_chunks = [copies[i:i + n].astype(np.float64) for i in range(0, len(copies), n)]
+    sk_floor, _ = best_time(lambda: [sk.predict(c) for c in sk_chunks], rounds)
+
+    def ours(target=model):
+        return varimp.permutation(target, X, y, n_repeats=repeats, scoring="mse",
+                                  random_state=0, progress=False)
+
+    with PeakMemory() as memory:
+        t_ours, result = best_time(ours, rounds)
+    t_ours_sk, _ = best_time(lambda: ours(sk), rounds)
+    t_sk, reference = best_time(lambda: permutation_importance(
+        sk, X, y, n_repeats=repeats, scoring="neg_mean_squared_error", random_state=0,
+        n_jobs=1), rounds)
+
+    x_t = torch.as_tensor(X, dtype=torch.float32)
+    y_t = torch.as_tensor(y, dtype=torch.float32)
+
+    def loss(inputs: torch.Tensor) -> torch.Tensor:
+        return ((model(inputs)[:, 0] - y_t) ** 2).mean()
+
+    captum = FeaturePermutation(loss)
+
+    def run_captum():
+        with torch.no_grad():
+            return [captum.attribute(x_t) for _ in range(repeats)]
+
+    t_captum, _ = best_time(run_captum, rounds)
+    agree = np.corrcoef(result.scores.to_numpy(), reference.importances_mean)[0, 1]
+    label = f"MLP {n}x{p}, permutation x{repeats}"
+    return [
+        (label, "floor: bare forward passes (torch)", floor, None, None, None),
+        (label, "varimp.permutation (torch MLP)", t_ours, t_ours / floor, None,
+         memory.growth_mib),
+        (label, "varimp.permutation (sklearn MLP)", t_ours_sk, t_ours_sk / sk_floor, None, None),
+        (label, "floor: bare forward passes (sklearn)", sk_floor, None, None, None),
+        (label, "sklearn permutation_importance", t_sk, t_sk / sk_floor, t_sk / t_ours_sk, None),
+        (label, "captum FeaturePermutation", t_captum, t_captum / floor, t_captum / t_ours, None),
+        (label, f"(score correlation varimp vs sklearn: {agree:.3f})", None, None, None, None),
+    ]
+
+
+# -- case 2: LSTM ---------------------------------------------------------------------------------
+class LastStepLSTM(nn.Module):
+    """Two stacked LSTM layers and a linear head on the last step's hidden state."""
+
+    def __init__(self, p: int, units: int):
+        super().__init__()
+        self.lstm = nn.LSTM(p, units, num_layers=2, batch_first=True)
+        self.head = nn.Linear(units, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def lstm_case(n: int, steps: int, p: int, rounds: int) -> list[tuple]:
+    from captum.attr import FeatureAblation
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, steps, p))
+    y = X[:, -5:, 0].sum(axis=1) * X[:, -1, 1] + 0.1 * rng.normal(size=n)
+    torch.manual_seed(0)
+    model = LastStepLSTM(p, 32).eval()
+    x_t = torch.as_tensor(X, dtype=torch.float32)
+    floor, _ = best_time(lambda: forward_floor(model, [x_t] * (steps * p + p)), rounds)
+
+    def as_function(inputs: np.ndarray) -> np.ndarray:  # opaque: no structure to read
+        with torch.no_grad():
+            return model(torch.as_tensor(inputs, dtype=torch.float32)).numpy()
+
+    def ours(target=model):
+        return varimp.permutation(target, X, y, n_repeats=1, scoring="mse", by_time=True,
+                                  random_state=0, progress=False)
+
+    with PeakMemory() as memory:
+        t_ours, result = best_time(ours, rounds)
+    t_plain, plain = best_time(lambda: ours(as_function), 1)
+    same = np.abs(result.by_time.to_numpy() - plain.by_time.to_numpy()).max()
+
+    mask = torch.arange(steps * p).reshape(1, steps, p)
+
+    def run_captum():
+        with torch.no_grad():
+            return FeatureAblation(model).attribute(x_t, target=0, feature_mask=mask)
+
+    t_captum, _ = best_time(run_captum, rounds)
+    label = f"LSTM {n}x{steps}x{p}, {steps * p} cells"
+    return [
+        (label, f"floor: {steps * p + p} full forward passes", floor, None, None, None),
+        (label, "varimp.permutation by_time (prefix cache)", t_ours, t_ours / floor, None,
+         memory.growth_mib),
+        (label, "varimp.permutation by_time (as a function)", t_plain, t_plain / floor, None, None),
+        (label, "captum FeatureAblation (cell mask)", t_captum, t_captum / floor,
+         t_captum / t_ours, None),
+        (label, f"(prefix cache vs full passes: max |difference| {same:.1e})", None, None, None,
+         None),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
+    parser.add_argument("--rounds", type=int, default=None, help="runs per figure (best kept)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)  # numpy's BLAS, used by scikit-learn
+    rounds = args.rounds or (1 if args.quick else 2)
+    if args.quick:
+        rows = mlp_case(5000, 20, 5, rounds) + lstm_case(500, 20, 10, rounds)
+    else:
+        rows = mlp_case(20000, 20, 5, rounds) + lstm_case(2000, 50, 10, rounds)
+    print(f"torch threads: {torch.get_num_threads()}; best of {rounds} run(s)")
+    header = f"{'case':<34} {'what':<44} {'seconds':>8} {'/floor':>7} {'peer/varimp':>11} " \
+             f"{'peak MiB':>8}"
+    print(header)
+    print("-" * len(header))
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "" if value is None else format(value, spec)
+
+    for case, what, seconds, ratio, peer, memory in rows:
+        print(f"{case:<34} {what:<44} {fmt(seconds, '8.2f'):>8} {fmt(ratio, '7.2f'):>7} "
+              f"{fmt(peer, '11.2f'):>11} {fmt(memory, '8.0f'):>8}")
+
+
+if __name__ == "__main__":
+    main()
