@@ -1,7 +1,8 @@
 """Engines: the shared machinery that methods are thin layers over.
 
 :mod:`varimp.engines.perturb` evaluates many perturbed copies of ``X`` in batches under a memory
-bound (input perturbation, permutation, improved stepwise selection).
+bound (input perturbation, permutation, improved stepwise selection); :mod:`varimp.engines.tasks`
+says what to perturb and how.
 """
 
 from .perturb import (
