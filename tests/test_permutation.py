@@ -1,0 +1,190 @@
+"""Permutation importance against closed forms on linear models, scorers, subsamples, sequences
+and the reference LSTM task."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error
+
+import varimp
+from varimp import InputError
+from varimp.engines import REPEAT_KEY, TASK_KEY, generator, seed_from
+
+B = np.array([3.0, -1.0, 0.5, 0.0])
+
+
+def linear(X):
+    return X @ B
+
+
+def permutations(random_state, n_repeats, task, n):
+    """The permutation the engine draws for copy (repeat, task) of ``n`` rows."""
+    seed = seed_from(random_state)
+    return [generator(seed, TASK_KEY, r, task).permutation(n) for r in range(n_repeats)]
+
+
+def test_expected_increase_is_twice_b_squared_variance():
+    X = np.random.default_rng(0).normal(size=(20000, 4)) * np.array([1.0, 0.5, 2.0, 1.0])
+    result = varimp.permutation(linear, X, linear(X), n_repeats=5, random_state=0)
+    expected = 2 * B**2 * X.var(axis=0)  # E over permutations, exact for the population
+    np.testing.assert_allclose(result.scores, expected, rtol=0.03, atol=1e-12)
+    assert result.details["measure"] == "increase in error (mse)"
+    assert result.std is not None and result.details["importances"].shape == (5, 4)
+
+
+def test_exact_finite_sample_increase_per_repeat():
+    X = np.random.default_rng(1).normal(size=(64, 4))
+    result = varimp.permutation(linear, X, linear(X), n_repeats=3, random_state=5)
+    for j in range(4):
+        perms = permutations(5, 3, j, 64)
+        exact = [B[j] ** 2 * np.mean((X[p, j] - X[:, j]) ** 2) for p in perms]
+        np.testing.assert_allclose(result.details["importances"].iloc[:, j], exact, rtol=1e-12,
+                                   atol=1e-15)
+        assert result.scores.iloc[j] == pytest.approx(np.mean(exact), rel=1e-12, abs=1e-15)
+        assert result.std.iloc[j] == pytest.approx(np.std(exact, ddof=1), rel=1e-9, abs=1e-15)
+
+
+def test_scorers_mae_r2_callable():
+    X = np.random.default_rng(2).normal(size=(80, 4))
+    y = linear(X) + np.random.default_rng(3).normal(size=80) * 0.1
+    perm = permutations(0, 1, 0, 80)[0]
+    Z = X.copy()
+    Z[:, 0] = X[perm, 0]
+    mae = varimp.permutation(linear, X, y, scoring="mae", n_repeats=1, random_state=0)
+    expected = np.mean(np.abs(y - linear(Z))) - np.mean(np.abs(y - linear(X)))
+    assert mae.scores["x1"] == pytest.approx(expected, rel=1e-12)
+    as_callable = varimp.permutation(linear, X, y, scoring=mean_absolute_error, n_repeats=1,
+                                     random_state=0)
+    pd.testing.assert_series_equal(mae.scores, as_callable.scores)
+    r2 = varimp.permutation(linear, X, y, scoring="r2", n_repeats=1, random_state=0)
+    total = np.sum((y - y.mean()) ** 2)
+    drop = (np.sum((y - linear(Z)) ** 2) - np.sum((y - linear(X)) ** 2)) / total
+    assert r2.scores["x1"] == pytest.approx(drop, rel=1e-12)
+    assert r2.details["baseline"] == pytest.approx(1 - np.sum((y - linear(X)) ** 2) / total)
+
+
+def test_classifier_log_loss_auto_and_accuracy():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    labels = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(float)
+
+    def proba(X):  # two class probabilities
+        p1 = 1 / (1 + np.exp(-3 * (X[:, 0] + 0.3 * X[:, 1])))
+        return np.column_stack([1 - p1, p1])
+
+    auto = varimp.permutation(proba, X, labels, n_repeats=1, random_state=1)
+    assert auto.details["measure"] == "increase in error (log_loss)"
+    perm = permutations(1, 1, 0, 300)[0]
+    Z = X.copy()
+    Z[:, 0] = X[perm, 0]
+
+    def log_loss(P):
+        return -np.mean(np.log(np.where(labels == 1, P[:, 1], P[:, 0])))
+
+    assert auto.scores["x1"] == pytest.approx(log_loss(proba(Z)) - log_loss(proba(X)), rel=1e-9)
+    accuracy = varimp.permutation(proba, X, labels, scoring="accuracy", n_repeats=1,
+                                  random_state=1)
+    correct = np.mean(proba(X).argmax(1) == labels) - np.mean(proba(Z).argmax(1) == labels)
+    assert accuracy.scores["x1"] == pytest.approx(correct)
+    assert auto.scores["x3"] == 0.0 and auto.scores["x1"] > auto.scores["x2"] > 0
+
+
+def test_max_samples_subsample_per_repeat():
+    X = np.random.default_rng(5).normal(size=(100, 4))
+    y = linear(X)
+    result = varimp.permutation(linear, X, y, n_repeats=2, max_samples=0.3, random_state=2)
+    seed = seed_from(2)
+    for r in range(2):
+        rows = np.sort(generator(seed, REPEAT_KEY, r).choice(100, 30, replace=False))
+        perm = generator(seed, TASK_KEY, r, 1).permutation(30)
+        sub = X[rows, 1]
+        expected = B[1] ** 2 * np.mean((sub[perm] - sub) ** 2)
+        assert result.details["importances"].iloc[r, 1] == pytest.approx(expected, rel=1e-12)
+    assert varimp.permutation(linear, X, y, max_samples=100).details["max_samples"] == 100
+
+
+def test_sequences_whole_sequence_and_cells():
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(4, 2))
+    X = rng.normal(size=(50, 4, 2))
+
+    def model(X):
+        return np.einsum("ntp,tp->n", X, W)
+
+    y = model(X)
+    result = varimp.permutation(model, X, y, n_repeats=2, random_state=3)
+    for j in range(2):  # whole sequence: every step moves with the same permutation
+        perms = permutations(3, 2, j, 50)
+        exact = [np.mean((np.einsum("nt,t->n", X[p, :, j] - X[:, :, j], W[:, j])) ** 2)
+                 for p in perms]
+        assert result.scores.iloc[j] == pytest.approx(np.mean(exact), rel=1e-12)
+    for t in range(4):
+        for j in range(2):
+            perms = permutations(3, 2, 2 + 2 * t + j, 50)
+            exact = [W[t, j] ** 2 * np.mean((X[p, t, j] - X[:, t, j]) ** 2) for p in perms]
+            assert result.by_time.iloc[t, j] == pytest.approx(np.mean(exact), rel=1e-12)
+
+
+def test_one_hot_group_moves_together_and_per_step_targets():
+    rng = np.random.default_rng(7)
+    onehot = np.eye(3)[rng.integers(0, 3, size=60)]
+    X = np.column_stack([onehot, rng.normal(size=60)])
+    weights = np.array([1.0, -2.0, 0.5, 1.0])
+    result = varimp.permutation(lambda X: X @ weights, X, X @ weights, n_repeats=1,
+                                groups={"colour": ["x1", "x2", "x3"]}, random_state=4)
+    perm = permutations(4, 1, 0, 60)[0]
+    Z = X.copy()
+    Z[:, :3] = X[perm, :3]  # rows of the block move together: still one-hot
+    assert result.scores["colour"] == pytest.approx(np.mean((Z @ weights - X @ weights) ** 2))
+    assert list(result.scores.index) == ["colour", "x4"]
+
+    Xs = rng.normal(size=(40, 3, 2))
+    per_step = varimp.permutation(lambda X: (X @ [1.0, 0.0])[..., None], Xs, Xs[:, :, 0],
+                                  n_repeats=1, random_state=5, output_step=1, by_time=False)
+    perm = permutations(5, 1, 0, 40)[0]
+    assert per_step.scores["x1"] == pytest.approx(np.mean((Xs[perm, 1, 0] - Xs[:, 1, 0]) ** 2))
+    assert per_step.scores["x2"] == 0.0 and per_step.by_time is None
+
+
+def test_same_random_state_same_result():
+    X = np.random.default_rng(8).normal(size=(100, 4))
+    a = varimp.permutation(linear, X, linear(X), random_state=3)
+    b = varimp.importance(linear, X, linear(X), method="permutation", random_state=3)
+    pd.testing.assert_series_equal(a.scores, b.scores)
+    c = varimp.permutation(linear, X, linear(X), random_state=4)
+    assert not np.allclose(a.scores.iloc[:3], c.scores.iloc[:3])
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"n_repeats": 0}, "n_repeats"), ({"scoring": "bogus"}, "scoring"),
+    ({"scoring": 3}, "scoring"), ({"max_samples": 0}, "max_samples"),
+    ({"max_samples": 1.5}, "max_samples"), ({"max_samples": 500}, "max_samples"),
+    ({"groups": {"g": ["x9"]}}, "x9"), ({"by_time": None}, "by_time"),
+])
+def test_bad_options_raise_input_error(options, match):
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(InputError, match=match):
+        varimp.permutation(linear, X, linear(X), **options)
+
+
+def test_targets_required_and_checked():
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(InputError, match="y"):
+        varimp.permutation(linear, X, None)
+    with pytest.raises(InputError, match="y must match"):
+        varimp.permutation(linear, X, np.zeros((20, 3)))
+    with pytest.raises(InputError, match="0/1"):
+        varimp.permutation(linear, X, linear(X), scoring="log_loss")
+
+
+def test_reference_lstm_task_x1_x2_far_above_x3():
+    X, y, _ = varimp.datasets.product_threshold(2000, 10, random_state=0)
+    model = varimp.train_recurrent(X, y, units=(16,), head=True, activations="tanh", epochs=8,
+                                   batch_size=32, lr=0.02, random_state=0)
+    X_test, y_test, _ = varimp.datasets.product_threshold(250, 10, random_state=1)
+    result = varimp.permutation(model, X_test, y_test, n_repeats=3, random_state=0)
+    scores = result.scores
+    assert result.details["measure"] == "increase in error (log_loss)"
+    assert scores["x1"] >= 10 * abs(scores["x3"]) and scores["x2"] >= 10 * abs(scores["x3"])
+    assert result.by_time.shape == (10, 3)
+    assert (result.by_time[["x1", "x2"]].min() > 10 * result.by_time["x3"].abs().max()).all()

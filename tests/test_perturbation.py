@@ -1,0 +1,155 @@
+"""Input perturbation against closed forms on linear models, and on the reference LSTM task."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import varimp
+from varimp import InputError
+
+B = np.array([2.0, -1.0, 0.5, 0.0])
+
+
+def linear(X):
+    return X @ B
+
+
+@pytest.fixture(scope="module")
+def X_big():
+    return np.random.default_rng(0).normal(size=(40000, 4)) * np.array([1.0, 2.0, 0.5, 1.0])
+
+
+def test_rms_change_without_y_is_abs_b_times_noise_sd(X_big):
+    result = varimp.perturbation(linear, X_big, noise=0.2, scale="absolute", random_state=0)
+    np.testing.assert_allclose(result.scores, np.abs(B) * 0.2, rtol=0.02, atol=1e-12)
+    assert result.details["measure"] == "rms change of predictions"
+    assert result.details["baseline"] is None and result.std is None and result.by_time is None
+    assert list(result.scores.index) == ["x1", "x2", "x3", "x4"]
+
+
+def test_relative_levels_average_to_mean_level_times_spread(X_big):
+    levels = (0.1, 0.3, 0.5)
+    result = varimp.perturbation(linear, X_big, noise=levels, random_state=1)
+    spread = X_big.std(axis=0)
+    per_level = np.outer(levels, np.abs(B) * spread)
+    np.testing.assert_allclose(result.details["levels"].to_numpy(), per_level, rtol=0.02,
+                               atol=1e-12)
+    np.testing.assert_allclose(result.scores, per_level.mean(axis=0), rtol=0.02, atol=1e-12)
+    np.testing.assert_allclose(result.details["spread"], spread)
+
+
+def test_increase_in_mse_with_y_is_b_squared_noise_variance(X_big):
+    y = linear(X_big)
+    result = varimp.perturbation(linear, X_big, y, noise=0.3, scale="absolute", n_repeats=2,
+                                 random_state=2)
+    np.testing.assert_allclose(result.scores, B**2 * 0.09, rtol=0.03, atol=1e-12)
+    assert result.details["measure"] == "increase in error (mse)"
+    assert result.details["baseline"] == pytest.approx(0.0, abs=1e-20)
+    assert result.std is not None and result.std["x4"] == 0.0
+
+
+def test_sequences_whole_variable_and_cells():
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(5, 3))
+    X = rng.normal(size=(30000, 5, 3))
+
+    def model(X):
+        return np.einsum("ntp,tp->n", X, W)
+
+    result = varimp.perturbation(model, X, noise=0.5, scale="absolute", random_state=4)
+    np.testing.assert_allclose(result.scores, 0.5 * np.sqrt((W**2).sum(axis=0)), rtol=0.02)
+    assert result.by_time.shape == (5, 3) and result.by_time.index.name == "time_step"
+    np.testing.assert_allclose(result.by_time.to_numpy(), 0.5 * np.abs(W), rtol=0.03)
+    assert varimp.perturbation(model, X[:50], noise=0.5, by_time=False).by_time is None
+
+
+def test_groups_move_together_and_output_selection():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30000, 3))
+    M = np.array([[1.0, 0.0], [2.0, 3.0], [0.0, -1.0]])
+
+    def model(X):
+        return X @ M
+
+    grouped = varimp.perturbation(model, X, noise=0.4, scale="absolute", output=1,
+                                  groups={"ab": ["x1", "x2"]}, random_state=6)
+    assert list(grouped.scores.index) == ["ab", "x3"]
+    np.testing.assert_allclose(grouped.scores, [0.4 * 3.0, 0.4 * 1.0], rtol=0.02)
+    both = varimp.perturbation(model, X, noise=0.4, scale="absolute", random_state=6)
+    np.testing.assert_allclose(both.scores, 0.4 * np.sqrt((M**2).mean(axis=1)), rtol=0.02)
+
+
+def test_per_step_predictions_and_output_step():
+    rng = np.random.default_rng(7)
+    w = np.array([1.5, -0.5])
+    X = rng.normal(size=(20000, 4, 2))
+
+    def model(X):  # one prediction per step, from that step alone
+        return (X @ w)[..., None]
+
+    result = varimp.perturbation(model, X, noise=0.2, scale="absolute", random_state=8)
+    np.testing.assert_allclose(result.scores, 0.2 * np.abs(w), rtol=0.02)
+    np.testing.assert_allclose(result.by_time, np.tile(0.2 * np.abs(w) / 2, (4, 1)), rtol=0.03)
+    at_two = varimp.perturbation(model, X, noise=0.2, scale="absolute", output_step=2,
+                                 random_state=8)
+    expected = np.zeros((4, 2))
+    expected[2] = 0.2 * np.abs(w)
+    np.testing.assert_allclose(at_two.by_time, expected, rtol=0.03, atol=1e-12)
+
+
+def test_same_random_state_same_result_and_dispatch():
+    X = np.random.default_rng(9).normal(size=(200, 4))
+    first = varimp.perturbation(linear, X, n_repeats=3, random_state=11)
+    again = varimp.importance(linear, X, method="perturbation", n_repeats=3, random_state=11)
+    pd.testing.assert_series_equal(first.scores, again.scores)
+    pd.testing.assert_series_equal(first.std, again.std)
+    other = varimp.perturbation(linear, X, n_repeats=3, random_state=12)
+    assert not np.allclose(first.scores.iloc[:3], other.scores.iloc[:3])
+
+
+def test_model_and_data_unchanged():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.Linear(6, 1)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    X = np.random.default_rng(1).normal(size=(50, 4))
+    y = X[:, 0].copy()
+    X_copy, y_copy = X.copy(), y.copy()
+    result = varimp.perturbation(model, X, y, random_state=0)
+    assert model.training and all(torch.equal(before[k], v)
+                                  for k, v in model.state_dict().items())
+    assert np.array_equal(X, X_copy) and np.array_equal(y, y_copy)
+    assert np.isfinite(result.scores).all()  # dropout off: eval mode during the run
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"noise": -0.1}, "noise"), ({"noise": 0}, "noise"), ({"noise": []}, "noise"),
+    ({"noise": "big"}, "noise"), ({"n_repeats": 0}, "n_repeats"), ({"scale": "log"}, "scale"),
+    ({"scoring": "nope"}, "scoring"), ({"groups": {"g": ["x1", "zz"]}}, "zz"),
+    ({"by_time": "yes"}, "by_time"), ({"output": 3}, "output"), ({"batch_size": 0}, "batch"),
+    ({"max_memory": 0}, "max_memory"),
+])
+def test_bad_options_raise_input_error(options, match):
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(InputError, match=match):
+        varimp.perturbation(linear, X, linear(X), **options)
+
+
+@pytest.fixture(scope="module")
+def product_threshold_lstm():
+    X, y, _ = varimp.datasets.product_threshold(2000, 10, random_state=0)
+    model = varimp.train_recurrent(X, y, units=(16,), head=True, activations="tanh", epochs=8,
+                                   batch_size=32, lr=0.02, random_state=0)
+    X_test, y_test, _ = varimp.datasets.product_threshold(250, 10, random_state=1)
+    return model, X_test, y_test
+
+
+def test_reference_lstm_task_x1_x2_far_above_x3(product_threshold_lstm):
+    model, X, _ = product_threshold_lstm
+    result = varimp.perturbation(model, X, noise=0.2, scale="absolute", n_repeats=3,
+                                 random_state=0)
+    scores = result.scores
+    assert scores["x1"] >= 10 * scores["x3"] and scores["x2"] >= 10 * scores["x3"]
+    assert result.by_time.shape == (10, 3) and (result.by_time["x1"] > result.by_time["x3"]).all()
+    assert result.std is not None and (result.std > 0).all()

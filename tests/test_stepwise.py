@@ -1,0 +1,123 @@
+"""Improved stepwise selection 1 and 2 against hand computations on linear models."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import varimp
+from varimp import InputError
+
+B = np.array([2.0, -1.0, 0.5, 0.1])
+
+
+def linear(X):
+    return X @ B
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)) * np.array([1.0, 1.5, 2.0, 1.0])
+    X[:, 1] += 0.5 * X[:, 0]  # correlated inputs: removals interact
+    return X, linear(X) + 0.05 * rng.normal(size=200)
+
+
+def mse_held(X, y, held):
+    Z = X.copy()
+    Z[:, held] = X[:, held].mean(axis=0)
+    return np.mean((y - linear(Z)) ** 2)
+
+
+def test_variant_1_is_error_with_each_input_at_its_mean(data):
+    X, y = data
+    result = varimp.improved_stepwise_1(linear, X, y)
+    base = np.mean((y - linear(X)) ** 2)
+    expected = [mse_held(X, y, [j]) - base for j in range(4)]
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-12)
+    np.testing.assert_allclose(result.details["errors"], np.array(expected) + base, rtol=1e-12)
+    assert result.details["baseline"] == pytest.approx(base)
+    np.testing.assert_allclose(result.details["means"], X.mean(axis=0))
+    assert result.by_time is None and result.std is None
+
+
+def test_variant_2_greedy_removal_path(data):
+    X, y = data
+    result = varimp.improved_stepwise_2(linear, X, y)
+    removed, remaining, before = [], list(range(4)), np.mean((y - linear(X)) ** 2)
+    expected = {}
+    for _ in range(4):
+        errors = [mse_held(X, y, removed + [v]) for v in remaining]
+        pick = remaining[int(np.argmin(errors))]
+        expected[f"x{pick + 1}"] = min(errors) - before
+        before = min(errors)
+        removed.append(pick)
+        remaining.remove(pick)
+    path = result.details["path"]
+    assert list(path["removed"]) == [f"x{j + 1}" for j in removed]
+    np.testing.assert_allclose(result.scores[list(expected)], list(expected.values()),
+                               rtol=1e-9, atol=1e-12)
+    assert result.scores.sum() == pytest.approx(mse_held(X, y, [0, 1, 2, 3])
+                                                - np.mean((y - linear(X)) ** 2))
+    np.testing.assert_allclose(path["error_after"].iloc[:-1], path["error_before"].iloc[1:])
+    errors = result.details["errors"]
+    assert errors.shape == (4, 4) and errors.isna().to_numpy().sum() == 6
+    assert list(result.scores.index) == ["x1", "x2", "x3", "x4"]
+
+
+def test_variant_1_sequences_hold_each_step_at_its_mean():
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(3, 2))
+    X = rng.normal(size=(100, 3, 2)) + np.arange(3)[None, :, None]  # a trend over time
+
+    def model(X):
+        return np.einsum("ntp,tp->n", X, W)
+
+    y = model(X)
+    result = varimp.improved_stepwise_1(model, X, y)
+    centred = X - X.mean(axis=0)
+    for j in range(2):
+        assert result.scores.iloc[j] == pytest.approx(np.mean((centred[:, :, j] @ W[:, j]) ** 2))
+    np.testing.assert_allclose(result.by_time, W**2 * centred.var(axis=0), rtol=1e-10)
+    assert result.details["means"].shape == (3, 2)
+
+
+def test_variant_2_on_sequences_and_scoring_direction():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 4, 2))
+
+    def model(X):
+        return X[:, :, 0].sum(axis=1) + 0.1 * X[:, -1, 1]
+
+    y = model(X)
+    result = varimp.improved_stepwise_2(model, X, y, scoring="r2")
+    assert list(result.details["path"]["removed"]) == ["x2", "x1"]
+    assert result.details["baseline"] == pytest.approx(1.0)
+    assert result.details["path"]["error_after"].iloc[-1] < 0.1  # R2 once all inputs are held
+    assert (result.scores > 0).all()
+
+
+def test_dispatch_and_unchanged_inputs(data):
+    X, y = data
+    X_copy, y_copy = X.copy(), y.copy()
+    a = varimp.importance(linear, X, y, method="improved_stepwise_1")
+    b = varimp.improved_stepwise_1(linear, X, y)
+    pd.testing.assert_series_equal(a.scores, b.scores)
+    varimp.importance(linear, X, y, method="improved_stepwise_2")
+    assert np.array_equal(X, X_copy) and np.array_equal(y, y_copy)
+
+
+@pytest.mark.parametrize("method", [varimp.improved_stepwise_1, varimp.improved_stepwise_2])
+@pytest.mark.parametrize("options, match", [
+    ({"scoring": "nope"}, "scoring"), ({"groups": {"g": ["x1", "missing"]}}, "missing"),
+    ({"batch_size": -1}, "batch"), ({"output": 5}, "output"),
+])
+def test_bad_options_raise_input_error(data, method, options, match):
+    X, y = data
+    with pytest.raises(InputError, match=match):
+        method(linear, X, y, **options)
+
+
+def test_targets_required(data):
+    X, _ = data
+    with pytest.raises(InputError, match="y"):
+        varimp.improved_stepwise_2(linear, X, None)
