@@ -39,12 +39,14 @@ class MethodSpec:
         callable or a Pipeline).
     needs_y: measures an error, so y is always passed.
     random: draws random numbers from ``random_state``.
+    replaces_cells: puts other values into cells of X (so it refuses masked padding).
     options: cheap options for a fast call (few repeats, few profile points).
     """
 
     reads_weights: bool = False
     needs_y: bool = False
     random: bool = False
+    replaces_cells: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,11 +54,13 @@ METHOD_SPECS: dict[str, MethodSpec] = {
     "connection_weights": MethodSpec(reads_weights=True),
     "garson": MethodSpec(reads_weights=True),
     "partial_derivatives": MethodSpec(),
-    "perturbation": MethodSpec(random=True, options={"n_repeats": 2, "noise": (0.2, 0.5)}),
-    "permutation": MethodSpec(needs_y=True, random=True, options={"n_repeats": 2}),
-    "profile": MethodSpec(options={"steps": 4}),
-    "improved_stepwise_1": MethodSpec(needs_y=True),
-    "improved_stepwise_2": MethodSpec(needs_y=True),
+    "perturbation": MethodSpec(random=True, replaces_cells=True,
+                               options={"n_repeats": 2, "noise": (0.2, 0.5)}),
+    "permutation": MethodSpec(needs_y=True, random=True, replaces_cells=True,
+                              options={"n_repeats": 2}),
+    "profile": MethodSpec(replaces_cells=True, options={"steps": 4}),
+    "improved_stepwise_1": MethodSpec(needs_y=True, replaces_cells=True),
+    "improved_stepwise_2": MethodSpec(needs_y=True, replaces_cells=True),
 }
 
 REGISTERED: tuple[str, ...] = varimp.available_methods()

@@ -140,6 +140,12 @@ class Adapter(abc.ABC):
         """Put the model in inference state for the duration, restore everything afterwards."""
         yield
 
+    def check_padding(self, X: np.ndarray) -> None:
+        """Raise UnsupportedModelError when X holds steps the model masks as padding, for the
+        methods that replace cell values (they would turn padding into data). Only Keras
+        models mask their input; every other adapter has nothing to refuse."""
+        return None
+
     def check_input(self, X: np.ndarray) -> None:
         """Raise InputError when X cannot be the model's input (rank or feature count)."""
         expected = self.expected_input

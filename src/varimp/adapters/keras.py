@@ -102,6 +102,9 @@ class KerasAdapter(Adapter):
         except Exception:  # noqa: BLE001 - a subclassed model may have no symbolic input
             shape = None
         self.expected_input = shape
+        first = model.layers[0] if getattr(model, "layers", None) else None
+        #: the input mask value when the model starts with a Masking layer (padded steps)
+        self.mask_value = first.mask_value if type(first).__name__ == "Masking" else None
 
     def _tensor(self, X: np.ndarray):
         import keras
@@ -140,6 +143,21 @@ class KerasAdapter(Adapter):
                 (grad,) = torch.autograd.grad(selected.sum(), x)
                 grads.append(grad.detach().cpu().double().numpy())
         return np.concatenate(grads, axis=0)
+
+    def check_padding(self, X: np.ndarray) -> None:
+        """A leading ``Masking`` layer skips the steps whose every feature equals its
+        ``mask_value``. Predictions and gradients honour that (the gradient at a padded step is
+        0), but perturbing, permuting, sweeping or holding a padded cell would make it data."""
+        if self.mask_value is None or X.ndim != 3:
+            return
+        padded = np.all(X == self.mask_value, axis=-1)
+        if padded.any():
+            raise UnsupportedModelError(
+                f"X holds {int(padded.sum())} padded steps (every feature equal to the Masking "
+                f"layer's mask_value {self.mask_value}) in {int(padded.any(axis=1).sum())} of "
+                f"{len(X)} sequences; this method replaces cell values and would turn padding "
+                "into data. Use partial_derivatives (0 at padded steps), or pass sequences of "
+                "one length without padding")
 
     def suffix_predictor(self):
         import torch

@@ -199,12 +199,20 @@ class TorchAdapter(Adapter):
 
 @contextlib.contextmanager
 def _no_cudnn_if_rnn(device: torch.device) -> Iterator[None]:
-    """cuDNN cannot run an RNN backward pass in eval mode; disable it locally on CUDA only."""
-    if device.type == "cuda":
-        with torch.backends.cudnn.flags(enabled=False):
-            yield
-    else:
+    """cuDNN cannot run an RNN backward pass in eval mode; disable it locally on CUDA only.
+
+    Only ``enabled`` is switched and restored (``cudnn.flags`` would also reset the caller's
+    ``benchmark``, ``deterministic`` and TF32 settings for the duration).
+    """
+    if device.type != "cuda":
         yield
+        return
+    enabled = torch.backends.cudnn.enabled
+    torch.backends.cudnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.enabled = enabled
 
 
 def module_from_network(network: Network) -> nn.Module:

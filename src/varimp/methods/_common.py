@@ -35,11 +35,18 @@ def prepare(
     feature_names: object = None,
     groups: Mapping[str, Sequence] | None = None,
     y_required: bool = False,
+    replaces_cells: bool = True,
 ) -> Setup:
-    """Adapt the model, validate X and y once, and check that X fits the model's input."""
+    """Adapt the model, validate X and y once, and check that X fits the model's input.
+
+    ``replaces_cells``: the method puts other values into cells of X (perturbation,
+    permutation, profile, stepwise), so padding that the model masks is refused.
+    """
     adapter = adapt(model)
     data = validate(X, y, feature_names=feature_names, y_required=y_required)
     adapter.check_input(data.X)
+    if replaces_cells:
+        adapter.check_padding(data.X)
     return Setup(adapter, data, check_groups(groups, data.feature_names))
 
 

@@ -41,7 +41,8 @@ def partial_derivatives(
     models to study relationships between lead concentration in grasses and permanent urban
     descriptors in Athens city (Greece). Ecological Modelling 120, 157-165.
     """
-    setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
+                    replaces_cells=False)
     data, adapter, names = setup.data, setup.adapter, setup.variables
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     output_step = resolve_step(output_step, n_steps)
