@@ -3,7 +3,7 @@
 Two cases (MISSION.md):
 
 1. **MLP**, 20,000 x 20 inputs, permutation importance with 5 repeats: varimp on a PyTorch MLP
-   (20-128-128-1, relu) against ``sklearn.inspection.permutation_importance`` on an
+   (20-64-1 and 20-128-128-1, relu) against ``sklearn.inspection.permutation_importance`` on an
    ``MLPRegressor`` holding the same weights and Captum's ``FeaturePermutation`` on the PyTorch
    model (forward function = the batch MSE, as Captum documents for permutation importance).
    The floor is the bare cost of the forward passes varimp needs (the unperturbed input and 100
@@ -12,11 +12,13 @@ Two cases (MISSION.md):
    linear head on the last step), every cell scored alone (500 cells): varimp's permutation
    with ``by_time`` (plus the 10 whole-sequence scores) against Captum's ``FeatureAblation``
    with a feature mask giving every cell its own id. The floor is 510 full forward passes of
-   the 2,000 sequences, what a per-cell method needs without reusing the unperturbed prefix.
+   the 2,000 sequences, what a per-cell method needs without reusing the unperturbed prefix, at
+   2,000 rows a call (Captum's batching) and at varimp's cache-friendly rows per call.
 
-Every figure is the best of ``--rounds`` runs (the machine may be shared). ``peak MiB`` is the
-largest resident-memory growth seen while varimp ran (sampled every 5 ms), to compare with its
-``max_memory`` bound (256 MiB by default) plus the model and data.
+Every figure is the best of ``--rounds`` runs; torch and BLAS run on ``--threads`` threads (1 by
+default: on a shared machine, more threads than free cores make every library erratic).
+``peak MiB`` is the largest resident-memory growth seen while varimp ran (sampled every 5 ms),
+to compare with its ``max_memory`` bound (256 MiB by default) plus the model and data.
 
 Usage: ``python benchmarks/speed.py [--quick] [--rounds N] [--threads N]``.
 """
@@ -35,6 +37,9 @@ from torch import nn
 
 import varimp
 from varimp.engines.perturb import DEFAULT_CELLS_PER_CALL
+
+#: Hidden layers of the MLP case: a small network (as in Olden et al. 2004) and a wider one.
+MLP_HIDDEN = ((64,), (128, 128))
 
 
 def best_time(function, rounds: int) -> tuple[float, object]:
@@ -82,7 +87,7 @@ def forward_floor(model: nn.Module, chunks: list[torch.Tensor]) -> None:
 
 
 # -- case 1: MLP ----------------------------------------------------------------------------------
-def mlp_case(n: int, p: int, repeats: int, rounds: int) -> list[tuple]:
+def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int) -> list[tuple]:
     from captum.attr import FeaturePermutation
     from sklearn.inspection import permutation_importance
     from sklearn.neural_network import MLPRegressor
@@ -91,9 +96,12 @@ def mlp_case(n: int, p: int, repeats: int, rounds: int) -> list[tuple]:
     X = rng.normal(size=(n, p))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 3] + 0.1 * rng.normal(size=n)
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(p, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                          nn.Linear(128, 1)).eval()
-    sk = MLPRegressor(hidden_layer_sizes=(128, 128), max_iter=1)
+    sizes = (p, *hidden, 1)
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1]).eval()
+    sk = MLPRegressor(hidden_layer_sizes=hidden, max_iter=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk.fit(X[:50], y[:50])
@@ -134,7 +142,7 @@ def mlp_case(n: int, p: int, repeats: int, rounds: int) -> list[tuple]:
 
     t_captum, _ = best_time(run_captum, rounds)
     agree = np.corrcoef(result.scores.to_numpy(), reference.importances_mean)[0, 1]
-    label = f"MLP {n}x{p}, permutation x{repeats}"
+    label = f"MLP {n}x{p} {'-'.join(map(str, sizes))}, x{repeats}"
     return [
         (label, "floor: bare forward passes (torch)", floor, None, None, None),
         (label, "varimp.permutation (torch MLP)", t_ours, t_ours / floor, None,
@@ -170,7 +178,11 @@ def lstm_case(n: int, steps: int, p: int, rounds: int) -> list[tuple]:
     torch.manual_seed(0)
     model = LastStepLSTM(p, 32).eval()
     x_t = torch.as_tensor(X, dtype=torch.float32)
-    floor, _ = best_time(lambda: forward_floor(model, [x_t] * (steps * p + p)), rounds)
+    passes = steps * p + p
+    floor, _ = best_time(lambda: forward_floor(model, [x_t] * passes), rounds)
+    rows = varimp.adapters.adapt(model).suffix_predictor().rows_per_call(steps)
+    floor_rows, _ = best_time(lambda: forward_floor(model, list(x_t.split(rows)) * passes),
+                              rounds)
 
     def as_function(inputs: np.ndarray) -> np.ndarray:  # opaque: no structure to read
         with torch.no_grad():
@@ -194,7 +206,9 @@ def lstm_case(n: int, steps: int, p: int, rounds: int) -> list[tuple]:
     t_captum, _ = best_time(run_captum, rounds)
     label = f"LSTM {n}x{steps}x{p}, {steps * p} cells"
     return [
-        (label, f"floor: {steps * p + p} full forward passes", floor, None, None, None),
+        (label, f"floor: {passes} full passes, {n} rows a call", floor, None, None, None),
+        (label, f"floor: {passes} full passes, {rows} rows a call", floor_rows, floor_rows / floor,
+         None, None),
         (label, "varimp.permutation by_time (prefix cache)", t_ours, t_ours / floor, None,
          memory.growth_mib),
         (label, "varimp.permutation by_time (as a function)", t_plain, t_plain / floor, None, None),
@@ -208,21 +222,23 @@ def lstm_case(n: int, steps: int, p: int, rounds: int) -> list[tuple]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
-    parser.add_argument("--rounds", type=int, default=None, help="runs per figure (best kept)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="runs per figure, the best kept (the first warms up)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch and BLAS threads (default 1: stable on a shared machine)")
     args = parser.parse_args()
-    if args.threads:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(args.threads)
-        threadpool_limits(args.threads)  # numpy's BLAS, used by scikit-learn
-    rounds = args.rounds or (1 if args.quick else 2)
-    if args.quick:
-        rows = mlp_case(5000, 20, 5, rounds) + lstm_case(500, 20, 10, rounds)
-    else:
-        rows = mlp_case(20000, 20, 5, rounds) + lstm_case(2000, 50, 10, rounds)
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # numpy's BLAS, used by scikit-learn
+    rounds = args.rounds
+    n, steps = (5000, 20) if args.quick else (20000, 50)
+    rows = []
+    for hidden in MLP_HIDDEN:
+        rows += mlp_case(n, 20, hidden, 5, rounds)
+    rows += lstm_case(n // 10, steps, 10, rounds)
     print(f"torch threads: {torch.get_num_threads()}; best of {rounds} run(s)")
-    header = f"{'case':<34} {'what':<44} {'seconds':>8} {'/floor':>7} {'peer/varimp':>11} " \
+    header = f"{'case':<38} {'what':<44} {'seconds':>8} {'/floor':>7} {'peer/varimp':>11} " \
              f"{'peak MiB':>8}"
     print(header)
     print("-" * len(header))
@@ -231,7 +247,7 @@ def main() -> None:
         return "" if value is None else format(value, spec)
 
     for case, what, seconds, ratio, peer, memory in rows:
-        print(f"{case:<34} {what:<44} {fmt(seconds, '8.2f'):>8} {fmt(ratio, '7.2f'):>7} "
+        print(f"{case:<38} {what:<44} {fmt(seconds, '8.2f'):>8} {fmt(ratio, '7.2f'):>7} "
               f"{fmt(peer, '11.2f'):>11} {fmt(memory, '8.0f'):>8}")
 
 

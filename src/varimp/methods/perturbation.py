@@ -46,8 +46,11 @@ class Measure:
             self.scorer = get_scorer(scoring, self.y, self.base)
 
     def select(self, pred: np.ndarray) -> np.ndarray:
-        steps = slice(None) if self.step is None else [self.step]
-        return pred[:, steps][..., self.outputs]
+        if self.step is not None:
+            pred = pred[:, [self.step]]
+        if len(self.outputs) == pred.shape[2]:  # all outputs, in order: no copy
+            return pred
+        return pred[..., self.outputs]
 
     @property
     def name(self) -> str:
