@@ -13,7 +13,7 @@ from ..adapters.base import DEFAULT_BATCH_SIZE
 from ..errors import InputError, describe
 from ..result import Importance
 from ..validation import check_positive_int, check_random_state
-from ._common import prepare, resolve_output, time_table
+from ._common import prepare, resolve_output, resolve_step, time_table
 
 #: Lek's five levels: the quantiles at which the other inputs are held by default.
 QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
@@ -127,7 +127,7 @@ def profile(
 
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     outputs = resolve_output(output, n_outputs, getattr(adapter, "output_names", None))
-    step = _check_output_step(output_step, n_steps)
+    step = resolve_step(output_step, n_steps)
 
     def respond(blocks: Iterable[np.ndarray]) -> np.ndarray:
         """Selected predictions ``(rows, outputs)`` of blocks of synthetic rows."""
@@ -226,16 +226,6 @@ def _tidy(values: np.ndarray, names: list[str], outputs: list[int], *,
     frame[value] = values.reshape(-1)
     frame["output"] = np.asarray(outputs)[next(index)]
     return pd.DataFrame(frame)
-
-
-def _check_output_step(output_step: object, n_steps: int) -> int | None:
-    if output_step is None:
-        return None
-    if isinstance(output_step, bool) or not isinstance(output_step, int | np.integer) or \
-            not -n_steps <= int(output_step) < n_steps:
-        raise InputError(f"output_step must be None or a predicted step in 0..{n_steps - 1} "
-                         f"(the model predicts {n_steps} step(s)); received {output_step!r}")
-    return int(output_step) % n_steps
 
 
 def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_clusters: object,
