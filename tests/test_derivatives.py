@@ -8,6 +8,7 @@ derivatives (SSD), their mean, standard deviation and root mean square.
 import numpy as np
 import pytest
 import torch
+from nets import RecurrentHead
 from torch import nn
 
 import varimp
@@ -16,16 +17,6 @@ P, T, N = 3, 4, 12
 EPS = 1e-6
 
 
-class Recurrent(nn.Module):
-    """A torch recurrent layer (batch first) and a Linear head at the last or at every step."""
-
-    def __init__(self, rnn, head, last_step):
-        super().__init__()
-        self.rnn, self.head, self.last_step = rnn, head, last_step
-
-    def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1] if self.last_step else out)
 
 
 def tabular_model():
@@ -38,7 +29,7 @@ def sequence_model(cell, last_step):
     torch.manual_seed(1)
     kind = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
     rnn = kind(P, 5, num_layers=2, batch_first=True, dtype=torch.float64)
-    return Recurrent(rnn, nn.Linear(5, 2, dtype=torch.float64), last_step)
+    return RecurrentHead(rnn, nn.Linear(5, 2, dtype=torch.float64), last_step)
 
 
 def predict(model, X):

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import torch
+from nets import RecurrentHead
 from torch import nn
 
 import varimp
@@ -19,16 +20,6 @@ X_SEQ = np.random.default_rng(0).normal(size=(N, T, P))
 X_TAB = np.random.default_rng(1).normal(size=(N, P))
 
 
-class BatchFirst(nn.Module):
-    """A recurrent stack read batch first, with a head at the last or at every step."""
-
-    def __init__(self, rnn, head, last_step):
-        super().__init__()
-        self.rnn, self.head, self.last_step = rnn, head, last_step
-
-    def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1] if self.last_step else out)
 
 
 class TimeMajor(nn.Module):
@@ -65,7 +56,7 @@ def torch_predict(model, X, time_major=False):
 @pytest.mark.parametrize("last_step", [True, False])
 def test_torch_batch_first_recurrent_networks(cell, num_layers, last_step):
     torch.manual_seed(0)
-    model = BatchFirst(torch_rnn(cell, num_layers, True),
+    model = RecurrentHead(torch_rnn(cell, num_layers, True),
                        nn.Linear(UNITS, 2, dtype=torch.float64), last_step)
     network = adapt(model).network()
     recurrent = [layer for layer in network.layers if isinstance(layer, Recurrent)]
@@ -99,7 +90,7 @@ def test_a_bare_time_major_recurrent_module(cell):
 
 def test_a_relu_rnn():
     torch.manual_seed(3)
-    model = BatchFirst(torch_rnn("rnn", 1, True, nonlinearity="relu"),
+    model = RecurrentHead(torch_rnn("rnn", 1, True, nonlinearity="relu"),
                        nn.Linear(UNITS, 1, dtype=torch.float64), True)
     network = adapt(model).network()
     assert network.layers[0].activation == "relu"
@@ -187,7 +178,7 @@ def test_keras_mlp():
 
 def test_with_last_step_only_keeps_the_final_step():
     torch.manual_seed(7)
-    model = BatchFirst(torch_rnn("gru", 2, True), nn.Linear(UNITS, 1, dtype=torch.float64),
+    model = RecurrentHead(torch_rnn("gru", 2, True), nn.Linear(UNITS, 1, dtype=torch.float64),
                        last_step=False)
     network = adapt(model).network()
     whole = network.forward(X_SEQ)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from nets import RecurrentHead
 from torch import nn
 
 import varimp
@@ -193,16 +194,6 @@ def test_garson_rejects_an_unknown_variant():
 
 # -- the recurrent linear path against autograd ---------------------------------------------
 
-class Recurrent(nn.Module):
-    """A torch recurrent layer (batch first) followed by a Linear head at every or the last step."""
-
-    def __init__(self, rnn, head, last_step):
-        super().__init__()
-        self.rnn, self.head, self.last_step = rnn, head, last_step
-
-    def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1] if self.last_step else out)
 
 
 def jacobian(forward, x, output, step=None):
@@ -226,7 +217,7 @@ def nonnegative_relu_rnn(num_layers, last_step, seed=0):
     with torch.no_grad():
         for param in rnn.parameters():
             param.uniform_(0.0, 0.3)
-    return Recurrent(rnn, head, last_step).eval()
+    return RecurrentHead(rnn, head, last_step).eval()
 
 
 @pytest.mark.parametrize("last_step", [True, False])
@@ -344,7 +335,7 @@ def test_lstm_and_gru_linear_paths_by_hand(cell, num_layers, last_step):
     kind = nn.LSTM if cell == "lstm" else nn.GRU
     rnn = kind(P, 4, num_layers=num_layers, batch_first=True, dtype=torch.float64)
     head = nn.Linear(4, 2, dtype=torch.float64)
-    model = Recurrent(rnn, head, last_step).eval()
+    model = RecurrentHead(rnn, head, last_step).eval()
     V = head.weight.detach().numpy().T
     J = response_by_hand([lti_by_hand(cell, rnn, k) for k in range(num_layers)], T)
     for k in range(2):
@@ -387,7 +378,7 @@ def test_garson_on_an_rnn_by_hand():
 
 
 def test_sequence_model_without_x_or_n_timesteps_is_refused():
-    model = Recurrent(nn.GRU(P, 3, batch_first=True), nn.Linear(3, 1), last_step=True)
+    model = RecurrentHead(nn.GRU(P, 3, batch_first=True), nn.Linear(3, 1), last_step=True)
     with pytest.raises(varimp.InputError, match="pass X or n_timesteps="):
         varimp.connection_weights(model)
 
