@@ -17,8 +17,11 @@ Two cases (MISSION.md):
 
 Every figure is the best of ``--rounds`` runs; torch and BLAS run on ``--threads`` threads (1 by
 default: on a shared machine, more threads than free cores make every library erratic).
-``peak MiB`` is the largest resident-memory growth seen while varimp ran (sampled every 5 ms),
-to compare with its ``max_memory`` bound (256 MiB by default) plus the model and data.
+``/floor`` divides by the floor of the same model (PyTorch or scikit-learn); ``peer/varimp``
+divides a peer's time by varimp's on the PyTorch model (the last MLP row: scikit-learn's time by
+varimp's on the same scikit-learn model). ``peak MiB`` is the largest resident-memory growth seen
+while varimp ran (sampled every 5 ms), to compare with its ``max_memory`` bound (256 MiB by
+default) plus the model and data.
 
 Usage: ``python benchmarks/speed.py [--quick] [--rounds N] [--threads N]``.
 """
@@ -144,13 +147,15 @@ def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int)
     agree = np.corrcoef(result.scores.to_numpy(), reference.importances_mean)[0, 1]
     label = f"MLP {n}x{p} {'-'.join(map(str, sizes))}, x{repeats}"
     return [
-        (label, "floor: bare forward passes (torch)", floor, None, None, None),
-        (label, "varimp.permutation (torch MLP)", t_ours, t_ours / floor, None,
-         memory.growth_mib),
-        (label, "varimp.permutation (sklearn MLP)", t_ours_sk, t_ours_sk / sk_floor, None, None),
-        (label, "floor: bare forward passes (sklearn)", sk_floor, None, None, None),
-        (label, "sklearn permutation_importance", t_sk, t_sk / sk_floor, t_sk / t_ours_sk, None),
-        (label, "captum FeaturePermutation", t_captum, t_captum / floor, t_captum / t_ours, None),
+        (label, "floor: forward passes, torch", floor, None, None, None),
+        (label, "varimp.permutation, torch MLP", t_ours, t_ours / floor, None, memory.growth_mib),
+        (label, "captum FeaturePermutation, torch MLP", t_captum, t_captum / floor,
+         t_captum / t_ours, None),
+        (label, "sklearn permutation_importance, sklearn MLP", t_sk, t_sk / sk_floor,
+         t_sk / t_ours, None),
+        (label, "floor: forward passes, sklearn MLP", sk_floor, None, None, None),
+        (label, "varimp.permutation, sklearn MLP", t_ours_sk, t_ours_sk / sk_floor,
+         t_sk / t_ours_sk, None),
         (label, f"(score correlation varimp vs sklearn: {agree:.3f})", None, None, None, None),
     ]
 

@@ -270,3 +270,20 @@ def test_unreadable_model_falls_back_to_full_passes(X_seq):
     assert engine.suffix_run() is None
     cached = PerturbationEngine(adapt(model), X_seq).run(sequence_tasks(6, 3), rms, seed=SEED)
     np.testing.assert_allclose(got, cached, rtol=1e-9, atol=1e-12)
+
+
+def test_row_subsets_with_prefix_cache(X_seq):
+    adapter = adapt(recurrent("gru", True))
+    tasks = sequence_tasks(6, 3)
+    rows = [np.array([1, 4, 9, 22]), np.arange(5, 20)]
+    cached = PerturbationEngine(adapter, X_seq, batch_size=5)
+    got = cached.run(tasks, rms, n_repeats=2, seed=SEED, rows=rows)
+    assert cached.suffix_run() is not None
+    expected = loop_reference(adapter.predict, X_seq, tasks, rms, 2, SEED, rows=rows)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_progress_bar_counts_copies(X_table, capsys):
+    engine = PerturbationEngine(adapt(mlp64()), X_table, progress=True)
+    engine.run(table_tasks(4), rms, n_repeats=2, seed=SEED)
+    assert f"{2 * len(table_tasks(4))}/{2 * len(table_tasks(4))}" in capsys.readouterr().err
