@@ -287,3 +287,17 @@ def test_progress_bar_counts_copies(X_table, capsys):
     engine = PerturbationEngine(adapt(mlp64()), X_table, progress=True)
     engine.run(table_tasks(4), rms, n_repeats=2, seed=SEED)
     assert f"{2 * len(table_tasks(4))}/{2 * len(table_tasks(4))}" in capsys.readouterr().err
+
+
+def test_a_twin_that_does_not_reproduce_the_model_is_not_used(X_seq, monkeypatch):
+    adapter = adapt(recurrent("lstm", False))
+    predictor = adapter.suffix_predictor()
+    with torch.no_grad():
+        predictor.stages[0].function.weight_hh_l0.add_(0.5)  # a rebuilt chain gone wrong
+    monkeypatch.setattr(adapter, "suffix_predictor", lambda: predictor)
+    tasks = sequence_tasks(6, 3)
+    engine = PerturbationEngine(adapter, X_seq)
+    got = engine.run(tasks, rms, seed=SEED)
+    assert engine.suffix_run() is None
+    expected = loop_reference(adapter.predict, X_seq, tasks, rms, 1, SEED)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

@@ -127,9 +127,12 @@ class SuffixPredictor:
     def start(self, X: np.ndarray, base: np.ndarray) -> SuffixRun | None:
         """Cache the unperturbed prefix of ``X``; None when the rebuilt network does not
         reproduce ``base`` (the adapter's predictions of X) on the first rows."""
-        run = SuffixRun(self, X)
-        rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
-        mine = run.from_states(X[rows], run.zero_states(len(rows)))
+        try:
+            run = SuffixRun(self, X)
+            rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
+            mine = run.from_states(X[rows], run.zero_states(len(rows)))
+        except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
+            return None
         target = base[rows]
         tight = self.dtype == torch.float64
         scale = max(1.0, float(np.abs(target).max()))
@@ -273,4 +276,7 @@ def suffix_predictor(adapter: object, dtype: torch.dtype,
     if any(isinstance(layer, Recurrent) and (_activation(layer.activation) is None or
            _activation(layer.recurrent_activation) is None) for layer in network.layers):
         return None
-    return SuffixPredictor(network, dtype, device)
+    try:
+        return SuffixPredictor(network, dtype, device)
+    except Exception:  # noqa: BLE001 - a layer torch cannot rebuild: full passes instead
+        return None
