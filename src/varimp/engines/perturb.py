@@ -61,7 +61,6 @@ def check_max_memory(max_memory: object) -> int:
     return check_positive_int(max_memory, "max_memory (bytes)")
 
 
-
 def show_progress(progress: object) -> bool:
     """``progress=None``: a bar when stderr is a terminal."""
     if progress is None:
@@ -301,14 +300,15 @@ class PerturbationEngine:
 
     def _perturbed_block(self, copy: _Copy, seed: int) -> np.ndarray:
         task = copy.task
-        source = self.X if copy.rows is None else self.X[copy.rows]
         cols = list(task.columns)
         if not self.sequence:
-            cells = source[:, cols]
+            cells = self.X[:, cols]
         elif task.step is None:
-            cells = source[:, :, cols]
+            cells = self.X[:, :, cols]
         else:
-            cells = source[:, task.step, cols]
+            cells = self.X[:, task.step, cols]
+        if copy.rows is not None:
+            cells = cells[copy.rows]
         out = np.asarray(task.how(cells, generator(seed, TASK_KEY, copy.repeat, copy.index)),
                          dtype=np.float64)
         if out.shape != cells.shape:
