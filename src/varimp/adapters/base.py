@@ -36,8 +36,10 @@ def model_errors(shape: tuple[int, ...]) -> Iterator[None]:
     except VarImpError:
         raise
     except Exception as exc:
+        lines = str(exc).strip().splitlines() or [""]
+        first = lines[0] if len(lines[0]) <= 300 else lines[0][:297] + "..."
         raise ModelError(f"the model raised {type(exc).__name__} on input of shape "
-                         f"{tuple(shape)}: {exc}") from exc
+                         f"{tuple(shape)}: {first}") from exc
 
 
 def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Layer, Network, Recurrent
-from .base import Adapter, batch_rows, model_errors
+from .base import Adapter
 from .structure import resolve_network
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
@@ -126,23 +126,10 @@ class KerasAdapter(Adapter):
     def gradient(self, X, output, step=None, batch_size=None):
         if self.backend != "torch":
             return super().gradient(X, output, step, batch_size)
-        import torch
+        from .torch import autograd_gradient
 
-        size = batch_rows(batch_size)
-        grads = []
-        with torch.inference_mode(False), torch.enable_grad():
-            for start in range(0, X.shape[0], size):
-                x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
-                with model_errors(X[start:start + size].shape):
-                    out = self.model(x, training=False)
-                if out.ndim == 1:
-                    out = out[:, None]
-                if out.ndim == 2:
-                    out = out[:, None, :]
-                selected = out[:, :, output] if step is None else out[:, step, output]
-                (grad,) = torch.autograd.grad(selected.sum(), x)
-                grads.append(grad.detach().cpu().double().numpy())
-        return np.concatenate(grads, axis=0)
+        return autograd_gradient(lambda x: self.model(x, training=False), self._tensor, X,
+                                 output, step, batch_size)
 
     def check_padding(self, X: np.ndarray) -> None:
         """A leading ``Masking`` layer skips the steps whose every feature equals its

@@ -120,24 +120,9 @@ class TorchAdapter(Adapter):
         return out.detach().cpu().double().numpy()
 
     def gradient(self, X, output, step=None, batch_size=None):
-        size = batch_rows(batch_size)
-        grads = []
-        with self.guard(), torch.inference_mode(False), torch.enable_grad(), \
-                _no_cudnn_if_rnn(self.device):
-            for start in range(0, X.shape[0], size):
-                x = self._tensor(X[start:start + size]).detach().requires_grad_(True)
-                with model_errors(X[start:start + size].shape):
-                    out = self._output(self.model(x))
-                if out.ndim == 1:
-                    out = out[:, None]
-                if out.ndim == 2:
-                    out = out[:, None, :]
-                selected = out[:, :, output] if step is None else out[:, step, output]
-                (grad,) = torch.autograd.grad(selected.sum(), x)
-                if self.time_major:
-                    grad = grad.transpose(0, 1)
-                grads.append(grad.detach().cpu().double().numpy())
-        return np.concatenate(grads, axis=0)
+        with self.guard(), _no_cudnn_if_rnn(self.device):
+            return autograd_gradient(lambda x: self._output(self.model(x)), self._tensor, X,
+                                     output, step, batch_size, time_major=self.time_major)
 
     def suffix_predictor(self):
         from .suffix import suffix_predictor
@@ -195,6 +180,30 @@ class TorchAdapter(Adapter):
             self._guarded = False
             for module, training in modes:
                 module.training = training
+
+
+def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,
+                      batch_size: int | None, *, time_major: bool = False) -> np.ndarray:
+    """d(selected prediction) / dX by torch autograd, batch by batch, as float64 numpy.
+
+    ``call(x)`` runs the model on a tensor made by ``tensor(X_batch)``; the selected quantity is
+    ``pred[:, step, output]``, or its sum over the predicted steps when ``step`` is None.
+    """
+    size = batch_rows(batch_size)
+    grads = []
+    with torch.inference_mode(False), torch.enable_grad():
+        for start in range(0, X.shape[0], size):
+            batch = X[start:start + size]
+            x = tensor(batch).detach().requires_grad_(True)
+            with model_errors(batch.shape):
+                out = call(x)
+            out = out.reshape(out.shape[0], 1, -1) if out.ndim < 3 else out
+            selected = out[:, :, output] if step is None else out[:, step, output]
+            (grad,) = torch.autograd.grad(selected.sum(), x)
+            if time_major:
+                grad = grad.transpose(0, 1)
+            grads.append(grad.detach().cpu().double().numpy())
+    return np.concatenate(grads, axis=0)
 
 
 @contextlib.contextmanager
