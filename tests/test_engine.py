@@ -9,6 +9,7 @@ from torch import nn
 from varimp import InputError
 from varimp.adapters import adapt
 from varimp.engines import (
+    DRAW_KEY,
     TASK_KEY,
     Hold,
     Noise,
@@ -28,7 +29,8 @@ def rms(pred, reference, rows):
 
 
 def loop_reference(model_predict, X, tasks, statistic, n_repeats, seed, rows=None):
-    """Every copy built and predicted alone, with the same per-copy generators."""
+    """Every copy built and predicted alone: a permutation drawn from the repeat's own
+    generator, any other perturbation from the copy's."""
     out = np.empty((n_repeats, len(tasks)))
     base = model_predict(X)
     for r in range(n_repeats):
@@ -43,7 +45,10 @@ def loop_reference(model_predict, X, tasks, statistic, n_repeats, seed, rows=Non
                 cells = Z[:, :, cols]
             else:
                 cells = Z[:, task.step, cols]
-            new = task.how(cells.copy(), generator(seed, TASK_KEY, r, j))
+            if isinstance(task.how, Permute):
+                new = cells[generator(seed, DRAW_KEY, r).permutation(len(cells))]
+            else:
+                new = task.how(cells.copy(), generator(seed, TASK_KEY, r, j))
             if Z.ndim == 2:
                 Z[:, cols] = new
             elif task.step is None:

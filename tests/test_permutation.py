@@ -8,7 +8,7 @@ from sklearn.metrics import mean_absolute_error
 
 import varimp
 from varimp import InputError
-from varimp.engines import REPEAT_KEY, TASK_KEY, generator, seed_from
+from varimp.engines import DRAW_KEY, REPEAT_KEY, generator, seed_from
 
 B = np.array([3.0, -1.0, 0.5, 0.0])
 
@@ -17,10 +17,10 @@ def linear(X):
     return X @ B
 
 
-def permutations(random_state, n_repeats, task, n):
-    """The permutation the engine draws for copy (repeat, task) of ``n`` rows."""
+def permutations(random_state, n_repeats, n):
+    """The permutation of ``n`` rows each repeat draws once, for all its variables and cells."""
     seed = seed_from(random_state)
-    return [generator(seed, TASK_KEY, r, task).permutation(n) for r in range(n_repeats)]
+    return [generator(seed, DRAW_KEY, r).permutation(n) for r in range(n_repeats)]
 
 
 def test_expected_increase_is_twice_b_squared_variance():
@@ -36,7 +36,7 @@ def test_exact_finite_sample_increase_per_repeat():
     X = np.random.default_rng(1).normal(size=(64, 4))
     result = varimp.permutation(linear, X, linear(X), n_repeats=3, random_state=5)
     for j in range(4):
-        perms = permutations(5, 3, j, 64)
+        perms = permutations(5, 3, 64)
         exact = [B[j] ** 2 * np.mean((X[p, j] - X[:, j]) ** 2) for p in perms]
         np.testing.assert_allclose(result.details["importances"].iloc[:, j], exact, rtol=1e-12,
                                    atol=1e-15)
@@ -47,7 +47,7 @@ def test_exact_finite_sample_increase_per_repeat():
 def test_scorers_mae_r2_callable():
     X = np.random.default_rng(2).normal(size=(80, 4))
     y = linear(X) + np.random.default_rng(3).normal(size=80) * 0.1
-    perm = permutations(0, 1, 0, 80)[0]
+    perm = permutations(0, 1, 80)[0]
     Z = X.copy()
     Z[:, 0] = X[perm, 0]
     mae = varimp.permutation(linear, X, y, scoring="mae", n_repeats=1, random_state=0)
@@ -74,7 +74,7 @@ def test_classifier_log_loss_auto_and_accuracy():
 
     auto = varimp.permutation(proba, X, labels, n_repeats=1, random_state=1)
     assert auto.details["measure"] == "increase in error (log_loss)"
-    perm = permutations(1, 1, 0, 300)[0]
+    perm = permutations(1, 1, 300)[0]
     Z = X.copy()
     Z[:, 0] = X[perm, 0]
 
@@ -96,7 +96,7 @@ def test_max_samples_subsample_per_repeat():
     seed = seed_from(2)
     for r in range(2):
         rows = np.sort(generator(seed, REPEAT_KEY, r).choice(100, 30, replace=False))
-        perm = generator(seed, TASK_KEY, r, 1).permutation(30)
+        perm = generator(seed, DRAW_KEY, r).permutation(30)
         sub = X[rows, 1]
         expected = B[1] ** 2 * np.mean((sub[perm] - sub) ** 2)
         assert result.details["importances"].iloc[r, 1] == pytest.approx(expected, rel=1e-12)
@@ -113,14 +113,13 @@ def test_sequences_whole_sequence_and_cells():
 
     y = model(X)
     result = varimp.permutation(model, X, y, n_repeats=2, random_state=3)
+    perms = permutations(3, 2, 50)  # one per repeat, shared by variables and cells
     for j in range(2):  # whole sequence: every step moves with the same permutation
-        perms = permutations(3, 2, j, 50)
         exact = [np.mean((np.einsum("nt,t->n", X[p, :, j] - X[:, :, j], W[:, j])) ** 2)
                  for p in perms]
         assert result.scores.iloc[j] == pytest.approx(np.mean(exact), rel=1e-12)
     for t in range(4):
         for j in range(2):
-            perms = permutations(3, 2, 2 + 2 * t + j, 50)
             exact = [W[t, j] ** 2 * np.mean((X[p, t, j] - X[:, t, j]) ** 2) for p in perms]
             assert result.by_time.iloc[t, j] == pytest.approx(np.mean(exact), rel=1e-12)
 
@@ -132,7 +131,7 @@ def test_one_hot_group_moves_together_and_per_step_targets():
     weights = np.array([1.0, -2.0, 0.5, 1.0])
     result = varimp.permutation(lambda X: X @ weights, X, X @ weights, n_repeats=1,
                                 groups={"colour": ["x1", "x2", "x3"]}, random_state=4)
-    perm = permutations(4, 1, 0, 60)[0]
+    perm = permutations(4, 1, 60)[0]
     Z = X.copy()
     Z[:, :3] = X[perm, :3]  # rows of the block move together: still one-hot
     assert result.scores["colour"] == pytest.approx(np.mean((Z @ weights - X @ weights) ** 2))
@@ -141,7 +140,7 @@ def test_one_hot_group_moves_together_and_per_step_targets():
     Xs = rng.normal(size=(40, 3, 2))
     per_step = varimp.permutation(lambda X: (X @ [1.0, 0.0])[..., None], Xs, Xs[:, :, 0],
                                   n_repeats=1, random_state=5, output_step=1, by_time=False)
-    perm = permutations(5, 1, 0, 40)[0]
+    perm = permutations(5, 1, 40)[0]
     assert per_step.scores["x1"] == pytest.approx(np.mean((Xs[perm, 1, 0] - Xs[:, 1, 0]) ** 2))
     assert per_step.scores["x2"] == 0.0 and per_step.by_time is None
 

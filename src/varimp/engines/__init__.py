@@ -8,6 +8,7 @@ says what to perturb and how.
 from .perturb import (
     DEFAULT_CELLS_PER_CALL,
     DEFAULT_MAX_MEMORY,
+    DRAW_KEY,
     REPEAT_KEY,
     TASK_KEY,
     Hold,
@@ -20,6 +21,6 @@ from .perturb import (
 )
 
 __all__ = [
-    "DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "Hold", "Noise", "Permute",
+    "DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "DRAW_KEY", "Hold", "Noise", "Permute",
     "PerturbationEngine", "REPEAT_KEY", "TASK_KEY", "Task", "generator", "seed_from",
 ]

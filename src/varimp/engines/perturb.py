@@ -13,8 +13,9 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
 - each copy is reduced to a statistic as soon as its last row is predicted, so only the copies
   in flight are ever held in memory;
 - every random number of a copy comes from its own generator, seeded from
-  ``(seed, repeat, task)`` before anything runs, so results do not depend on ``batch_size``,
-  ``max_memory`` or the order of evaluation;
+  ``(seed, repeat, task)``, or for a shared perturbation (:class:`Permute`) from one draw per
+  repeat seeded from ``(seed, repeat)`` and used by every task of the repeat; so results do not
+  depend on ``batch_size``, ``max_memory`` or the order of evaluation;
 - on sequences, a task whose first perturbed step is ``t > 0`` leaves steps ``< t`` untouched.
   When the adapter offers a suffix predictor (a recurrent network whose structure it could
   read and verify), the unperturbed prefix is run once and only steps ``t..T-1`` are evaluated,
@@ -36,6 +37,7 @@ from ..adapters import Adapter
 from ..errors import InputError, describe
 from ..validation import check_positive_int
 from .tasks import (
+    DRAW_KEY,
     REPEAT_KEY,
     TASK_KEY,
     Hold,
@@ -118,6 +120,7 @@ class PerturbationEngine:
         self._predictor: Any = False  # not looked up yet
         self._suffix: Any = False
         self._X_cast: np.ndarray | None = None
+        self._last_draw: tuple | None = None
 
     @property
     def sequence(self) -> bool:
@@ -184,7 +187,8 @@ class PerturbationEngine:
             a number or an array (the same shape for every copy).
         n_repeats : int
             Copies per task; repeat ``r`` of task ``j`` draws its random numbers from
-            ``generator(seed, TASK_KEY, r, j)``.
+            ``generator(seed, TASK_KEY, r, j)``, or, for a shared perturbation, uses the one
+            draw of repeat ``r`` from ``generator(seed, DRAW_KEY, r)``.
         seed : int
             From :func:`seed_from`.
         rows : sequence of index arrays or None, one per repeat
@@ -298,6 +302,15 @@ class PerturbationEngine:
             copy.pred[lo:hi] = pred
         copy.done += hi - lo
 
+    def _draw(self, how: Any, copy: _Copy, seed: int) -> Any:
+        """A shared perturbation's draw for the copy's repeat. Only the last one is kept (the
+        copies of a repeat run together); one needed again is drawn again, identically."""
+        key = (how, copy.repeat, copy.n_rows)
+        if self._last_draw is None or self._last_draw[0] != key:
+            drawn = how.draw(copy.n_rows, generator(seed, DRAW_KEY, copy.repeat))
+            self._last_draw = (key, drawn)
+        return self._last_draw[1]
+
     def _perturbed_block(self, copy: _Copy, seed: int) -> np.ndarray:
         task = copy.task
         cols = list(task.columns)
@@ -309,8 +322,12 @@ class PerturbationEngine:
             cells = self.X[:, task.step, cols]
         if copy.rows is not None:
             cells = cells[copy.rows]
-        out = np.asarray(task.how(cells, generator(seed, TASK_KEY, copy.repeat, copy.index)),
-                         dtype=np.float64)
+        how = task.how
+        if getattr(how, "shared", False):
+            out = how.apply(cells, self._draw(how, copy, seed))
+        else:
+            out = how(cells, generator(seed, TASK_KEY, copy.repeat, copy.index))
+        out = np.asarray(out, dtype=np.float64)
         if out.shape != cells.shape:
             raise InputError(f"a perturbation must return the cells it was given, of shape "
                              f"{cells.shape}; received shape {out.shape}")
@@ -354,6 +371,6 @@ def _bar(total: int, show: bool) -> Any:
     return tqdm(total=total, desc="perturbed copies", unit="copy")
 
 
-__all__ = ["DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "REPEAT_KEY", "TASK_KEY", "Hold",
-           "Noise", "Permute", "Perturbation", "PerturbationEngine", "Statistic", "Task",
+__all__ = ["DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "DRAW_KEY", "REPEAT_KEY", "TASK_KEY",
+           "Hold", "Noise", "Permute", "Perturbation", "PerturbationEngine", "Statistic", "Task",
            "generator", "seed_from"]

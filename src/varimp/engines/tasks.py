@@ -5,6 +5,13 @@ perturbation function applied to them. The functions here are injected into the 
 as in Captum's design (permutation is ablation with another perturbation function):
 :class:`Noise` (input perturbation), :class:`Permute` (permutation importance) and :class:`Hold`
 (improved stepwise selection); any callable ``f(block, rng) -> block`` works too.
+
+Random numbers come from generators keyed by what they are for (:func:`generator`). A
+perturbation draws its own numbers per copy (``Noise``: ``(seed, TASK_KEY, repeat, task)``)
+unless it is *shared*: then it draws once per repeat (``Permute``: one permutation of the rows
+from ``(seed, DRAW_KEY, repeat)``, used by every variable, cell and group of that repeat, as
+scikit-learn's ``permutation_importance`` does). Either way a draw depends on the seed, the
+repeat (and the task) only, never on ``batch_size``, ``max_memory`` or the order of evaluation.
 """
 
 from __future__ import annotations
@@ -38,12 +45,25 @@ class Noise:
 @dataclass(frozen=True)
 class Permute:
     """Shuffle the rows of the block: every selected cell of a sample moves to another sample
-    together (a variable's whole sequence, or one step of it), as in Breiman (2001)."""
+    together (a variable's whole sequence, or one step of it), as in Breiman (2001).
+
+    A shared perturbation: the engine draws one permutation of the rows per repeat
+    (:meth:`draw`, from ``generator(seed, DRAW_KEY, repeat)``) and applies it to every task of
+    that repeat (:meth:`apply`). Called directly, ``Permute()(block, rng)`` draws from ``rng``.
+    """
 
     random = True
+    shared = True
+
+    def draw(self, n_rows: int, rng: np.random.Generator) -> np.ndarray:
+        """The permutation of ``n_rows`` rows that every task of a repeat uses."""
+        return rng.permutation(n_rows)
+
+    def apply(self, block: np.ndarray, order: np.ndarray) -> np.ndarray:
+        return block[order]
 
     def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return block[rng.permutation(block.shape[0])]
+        return self.apply(block, self.draw(block.shape[0], rng))
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,9 @@ class Task:
         ``how(block, rng) -> block``: receives the selected cells of every row of the copy and
         the copy's own generator; returns the perturbed cells (same shape). The block is
         ``(m, len(columns))`` for tables and for one step of a sequence, ``(m, T, len(columns))``
-        for a sequence perturbed at every step.
+        for a sequence perturbed at every step. A *shared* perturbation (``shared = True``,
+        like :class:`Permute`) also has ``draw(n_rows, rng)``, called once per repeat with
+        ``generator(seed, DRAW_KEY, repeat)``, and ``apply(block, drawn)``, called per task.
     step : int or None
         Sequences only: perturb at this time step alone (None: at every step).
     """
@@ -89,13 +111,15 @@ def seed_from(random_state: object) -> int:
     return int(check_random_state(random_state).integers(0, 2**63 - 1))
 
 
-#: First element of a generator key: the random numbers of a task's copy, or a method's own
-#: per-repeat draws (e.g. the row subsample of permutation's ``max_samples``).
-TASK_KEY, REPEAT_KEY = 0, 1
+#: First element of a generator key: the random numbers of a task's copy, a method's own
+#: per-repeat draws (e.g. the row subsample of permutation's ``max_samples``), or the draw a
+#: shared perturbation makes once per repeat for all tasks (the permutation of ``Permute``).
+TASK_KEY, REPEAT_KEY, DRAW_KEY = 0, 1, 2
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:
     """The generator of one unit of random work: ``generator(seed, TASK_KEY, repeat, task)``
     for the copies the engine runs, ``generator(seed, REPEAT_KEY, repeat)`` for a method's own
-    per-repeat draws. Keys never collide, so adding a task changes no other draw."""
+    per-repeat draws, ``generator(seed, DRAW_KEY, repeat)`` for a shared perturbation's draw.
+    Keys never collide, so adding a task changes no other draw."""
     return np.random.default_rng([int(seed), *(int(k) for k in key)])

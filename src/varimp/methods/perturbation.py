@@ -253,9 +253,12 @@ def permutation(
     keeping its distribution) and the error of the model's predictions is measured again
     (Breiman 2001; Fisher, Rudin & Dominici 2019, model reliance). The score is the mean over
     ``n_repeats`` of ``error(permuted) - error(original)``; ``std`` is their standard
-    deviation (ddof=1). Scores ("auto": log loss for probabilities with 0/1 targets, else MSE;
-    also ``"mse"``, ``"mae"``, ``"r2"``, ``"accuracy"``, ``"log_loss"`` or a callable error, see
-    :mod:`varimp.scoring`) are turned into losses, so an R2 or accuracy importance is its drop.
+    deviation (ddof=1). Each repeat draws one permutation of the rows and applies it to every
+    variable, group and cell (as scikit-learn's ``permutation_importance`` does), from a
+    generator seeded by ``random_state`` and the repeat only. Scores ("auto": log loss for
+    probabilities with 0/1 targets, else MSE; also ``"mse"``, ``"mae"``, ``"r2"``,
+    ``"accuracy"``, ``"log_loss"`` or a callable error, see :mod:`varimp.scoring`) are turned
+    into losses, so an R2 or accuracy importance is its drop.
 
     ``max_samples`` (as in scikit-learn): each repeat uses a random subset of that many rows
     (a fraction of ``n`` when a float), drawn without replacement, for both errors.
