@@ -136,6 +136,14 @@ class Adapter(abc.ABC):
         ``predict(t, X[:, t:], rows)`` evaluates steps ``t..T-1`` from the cached states."""
         return None
 
+    def tail_predictor(self) -> object | None:
+        """A :class:`varimp.adapters.tail.TailPredictor` for a dense network whose structure
+        this adapter can read, or None: the perturbation engine then runs full forward passes.
+        ``predictor.start(X, base)`` caches the first layer's pre-activation ``X @ W + b``; its
+        ``predict([(columns, cells, rows), ...])`` evaluates copies of X whose ``columns`` hold
+        ``cells`` from the cache (``+ delta @ W[columns]``) through the rest of the network."""
+        return None
+
     # -- safety -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:

@@ -153,6 +153,13 @@ class KerasAdapter(Adapter):
 
         return suffix_predictor(self, getattr(torch, str(self.dtype)), torch.device("cpu"))
 
+    def tail_predictor(self):
+        import torch
+
+        from .tail import tail_predictor
+
+        return tail_predictor(self, getattr(torch, str(self.dtype)), torch.device("cpu"))
+
     def network(self) -> Network:
         layers: list[Layer] = []
         _read(self.model, layers)

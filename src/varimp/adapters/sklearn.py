@@ -64,6 +64,17 @@ class SklearnAdapter(Adapter):
             layers.append(Dense(w, b, _ACTIVATIONS[act], name=f"coefs_[{k}]"))
         return resolve_network(layers, self)
 
+    def tail_predictor(self):
+        """The network's twin in PyTorch, in the dtype of ``coefs_`` (a bare MLP only)."""
+        import torch
+
+        from .tail import tail_predictor
+
+        coefs = getattr(self.estimator, "coefs_", None)
+        single = coefs is not None and coefs[0].dtype == np.float32
+        return tail_predictor(self, torch.float32 if single else torch.float64,
+                              torch.device("cpu"))
+
     def gradient(self, X, output, step=None, batch_size=None):
         if self.gradient_kind != "autodiff":
             return super().gradient(X, output, step, batch_size)

@@ -40,6 +40,11 @@ _ACTIVATIONS = {
 }
 
 
+#: The same activations applied in place, for the tensors a stage has just made.
+_IN_PLACE = {"identity": lambda x: x, "relu": torch.relu_, "tanh": torch.tanh_,
+             "sigmoid": torch.sigmoid_}
+
+
 def _activation(name: str):
     if name.startswith("leaky_relu:"):
         slope = float(name.split(":", 1)[1])
@@ -54,6 +59,47 @@ class _Stage:
     layer: Dense | Recurrent
     function: object  # dense: activation; recurrent: native module or None (step loop)
     weights: dict
+
+    def dense(self, x: torch.Tensor) -> torch.Tensor:
+        """A dense stage applied to ``x`` (at every step of a sequence)."""
+        z = torch.addmm(self.weights["bias"], x.reshape(-1, x.shape[-1]), self.weights["weight"])
+        return in_place(self.layer.activation, self.function)(z).reshape(*x.shape[:-1], -1)
+
+
+def in_place(name: str, function):
+    """The activation ``name`` applied in place when torch has that form, else ``function``."""
+    return _IN_PLACE.get(name, function)
+
+
+def rebuild(layers: list[Dense | Recurrent], dtype: torch.dtype,
+            device: torch.device) -> list[_Stage]:
+    """The layers as torch stages, with the model's weights in its dtype and on its device."""
+    stages = []
+    for layer in layers:
+        to = {k: _tensor(v, dtype, device) for k, v in _weights(layer).items()}
+        function = _activation(layer.activation) if isinstance(layer, Dense) else \
+            _native(layer, dtype, device)
+        stages.append(_Stage(layer, function, to))
+    return stages
+
+
+def reproduces(mine: np.ndarray, target: np.ndarray, dtype: torch.dtype) -> bool:
+    """Whether a rebuilt network's predictions match the adapter's: to 1e-9 relative in
+    float64, 1e-4 otherwise (float32 kernels round differently)."""
+    tight = dtype == torch.float64
+    scale = max(1.0, float(np.abs(target).max()))
+    return mine.shape == target.shape and bool(np.allclose(
+        mine, target, rtol=1e-9 if tight else 1e-4, atol=(1e-9 if tight else 1e-5) * scale))
+
+
+def readable(network: Network) -> bool:
+    """Whether every layer is dense or recurrent with activations the rebuild knows."""
+    for layer in network.layers:
+        if not isinstance(layer, Dense | Recurrent) or _activation(layer.activation) is None:
+            return False
+        if isinstance(layer, Recurrent) and _activation(layer.recurrent_activation) is None:
+            return False
+    return True
 
 
 def _tensor(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -105,12 +151,7 @@ class SuffixPredictor:
 
     def __init__(self, network: Network, dtype: torch.dtype, device: torch.device):
         self.dtype, self.device = dtype, device
-        self.stages: list[_Stage] = []
-        for layer in network.layers:
-            to = {k: _tensor(v, dtype, device) for k, v in _weights(layer).items()}
-            function = _activation(layer.activation) if isinstance(layer, Dense) else \
-                _native(layer, dtype, device)
-            self.stages.append(_Stage(layer, function, to))
+        self.stages = rebuild(list(network.layers), dtype, device)
         self.per_step = all(s.layer.return_sequences for s in self.stages
                             if isinstance(s.layer, Recurrent))
         itemsize = torch.empty(0, dtype=dtype).element_size()
@@ -135,13 +176,7 @@ class SuffixPredictor:
             mine = run.from_states(X[rows], run.zero_states(len(rows)))
         except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
             return None
-        target = base[rows]
-        tight = self.dtype == torch.float64
-        scale = max(1.0, float(np.abs(target).max()))
-        if mine.shape != target.shape or not np.allclose(
-                mine, target, rtol=1e-9 if tight else 1e-4, atol=(1e-9 if tight else 1e-5) * scale):
-            return None
-        return run
+        return run if reproduces(mine, base[rows], self.dtype) else None
 
     def _recurrent(self, stage: _Stage, x: torch.Tensor, h: torch.Tensor,
                    c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -211,8 +246,7 @@ class SuffixRun:
         with torch.no_grad():
             for stage in self.predictor.stages:
                 if isinstance(stage.layer, Dense):
-                    w = stage.weights
-                    x = stage.function(x @ w["weight"] + w["bias"])
+                    x = stage.dense(x)
                     continue
                 x, h, c = self.predictor._recurrent(stage, x, states[k], states[k + 1])
                 new_states += [h, c]
@@ -269,14 +303,7 @@ def suffix_predictor(adapter: object, dtype: torch.dtype,
         network = adapter.network()
     except VarImpError:
         return None
-    if not network.sequence or any(not isinstance(layer, Dense | Recurrent)
-                                   for layer in network.layers):
-        return None
-    if any(isinstance(layer, Dense) and _activation(layer.activation) is None
-           for layer in network.layers):
-        return None
-    if any(isinstance(layer, Recurrent) and (_activation(layer.activation) is None or
-           _activation(layer.recurrent_activation) is None) for layer in network.layers):
+    if not network.sequence or not readable(network):
         return None
     try:
         return SuffixPredictor(network, dtype, device)

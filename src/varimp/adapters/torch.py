@@ -129,6 +129,11 @@ class TorchAdapter(Adapter):
 
         return suffix_predictor(self, self.dtype, self.device)
 
+    def tail_predictor(self):
+        from .tail import tail_predictor
+
+        return tail_predictor(self, self.dtype, self.device)
+
     def network(self) -> Network:
         layers: list = []
         for module in self.model.modules():

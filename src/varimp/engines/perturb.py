@@ -20,7 +20,11 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
   When the adapter offers a suffix predictor (a recurrent network whose structure it could
   read and verify), the unperturbed prefix is run once and only steps ``t..T-1`` are evaluated,
   starting from the cached recurrent states; results equal the full forward pass to floating
-  point precision.
+  point precision;
+- on tables, when the adapter offers a tail predictor (a dense network whose structure it
+  could read and verify), the first layer's pre-activation ``X @ W + b`` is computed once and
+  a copy changing columns ``J`` is evaluated as ``X @ W + b + (X'_J - X_J) @ W[J]`` followed by
+  the rest of the network; again equal to the full forward pass to floating point precision.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..adapters import Adapter
-from ..errors import InputError, describe
+from ..errors import InputError, ModelError, describe
 from ..validation import check_positive_int
 from .tasks import (
     DRAW_KEY,
@@ -104,11 +108,14 @@ class PerturbationEngine:
         A tqdm bar over the copies (None: when stderr is a terminal).
     prefix : bool
         Sequences: reuse the unperturbed prefix when the adapter offers a suffix predictor.
+    first_layer : bool
+        Tables: reuse the first dense layer's unperturbed pre-activation when the adapter
+        offers a tail predictor.
     """
 
     def __init__(self, adapter: Adapter, X: np.ndarray, *, batch_size: int | None = None,
                  max_memory: int | None = None, progress: bool | None = None,
-                 prefix: bool = True):
+                 prefix: bool = True, first_layer: bool = True):
         self.adapter = adapter
         self.X = X
         self.batch_size = None if batch_size is None else \
@@ -116,10 +123,12 @@ class PerturbationEngine:
         self.max_memory = check_max_memory(max_memory)
         self.progress = show_progress(progress)
         self.prefix = prefix
+        self.first_layer = first_layer
         self._base: np.ndarray | None = None
         self._predictor: Any = False  # not looked up yet
         self._suffix: Any = False
         self._X_cast: np.ndarray | None = None
+        self._tail: Any = False
         self._last_draw: tuple | None = None
 
     @property
@@ -142,13 +151,17 @@ class PerturbationEngine:
                 self._predictor = self.adapter.suffix_predictor()
         return self._predictor
 
-    def _rows_per_call(self, row_shape: tuple[int, ...]) -> int:
+    def _rows_per_call(self, row_shape: tuple[int, ...], tail: Any = None) -> int:
         """Rows per model call: ``batch_size``; by default about ``DEFAULT_CELLS_PER_CALL``
         input cells, or for a recurrent network the suffix predictor's cache-friendly number
-        for sequences of this length. Lowered so that the call's input (counted as float64
-        plus the model's own copy) stays within ``max_memory``."""
+        for sequences of this length, or the tail predictor's for a dense one. Lowered so that
+        the call's input (counted as float64 plus the model's own copy; for the tail predictor,
+        every layer's outputs) stays within ``max_memory``."""
         cells = math.prod(row_shape)
         rows = self.batch_size
+        if tail is not None:
+            cells = max(cells, tail.predictor.row_cells)
+            rows = rows or tail.predictor.rows_per_call()
         if rows is None and len(row_shape) == 2 and self.predictor is not None:
             rows = self.predictor.rows_per_call(row_shape[0])
         if rows is None:
@@ -161,6 +174,19 @@ class PerturbationEngine:
             self._suffix = None if self.predictor is None else \
                 self.predictor.start(self.X, self.base)
         return self._suffix
+
+    def tail_run(self) -> Any:
+        """Tables with ``first_layer``: the adapter's tail predictor started on X (the first
+        dense layer's pre-activation cached, when it takes at most a quarter of
+        ``max_memory``), or None."""
+        if self._tail is False:
+            self._tail = None
+            predictor = self.adapter.tail_predictor() if self.first_layer and \
+                not self.sequence else None
+            if predictor is not None and \
+                    predictor.cache_bytes(self.X.shape[0]) <= self.max_memory // 4:
+                self._tail = predictor.start(self.X, self.base)
+        return self._tail
 
     def check_task(self, task: Task) -> None:
         p = self.X.shape[-1]
@@ -234,38 +260,28 @@ class PerturbationEngine:
                    results: dict, suffix: Any, bar: Any) -> None:
         start = group[0].start if suffix is not None else 0
         use_suffix = suffix is not None and start > 0
+        tail = None if use_suffix else self.tail_run()
         shape = self.X.shape[1:]
         if use_suffix:
             shape = (self.X.shape[1] - start, *shape[1:])
-        per_call = self._rows_per_call(shape)
-        dtype = suffix.input_dtype if use_suffix else self.adapter.input_dtype
-        X = self._cast(dtype)
-        buffer = None  # one call buffer, reused: fresh pages for every call cost up to 40%
+        per_call = self._rows_per_call(shape, tail)
+        batches = None if tail is not None else _Batches(
+            self, min(per_call, sum(c.n_rows for c in group)), shape,
+            suffix.input_dtype if use_suffix else self.adapter.input_dtype)
         for pieces in _calls(group, per_call):
-            size = sum(hi - lo for _, lo, hi in pieces)
-            if buffer is None:
-                buffer = np.empty((min(per_call, sum(c.n_rows for c in group)), *shape),
-                                  dtype=dtype)
-            batch = buffer[:size]
-            state_rows = []
-            at = 0
-            for copy, lo, hi in pieces:
+            for copy, _, _ in pieces:
                 if copy.block is None:
                     copy.block = self._perturbed_block(copy, seed)
-                rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
-                source = X[lo:hi] if copy.rows is None else X[rows]
-                view = batch[at:at + hi - lo]
-                if use_suffix:
-                    view[...] = source[:, start:]
-                    view[:, 0, list(copy.task.columns)] = copy.block[lo:hi]
-                else:
-                    view[...] = source
-                    _assign(view, copy.task, copy.block[lo:hi])
-                state_rows.append(rows)
-                at += hi - lo
-            if use_suffix:
-                pred = suffix.predict(start, batch, np.concatenate(state_rows))
+            if tail is not None:
+                pred = _finite(tail.predict([
+                    (copy.task.columns, copy.block[lo:hi],
+                     slice(lo, hi) if copy.rows is None else copy.rows[lo:hi])
+                    for copy, lo, hi in pieces]))
+            elif use_suffix:
+                batch, rows = batches.fill(pieces, start)
+                pred = _finite(suffix.predict(start, batch, rows))
             else:
+                batch, _ = batches.fill(pieces, 0)
                 pred = self.adapter.predict(batch, len(batch))
             at = 0
             for copy, lo, hi in pieces:
@@ -332,6 +348,44 @@ class PerturbationEngine:
             raise InputError(f"a perturbation must return the cells it was given, of shape "
                              f"{cells.shape}; received shape {out.shape}")
         return out
+
+
+class _Batches:
+    """Builds the model calls of a group in one buffer, reused: fresh pages for every call
+    cost up to 40%."""
+
+    def __init__(self, engine: PerturbationEngine, rows: int, shape: tuple[int, ...],
+                 dtype: type):
+        self.X = engine._cast(dtype)
+        self.buffer = np.empty((rows, *shape), dtype=dtype)
+
+    def fill(self, pieces: list[tuple[_Copy, int, int]], start: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """The call's input (steps ``start..`` of each perturbed row) and the rows of X."""
+        batch = self.buffer[:sum(hi - lo for _, lo, hi in pieces)]
+        state_rows = []
+        at = 0
+        for copy, lo, hi in pieces:
+            rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
+            source = self.X[lo:hi] if copy.rows is None else self.X[rows]
+            view = batch[at:at + hi - lo]
+            if start:
+                view[...] = source[:, start:]
+                view[:, 0, list(copy.task.columns)] = copy.block[lo:hi]
+            else:
+                view[...] = source
+                _assign(view, copy.task, copy.block[lo:hi])
+            state_rows.append(rows)
+            at += hi - lo
+        return batch, np.concatenate(state_rows)
+
+
+def _finite(pred: np.ndarray) -> np.ndarray:
+    """Predictions of a rebuilt network, checked as the adapter checks the model's."""
+    if not np.all(np.isfinite(pred)):
+        raise ModelError("the model returned NaN or inf predictions for a perturbed copy of X; "
+                         "check the scale of X, of the perturbation and the model")
+    return pred
 
 
 def _assign(view: np.ndarray, task: Task, cells: np.ndarray) -> None:
