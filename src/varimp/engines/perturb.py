@@ -103,7 +103,8 @@ class PerturbationEngine:
     max_memory : int or None
         Bytes of perturbed input held at once (the call buffer and the perturbed cells of the
         copies in flight); default ``DEFAULT_MAX_MEMORY`` (256 MiB). It lowers the rows per call
-        when needed, never below one row.
+        when needed, never below one row. The first layer's cached pre-activation (``first_layer``)
+        is kept only when it takes at most a quarter of it.
     progress : bool or None
         A tqdm bar over the copies (None: when stderr is a terminal).
     prefix : bool
@@ -321,7 +322,7 @@ class PerturbationEngine:
     def _draw(self, how: Any, copy: _Copy, seed: int) -> Any:
         """A shared perturbation's draw for the copy's repeat. Only the last one is kept (the
         copies of a repeat run together); one needed again is drawn again, identically."""
-        key = (how, copy.repeat, copy.n_rows)
+        key = (how, seed, copy.repeat, copy.n_rows)
         if self._last_draw is None or self._last_draw[0] != key:
             drawn = how.draw(copy.n_rows, generator(seed, DRAW_KEY, copy.repeat))
             self._last_draw = (key, drawn)
