@@ -7,13 +7,9 @@ they are given, and return a plain ``torch.nn.Module`` in eval mode whose ``forw
 float32 ``(n, p)`` or ``(n, T, p)`` and returns predictions. Called as ``fit(X, y)`` with their
 defaults they are valid ``fit=`` arguments of ``forward_stepwise`` and ``backward_stepwise``.
 
-PyTorch's ``nn.LSTM`` and ``nn.GRU`` fix the cell activation to tanh, while Keras'
-``LSTM(activation="relu")`` (the reference experiment of varimp's mission) does not. A layer
-whose activation is tanh (or tanh/relu for a simple RNN) is therefore a native PyTorch layer;
-any other activation uses :class:`RecurrentLayer`, a small module with the same equations, the
-same parameter layout and gate order as PyTorch's, and the activation applied where Keras
-applies it (cell candidate and cell output). It describes itself to varimp's PyTorch adapter,
-so the weight-based methods read it like a native layer.
+A recurrent layer whose cell activation is tanh (or tanh/relu for a simple RNN) is a native
+PyTorch layer; any other activation uses :class:`varimp.modules.RecurrentLayer`, which the
+weight-based methods read like a native one.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import InputError
-from .network import Recurrent
+from .modules import GATE_COUNT, TORCH_ACTIVATIONS, RecurrentLayer, RecurrentNet
 from .validation import (
     check_choice,
     check_positive_float,
@@ -37,121 +33,11 @@ from .validation import (
     validate,
 )
 
-#: Cell and hidden activations by neutral name (the names of :data:`varimp.network.ACTIVATIONS`).
-TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "identity": lambda x: x,
-    "relu": torch.relu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "hard_sigmoid": F.hardsigmoid,
-    "elu": F.elu,
-    "softplus": F.softplus,
-    "silu": F.silu,
-    "gelu": F.gelu,
-}
 _MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
             "softplus": nn.Softplus, "silu": nn.SiLU, "gelu": nn.GELU,
             "hard_sigmoid": nn.Hardsigmoid}
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _NATIVE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TASKS = ("regression", "binary", "multiclass")
-
-
-class RecurrentLayer(nn.Module):
-    """One batch-first recurrent layer (RNN, LSTM or GRU) with any elementwise activation.
-
-    Equations (PyTorch's, gate order and parameter names included; ``act`` = ``activation``,
-    ``s`` = sigmoid):
-
-    - rnn: ``h = act(W_ih x + b_ih + W_hh h + b_hh)``;
-    - lstm: ``i, f, g, o`` blocks; ``c = s(f) c + s(i) act(g)``, ``h = s(o) act(c)``
-      (Keras' ``LSTM(activation=...)``);
-    - gru: ``r, z, n`` blocks; ``n = act(W_in x + b_in + r (W_hn h + b_hn))``,
-      ``h = (1 - z) n + z h`` (PyTorch's and Keras' ``reset_after=True``).
-
-    Input ``(n, T, input_size)``, output ``(n, T, hidden_size)``, initial state zero.
-    """
-
-    batch_first = True
-    bidirectional = False
-    num_layers = 1
-
-    def __init__(self, cell: str, input_size: int, hidden_size: int, activation: str = "tanh"):
-        super().__init__()
-        self.cell = check_choice(cell, "cell", tuple(_GATES))
-        self.activation = check_choice(activation, "activation", tuple(TORCH_ACTIVATIONS))
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        rows = _GATES[cell] * hidden_size
-        self.weight_ih_l0 = nn.Parameter(torch.zeros(rows, input_size))
-        self.weight_hh_l0 = nn.Parameter(torch.zeros(rows, hidden_size))
-        self.bias_ih_l0 = nn.Parameter(torch.zeros(rows))
-        self.bias_hh_l0 = nn.Parameter(torch.zeros(rows))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        act = TORCH_ACTIVATIONS[self.activation]
-        n, steps, _ = x.shape
-        h = x.new_zeros(n, self.hidden_size)
-        c = x.new_zeros(n, self.hidden_size)
-        x_in = x @ self.weight_ih_l0.T + self.bias_ih_l0  # every step's input projection at once
-        outs = []
-        for t in range(steps):
-            h_in = h @ self.weight_hh_l0.T + self.bias_hh_l0
-            if self.cell == "rnn":
-                h = act(x_in[:, t] + h_in)
-            elif self.cell == "lstm":
-                i, f, g, o = (x_in[:, t] + h_in).chunk(4, dim=-1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(g)
-                h = torch.sigmoid(o) * act(c)
-            else:
-                xr, xz, xn = x_in[:, t].chunk(3, dim=-1)
-                hr, hz, hn = h_in.chunk(3, dim=-1)
-                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                h = (1.0 - z) * act(xn + r * hn) + z * h
-            outs.append(h)
-        return torch.stack(outs, dim=1)
-
-    def varimp_layers(self) -> list[Recurrent]:
-        """This layer in varimp's neutral description (read by the PyTorch adapter)."""
-        gates = {"rnn": ("h",), "lstm": tuple("ifgo"), "gru": tuple("rzn")}[self.cell]
-        units = self.hidden_size
-
-        def blocks(param: torch.Tensor) -> dict[str, np.ndarray]:
-            full = param.detach().cpu().double().numpy().copy()
-            return {g: full[k * units:(k + 1) * units] for k, g in enumerate(gates)}
-
-        return [Recurrent(
-            cell=self.cell,
-            w_input={g: w.T for g, w in blocks(self.weight_ih_l0).items()},
-            w_recurrent={g: w.T for g, w in blocks(self.weight_hh_l0).items()},
-            b_input=blocks(self.bias_ih_l0), b_recurrent=blocks(self.bias_hh_l0),
-            activation=self.activation, recurrent_activation="sigmoid", return_sequences=True,
-            name=f"RecurrentLayer({self.cell}, {self.activation}, {units})",
-        )]
-
-    def extra_repr(self) -> str:
-        return (f"{self.cell}, {self.input_size}, {self.hidden_size}, "
-                f"activation={self.activation!r}")
-
-
-class RecurrentNet(nn.Module):
-    """Stacked recurrent layers, optionally a linear head, returning the sequence or last step."""
-
-    def __init__(self, layers: Sequence[nn.Module], head: nn.Module | None,
-                 return_sequences: bool):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
-        self.head = head
-        self.return_sequences = bool(return_sequences)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        for layer in self.layers:
-            out = layer(out)
-            if isinstance(out, tuple):  # native nn.RNN/LSTM/GRU return (output, state)
-                out = out[0]
-        if not self.return_sequences:
-            out = out[:, -1]
-        return out if self.head is None else self.head(out)
 
 
 @contextlib.contextmanager
@@ -190,7 +76,7 @@ def _init_linear(linear: nn.Linear) -> None:
 
 def _init_recurrent(layer: nn.Module, cell: str) -> None:
     """Keras' defaults: Glorot-uniform input kernel, orthogonal recurrent kernel, forget bias 1."""
-    gates, units = _GATES[cell], layer.hidden_size
+    gates, units = GATE_COUNT[cell], layer.hidden_size
     with torch.no_grad():
         _glorot_(layer.weight_ih_l0, layer.input_size, gates * units)
         for k in range(gates):
@@ -429,7 +315,7 @@ def train_recurrent(
     if not data.sequence:
         raise InputError(f"X must be sequences (n_sequences, n_timesteps, n_features); received "
                          f"shape {data.X.shape}")
-    cell = check_choice(cell, "cell", tuple(_GATES))
+    cell = check_choice(cell, "cell", tuple(GATE_COUNT))
     units = _check_sizes(units, "units")
     if isinstance(activations, str):
         activations = (activations,) * len(units)

@@ -152,7 +152,7 @@ class TorchAdapter(Adapter):
             elif isinstance(module, nn.Flatten):
                 layers.append(Flatten())
             elif hasattr(module, "varimp_layers"):  # a layer that describes itself
-                layers.extend(module.varimp_layers())  # (varimp.train.RecurrentLayer)
+                layers.extend(module.varimp_layers())  # (varimp.modules.RecurrentLayer)
             elif isinstance(module, _SKIPPED):
                 continue
             elif (name := _activation_name(module)) is not None:

@@ -1,0 +1,133 @@
+"""The PyTorch modules varimp builds: recurrent layers with any cell activation, and stacks.
+
+PyTorch's ``nn.LSTM`` and ``nn.GRU`` fix the cell activation to tanh, while Keras'
+``LSTM(activation="relu")`` (the reference experiment of varimp's mission) does not.
+:class:`RecurrentLayer` has PyTorch's equations, parameter layout and gate order with the
+activation applied where Keras applies it (cell candidate and cell output), and describes itself
+to varimp's PyTorch adapter, so the weight-based methods read it like a native layer.
+:class:`RecurrentNet` stacks recurrent layers under an optional linear head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .network import Recurrent
+from .validation import check_choice
+
+#: Cell and hidden activations by neutral name (the names of :data:`varimp.network.ACTIVATIONS`).
+TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda x: x,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "hard_sigmoid": F.hardsigmoid,
+    "elu": F.elu,
+    "softplus": F.softplus,
+    "silu": F.silu,
+    "gelu": F.gelu,
+}
+#: Gate blocks per cell, in PyTorch's layout.
+GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+class RecurrentLayer(nn.Module):
+    """One batch-first recurrent layer (RNN, LSTM or GRU) with any elementwise activation.
+
+    Equations (PyTorch's, gate order and parameter names included; ``act`` = ``activation``,
+    ``s`` = sigmoid):
+
+    - rnn: ``h = act(W_ih x + b_ih + W_hh h + b_hh)``;
+    - lstm: ``i, f, g, o`` blocks; ``c = s(f) c + s(i) act(g)``, ``h = s(o) act(c)``
+      (Keras' ``LSTM(activation=...)``);
+    - gru: ``r, z, n`` blocks; ``n = act(W_in x + b_in + r (W_hn h + b_hn))``,
+      ``h = (1 - z) n + z h`` (PyTorch's and Keras' ``reset_after=True``).
+
+    Input ``(n, T, input_size)``, output ``(n, T, hidden_size)``, initial state zero.
+    """
+
+    batch_first = True
+    bidirectional = False
+    num_layers = 1
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, activation: str = "tanh"):
+        super().__init__()
+        self.cell = check_choice(cell, "cell", tuple(GATE_COUNT))
+        self.activation = check_choice(activation, "activation", tuple(TORCH_ACTIVATIONS))
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        rows = GATE_COUNT[cell] * hidden_size
+        self.weight_ih_l0 = nn.Parameter(torch.zeros(rows, input_size))
+        self.weight_hh_l0 = nn.Parameter(torch.zeros(rows, hidden_size))
+        self.bias_ih_l0 = nn.Parameter(torch.zeros(rows))
+        self.bias_hh_l0 = nn.Parameter(torch.zeros(rows))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = TORCH_ACTIVATIONS[self.activation]
+        n, steps, _ = x.shape
+        h = x.new_zeros(n, self.hidden_size)
+        c = x.new_zeros(n, self.hidden_size)
+        x_in = x @ self.weight_ih_l0.T + self.bias_ih_l0  # every step's input projection at once
+        outs = []
+        for t in range(steps):
+            h_in = h @ self.weight_hh_l0.T + self.bias_hh_l0
+            if self.cell == "rnn":
+                h = act(x_in[:, t] + h_in)
+            elif self.cell == "lstm":
+                i, f, g, o = (x_in[:, t] + h_in).chunk(4, dim=-1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(g)
+                h = torch.sigmoid(o) * act(c)
+            else:
+                xr, xz, xn = x_in[:, t].chunk(3, dim=-1)
+                hr, hz, hn = h_in.chunk(3, dim=-1)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                h = (1.0 - z) * act(xn + r * hn) + z * h
+            outs.append(h)
+        return torch.stack(outs, dim=1)
+
+    def varimp_layers(self) -> list[Recurrent]:
+        """This layer in varimp's neutral description (read by the PyTorch adapter)."""
+        gates = {"rnn": ("h",), "lstm": tuple("ifgo"), "gru": tuple("rzn")}[self.cell]
+        units = self.hidden_size
+
+        def blocks(param: torch.Tensor) -> dict[str, np.ndarray]:
+            full = param.detach().cpu().double().numpy().copy()
+            return {g: full[k * units:(k + 1) * units] for k, g in enumerate(gates)}
+
+        return [Recurrent(
+            cell=self.cell,
+            w_input={g: w.T for g, w in blocks(self.weight_ih_l0).items()},
+            w_recurrent={g: w.T for g, w in blocks(self.weight_hh_l0).items()},
+            b_input=blocks(self.bias_ih_l0), b_recurrent=blocks(self.bias_hh_l0),
+            activation=self.activation, recurrent_activation="sigmoid", return_sequences=True,
+            name=f"RecurrentLayer({self.cell}, {self.activation}, {units})",
+        )]
+
+    def extra_repr(self) -> str:
+        return (f"{self.cell}, {self.input_size}, {self.hidden_size}, "
+                f"activation={self.activation!r}")
+
+
+class RecurrentNet(nn.Module):
+    """Stacked recurrent layers, optionally a linear head, returning the sequence or last step."""
+
+    def __init__(self, layers: Sequence[nn.Module], head: nn.Module | None,
+                 return_sequences: bool):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.head = head
+        self.return_sequences = bool(return_sequences)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.layers:
+            out = layer(out)
+            if isinstance(out, tuple):  # native nn.RNN/LSTM/GRU return (output, state)
+                out = out[0]
+        if not self.return_sequences:
+            out = out[:, -1]
+        return out if self.head is None else self.head(out)
