@@ -5,20 +5,8 @@ bound (input perturbation, permutation, improved stepwise selection); :mod:`vari
 says what to perturb and how.
 """
 
-from .perturb import (
-    DEFAULT_CELLS_PER_CALL,
-    DEFAULT_MAX_MEMORY,
-    DRAW_KEY,
-    REPEAT_KEY,
-    TASK_KEY,
-    Hold,
-    Noise,
-    Permute,
-    PerturbationEngine,
-    Task,
-    generator,
-    seed_from,
-)
+from .perturb import DEFAULT_CELLS_PER_CALL, DEFAULT_MAX_MEMORY, PerturbationEngine
+from .tasks import DRAW_KEY, REPEAT_KEY, TASK_KEY, Hold, Noise, Permute, Task, generator, seed_from
 
 __all__ = [
     "DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "DRAW_KEY", "Hold", "Noise", "Permute",
