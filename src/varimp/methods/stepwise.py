@@ -18,7 +18,8 @@ from ..engines import Hold, PerturbationEngine, Task
 from ..result import Importance
 from ..scoring import check_scoring
 from ._common import Setup, prepare
-from .perturbation import Measure, check_by_time, summarize, variable_tasks
+from .measure import Measure
+from .perturbation import check_by_time, summarize, variable_tasks
 
 _REFERENCES = """
     References
