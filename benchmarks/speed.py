@@ -18,6 +18,10 @@ Two cases (MISSION.md):
    with a feature mask giving every cell its own id. The floor is 510 full forward passes of
    the 2,000 sequences, what a per-cell method needs without reusing the unperturbed prefix, at
    2,000 rows a call (Captum's batching) and at varimp's cache-friendly rows per call.
+3. **import**: ``python -c "import varimp"`` in a fresh interpreter (best of at least 5 runs,
+   wall time with the interpreter's start, and the process's peak resident memory), against the
+   same import followed by the libraries varimp 0.1.0 loaded at import (torch and SciPy; since
+   then they load on first use). The floor is the bare interpreter, ``python -c "pass"``.
 
 Every figure is the best of ``--rounds`` runs; torch and BLAS run on ``--threads`` threads (1 by
 default: on a shared machine, more threads than free cores make every library erratic).
@@ -25,15 +29,17 @@ default: on a shared machine, more threads than free cores make every library er
 divides a peer's time by varimp's on the PyTorch model (the last MLP row: scikit-learn's time by
 varimp's on the same scikit-learn model). ``peak MiB`` is the largest resident-memory growth seen
 while varimp ran (sampled every 5 ms), to compare with its ``max_memory`` bound (256 MiB by
-default) plus the model and data.
+default) plus the model and data; for the import case, the peak of the whole process.
 
-Usage: ``python benchmarks/speed.py [--quick] [--rounds N] [--threads N]``.
+Usage: ``python benchmarks/speed.py [--quick] [--rounds N] [--threads N] [--case CASE]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -238,6 +244,44 @@ def lstm_case(n: int, steps: int, p: int, rounds: int) -> list[tuple]:
     ]
 
 
+# -- case 3: import ------------------------------------------------------------------------------
+#: What ``import varimp`` loaded besides numpy and pandas up to version 0.1.0.
+EAGER_IMPORTS = ("torch", "scipy.special")
+#: Fresh interpreters per import figure, the best kept.
+IMPORT_ROUNDS = 5
+
+
+def import_cost(statement: str, rounds: int) -> tuple[float, float]:
+    """Best wall time (s) of ``python -c statement`` in a fresh interpreter, and that process's
+    peak resident memory (MiB)."""
+    code = f"{statement}\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    best, peak = float("inf"), 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True)
+        best = min(best, time.perf_counter() - start)
+        peak = int(done.stdout.split()[-1]) / 2**10  # VmHWM, in KiB (ru_maxrss would count
+        # the forked parent's pages)
+    return best, peak
+
+
+def import_case(rounds: int) -> list[tuple]:
+    rounds = max(rounds, IMPORT_ROUNDS)
+    floor, floor_mib = import_cost("pass", rounds)
+    lazy, lazy_mib = import_cost("import varimp", rounds)
+    eager, eager_mib = import_cost(f"import varimp, {', '.join(EAGER_IMPORTS)}", rounds)
+    label = "import varimp, fresh interpreter"
+    return [
+        (label, 'floor: python -c "pass"', floor, None, None, floor_mib),
+        (label, "import varimp", lazy, lazy / floor, None, lazy_mib),
+        (label, f"import varimp + {', '.join(EAGER_IMPORTS)} (0.1.0)", eager, eager / floor,
+         None, eager_mib),
+        (label, f"(lazy / eager import: time {lazy / eager:.2f}, memory "
+         f"{lazy_mib / eager_mib:.2f}; target time <= 0.33)", None, None, None, None),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
@@ -245,6 +289,8 @@ def main() -> None:
                         help="runs per figure, the best kept (the first warms up)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch and BLAS threads (default 1: stable on a shared machine)")
+    parser.add_argument("--case", choices=("all", "mlp", "lstm", "import"), default="all",
+                        help="run one case only")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -253,9 +299,13 @@ def main() -> None:
     rounds = args.rounds
     n, steps = (5000, 20) if args.quick else (20000, 50)
     rows = []
-    for hidden in MLP_HIDDEN:
-        rows += mlp_case(n, 20, hidden, 5, rounds)
-    rows += lstm_case(n // 10, steps, 10, rounds)
+    if args.case in ("all", "mlp"):
+        for hidden in MLP_HIDDEN:
+            rows += mlp_case(n, 20, hidden, 5, rounds)
+    if args.case in ("all", "lstm"):
+        rows += lstm_case(n // 10, steps, 10, rounds)
+    if args.case in ("all", "import"):
+        rows += import_case(rounds)
     print(f"torch threads: {torch.get_num_threads()}; best of {rounds} run(s)")
     header = f"{'case':<38} {'what':<44} {'seconds':>8} {'/floor':>7} {'peer/varimp':>11} " \
              f"{'peak MiB':>8}"

@@ -25,6 +25,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import varimp  # noqa: E402
+import varimp.registry  # noqa: E402
 
 N, T, P = 12, 5, 3
 HIDDEN = 4
@@ -33,35 +34,43 @@ HIDDEN = 4
 # -- method coverage ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MethodSpec:
-    """How the reliability suite calls one method.
+    """How the reliability suite calls one method; its facts come from ``varimp.registry``.
 
-    reads_weights: needs a network whose weights it can read (UnsupportedModelError for a plain
-        callable or a Pipeline).
-    needs_y: measures an error, so y is always passed.
-    random: draws random numbers from ``random_state``.
     replaces_cells: puts other values into cells of X (so it refuses masked padding).
     options: cheap options for a fast call (few repeats, few profile points).
     """
 
-    reads_weights: bool = False
-    needs_y: bool = False
-    random: bool = False
     replaces_cells: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    method: str = ""
+
+    @property
+    def facts(self) -> varimp.registry.MethodSpec:
+        return varimp.registry.method_spec(self.method)
+
+    @property
+    def reads_weights(self) -> bool:
+        return self.facts.reads_weights
+
+    @property
+    def needs_y(self) -> bool:
+        return self.facts.needs_y
+
+    @property
+    def random(self) -> bool:
+        return self.facts.random
 
 
-METHOD_SPECS: dict[str, MethodSpec] = {
-    "connection_weights": MethodSpec(reads_weights=True),
-    "garson": MethodSpec(reads_weights=True),
-    "partial_derivatives": MethodSpec(),
-    "perturbation": MethodSpec(random=True, replaces_cells=True,
-                               options={"n_repeats": 2, "noise": (0.2, 0.5)}),
-    "permutation": MethodSpec(needs_y=True, random=True, replaces_cells=True,
-                              options={"n_repeats": 2}),
-    "profile": MethodSpec(replaces_cells=True, options={"steps": 4}),
-    "improved_stepwise_1": MethodSpec(needs_y=True, replaces_cells=True),
-    "improved_stepwise_2": MethodSpec(needs_y=True, replaces_cells=True),
-}
+METHOD_SPECS: dict[str, MethodSpec] = {name: MethodSpec(method=name, **row) for name, row in {
+    "connection_weights": {},
+    "garson": {},
+    "partial_derivatives": {},
+    "perturbation": {"replaces_cells": True, "options": {"n_repeats": 2, "noise": (0.2, 0.5)}},
+    "permutation": {"replaces_cells": True, "options": {"n_repeats": 2}},
+    "profile": {"replaces_cells": True, "options": {"steps": 4}},
+    "improved_stepwise_1": {"replaces_cells": True},
+    "improved_stepwise_2": {"replaces_cells": True},
+}.items()}
 
 REGISTERED: tuple[str, ...] = varimp.available_methods()
 
@@ -113,9 +122,7 @@ def matrix(rows: list, covered: dict[str, Any] | None = None) -> list:
 
 def accepts(method: str, option: str) -> bool:
     """Whether ``method`` takes the keyword option ``option``."""
-    from varimp.api import accepted_options, method_function
-
-    return option in accepted_options(method_function(method))
+    return option in varimp.registry.method_spec(method).options
 
 
 def run(method: str, model: object, X: object, y: object = None, **extra: Any):

@@ -31,7 +31,7 @@ def test_quick_demo_in_a_subprocess(tmp_path):
     for method in varimp.available_methods():
         assert f"  {method} (" in text or f"  {method}: skipped (" in text
     assert "x1/x3" in text and "total wall time" in text
-    payload = json.loads((out / "results.json").read_text())
+    payload = json.loads((out / "results.json").read_text(), parse_constant=_not_json)
     assert set(payload) == {"mlp", "lstm"}
     for case, results in payload.items():
         for name, data in results.items():
@@ -41,7 +41,12 @@ def test_quick_demo_in_a_subprocess(tmp_path):
             assert image.ndim == 3 and image.shape[0] > 100
             if result.by_time is not None:
                 assert (out / f"{case}_{name}_heatmap.png").is_file()
-    assert (out / "mlp_comparison.png").is_file() and (out / "lstm_comparison.png").is_file()
+    for case in ("mlp", "lstm"):
+        assert (out / f"{case}_comparison.png").is_file() and (out / f"{case}_ranks.png").is_file()
+
+
+def _not_json(constant):
+    raise AssertionError(f"results.json holds {constant}, which is not JSON")
 
 
 def test_demo_through_main_matches_a_hand_computed_reference(tmp_path, capsys):
@@ -90,6 +95,63 @@ def test_out_must_be_a_new_empty_or_earlier_demo_directory(tmp_path, capsys):
     assert cli.main(["demo", "--out", str(a_file)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("varimp: ") for line in err)
+
+
+def test_version(capsys):
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"varimp {varimp.__version__}\n"
+
+
+def _refused(args, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("varimp: ") and "Traceback" not in err
+    return err
+
+
+def test_out_under_a_file_names_the_users_path_and_writes_nothing(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    err = _refused(["demo", "--quick", "--out", "notes.txt/deeper/demo"], capsys)
+    assert "--out notes.txt/deeper/demo" in err and "is a file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_out_that_cannot_be_written_names_the_users_path_and_writes_nothing(
+        tmp_path, capsys, monkeypatch):
+    def failing(settings, out, report):
+        raise PermissionError(13, "Permission denied", str(out / "mlp_garson_bar.png"))
+
+    monkeypatch.setattr(demo, "mlp_case", failing)
+    target = tmp_path / "new" / "parents" / "demo"
+    err = _refused(["demo", "--out", str(target)], capsys)
+    assert f"--out {target}: Permission denied" in err
+    assert ".demo-" not in err  # not the temporary directory
+    assert list(tmp_path.iterdir()) == []  # the missing parents were not created either
+    monkeypatch.setattr(cli.os, "access", lambda path, mode: False)
+    err = _refused(["demo", "--out", str(target)], capsys)
+    assert f"--out {target}: no permission to write in {tmp_path}" in err
+
+
+def test_a_failed_move_into_place_keeps_the_earlier_demo(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "report.txt").write_text("the earlier demo")
+    monkeypatch.setattr(demo, "run_demo", lambda work, quick: (work / "report.txt").write_text(
+        "new"))
+    real_rename = type(out).rename
+
+    def rename(self, target):
+        if self.name.startswith(".demo-") and not self.name.startswith(".demo-old-"):
+            raise OSError(28, "No space left on device")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(type(out), "rename", rename)
+    err = _refused(["demo", "--out", str(out)], capsys)
+    assert f"--out {out}: No space left on device" in err
+    assert (out / "report.txt").read_text() == "the earlier demo"
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def test_methods_lists_every_method_once(capsys):

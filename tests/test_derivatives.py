@@ -5,6 +5,8 @@ models (or an analytic gradient for a plain function), and summarised by hand: t
 derivatives (SSD), their mean, standard deviation and root mean square.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -81,7 +83,13 @@ def test_tabular_mlp_against_finite_differences():
     names = ["a", "b", "c"]
     result = varimp.partial_derivatives(model, X, feature_names=names)
     ssd = [(d**2).sum(axis=0) for d in fd]
-    np.testing.assert_allclose(result.scores.to_numpy(), ssd[0] + ssd[1], rtol=1e-6)
+    # several outputs: the mean of the per-output SSD
+    np.testing.assert_allclose(result.scores.to_numpy(), (ssd[0] + ssd[1]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(),
+                               np.stack(ssd, axis=1), rtol=1e-6)
+    assert list(result.details["per_output"].columns) == ["output 0", "output 1"]
+    assert list(result.details["per_output"].index) == names
+    assert result.kind == "magnitude" and result.details["scale"] == "none"
     assert result.by_time is None
     assert result.details["gradient"] == "autodiff"
     np.testing.assert_allclose(result.details["derivatives"]["output 1"].to_numpy(), fd[1],
@@ -117,10 +125,10 @@ def test_sequence_model_against_finite_differences(cell):
     # a feature's score: the SSD of the sum over steps of its cell derivatives
     along = [d.sum(axis=1) for d in fd]
     np.testing.assert_allclose(result.scores.to_numpy(),
-                               sum((a**2).sum(axis=0) for a in along), rtol=1e-6)
-    # by_time: the SSD of every cell, added over the outputs
+                               sum((a**2).sum(axis=0) for a in along) / 2, rtol=1e-6)
+    # by_time: the SSD of every cell, averaged over the outputs
     np.testing.assert_allclose(result.by_time.to_numpy(),
-                               sum((d**2).sum(axis=0) for d in fd), rtol=1e-6)
+                               sum((d**2).sum(axis=0) for d in fd) / 2, rtol=1e-6)
     assert result.by_time.shape == (T, P)
     assert list(result.by_time.index) == list(range(T))
     for k in range(2):
@@ -186,11 +194,11 @@ def test_callable_sequence_gradient_with_several_outputs():
     c = np.cos(X[:, -1, 0] * X[:, -1, 2])
     d1[:, -1, 0], d1[:, -1, 2] = c * X[:, -1, 2], c * X[:, -1, 0]
     result = varimp.partial_derivatives(f, X)
-    np.testing.assert_allclose(result.by_time.to_numpy(), (d0**2 + d1**2).sum(axis=0),
+    np.testing.assert_allclose(result.by_time.to_numpy(), (d0**2 + d1**2).sum(axis=0) / 2,
                                rtol=1e-6, atol=1e-10)
     along = [d0.sum(axis=1), d1.sum(axis=1)]
     np.testing.assert_allclose(result.scores.to_numpy(),
-                               (along[0] ** 2 + along[1] ** 2).sum(axis=0), rtol=1e-6)
+                               (along[0] ** 2 + along[1] ** 2).sum(axis=0) / 2, rtol=1e-6)
     for k in range(2):
         check_summary(result, k, along[k], ["x1", "x2", "x3"])
 
@@ -198,3 +206,48 @@ def test_callable_sequence_gradient_with_several_outputs():
 def test_output_out_of_range():
     with pytest.raises(varimp.InputError, match=r"output must be an index in 0\.\.1"):
         varimp.partial_derivatives(tabular_model(), np.zeros((3, P)), output=2)
+
+
+def elevation_table(n=20000):
+    """A raw elevation in metres (std about 400) beside two standardised inputs."""
+    rng = np.random.default_rng(8)
+    X = np.column_stack([rng.normal(1500.0, 400.0, n), rng.normal(size=n), rng.normal(size=n)])
+    return X, np.array([0.005, 1.0, 0.5])
+
+
+def test_scale_std_scores_each_input_per_standard_deviation():
+    X, w = elevation_table()
+    names = ["elevation", "z1", "z2"]
+    with pytest.warns(UserWarning, match=r"scale='std'") as record:
+        raw = varimp.partial_derivatives(lambda Z: Z @ w, X, feature_names=names)
+    assert "'elevation'" in str(record[0].message)
+    n, std = len(X), X.std(axis=0)
+    # raw derivatives are the weights: elevation gets a tiny share, whatever its effect
+    np.testing.assert_allclose(raw.scores, n * w**2, rtol=1e-6)
+    assert raw.relative["elevation"] < 0.01 and raw.details["scale"] == "none"
+    scaled = varimp.partial_derivatives(lambda Z: Z @ w, X, feature_names=names, scale="std")
+    # d f / d x_j * std_j = w_j * std_j at every sample
+    np.testing.assert_allclose(scaled.details["derivatives"].to_numpy(),
+                               np.tile(w * std, (n, 1)), rtol=1e-6)
+    np.testing.assert_allclose(scaled.scores, n * (w * std) ** 2, rtol=1e-6)
+    share = 100 * (w * std) ** 2 / ((w * std) ** 2).sum()
+    np.testing.assert_allclose(scaled.relative, share, rtol=1e-6)
+    assert scaled.details["scale"] == "std"
+    np.testing.assert_allclose(scaled.details["spread"], std)
+    # permutation's increase in MSE is 2 w_j^2 var_j in expectation: the same shares
+    permuted = varimp.permutation(lambda Z: Z @ w, X, X @ w, n_repeats=3, random_state=0)
+    np.testing.assert_allclose(permuted.relative, share, atol=1.5)
+    assert share[0] == pytest.approx(100 * 4 / 5.25, rel=0.02)  # (0.005 * 400)^2 = 4
+
+
+def test_no_unit_warning_when_scaled_or_spreads_are_alike():
+    X, w = elevation_table(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        varimp.partial_derivatives(lambda Z: Z @ w, X, scale="std")
+        varimp.partial_derivatives(lambda Z: Z @ w[1:], X[:, 1:] * [1.0, 9.0], output=0)
+
+
+def test_bad_scale_is_an_input_error():
+    with pytest.raises(varimp.InputError, match=r"scale must be one of \['none', 'std'\]"):
+        varimp.partial_derivatives(tabular_model(), np.zeros((3, P)), scale="minmax")

@@ -45,7 +45,8 @@ def test_increase_in_mse_with_y_is_b_squared_noise_variance(X_big):
     result = varimp.perturbation(linear, X_big, y, noise=0.3, scale="absolute", n_repeats=2,
                                  random_state=2)
     np.testing.assert_allclose(result.scores, B**2 * 0.09, rtol=0.03, atol=1e-12)
-    assert result.details["measure"] == "increase in error (mse)"
+    assert result.details["measure"] == "increase in mean squared error"
+    assert result.kind == "loss"
     assert result.details["baseline"] == pytest.approx(0.0, abs=1e-20)
     assert result.std is not None and result.std["x4"] == 0.0
 
@@ -65,6 +66,28 @@ def test_sequences_whole_variable_and_cells():
     assert varimp.perturbation(model, X[:50], noise=0.5, by_time=False).by_time is None
 
 
+def test_noise_on_sequences_uses_the_spread_across_samples_at_each_step():
+    rng = np.random.default_rng(13)
+    n, T = 20000, 6
+    X = rng.normal(size=(n, T, 2)) * [1.0, 0.5]
+    X[:, :, 0] += 10.0 * np.arange(T)  # a strong trend over time: not spread between samples
+    W = rng.normal(size=(T, 2))
+
+    def model(X):
+        return np.einsum("ntp,tp->n", X, W)
+
+    result = varimp.perturbation(model, X, noise=0.5, random_state=14, by_time=False)
+    # by hand: the root mean over steps of the variance across samples at each step
+    spread = np.array([np.sqrt(np.mean([np.var(X[:, t, j]) for t in range(T)]))
+                       for j in range(2)])
+    np.testing.assert_allclose(result.details["spread"], spread, rtol=1e-12)
+    assert spread[0] == pytest.approx(1.0, rel=0.02)  # the pooled std would be about 17
+    assert X[:, :, 0].std() > 15 * spread[0]
+    # noise N(0, (0.5 spread_j)^2) in every cell: the change has sd 0.5 spread_j |W[:, j]|
+    np.testing.assert_allclose(result.scores, 0.5 * spread * np.sqrt((W**2).sum(axis=0)),
+                               rtol=0.02)
+
+
 def test_groups_move_together_and_output_selection():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(30000, 3))
@@ -78,7 +101,9 @@ def test_groups_move_together_and_output_selection():
     assert list(grouped.scores.index) == ["ab", "x3"]
     np.testing.assert_allclose(grouped.scores, [0.4 * 3.0, 0.4 * 1.0], rtol=0.02)
     both = varimp.perturbation(model, X, noise=0.4, scale="absolute", random_state=6)
-    np.testing.assert_allclose(both.scores, 0.4 * np.sqrt((M**2).mean(axis=1)), rtol=0.02)
+    # several outputs: the mean over outputs of each output's RMS change, 0.4 |M_jk|
+    np.testing.assert_allclose(both.scores, 0.4 * np.abs(M).mean(axis=1), rtol=0.02)
+    assert both.kind == "magnitude"
 
 
 def test_per_step_predictions_and_output_step():

@@ -1,4 +1,4 @@
-"""Plots: the drawn artists carry exactly the numbers of the result."""
+"""Plots: the drawn artists carry exactly the numbers of the result, laid out for a paper."""
 
 import matplotlib
 
@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 import varimp  # noqa: E402
 from varimp import plot  # noqa: E402
@@ -20,9 +21,9 @@ def _close_figures():
     plt.close("all")
 
 
-def _result(**extra):
+def _result(kind="effect", **extra):
     scores = pd.Series([0.2, -0.9, 0.5, 0.05], index=["a", "b", "c", "d"])
-    return Importance("perturbation", scores, **extra)
+    return Importance("perturbation", scores, kind=kind, **extra)
 
 
 def _errorbar_segments(ax):
@@ -30,16 +31,31 @@ def _errorbar_segments(ax):
     return np.array([seg for seg in container.lines[2][0].get_segments()])
 
 
+def _overlap(one, other):
+    """Whether two drawn extents (tight boxes, labels included) overlap."""
+    renderer = one.figure.canvas.get_renderer()
+    return one.get_tightbbox(renderer).overlaps(other.get_tightbbox(renderer))
+
+
 def test_bar_heights_are_the_scores_sorted_by_importance_with_std_error_bars():
     std = pd.Series([0.01, 0.02, 0.03, 0.04], index=["a", "b", "c", "d"])
     result = _result(std=std)
     ax = plot.plot_importance(result, kind="bar")
     heights = [p.get_height() for p in ax.patches]
-    np.testing.assert_allclose(heights, [-0.9, 0.5, 0.2, 0.05])
+    np.testing.assert_allclose(heights, [-0.9, 0.5, 0.2, 0.05])  # an effect: by magnitude
     assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "c", "a", "d"]
     segments = _errorbar_segments(ax)  # one vertical segment per bar: score -/+ std
     np.testing.assert_allclose(segments[:, 0, 1], np.array(heights) - [0.02, 0.03, 0.01, 0.04])
     np.testing.assert_allclose(segments[:, 1, 1], np.array(heights) + [0.02, 0.03, 0.01, 0.04])
+    assert ax.get_ylabel() == "signed effect"
+
+
+def test_bar_of_a_loss_puts_a_negative_score_last_and_labels_the_measure():
+    result = _result(kind="loss", details={"measure": "increase in log loss"})
+    ax = result.plot(kind="bar")
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], [0.5, 0.2, 0.05, -0.9])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c", "a", "d", "b"]
+    assert ax.get_ylabel() == "increase in log loss"
 
 
 def test_bar_with_ci_stars_and_top():
@@ -56,6 +72,18 @@ def test_bar_with_ci_stars_and_top():
     np.testing.assert_allclose([p.get_height() for p in ax.patches], [-0.9, 0.5])
 
 
+def test_many_variables_get_horizontal_bars_most_important_on_top():
+    names = [f"feature_{i:02d}" for i in range(32)]
+    scores = pd.Series(np.arange(32.0), index=names)
+    ax = Importance("garson", scores, kind="share").plot()
+    widths = [p.get_width() for p in ax.patches]
+    assert len(widths) == 32 and widths == sorted(widths, reverse=True)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == names[::-1]
+    assert ax.yaxis_inverted()  # the first (largest) bar at the top
+    assert ax.get_xlabel() == "share of importance"
+
+
 def test_stars_thresholds():
     assert [plot.stars(p) for p in (0.0009, 0.001, 0.009, 0.049, 0.05, 0.7)] == [
         "***", "**", "**", "*", "", ""]
@@ -64,27 +92,54 @@ def test_stars_thresholds():
 def test_heatmap_array_is_by_time_with_most_recent_step_last():
     by_time = pd.DataFrame(np.arange(15.0).reshape(5, 3) / 10, columns=["x1", "x2", "x3"],
                            index=pd.RangeIndex(5, name="time_step"))
-    result = Importance("permutation", by_time.sum(), by_time=by_time)
+    result = Importance("permutation", by_time.sum(), by_time=by_time, kind="loss",
+                        details={"measure": "increase in mean squared error"})
     ax = result.plot()  # by_time present: a heatmap by default
     np.testing.assert_array_equal(ax.images[0].get_array(), by_time.to_numpy().T)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3", "4"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x1", "x2", "x3"]
     assert len(ax.figure.axes) == 2  # the colour bar
+    assert ax.figure.axes[1].get_ylabel() == "increase in mean squared error"
     assert ax.images[0].get_cmap().name == "viridis"
-    signed = Importance("connection_weights", by_time.sum(), by_time=by_time - 0.5)
-    image = signed.plot(kind="heatmap").images[0]
+    assert "linear path" not in ax.get_xlabel()
+    signed = Importance("connection_weights", by_time.sum(), by_time=by_time - 0.5, kind="effect")
+    ax = signed.plot(kind="heatmap")
+    image = ax.images[0]
     assert image.get_cmap().name == "RdBu_r"
     assert image.get_clim() == pytest.approx((-0.9, 0.9))
+    assert "linear path with gates at rest" in ax.get_xlabel()  # weights, not data
+    assert ax.figure.axes[1].get_ylabel() == "signed effect"
 
 
-def test_heatmap_thins_long_time_axes_but_keeps_the_last_step():
-    by_time = pd.DataFrame(np.ones((50, 2)), columns=["u", "v"])
+@pytest.mark.parametrize("n_steps", [2, 12, 13, 24, 50, 101, 365])
+def test_heatmap_always_labels_step_0_and_the_last_step(n_steps):
+    by_time = pd.DataFrame(np.ones((n_steps, 2)), columns=["u", "v"])
     ax = Importance("perturbation", by_time.sum(), by_time=by_time).plot()
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels[-1] == "49" and len(labels) <= 20
+    ticks = ax.get_xticks()
+    assert labels[0] == "0" and labels[-1] == str(n_steps - 1)
+    assert len(labels) <= 12 and labels == [str(int(t)) for t in ticks]
+    gaps = np.diff(ticks)
+    assert gaps.min() >= gaps.max() / 2  # evenly spaced, the last gap not squeezed
 
 
-def test_profile_lines_are_the_curves():
+@pytest.mark.parametrize("layout", [None, "constrained", "tight"])
+def test_heatmap_colour_bar_stays_out_of_the_neighbouring_subplot(layout):
+    by_time = pd.DataFrame(np.arange(30.0).reshape(10, 3) * 1000, columns=["x1", "x2", "x3"])
+    result = Importance("permutation", by_time.sum(), by_time=by_time,
+                        details={"measure": "increase in log loss"})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), layout=layout)
+    right.plot([0, 1], [0, 1])
+    right.set_ylabel("a neighbour's label")
+    assert result.plot(ax=left) is left
+    bar = next(ax for ax in figure.axes if ax not in (left, right))
+    figure.canvas.draw()
+    assert bar.get_ylabel() == "increase in log loss"
+    assert not _overlap(bar, right)
+    assert not _overlap(left, bar) or bar.get_window_extent().x0 >= left.get_window_extent().x1
+
+
+def _curves():
     rows = []
     for variable in ("x1", "x2"):
         for level in ("min", "median", "max"):
@@ -92,29 +147,85 @@ def test_profile_lines_are_the_curves():
                 for output in (0, 1):
                     rows.append((variable, level, x, hash((variable, level, x, output)) % 97,
                                  output))
-    curves = pd.DataFrame(rows, columns=["variable", "level", "x", "prediction", "output"])
+    return pd.DataFrame(rows, columns=["variable", "level", "x", "prediction", "output"])
+
+
+def test_profile_panels_share_the_y_axis_and_draw_the_scored_median_curve():
+    curves = _curves()
     result = Importance("profile", pd.Series([1.0, 2.0], index=["x1", "x2"]),
                         details={"curves": curves})
-    axes = result.plot()
+    figure = result.plot()
+    assert isinstance(figure, Figure)
+    axes = figure.axes
     assert len(axes) == 2
     for ax, variable in zip(axes, ("x1", "x2"), strict=True):
         assert ax.get_title() == variable
-        assert [line.get_label() for line in ax.lines] == ["min", "median", "max"]
-        for line in ax.lines:
-            part = curves[(curves.variable == variable) & (curves.level == line.get_label())
-                          & (curves.output == 0)]
-            np.testing.assert_array_equal(line.get_xdata(), part["x"])
-            np.testing.assert_array_equal(line.get_ydata(), part["prediction"])
+        labels = [line.get_label() for line in ax.lines]
+        assert labels == ["min", "median", "max", "median (scored)"]
+        part = curves[(curves.variable == variable) & (curves.output == 0)]
+        for line in ax.lines[:3]:
+            level = part[part.level == line.get_label()]
+            np.testing.assert_array_equal(line.get_xdata(), level["x"])
+            np.testing.assert_array_equal(line.get_ydata(), level["prediction"])
+        median = ax.lines[3]  # the median over the three levels, point by point
+        by_level = np.stack([part[part.level == lv]["prediction"].to_numpy()
+                             for lv in ("min", "median", "max")])
+        np.testing.assert_array_equal(median.get_ydata(), np.median(by_level, axis=0))
+        assert median.get_linestyle() == "--" and median.get_linewidth() > ax.lines[0].get_linewidth()
+    assert axes[0].get_ylim() == axes[1].get_ylim()
+    low, high = axes[0].get_ylim()
+    assert low <= curves[curves.output == 0]["prediction"].min()
+    assert high >= curves[curves.output == 0]["prediction"].max()
+    legend = figure.legends[0]  # one legend for the figure, beside the panels
+    assert [t.get_text() for t in legend.get_texts()] == ["min", "median", "max",
+                                                          "median (scored)"]
+    figure.canvas.draw()
+    for ax in axes:
+        assert not legend.get_window_extent().overlaps(ax.get_window_extent())
+    assert axes[0].get_ylabel() == "prediction (output 0)"
+
+
+def test_profile_uses_the_methods_median_curve_and_draws_into_given_axes():
+    curves = _curves()
+    median = pd.DataFrame({"variable": "x2", "x": np.linspace(0, 1, 4),
+                           "prediction": [5.0, 6.0, 7.0, 8.0], "output": 1})
+    result = Importance("profile", pd.Series([1.0, 2.0], index=["x1", "x2"]),
+                        details={"curves": curves, "median_curve": median})
     _, single = plt.subplots()
     ax = plot.plot_importance(result, kind="profile", ax=single, variables=["x2"], output=1)
     assert ax is single
     part = curves[(curves.variable == "x2") & (curves.level == "max") & (curves.output == 1)]
     np.testing.assert_array_equal(ax.lines[2].get_ydata(), part["prediction"])
+    np.testing.assert_array_equal(ax.lines[3].get_ydata(), [5.0, 6.0, 7.0, 8.0])
+    legend = ax.get_legend()
+    ax.figure.canvas.draw()
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # outside, to the right
+    figure, pair = plt.subplots(1, 2)  # the user's own axes, not shared: varimp shares them
+    assert plot.plot_importance(result, kind="profile", ax=pair) is figure
+    assert pair[0].get_ylim() == pair[1].get_ylim()
+
+
+def test_profile_of_a_real_result_draws_the_scored_median():
+    X = np.random.default_rng(0).uniform(size=(60, 3))
+    result = varimp.profile(lambda X: 2 * X[:, 0] + X[:, 1] ** 2, X)
+    figure = result.plot()
+    for ax, name in zip(figure.axes, ["x1", "x2", "x3"], strict=True):
+        median = ax.lines[-1]
+        assert median.get_label() == "median (scored)"
+        assert np.ptp(median.get_ydata()) == pytest.approx(result.scores[name])
+
+
+def _comparison(n_features, methods=("garson", "permutation", "partial_derivatives")):
+    rng = np.random.default_rng(3)
+    names = [f"v{i}" for i in range(n_features)]
+    return Comparison({m: Importance(m, pd.Series(rng.random(n_features), index=names))
+                       for m in methods})
 
 
 def test_comparison_grouped_bars_are_relative_importance():
     first = Importance("garson", pd.Series([1.0, 3.0, 0.0], index=["a", "b", "c"]))
-    second = Importance("permutation", pd.Series([2.0, 2.0, 6.0], index=["a", "b", "c"]))
+    second = Importance("permutation", pd.Series([2.0, 2.0, 6.0], index=["a", "b", "c"]),
+                        kind="loss")
     comparison = Comparison({"garson": first, "permutation": second})
     ax = comparison.plot()
     order = ["b", "c", "a"]  # mean relative importance: b 47.5, c 30, a 22.5
@@ -127,12 +238,54 @@ def test_comparison_grouped_bars_are_relative_importance():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["garson", "permutation"]
 
 
+def test_comparison_heatmap_is_the_rank_table_annotated_with_ranks():
+    index = ["a", "b", "c", "d"]
+    comparison = Comparison({
+        "garson": Importance("garson", pd.Series([0.1, 0.4, 0.2, 0.3], index=index),
+                             kind="share"),
+        "permutation": Importance("permutation", pd.Series([-0.5, 0.3, 0.1, 0.2], index=index),
+                                  kind="loss"),
+        "connection_weights": Importance("connection_weights",
+                                         pd.Series([-4.0, 1.0, 3.0, -2.0], index=index),
+                                         kind="effect"),
+    })
+    ax = comparison.plot(kind="heatmap")
+    # ranks by hand: garson (4, 1, 3, 2), permutation (4, 1, 3, 2), weights (1, 4, 2, 3);
+    # mean ranks a 3, b 2, c 2.67, d 2.33 -> columns b, d, c, a
+    expected = np.array([[1, 2, 3, 4], [1, 2, 3, 4], [4, 3, 2, 1]])
+    np.testing.assert_array_equal(ax.images[0].get_array(), expected)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "d", "c", "a"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["garson", "permutation",
+                                                            "connection_weights"]
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+             for t in ax.texts}
+    assert len(cells) == 12
+    assert all(cells[(r, c)] == str(expected[r, c]) for r in range(3) for c in range(4))
+    assert ax.figure.axes[-1].get_ylabel() == "rank (1 = most important)"
+
+
+def test_comparison_of_many_features_stays_readable():
+    comparison = _comparison(32)
+    ax = comparison.plot()  # more than 15 features: the rank heatmap by default
+    assert ax.images[0].get_array().shape == (3, 32)
+    assert len(ax.get_xticklabels()) == 32 and len(ax.texts) == 96
+    assert all(t.get_rotation() == 90 for t in ax.get_xticklabels())
+    ax = comparison.plot(kind="bar")  # bars on request: horizontal, one row per feature
+    assert len(ax.patches) == 96
+    assert len(ax.get_yticklabels()) == 32 and ax.yaxis_inverted()
+    assert ax.get_xlabel() == "relative importance (%)"
+    assert len(_comparison(5).plot().patches) == 15  # few features: grouped vertical bars
+
+
 @pytest.mark.parametrize("call", [
     lambda: plot.plot_importance(_result(), kind="pie"),
     lambda: plot.plot_importance(_result(), kind="heatmap"),
     lambda: plot.plot_importance(_result(), kind="profile"),
     lambda: plot.plot_importance(_result().scores),
     lambda: plot.plot_comparison(_result()),
+    lambda: _comparison(3).plot(kind="profile"),
+    lambda: _comparison(3).plot(kind="bar", cmap="magma"),
+    lambda: Comparison({}).plot(),
 ])
 def test_bad_plot_requests_are_input_errors(call):
     with pytest.raises(varimp.InputError):

@@ -134,8 +134,8 @@ def test_torch_mlp_curves_equal_an_unbatched_loop(batch_size):
     assert (curves["output"] == 1).all()
 
 
-def test_several_outputs_add_the_ranges_of_their_median_curves(table):
-    X, _ = table
+def test_several_outputs_score_the_mean_of_their_median_curve_ranges(table):
+    X, levels = table
 
     def two(X):
         return np.column_stack([interaction(X), -3 * X[:, 2]])
@@ -143,11 +143,18 @@ def test_several_outputs_add_the_ranges_of_their_median_curves(table):
     both = varimp.profile(two, X)
     first = varimp.profile(two, X, output=0)
     second = varimp.profile(two, X, output=1)
-    pd.testing.assert_series_equal(both.scores, first.scores + second.scores)
+    pd.testing.assert_series_equal(both.scores, (first.scores + second.scores) / 2)
     assert second.scores["x3"] == pytest.approx(3 * np.ptp(X[:, 2]))
-    per_output = both.details["per_output"].pivot(index="variable", columns="output",
-                                                   values="range")
-    np.testing.assert_allclose(per_output[0], first.scores, atol=1e-12)
+    # x3 only moves output 1: its score is half of 3 * range(x3) under the mean rule
+    assert both.scores["x3"] == pytest.approx(1.5 * (levels[-1, 2] - levels[0, 2]))
+    per_output = both.details["per_output"]
+    assert per_output.shape == (3, 2) and list(per_output.index) == ["x1", "x2", "x3"]
+    assert list(per_output.columns) == ["output 0", "output 1"]
+    np.testing.assert_allclose(per_output["output 0"], first.scores, atol=1e-12)
+    np.testing.assert_allclose(per_output["output 1"], second.scores, atol=1e-12)
+    both_listed = varimp.profile(two, X, output=[1, 0])
+    pd.testing.assert_series_equal(both_listed.scores, both.scores)
+    assert both.kind == "magnitude"
 
 
 # -- sequences -------------------------------------------------------------------------------
@@ -253,8 +260,8 @@ def test_per_step_outputs_summed_or_at_output_step(sequences):
     np.testing.assert_allclose(at_step.by_time["x1"], 2 * span * WEIGHTS * [1, 1, 1, 0],
                                atol=1e-12)
     summed = varimp.profile(per_step, X, steps=4, by_time=False)
-    # summed over the 4 steps, cell s counts (4 - s) times, and the two outputs weigh 1 + 2
-    assert summed.scores["x1"] == pytest.approx(3 * span * (WEIGHTS * [4, 3, 2, 1]).sum())
+    # summed over the 4 steps, cell s counts (4 - s) times; the mean of outputs 1x and 2x is 1.5x
+    assert summed.scores["x1"] == pytest.approx(1.5 * span * (WEIGHTS * [4, 3, 2, 1]).sum())
     assert summed.by_time is None and "cell_curves" not in summed.details
 
 

@@ -1,4 +1,4 @@
-"""The Importance result: exact JSON round trips, relative shares, ranks and the tidy table."""
+"""The results: kinds, relative shares and ranks, strict JSON round trips and equality."""
 
 import json
 
@@ -16,6 +16,15 @@ NAMES = ["rain", "temp", "wind", "soil"]
 AWKWARD = [0.1 + 0.2, 1 / 3, -2.718281828459045e-300, 1.7976931348623157e308 / 3]
 
 
+def _refuse(constant):
+    raise AssertionError(f"JSON holds the non-standard constant {constant}")
+
+
+def strict_loads(text):
+    """``json.loads`` that fails on NaN / Infinity, which strict JSON does not have."""
+    return json.loads(text, parse_constant=_refuse)
+
+
 def full_result():
     rng = np.random.default_rng(0)
     by_time = pd.DataFrame(rng.normal(size=(5, 4)) / 7, columns=NAMES,
@@ -29,15 +38,21 @@ def full_result():
         ci=pd.DataFrame({"low": rng.random(4) / 7, "high": 1 + rng.random(4) / 11}, index=NAMES),
         pvalues=pd.Series([1 / 99, 0.5, 1.0, 3 / 7], index=NAMES),
         details={"n_repeats": 5, "levels": np.array([0.1, 0.3]), "noise": np.float64(1 / 3),
-                 "table": pd.DataFrame({"a": [1.5, 1 / 3], "b": ["x", "y"]})},
+                 "measure": "increase in mean squared error",
+                 "table": pd.DataFrame({"a": [1.5, 1 / 3], "b": ["x", "y"], "n": [3, 4]},
+                                       index=pd.Index(["u", "v"], name="row")),
+                 "series": pd.Series([0.25, np.nan], index=[10, 20], name="s"),
+                 "derivatives": pd.DataFrame(rng.normal(size=(6, 4)), columns=NAMES)},
+        kind="loss",
     )
 
 
-def test_json_round_trip_is_exact():
+def test_json_round_trip_is_exact_and_equal():
     result = full_result()
     text = result.to_json()
     back = Importance.from_json(text)
-    assert back.method == "perturbation"
+    assert back == result and result == back
+    assert back.method == "perturbation" and back.kind == "loss"
     assert back.scores.to_numpy().tolist() == AWKWARD
     assert list(back.scores.index) == NAMES
     for name in ("scores", "std", "pvalues"):
@@ -51,21 +66,70 @@ def test_json_round_trip_is_exact():
     assert list(back.by_time.columns) == NAMES
     assert list(back.by_time.index) == list(range(5))
     assert back.by_time.index.name == "time_step"
-    # the details are plain JSON: arrays as lists, frames as records, numbers exact
-    details = json.loads(text)["details"]
-    assert details["levels"] == [0.1, 0.3]
-    assert details["noise"] == 1 / 3
-    assert details["table"] == {"columns": ["a", "b"], "records": [[1.5, "x"], [1 / 3, "y"]]}
+    # details: frames and series come back as frames and series with their index
+    pd.testing.assert_frame_equal(back.details["table"], result.details["table"])
+    pd.testing.assert_series_equal(back.details["series"], result.details["series"])
+    np.testing.assert_array_equal(back.details["levels"], [0.1, 0.3])
+    assert back.details["levels"].dtype == np.float64
+    assert back.details["noise"] == 1 / 3 and back.details["n_repeats"] == 5
     # a second round trip changes nothing
     assert Importance.from_json(back.to_json()).to_json() == back.to_json()
 
 
-def test_json_round_trip_without_optional_parts():
-    result = Importance("garson", pd.Series([0.25, 0.75], index=["a", "b"]))
-    back = Importance.from_json(result.to_json())
-    assert back.by_time is None and back.std is None and back.ci is None
-    assert back.pvalues is None
-    assert back.scores.to_numpy().tolist() == [0.25, 0.75]
+def test_one_changed_number_makes_results_unequal():
+    result = full_result()
+    changes = [
+        lambda r: r.scores.iloc.__setitem__(2, np.nextafter(AWKWARD[2], 1.0)),  # one ulp
+        lambda r: r.by_time.iloc.__setitem__((4, 3), r.by_time.iloc[4, 3] + 1e-12),
+        lambda r: r.ci.iloc.__setitem__((0, 1), 2.0),
+        lambda r: r.details["table"].iloc.__setitem__((1, 0), 0.3333),
+        lambda r: r.details["series"].iloc.__setitem__(1, 0.0),  # NaN -> 0
+        lambda r: setattr(r, "kind", "magnitude"),
+        lambda r: r.details.__setitem__("n_repeats", 6),
+    ]
+    for change in changes:
+        other = Importance.from_json(result.to_json())
+        assert other == result
+        change(other)
+        assert other != result and result != other
+    assert result != "a string" and result.__eq__(3) is NotImplemented
+
+
+def test_json_is_strict_non_finite_numbers_are_null_and_read_back_as_nan():
+    scores = pd.Series([1.0, np.nan, np.inf], index=["a", "b", "c"])
+    by_time = pd.DataFrame([[np.nan, 1.0, -np.inf]], columns=["a", "b", "c"])
+    result = Importance("permutation", scores, by_time=by_time, kind="loss",
+                        details={"baseline": np.nan, "curve": np.array([np.nan, 2.0])})
+    text = result.to_json()
+    json.dumps(strict_loads(text), allow_nan=False)  # strictly valid both ways
+    data = strict_loads(text)
+    assert data["scores"]["values"] == [1.0, None, None]
+    assert data["by_time"]["values"] == [[None, 1.0, None]]
+    assert data["details"]["baseline"] is None
+    back = Importance.from_json(text)
+    assert back.scores.isna().tolist() == [False, True, True]
+    assert back.by_time.isna().to_numpy().tolist() == [[True, False, True]]
+    assert np.isnan(back.details["curve"][0]) and back.details["curve"][1] == 2.0
+    assert back == result  # equal in what JSON can hold
+
+
+def test_per_sample_details_are_left_out_unless_asked_for():
+    result = full_result()
+    assert "derivatives" not in strict_loads(result.to_json())["details"]
+    assert "derivatives" not in Importance.from_json(result.to_json()).details
+    full = Importance.from_json(result.to_json(include_samples=True))
+    pd.testing.assert_frame_equal(full.details["derivatives"], result.details["derivatives"],
+                                  check_column_type=False)
+    assert full == result
+    full.details["derivatives"].iloc[0, 0] += 1.0  # compared when both carry them
+    assert full != result
+    assert Importance.from_json(result.to_json()) == full  # not when one left them out
+    per_output = {"output 0": result.details["derivatives"], "output 1": -result.details[
+        "derivatives"]}
+    several = Importance("partial_derivatives", result.scores, details={"derivatives": per_output})
+    back = Importance.from_json(several.to_json(include_samples=True))
+    pd.testing.assert_frame_equal(back.details["derivatives"]["output 1"], -result.details[
+        "derivatives"], check_column_type=False)
 
 
 def test_round_trip_of_a_real_result():
@@ -74,29 +138,51 @@ def test_round_trip_of_a_real_result():
     X = np.random.default_rng(1).normal(size=(10, 3))
     result = varimp.partial_derivatives(model, X)
     back = Importance.from_json(result.to_json())
+    assert back == result
     np.testing.assert_array_equal(back.scores.to_numpy(), result.scores.to_numpy())
-    summary = back.details["summary"]
-    assert summary["columns"] == list(result.details["summary"].columns)
-    assert [row[-1] for row in summary["records"]] == result.details["summary"]["ssd"].tolist()
+    pd.testing.assert_frame_equal(back.details["summary"], result.details["summary"],
+                                  check_dtype=False)
+    assert "derivatives" in result.details and "derivatives" not in back.details
 
 
-def test_relative_is_the_share_of_absolute_scores_in_percent():
-    scores = [2.0, -6.0, 0.0, 12.0]
-    result = Importance("connection_weights", pd.Series(scores, index=NAMES))
-    total = sum(abs(s) for s in scores)
-    expected = [100 * abs(s) / total for s in scores]
-    np.testing.assert_allclose(result.relative.to_numpy(), expected, rtol=1e-15)
-    assert result.relative.sum() == pytest.approx(100.0, rel=1e-14)
+def test_kind_is_validated():
+    with pytest.raises(varimp.InputError, match="kind must be one of .*'effect'.*'signed'"):
+        Importance("garson", pd.Series([1.0], index=["a"]), kind="signed")
+    assert Importance("garson", pd.Series([1.0], index=["a"])).kind == "magnitude"
+
+
+@pytest.mark.parametrize(("kind", "magnitude"), [
+    ("effect", [2.0, 6.0, 0.0, 12.0]),   # abs
+    ("loss", [2.0, 0.0, 0.0, 12.0]),     # max(score, 0)
+    ("magnitude", [2.0, -6.0, 0.0, 12.0]),
+])
+def test_relative_is_the_share_of_the_kinds_magnitude_in_percent(kind, magnitude):
+    result = Importance("m", pd.Series([2.0, -6.0, 0.0, 12.0], index=NAMES), kind=kind)
+    total = sum(magnitude)
+    np.testing.assert_allclose(result.relative.to_numpy(), [100 * m / total for m in magnitude],
+                               rtol=1e-15)
     assert list(result.relative.index) == NAMES
-    zero = Importance("garson", pd.Series([0.0, 0.0], index=["a", "b"]))
-    assert zero.relative.tolist() == [0.0, 0.0]
+    zero = Importance("m", pd.Series([0.0, -1.0], index=["a", "b"]), kind="loss")
+    assert zero.relative.tolist() == [0.0, 0.0]  # no positive loss: no share
 
 
-def test_ranks_by_absolute_score_with_ties_sharing_the_best_rank():
-    result = Importance("connection_weights",
-                        pd.Series([0.5, -3.0, 3.0, 0.1, -0.5], index=list("abcde")))
-    assert result.ranks.to_dict() == {"a": 3, "b": 1, "c": 1, "d": 5, "e": 3}
-    assert result.ranks.dtype.kind == "i"
+def test_relative_of_a_share():
+    result = Importance("garson", pd.Series([0.1, 0.3, 0.6], index=list("abc")), kind="share")
+    np.testing.assert_allclose(result.relative.to_numpy(), [10.0, 30.0, 60.0], rtol=1e-14)
+
+
+def test_ranks_follow_the_kind_with_ties_sharing_the_best_rank():
+    scores = pd.Series([0.5, -3.0, 3.0, 0.1, -0.5], index=list("abcde"))
+    effect = Importance("connection_weights", scores, kind="effect")
+    assert effect.ranks.to_dict() == {"a": 3, "b": 1, "c": 1, "d": 5, "e": 3}
+    loss = Importance("permutation", scores, kind="loss")  # a negative loss ranks last
+    assert loss.ranks.to_dict() == {"c": 1, "a": 2, "d": 3, "e": 4, "b": 5}
+    share = Importance("garson", pd.Series([0.2, 0.5, 0.2, 0.1], index=list("abcd")),
+                       kind="share")
+    assert share.ranks.to_dict() == {"b": 1, "a": 2, "c": 2, "d": 4}
+    assert effect.ranks.dtype.kind == "i"
+    missing = Importance("permutation", pd.Series([np.nan, 1.0], index=["a", "b"]), kind="loss")
+    assert missing.ranks.to_dict() == {"a": 2, "b": 1}
 
 
 def test_to_frame_columns_and_values():
@@ -109,8 +195,8 @@ def test_to_frame_columns_and_values():
     np.testing.assert_array_equal(frame["ci_low"].to_numpy(), result.ci["low"].to_numpy())
     np.testing.assert_array_equal(frame["pvalue"].to_numpy(), result.pvalues.to_numpy())
     np.testing.assert_array_equal(frame["relative"].to_numpy(), result.relative.to_numpy())
-    magnitude = np.abs(AWKWARD)
-    assert frame["rank"].tolist() == [int((magnitude > m).sum()) + 1 for m in magnitude]
+    # a loss: by signed score, the one negative score last
+    assert frame["rank"].tolist() == [3, 2, 4, 1]
     bare = Importance("garson", pd.Series([0.2, 0.8], index=["a", "b"])).to_frame()
     assert list(bare.columns) == ["feature", "score", "relative", "rank"]
     assert bare["rank"].tolist() == [2, 1]
@@ -125,17 +211,50 @@ def test_optional_series_follow_the_order_of_the_scores():
     assert result.pvalues.to_dict() == {"a": 0.03, "b": 0.01, "c": 0.02}
 
 
-def test_comparison_tables_and_spearman_agreement():
+def _comparison():
     index = ["a", "b", "c", "d"]
-    one = Importance("garson", pd.Series([0.1, 0.4, 0.2, 0.3], index=index))
-    two = Importance("connection_weights", pd.Series([-4.0, 1.0, 3.0, -2.0], index=index))
-    comparison = Comparison({"garson": one, "connection_weights": two})
-    assert comparison.ranks.loc["b", "garson"] == 1
-    assert comparison.ranks.loc["a", "connection_weights"] == 1
-    # Spearman by hand: ranks of |scores| are (4, 1, 3, 2) and (1, 4, 2, 3)
-    r1, r2 = np.array([4, 1, 3, 2]), np.array([1, 4, 2, 3])
-    d = r1 - r2
-    rho = 1 - 6 * (d**2).sum() / (4 * (16 - 1))
-    assert comparison.agreement.loc["garson", "connection_weights"] == pytest.approx(rho)
+    one = Importance("garson", pd.Series([0.1, 0.4, 0.2, 0.3], index=index), kind="share")
+    two = Importance("connection_weights", pd.Series([-4.0, 1.0, 3.0, -2.0], index=index),
+                     kind="effect")
+    three = Importance("permutation", pd.Series([-0.5, 0.3, 0.1, 0.2], index=index),
+                       kind="loss")
+    return Comparison({"garson": one, "connection_weights": two, "permutation": three},
+                      skipped={"profile": "needs X"})
+
+
+def test_comparison_ranks_and_spearman_agreement_of_the_ranks():
+    comparison = _comparison()
+    ranks = comparison.ranks
+    assert ranks["garson"].tolist() == [4, 1, 3, 2]
+    assert ranks["connection_weights"].tolist() == [1, 4, 2, 3]  # by |effect|
+    assert ranks["permutation"].tolist() == [4, 1, 3, 2]  # by signed loss: a (-0.5) last
+    # Spearman by hand on the ranks (no ties): 1 - 6 sum d^2 / (n (n^2 - 1))
+    def rho(r1, r2):
+        d = np.array(r1) - np.array(r2)
+        return 1 - 6 * (d**2).sum() / (4 * (16 - 1))
+    agreement = comparison.agreement
+    assert agreement.loc["garson", "connection_weights"] == pytest.approx(rho([4, 1, 3, 2],
+                                                                             [1, 4, 2, 3]))
+    assert agreement.loc["garson", "permutation"] == pytest.approx(1.0)
+    # on abs(scores), permutation's a (|-0.5|) would rank first and the agreement would be -0.4
+    assert agreement.loc["connection_weights", "permutation"] == pytest.approx(-1.0)
     np.testing.assert_allclose(comparison.relative["connection_weights"].to_numpy(),
                                [40.0, 10.0, 30.0, 20.0])
+    np.testing.assert_allclose(comparison.relative["permutation"].to_numpy(),
+                               [0.0, 50.0, 100 / 6, 100 / 3])
+
+
+def test_comparison_json_round_trip_with_skipped():
+    comparison = _comparison()
+    text = comparison.to_json()
+    data = strict_loads(text)
+    assert data["skipped"] == {"profile": "needs X"}
+    assert list(data["results"]) == ["garson", "connection_weights", "permutation"]
+    back = Comparison.from_json(text)
+    assert back == comparison
+    assert back.skipped == {"profile": "needs X"}
+    assert [r.kind for r in back.results.values()] == ["share", "effect", "loss"]
+    pd.testing.assert_frame_equal(back.ranks, comparison.ranks)
+    back.results["permutation"].scores.iloc[0] = -0.4
+    assert back != comparison
+    assert Comparison.from_json(text) != Comparison(comparison.results)  # skipped differs

@@ -1,9 +1,12 @@
 """Connection weights and Garson's algorithm against references written out in the test.
 
 MLPs: the product of the weight matrices in numpy (Olden & Jackson 2002) and Garson's formula by
-explicit loops over hidden units (Garson 1991, Goh 1995). Recurrent layers: a purely linear RNN
-is its own linear path, so its connection weights must equal the exact input derivatives per time
-step (autograd); LSTM and GRU follow the formulas of ``varimp.methods.weights`` written by hand.
+explicit loops over hidden units (Goh 1995; Olden & Jackson 2002, appendix). Several outputs: the
+rule of every method (each output scored on its own in ``details["per_output"]``; connection
+weights combined as the mean of their absolute values, Garson's shares as their mean).
+Recurrent layers: a purely linear RNN is its own linear path, so its connection weights must equal
+the exact input derivatives per time step (autograd); LSTM and GRU follow the formulas of
+``varimp.methods.weights`` written by hand.
 """
 
 import keras
@@ -47,14 +50,17 @@ def test_connection_weights_equal_the_product_of_weight_matrices(sizes):
     np.testing.assert_allclose(per_output.to_numpy(), reference, rtol=1e-12, atol=1e-15)
     assert list(per_output.index) == ["x1", "x2", "x3"]
     assert per_output.shape == (P, n_out)
-    # all outputs together: the sum of the absolute connection weights over outputs
-    np.testing.assert_allclose(result.scores.to_numpy(), np.abs(reference).sum(axis=1),
+    # all outputs together: the mean of the absolute connection weights over outputs
+    np.testing.assert_allclose(result.scores.to_numpy(), np.abs(reference).mean(axis=1),
                                rtol=1e-12)
+    assert result.kind == "magnitude"
     assert result.by_time is None
     for k in range(n_out):
         one = varimp.connection_weights(model, output=k)
         np.testing.assert_allclose(one.scores.to_numpy(), reference[:, k], rtol=1e-12,
                                    atol=1e-15)
+        assert one.kind == "effect"
+        assert list(one.details["per_output"].columns) == [f"output {k}"]
     last = varimp.connection_weights(model, output=-1)
     np.testing.assert_allclose(last.scores.to_numpy(), reference[:, -1], rtol=1e-12)
 
@@ -75,8 +81,27 @@ def test_connection_weights_output_out_of_range(output):
 
 
 def test_connection_weights_output_of_the_wrong_type():
-    with pytest.raises(varimp.InputError, match="output must be an integer index or an output"):
+    with pytest.raises(varimp.InputError, match="output must be an integer index"):
         varimp.connection_weights(mlp((P, 4, 2)), output="yield")
+
+
+def test_connection_weights_of_a_list_of_outputs_are_the_mean_of_their_magnitudes():
+    model = mlp((P, 5, 4), seed=6)
+    reference = np.linalg.multi_dot(weights_of(model))
+    for output in ([2, 0], (1, 3, 0)):
+        result = varimp.connection_weights(model, output=output)
+        picked = reference[:, list(output)]
+        np.testing.assert_allclose(result.details["per_output"].to_numpy(), picked, rtol=1e-12)
+        assert list(result.details["per_output"].columns) == [f"output {k}" for k in output]
+        np.testing.assert_allclose(result.scores.to_numpy(), np.abs(picked).mean(axis=1),
+                                   rtol=1e-12)
+        assert result.kind == "magnitude"
+        assert result.details["outputs"] == list(output)
+    one = varimp.connection_weights(model, output=[3])
+    np.testing.assert_allclose(one.scores.to_numpy(), reference[:, 3], rtol=1e-12)
+    assert one.kind == "effect"
+    with pytest.raises(varimp.InputError, match="same output twice"):
+        varimp.connection_weights(model, output=[1, 1])
 
 
 def test_connection_weights_groups_sum_their_members():
@@ -85,13 +110,14 @@ def test_connection_weights_groups_sum_their_members():
     names = ["a", "b", "c", "d"]
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(6, 4)), columns=names)
     result = varimp.connection_weights(model, X, groups={"ac": ["a", "c"], "d": [3]}, output=1)
-    assert list(result.scores.index) == ["ac", "d", "b"]
-    expected = [reference[0, 1] + reference[2, 1], reference[3, 1], reference[1, 1]]
+    assert list(result.scores.index) == ["ac", "b", "d"]  # column order, a group at its first
+    expected = [reference[0, 1] + reference[2, 1], reference[1, 1], reference[3, 1]]
     np.testing.assert_allclose(result.scores.to_numpy(), expected, rtol=1e-12)
     both = varimp.connection_weights(model, X, groups={"ac": ["a", "c"]})
     grouped = np.stack([reference[0] + reference[2], reference[1], reference[3]])
     np.testing.assert_allclose(both.details["per_output"].to_numpy(), grouped, rtol=1e-12)
-    np.testing.assert_allclose(both.scores.to_numpy(), np.abs(grouped).sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(both.scores.to_numpy(), np.abs(grouped).mean(axis=1),
+                               rtol=1e-12)
 
 
 def test_connection_weights_take_names_from_a_dataframe_and_ignore_activations():
@@ -110,10 +136,11 @@ def garson_by_hand(weights, variant):
     """Garson's shares written out with loops over hidden units (docstring of ``garson``).
 
     Every hidden layer's absolute weights become shares of each unit's inflow; the shares are
-    chained through the hidden layers. "garson": the chained share times the absolute output
-    weight, summed over last-hidden units. "goh": the chained share and the absolute output
-    weight are multiplied first, then normalised over the inputs for each last-hidden unit.
-    Per output, the contributions are normalised over the inputs. Returns (inputs, outputs).
+    chained through the hidden layers. "garson" and "goh" (Goh 1995, Olden & Jackson 2002): the
+    chained share and the absolute output weight are multiplied first, then normalised over
+    the inputs for each last-hidden unit. "output_weighted": the chained share times the
+    absolute output weight, summed over last-hidden units. Per output, the contributions are
+    normalised over the inputs. Returns (inputs, outputs).
     """
     hidden, out = weights[:-1], weights[-1]
     p = hidden[0].shape[0]
@@ -134,7 +161,7 @@ def garson_by_hand(weights, variant):
     contribution = np.zeros((p, n_out))
     for k in range(n_out):
         for h in range(n_last):
-            if variant == "garson":
+            if variant == "output_weighted":
                 for i in range(p):
                     contribution[i, k] += chain[i, h] * abs(out[h, k])
             else:
@@ -144,25 +171,26 @@ def garson_by_hand(weights, variant):
     return contribution / contribution.sum(axis=0, keepdims=True)
 
 
-@pytest.mark.parametrize("variant", ["garson", "goh"])
+@pytest.mark.parametrize("variant", ["garson", "goh", "output_weighted"])
 def test_garson_2_2_1_by_hand(variant):
     model = mlp((2, 2, 1), nn.Sigmoid, seed=1)
     w, v = weights_of(model)
     # the 2-2-1 case written out in full, one hidden unit at a time
     q = [[abs(w[i, h]) / (abs(w[0, h]) + abs(w[1, h])) for h in range(2)] for i in range(2)]
-    if variant == "garson":
+    if variant == "output_weighted":
         s = [q[i][0] * abs(v[0, 0]) + q[i][1] * abs(v[1, 0]) for i in range(2)]
-    else:
+    else:  # |w_ih| |v_h| normalised per hidden unit: the output weight cancels
         s = [q[i][0] + q[i][1] for i in range(2)]
     expected = np.array(s) / sum(s)
-    result = varimp.garson(model, variant=variant) if variant == "goh" else varimp.garson(model)
+    result = varimp.garson(model) if variant == "garson" else varimp.garson(model, variant=variant)
     np.testing.assert_allclose(result.scores.to_numpy(), expected, rtol=1e-12)
     np.testing.assert_allclose(garson_by_hand([w, v], variant)[:, 0], expected, rtol=1e-12)
     assert result.scores.sum() == pytest.approx(1.0, abs=1e-12)
     assert result.details["variant"] == variant
+    assert result.kind == "share"
 
 
-@pytest.mark.parametrize("variant", ["garson", "goh"])
+@pytest.mark.parametrize("variant", ["garson", "goh", "output_weighted"])
 def test_garson_3_4_4_2_by_hand(variant):
     model = mlp((3, 4, 4, 2), seed=2)
     expected = garson_by_hand(weights_of(model), variant)
@@ -180,15 +208,18 @@ def test_garson_3_4_4_2_by_hand(variant):
 def test_garson_variants_differ_and_groups_add_shares():
     model = mlp((3, 4, 4, 2), seed=2)
     a = varimp.garson(model, output=0)
-    b = varimp.garson(model, output=0, variant="goh")
+    b = varimp.garson(model, output=0, variant="output_weighted")
+    goh = varimp.garson(model, output=0, variant="goh")
     assert np.abs(a.scores - b.scores).max() > 1e-3
+    np.testing.assert_array_equal(a.scores.to_numpy(), goh.scores.to_numpy())
     grouped = varimp.garson(model, output=0, groups={"x12": ["x1", "x2"]})
     assert grouped.scores["x12"] == pytest.approx(a.scores["x1"] + a.scores["x2"], rel=1e-12)
     assert grouped.scores["x3"] == pytest.approx(a.scores["x3"], rel=1e-12)
 
 
 def test_garson_rejects_an_unknown_variant():
-    with pytest.raises(varimp.InputError, match=r"variant must be one of \['garson', 'goh'\]"):
+    with pytest.raises(varimp.InputError,
+                       match=r"variant must be one of \['garson', 'goh', 'output_weighted'\]"):
         varimp.garson(mlp((P, 3, 1)), variant="olden")
 
 
@@ -234,7 +265,7 @@ def test_relu_rnn_on_nonnegative_input_has_connection_weights_equal_to_derivativ
         np.testing.assert_allclose(result.scores.to_numpy(), exact.sum(axis=0), rtol=1e-10)
         assert list(result.by_time.index) == list(range(T))
     both = varimp.connection_weights(model, X.numpy())
-    cells = sum(np.abs(jacobian(model, X, k)) for k in range(2))
+    cells = sum(np.abs(jacobian(model, X, k)) for k in range(2)) / 2
     np.testing.assert_allclose(both.by_time.to_numpy(), cells, rtol=1e-10)
 
 
@@ -353,8 +384,10 @@ def test_lstm_and_gru_linear_paths_by_hand(cell, num_layers, last_step):
         np.testing.assert_allclose(result.by_time.to_numpy(), expected, rtol=1e-10, atol=1e-14)
 
 
-def test_garson_on_an_rnn_by_hand():
-    """Shares over [|B|; |A|] per unit, chained back through time, absolute output weights."""
+@pytest.mark.parametrize("variant", ["garson", "output_weighted"])
+def test_garson_on_an_rnn_by_hand(variant):
+    """Shares over [|B|; |A|] per unit, chained back through time; each last unit weighted 1
+    ("garson") or by its absolute output weight ("output_weighted")."""
     T = 3
     model = nonnegative_relu_rnn(1, last_step=True, seed=7)
     with torch.no_grad():
@@ -368,9 +401,9 @@ def test_garson_on_an_rnn_by_hand():
         inflow = np.abs(W[:, h]).sum() + np.abs(U[:, h]).sum()
         B[:, h] = np.abs(W[:, h]) / inflow
         A[:, h] = np.abs(U[:, h]) / inflow
-    cells = np.stack([B @ np.linalg.matrix_power(A, T - 1 - t) @ np.abs(V[:, 1])
-                      for t in range(T)])
-    result = varimp.garson(model, n_timesteps=T, output=1)
+    last = np.abs(V[:, 1]) if variant == "output_weighted" else np.ones(units)
+    cells = np.stack([B @ np.linalg.matrix_power(A, T - 1 - t) @ last for t in range(T)])
+    result = varimp.garson(model, n_timesteps=T, output=1, variant=variant)
     np.testing.assert_allclose(result.by_time.to_numpy(), cells / cells.sum(), rtol=1e-10)
     np.testing.assert_allclose(result.scores.to_numpy(), cells.sum(axis=0) / cells.sum(),
                                rtol=1e-10)

@@ -2,7 +2,14 @@
 
 The nine methods compared by Olden, Joy & Death (2004) plus permutation importance, for
 PyTorch, Keras 3 and scikit-learn models, on tables ``(n, p)`` and sequences ``(n, T, p)``.
+
+``import varimp`` loads numpy and pandas only: PyTorch, Keras, scikit-learn, SciPy and
+matplotlib are imported where they are first needed (a method called on a model, a trainer, a
+plot), so the names below that need one (the trainers) are loaded on first access (PEP 562).
 """
+
+from importlib import import_module
+from typing import Any
 
 from . import datasets
 from .api import METHODS, available_methods, importance
@@ -19,14 +26,33 @@ from .methods import (
     profile,
 )
 from .result import Comparison, Importance
-from .train import train_mlp, train_recurrent
 
 __version__ = "0.1.0"
 
+#: Public names whose module imports a heavy library, loaded on first access: name -> module.
+_LAZY = {
+    "MethodSpec": ".registry",
+    "train_mlp": ".train",
+    "train_recurrent": ".train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
-    "METHODS", "Comparison", "Importance", "InputError", "ModelError", "UnsupportedModelError",
-    "VarImpError", "__version__", "available_methods", "compare", "connection_weights", "garson",
-    "datasets", "train_mlp", "train_recurrent",
-    "importance", "partial_derivatives", "profile",
-    "improved_stepwise_1", "improved_stepwise_2", "permutation", "perturbation",
+    "METHODS", "Comparison", "Importance", "InputError", "MethodSpec", "ModelError",
+    "UnsupportedModelError", "VarImpError", "__version__", "available_methods", "compare",
+    "connection_weights", "datasets", "garson", "importance", "improved_stepwise_1",
+    "improved_stepwise_2", "partial_derivatives", "permutation", "perturbation", "profile",
+    "train_mlp", "train_recurrent",
 ]

@@ -1,51 +1,35 @@
-"""``varimp.importance``: one entry point that dispatches to every method by name."""
+"""``varimp.importance``: one entry point that dispatches to every method by name, with one call
+shape: every common option is accepted by every method, and those a method does not use are
+left out (and listed in ``details["options_not_used"]``)."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 from .errors import InputError
-from .methods import (
-    connection_weights,
-    garson,
-    improved_stepwise_1,
-    improved_stepwise_2,
-    partial_derivatives,
-    permutation,
-    perturbation,
-    profile,
-)
+from .registry import COMMON_OPTIONS, METHODS, MethodSpec, available_methods, method_spec
 from .result import Importance
 
-#: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
-METHODS: tuple[str, ...] = (
-    "connection_weights", "garson", "partial_derivatives", "perturbation", "profile",
-    "forward_stepwise", "backward_stepwise", "improved_stepwise_1", "improved_stepwise_2",
-    "permutation",
-)
+__all__ = ["METHODS", "available_methods", "importance", "split_options"]
 
-_REGISTRY: dict[str, Callable[..., Importance]] = {
-    "connection_weights": connection_weights,
-    "garson": garson,
-    "partial_derivatives": partial_derivatives,
-    "profile": profile,
-    "perturbation": perturbation,
-    "permutation": permutation,
-    "improved_stepwise_1": improved_stepwise_1,
-    "improved_stepwise_2": improved_stepwise_2,
-}
+#: Common options that configure how the model is read; a method that does not take them
+#: directly still honours them through its adapter.
+_MODEL_OPTIONS = ("output_kind", "classes")
 
 
-def register(name: str, function: Callable[..., Importance]) -> None:
-    """Make a method reachable through :func:`importance` under its canonical name."""
-    _REGISTRY[name] = function
-
-
-def available_methods() -> tuple[str, ...]:
-    """The methods of ``METHODS`` this version implements, in canonical order."""
-    return tuple(name for name in METHODS if name in _REGISTRY)
+def split_options(spec: MethodSpec, options: dict[str, Any]
+                  ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """``(method's own options, model options, names left out)``; InputError for an option
+    that is neither a common option nor the method's own."""
+    own = set(spec.options)
+    unknown = sorted(set(options) - own - set(COMMON_OPTIONS))
+    if unknown:
+        raise InputError(f"method {spec.name!r} takes the options {sorted(own)} and the common "
+                         f"options {sorted(COMMON_OPTIONS)}; received unknown {unknown}")
+    used = {k: v for k, v in options.items() if k in own}
+    model = {k: v for k, v in options.items() if k in _MODEL_OPTIONS and k not in own}
+    unused = sorted(k for k in options if k not in own and k not in model)
+    return used, model, unused
 
 
 def importance(model: object, X: object = None, y: object = None, *, method: str,
@@ -53,27 +37,20 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     """Importance of every input of ``model`` by the method called ``method``.
 
     ``importance(model, X, y, method="garson", variant="goh")`` is
-    ``garson(model, X, y, variant="goh")``; see each method for its options.
+    ``garson(model, X, y, variant="goh")``. Every common option (``feature_names``, ``groups``,
+    ``output``, ``output_step``, ``output_kind``, ``scoring``, ``classes``, ``random_state``,
+    ``n_repeats``, ``batch_size``, ``max_memory``, ``progress``, ``by_time``, ...) is accepted
+    for every method; one the method does not use is left out and named in
+    ``details["options_not_used"]``. The settings the method ran with, defaults included, are
+    in ``details["settings"]``. See ``varimp.registry`` and each method for its own options.
     """
-    function = method_function(method)
-    unknown = sorted(set(options) - set(accepted_options(function)))
-    if unknown:
-        raise InputError(f"method {method!r} takes the options "
-                         f"{sorted(accepted_options(function))}; received unknown {unknown}")
-    return function(model, X, y, **options)
+    spec = method_spec(method)
+    used, model_options, unused = split_options(spec, options)
+    if model_options:
+        from .adapters import adapt
 
-
-def method_function(method: str) -> Callable[..., Importance]:
-    """The function implementing ``method``; InputError for an unknown name."""
-    function = _REGISTRY.get(method) if isinstance(method, str) else None
-    if function is None:
-        raise InputError(f"method must be one of {list(available_methods())}; received "
-                         f"{method!r}")
-    return function
-
-
-def accepted_options(function: Callable[..., Importance]) -> tuple[str, ...]:
-    """The keyword options a method function takes (everything after model, X, y)."""
-    params = inspect.signature(function).parameters
-    return tuple(name for name, p in params.items()
-                 if p.kind is inspect.Parameter.KEYWORD_ONLY)
+        model = adapt(model).configure(**model_options)
+    result = spec.function(model, X, y, **used)
+    result.details.setdefault("settings", {}).update(model_options)
+    result.details["options_not_used"] = unused
+    return result

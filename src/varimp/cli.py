@@ -1,8 +1,10 @@
-"""The ``varimp`` command line: ``varimp demo [--out DIR] [--quick]`` and ``varimp methods``.
+"""The ``varimp`` command line: ``varimp demo [--out DIR] [--quick]``, ``varimp methods`` and
+``varimp --version``.
 
 Bad arguments or input give one line on stderr and exit status 2, never a traceback; the demo
-writes into a temporary directory next to ``DIR`` and moves it into place only when it
-succeeded, so a failed run leaves no partial output.
+writes into a temporary directory in the nearest existing directory above ``DIR`` and moves it
+into place (creating the missing parents) only when it succeeded, so a failed run leaves no
+partial output, and an ``--out`` that cannot be written is reported by the path the user gave.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="varimp", description="Which inputs drive a neural network's "
                      "predictions: the nine classic importance methods for MLPs and recurrent "
                      "networks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     demo = commands.add_parser("demo", help="train a small MLP and the reference LSTM, run "
@@ -47,56 +50,104 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def methods() -> None:
-    """Print every method, one line each: name, whether available, what it measures."""
-    from .api import _REGISTRY, METHODS
+    """Print every method, one line each: name, what it measures, its source and its facts."""
+    from .registry import METHODS, REGISTRY
 
     width = max(len(name) for name in METHODS)
     for name in METHODS:
-        function = _REGISTRY.get(name)
-        if function is None:
+        spec = REGISTRY.get(name)
+        if spec is None:
             print(f"{name:<{width}}  (not available in this version)")
             continue
-        doc = (function.__doc__ or "").strip().splitlines()
-        print(f"{name:<{width}}  {doc[0] if doc else ''}")
+        facts = [f"scores: {spec.kind}", "needs y" if spec.needs_y else "no y needed"]
+        facts += ["reads weights"] * spec.reads_weights + ["retrains"] * spec.retrains
+        facts += ["per time step"] * spec.by_time + ["random"] * spec.random
+        print(f"{name:<{width}}  {spec.title} ({spec.reference}); {', '.join(facts)}; "
+              f"cost: {spec.cost}")
 
 
-def _check_out(out: Path) -> None:
-    """The demo replaces an earlier demo's directory, never anything else."""
+def _check_out(out: Path, given: Path) -> Path:
+    """Refuse an ``--out`` that cannot hold the demo; return the directory to work in.
+
+    The demo replaces an earlier demo's directory, never anything else. The work directory is
+    the nearest existing directory above ``out``: the demo is written there first, so nothing
+    is created where the user asked until it succeeded.
+    """
     from .demo import REPORT
 
     if out.exists():
         if not out.is_dir():
-            raise _UsageError(f"varimp: --out must be a directory; {out} is a file")
+            raise _UsageError(f"varimp: --out {given} is a file, not a directory")
         if any(out.iterdir()) and not (out / REPORT).is_file():
-            raise _UsageError(f"varimp: --out {out} exists and is not an earlier varimp demo "
+            raise _UsageError(f"varimp: --out {given} exists and is not an earlier varimp demo "
                               "directory; choose a new or empty directory")
+    above = out.parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise _UsageError(f"varimp: cannot write --out {given}: {above} is a file, not a "
+                          "directory")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise _UsageError(f"varimp: cannot write --out {given}: no permission to write in "
+                          f"{above}")
+    return above
 
 
-def demo(out: Path, quick: bool) -> None:
-    """Run the demo into a temporary directory, then move it to ``out``."""
+def demo(given: Path, quick: bool) -> None:
+    """Run the demo into a temporary directory, then move it to ``given``."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .demo import run_demo
 
-    out = out.expanduser().absolute()
-    _check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    out = given.expanduser().absolute()
+    above = _check_out(out, given)
     try:
-        run_demo(work, quick=quick)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            out.rename(old / out.name)
-            work.rename(out)
-            shutil.rmtree(old)
-        else:
-            work.rename(out)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=above))
+    except OSError as exc:
+        raise _UsageError(f"varimp: cannot write --out {given}: {exc.strerror}") from exc
+    try:
+        try:
+            run_demo(work, quick=quick)
+        except OSError as exc:  # named by the user's path, not the temporary one
+            raise _UsageError(f"varimp: cannot write --out {given}: "
+                              f"{exc.strerror or exc}") from exc
+        _move_into_place(work, out, given)
     finally:
         if work.exists():
             shutil.rmtree(work)
     print(f"\nwrote the plots, {out.name}/report.txt and {out.name}/results.json to {out}")
+
+
+def _move_into_place(work: Path, out: Path, given: Path) -> None:
+    """Rename ``work`` to ``out``, replacing an earlier demo; on failure ``out`` is as it was."""
+    created = [parent for parent in out.parents if not parent.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.exists():
+            work.rename(out)
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        out.rename(old / out.name)
+        try:
+            work.rename(out)
+        except OSError:
+            (old / out.name).rename(out)
+            old.rmdir()
+            raise
+        shutil.rmtree(old)
+    except OSError as exc:
+        for parent in created:  # innermost first
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+        raise _UsageError(f"varimp: cannot write --out {given}: {exc.strerror or exc}") from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         _one_line(str(exc))
         return USAGE_ERROR
-    except SystemExit as exc:  # --help
+    except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except (VarImpError, OSError) as exc:
         _one_line(f"varimp: error: {type(exc).__name__}: {exc}")

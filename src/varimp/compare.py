@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .api import accepted_options, available_methods, method_function
+from .api import importance
 from .errors import InputError, UnsupportedModelError
+from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
-
-#: Methods that measure an error and therefore need targets.
-NEEDS_Y = frozenset({"permutation", "improved_stepwise_1", "improved_stepwise_2",
-                     "forward_stepwise", "backward_stepwise"})
-#: Methods that read the weights and apply only to networks whose structure can be read.
-READS_WEIGHTS = frozenset({"connection_weights", "garson"})
 
 
 def compare(model: object, X: object, y: object = None, *, methods: Sequence[str] | None = None,
@@ -30,33 +25,37 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         read; ``Comparison.skipped`` says why. A method named explicitly is never skipped: its
         error is raised.
     **options
-        Passed to every method that takes them (``feature_names``, ``groups``, ``output``,
-        ``random_state``, ``n_repeats``, ``batch_size``...). An option no method takes is an error.
+        Every common option (see :data:`varimp.registry.COMMON_OPTIONS`), passed to every
+        method that uses it, and any method's own options (``noise``, ``variant``, ``steps``...),
+        passed to the methods that take them. An option that is neither is an InputError.
 
     Returns
     -------
     Comparison
-        ``results``, ``scores``, ``ranks`` and ``agreement`` (Spearman rank correlation).
+        ``results``, ``scores``, ``ranks`` (each method's ranks, by the kind of its scores) and
+        ``agreement`` (Spearman correlation of those ranks).
     """
     explicit = methods is not None
     names = list(available_methods()) if methods is None else list(methods)
-    functions = {name: method_function(name) for name in names}
-    known = set().union(*(accepted_options(f) for f in functions.values()))
+    specs = {name: method_spec(name) for name in names}
+    known = set(COMMON_OPTIONS).union(*(spec.options for spec in specs.values()))
     unknown = sorted(set(options) - known)
     if unknown:
-        raise InputError(f"compare received options no selected method takes: {unknown}")
+        raise InputError(f"compare received options that are neither common options nor taken by "
+                         f"any selected method: {unknown}; common options are "
+                         f"{sorted(COMMON_OPTIONS)}")
     results, skipped = {}, {}
-    for name, function in functions.items():
-        if y is None and name in NEEDS_Y:
+    for name, spec in specs.items():
+        if y is None and spec.needs_y:
             if explicit:
                 raise InputError(f"method {name!r} measures an error and needs y; received None")
             skipped[name] = "needs y"
             continue
-        kwargs = {k: v for k, v in options.items() if k in accepted_options(function)}
+        own = {k: v for k, v in options.items() if k in COMMON_OPTIONS or k in spec.options}
         try:
-            results[name] = function(model, X, y, **kwargs)
+            results[name] = importance(model, X, y, method=name, **own)
         except UnsupportedModelError as exc:
-            if explicit or name not in READS_WEIGHTS:
+            if explicit or not spec.reads_weights:
                 raise
             skipped[name] = str(exc)
     if not results:

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .api import accepted_options, available_methods, method_function
 from .errors import InputError, UnsupportedModelError
+from .registry import available_methods, method_spec
 from .result import Comparison, Importance
 from .train import torch_threads, train_mlp, train_recurrent
 
@@ -83,10 +83,12 @@ def _clock(start: float) -> str:
     return f"{time.perf_counter() - start:.2f} s"
 
 
-def _save(ax: Any, path: Path) -> None:
+def _save(drawn: Any, path: Path) -> None:
+    """Save the figure of what a plot returned (an Axes or a Figure) and close it."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    figure = np.atleast_1d(ax).ravel()[0].figure
+    figure = drawn if isinstance(drawn, Figure) else drawn.figure
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
@@ -106,16 +108,16 @@ def _plots(result: Importance, stem: str, out: Path) -> list[str]:
 
 def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: Path,
                 report: Report, options: dict[str, dict[str, Any]],
-                without_y: frozenset[str] = frozenset()) -> dict[str, Importance]:
+                without_y: frozenset[str] = frozenset()) -> Comparison:
     """Every available method on one model; a method that does not apply is skipped, said why.
 
     ``options[name]`` are the method's options (``"*"`` for every method), kept where the
     method takes them; methods in ``without_y`` are called without targets.
     """
-    results = {}
+    results, skipped = {}, {}
     for name in available_methods():
-        function = method_function(name)
-        taken = accepted_options(function)
+        spec = method_spec(name)
+        function, taken = spec.function, spec.options
         wanted = {**options.get("*", {}), **options.get(name, {})}
         kwargs = {key: value for key, value in wanted.items() if key in taken}
         target = None if name in without_y else y
@@ -125,6 +127,7 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
             result = function(model, X, target, **kwargs)
         except (UnsupportedModelError, InputError) as exc:
             report(f"  {name}: skipped ({type(exc).__name__}: {exc})")
+            skipped[name] = f"{type(exc).__name__}: {exc}"
             continue
         elapsed = _clock(start)
         measure = result.details.get("measure")
@@ -136,10 +139,12 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
         plots = _plots(result, f"{case}_{name}", out)
         report(f"    plots: {', '.join(plots)}")
         results[name] = result
+    comparison = Comparison(results, skipped)
     if results:
-        _save(Comparison(results).plot(), out / f"{case}_comparison.png")
-        report(f"\n  plot: {case}_comparison.png")
-    return results
+        _save(comparison.plot(kind="bar"), out / f"{case}_comparison.png")
+        _save(comparison.plot(kind="heatmap"), out / f"{case}_ranks.png")
+        report(f"\n  plots: {case}_comparison.png, {case}_ranks.png")
+    return comparison
 
 
 def _r2(model: Any, X: np.ndarray, y: np.ndarray) -> float:
@@ -163,12 +168,13 @@ def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
     options = {"*": {"random_state": 0, "progress": False, "fit": refit},
                "perturbation": {"n_repeats": settings.n_repeats},
                "permutation": {"n_repeats": settings.n_repeats}}
-    results = run_methods(model, X, y, case="mlp", out=out, report=report, options=options)
-    similarity = pd.Series({name: result.scores.abs().corr(truth.abs(), method="spearman")
-                            for name, result in results.items()}, name="similarity")
-    report("\n  similarity to the true ranking (Spearman correlation of |score| with |effect|):")
+    comparison = run_methods(model, X, y, case="mlp", out=out, report=report, options=options)
+    similarity = pd.Series({name: (-result.ranks).corr(truth.abs(), method="spearman")
+                            for name, result in comparison.results.items()}, name="similarity")
+    report("\n  similarity to the true ranking (Spearman correlation of each method's ranks "
+           "with the ranks of |effect|):")
     report.table(similarity)
-    return {"results": results, "similarity": similarity}
+    return {"results": comparison.results, "comparison": comparison, "similarity": similarity}
 
 
 def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
@@ -198,15 +204,16 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
                "permutation": {"n_repeats": settings.n_repeats}}
     report(f"  importance on {len(X_imp)} sequences; perturbation: N(0, 0.2) noise on one "
            "feature at all steps, RMS change of the predictions (as published)")
-    results = run_methods(model, X_imp, y_imp, case="lstm", out=out, report=report,
-                          options=options, without_y=frozenset({"perturbation"}))
+    comparison = run_methods(model, X_imp, y_imp, case="lstm", out=out, report=report,
+                             options=options, without_y=frozenset({"perturbation"}))
+    results = comparison.results
     ratios = pd.DataFrame({name: {"x1/x3": _ratio(r, "x1"), "x2/x3": _ratio(r, "x2")}
                            for name, r in results.items()}).T
     report("\n  ratios of |score| (published perturbation: x1/x3 = "
            f"{PUBLISHED['x1'] / PUBLISHED['x3']:.1f}, x2/x3 = "
            f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}):")
     report.table(ratios)
-    return {"results": results, "ratios": ratios, "accuracy": accuracy,
+    return {"results": results, "comparison": comparison, "ratios": ratios, "accuracy": accuracy,
             "train_seconds": train_time}
 
 
@@ -234,7 +241,8 @@ def run_demo(out: Path, *, quick: bool = False,
     (out / REPORT).write_text("\n".join(report.lines) + "\n", encoding="utf-8")
     payload = {case: {name: r.to_dict() for name, r in part["results"].items()}
                for case, part in (("mlp", mlp), ("lstm", lstm))}
-    (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
+                                      encoding="utf-8")
     return {"mlp": mlp, "lstm": lstm}
 
 

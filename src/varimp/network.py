@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import erf, expit, softmax
 
 from .errors import UnsupportedModelError
 
@@ -31,19 +30,37 @@ def _leaky(slope: float):
     return lambda x: np.where(x >= 0, x, slope * x)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    from scipy.special import expit  # imported on first use: importing varimp stays light
+
+    return expit(x)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    from scipy.special import softmax
+
+    return softmax(x, axis=-1)
+
+
 #: Elementwise activations by neutral name, in numpy; ``"leaky_relu:0.01"`` carries its slope.
 ACTIVATIONS = {
     "identity": lambda x: x,
     "relu": lambda x: np.maximum(x, 0.0),
     "tanh": np.tanh,
-    "sigmoid": expit,
+    "sigmoid": _sigmoid,
     "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-    "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),
+    "gelu": _gelu,
     "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
     "softplus": lambda x: np.logaddexp(0.0, x),
-    "silu": lambda x: x * expit(x),
-    "softmax": lambda x: softmax(x, axis=-1),
+    "silu": lambda x: x * _sigmoid(x),
+    "softmax": _softmax,
     "log_softmax": lambda x: x - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True))
     - x.max(-1, keepdims=True),
 }

@@ -1,12 +1,17 @@
 """Plots of results: every plot takes an :class:`~varimp.Importance` or a
-:class:`~varimp.Comparison` and returns the matplotlib Axes it drew on.
+:class:`~varimp.Comparison` and returns the matplotlib Axes it drew on (a Figure for a grid).
 
 - ``kind="bar"``: one bar per variable, most important first, error bars from ``std`` (or the
-  confidence interval ``ci``), stars for the p-values of a randomization test;
+  confidence interval ``ci``), stars for the p-values of a randomization test; horizontal bars
+  when there are many variables;
 - ``kind="heatmap"``: the time x feature table ``by_time`` of a sequence model, time running
-  left to right (the most recent step last), features top to bottom, with a colour bar;
-- ``kind="profile"``: Lek's profile curves (Lek et al. 1996), one panel per variable, one line
-  per level at which the other inputs are held.
+  left to right (step 0 and the most recent step always labelled), features top to bottom, with
+  a colour bar labelled with the measure;
+- ``kind="profile"``: Lek's profile curves (Lek et al. 1996), one panel per variable on a shared
+  y-axis, one line per level at which the other inputs are held and the median curve that the
+  score is read from;
+- comparisons: grouped bars of the relative importance, or the methods x features table of
+  ranks (``kind="heatmap"``, the default for many features).
 """
 
 from __future__ import annotations
@@ -21,8 +26,21 @@ from .errors import InputError
 from .result import Comparison, Importance
 
 KINDS = ("bar", "heatmap", "profile")
+COMPARISON_KINDS = ("bar", "heatmap")
 #: Significance stars and the p-value each requires (strictly below).
 STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
+#: More variables than this: horizontal bars, and a rank heatmap for comparisons.
+MANY = 15
+#: At most this many labelled time steps on a heatmap (step 0 and the last always among them).
+TIME_TICKS = 12
+#: Methods that read the weights: their ``by_time`` follows the linear path, not the data.
+WEIGHT_METHODS = ("connection_weights", "garson")
+LINEAR_PATH_CAPTION = ("weights only: the linear path with gates at rest,\n"
+                       "not a data-driven map (see docs/recurrent-weights.md)")
+#: Axis label of a score of each kind when the result does not name its measure.
+KIND_LABELS = {"loss": "increase in error", "effect": "signed effect",
+               "share": "share of importance", "magnitude": "importance"}
+MEDIAN_LABEL = "median (scored)"
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -41,6 +59,12 @@ def stars(pvalue: float) -> str:
     return ""
 
 
+def measure_label(importance: Importance) -> str:
+    """What the scores measure, with its direction: ``details["measure"]`` or the kind's."""
+    measure = importance.details.get("measure")
+    return measure if isinstance(measure, str) and measure else KIND_LABELS[importance.kind]
+
+
 def default_kind(importance: Importance) -> str:
     """``"profile"`` for Lek's curves, ``"heatmap"`` when ``by_time`` exists, else ``"bar"``."""
     if isinstance(importance.details.get("curves"), pd.DataFrame):
@@ -48,9 +72,44 @@ def default_kind(importance: Importance) -> str:
     return "heatmap" if importance.by_time is not None else "bar"
 
 
+def time_ticks(n_steps: int, most: int = TIME_TICKS) -> list[int]:
+    """Evenly spaced time steps to label, always step 0 and the last one, at most ``most``."""
+    if n_steps <= most:
+        return list(range(n_steps))
+    stride = int(np.ceil((n_steps - 1) / (most - 1)))
+    ticks = list(range(0, n_steps - 1, stride))
+    if n_steps - 1 - ticks[-1] < stride / 2:  # too close to the last step to read apart
+        ticks.pop()
+    return ticks + [n_steps - 1]
+
+
+def colorbar(image: Any, ax: Any, label: str) -> Any:
+    """A labelled colour bar beside ``ax`` that stays out of the neighbouring axes.
+
+    A figure with constrained layout makes room for it; in any other figure the colour bar,
+    its tick labels and its label are carved out of the space of ``ax`` itself (Matplotlib's
+    ``make_axes_locatable``), so that a heatmap drawn into the user's own subplot never spills
+    over the next one.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    figure = ax.figure
+    if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
+        return figure.colorbar(image, ax=ax, label=label)
+    from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
+
+    divider = make_axes_locatable(ax)
+    bar = figure.colorbar(image, cax=divider.append_axes("right", size=0.12, pad=0.08),
+                          label=label)
+    renderer = figure.canvas.get_renderer()
+    labels = bar.ax.get_tightbbox(renderer).x1 - bar.ax.get_window_extent(renderer).x1
+    divider.append_size("right", axes_size.Fixed(max(labels, 0.0) / figure.dpi))
+    return bar
+
+
 def plot_importance(importance: Importance, kind: str | None = None, ax: Any = None,
                     **kwargs: Any) -> Any:
-    """Draw one result and return the Axes (an array of Axes for a multi-panel profile).
+    """Draw one result.
 
     Parameters
     ----------
@@ -59,11 +118,18 @@ def plot_importance(importance: Importance, kind: str | None = None, ax: Any = N
         None picks :func:`default_kind`.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None. For ``"profile"``, one Axes per drawn variable
-        (a single Axes for a single variable).
+        (a single Axes for a single variable, or a sequence of them).
     **kwargs
-        ``"bar"``: ``top`` (show the ``top`` most important variables only), ``color``.
-        ``"heatmap"``: ``cmap``. ``"profile"``: ``variables`` (names to draw), ``output``
-        (the output index whose curves are drawn; default the first).
+        ``"bar"``: ``top`` (show the ``top`` most important variables only), ``color``,
+        ``horizontal`` (default: when more than 15 variables are drawn). ``"heatmap"``:
+        ``cmap``. ``"profile"``: ``variables`` (names to draw), ``output`` (the output index
+        whose curves are drawn; default the first).
+
+    Returns
+    -------
+    matplotlib.axes.Axes or matplotlib.figure.Figure
+        The Axes drawn on; for a profile of several variables, the Figure holding the panels
+        (``figure.axes``).
     """
     if not isinstance(importance, Importance):
         raise InputError(f"plot_importance needs an Importance; received "
@@ -74,31 +140,44 @@ def plot_importance(importance: Importance, kind: str | None = None, ax: Any = N
     return {"bar": _bar, "heatmap": _heatmap, "profile": _profile}[kind](importance, ax, **kwargs)
 
 
-def _bar(importance: Importance, ax: Any, *, top: int | None = None,
-         color: str = "tab:blue") -> Any:
-    order = importance.scores.abs().sort_values(ascending=False, kind="stable").index
+def _bar(importance: Importance, ax: Any, *, top: int | None = None, color: str = "tab:blue",
+         horizontal: bool | None = None) -> Any:
+    order = importance.ranks.sort_values(kind="stable").index
     if top is not None:
         order = order[:top]
-    scores = importance.scores[order]
+    horizontal = len(order) > MANY if horizontal is None else horizontal
+    scores = importance.scores[order].to_numpy()
     err = None
     if importance.std is not None:
         err = importance.std[order].to_numpy()
     elif importance.ci is not None:
         ci = importance.ci.loc[order]
-        err = np.vstack([scores - ci["low"], ci["high"] - scores])
-    ax = _axes(ax, (max(4.0, 0.6 * len(order) + 2), 3.5))
+        err = np.vstack([scores - ci["low"].to_numpy(), ci["high"].to_numpy() - scores])
+    names = [str(name) for name in order]
     positions = np.arange(len(order))
-    ax.bar(positions, scores.to_numpy(), yerr=err, capsize=3, color=color)
-    ax.set_xticks(positions, [str(name) for name in order], rotation=45 if len(order) > 8 else 0)
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_ylabel("importance")
+    if horizontal:
+        ax = _axes(ax, (6.0, max(3.0, 0.28 * len(order) + 1.2)))
+        ax.barh(positions, scores, xerr=err, capsize=3, color=color)
+        ax.set_yticks(positions, names)
+        ax.invert_yaxis()  # the most important on top
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlabel(measure_label(importance))
+    else:
+        ax = _axes(ax, (max(4.0, 0.6 * len(order) + 2), 3.5))
+        ax.bar(positions, scores, yerr=err, capsize=3, color=color)
+        ax.set_xticks(positions, names, rotation=45 if len(order) > 8 else 0,
+                      ha="right" if len(order) > 8 else "center")
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_ylabel(measure_label(importance))
     ax.set_title(importance.method)
     if importance.pvalues is not None:
-        top_of = scores.to_numpy() + (0.0 if err is None else np.atleast_2d(err)[-1])
-        for x, name, height in zip(positions, order, top_of, strict=True):
+        reach = scores + (0.0 if err is None else np.atleast_2d(err)[-1])
+        for at, name, length in zip(positions, order, reach, strict=True):
             mark = stars(float(importance.pvalues[name]))
-            if mark:
-                ax.annotate(mark, (x, max(height, 0.0)), ha="center", va="bottom")
+            if mark and horizontal:
+                ax.annotate(mark, (max(length, 0.0), at), ha="left", va="center")
+            elif mark:
+                ax.annotate(mark, (at, max(length, 0.0)), ha="center", va="bottom")
     return ax
 
 
@@ -108,23 +187,39 @@ def _heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) -> Any
         raise InputError(f"the {importance.method} result has no by_time table to draw as a "
                          "heatmap (sequence input and a method that resolves time are needed)")
     values = table.to_numpy(dtype=float).T  # features x time steps
-    signed = values.min() < 0 < values.max()
+    finite = values[np.isfinite(values)]
+    signed = finite.size > 0 and finite.min() < 0 < finite.max()
     if cmap is None:
         cmap = "RdBu_r" if signed else "viridis"
-    limit = np.abs(values).max() if signed else None
-    ax = _axes(ax, (max(4.0, 0.35 * len(table.index) + 3), max(2.5, 0.4 * values.shape[0] + 1)))
+    limit = np.abs(finite).max() if signed else None
+    ax = _axes(ax, (max(4.5, 0.35 * len(table.index) + 3),
+                    max(2.8, 0.4 * values.shape[0] + 1.4)))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
                       vmin=-limit if signed else None, vmax=limit)
     ax.set_yticks(np.arange(values.shape[0]), [str(c) for c in table.columns])
-    steps = [str(t) for t in table.index]
-    ticks = np.arange(len(steps))
-    if len(steps) > 20:  # thin the labels, always keeping the most recent step
-        ticks = ticks[::-1][::int(np.ceil(len(steps) / 20))][::-1]
-    ax.set_xticks(ticks, [steps[t] for t in ticks])
-    ax.set_xlabel("time step (most recent last)")
+    ticks = time_ticks(len(table.index))
+    ax.set_xticks(ticks, [str(table.index[t]) for t in ticks])
+    label = "time step (most recent last)"
+    if importance.method in WEIGHT_METHODS:
+        label += "\n" + LINEAR_PATH_CAPTION
+    ax.set_xlabel(label)
     ax.set_title(importance.method)
-    ax.figure.colorbar(image, ax=ax, label="importance")
+    colorbar(image, ax, measure_label(importance))
     return ax
+
+
+def _median_curve(importance: Importance, part: pd.DataFrame, name: str,
+                  output: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The scored median curve of one variable: the method's ``details["median_curve"]``, else
+    the median over the levels at every point of the sweep (Lek's rule)."""
+    given = importance.details.get("median_curve")
+    if isinstance(given, pd.DataFrame) and {"variable", "x", "prediction",
+                                            "output"} <= set(given.columns):
+        given = given[(given["variable"] == name) & (given["output"] == output)]
+        if len(given):
+            return given["x"].to_numpy(), given["prediction"].to_numpy()
+    median = part.groupby("x", sort=False)["prediction"].median()
+    return median.index.to_numpy(), median.to_numpy()
 
 
 def _profile(importance: Importance, ax: Any, *, variables: Sequence[str] | None = None,
@@ -133,70 +228,161 @@ def _profile(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     if not isinstance(curves, pd.DataFrame):
         raise InputError(f"the {importance.method} result has no profile curves "
                          "(details['curves']); run varimp.profile to draw them")
-    names = list(dict.fromkeys(curves["variable"])) if variables is None else list(variables)
-    unknown = [v for v in names if v not in set(curves["variable"])]
+    profiled = list(dict.fromkeys(curves["variable"]))
+    names = profiled if variables is None else list(variables)
+    unknown = [v for v in names if v not in set(profiled)]
     if unknown or not names:
-        raise InputError(f"variables must name profiled variables "
-                         f"{list(dict.fromkeys(curves['variable']))}; received {variables!r}")
+        raise InputError(f"variables must name profiled variables {profiled}; received "
+                         f"{variables!r}")
     output = curves["output"].iloc[0] if output is None else output
     if output not in set(curves["output"]):
         raise InputError(f"output must be one of {sorted(set(curves['output']))}; received "
                          f"{output!r}")
-    if ax is None:
-        import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
 
+    ours = ax is None
+    if ours:
         cols = min(3, len(names))
         rows = int(np.ceil(len(names) / cols))
-        fig, grid = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False,
-                                 layout="constrained")
+        figure, grid = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.4, 2.8 * rows),
+                                    squeeze=False, sharey=True, layout="constrained")
         axes = grid.ravel()
         for extra in axes[len(names):]:
-            fig.delaxes(extra)
+            figure.delaxes(extra)
         axes = axes[:len(names)]
     else:
         axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
         if len(axes) != len(names):
             raise InputError(f"ax must hold one Axes per drawn variable ({len(names)}); "
                              f"received {len(axes)}")
+        figure = axes[0].figure
+    several = curves["output"].nunique() > 1
+    curves = curves[curves["output"] == output]
+    levels = list(dict.fromkeys(curves["level"]))
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(levels)))
     kinds = importance.details.get("x", {})
     for panel, name in zip(axes, names, strict=True):
-        part = curves[(curves["variable"] == name) & (curves["output"] == output)]
-        for level, line in part.groupby("level", sort=False):
-            panel.plot(line["x"].to_numpy(), line["prediction"].to_numpy(), label=str(level))
+        part = curves[curves["variable"] == name]
+        for level, colour in zip(levels, colours, strict=True):
+            line = part[part["level"] == level]
+            panel.plot(line["x"].to_numpy(), line["prediction"].to_numpy(), color=colour,
+                       linewidth=1.0, label=str(level))
+        panel.plot(*_median_curve(importance, part, name, output), color="black",
+                   linewidth=2.2, linestyle="--", label=MEDIAN_LABEL)
         panel.set_title(str(name))
         panel.set_xlabel(f"{name} (fraction of range)" if kinds.get(name) == "fraction"
                          else str(name))
-        panel.set_ylabel("prediction")
-    axes[0].legend(title="others at", fontsize="small")
-    return axes[0] if len(axes) == 1 else axes
+    low = min(line.get_ydata().min() for panel in axes for line in panel.lines)
+    high = max(line.get_ydata().max() for panel in axes for line in panel.lines)
+    margin = 0.05 * (high - low) if high > low else 0.5
+    for panel in axes:
+        panel.set_ylim(low - margin, high + margin)
+    ylabel = f"prediction (output {output})" if several else "prediction"
+    for panel in axes:
+        first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
+        panel.set_ylabel(ylabel if first_column or not ours else "")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if ours:  # beside the panels, never over a curve
+        figure.legend(handles, labels, title="others at", loc="outside right upper",
+                      fontsize="small")
+    else:
+        axes[-1].legend(handles, labels, title="others at", loc="upper left",
+                        bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
+    return axes[0] if len(axes) == 1 else figure
 
 
-def plot_comparison(comparison: Comparison, ax: Any = None, **kwargs: Any) -> Any:
-    """Grouped bars: the relative importance (%) of every variable by every method.
+def plot_comparison(comparison: Comparison, kind: str | None = None, ax: Any = None,
+                    **kwargs: Any) -> Any:
+    """Draw several methods side by side and return the Axes.
 
-    Variables are ordered by their mean relative importance over the methods, largest first;
-    within a group there is one bar per method, in the order of ``comparison.results``.
+    Parameters
+    ----------
+    comparison : Comparison
+    kind : {"bar", "heatmap"} or None
+        ``"bar"``: grouped bars of the relative importance (%) of every variable by every
+        method, variables ordered by their mean relative importance (largest first), one bar
+        per method in the order of ``comparison.results``; horizontal when more than 15
+        variables. ``"heatmap"``: the methods x features table of ranks (1 = most important,
+        by each method's own kind), every cell annotated with its rank, features ordered by
+        their mean rank. None: the heatmap for more than 15 variables, else bars.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    **kwargs
+        ``"heatmap"``: ``cmap``.
     """
     if not isinstance(comparison, Comparison):
         raise InputError(f"plot_comparison needs a Comparison; received "
                          f"{type(comparison).__name__}")
-    if kwargs:
-        raise InputError(f"plot_comparison takes no options besides ax; received "
-                         f"{sorted(kwargs)}")
+    if not comparison.results:
+        raise InputError("plot_comparison needs at least one result; the comparison is empty")
+    n_vars = len(comparison.ranks.index)
+    kind = ("heatmap" if n_vars > MANY else "bar") if kind is None else kind
+    if kind not in COMPARISON_KINDS:
+        raise InputError(f"kind must be one of {list(COMPARISON_KINDS)} or None; received "
+                         f"{kind!r}")
+    allowed = {"heatmap": {"cmap"}, "bar": set()}[kind]
+    if set(kwargs) - allowed:
+        raise InputError(f"a {kind} comparison plot takes the options {sorted(allowed)} "
+                         f"besides kind and ax; received {sorted(kwargs)}")
+    draw = _rank_heatmap if kind == "heatmap" else _grouped_bars
+    return draw(comparison, ax, **kwargs)
+
+
+def _grouped_bars(comparison: Comparison, ax: Any) -> Any:
     relative = comparison.relative
     relative = relative.loc[relative.mean(axis=1).sort_values(ascending=False,
                                                               kind="stable").index]
     n_vars, n_methods = relative.shape
-    ax = _axes(ax, (max(5.0, 0.5 * n_vars * n_methods ** 0.5 + 3), 3.8))
+    horizontal = n_vars > MANY
     width = 0.8 / n_methods
     positions = np.arange(n_vars)
+    names = [str(name) for name in relative.index]
+    if horizontal:
+        ax = _axes(ax, (7.0, max(3.5, 0.12 * n_vars * n_methods + 1.5)))
+    else:
+        ax = _axes(ax, (max(5.0, 0.5 * n_vars * n_methods ** 0.5 + 3), 3.8))
     for k, method in enumerate(relative.columns):
-        ax.bar(positions - 0.4 + width * (k + 0.5), relative[method].fillna(0.0).to_numpy(),
-               width, label=str(method))
-    ax.set_xticks(positions, [str(name) for name in relative.index])
-    ax.set_ylabel("relative importance (%)")
-    ax.legend(fontsize="small", ncols=2 if n_methods > 5 else 1)
+        at = positions - 0.4 + width * (k + 0.5)
+        heights = relative[method].fillna(0.0).to_numpy()
+        if horizontal:
+            ax.barh(at, heights, width, label=str(method))
+        else:
+            ax.bar(at, heights, width, label=str(method))
+    if horizontal:
+        ax.set_yticks(positions, names)
+        ax.invert_yaxis()
+        ax.set_xlabel("relative importance (%)")
+    else:
+        ax.set_xticks(positions, names, rotation=45 if n_vars > 8 else 0,
+                      ha="right" if n_vars > 8 else "center")
+        ax.set_ylabel("relative importance (%)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
     return ax
 
 
-__all__ = ["default_kind", "plot_comparison", "plot_importance", "stars"]
+def _rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -> Any:
+    ranks = comparison.ranks
+    ranks = ranks.loc[ranks.mean(axis=1).sort_values(kind="stable").index].T  # methods x vars
+    n_methods, n_vars = ranks.shape
+    ax = _axes(ax, (max(5.0, 0.32 * n_vars + 3), max(2.5, 0.4 * n_methods + 1.6)))
+    values = ranks.to_numpy(dtype=float)
+    image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
+                      vmin=1, vmax=max(n_vars, 2))
+    ax.set_xticks(np.arange(n_vars), [str(v) for v in ranks.columns],
+                  rotation=90 if n_vars > 8 else 0)
+    ax.set_yticks(np.arange(n_methods), [str(m) for m in ranks.index])
+    size = "small" if n_vars <= 20 else "x-small"
+    for (row, col), rank in np.ndenumerate(values):
+        if np.isfinite(rank):
+            shade = image.cmap(image.norm(rank))
+            light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 0.5
+            ax.text(col, row, str(int(rank)), ha="center", va="center", fontsize=size,
+                    color="black" if light else "white")
+    ax.set_title("rank of every variable by every method")
+    colorbar(image, ax, "rank (1 = most important)")
+    return ax
+
+
+__all__ = ["colorbar", "default_kind", "measure_label", "plot_comparison", "plot_importance",
+           "stars", "time_ticks"]

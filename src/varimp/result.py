@@ -1,13 +1,29 @@
-"""The result objects every method returns: :class:`Importance` and :class:`Comparison`."""
+"""The result objects every method returns: :class:`Importance` and :class:`Comparison`.
+
+Both serialise to plain JSON (``to_dict`` / ``to_json``) and back (``from_dict`` /
+``from_json``); the JSON is strict (no ``NaN`` or ``Infinity``: a non-finite number is stored as
+``null`` and read back as ``NaN``), and a result read back compares equal to the one written.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .errors import InputError
+
+#: What ``Importance.scores`` can hold, and how each kind is read (see :class:`Importance`).
+KINDS = ("loss", "effect", "share", "magnitude")
+#: Keys of ``details`` holding one row per sample: left out of ``to_dict`` / ``to_json`` unless
+#: ``include_samples=True``, and compared by ``==`` only when both results carry them.
+SAMPLE_KEYS = ("derivatives",)
+#: The marker of a tagged pandas or numpy object inside serialised ``details``.
+_TAG = "__varimp__"
 
 
 def _series(values: Any, index: Any, name: str) -> pd.Series:
@@ -16,7 +32,7 @@ def _series(values: Any, index: Any, name: str) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.Index(list(index)), name=name)
 
 
-@dataclass
+@dataclass(eq=False)
 class Importance:
     """The importance of every input variable by one method.
 
@@ -35,7 +51,21 @@ class Importance:
     pvalues : pandas.Series or None
         From a randomization test.
     details : dict
-        Method-specific extras (profile curves, removal paths, per-output scores, settings).
+        Method-specific extras (profile curves, removal paths, per-output scores, settings);
+        ``details["measure"]``, where present, names the score with its direction ("increase
+        in log loss", "drop in accuracy") and labels the plots.
+    kind : {"loss", "effect", "share", "magnitude"}, default "magnitude"
+        What ``scores`` hold: ``"loss"`` an increase in error (a negative score means no
+        importance: the variable's perturbation lowered the error), ``"effect"`` a signed
+        effect whose magnitude matters (connection weights, mean derivative), ``"share"`` or
+        ``"magnitude"`` a non-negative amount. :attr:`relative` and :attr:`ranks` follow it.
+
+    Notes
+    -----
+    Two results are equal (``==``) when their serialised forms (:meth:`to_dict`) are equal:
+    same method, kind, numbers (bit for bit, a non-finite number standing for ``NaN``) and
+    details. Per-sample details (:data:`SAMPLE_KEYS`) are compared only when both results
+    carry them, so a result equals its own ``to_json()`` round trip, which leaves them out.
     """
 
     method: str
@@ -45,8 +75,11 @@ class Importance:
     ci: pd.DataFrame | None = None
     pvalues: pd.Series | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str = "magnitude"
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {list(KINDS)}; received {self.kind!r}")
         self.scores = _series(self.scores, getattr(self.scores, "index", ()), "score")
         index = self.scores.index
         if self.std is not None:
@@ -62,16 +95,32 @@ class Importance:
 
     @property
     def relative(self) -> pd.Series:
-        """``100 * abs(scores) / abs(scores).sum()`` (all zero when every score is zero)."""
-        magnitude = self.scores.abs()
+        """Share of the total importance in percent, ``100 * m / m.sum()``.
+
+        ``m`` is ``abs(scores)`` for effects, ``max(scores, 0)`` for losses (a variable whose
+        perturbation lowered the error has no share) and the scores themselves for shares and
+        magnitudes. All zero when ``m`` sums to zero.
+        """
+        if self.kind == "effect":
+            magnitude = self.scores.abs()
+        elif self.kind == "loss":
+            magnitude = self.scores.clip(lower=0.0)
+        else:
+            magnitude = self.scores
         total = magnitude.sum()
         share = magnitude * (100.0 / total) if total > 0 else magnitude * 0.0
         return share.rename("relative")
 
     @property
     def ranks(self) -> pd.Series:
-        """1 = most important, by ``abs(scores)``; ties share the lowest rank."""
-        return self.scores.abs().rank(ascending=False, method="min").astype(int).rename("rank")
+        """1 = most important; ties share the best rank, a missing score ranks last.
+
+        Effects rank by magnitude, ``abs(scores)``; losses by the signed score, so a negative
+        loss ranks below every positive one; shares and magnitudes by value.
+        """
+        key = self.scores.abs() if self.kind == "effect" else self.scores
+        ranks = key.rank(ascending=False, method="min", na_option="bottom")
+        return ranks.astype(int).rename("rank")
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy table: feature, score, relative, rank, and std / ci / pvalue where present."""
@@ -86,58 +135,84 @@ class Importance:
         frame.index.name = "feature"
         return frame.reset_index()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain Python containers; numbers survive a JSON round trip exactly."""
-        out: dict[str, Any] = {
-            "method": self.method,
-            "scores": _plain(self.scores),
-        }
-        for name in ("std", "pvalues"):
-            value = getattr(self, name)
-            out[name] = None if value is None else _plain(value)
-        out["ci"] = None if self.ci is None else {
-            "low": _plain(self.ci["low"]), "high": _plain(self.ci["high"])}
-        out["by_time"] = None if self.by_time is None else {
-            "index": [int(i) for i in self.by_time.index],
-            "columns": [str(c) for c in self.by_time.columns],
-            "values": self.by_time.to_numpy(dtype=float).tolist(),
-        }
-        out["details"] = _jsonable(self.details)
-        return out
+    def to_dict(self, *, include_samples: bool = False) -> dict[str, Any]:
+        """Plain Python containers that :func:`json.dumps` writes as strict JSON.
 
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
+        Numbers survive a JSON round trip exactly; a non-finite number becomes ``None``.
+        DataFrames, Series and arrays in ``details`` are tagged so that :meth:`from_dict`
+        rebuilds them with their index. Per-sample details (``details["derivatives"]``) are
+        left out unless ``include_samples`` is true.
+        """
+        details = {key: value for key, value in self.details.items()
+                   if include_samples or key not in SAMPLE_KEYS}
+        return {
+            "method": self.method,
+            "kind": self.kind,
+            "scores": _plain(self.scores),
+            "std": None if self.std is None else _plain(self.std),
+            "pvalues": None if self.pvalues is None else _plain(self.pvalues),
+            "ci": None if self.ci is None else {"low": _plain(self.ci["low"]),
+                                                "high": _plain(self.ci["high"])},
+            "by_time": None if self.by_time is None else {
+                "index": [int(i) for i in self.by_time.index],
+                "index_name": self.by_time.index.name,
+                "columns": [str(c) for c in self.by_time.columns],
+                "values": [[_number(v) for v in row]
+                           for row in self.by_time.to_numpy(dtype=float)],
+            },
+            "details": _encode(details),
+        }
+
+    def to_json(self, *, include_samples: bool = False, **kwargs: Any) -> str:
+        """:meth:`to_dict` as strict JSON text; ``kwargs`` go to :func:`json.dumps`."""
+        return json.dumps(self.to_dict(include_samples=include_samples), allow_nan=False,
+                          **kwargs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Importance:
-        def series(d: dict | None) -> pd.Series | None:
-            return None if d is None else pd.Series(d["values"], index=d["index"], dtype=float)
-
+        """The result written by :meth:`to_dict` (a missing ``kind`` reads as "magnitude")."""
         by_time = data.get("by_time")
         ci = data.get("ci")
+        if by_time is not None:
+            values = np.array(by_time["values"], dtype=float).reshape(
+                len(by_time["index"]), len(by_time["columns"]))
+            by_time = pd.DataFrame(values, columns=by_time["columns"],
+                                   index=pd.Index(by_time["index"],
+                                                  name=by_time.get("index_name", "time_step")))
         return cls(
             method=data["method"],
-            scores=series(data["scores"]),
-            std=series(data.get("std")),
-            pvalues=series(data.get("pvalues")),
+            scores=_unplain(data["scores"]),
+            std=_unplain(data.get("std")),
+            pvalues=_unplain(data.get("pvalues")),
             ci=None if ci is None else pd.DataFrame(
-                {"low": series(ci["low"]), "high": series(ci["high"])}),
-            by_time=None if by_time is None else pd.DataFrame(
-                by_time["values"], index=pd.Index(by_time["index"], name="time_step"),
-                columns=by_time["columns"]),
-            details=data.get("details", {}),
+                {"low": _unplain(ci["low"]), "high": _unplain(ci["high"])}),
+            by_time=by_time,
+            details=_decode(data.get("details", {})),
+            kind=data.get("kind", "magnitude"),
         )
 
     @classmethod
     def from_json(cls, text: str) -> Importance:
+        """The result written by :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Importance):
+            return NotImplemented
+        shared = [k for k in SAMPLE_KEYS if k in self.details and k in other.details]
+        mine = {k: v for k, v in self.details.items() if k not in SAMPLE_KEYS or k in shared}
+        theirs = {k: v for k, v in other.details.items() if k not in SAMPLE_KEYS or k in shared}
+        return (_replace_details(self, mine).to_dict(include_samples=True)
+                == _replace_details(other, theirs).to_dict(include_samples=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the DataFrames it holds
+
     def plot(self, kind: str | None = None, ax: Any = None, **kwargs: Any) -> Any:
-        """Draw the result and return the matplotlib Axes.
+        """Draw the result: a matplotlib Axes, or a Figure for a grid of profile panels.
 
         ``kind``: ``"bar"`` (default; error bars from ``std`` or ``ci``), ``"heatmap"`` (the
         time x feature table, default when ``by_time`` is present) or ``"profile"`` (Lek's
-        curves, default for the profile method).
+        curves, default for the profile method). See :func:`varimp.plot.plot_importance`.
         """
         from . import plot
 
@@ -146,66 +221,174 @@ class Importance:
     def __repr__(self) -> str:
         table = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")
         extra = "" if self.by_time is None else f"\nby_time: {self.by_time.shape[0]} steps"
-        return f"Importance(method={self.method!r})\n{table}{extra}"
+        return f"Importance(method={self.method!r}, kind={self.kind!r})\n{table}{extra}"
+
+
+def _replace_details(result: Importance, details: dict[str, Any]) -> Importance:
+    """A shallow copy of ``result`` with other details (no validation, no copies of data)."""
+    copy = object.__new__(Importance)
+    copy.__dict__.update(result.__dict__, details=details)
+    return copy
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def _plain(series: pd.Series) -> dict[str, Any]:
     return {"index": [str(i) for i in series.index],
-            "values": [float(v) for v in series.to_numpy(dtype=float)]}
+            "values": [_number(v) for v in series.to_numpy(dtype=float)]}
 
 
-def _jsonable(value: Any) -> Any:
-    """Details as JSON-safe containers (frames become records, arrays lists)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return {"columns": [str(c) for c in value.columns],
-                "records": [[_jsonable(v) for v in row] for row in value.itertuples(index=False)]}
-    if isinstance(value, pd.Series):
-        return _plain(value)
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+def _unplain(data: dict[str, Any] | None) -> pd.Series | None:
+    if data is None:
+        return None
+    return pd.Series(np.array(data["values"], dtype=float), index=data["index"])
+
+
+def _scalar(value: Any) -> Any:
+    """A JSON scalar: numpy scalars as Python ones, non-finite floats as None."""
     if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, str | int | float | bool):
+        value = value.item()
+    if isinstance(value, float):
+        return _number(value)
+    if value is None or isinstance(value, str | int | bool):
         return value
     return repr(value)
 
 
-@dataclass
+def _encode(value: Any) -> Any:
+    """Details as JSON containers; DataFrames, Series and arrays tagged to be rebuilt."""
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return {_TAG: "DataFrame", "columns": [_scalar(c) for c in value.columns],
+                "index": [_scalar(i) for i in value.index], "index_name": _scalar(value.index.name),
+                "data": [[_encode(v) for v in value.iloc[:, j]] for j in range(value.shape[1])]}
+    if isinstance(value, pd.Series):
+        return {_TAG: "Series", "name": _scalar(value.name),
+                "index": [_scalar(i) for i in value.index], "index_name": _scalar(value.index.name),
+                "data": [_encode(v) for v in value]}
+    if isinstance(value, np.ndarray):
+        return {_TAG: "ndarray", "dtype": value.dtype.str if value.dtype.kind in "biuf" else None,
+                "shape": list(value.shape),
+                "data": [_scalar(v) for v in value.ravel().tolist()]}
+    return _scalar(value)
+
+
+def _column(values: list[Any]) -> pd.Series:
+    """A column read back: ``None`` among numbers is NaN, otherwise pandas infers the dtype."""
+    values = [_decode(v) for v in values]
+    numbers = [v for v in values if v is not None]
+    if values and len(numbers) < len(values) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        return pd.Series([np.nan if v is None else v for v in values], dtype=float)
+    return pd.Series(values, dtype=object if not values else None)
+
+
+def _decode(value: Any) -> Any:
+    """The inverse of :func:`_encode`."""
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(_TAG)
+    if tag == "DataFrame":
+        index = pd.Index(value["index"], name=value["index_name"])
+        columns = {j: _column(col).set_axis(index) for j, col in enumerate(value["data"])}
+        frame = pd.DataFrame(columns, index=index)
+        return frame.set_axis(pd.Index(value["columns"]), axis=1)
+    if tag == "Series":
+        return _column(value["data"]).set_axis(pd.Index(value["index"], name=value["index_name"])
+                                               ).rename(value["name"])
+    if tag == "ndarray":
+        data = [np.nan if v is None else v for v in value["data"]]
+        array = np.array(data, dtype=value["dtype"] or object)
+        return array.reshape(value["shape"])
+    return {k: _decode(v) for k, v in value.items()}
+
+
+@dataclass(eq=False)
 class Comparison:
-    """Several methods on the same model and data (the result of :func:`varimp.compare`)."""
+    """Several methods on the same model and data (the result of :func:`varimp.compare`).
+
+    Attributes
+    ----------
+    results : dict
+        Method name -> :class:`Importance`.
+    skipped : dict
+        Method name -> why it did not run on this model and data.
+    """
 
     results: dict[str, Importance]
-    skipped: dict[str, str] = field(default_factory=dict)  # method -> why it did not run
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def scores(self) -> pd.DataFrame:
+        """Features x methods: every method's scores."""
         return pd.DataFrame({name: r.scores for name, r in self.results.items()})
 
     @property
     def relative(self) -> pd.DataFrame:
+        """Features x methods: every method's :attr:`Importance.relative`."""
         return pd.DataFrame({name: r.relative for name, r in self.results.items()})
 
     @property
     def ranks(self) -> pd.DataFrame:
+        """Features x methods: every method's :attr:`Importance.ranks` (by its own kind)."""
         return pd.DataFrame({name: r.ranks for name, r in self.results.items()})
 
     @property
     def agreement(self) -> pd.DataFrame:
-        """Spearman rank correlation between methods, on ``abs(scores)``."""
-        return self.scores.abs().corr(method="spearman")
+        """Methods x methods: the Spearman correlation of the methods' ranks."""
+        return self.ranks.corr(method="spearman")
 
     def to_frame(self) -> pd.DataFrame:
+        """Every method's :meth:`Importance.to_frame`, stacked, with a ``method`` column."""
         frames = [r.to_frame().assign(method=name) for name, r in self.results.items()]
         return pd.concat(frames, ignore_index=True)
 
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+    def to_dict(self, *, include_samples: bool = False) -> dict[str, Any]:
+        """Plain containers: every result's :meth:`Importance.to_dict`, and ``skipped``."""
+        return {"results": {name: r.to_dict(include_samples=include_samples)
+                            for name, r in self.results.items()},
+                "skipped": {str(k): str(v) for k, v in self.skipped.items()}}
+
+    def to_json(self, *, include_samples: bool = False, **kwargs: Any) -> str:
+        """:meth:`to_dict` as strict JSON text; ``kwargs`` go to :func:`json.dumps`."""
+        return json.dumps(self.to_dict(include_samples=include_samples), allow_nan=False,
+                          **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comparison:
+        """The comparison written by :meth:`to_dict`."""
+        return cls({name: Importance.from_dict(r) for name, r in data["results"].items()},
+                   skipped=dict(data.get("skipped", {})))
+
+    @classmethod
+    def from_json(cls, text: str) -> Comparison:
+        """The comparison written by :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Comparison):
+            return NotImplemented
+        return self.skipped == other.skipped and self.results == other.results
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def plot(self, kind: str | None = None, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the comparison and return the Axes: ``"bar"`` or ``"heatmap"`` (ranks).
+
+        See :func:`varimp.plot.plot_comparison`; None picks the rank heatmap for many features.
+        """
         from . import plot
 
-        return plot.plot_comparison(self, ax=ax, **kwargs)
+        return plot.plot_comparison(self, kind=kind, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
-        return "Comparison\n" + self.relative.round(2).to_string()
+        skipped = "".join(f"\nskipped {name}: {why}" for name, why in self.skipped.items())
+        return "Comparison\n" + self.relative.round(2).to_string() + skipped

@@ -1,162 +1,183 @@
-"""Error measures for the methods that compare predictions with targets.
+"""Error measures for the methods that compare predictions with targets, as scikit-learn scores.
 
-Every measure works on targets and predictions aligned to the canonical prediction shape
-``(n, n_steps, n_outputs)`` (see :func:`align_targets`) and is turned into a *loss* (lower is
-better) by :meth:`Scorer.loss`, so that an importance is always "how much worse the model
-gets": the increase of MSE, MAE or log loss, the drop of R2 or accuracy.
+What the model predicts is decided once, from the model, never from the values of the data:
+its *output kind* is ``"regression"`` (values), ``"probability"`` (a softmax or sigmoid last
+layer, ``predict_proba``) or ``"logits"`` (declared with ``output_kind="logits"``; turned into
+probabilities by a softmax over several outputs, a sigmoid for one). Targets are read
+accordingly: numbers for regression; class labels of any type for classifiers, mapped through
+the model's classes (``classes=``, else ``classes_``, else ``0..k-1``; a single probability or
+logit is the positive class ``classes[1]`` of two).
 
-Names: ``"mse"``, ``"mae"``, ``"r2"``, ``"accuracy"``, ``"log_loss"``, ``"auto"`` (log loss when
-the predictions are probabilities, all in [0, 1], and the targets are 0/1; else MSE), a
-callable ``f(y_true, y_pred) -> float`` read as an error (lower is better, like
-``sklearn.metrics.mean_squared_error``; it receives ``(m,)`` arrays for one output at one step,
-else ``(m, n_steps * n_outputs)``), or a :class:`Scorer` for anything else.
+``scoring`` is any scikit-learn scorer name (``"neg_mean_squared_error"``, ``"r2"``,
+``"neg_log_loss"``, ``"accuracy"``, ``"balanced_accuracy"``, ``"roc_auc"``, ...), a scorer
+object (``sklearn.metrics.make_scorer``), or a :class:`Scorer` wrapping a metric
+``f(y_true, y_pred)`` with its direction stated. The short names ``"mse"``, ``"mae"`` and
+``"log_loss"`` are kept. ``"auto"`` (the default) is ``"neg_log_loss"`` for classifiers and
+``"neg_mean_squared_error"`` for regression. Metrics receive what scikit-learn metrics receive:
+``(m,)`` or ``(m, n_outputs)`` arrays of values, ``(m,)`` labels and ``(m, n_classes)``
+probabilities; predicted steps of a sequence model count as samples. A regression metric on a
+classifier compares probabilities with one-hot targets (MSE is then the Brier score).
+
+Several outputs (the rule shared by every method): a regression error is the mean over the
+selected outputs (``multioutput="uniform_average"``); the class probabilities of a classifier
+are scored together, and selecting some classes scores each one-vs-rest and takes the mean.
+Every score is turned into a loss (``-score``), so an importance is "how much worse the model
+gets": an increase of MSE or log loss, a drop of R2, accuracy or ROC AUC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import InputError, describe
 
-EPS = 1e-15
-NAMES = ("auto", "mse", "mae", "r2", "accuracy", "log_loss")
+OUTPUT_KINDS = ("regression", "probability", "logits")
+CLASSIFIER_KINDS = ("probability", "logits")
+ALIASES = {"mse": "neg_mean_squared_error", "mae": "neg_mean_absolute_error",
+           "log_loss": "neg_log_loss"}
+DEFAULT_SCORING = {"regression": "neg_mean_squared_error", "probability": "neg_log_loss",
+                   "logits": "neg_log_loss"}
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """An error measure or score of aligned ``(y, pred)``, with its direction."""
+    """A metric ``function(y_true, y_pred) -> float`` with its direction.
 
-    name: str
+    ``greater_is_better=True`` for a score (R2, accuracy), False for an error (MSE).
+    ``response="predict"`` passes predicted values (regression) or labels (classifiers);
+    ``"proba"`` passes class probabilities, ``(m,)`` for two classes (of the positive class)
+    or ``(m, n_classes)``. Equivalent to ``sklearn.metrics.make_scorer`` with
+    ``response_method="predict"`` or ``"predict_proba"``.
+    """
+
     function: Callable[[np.ndarray, np.ndarray], float]
-    greater_is_better: bool = False
+    greater_is_better: bool
+    response: str = "predict"
+    name: str | None = None
 
-    def __call__(self, y: np.ndarray, pred: np.ndarray) -> float:
-        return float(self.function(y, pred))
+    def __post_init__(self) -> None:
+        if not callable(self.function):
+            raise InputError(f"Scorer needs a callable metric f(y_true, y_pred); received "
+                             f"{describe(self.function)}")
+        if not isinstance(self.greater_is_better, bool | np.bool_):
+            raise InputError(f"Scorer's greater_is_better must be True or False; received "
+                             f"{describe(self.greater_is_better)}")
+        if self.response not in ("predict", "proba"):
+            raise InputError(f"Scorer's response must be 'predict' or 'proba'; received "
+                             f"{self.response!r}")
 
-    def loss(self, y: np.ndarray, pred: np.ndarray) -> float:
-        """The measure as a loss: its value, negated when greater is better."""
-        value = self(y, pred)
-        return -value if self.greater_is_better else value
+    def sklearn(self) -> Any:
+        from sklearn.metrics import make_scorer
 
-
-def mse(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.mean((y - pred) ** 2))
-
-
-def mae(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(y - pred)))
-
-
-def r2(y: np.ndarray, pred: np.ndarray) -> float:
-    """Coefficient of determination of every output over samples and steps pooled, averaged
-    over outputs (a constant target scores 1 when predicted exactly, else 0, as in sklearn)."""
-    y2 = y.reshape(-1, y.shape[-1])
-    p2 = pred.reshape(-1, pred.shape[-1])
-    residual = ((y2 - p2) ** 2).sum(axis=0)
-    total = ((y2 - y2.mean(axis=0)) ** 2).sum(axis=0)
-    safe = np.where(total > 0, total, 1.0)
-    value = np.where(total > 0, 1.0 - residual / safe, np.where(residual == 0, 1.0, 0.0))
-    return float(value.mean())
+        method = "predict_proba" if self.response == "proba" else "predict"
+        return make_scorer(self.function, greater_is_better=bool(self.greater_is_better),
+                           response_method=method)
 
 
-def _categorical(y: np.ndarray, pred: np.ndarray) -> bool:
-    """Several outputs that are class probabilities (rows sum to 1) with one-hot targets."""
-    return pred.shape[-1] > 1 and np.allclose(pred.sum(axis=-1), 1.0, atol=1e-4) and \
-        np.allclose(y.sum(axis=-1), 1.0) and bool(np.all((y == 0) | (y == 1)))
-
-
-def _check_binary(y: np.ndarray, what: str) -> None:
-    if not np.all((y == 0) | (y == 1)):
-        raise InputError(f"{what} needs 0/1 targets or class labels; received targets with "
-                         f"values {np.unique(y)[:6].tolist()}")
-
-
-def accuracy(y: np.ndarray, pred: np.ndarray) -> float:
-    """Share of correct classes: the largest probability for several class outputs, else a
-    0.5 threshold on each output."""
-    _check_binary(y, "accuracy")
-    if _categorical(y, pred):
-        return float(np.mean(pred.argmax(axis=-1) == y.argmax(axis=-1)))
-    return float(np.mean((pred >= 0.5) == (y >= 0.5)))
-
-
-def log_loss(y: np.ndarray, pred: np.ndarray) -> float:
-    """Cross-entropy: categorical for several class outputs, else binary per output;
-    probabilities clipped to ``[1e-15, 1 - 1e-15]``."""
-    _check_binary(y, "log_loss")
-    p = np.clip(pred, EPS, 1.0 - EPS)
-    if _categorical(y, pred):
-        return float(-np.mean((y * np.log(p)).sum(axis=-1)))
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
-
-
-_SCORERS = {
-    "mse": Scorer("mse", mse),
-    "mae": Scorer("mae", mae),
-    "r2": Scorer("r2", r2, greater_is_better=True),
-    "accuracy": Scorer("accuracy", accuracy, greater_is_better=True),
-    "log_loss": Scorer("log_loss", log_loss),
-}
-
-
-def _callable(function: Callable) -> Scorer:
-    def flat(y: np.ndarray, pred: np.ndarray) -> float:
-        m = y.shape[0]
-        if y[0].size == 1:
-            return function(y.reshape(m), pred.reshape(m))
-        return function(y.reshape(m, -1), pred.reshape(m, -1))
-
-    return Scorer(getattr(function, "__name__", "callable"), flat)
-
-
-def probabilities(y: np.ndarray, pred: np.ndarray) -> bool:
-    """Predictions in [0, 1] with 0/1 targets: what ``"auto"`` scores by log loss."""
-    return bool(np.all((pred >= 0) & (pred <= 1)) and np.all((y == 0) | (y == 1)))
+def check_output_kind(output_kind: object) -> str | None:
+    if output_kind is None or output_kind in OUTPUT_KINDS:
+        return output_kind
+    raise InputError(f"output_kind must be one of {list(OUTPUT_KINDS)} or None (decided from the "
+                     f"model); received {describe(output_kind)}")
 
 
 def check_scoring(scoring: object) -> object:
     """Reject an unknown scoring at the door, before any prediction is made."""
-    if isinstance(scoring, Scorer) or (isinstance(scoring, str) and scoring in NAMES) or \
-            (callable(scoring) and not isinstance(scoring, str)):
+    if isinstance(scoring, Scorer) or _is_sklearn_scorer(scoring):
         return scoring
-    raise InputError(f"scoring must be one of {list(NAMES)}, a callable f(y_true, y_pred) or a "
+    if isinstance(scoring, str):
+        if scoring == "auto" or scoring in ALIASES or scoring in _scorer_names():
+            return scoring
+        close = [n for n in _scorer_names() if scoring.lower() in n][:8]
+        hint = f" (close: {close})" if close else ""
+        raise InputError(f"scoring must be 'auto', a scikit-learn scorer name "
+                         f"(sklearn.metrics.get_scorer_names(), e.g. 'neg_mean_squared_error', "
+                         f"'r2', 'neg_log_loss', 'accuracy', 'roc_auc'), a scorer object or a "
+                         f"varimp.scoring.Scorer; received {scoring!r}{hint}")
+    if callable(scoring):
+        raise InputError(f"scoring {describe(scoring)} is a bare callable, whose direction is "
+                         "unknown: wrap it as sklearn.metrics.make_scorer(f, "
+                         "greater_is_better=...) or varimp.scoring.Scorer(f, "
+                         "greater_is_better=...)")
+    raise InputError(f"scoring must be 'auto', a scikit-learn scorer name, a scorer object or a "
                      f"varimp.scoring.Scorer; received {describe(scoring)}")
 
 
-def get_scorer(scoring: object, y: np.ndarray, pred: np.ndarray) -> Scorer:
-    """The scorer for ``scoring``; ``"auto"`` looks at aligned targets and predictions."""
-    if isinstance(scoring, Scorer):
-        return scoring
-    if isinstance(scoring, str) and scoring in NAMES:
-        if scoring == "auto":
-            return _SCORERS["log_loss" if probabilities(y, pred) else "mse"]
-        scorer = _SCORERS[scoring]
-        if scoring in ("accuracy", "log_loss"):
-            _check_binary(y, scoring)
-        return scorer
-    return _callable(check_scoring(scoring))
+def _scorer_names() -> list[str]:
+    from sklearn.metrics import get_scorer_names
+
+    return list(get_scorer_names())
 
 
-def align_targets(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``y`` in the canonical prediction shape ``(n, n_steps, n_outputs)``.
+def _is_sklearn_scorer(scoring: object) -> bool:
+    if "sklearn" not in type(scoring).__module__:
+        return False
+    from sklearn.metrics._scorer import _BaseScorer
 
-    Accepted: ``(n,)`` for one output at one step, or class labels ``0..k-1`` when the model
-    predicts ``k`` class probabilities (one-hot encoded here); ``(n, n_steps)`` for one output
-    per step; ``(n, n_outputs)``; ``(n, n_steps, n_outputs)``.
+    return isinstance(scoring, _BaseScorer)
+
+
+# -- targets ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Targets:
+    """``y`` read once for the model's predictions ``(n, n_steps, n_outputs)``.
+
+    Regression: ``values`` float ``(n, n_steps, n_outputs)``. Classifiers: ``values`` the class
+    index of every sample and step, int ``(n, n_steps)``, and ``classes`` the labels.
     """
+
+    kind: str
+    values: np.ndarray
+    classes: tuple | None = None
+
+    @property
+    def classifier(self) -> bool:
+        return self.kind in CLASSIFIER_KINDS
+
+
+def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
+                 classes: Sequence | None) -> Targets:
+    """``y`` as regression values or class indices for predictions of ``shape``."""
     n, steps, outputs = shape
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
+    if kind not in CLASSIFIER_KINDS:
+        return Targets(kind, _regression_targets(y, shape, classes))
+    labels = _class_labels(classes, outputs)
+    return Targets(kind, _class_indices(y, n, steps, outputs, labels), labels)
+
+
+def _class_labels(classes: Sequence | None, outputs: int) -> tuple:
+    n_classes = max(outputs, 2)
+    if classes is None:
+        return tuple(range(n_classes))
+    labels = tuple(np.asarray(classes).tolist())
+    if len(labels) != n_classes or len(set(labels)) != len(labels):
+        raise InputError(f"classes must list the {n_classes} distinct class labels in the order of "
+                         f"the model's outputs{' (negative, positive)' if outputs == 1 else ''}; "
+                         f"received {describe(classes)}")
+    return labels
+
+
+def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object
+                        ) -> np.ndarray:
+    n, steps, outputs = shape
+    if y.dtype.kind not in "biuf" or (outputs > 1 and steps == 1 and
+                                       (y.ndim == 1 or y.shape[1:] == (1,))):
+        raise InputError(
+            f"y holds class labels (shape {y.shape}, values "
+            f"{np.unique(y.astype(str))[:6].tolist()}) but the model's {outputs} output(s) are "
+            "read as regression values (its last layer is no softmax or sigmoid): pass "
+            "output_kind='logits' if the model returns logits (e.g. trained with "
+            "CrossEntropyLoss), or output_kind='probability' if it returns probabilities")
+    y = y.astype(np.float64)
     if y.ndim == 1 and steps * outputs == 1:
         return y.reshape(n, 1, 1)
-    if y.ndim == 1 and steps == 1 and outputs > 1:
-        labels = np.arange(outputs)
-        if np.all(np.isin(y, labels)):
-            return (y[:, None] == labels).astype(np.float64).reshape(n, 1, outputs)
-        raise InputError(f"y of shape (n,) with a model of {outputs} outputs must hold class "
-                         f"labels 0..{outputs - 1}; received values {np.unique(y)[:6].tolist()}")
     if y.ndim == 2 and outputs == 1 and y.shape[1] == steps:
         return y.reshape(n, steps, 1)
     if y.ndim == 2 and steps == 1 and y.shape[1] == outputs:
@@ -166,3 +187,254 @@ def align_targets(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     raise InputError(f"y must match the model's predictions of shape (n, steps, outputs) = "
                      f"{shape}: (n,), (n, steps), (n, outputs) or (n, steps, outputs); received "
                      f"y of shape {y.shape}")
+
+
+def _class_indices(y: np.ndarray, n: int, steps: int, outputs: int, labels: tuple
+                   ) -> np.ndarray:
+    n_classes = len(labels)
+    if y.ndim >= 2 and y.shape[-1] == n_classes and outputs > 1 and y.shape[1:] in (
+            (n_classes,), (steps, n_classes)) and _one_hot(y):
+        return y.reshape(n, steps, n_classes).argmax(axis=-1)
+    if y.ndim == 3 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.ndim == 2 and y.shape[1] == 1 and steps == 1:
+        y = y[:, 0]
+    if not ((y.ndim == 1 and steps == 1) or (y.ndim == 2 and y.shape[1] == steps)):
+        raise InputError(f"y for a classifier predicting {steps} step(s) must hold one class label "
+                         f"per sample{' and step' if steps > 1 else ''}: shape (n,)"
+                         f"{' or (n, steps)' if steps > 1 else ' or (n, 1)'}, or one-hot "
+                         f"(n, {'steps, ' if steps > 1 else ''}{n_classes}); received shape "
+                         f"{y.shape}")
+    index = {label: i for i, label in enumerate(labels)}
+    flat = y.reshape(-1).tolist()
+    unknown = sorted({str(v) for v in flat if _key(v) not in index})
+    if unknown:
+        raise InputError(f"y holds labels {unknown[:6]} that are not among the model's classes "
+                         f"{list(labels)[:10]}; pass classes= in the order of the model's "
+                         "outputs")
+    return np.array([index[_key(v)] for v in flat], dtype=np.intp).reshape(n, steps)
+
+
+def _key(value: object) -> object:
+    """A label as a dict key: 1.0 finds the class 1, numpy scalars find Python ones."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    return y.dtype.kind in "biuf" and bool(np.all((y == 0) | (y == 1))) and \
+        bool(np.all(y.sum(axis=-1) == 1))
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+class Evaluation:
+    """The score of predictions against targets, for the selected outputs and step, decided
+    once per call: ``loss(pred, rows)`` is ``-score`` of the predictions of ``rows``."""
+
+    def __init__(self, scoring: object, targets: Targets, outputs: list[int],
+                 step: int | None, n_outputs: int):
+        self.targets, self.outputs, self.step = targets, list(outputs), step
+        self.n_outputs = n_outputs
+        self.scoring_name = _scoring_name(scoring, targets.kind)
+        self.scorer = _resolve_scorer(scoring, targets, len(targets.classes or ()))
+        self.one_vs_rest = _resolve_scorer(scoring, targets, 2)
+        self.regression_metric = _regression_metric(self.scorer)
+        self.greater_is_better = _sign(self.scorer) > 0
+        if not targets.classifier and _needs_probabilities(self.scorer):
+            raise InputError(f"scoring {self.scoring_name!r} needs class probabilities, but the "
+                             "model's outputs are read as regression values: pass "
+                             "output_kind='probability' or 'logits' if the model is a classifier")
+        self._dummy: dict[int, np.ndarray] = {}
+
+    @property
+    def measure(self) -> str:
+        """What an importance measures, with its direction ("increase in log loss")."""
+        name = self.scoring_name
+        if name.startswith("neg_"):
+            return f"increase in {name[4:].replace('_', ' ')}"
+        if not self.greater_is_better:
+            return f"increase in {name.replace('_', ' ')}"
+        return f"drop in {name.replace('_', ' ')}"
+
+    def score(self, pred: np.ndarray, rows: np.ndarray | None = None) -> float:
+        """The score (greater is better) of canonical predictions of the rows ``rows``."""
+        y = self.targets.values if rows is None else self.targets.values[rows]
+        if self.step is not None:
+            pred, y = pred[:, [self.step]], y[:, [self.step]]
+        try:
+            if not self.targets.classifier:
+                return self._call(_Values(_flat(pred[..., self.outputs])),
+                                  _flat(y[..., self.outputs]))
+            proba = probabilities(pred, self.targets.kind)
+            labels = y.reshape(-1)
+            if len(self.outputs) == self.n_outputs or self.n_outputs == 1:
+                return self._classes(proba.reshape(-1, proba.shape[-1]), labels)
+            scores = [self._classes(_binary(proba[..., c].reshape(-1)), (labels == c)
+                                    .astype(np.intp), self.one_vs_rest) for c in self.outputs]
+            return float(np.mean(scores))
+        except InputError:
+            raise
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InputError(f"scoring {self.scoring_name!r} failed on these targets and "
+                             f"predictions: {str(exc).splitlines()[0]}") from exc
+
+    def loss(self, pred: np.ndarray, rows: np.ndarray | None = None) -> float:
+        return -self.score(pred, rows)
+
+    def _classes(self, proba: np.ndarray, labels: np.ndarray, scorer: Any = None) -> float:
+        if self.regression_metric:  # e.g. MSE of probabilities and one-hot targets (Brier)
+            onehot = np.eye(proba.shape[1])[labels]
+            return self._call(_Values(_squeeze(proba)), _squeeze(onehot))
+        return self._call(_Classes(proba), labels, scorer)
+
+    def _call(self, frozen: Any, y: np.ndarray, scorer: Any = None) -> float:
+        m = y.shape[0]
+        dummy = self._dummy.get(m)
+        if dummy is None:
+            dummy = self._dummy[m] = np.zeros((m, 1))
+        return float((scorer or self.scorer)(frozen.estimator(), dummy, y))
+
+
+def probabilities(pred: np.ndarray, kind: str) -> np.ndarray:
+    """Class probabilities ``(..., n_classes)`` from a classifier's outputs: softmax or
+    sigmoid of logits; one probability ``p`` becomes ``(1 - p, p)``."""
+    if kind == "logits":
+        if pred.shape[-1] == 1:
+            pred = 1.0 / (1.0 + np.exp(-pred))
+        else:
+            shifted = pred - pred.max(axis=-1, keepdims=True)
+            e = np.exp(shifted)
+            pred = e / e.sum(axis=-1, keepdims=True)
+    elif pred.shape[-1] > 1:  # float32 softmax rows sum to 1 only to about 1e-7
+        pred = pred / pred.sum(axis=-1, keepdims=True)
+    if pred.shape[-1] == 1:
+        pred = np.concatenate([1.0 - pred, pred], axis=-1)
+    return pred
+
+
+def check_probabilities(pred: np.ndarray) -> None:
+    """Outputs declared (or read) as probabilities must look like probabilities."""
+    low, high = float(pred.min()), float(pred.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        raise InputError(f"the model's outputs are read as probabilities but range over "
+                         f"[{low:.4g}, {high:.4g}]: pass output_kind='logits' if they are logits")
+    if pred.shape[-1] > 1 and not np.allclose(pred.sum(axis=-1), 1.0, atol=1e-3):
+        raise InputError("the model's outputs are read as class probabilities but do not sum to "
+                         "1 over the classes: pass output_kind='logits' if they are logits, or "
+                         "output_kind='regression'")
+
+
+def _binary(p: np.ndarray) -> np.ndarray:
+    return np.stack([1.0 - p, p], axis=-1)
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return _squeeze(a.reshape(-1, a.shape[-1]))
+
+
+def _squeeze(a: np.ndarray) -> np.ndarray:
+    return a[:, 0] if a.shape[1] == 1 else a
+
+
+class _Values:
+    """Frozen regression predictions, read by a scikit-learn scorer as an estimator's."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def estimator(self) -> Any:
+        est = _frozen_classes()[0]()
+        est.values_ = self.values
+        return est
+
+
+class _Classes:
+    """Frozen class probabilities ``(m, n_classes)``; classes are ``0..n_classes-1``."""
+
+    def __init__(self, proba: np.ndarray):
+        self.proba = proba
+
+    def estimator(self) -> Any:
+        est = _frozen_classes()[1]()
+        est.proba_ = self.proba
+        est.classes_ = np.arange(self.proba.shape[1])
+        return est
+
+
+_FROZEN: list = []
+
+
+def _frozen_classes() -> list:
+    """Two estimator classes that return stored predictions, built on first use so that
+    importing varimp does not import scikit-learn."""
+    if not _FROZEN:
+        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+        class FrozenRegressor(RegressorMixin, BaseEstimator):
+            def predict(self, X: np.ndarray) -> np.ndarray:
+                return self.values_
+
+        class FrozenClassifier(ClassifierMixin, BaseEstimator):
+            def predict_proba(self, X: np.ndarray) -> np.ndarray:
+                return self.proba_
+
+            def predict(self, X: np.ndarray) -> np.ndarray:
+                return self.proba_.argmax(axis=1)
+
+        _FROZEN.extend([FrozenRegressor, FrozenClassifier])
+    return _FROZEN
+
+
+def _scoring_name(scoring: object, kind: str) -> str:
+    if isinstance(scoring, str):
+        name = DEFAULT_SCORING[kind] if scoring == "auto" else ALIASES.get(scoring, scoring)
+        return name
+    if isinstance(scoring, Scorer):
+        return scoring.name or getattr(scoring.function, "__name__", "scorer")
+    func = getattr(scoring, "_score_func", None)
+    return getattr(func, "__name__", type(scoring).__name__)
+
+
+def _resolve_scorer(scoring: object, targets: Targets, n_classes: int) -> Any:
+    """A scikit-learn scorer object; classification metrics that take ``labels`` get all
+    ``n_classes`` classes, so that a subset of rows missing a class is still scored."""
+    from sklearn.metrics import get_scorer
+
+    check_scoring(scoring)
+    if isinstance(scoring, Scorer):
+        return scoring.sklearn()
+    if isinstance(scoring, str):
+        scorer = get_scorer(_scoring_name(scoring, targets.kind))
+    else:
+        scorer = scoring
+    func = getattr(scorer, "_score_func", None)
+    kwargs = getattr(scorer, "_kwargs", None)
+    if targets.classifier and func is not None and isinstance(kwargs, dict) and \
+            "labels" not in kwargs and "labels" in _parameters(func) and \
+            not _regression_metric(scorer):
+        scorer = copy.copy(scorer)
+        scorer._kwargs = {**kwargs, "labels": list(range(n_classes))}
+    return scorer
+
+
+def _parameters(func: Callable) -> tuple[str, ...]:
+    try:
+        return tuple(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _sign(scorer: Any) -> int:
+    return int(getattr(scorer, "_sign", 1))
+
+
+def _regression_metric(scorer: Any) -> bool:
+    func = getattr(scorer, "_score_func", None)
+    return getattr(func, "__module__", "").startswith("sklearn.metrics._regression")
+
+
+def _needs_probabilities(scorer: Any) -> bool:
+    method = getattr(scorer, "_response_method", "predict")
+    methods = (method,) if isinstance(method, str) else tuple(method)
+    return any(m in ("predict_proba", "decision_function") for m in methods)

@@ -18,11 +18,14 @@ from .errors import InputError, describe
 
 @dataclass(frozen=True)
 class Data:
-    """Validated inputs: ``X`` is ``(n, p)`` or ``(n, T, p)`` float64, ``y`` float64 or None."""
+    """Validated inputs: ``X`` is ``(n, p)`` or ``(n, T, p)`` float64; ``y`` float64, an array of
+    class labels (any type, read against the model's classes by :mod:`varimp.scoring`) or None."""
 
     X: np.ndarray
     y: np.ndarray | None
     feature_names: tuple[str, ...]
+    #: the columns of a DataFrame ``y`` (names of the outputs), else None
+    target_names: tuple[str, ...] | None = None
 
     @property
     def sequence(self) -> bool:
@@ -57,6 +60,9 @@ def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
     elif isinstance(value, pd.Series):
         array = value.to_numpy(copy=True)
     elif hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor, no torch import here
+        if getattr(value, "is_meta", False):
+            raise InputError(f"{what} is a tensor on the meta device, which has a shape "
+                             f"{tuple(value.shape)} but no values; pass data on a real device")
         array = value.detach().cpu().numpy().copy()
     else:
         try:
@@ -113,12 +119,24 @@ def check_feature_names(names: object, n_features: int, default: Sequence[str] |
     return names
 
 
-def check_y(y: object, n_samples: int, *, required: bool) -> np.ndarray | None:
+def check_y(y: object, n_samples: int, *, required: bool
+            ) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+    """``y`` as an owned array (float64 when numeric, else the labels as given) and the column
+    names of a DataFrame ``y``."""
     if y is None:
         if required:
             raise InputError("y (the targets) is required by this method; received None")
-        return None
-    array, _ = _to_numpy(y, "y")
+        return None, None
+    columns = tuple(str(c) for c in y.columns) if isinstance(y, pd.DataFrame) else None
+    try:
+        array, _ = _to_numpy(y, "y")
+    except InputError:  # class labels of any type: strings, categories, mixed objects
+        array = np.array(y.to_numpy() if isinstance(y, pd.DataFrame | pd.Series) else y,
+                         dtype=object, copy=True)
+        if array.ndim and array.shape[0] and any(
+                v is None or (isinstance(v, float) and not np.isfinite(v)) for v in array.flat):
+            raise InputError("y must not hold missing labels (None or NaN); received some") \
+                from None
     if array.ndim == 0 or array.ndim > 3:
         raise InputError(f"y must have shape (n,), (n, n_outputs) or (n, n_timesteps[, n_outputs]);"
                          f" received shape {array.shape}")
@@ -126,8 +144,22 @@ def check_y(y: object, n_samples: int, *, required: bool) -> np.ndarray | None:
         raise InputError(
             f"y must have one row per sample of X ({n_samples}); received {array.shape[0]} rows"
         )
-    check_finite(array, "y")
-    return array
+    if array.dtype != object:
+        check_finite(array, "y")
+    return array, columns
+
+
+def check_classes(classes: object) -> tuple:
+    """Class labels in the order of the model's outputs: a non-empty sequence of distinct,
+    hashable labels."""
+    if isinstance(classes, str) or not isinstance(classes, Sequence | np.ndarray | pd.Index):
+        raise InputError(f"classes must be a list of class labels in the order of the model's "
+                         f"outputs; received {describe(classes)}")
+    labels = tuple(np.asarray(classes).tolist())
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise InputError(f"classes must list at least two distinct labels; received "
+                         f"{describe(classes)}")
+    return labels
 
 
 def validate(
@@ -141,14 +173,20 @@ def validate(
     """Check X, y and the feature names once; return owned float64 copies."""
     array, columns = check_X(X, allow_sequence=allow_sequence)
     names = check_feature_names(feature_names, array.shape[-1], columns)
-    target = check_y(y, array.shape[0], required=y_required)
-    return Data(X=array, y=target, feature_names=names)
+    target, target_names = check_y(y, array.shape[0], required=y_required)
+    return Data(X=array, y=target, feature_names=names, target_names=target_names)
 
 
 def check_groups(
     groups: Mapping[str, Sequence] | None, feature_names: Sequence[str]
 ) -> dict[str, list[int]]:
-    """Map every variable to the feature columns it covers; single features when no groups."""
+    """Map every variable to the feature columns it covers, in column order.
+
+    Features outside every group stand alone. Variables are ordered by their first column, a
+    group taking the place of its members, so results list variables as ``X`` lists them.
+    A group keeps its members in the order given. A group named like a feature outside it, a
+    feature listed in two groups (or twice in one) is an :class:`InputError` naming both.
+    """
     if groups is None:
         return {name: [j] for j, name in enumerate(feature_names)}
     if not isinstance(groups, Mapping) or not groups:
@@ -156,36 +194,85 @@ def check_groups(
                          f"{describe(groups)}")
     index = {name: j for j, name in enumerate(feature_names)}
     resolved: dict[str, list[int]] = {}
-    covered: set[int] = set()
+    owner: dict[int, str] = {}
     for group, members in groups.items():
+        group = str(group)
         if isinstance(members, str | numbers.Integral):
             members = [members]
         if not isinstance(members, Sequence | np.ndarray | pd.Index | set | frozenset):
             raise InputError(f"group {group!r} must list its features (names or indices); "
                              f"received {describe(members)}")
-        cols = []
-        for member in members:
-            if isinstance(member, numbers.Integral) and not isinstance(member, bool):
-                if not 0 <= int(member) < len(feature_names):
-                    raise InputError(f"group {group!r} names feature index {member}; expected "
-                                     f"0..{len(feature_names) - 1}")
-                cols.append(int(member))
-            elif str(member) in index:
-                cols.append(index[str(member)])
-            else:
-                raise InputError(f"group {group!r} names unknown feature {member!r}; known "
-                                 f"features are {list(feature_names)[:10]}")
+        cols = [_member_column(group, member, index, feature_names) for member in members]
         if not cols:
             raise InputError(f"group {group!r} is empty; expected at least one feature")
-        if covered & set(cols):
-            raise InputError(f"group {group!r} shares features with another group; each feature "
-                             "may belong to one group only")
-        covered |= set(cols)
-        resolved[str(group)] = cols
-    for j, name in enumerate(feature_names):  # features outside every group stand alone
-        if j not in covered:
+        if group in resolved:
+            raise InputError(f"groups must have distinct names; received {group!r} twice")
+        for col in cols:
+            if col in owner:
+                where = "twice in group" if owner[col] == group else \
+                    f"in groups {owner[col]!r} and"
+                raise InputError(f"each feature may belong to one group only; received feature "
+                                 f"{feature_names[col]!r} {where} {group!r}")
+            owner[col] = group
+        resolved[group] = cols
+    for group, cols in resolved.items():
+        if group in index and index[group] not in cols:
+            raise InputError(f"group {group!r} has the name of feature {group!r}, which is not "
+                             f"one of its members; rename the group (members: "
+                             f"{[feature_names[c] for c in cols]})")
+    for j, name in enumerate(feature_names):
+        if j not in owner:
             resolved[name] = [j]
-    return resolved
+    return dict(sorted(resolved.items(), key=lambda item: min(item[1])))
+
+
+def _member_column(group: str, member: object, index: Mapping[str, int],
+                   feature_names: Sequence[str]) -> int:
+    """The column of one member of a group, given by name or index."""
+    if isinstance(member, numbers.Integral) and not isinstance(member, bool):
+        if not 0 <= int(member) < len(feature_names):
+            raise InputError(f"group {group!r} names feature index {member}; expected "
+                             f"0..{len(feature_names) - 1}")
+        return int(member)
+    if str(member) in index:
+        return index[str(member)]
+    raise InputError(f"group {group!r} names unknown feature {member!r}; known features are "
+                     f"{list(feature_names)[:10]}")
+
+
+def one_hot_codes(block: np.ndarray) -> np.ndarray | None:
+    """The category code of every row of a one-hot block, or None when it is not one.
+
+    ``block`` is ``(..., m)``: the ``m`` member columns of a group. It is a one-hot block when
+    every value is 0 or 1 and every row holds at most one 1 (a row of zeros is the reference
+    category of a block whose reference column was dropped). Code ``0`` is the reference,
+    code ``j + 1`` member ``j``.
+    """
+    if not np.all((block == 0) | (block == 1)) or np.any(block.sum(axis=-1) > 1):
+        return None
+    return (block @ np.arange(1, block.shape[-1] + 1)).astype(np.intp)
+
+
+#: The label of a one-hot block's reference category (a row of zeros).
+REFERENCE = "reference"
+
+
+def category_names(codes: Sequence[int], members: Sequence[str]) -> list[str]:
+    """Names of category codes (:func:`one_hot_codes`): the member's feature name, or
+    :data:`REFERENCE` for code 0."""
+    return [REFERENCE if code == 0 else str(members[code - 1]) for code in codes]
+
+
+def feature_spread(X: np.ndarray) -> np.ndarray:
+    """The standard deviation of every feature across samples.
+
+    Tables: the column's standard deviation. Sequences ``(n, T, p)``: the root mean over steps
+    of the variance across samples at each step, ``sqrt(mean_t var_n X[:, t, j])``, so that a
+    trend over time (a level that changes from step to step) does not count as spread.
+    """
+    if X.ndim == 2:
+        return X.std(axis=0)
+    return np.sqrt(X.var(axis=0).mean(axis=0))
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:

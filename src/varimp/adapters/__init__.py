@@ -30,9 +30,8 @@ def adapt(model: object) -> Adapter:
         from .keras import KerasAdapter
 
         return KerasAdapter(model)
-    import torch
-
-    if isinstance(model, torch.nn.Module):
+    torch = sys.modules.get("torch")  # a torch module exists only once torch is imported
+    if torch is not None and isinstance(model, torch.nn.Module):
         from .torch import TorchAdapter
 
         return TorchAdapter(model)

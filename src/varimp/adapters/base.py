@@ -4,12 +4,22 @@ An adapter predicts in batches on the model's own device and dtype, differentiat
 output with respect to the input, and reads the network's structure into a neutral
 :class:`varimp.network.Network`. Predictions always come back as float64 numpy arrays of shape
 ``(n, n_steps, n_outputs)``: ``n_steps`` is 1 unless the model predicts one value per time step.
+
+A model may return ``(n,)``, ``(n, k)`` or ``(n, n_steps, k)``. A 2-D output of a sequence model
+is ambiguous when its second axis equals the number of steps ``T`` of X: one value per step (a
+dense head at every step, then ``squeeze(-1)``) or ``T`` outputs of one prediction (a classifier
+of ``T`` classes). The rule, decided once per adapter from the model and never from the values
+of the predictions: the output is one value per step when its length follows the input's (a
+probe call with ``T + 1`` steps returns ``T + 1`` columns); for a model that accepts ``T`` steps
+only, when it is causal as a per-step head on a forward recurrent layer is (changing the last
+input step changes the last column only). Anything else is read as ``T`` outputs.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -42,8 +52,9 @@ def model_errors(shape: tuple[int, ...]) -> Iterator[None]:
                          f"{tuple(shape)}: {first}") from exc
 
 
-def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
-    """Reshape a prediction array to ``(n, n_steps, n_outputs)``."""
+def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray:
+    """Reshape a prediction array to ``(n, n_steps, n_outputs)``; ``per_step``: a 2-D array
+    holds one value per time step (``(n, T)`` becomes ``(n, T, 1)``)."""
     try:
         pred = np.asarray(pred, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -52,14 +63,21 @@ def as_canonical(pred: np.ndarray, n: int) -> np.ndarray:
     if pred.ndim == 0 or pred.shape[0] != n:
         raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
                          f"an array of shape {pred.shape}")
-    if pred.ndim == 1:
-        return pred.reshape(n, 1, 1)
-    if pred.ndim == 2:
-        return pred.reshape(n, 1, pred.shape[1])
-    if pred.ndim == 3:
-        return pred
-    raise ModelError(f"the model's predictions must be (n,), (n, k) or (n, steps, k); it "
-                     f"returned shape {pred.shape}")
+    if pred.ndim > 3:
+        raise ModelError(f"the model's predictions must be (n,), (n, k) or (n, steps, k); it "
+                         f"returned shape {pred.shape}")
+    return pred.reshape(canonical_shape(pred.shape, per_step))
+
+
+def canonical_shape(shape: tuple[int, ...], per_step: bool = False) -> tuple[int, int, int]:
+    """The ``(n, n_steps, n_outputs)`` shape of a prediction of this shape (see
+    :func:`as_canonical`); it serves numpy arrays and framework tensors alike."""
+    n = shape[0]
+    if len(shape) == 1:
+        return (n, 1, 1)
+    if len(shape) == 2:
+        return (n, shape[1], 1) if per_step else (n, 1, shape[1])
+    return tuple(shape)
 
 
 class Adapter(abc.ABC):
@@ -73,6 +91,10 @@ class Adapter(abc.ABC):
     def __init__(self, model: object):
         self.model = model
         self.expected_input: tuple[int, ...] | None = None  # (p,) or (T, p) when known
+        self._output_kind: str | None = None  # set by configure(output_kind=...)
+        self._classes: tuple | None = None  # set by configure(classes=...)
+        #: whether a 2-D output of a sequence model holds one value per step (decided once)
+        self._per_step: bool | None = None
 
     # -- prediction ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -89,12 +111,84 @@ class Adapter(abc.ABC):
                 batch = X[start:start + size]
                 with model_errors(batch.shape):
                     raw = self._predict_batch(batch)
-                pieces.append(as_canonical(raw, batch.shape[0]))
+                pieces.append(as_canonical(raw, batch.shape[0], self.per_step(batch, raw)))
         out = np.concatenate(pieces, axis=0)
         if not np.all(np.isfinite(out)):
             raise ModelError("the model returned NaN or inf predictions for this X; check the "
                              "scale of X and the model")
         return out
+
+    def per_step(self, X: np.ndarray, raw: object) -> bool:
+        """Whether the model's raw output ``raw`` for sequences ``X`` is ``(n, T)``, one value
+        per step, rather than ``T`` outputs (the rule in this module's docstring)."""
+        shape = tuple(raw.shape)
+        if X.ndim != 3 or len(shape) != 2 or shape[1] != X.shape[1] or shape[1] < 2:
+            return False
+        if self._per_step is None:
+            self._per_step = self._follows_steps(np.asarray(X[:2]))
+        return self._per_step
+
+    def _follows_steps(self, X: np.ndarray) -> bool:
+        """Probe: does the output's second axis follow the number of input steps?"""
+        steps = X.shape[1]
+        longer = np.concatenate([X, X[:, -1:]], axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = np.asarray(self._predict_batch(longer))
+            except Exception:  # noqa: BLE001 - a model that reads T steps only
+                out = None
+            if out is not None and out.ndim == 2:
+                return out.shape[1] == steps + 1
+            moved = X.copy()
+            moved[:, -1] = moved[:, -1] + 1.0
+            before = np.asarray(self._predict_batch(X), dtype=np.float64)
+            after = np.asarray(self._predict_batch(moved), dtype=np.float64)
+        changed = ~np.isclose(before, after, rtol=1e-6, atol=1e-9)
+        return bool(changed[:, -1].any() and not changed[:, :-1].any())
+
+    # -- what the outputs are --------------------------------------------------------------------
+    def configure(self, output_kind: str | None = None, classes: object = None) -> Adapter:
+        """Override what is read from the model: the output kind and the class labels."""
+        from ..scoring import check_output_kind
+
+        if output_kind is not None:
+            self._output_kind = check_output_kind(output_kind)
+        if classes is not None:
+            from ..validation import check_classes
+
+            self._classes = check_classes(classes)
+        return self
+
+    @property
+    def output_kind(self) -> str:
+        """``"regression"``, ``"probability"`` or ``"logits"``: decided once from the model
+        (its last layer, ``predict_proba``), unless ``configure(output_kind=...)`` set it."""
+        return self._output_kind or self.model_output_kind()
+
+    def model_output_kind(self) -> str:
+        """The output kind the model itself declares; a plain function predicts values."""
+        return "regression"
+
+    @property
+    def classes(self) -> tuple | None:
+        """Class labels in the order of the outputs (``classes=``, else the model's own)."""
+        return self._classes if self._classes is not None else self.model_classes()
+
+    def model_classes(self) -> tuple | None:
+        return None
+
+    @property
+    def output_names(self) -> tuple[str, ...] | None:
+        """Names of the outputs: the class labels of a classifier with one output per class,
+        else names the model gives its outputs (Keras), else None."""
+        classes = self.classes
+        if classes is not None and self.output_kind != "regression":
+            return tuple(str(c) for c in classes)
+        return self.model_output_names()
+
+    def model_output_names(self) -> tuple[str, ...] | None:
+        return None
 
     # -- gradients ----------------------------------------------------------------------------
     def gradient(

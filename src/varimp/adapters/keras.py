@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModelError
+from ..frameworks import import_keras
 from ..network import Dense, Flatten, Layer, Network, Recurrent
 from .base import Adapter
-from .structure import resolve_network
+from .structure import describe_layer, resolve_network
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
 _GATES = {"SimpleRNN": ("rnn", ("h",)), "LSTM": ("lstm", tuple("ifgo")), "GRU": ("gru", "zrn")}
@@ -61,7 +62,7 @@ def _recurrent(layer: object) -> Recurrent:
 
 
 def _read(model: object, layers: list[Layer]) -> None:
-    import keras
+    keras = import_keras()
 
     for layer in model.layers:
         kind = type(layer).__name__
@@ -80,10 +81,11 @@ def _read(model: object, layers: list[Layer]) -> None:
         elif kind == "Activation" and layers and isinstance(layers[-1], Dense):
             layers[-1] = layers[-1].followed_by(_activation_name(layer.activation))
         else:
+            read = " -> ".join(describe_layer(done) for done in layers)
             raise UnsupportedModelError(
                 f"layer {layer.name!r} ({kind}) cannot be read by the weight-based methods "
                 "(supported: Dense, SimpleRNN, GRU, LSTM, Flatten, TimeDistributed(Dense), "
-                "Dropout)")
+                f"Dropout){'; layers read before it: ' + read if read else ''}")
 
 
 class KerasAdapter(Adapter):
@@ -91,8 +93,13 @@ class KerasAdapter(Adapter):
 
     def __init__(self, model: object):
         super().__init__(model)
-        import keras
+        keras = import_keras()
 
+        if not model.built:
+            raise UnsupportedModelError(
+                f"Keras model {model.name!r} is not built: it has no weights yet, and calling it "
+                "would create them. Build it or call it once (give it a keras.Input, or call "
+                "model.build(input_shape)) before asking which inputs drive it")
         self.backend = keras.backend.backend()
         if self.backend == "torch":
             self.gradient_kind = "autodiff"
@@ -106,13 +113,33 @@ class KerasAdapter(Adapter):
         #: the input mask value when the model starts with a Masking layer (padded steps)
         self.mask_value = first.mask_value if type(first).__name__ == "Masking" else None
 
+    def model_output_kind(self) -> str:
+        """Probabilities when the last layer ends in a softmax or sigmoid activation."""
+        layers = [layer for layer in getattr(self.model, "layers", [])
+                  if type(layer).__name__ not in ("Dropout", "InputLayer")]
+        if not layers:
+            return "regression"
+        last = layers[-1]
+        inner = getattr(last, "layer", last)  # TimeDistributed(Dense(...))
+        activation = getattr(inner, "activation", None)
+        name = getattr(activation, "__name__", str(activation))
+        if name in ("softmax", "sigmoid"):
+            return "probability"
+        if name == "log_softmax":
+            return "logits"
+        return "regression"
+
+    def model_output_names(self) -> tuple[str, ...] | None:
+        names = getattr(self.model, "output_names", None)
+        return tuple(str(n) for n in names) if names and len(names) > 1 else None
+
     def _tensor(self, X: np.ndarray):
-        import keras
+        keras = import_keras()
 
         return keras.ops.convert_to_tensor(X.astype(self.dtype))
 
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
-        import keras
+        keras = import_keras()
 
         if self.backend == "torch":
             import torch
@@ -129,7 +156,7 @@ class KerasAdapter(Adapter):
         from .torch import autograd_gradient
 
         return autograd_gradient(lambda x: self.model(x, training=False), self._tensor, X,
-                                 output, step, batch_size)
+                                 output, step, batch_size, per_step=self.per_step)
 
     def check_padding(self, X: np.ndarray) -> None:
         """A leading ``Masking`` layer skips the steps whose every feature equals its

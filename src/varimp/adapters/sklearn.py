@@ -18,9 +18,10 @@ _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "
 
 class SklearnAdapter(Adapter):
     """Predictions from ``predict`` (regressors) or ``predict_proba`` (classifiers, one column
-    per class in ``classes_`` order). Gradients of a bare MLP are exact, by autodiff through a
-    float64 PyTorch twin built from ``coefs_``; through a Pipeline they fall back to finite
-    differences, since the preprocessing steps are not differentiable objects."""
+    per class in ``classes_`` order; a binary classifier is one logistic unit, the probability
+    of ``classes_[1]``, as its network computes it). Gradients of a bare MLP are exact, by
+    autodiff through a float64 PyTorch twin built from ``coefs_``; through a Pipeline they fall
+    back to finite differences, since the preprocessing steps are not differentiable objects."""
 
     def __init__(self, model: object):
         super().__init__(model)
@@ -38,9 +39,27 @@ class SklearnAdapter(Adapter):
         if not self.is_pipeline and isinstance(self.estimator, MLPRegressor | MLPClassifier):
             self.gradient_kind = "autodiff"
 
+    def model_output_kind(self) -> str:
+        return "probability" if self.classifier else "regression"
+
+    def model_classes(self) -> tuple | None:
+        classes = getattr(self.estimator, "classes_", None)
+        if classes is None or not self.classifier or np.ndim(classes) != 1:
+            return None
+        return tuple(np.asarray(classes).tolist())
+
+    @property
+    def binary(self) -> bool:
+        """A two-class classifier: one output, the probability of ``classes_[1]`` (the network
+        has one logistic unit)."""
+        classes = getattr(self.estimator, "classes_", None)
+        return self.classifier and classes is not None and np.ndim(classes) == 1 and \
+            len(classes) == 2
+
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
         if self.classifier:
-            return self.model.predict_proba(X)
+            proba = self.model.predict_proba(X)
+            return proba[:, 1:] if self.binary else proba
         return self.model.predict(X)
 
     def network(self) -> Network:
@@ -57,10 +76,6 @@ class SklearnAdapter(Adapter):
         for k, (w, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
             act = est.out_activation_ if k == last else est.activation
             w, b = np.array(w, dtype=np.float64), np.array(b, dtype=np.float64)
-            if k == last and self.classifier and act == "logistic" and est.n_outputs_ == 1:
-                # a binary classifier: P(class 0) = 1 - sigmoid(z) = sigmoid(-z), so the last
-                # layer is read as two units, one per column of predict_proba
-                w, b = np.concatenate([-w, w], axis=1), np.concatenate([-b, b])
             layers.append(Dense(w, b, _ACTIVATIONS[act], name=f"coefs_[{k}]"))
         return resolve_network(layers, self)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -11,8 +12,8 @@ from torch import nn
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
-from .base import Adapter, batch_rows, model_errors
-from .structure import resolve_network
+from .base import Adapter, batch_rows, canonical_shape, model_errors
+from .structure import describe_layer, resolve_network
 
 _ACTIVATIONS = {
     nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ELU: "elu",
@@ -38,13 +39,18 @@ def _activation_name(module: nn.Module) -> str | None:
     return None
 
 
+def _label(path: str, what: str) -> str:
+    """A module as messages name it: its attribute path in the model, then what it is."""
+    return f"{path!r} {what}" if path else what
+
+
 def _numpy(param: torch.Tensor | None, shape: int) -> np.ndarray:
     if param is None:
         return np.zeros(shape)
     return param.detach().cpu().double().numpy().copy()
 
 
-def _recurrent_layers(module: nn.RNNBase) -> list[Recurrent]:
+def _recurrent_layers(module: nn.RNNBase, path: str) -> list[Recurrent]:
     name = type(module).__name__
     if module.bidirectional:
         raise UnsupportedModelError(f"layer {name} is bidirectional; weight-based methods read "
@@ -68,9 +74,15 @@ def _recurrent_layers(module: nn.RNNBase) -> list[Recurrent]:
             w_recurrent={g: w.T for g, w in blocks["weight_hh"].items()},
             b_input=blocks["bias_ih"], b_recurrent=blocks["bias_hh"],
             activation=activation, recurrent_activation="sigmoid", return_sequences=True,
-            name=f"{name}[layer {k}]",
+            name=f"{_label(path, name)}[layer {k}]",
         ))
     return layers
+
+
+def _read_so_far(layers: list) -> str:
+    if not layers:
+        return ""
+    return f"; layers read before it: {' -> '.join(describe_layer(layer) for layer in layers)}"
 
 
 class TorchAdapter(Adapter):
@@ -80,7 +92,15 @@ class TorchAdapter(Adapter):
 
     def __init__(self, model: nn.Module):
         super().__init__(model)
-        params = [p for p in model.parameters()] + [b for b in model.buffers()]
+        tensors = list(model.named_parameters()) + list(model.named_buffers())
+        meta = [name for name, t in tensors if t.is_meta]
+        if meta:
+            raise UnsupportedModelError(
+                f"{type(model).__name__} holds tensors on the meta device, which have a shape "
+                f"but no values ({', '.join(meta[:5])}{', ...' if len(meta) > 5 else ''}); "
+                "load its weights first, e.g. model.to_empty(device='cpu') then "
+                "load_state_dict(...)")
+        params = [t for _, t in tensors]
         floating = [p for p in params if p.is_floating_point()]
         self.device = floating[0].device if floating else torch.device("cpu")
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
@@ -89,40 +109,102 @@ class TorchAdapter(Adapter):
         #: the module that reads the input, taken to be the first one holding parameters
         first = next((m for m in model.modules() if m is first_rnn or isinstance(m, nn.Flatten)
                       or any(True for _ in m.parameters(recurse=False))), None)
-        #: a module whose first recurrent layer is not batch_first is fed time-major (T, n, p),
-        #: as PyTorch expects, and its sequence outputs are read back as (n, T, k); any other
-        #: module receives (n, T, p).
-        self.time_major = first_rnn is not None and not first_rnn.batch_first
+        #: the layout of sequences in and out of ``forward``: (input is time-major (T, n, p),
+        #: the output's sample axis is 1); decided by a probe at the first 3-D input
+        self.default_layout = (first_rnn is not None and not first_rnn.batch_first,) * 2
+        self._layout: tuple[bool, bool] | None = None
         if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
         elif isinstance(first, nn.Linear) and first_rnn is None:
             self.expected_input = (first.in_features,)
+
+    def model_output_kind(self) -> str:
+        """Probabilities when the last module is a ``Softmax`` or ``Sigmoid``, logits after a
+        ``LogSoftmax``; anything else (a functional softmax in ``forward`` included) reads as
+        regression values unless ``output_kind=`` says otherwise."""
+        leaves = [m for m in self.model.modules() if not any(True for _ in m.children())
+                  and not isinstance(m, _SKIPPED + (nn.Identity,))]
+        last = leaves[-1] if leaves else None
+        if isinstance(last, nn.Softmax | nn.Sigmoid):
+            return "probability"
+        if isinstance(last, nn.LogSoftmax):
+            return "logits"
+        return "regression"
 
     @property
     def input_dtype(self) -> type:
         """The numpy dtype the model reads; batches built in it reach the model without a copy."""
         return {torch.float32: np.float32, torch.float16: np.float16}.get(self.dtype, np.float64)
 
-    def _tensor(self, X: np.ndarray) -> torch.Tensor:
-        x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
-        return x.transpose(0, 1) if self.time_major and x.ndim == 3 else x
+    def layout(self, X: np.ndarray) -> tuple[bool, bool]:
+        """How ``forward`` takes sequences: (input time-major, output's sample axis is 1).
 
-    def _output(self, out: object) -> torch.Tensor:
+        A module holding a ``batch_first=False`` recurrent layer may take PyTorch's layout
+        ``(T, n, p)``, or transpose a batch-first input inside ``forward``; the code cannot say
+        which. A probe decides, once: two random batches of ``n != T`` sequences that differ in
+        their first sequence only are fed in each layout, the default first; the layout in which
+        some axis of the output has ``n`` entries and only the first of them changes is the one
+        whose samples are the sequences. A model that accepts neither keeps the default.
+        """
+        if X.ndim != 3:
+            return (False, False)
+        if self._layout is None:
+            self._layout = self._probe_layout(X.shape[1:])
+        return self._layout
+
+    def _probe_layout(self, shape: tuple[int, int]) -> tuple[bool, bool]:
+        steps = shape[0]
+        n = 2 if steps != 2 else 3
+        rng = np.random.default_rng(0)
+        first = rng.normal(scale=0.5, size=(n, *shape))
+        second = first.copy()
+        second[0] = rng.normal(scale=0.5, size=shape)
+        time_major = self.default_layout[0]
+        with self.guard(), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for candidate in (time_major, not time_major):
+                try:
+                    a, b = (self._raw_output(self.model(self._as_tensor(x, candidate)))
+                            for x in
+                            (first, second))
+                except Exception:  # noqa: BLE001 - this layout is not the module's
+                    continue
+                for axis in range(min(a.ndim, 2)):
+                    if a.shape[axis] == n and a.shape == b.shape and torch.allclose(
+                            a.narrow(axis, 1, n - 1), b.narrow(axis, 1, n - 1), rtol=1e-4,
+                            atol=1e-6):
+                        return (candidate, axis == 1)
+        return self.default_layout
+
+    def _as_tensor(self, X: np.ndarray, time_major: bool) -> torch.Tensor:
+        x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
+        return x.transpose(0, 1) if time_major else x
+
+    def _tensor(self, X: np.ndarray) -> torch.Tensor:
+        return self._as_tensor(X, self.layout(X)[0])
+
+    @staticmethod
+    def _raw_output(out: object) -> torch.Tensor:
         if isinstance(out, tuple | list):  # nn.RNN/LSTM/GRU return (output, state)
             out = out[0]
-        if self.time_major and out.ndim == 3:
-            out = out.transpose(0, 1)
         return out
+
+    def _output(self, out: object, X: np.ndarray) -> torch.Tensor:
+        out = self._raw_output(out)
+        return out.transpose(0, 1) if self.layout(X)[1] and out.ndim >= 2 else out
 
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            out = self._output(self.model(self._tensor(X)))
+            out = self._output(self.model(self._tensor(X)), X)
         return out.detach().cpu().double().numpy()
 
     def gradient(self, X, output, step=None, batch_size=None):
         with self.guard(), _no_cudnn_if_rnn(self.device):
-            return autograd_gradient(lambda x: self._output(self.model(x)), self._tensor, X,
-                                     output, step, batch_size, time_major=self.time_major)
+            X = np.asarray(X)
+            time_major = self.layout(X)[0]
+            return autograd_gradient(lambda x: self._output(self.model(x), X), self._tensor, X,
+                                     output, step, batch_size, time_major=time_major,
+                                     per_step=self.per_step)
 
     def suffix_predictor(self):
         from .suffix import suffix_predictor
@@ -136,21 +218,23 @@ class TorchAdapter(Adapter):
 
     def network(self) -> Network:
         layers: list = []
-        for module in self.model.modules():
+        for path, module in self.model.named_modules():
+            kind = type(module).__name__
             if len(list(module.children())) and not isinstance(module, nn.RNNBase):
                 if type(module) not in (nn.Sequential, nn.ModuleList) and \
                         any(True for _ in module.parameters(recurse=False)):
-                    raise UnsupportedModelError(f"module {type(module).__name__} holds its own "
-                                                "parameters; weight-based methods cannot read it")
+                    raise UnsupportedModelError(
+                        f"module {_label(path, kind)} holds its own parameters; weight-based "
+                        f"methods cannot read it{_read_so_far(layers)}")
                 continue
             if isinstance(module, nn.Linear):
                 layers.append(Dense(_numpy(module.weight, 0).T, _numpy(module.bias,
-                                    module.out_features), name=f"Linear({module.in_features}, "
-                                    f"{module.out_features})"))
+                                    module.out_features), name=_label(path, f"Linear("
+                                    f"{module.in_features}, {module.out_features})")))
             elif isinstance(module, nn.RNNBase) and type(module) in _GATE_ORDER:
-                layers.extend(_recurrent_layers(module))
+                layers.extend(_recurrent_layers(module, path))
             elif isinstance(module, nn.Flatten):
-                layers.append(Flatten())
+                layers.append(Flatten(name=_label(path, "Flatten")))
             elif hasattr(module, "varimp_layers"):  # a layer that describes itself
                 layers.extend(module.varimp_layers())  # (varimp.modules.RecurrentLayer)
             elif isinstance(module, _SKIPPED):
@@ -159,13 +243,15 @@ class TorchAdapter(Adapter):
                 if name == "identity":
                     continue
                 if not layers or not isinstance(layers[-1], Dense):
-                    raise UnsupportedModelError(f"activation {type(module).__name__} does not "
-                                                "follow a Linear layer; cannot read the network")
+                    raise UnsupportedModelError(
+                        f"activation {_label(path, kind)} does not follow a Linear layer; "
+                        f"cannot read the network{_read_so_far(layers)}")
                 layers[-1] = layers[-1].followed_by(name)
             else:
-                raise UnsupportedModelError(f"layer {type(module).__name__} cannot be read by "
-                                            "the weight-based methods (supported: Linear, RNN, "
-                                            "GRU, LSTM, Flatten, Dropout, elementwise activations)")
+                raise UnsupportedModelError(
+                    f"layer {_label(path, kind)} cannot be read by the weight-based methods "
+                    "(supported: Linear, RNN, GRU, LSTM, Flatten, Dropout, elementwise "
+                    f"activations){_read_so_far(layers)}")
         if not layers:
             raise UnsupportedModelError(f"{type(self.model).__name__} has no Linear or recurrent "
                                         "layer to read")
@@ -188,11 +274,14 @@ class TorchAdapter(Adapter):
 
 
 def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,
-                      batch_size: int | None, *, time_major: bool = False) -> np.ndarray:
+                      batch_size: int | None, *, time_major: bool = False,
+                      per_step=None) -> np.ndarray:
     """d(selected prediction) / dX by torch autograd, batch by batch, as float64 numpy.
 
     ``call(x)`` runs the model on a tensor made by ``tensor(X_batch)``; the selected quantity is
-    ``pred[:, step, output]``, or its sum over the predicted steps when ``step`` is None.
+    ``pred[:, step, output]``, or its sum over the predicted steps when ``step`` is None, with
+    the prediction in the canonical shape ``(n, n_steps, n_outputs)``: ``per_step(X_batch,
+    out)`` says whether a 2-D output holds one value per step (the adapter's rule).
     """
     size = batch_rows(batch_size)
     grads = []
@@ -202,7 +291,8 @@ def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None
             x = tensor(batch).detach().requires_grad_(True)
             with model_errors(batch.shape):
                 out = call(x)
-            out = out.reshape(out.shape[0], 1, -1) if out.ndim < 3 else out
+            out = out.reshape(canonical_shape(tuple(out.shape), per_step is not None and
+                                              per_step(batch, out)))
             selected = out[:, :, output] if step is None else out[:, step, output]
             (grad,) = torch.autograd.grad(selected.sum(), x)
             if time_major:

@@ -30,7 +30,6 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..adapters import Adapter
-from ..errors import InputError, ModelError, describe
+from ..errors import InputError, ModelError
+from ..progress import check_progress, progress_bar
 from ..validation import check_positive_int
 from .tasks import (
     DRAW_KEY,
@@ -65,15 +65,6 @@ def check_max_memory(max_memory: object) -> int:
     if max_memory is None:
         return DEFAULT_MAX_MEMORY
     return check_positive_int(max_memory, "max_memory (bytes)")
-
-
-def show_progress(progress: object) -> bool:
-    """``progress=None``: a bar when stderr is a terminal."""
-    if progress is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
-    if not isinstance(progress, bool):
-        raise InputError(f"progress must be True, False or None; received {describe(progress)}")
-    return progress
 
 
 @dataclass
@@ -106,7 +97,8 @@ class PerturbationEngine:
         when needed, never below one row. The first layer's cached pre-activation (``first_layer``)
         is kept only when it takes at most a quarter of it.
     progress : bool or None
-        A tqdm bar over the copies (None: when stderr is a terminal).
+        A bar over the copies (:func:`varimp.progress.progress_bar`): True at once, False
+        never, None once the work has lasted a few seconds.
     prefix : bool
         Sequences: reuse the unperturbed prefix when the adapter offers a suffix predictor.
     first_layer : bool
@@ -122,7 +114,7 @@ class PerturbationEngine:
         self.batch_size = None if batch_size is None else \
             check_positive_int(batch_size, "batch_size")
         self.max_memory = check_max_memory(max_memory)
-        self.progress = show_progress(progress)
+        self.progress = check_progress(progress)
         self.prefix = prefix
         self.first_layer = first_layer
         self._base: np.ndarray | None = None
@@ -244,15 +236,11 @@ class PerturbationEngine:
         if suffix is not None:
             starts = sorted({c.start for c in copies if c.start > 0})
             groups += [[c for c in copies if c.start == s] for s in starts]
-        bar = _bar(len(copies), self.progress)
-        try:
-            with self.adapter.guard():
-                for group in groups:
-                    if group:
-                        self._run_group(group, statistic, seed, results, suffix, bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        with progress_bar(len(copies), self.progress, "perturbed copies", "copy") as bar, \
+                self.adapter.guard():
+            for group in groups:
+                if group:
+                    self._run_group(group, statistic, seed, results, suffix, bar)
         values = [[results[(r, j)] for j in range(len(tasks))] for r in range(n_repeats)]
         return np.asarray(values, dtype=np.float64)
 
@@ -294,8 +282,7 @@ class PerturbationEngine:
                     results[(copy.repeat, copy.index)] = statistic(copy.pred, reference,
                                                                    copy.rows)
                     copy.block = copy.pred = None
-                    if bar is not None:
-                        bar.update(1)
+                    bar.update(1)
 
     def _cast(self, dtype: type) -> np.ndarray:
         """X in the model's input dtype, cast once when that copy takes at most a quarter of
@@ -416,14 +403,6 @@ def _calls(copies: list[_Copy], per_call: int):
                 pieces, filled = [], 0
     if pieces:
         yield pieces
-
-
-def _bar(total: int, show: bool) -> Any:
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="perturbed copies", unit="copy")
 
 
 __all__ = ["DEFAULT_CELLS_PER_CALL", "DEFAULT_MAX_MEMORY", "DRAW_KEY", "REPEAT_KEY", "TASK_KEY",

@@ -3,8 +3,9 @@
 A :class:`Task` names the cells (feature columns, at every time step or at one) and the
 perturbation function applied to them. The functions here are injected into the same engine,
 as in Captum's design (permutation is ablation with another perturbation function):
-:class:`Noise` (input perturbation), :class:`Permute` (permutation importance) and :class:`Hold`
-(improved stepwise selection); any callable ``f(block, rng) -> block`` works too.
+:class:`Noise` (input perturbation), :class:`SwitchCategory` (input perturbation of a one-hot
+group), :class:`Permute` (permutation importance) and :class:`Hold` (improved stepwise
+selection); any callable ``f(block, rng) -> block`` works too.
 
 Random numbers come from generators keyed by what they are for (:func:`generator`). A
 perturbation draws its own numbers per copy (``Noise``: ``(seed, TASK_KEY, repeat, task)``)
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import check_random_state
+from ..errors import InputError
+from ..validation import check_random_state, one_hot_codes
 
 Perturbation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 #: ``statistic(pred, reference, rows)``: ``pred`` the perturbed predictions of a copy
@@ -40,6 +42,37 @@ class Noise:
 
     def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return block + rng.standard_normal(block.shape) * np.asarray(self.scale)
+
+
+@dataclass(frozen=True)
+class SwitchCategory:
+    """Move every row of a one-hot block to another observed category, drawn at random.
+
+    ``codes`` are the observed categories of the block, as :func:`varimp.validation.one_hot_codes`
+    numbers them (0: the reference, a row of zeros; ``j + 1``: member ``j``). Each row of the
+    block (each cell of a sequence) leaves its own category for one of the other observed
+    ones, all equally likely, so the perturbed input is again a valid one-hot block. With one
+    observed category there is nowhere to go and the block is returned unchanged.
+    """
+
+    codes: tuple[int, ...]
+    random = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", tuple(sorted(int(c) for c in set(self.codes))))
+
+    def __call__(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        codes = np.asarray(self.codes)
+        if len(codes) < 2:
+            return block.copy()
+        own = one_hot_codes(block)
+        if own is None:
+            raise InputError("SwitchCategory perturbs one-hot blocks (0/1 values, at most one 1 "
+                             "per row); received other values")
+        position = np.searchsorted(codes, own)
+        draw = rng.integers(0, len(codes) - 1, size=own.shape)
+        new = codes[draw + (draw >= position)]  # skip the row's own category
+        return (new[..., None] == np.arange(1, block.shape[-1] + 1)).astype(np.float64)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..adapters import Adapter, adapt
 from ..errors import InputError, describe
-from ..validation import Data, check_feature_names, check_groups, validate
+from ..result import Importance
+from ..validation import Data, check_feature_names, check_groups, check_y, validate
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,20 @@ def prepare(
     groups: Mapping[str, Sequence] | None = None,
     y_required: bool = False,
     replaces_cells: bool = True,
+    output_kind: str | None = None,
+    classes: object = None,
 ) -> Setup:
     """Adapt the model, validate X and y once, and check that X fits the model's input.
 
     ``replaces_cells``: the method puts other values into cells of X (perturbation,
     permutation, profile, stepwise), so padding that the model masks is refused.
+    ``output_kind`` and ``classes`` override what the adapter reads from the model.
     """
-    adapter = adapt(model)
-    data = validate(X, y, feature_names=feature_names, y_required=y_required)
-    adapter.check_input(data.X)
+    adapter = adapt(model).configure(output_kind=output_kind, classes=classes)
+    data = validate(X, None, feature_names=feature_names)
+    adapter.check_input(data.X)  # the shape of X first: a 2-D X for a sequence model says so
+    target, target_names = check_y(y, data.n_samples, required=y_required)
+    data = replace(data, y=target, target_names=target_names)
     if replaces_cells:
         adapter.check_padding(data.X)
     return Setup(adapter, data, check_groups(groups, data.feature_names))
@@ -59,20 +68,38 @@ def names_without_data(
 
 
 def resolve_output(output: object, n_outputs: int, names: Sequence | None = None) -> list[int]:
-    """The output indices to explain: one index or name, or all of them for ``None``."""
+    """The output indices to explain: an index, a name, a list of them, or all for ``None``.
+
+    Names are the adapter's output names (class labels, Keras output names, the columns of a
+    DataFrame ``y``), matched as strings; an integer is always an index (give an integer class
+    label as a string, ``output="2"``). Duplicates are refused; the order given is kept.
+    """
     if output is None:
         return list(range(n_outputs))
-    if isinstance(output, numbers.Integral) and not isinstance(output, bool):
+    many = isinstance(output, list | tuple | np.ndarray | pd.Index)
+    items = list(output) if many else [output]
+    if many and not items:
+        raise InputError(f"output must name at least one output; received {describe(output)}")
+    indices = [_one_output(item, n_outputs, names) for item in items]
+    if len(set(indices)) != len(indices):
+        raise InputError(f"output lists the same output twice; received {describe(output)}")
+    return indices
+
+
+def _one_output(output: object, n_outputs: int, names: Sequence | None) -> int:
+    labels = None if names is None else [str(name) for name in names]
+    if isinstance(output, numbers.Integral) and not isinstance(output, bool | np.bool_):
         index = int(output)
         if not -n_outputs <= index < n_outputs:
             raise InputError(f"output must be an index in 0..{n_outputs - 1} (the model has "
                              f"{n_outputs} outputs); received {output}")
-        return [index % n_outputs]
-    if names is not None and output in list(names):
-        return [list(names).index(output)]
-    known = "no output names" if names is None else f"outputs {list(names)}"
-    raise InputError(f"output must be an integer index or an output name ({known}); received "
-                     f"{describe(output)}")
+        return index % n_outputs
+    if labels is not None and str(output) in labels:
+        return labels.index(str(output))
+    known = "the model's outputs have no names" if labels is None else \
+        f"output names are {labels[:10]}"
+    raise InputError(f"output must be an integer index in 0..{n_outputs - 1} or an output name "
+                     f"({known}); received {describe(output)}")
 
 
 def resolve_step(output_step: object, n_steps: int) -> int | None:
@@ -84,6 +111,16 @@ def resolve_step(output_step: object, n_steps: int) -> int | None:
         raise InputError(f"output_step must be None or a predicted step in 0..{n_steps - 1} "
                          f"(the model predicts {n_steps} step(s)); received {output_step!r}")
     return int(output_step) % n_steps
+
+
+def output_names(adapter: Adapter, data: Data | None, n_outputs: int
+                 ) -> tuple[str, ...] | None:
+    """Names of the model's ``n_outputs`` outputs: class labels or Keras output names (from the
+    adapter), else the columns of a DataFrame ``y``; None when none of them fits."""
+    for names in (adapter.output_names, None if data is None else data.target_names):
+        if names is not None and len(names) == n_outputs:
+            return tuple(names)
+    return None
 
 
 def output_labels(indices: Sequence[int], names: Sequence | None) -> list[str]:
@@ -99,3 +136,28 @@ def time_table(values: np.ndarray, variables: Sequence[str]) -> pd.DataFrame:
     """A time x variable table with the time step as index (0 = the oldest step)."""
     return pd.DataFrame(values, index=pd.RangeIndex(values.shape[0], name="time_step"),
                         columns=list(variables))
+
+
+def records_settings(function: Callable[..., Importance], min_samples: int = 1
+                     ) -> Callable[..., Importance]:
+    """Wrap a method so that its result records, in ``details["settings"]``, every option it
+    ran with (given or default), and so that X with fewer than ``min_samples`` rows (one row
+    cannot be permuted, nor has a spread or a mean other than itself) is an InputError."""
+    signature = inspect.signature(function)
+    names = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+
+    @functools.wraps(function)
+    def method(model: object, X: object = None, y: object = None, **options: Any
+               ) -> Importance:
+        bound = signature.bind(model, X, y, **options)
+        bound.apply_defaults()
+        rows = np.shape(X)[0] if isinstance(X, np.ndarray | pd.DataFrame) or \
+            hasattr(X, "shape") and len(getattr(X, "shape", ())) > 1 else None
+        if rows is not None and 0 < rows < min_samples:
+            raise InputError(f"method {function.__name__!r} needs X with at least {min_samples} "
+                             f"rows; received {rows}")
+        result = function(model, X, y, **options)
+        result.details["settings"] = {n: bound.arguments[n] for n in names}
+        return result
+
+    return method

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..result import Importance
-from ._common import group_columns, prepare, resolve_output, resolve_step, time_table
+from ..validation import check_choice, feature_spread
+from ._common import (
+    group_columns,
+    output_labels,
+    prepare,
+    resolve_output,
+    resolve_step,
+    time_table,
+)
+
+#: Inputs whose standard deviations differ by more than this factor get a warning with
+#: ``scale="none"``: their raw derivatives are in incomparable units.
+SPREAD_RATIO_WARNING = 10.0
 
 
 def partial_derivatives(
-    model: object, X: object, y: object = None, *, feature_names: Any = None,
-    output: Any = None, output_step: int | None = None, groups: Any = None,
-    batch_size: int | None = None, by_time: bool = True,
+    model: object, X: object, y: object = None, *, scale: str = "none",
+    feature_names: Any = None, output: Any = None, output_step: int | None = None,
+    groups: Any = None, batch_size: int | None = None, by_time: bool = True,
 ) -> Importance:
     """Partial derivatives of the output with respect to every input, at every observation.
 
@@ -25,13 +38,43 @@ def partial_derivatives(
     root mean square of the derivatives (as NeuralSens reports them) and
     ``details["derivatives"]`` the derivatives themselves.
 
+    Units: a raw derivative is in units of the output per unit of the input, so an input
+    measured in large units (an elevation in metres beside standardised inputs) gets a tiny
+    derivative whatever its effect. ``scale="none"`` (default) keeps Dimopoulos' raw
+    derivatives and warns when the inputs' standard deviations differ by more than a factor of
+    10; ``scale="std"`` multiplies every derivative by its input's standard deviation, so the
+    score measures the change of the output per standard deviation of the input (for a linear
+    model ``f = X w`` the scaled derivative of input ``j`` is ``w_j * std_j``). The standard
+    deviation is that of :func:`varimp.validation.feature_spread` (on sequences, across samples
+    at each step). ``details["scale"]`` says which was used and ``details["spread"]`` holds
+    the standard deviations.
+
     Sequences ``(n, T, p)``: the derivative is taken for every cell. A variable's score uses the
     derivative along a shift of the variable at all steps together (the sum of its cell
     derivatives), matching what perturbation does; ``by_time`` holds the SSD of every cell.
-    A group (``groups=``) moves all its features together in the same way. Predictions per time
-    step are summed over the steps, or taken at ``output_step``; several outputs are scored
-    together by adding their SSD (the squared norm of the Jacobian row) unless ``output``
-    selects one.
+    A group (``groups=``) moves all its features together in the same way: its derivative is
+    the sum of its members' (scaled) derivatives. Predictions per time step are summed over the
+    steps, or taken at ``output_step``.
+
+    Several outputs: every selected output (``output=None``: all of them) has its own SSD, in
+    ``details["per_output"]`` (variables x output labels); the score, and ``by_time``, are the
+    mean over the selected outputs.
+
+    Parameters
+    ----------
+    model, X, y
+        As for every method; ``y`` is not used.
+    scale : {"none", "std"}, default "none"
+        Raw derivatives, or derivatives per standard deviation of each input.
+    feature_names, output, output_step, groups, batch_size, by_time
+        The common options.
+
+    Returns
+    -------
+    Importance
+        Non-negative scores (kind ``"magnitude"``); ``details``: ``per_output``, ``summary``
+        (output, variable, mean, std, rms, ssd), ``derivatives`` (a DataFrame per sample, or a
+        dict of them by output label), ``gradient``, ``scale``, ``spread``, ``outputs``.
 
     References
     ----------
@@ -40,16 +83,28 @@ def partial_derivatives(
     Dimopoulos, I., Chronopoulos, J., Chronopoulou-Sereli, A. & Lek, S. (1999). Neural network
     models to study relationships between lead concentration in grasses and permanent urban
     descriptors in Athens city (Greece). Ecological Modelling 120, 157-165.
+    Gevrey, M., Dimopoulos, I. & Lek, S. (2003). Review and comparison of methods to study the
+    contribution of variables in artificial neural network models. Ecological Modelling 160,
+    249-264.
     """
+    scale = check_choice(scale, "scale", ("none", "std"))
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
                     replaces_cells=False)
     data, adapter, names = setup.data, setup.adapter, setup.variables
+    spread = feature_spread(data.X)
+    if scale == "none":
+        _warn_units(spread, data.feature_names)
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     output_step = resolve_step(output_step, n_steps)
-    outputs = resolve_output(output, n_outputs, getattr(adapter, "output_names", None))
+    names_out = getattr(adapter, "output_names", None)
+    outputs = resolve_output(output, n_outputs, names_out)
+    labels = output_labels(outputs, names_out)
     ssd, cells, summaries, derivatives = [], [], [], {}
-    for k in outputs:
-        grad = group_columns(adapter.gradient(data.X, k, output_step, batch_size), setup.groups)
+    for k, label in zip(outputs, labels, strict=True):
+        grad = adapter.gradient(data.X, k, output_step, batch_size)
+        if scale == "std":
+            grad = grad * spread
+        grad = group_columns(grad, setup.groups)
         along = grad.sum(axis=1) if data.sequence else grad  # (n, variables)
         ssd.append((along**2).sum(axis=0))
         if data.sequence and by_time:
@@ -59,13 +114,31 @@ def partial_derivatives(
             "std": along.std(axis=0, ddof=1) if len(along) > 1 else np.zeros(len(names)),
             "rms": np.sqrt((along**2).mean(axis=0)), "ssd": ssd[-1],
         }))
-        derivatives[f"output {k}"] = pd.DataFrame(along, columns=names)
+        derivatives[label] = pd.DataFrame(along, columns=names)
     details = {
+        "per_output": pd.DataFrame(np.stack(ssd, axis=1), index=names, columns=labels),
         "summary": pd.concat(summaries, ignore_index=True),
-        "derivatives": derivatives if len(outputs) > 1 else derivatives[f"output {outputs[0]}"],
+        "derivatives": derivatives if len(outputs) > 1 else derivatives[labels[0]],
         "gradient": adapter.gradient_kind,
+        "scale": scale,
+        "spread": pd.Series(spread, index=list(data.feature_names)),
         "outputs": outputs,
     }
-    table = time_table(np.sum(cells, axis=0), names) if cells else None
-    return Importance("partial_derivatives", pd.Series(np.sum(ssd, axis=0), index=names),
-                      by_time=table, details=details)
+    table = time_table(np.mean(cells, axis=0), names) if cells else None
+    return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
+                      by_time=table, details=details, kind="magnitude")
+
+
+def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:
+    """Warn when raw derivatives compare inputs whose spreads differ by more than 10 times."""
+    varying = spread > 0
+    if varying.sum() < 2:
+        return
+    low, high = np.argmin(np.where(varying, spread, np.inf)), np.argmax(spread)
+    if spread[high] > SPREAD_RATIO_WARNING * spread[low]:
+        warnings.warn(
+            f"partial derivatives depend on the units of the inputs, and their standard "
+            f"deviations differ by a factor of {spread[high] / spread[low]:.3g} "
+            f"({feature_names[high]!r}: {spread[high]:.3g}, {feature_names[low]!r}: "
+            f"{spread[low]:.3g}); pass scale='std' to score each input per standard deviation",
+            UserWarning, stacklevel=3)

@@ -3,66 +3,90 @@ predictions without it. Shared by every method built on the perturbation engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from ..engines import PerturbationEngine
-from ..scoring import Scorer, align_targets, get_scorer
-from ._common import resolve_output, resolve_step
+from ..scoring import Evaluation, check_probabilities, read_targets
+from ._common import Setup, output_names, resolve_output, resolve_step
 
 
 class Measure:
     """What each perturbed copy is reduced to, on the selected outputs and predicted steps.
 
     With targets: the error (a loss, see :mod:`varimp.scoring`) of the perturbed predictions;
-    :meth:`baseline` is the error of the unperturbed ones, and an importance is the increase.
-    Without targets: the root mean square change of the predictions (over samples, predicted
-    steps and selected outputs); the baseline is 0.
+    :meth:`baseline` is the error of the unperturbed ones, and an importance is the increase
+    (the result's kind is ``"loss"``). Without targets: the root mean square change of the
+    predictions over samples and predicted steps, for every selected output, averaged over the
+    selected outputs (the rule every method follows for several outputs); the baseline is 0.
+
+    The output kind, the targets and the scorer are decided once, by :meth:`build`; a method
+    that moves its reference (improved stepwise 2) keeps them with :meth:`rebase`.
     """
 
-    def __init__(self, engine: PerturbationEngine, y: np.ndarray | None, scoring: object,
-                 output: object, output_step: object, adapter_names: Sequence | None = None):
-        base = engine.base
-        self.outputs = resolve_output(output, base.shape[2], adapter_names)
-        self.step = resolve_step(output_step, base.shape[1])
-        self.base = self.select(base)
-        self.y = None if y is None else self.select(align_targets(y, base.shape))
-        self.scorer: Scorer | None = None
-        if self.y is not None:
-            self.scorer = get_scorer(scoring, self.y, self.base)
+    def __init__(self, base: np.ndarray, evaluation: Evaluation | None, outputs: list[int],
+                 step: int | None):
+        self.base, self.evaluation = base, evaluation
+        self.outputs, self.step = outputs, step
 
-    def select(self, pred: np.ndarray) -> np.ndarray:
-        if self.step is not None:
-            pred = pred[:, [self.step]]
-        if len(self.outputs) == pred.shape[2]:  # all outputs, in order: no copy
-            return pred
-        return pred[..., self.outputs]
+    @classmethod
+    def build(cls, setup: Setup, base: np.ndarray, scoring: object, output: object,
+              output_step: object) -> Measure:
+        """The measure for the unperturbed predictions ``base`` ``(n, steps, outputs)``."""
+        adapter, data = setup.adapter, setup.data
+        outputs = resolve_output(output, base.shape[2],
+                                 output_names(adapter, data, base.shape[2]))
+        step = resolve_step(output_step, base.shape[1])
+        evaluation = None
+        if data.y is not None:
+            kind = adapter.output_kind
+            targets = read_targets(data.y, base.shape, kind, adapter.classes)
+            if kind == "probability":
+                check_probabilities(base)
+            evaluation = Evaluation(scoring, targets, outputs, step, base.shape[2])
+        return cls(base, evaluation, outputs, step)
+
+    def rebase(self, base: np.ndarray) -> Measure:
+        """The same measure against other unperturbed predictions."""
+        return Measure(base, self.evaluation, self.outputs, self.step)
+
+    @property
+    def kind(self) -> str:
+        return "magnitude" if self.evaluation is None else "loss"
 
     @property
     def name(self) -> str:
-        if self.scorer is None:
+        if self.evaluation is None:
             return "rms change of predictions"
-        return f"increase in error ({self.scorer.name})"
+        return self.evaluation.measure
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.evaluation is not None and self.evaluation.greater_is_better
+
+    def _select(self, pred: np.ndarray) -> np.ndarray:
+        if self.step is not None:
+            pred = pred[:, [self.step]]
+        return pred[..., self.outputs]
 
     def statistic(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
                   ) -> float:
-        pred = self.select(pred)
-        if self.scorer is None:
-            return float(np.sqrt(np.mean((pred - self.select(reference)) ** 2)))
-        return self.scorer.loss(self.y if rows is None else self.y[rows], pred)
+        if self.evaluation is None:
+            change = self._select(pred) - self._select(reference)
+            return float(np.sqrt(np.mean(change**2, axis=(0, 1))).mean())
+        return self.evaluation.loss(pred, rows)
 
     def baseline(self, rows: np.ndarray | None = None) -> float:
         """The loss of the unperturbed predictions (0 without targets)."""
-        if self.scorer is None:
+        if self.evaluation is None:
             return 0.0
-        if rows is None:
-            return self.scorer.loss(self.y, self.base)
-        return self.scorer.loss(self.y[rows], self.base[rows])
+        return self.evaluation.loss(self.base if rows is None else self.base[rows], rows)
 
     def value(self, rows: np.ndarray | None = None) -> float | None:
-        """The unperturbed score in its own direction (e.g. R2, not its negative)."""
-        if self.scorer is None:
+        """The unperturbed error or score in its own direction (an MSE, an R2, an accuracy)."""
+        if self.evaluation is None:
             return None
-        loss = self.baseline(rows)
-        return -loss if self.scorer.greater_is_better else loss
+        return self.natural(self.baseline(rows))
+
+    def natural(self, loss: float) -> float:
+        """A loss as the measure in its own direction: an R2 or accuracy is ``-loss``, an
+        error such as the MSE is the loss itself."""
+        return -loss if self.greater_is_better else loss

@@ -15,11 +15,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines import REPEAT_KEY, Noise, Permute, PerturbationEngine, Task, generator, seed_from
+from ..engines import (
+    REPEAT_KEY,
+    Noise,
+    Permute,
+    PerturbationEngine,
+    SwitchCategory,
+    Task,
+    generator,
+    seed_from,
+)
 from ..errors import InputError, describe
 from ..result import Importance
 from ..scoring import check_scoring
-from ..validation import check_choice, check_positive_float, check_positive_int
+from ..validation import (
+    category_names,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    feature_spread,
+    one_hot_codes,
+)
 from ._common import Setup, prepare, time_table
 from .measure import Measure
 
@@ -72,6 +88,7 @@ def _check_noise(noise: object) -> tuple[float, ...]:
 def perturbation(
     model: object, X: object, y: object = None, *, noise: object = DEFAULT_NOISE,
     scale: str = "relative", n_repeats: int = 1, scoring: object = "auto",
+    output_kind: str | None = None, classes: Any = None,
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, random_state: Any = None, batch_size: int | None = None,
     max_memory: int | None = None, progress: bool | None = None, by_time: bool = True,
@@ -81,10 +98,19 @@ def perturbation(
     For every noise level and every variable, ``N(0, s^2)`` noise is added to the variable's
     feature columns (all of a group's columns, each with its own noise) and the model is
     evaluated again (Scardi & Harding 1999; Gevrey et al. 2003). With ``scale="relative"``
-    (default) ``s = level * std`` of the column over all samples (and time steps), so the
-    default levels ``0.1..0.5`` are 10% to 50% of each input's spread; ``scale="absolute"``
-    uses ``s = level`` (the reference LSTM experiment's ``N(0, 0.2)`` is ``noise=0.2,
-    scale="absolute"``).
+    (default) ``s = level * spread`` of the column, so the default levels ``0.1..0.5`` are 10%
+    to 50% of each input's spread; ``scale="absolute"`` uses ``s = level`` (the reference LSTM
+    experiment's ``N(0, 0.2)`` is ``noise=0.2, scale="absolute"``). The spread of a column is
+    its standard deviation across samples; on sequences it is measured across samples at each
+    step, ``sqrt(mean_t var_n X[:, t, j])``, so a trend over time (a level that moves from
+    step to step) does not inflate the noise.
+
+    A one-hot group (``groups=`` naming columns that hold only 0 and 1 with at most one 1 per
+    row: a one-hot block, possibly with its reference column dropped) is not given noise,
+    which would make invalid inputs: every row (every cell of a sequence) is moved to another
+    of the block's observed categories, drawn at random among them (:class:`~varimp.engines.
+    SwitchCategory`). The noise level does not apply to such a move, so each level counts as
+    one more repeat of it. Other groups get independent noise in each of their columns.
 
     What is measured: with ``y``, the increase of the error over the unperturbed predictions
     (``scoring``, default ``"auto"``: log loss for probabilities with 0/1 targets, else MSE);
@@ -118,8 +144,10 @@ def perturbation(
     -------
     Importance
         ``details``: ``levels`` (level x variable DataFrame), ``measure``, ``baseline`` (the
-        unperturbed error, None without ``y``), ``noise``, ``scale``, ``spread`` (the std of
-        every feature), ``n_repeats``, ``outputs``.
+        unperturbed error, None without ``y``), ``noise``, ``scale``, ``spread`` (the spread
+        of every feature, as above), ``perturbed_as`` ({variable: ``"noise"`` or
+        ``"category switch"``}), ``categories`` ({one-hot group: its observed categories, the
+        member names and ``"reference"`` for a row of zeros}), ``n_repeats``, ``outputs``.
 
     References
     ----------
@@ -134,18 +162,22 @@ def perturbation(
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
     check_scoring(scoring)
-    setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
+                    output_kind=output_kind, classes=classes)
     data = setup.data
     seed = seed_from(random_state)
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
-    measure = Measure(engine, data.y, scoring, output, output_step,
-                      getattr(setup.adapter, "output_names", None))
-    spread = data.X.reshape(-1, data.n_features).std(axis=0)
+    measure = Measure.build(setup, engine.base, scoring, output, output_step)
+    spread = feature_spread(data.X)
+    categories = _one_hot_groups(setup, groups)
     tasks: list[Task] = []
     cells = False
     for level in levels:
-        def how(cols: list[int], t: int | None = None, level: float = level) -> Noise:
+        def how(cols: list[int], t: int | None = None, level: float = level
+                ) -> Noise | SwitchCategory:
+            if tuple(cols) in categories:
+                return SwitchCategory(categories[tuple(cols)])
             return Noise(level * spread[cols] if scale == "relative" else level)
 
         level_tasks, cells = variable_tasks(setup, how, by_time)
@@ -160,10 +192,26 @@ def perturbation(
                                index=pd.Index(levels, name="noise"), columns=names),
         "measure": measure.name, "baseline": measure.value(), "noise": list(levels),
         "scale": scale, "spread": pd.Series(spread, index=list(data.feature_names)),
+        "perturbed_as": {name: "category switch" if tuple(cols) in categories else "noise"
+                         for name, cols in setup.groups.items()},
+        "categories": {name: category_names(categories[tuple(cols)],
+                                            [data.feature_names[c] for c in cols])
+                       for name, cols in setup.groups.items() if tuple(cols) in categories},
         "n_repeats": n_repeats, "outputs": measure.outputs,
     }
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
-                      details=details)
+                      details=details, kind=measure.kind)
+
+
+def _one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
+    """The observed category codes of every declared group that is a one-hot block."""
+    found = {}
+    for name in groups or ():
+        cols = setup.groups[str(name)]
+        codes = one_hot_codes(setup.data.X[..., cols])
+        if codes is not None:
+            found[tuple(cols)] = tuple(np.unique(codes).tolist())
+    return found
 
 
 def _sample_rows(max_samples: object, n: int, n_repeats: int, seed: int
@@ -186,6 +234,7 @@ def _sample_rows(max_samples: object, n: int, n_repeats: int, seed: int
 
 def permutation(
     model: object, X: object, y: object, *, scoring: object = "auto", n_repeats: int = 5,
+    output_kind: str | None = None, classes: Any = None,
     max_samples: int | float | None = None, feature_names: Any = None, output: Any = None,
     output_step: int | None = None, groups: Any = None, random_state: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
@@ -241,14 +290,14 @@ def permutation(
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
     check_scoring(scoring)
-    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
+                    output_kind=output_kind, classes=classes)
     data = setup.data
     seed = seed_from(random_state)
     rows = _sample_rows(max_samples, data.n_samples, n_repeats, seed)
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
-    measure = Measure(engine, data.y, scoring, output, output_step,
-                      getattr(setup.adapter, "output_names", None))
+    measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
     values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows)
     values = values - np.array([measure.baseline(r) for r in rows])[:, None]
@@ -261,4 +310,4 @@ def permutation(
         "max_samples": max_samples, "outputs": measure.outputs,
     }
     return Importance("permutation", pd.Series(scores, index=names), by_time=table, std=std,
-                      details=details)
+                      details=details, kind="loss")

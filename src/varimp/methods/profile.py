@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,8 @@ from ..adapters import Adapter
 from ..adapters.base import DEFAULT_BATCH_SIZE
 from ..errors import InputError, describe
 from ..result import Importance
-from ..validation import check_positive_int, check_random_state
-from ._common import prepare, resolve_output, resolve_step, time_table
+from ..validation import category_names, check_positive_int, check_random_state, one_hot_codes
+from ._common import output_labels, prepare, resolve_output, resolve_step, time_table
 
 #: Lek's five levels: the quantiles at which the other inputs are held by default.
 QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
@@ -41,9 +41,17 @@ def profile(
     the predictions over the levels (the median curve), and score the range ``max - min`` of
     that median curve. Scores are non-negative.
 
-    A group (``groups=``) is swept as one variable: every member moves along its own range at
-    the same fraction of it, and ``x`` is that fraction, 0 to 1 (``details["x"]`` says which
-    variables report a fraction).
+    A group (``groups=``) is swept as one variable. A numeric group moves every member along
+    its own range at the same fraction of it, and ``x`` is that fraction, 0 to 1. A one-hot
+    group (members that hold only 0 and 1, at most one 1 per row: a one-hot block, possibly
+    with its reference column dropped) is swept over its categories instead: ``x`` is the
+    category's name (every member feature, then ``"reference"``, the row of zeros, when ``X``
+    holds one), and the score is the range of the median curve over the categories. While
+    another variable is swept, quantile and k-means levels hold a one-hot group at a valid
+    category, the most frequent one of the rows the level stands for (all rows for a quantile
+    level, the cluster's rows for a centre); ``details["levels"]`` shows the values held.
+    ``details["x"]`` says what ``x`` is for every variable: ``"value"``, ``"fraction"`` or
+    ``"category"``.
 
     Sequences ``(n, T, p)``: a level of feature ``j`` is a quantile (or cluster centre, fitted
     on the ``n * T`` rows of ``X``) of ``X[:, :, j]`` over all samples and steps, held constant
@@ -54,9 +62,10 @@ def profile(
     Outputs: the prediction of a row is taken at ``output_step`` when the model predicts one
     value per time step, else summed over the predicted steps (as in
     :func:`partial_derivatives`). Every selected output (``output=None``: all of them) has its
-    own curves; the score of a variable adds the ranges of its median curves over the selected
-    outputs (for one output it is the range itself; for class probabilities, whose mean is
-    constant, this keeps the response visible).
+    own curves and its own score, the range of its median curve (``details["per_output"]``);
+    the score of a variable, and ``by_time``, are the mean over the selected outputs (for
+    class probabilities, whose sum is constant, each class's range keeps its response
+    visible).
 
     The synthetic rows (every variable, level and point; every cell and point) are stacked
     into model calls of ``batch_size`` rows, built block by block so that only about one
@@ -88,10 +97,10 @@ def profile(
     Importance
         ``details``: ``"curves"`` (tidy DataFrame: variable, level, x, prediction, output),
         ``"median_curve"`` (variable, x, prediction, output), ``"level_ranges"`` (variable,
-        level, range, output: the range of every level's curve), ``"per_output"`` (variable,
-        range, output: the range of the median curve; the score sums it over the outputs),
+        level, range, output: the range of every level's curve), ``"per_output"`` (variables x
+        output labels: the range of every output's median curve; the score is their mean),
         ``"levels"`` (a column ``level`` with the labels, then one column per feature),
-        ``"x"`` ({variable: "value" or "fraction"}), ``"outputs"``, ``"steps"``,
+        ``"x"`` ({variable: "value", "fraction" or "category"}), ``"outputs"``, ``"steps"``,
         ``"level_kind"``; with ``by_time`` also ``"cell_curves"`` (time_step, variable, x,
         prediction, output).
 
@@ -120,35 +129,43 @@ def profile(
     rows = data.X.reshape(-1, data.n_features)  # a sequence's steps count as rows
     labels, level_values = _levels(levels, rows, data.feature_names, n_clusters,
                                    check_random_state(random_state))
-    low, high = rows.min(axis=0), rows.max(axis=0)
-    fraction = np.linspace(0.0, 1.0, steps)
-    grids = {v: low[c] + fraction[:, None] * (high[c] - low[c]) for v, c in setup.groups.items()}
-    xs = {v: grids[v][:, 0] if len(c) == 1 else fraction for v, c in setup.groups.items()}
+    categories = {v: np.unique(codes) for v in map(str, groups or ())
+                  if (codes := one_hot_codes(rows[:, setup.groups[v]])) is not None}
+    if isinstance(levels, str):
+        level_values = _hold_at_categories(level_values, rows, setup.groups, categories,
+                                           every_row=levels == "quantiles")
+    grids, xs, kinds = _grids(rows, setup.groups, categories, data.feature_names, steps)
+    sizes = [len(xs[v]) for v in names]
 
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
-    outputs = resolve_output(output, n_outputs, getattr(adapter, "output_names", None))
+    names_out = getattr(adapter, "output_names", None)
+    outputs = resolve_output(output, n_outputs, names_out)
     step = resolve_step(output_step, n_steps)
 
-    def respond(blocks: Iterable[np.ndarray]) -> np.ndarray:
-        """Selected predictions ``(rows, outputs)`` of blocks of synthetic rows."""
-        return _predict_in_chunks(adapter, blocks, outputs, step, batch_size)
+    def respond(blocks: Iterable[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
+        """Selected predictions ``(rows, outputs)`` of blocks of synthetic rows, split into
+        pieces of ``sizes`` rows."""
+        pred = _predict_in_chunks(adapter, blocks, outputs, step, batch_size)
+        return np.split(pred, np.cumsum(sizes)[:-1])
 
     base = level_values
     if data.sequence:  # a level holds each feature at the same value at every step
         base = np.broadcast_to(level_values[:, None, :], (len(labels),) + data.X.shape[1:])
     sweeps = (_sweep(base, cols, grids[v]) for v, cols in setup.groups.items())
-    pred = respond(sweeps).reshape(len(names), len(labels), steps, len(outputs))
-    median = np.median(pred, axis=1)  # (variables, steps, outputs)
-    per_output = np.ptp(median, axis=1)
+    pred = [piece.reshape(len(labels), size, len(outputs)) for piece, size in
+            zip(respond(sweeps, [len(labels) * size for size in sizes]), sizes, strict=True)]
+    median = [np.median(curves, axis=0) for curves in pred]  # (points, outputs) per variable
+    per_output = np.stack([np.ptp(curve, axis=0) for curve in median])  # (variables, outputs)
     details = {
         "curves": _tidy(pred, names, outputs, level=labels, xs=xs),
         "median_curve": _tidy(median, names, outputs, xs=xs),
-        "level_ranges": _tidy(np.ptp(pred, axis=2), names, outputs, level=labels,
-                              value="range"),
-        "per_output": _tidy(per_output, names, outputs, value="range"),
+        "level_ranges": _tidy([np.ptp(curves, axis=1) for curves in pred], names, outputs,
+                              level=labels, value="range"),
+        "per_output": pd.DataFrame(per_output, index=names,
+                                   columns=output_labels(outputs, names_out)),
         "levels": pd.concat([pd.Series(labels, name="level"),
                              pd.DataFrame(level_values, columns=list(data.feature_names))], axis=1),
-        "x": {v: "value" if len(c) == 1 else "fraction" for v, c in setup.groups.items()},
+        "x": kinds,
         "outputs": outputs,
         "steps": steps,
         "level_kind": levels if isinstance(levels, str) else "given",
@@ -157,8 +174,59 @@ def profile(
     if data.sequence and by_time:
         table, details["cell_curves"] = _by_time(respond, data.X, setup.groups, grids, xs,
                                                  outputs)
-    return Importance("profile", pd.Series(per_output.sum(axis=1), index=names),
-                      by_time=table, details=details)
+    return Importance("profile", pd.Series(per_output.mean(axis=1), index=names),
+                      by_time=table, details=details, kind="magnitude")
+
+
+def _grids(rows: np.ndarray, groups: Mapping[str, list[int]], categories: Mapping[str, Any],
+           feature_names: tuple[str, ...], steps: int
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """The points of every sweep ``(points, len(cols))``, their ``x`` and what ``x`` is.
+
+    A feature is swept over ``steps`` values from its minimum to its maximum (``x`` the value);
+    a numeric group moves every member along its own range at the same fraction (``x`` the
+    fraction); a one-hot group visits every member category, then the reference category (a
+    row of zeros) when it is observed (``x`` the category name).
+    """
+    low, high = rows.min(axis=0), rows.max(axis=0)
+    fraction = np.linspace(0.0, 1.0, steps)
+    grids, xs, kinds = {}, {}, {}
+    for v, cols in groups.items():
+        if v in categories:
+            codes = list(range(1, len(cols) + 1)) + ([0] if 0 in categories[v] else [])
+            grids[v] = (np.asarray(codes)[:, None] == np.arange(1, len(cols) + 1)).astype(float)
+            xs[v] = np.asarray(category_names(codes, [feature_names[c] for c in cols]),
+                               dtype=object)
+            kinds[v] = "category"
+        else:
+            grids[v] = low[cols] + fraction[:, None] * (high[cols] - low[cols])
+            xs[v] = grids[v][:, 0] if len(cols) == 1 else fraction
+            kinds[v] = "value" if len(cols) == 1 else "fraction"
+    return grids, xs, kinds
+
+
+def _hold_at_categories(level_values: np.ndarray, rows: np.ndarray,
+                        groups: Mapping[str, list[int]], categories: Mapping[str, Any], *,
+                        every_row: bool) -> np.ndarray:
+    """Quantile and k-means levels with every one-hot group held at a valid category.
+
+    Column quantiles or cluster means of a one-hot block are not a category (the maximum of
+    every member is 1). A level holds the block at the most frequent observed category of the
+    rows it stands for: all rows for a quantile level (``every_row``: the block's shares are
+    its column means), the cluster's rows for a k-means centre (its block holds their shares).
+    """
+    if not categories:
+        return level_values
+    held = level_values.copy()
+    for v, codes in categories.items():
+        cols = groups[v]
+        shares = np.broadcast_to(rows[:, cols].mean(axis=0), (len(held), len(cols))) \
+            if every_row else held[:, cols]
+        shares = np.column_stack([1 - shares.sum(axis=1), shares])  # code 0: the reference
+        observed = np.isin(np.arange(len(cols) + 1), codes)
+        mode = np.where(observed, shares, -np.inf).argmax(axis=1)
+        held[:, cols] = mode[:, None] == np.arange(1, len(cols) + 1)
+    return held
 
 
 def _predict_in_chunks(adapter: Adapter, blocks: Iterable[np.ndarray], outputs: list[int],
@@ -205,27 +273,33 @@ def _by_time(respond: Any, X: np.ndarray, groups: Mapping[str, list[int]],
                 rows[:, t, cols] = grids[v]
                 yield rows
 
-    pred = respond(cells()).reshape(n_time, len(names), -1, len(outputs))
-    frames = [_tidy(pred[t], names, outputs, xs=xs).assign(time_step=t) for t in range(n_time)]
+    pred = respond(cells(), [len(grids[v]) for _ in range(n_time) for v in names])
+    frames, ranges = [], []
+    for t in range(n_time):
+        curves = pred[t * len(names):(t + 1) * len(names)]
+        frames.append(_tidy(curves, names, outputs, xs=xs).assign(time_step=t))
+        ranges.append([np.ptp(curve, axis=0).mean() for curve in curves])
     curves = pd.concat(frames, ignore_index=True)
     curves = curves[["time_step", "variable", "x", "prediction", "output"]]
-    return time_table(np.ptp(pred, axis=2).sum(axis=-1), names), curves
+    return time_table(np.asarray(ranges), names), curves
 
 
-def _tidy(values: np.ndarray, names: list[str], outputs: list[int], *,
+def _tidy(values: Sequence[np.ndarray], names: list[str], outputs: list[int], *,
           level: list[str] | None = None, xs: Mapping[str, np.ndarray] | None = None,
           value: str = "prediction") -> pd.DataFrame:
-    """Flatten ``(variables, [levels,] [points,] outputs)`` into a long table."""
-    index = iter(np.indices(values.shape).reshape(values.ndim, -1))
-    variable = next(index)
-    frame: dict[str, Any] = {"variable": np.asarray(names, dtype=object)[variable]}
-    if level is not None:
-        frame["level"] = np.asarray(level, dtype=object)[next(index)]
-    if xs is not None:
-        frame["x"] = np.stack([xs[v] for v in names])[variable, next(index)]
-    frame[value] = values.reshape(-1)
-    frame["output"] = np.asarray(outputs)[next(index)]
-    return pd.DataFrame(frame)
+    """Flatten one array ``([levels,] [points,] outputs)`` per variable into a long table."""
+    frames = []
+    for name, array in zip(names, values, strict=True):
+        index = iter(np.indices(array.shape).reshape(array.ndim, -1))
+        frame: dict[str, Any] = {"variable": np.full(array.size, name, dtype=object)}
+        if level is not None:
+            frame["level"] = np.asarray(level, dtype=object)[next(index)]
+        if xs is not None:
+            frame["x"] = xs[name][next(index)]
+        frame[value] = array.reshape(-1)
+        frame["output"] = np.asarray(outputs)[next(index)]
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_clusters: object,

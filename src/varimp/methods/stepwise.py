@@ -38,14 +38,17 @@ def _hold_at_mean(means: np.ndarray):
 
 
 def _start(model: object, X: object, y: object, feature_names: Any, groups: Any,
-           scoring: object) -> tuple[Setup, np.ndarray]:
+           scoring: object, output_kind: str | None, classes: Any
+           ) -> tuple[Setup, np.ndarray]:
     check_scoring(scoring)
-    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
+                    output_kind=output_kind, classes=classes)
     return setup, setup.data.X.mean(axis=0)
 
 
 def improved_stepwise_1(
-    model: object, X: object, y: object, *, scoring: object = "auto", feature_names: Any = None,
+    model: object, X: object, y: object, *, scoring: object = "auto",
+    output_kind: str | None = None, classes: Any = None, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
     by_time: bool = True,
@@ -76,30 +79,31 @@ def improved_stepwise_1(
         model's score), ``measure``, ``means`` (the values held), ``outputs``.
     """
     by_time = check_by_time(by_time)
-    setup, means = _start(model, X, y, feature_names, groups, scoring)
+    setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
+                           classes)
     engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
-    measure = Measure(engine, setup.data.y, scoring, output, output_step,
-                      getattr(setup.adapter, "output_names", None))
+    measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, _hold_at_mean(means), by_time)
     errors = engine.run(tasks, measure.statistic)
     scores, _, table = summarize(errors - measure.baseline(), setup, cells)
     names = setup.variables
-    sign = -1.0 if measure.scorer.greater_is_better else 1.0
+    sign = -1.0 if measure.greater_is_better else 1.0
     details = {
         "errors": pd.Series(sign * errors[0, :len(names)], index=names),
         "baseline": measure.value(), "measure": measure.name, "means": _means(means, setup),
         "outputs": measure.outputs,
     }
     return Importance("improved_stepwise_1", pd.Series(scores, index=names), by_time=table,
-                      details=details)
+                      details=details, kind="loss")
 
 
 improved_stepwise_1.__doc__ += _REFERENCES
 
 
 def improved_stepwise_2(
-    model: object, X: object, y: object, *, scoring: object = "auto", feature_names: Any = None,
+    model: object, X: object, y: object, *, scoring: object = "auto",
+    output_kind: str | None = None, classes: Any = None, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
 ) -> Importance:
@@ -132,8 +136,22 @@ def improved_stepwise_2(
         with each remaining candidate also held; NaN once removed), ``baseline``, ``measure``,
         ``means``, ``outputs``. ``ranks`` follow the scores, which need not follow the removal
         order.
+
+    Notes
+    -----
+    Gevrey et al. (2003, abstract) describe "improved stepwise a" as using "the same principle
+    as the classical stepwise" with inputs eliminated from the trained network, and "improved
+    stepwise b" as the trained network "fixed step by step, one input variable at its mean
+    value to note the consequences on the MSE". Read as the classical backward procedure
+    without retraining, each step removes the input whose removal raises the error least (the
+    inputs that matter stay longest), which is what varimp does. What a removed input scores is
+    not fixed by that wording: varimp scores its increment at the step it leaves, so the scores
+    add up to the total loss of holding every input at its mean, and the removal order
+    (``details["path"]``) is the classical ranking read backwards; where interactions make the
+    two differ, report both. See ``docs/definitions.md``.
     """
-    setup, means = _start(model, X, y, feature_names, groups, scoring)
+    setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
+                           classes)
     names = setup.variables
     how = _hold_at_mean(means)
     current = setup.data.X.copy()
@@ -143,17 +161,17 @@ def improved_stepwise_2(
     for step in range(1, len(names) + 1):
         engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
                                     max_memory=max_memory, progress=progress)
-        measure = Measure(engine, setup.data.y, scoring, output, output_step,
-                          getattr(setup.adapter, "output_names", None))
-        if step == 1:
-            first = measure
+        if step == 1:  # the output kind, targets and scorer are decided once
+            measure = first = Measure.build(setup, engine.base, scoring, output, output_step)
+        else:
+            measure = first.rebase(engine.base)
         tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
         errors = engine.run(tasks, measure.statistic)[0]
         before = measure.baseline()
         pick = int(np.argmin(errors))
         leaving = remaining.pop(pick)
         scores[leaving] = errors[pick] - before
-        sign = -1.0 if measure.scorer.greater_is_better else 1.0
+        sign = -1.0 if measure.greater_is_better else 1.0
         path.append({"step": step, "removed": leaving, "error_before": sign * before,
                      "error_after": sign * errors[pick], "increase": errors[pick] - before})
         table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
@@ -164,7 +182,8 @@ def improved_stepwise_2(
         "baseline": first.value(), "measure": measure.name, "means": _means(means, setup),
         "outputs": measure.outputs,
     }
-    return Importance("improved_stepwise_2", pd.Series(scores).reindex(names), details=details)
+    return Importance("improved_stepwise_2", pd.Series(scores).reindex(names), details=details,
+                      kind="loss")
 
 
 improved_stepwise_2.__doc__ += _REFERENCES

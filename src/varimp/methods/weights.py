@@ -29,9 +29,18 @@ from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
 from ..validation import check_choice, check_positive_int, validate
-from ._common import group_columns, names_without_data, resolve_output, resolve_step, time_table
+from ._common import (
+    group_columns,
+    names_without_data,
+    output_labels,
+    resolve_output,
+    resolve_step,
+    time_table,
+)
 
-GARSON_VARIANTS = ("garson", "goh")
+#: ``"garson"`` and ``"goh"`` are one form (Goh 1995; Olden & Jackson 2002; NeuralNetTools);
+#: ``"output_weighted"`` weights each last-hidden unit by its absolute output weight.
+GARSON_VARIANTS = ("garson", "goh", "output_weighted")
 
 
 def _system(layer: Recurrent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,9 +68,10 @@ def linear_path(
 ) -> np.ndarray:
     """Response of every output to every input cell along the linear path: ``(T, p, k)``.
 
-    ``garson=None`` gives connection weights (raw, signed). ``garson="garson"`` replaces every
-    hidden weight matrix by Garson's shares and the output weights by their absolute values;
-    ``garson="goh"`` normalises after multiplying, so each last-hidden unit counts equally.
+    ``garson=None`` gives connection weights (raw, signed). With a Garson variant every hidden
+    weight matrix becomes Garson's shares (absolute weights over each unit's inflow);
+    ``"garson"`` / ``"goh"`` then give every last-hidden unit the weight 1 (the output weight
+    cancels in the per-unit normalisation), ``"output_weighted"`` its absolute output weight.
     Sequence-to-sequence outputs are summed over the predicted steps, or taken at
     ``output_step``.
     """
@@ -76,7 +86,7 @@ def linear_path(
         if isinstance(layer, Dense):
             weight = layer.weight
             if garson is not None and k == last:
-                weight = np.abs(weight) if garson == "garson" else np.ones_like(weight)
+                weight = np.abs(weight) if garson == "output_weighted" else np.ones_like(weight)
             elif garson is not None:
                 (weight,) = _shares(weight)
             response = response @ weight
@@ -114,9 +124,11 @@ def linear_path(
 
 
 def _resolve(model: object, X: object, feature_names: object, groups: Any,
-             n_timesteps: int | None) -> tuple[Network, int, tuple, dict]:
+             n_timesteps: int | None) -> tuple[Network, int, dict, Any]:
+    """The network, the number of steps, the variables and the output names."""
     adapter = adapt(model)
     network = adapter.network()
+    output_names = getattr(adapter, "output_names", None)
     if X is not None:
         data = validate(X, feature_names=feature_names)
         adapter.check_input(data.X)
@@ -125,12 +137,12 @@ def _resolve(model: object, X: object, feature_names: object, groups: Any,
         if data.n_features != network.n_inputs or data.sequence != network.sequence:
             raise InputError(f"X must have shape (n, {'T, ' if network.sequence else ''}"
                              f"{network.n_inputs}) for this network; received {data.X.shape}")
-        names, variables = names_without_data(data.n_features, data.feature_names, groups)
+        _, variables = names_without_data(data.n_features, data.feature_names, groups)
         steps = data.n_timesteps or 1
     else:
         if n_timesteps is not None:
             network = network.read_as_sequences(check_positive_int(n_timesteps, "n_timesteps"))
-        names, variables = names_without_data(network.n_inputs, feature_names, groups)
+        _, variables = names_without_data(network.n_inputs, feature_names, groups)
         known = adapter.expected_input[0] if adapter.expected_input and \
             len(adapter.expected_input) == 2 else None
         steps = n_timesteps or known or 1
@@ -139,30 +151,37 @@ def _resolve(model: object, X: object, feature_names: object, groups: Any,
                              "importance can be resolved over time; received neither")
     if n_timesteps is not None:
         steps = check_positive_int(n_timesteps, "n_timesteps")
-    return network, steps, names, variables
+    return network, steps, variables, output_names
 
 
 def _result(method: str, path: np.ndarray, network: Network, variables: dict, outputs: list,
-            combine: str, details: dict) -> Importance:
-    grouped = group_columns(np.moveaxis(path, -1, 0), variables)  # (k, T, v)
-    grouped = grouped[outputs]
-    per_output = grouped.sum(axis=1)  # (k_sel, v)
-    if combine == "share":
-        totals = per_output.sum(axis=1, keepdims=True)
-        totals = np.where(totals > 0, totals, 1.0)
-        grouped = grouped / totals[:, :, None]
-        per_output = per_output / totals
-    if len(outputs) == 1:
-        scores, cells = per_output[0], grouped[0]
-    elif combine == "share":
-        scores, cells = per_output.mean(axis=0), grouped.mean(axis=0)
+            output_names: Any, shares: bool, details: dict) -> Importance:
+    """Scores per selected output, combined by the one rule for several outputs.
+
+    Every selected output gets its own scores (``details["per_output"]``). Shares (Garson) are
+    normalised per output and averaged over outputs (kind "share"). Connection weights keep
+    their sign for one output (kind "effect"); several are combined as the mean of their
+    absolute values (kind "magnitude"), since a sign is meaningful for one output only.
+    """
+    cells = group_columns(np.moveaxis(path, -1, 0), variables)[outputs]  # (k_sel, T, v)
+    if shares:
+        totals = cells.sum(axis=(1, 2), keepdims=True)
+        cells = cells / np.where(totals > 0, totals, 1.0)
+    per_output = cells.sum(axis=1)  # (k_sel, v)
+    if shares:
+        kind, scores, combined = "share", per_output.mean(axis=0), cells.mean(axis=0)
+    elif len(outputs) == 1:
+        kind, scores, combined = "effect", per_output[0], cells[0]
     else:
-        scores, cells = np.abs(per_output).sum(axis=0), np.abs(grouped).sum(axis=0)
+        kind = "magnitude"
+        scores, combined = np.abs(per_output).mean(axis=0), np.abs(cells).mean(axis=0)
     names = list(variables)
-    details = {**details, "per_output": pd.DataFrame(per_output.T, index=names,
-                                                     columns=[f"output {o}" for o in outputs])}
-    by_time = time_table(cells, names) if network.sequence else None
-    return Importance(method, pd.Series(scores, index=names), by_time=by_time, details=details)
+    details = {**details, "outputs": outputs,
+               "per_output": pd.DataFrame(per_output.T, index=names,
+                                          columns=output_labels(outputs, output_names))}
+    by_time = time_table(combined, names) if network.sequence else None
+    return Importance(method, pd.Series(scores, index=names), by_time=by_time, details=details,
+                      kind=kind)
 
 
 def connection_weights(
@@ -173,9 +192,10 @@ def connection_weights(
     """Connection weights (Olden & Jackson 2002): the summed products of raw weights.
 
     ``CW_i = sum_h w_ih w_ho`` for one hidden layer, ``W1 @ ... @ Wk`` for several, biases
-    left out, sign kept, per output. Recurrent layers contribute their linear path at rest (see
-    the module docstring and ``docs/recurrent-weights.md``); then ``by_time`` holds the
-    connection weight of every time step and ``scores`` their sum over steps.
+    left out, sign kept, per output; this is the ``importance`` that NeuralNetTools' ``olden()``
+    returns (Beck 2018). Recurrent layers contribute their linear path at rest (see the module
+    docstring and ``docs/recurrent-weights.md``); then ``by_time`` holds the connection weight
+    of every time step and ``scores`` their sum over steps.
 
     Parameters
     ----------
@@ -185,9 +205,11 @@ def connection_weights(
         Only used for feature names and, for sequence models, the number of time steps.
     y : ignored
     feature_names, groups : see ``varimp.importance``
-    output : int, name or None
-        The output to explain; with several outputs and ``None`` the scores are the sum of the
-        absolute connection weights over outputs, and ``details["per_output"]`` has them all.
+    output : int, str, list of them, or None
+        The output(s) to explain, by index or name (default: all). One output: signed scores
+        (kind ``"effect"``). Several: every output's connection weights are in
+        ``details["per_output"]`` and the scores are the mean of their absolute values over
+        the selected outputs (kind ``"magnitude"``; ``by_time`` likewise per cell).
     output_step : int, optional
         For a model predicting every time step: explain that step only (default: the sum of
         all predicted steps).
@@ -197,20 +219,26 @@ def connection_weights(
     Returns
     -------
     Importance
-        Signed ``scores``; ``details["per_output"]`` (variables x outputs).
+        ``scores``, ``kind`` as above; ``details["per_output"]`` (variables x output labels,
+        signed), ``details["outputs"]`` (the output indices).
 
     References
     ----------
     Olden, J. D. & Jackson, D. A. (2002). Illuminating the "black box": a randomization
     approach for understanding variable contributions in artificial neural networks.
     Ecological Modelling 154, 135-150.
-    Olden, J. D., Joy, M. K. & Death, R. G. (2004). Ecological Modelling 178, 389-397.
+    Olden, J. D., Joy, M. K. & Death, R. G. (2004). An accurate comparison of methods for
+    quantifying variable importance in artificial neural networks using simulated data.
+    Ecological Modelling 178, 389-397.
+    Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
+    Journal of Statistical Software 85(11), 1-20.
     """
-    network, steps, _, variables = _resolve(model, X, feature_names, groups, n_timesteps)
-    outputs = resolve_output(output, network.n_outputs)
+    network, steps, variables, output_names = _resolve(model, X, feature_names, groups,
+                                                       n_timesteps)
+    outputs = resolve_output(output, network.n_outputs, output_names)
     path = linear_path(network, steps, output_step=output_step)
-    return _result("connection_weights", path, network, variables, outputs, "sum",
-                   {"outputs": outputs, "gate_at_rest": _gates(network)})
+    return _result("connection_weights", path, network, variables, outputs, output_names,
+                   False, {"gate_at_rest": _gates(network)})
 
 
 def garson(
@@ -220,33 +248,66 @@ def garson(
 ) -> Importance:
     """Garson's algorithm (Garson 1991; Goh 1995): relative shares of absolute weights.
 
-    Two variants are published and both are offered:
+    The default is the form of Goh (1995, appendix), Olden & Jackson (2002, appendix),
+    Olden et al. (2004) and NeuralNetTools' ``garson()`` (Beck 2018). For one hidden layer,
+    input ``i``, hidden unit ``h`` and output ``o``::
 
-    - ``variant="garson"`` (default, Garson 1991): each hidden unit's absolute incoming weights
-      are normalised to shares summing to 1 *before* multiplying by the absolute weight from that
-      unit to the output; the products are summed over hidden units and normalised over inputs.
-    - ``variant="goh"`` (Goh 1995): the absolute input-hidden and hidden-output weights are
-      multiplied *first* and then normalised per hidden unit; in one hidden layer the
-      hidden-output weight cancels, so every hidden unit contributes equally.
+        c_ih = |w_ih| |w_ho|            r_ih = c_ih / sum_i' c_i'h
+        S_i  = sum_h r_ih               RI_i = S_i / sum_i' S_i'
 
-    Several hidden layers: every hidden layer's weights become shares of its units' inflow and
-    the shares are chained (``Q1 @ Q2 @ ...``) before the output weights are applied. Recurrent
-    layers: the shares of each unit are taken over its input weights and its recurrent (state)
-    weights together, on the linear path at rest, so shares flow back through time and
-    ``by_time`` holds the share of every step. Scores are shares in [0, 1] summing to 1.
+    The output weight cancels in ``r_ih``, so every hidden unit counts equally, whatever its
+    output weight, and every output of a multi-output network gets the same shares.
+
+    Parameters
+    ----------
+    variant : {"garson", "goh", "output_weighted"}
+        ``"garson"`` (default) and ``"goh"`` are the form above (two names, one computation;
+        ``"goh"`` is kept for code written before the default changed).
+        ``"output_weighted"`` (varimp's default before, not a published form): each hidden
+        unit's shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
+        ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
+    model, X, y, feature_names, groups, output_step, n_timesteps
+        As for :func:`connection_weights`.
+    output : int, str, list of them, or None
+        The output(s) to explain (default: all). Every selected output's shares are in
+        ``details["per_output"]``; the scores are their mean (kind ``"share"``).
+
+    Returns
+    -------
+    Importance
+        Shares in [0, 1] summing to 1 (kind ``"share"``); ``details["variant"]``,
+        ``details["per_output"]`` (variables x output labels), ``details["outputs"]``.
+
+    Notes
+    -----
+    Several hidden layers (NeuralNetTools refuses them): every hidden layer's absolute
+    weights become shares of its units' inflow, ``Q = |W| / colsum(|W|)``, chained as
+    ``Q1 @ Q2 @ ...``; the chained shares of each last-hidden unit sum to 1 over the inputs, and
+    the last-hidden units are weighted 1 (``"garson"``, ``"goh"``) or ``|w_ho|``
+    (``"output_weighted"``) exactly as in the one-layer formula, which this reduces to.
+    Recurrent layers: a unit's shares are taken over its input weights and its recurrent
+    (state) weights together, on the linear path at rest (``docs/recurrent-weights.md``), so
+    shares flow back through time and ``by_time`` holds the share of every step; the part
+    that would trace back beyond the first step belongs to no input. Scores are shares in
+    [0, 1] summing to 1 for every output.
 
     References
     ----------
     Garson, G. D. (1991). Interpreting neural-network connection weights. AI Expert 6, 47-51.
     Goh, A. T. C. (1995). Back-propagation neural networks for modeling complex systems.
     Artificial Intelligence in Engineering 9, 143-151.
+    Olden, J. D. & Jackson, D. A. (2002). Ecological Modelling 154, 135-150 (appendix).
+    Olden, J. D., Joy, M. K. & Death, R. G. (2004). Ecological Modelling 178, 389-397.
+    Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
+    Journal of Statistical Software 85(11), 1-20.
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
-    network, steps, _, variables = _resolve(model, X, feature_names, groups, n_timesteps)
-    outputs = resolve_output(output, network.n_outputs)
+    network, steps, variables, output_names = _resolve(model, X, feature_names, groups,
+                                                       n_timesteps)
+    outputs = resolve_output(output, network.n_outputs, output_names)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
-    return _result("garson", path, network, variables, outputs, "share",
-                   {"variant": variant, "outputs": outputs, "gate_at_rest": _gates(network)})
+    return _result("garson", path, network, variables, outputs, output_names, True,
+                   {"variant": variant, "gate_at_rest": _gates(network)})
 
 
 def _gates(network: Network) -> float | None:

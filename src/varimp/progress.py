@@ -1,0 +1,77 @@
+"""Progress bars for long work: one helper that every engine uses.
+
+A bar is a :func:`tqdm.auto.tqdm` bar: a widget in Jupyter, text on stderr elsewhere, also when
+stderr is a log file rather than a terminal. ``progress=None`` (the default of every method)
+shows it only once the work has run for :data:`DEFAULT_DELAY` seconds, so short calls print
+nothing; ``True`` shows it at once; ``False`` never.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .errors import InputError, describe
+
+#: Seconds of work after which a default bar (``progress=None``) appears.
+DEFAULT_DELAY = 3.0
+#: Seconds between refreshes when the bar is written to a file that is not a terminal (a log):
+#: a line every so often instead of ten a second.
+LOG_INTERVAL = 10.0
+
+
+def check_progress(progress: object) -> bool | None:
+    """``progress`` validated: True, False or None."""
+    if progress is not None and not isinstance(progress, bool):
+        raise InputError(f"progress must be True, False or None; received {describe(progress)}")
+    return progress
+
+
+def progress_bar(total: int, enabled: bool | None = None, desc: str | None = None,
+                 unit: str = "it") -> Any:
+    """A progress bar over ``total`` units of work, usable as a context manager.
+
+    Parameters
+    ----------
+    total : int
+        Units of work the bar counts (``bar.update(k)`` after ``k`` of them).
+    enabled : bool or None
+        True: shown at once. False: a silent bar (its ``update`` and ``close`` do nothing).
+        None: shown once the work has lasted :data:`DEFAULT_DELAY` seconds.
+    desc : str, optional
+        Label written before the bar.
+    unit : str
+        Name of one unit of work.
+
+    Returns
+    -------
+    tqdm.auto.tqdm
+        On stderr (a widget in Jupyter); refreshed every :data:`LOG_INTERVAL` seconds when
+        stderr is not a terminal.
+    """
+    enabled = check_progress(enabled)
+    from tqdm.auto import tqdm
+
+    if enabled is False:
+        return tqdm(total=total, disable=True)
+    options: dict[str, Any] = {}
+    if not _is_widget(tqdm) and not _is_terminal(sys.stderr):
+        options = {"mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL}
+    delay = 0.0 if enabled else DEFAULT_DELAY
+    return tqdm(total=total, desc=desc, unit=unit, delay=delay, **options)
+
+
+def _is_widget(bar_class: type) -> bool:
+    """Whether ``tqdm.auto`` chose Jupyter's widget (which is not written to stderr)."""
+    return any(base.__module__ == "tqdm.notebook" for base in bar_class.__mro__)
+
+
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
+
+
+__all__ = ["DEFAULT_DELAY", "LOG_INTERVAL", "check_progress", "progress_bar"]

@@ -1,0 +1,143 @@
+"""One registry of methods: every fact about a method in one :class:`MethodSpec` entry.
+
+:func:`varimp.importance`, :func:`varimp.compare`, ``varimp methods``, the README's table of
+methods and the reliability test matrix all read :data:`REGISTRY`; adding a method is one entry
+here (and its function). Functions are named by ``"module:function"`` and imported on first use,
+so reading the registry imports no framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+
+#: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
+METHODS: tuple[str, ...] = (
+    "connection_weights", "garson", "partial_derivatives", "perturbation", "profile",
+    "forward_stepwise", "backward_stepwise", "improved_stepwise_1", "improved_stepwise_2",
+    "permutation",
+)
+
+#: Options every method accepts through :func:`varimp.importance` and :func:`varimp.compare`;
+#: a method that does not use one leaves it out (see ``details["settings"]``).
+COMMON_OPTIONS: tuple[str, ...] = (
+    "feature_names", "groups", "output", "output_step", "output_kind", "scoring", "classes",
+    "random_state", "ci_level", "n_bootstrap", "n_repeats", "batch_size", "max_memory",
+    "n_jobs", "backend", "progress", "by_time",
+)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """The facts of one method.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name (one of :data:`METHODS`).
+    target : str
+        ``"module:function"`` implementing it, imported on first use (:attr:`function`).
+    title, reference : str
+        What it computes in a few words, and the paper it comes from.
+    needs_y : bool
+        Measures an error, so it needs targets.
+    reads_weights : bool
+        Reads the network's weights (needs a network whose structure varimp can read).
+    retrains : bool
+        Fits new networks (needs ``fit=`` or a model varimp can rebuild).
+    by_time : bool
+        Resolves importance per time step (``Importance.by_time``) on sequences.
+    random : bool
+        Draws random numbers from ``random_state``.
+    kind : str
+        What its scores hold: ``"loss"``, ``"effect"``, ``"share"`` or ``"magnitude"``
+        (``"magnitude or loss"`` for perturbation: a loss with ``y``, else a magnitude).
+    cost : str
+        Its cost in model calls (``n`` samples, ``p`` variables, ``T`` steps).
+    min_samples : int
+        The fewest rows of X it can say anything about.
+    """
+
+    name: str
+    target: str
+    title: str
+    reference: str
+    needs_y: bool = False
+    reads_weights: bool = False
+    retrains: bool = False
+    by_time: bool = True
+    random: bool = False
+    kind: str = "magnitude"
+    cost: str = ""
+    min_samples: int = 1
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        module, name = self.target.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The keyword options its function takes (everything after model, X, y)."""
+        params = inspect.signature(self.function).parameters
+        return tuple(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+_M = "varimp.methods"
+REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
+    MethodSpec("connection_weights", f"{_M}:connection_weights",
+               "summed products of raw weights along every input-output path",
+               "Olden & Jackson (2002)", reads_weights=True, kind="effect",
+               cost="no model call"),
+    MethodSpec("garson", f"{_M}:garson", "shares of absolute weight products",
+               "Garson (1991); Goh (1995)", reads_weights=True, kind="share",
+               cost="no model call"),
+    MethodSpec("partial_derivatives", f"{_M}:partial_derivatives",
+               "sum of squared derivatives of the output (PaD)",
+               "Dimopoulos et al. (1995, 1999)", cost="one gradient pass per output"),
+    MethodSpec("perturbation", f"{_M}:perturbation",
+               "noise on one input at a time: increase in error, or RMS change without y",
+               "Scardi & Harding (1999); Gevrey et al. (2003)", random=True,
+               kind="magnitude or loss", cost="levels x repeats x (p + T p) passes",
+               min_samples=2),
+    MethodSpec("profile", f"{_M}:profile",
+               "each input swept over its range, the others at fixed levels; range of the "
+               "median curve", "Lek et al. (1996)",
+               cost="p x levels x 12 rows (+ T p x 12 for cells)", min_samples=2),
+    MethodSpec("improved_stepwise_1", f"{_M}:improved_stepwise_1",
+               "increase in error with one input held at its mean", "Gevrey et al. (2003)",
+               needs_y=True, kind="loss", cost="p (+ T p) passes", min_samples=2),
+    MethodSpec("improved_stepwise_2", f"{_M}:improved_stepwise_2",
+               "inputs held at their means one by one, least important first, each scored at "
+               "the step it leaves", "Gevrey et al. (2003)", needs_y=True, by_time=False,
+               kind="loss", cost="p (p + 1) / 2 passes", min_samples=2),
+    MethodSpec("permutation", f"{_M}:permutation",
+               "increase in error when one input is shuffled", "Breiman (2001); Fisher et al. "
+               "(2019)", needs_y=True, random=True, kind="loss",
+               cost="repeats x (p + T p) passes", min_samples=2),
+)}
+
+
+def available_methods() -> tuple[str, ...]:
+    """The methods of ``METHODS`` this version implements, in canonical order."""
+    return tuple(name for name in METHODS if name in REGISTRY)
+
+
+def method_spec(method: object) -> MethodSpec:
+    """The registry entry of ``method``; InputError for an unknown name."""
+    spec = REGISTRY.get(method) if isinstance(method, str) else None
+    if spec is None:
+        planned = " (planned, not in this version)" if method in METHODS else ""
+        raise InputError(f"method must be one of {list(available_methods())}; received "
+                         f"{method!r}{planned}")
+    return spec
+
+
+def register(spec: MethodSpec) -> None:
+    """Add a method (one entry) so that importance, compare and ``varimp methods`` see it."""
+    REGISTRY[spec.name] = spec

@@ -1,0 +1,204 @@
+"""Groups are one variable in every method: checked names, column order, one-hot blocks.
+
+References are hand computations: the expected change of a linear model when a one-hot block
+moves to another observed category, the range of a profile over categories, and the order of
+the columns of X.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import varimp
+from varimp.engines import SwitchCategory
+from varimp.validation import check_groups, one_hot_codes
+
+NAMES = ("x1", "x2", "x3", "x4", "x5")
+
+
+# -- check_groups: names and order -----------------------------------------------------------
+def test_groups_take_the_place_of_their_first_column():
+    groups = check_groups({"late": ["x5", "x3"], "pair": ["x4", "x2"]}, NAMES)
+    assert list(groups) == ["x1", "pair", "late"]
+    assert groups == {"x1": [0], "pair": [3, 1], "late": [4, 2]}
+    assert list(check_groups(None, NAMES)) == list(NAMES)
+
+
+def test_a_group_may_share_the_name_of_one_of_its_members():
+    assert check_groups({"x2": ["x2", "x3"]}, NAMES) == {"x1": [0], "x2": [1, 2], "x4": [3],
+                                                        "x5": [4]}
+
+
+@pytest.mark.parametrize("groups, fragments", [
+    ({"x2": ["x1", "x3"]}, ["group 'x2'", "feature 'x2'", "not one of its members"]),
+    ({"a": ["x1", "x2"], "b": ["x2", "x3"]}, ["feature 'x2'", "groups 'a' and 'b'"]),
+    ({"a": ["x1", 0]}, ["feature 'x1'", "twice in group 'a'"]),
+    ({"a": ["x1", "x9"]}, ["unknown feature 'x9'"]),
+    ({"a": []}, ["group 'a' is empty"]),
+])
+def test_clashing_groups_are_input_errors_naming_both(groups, fragments):
+    with pytest.raises(varimp.InputError) as info:
+        check_groups(groups, NAMES)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def _linear_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 1))
+
+
+@pytest.mark.parametrize("method", ["connection_weights", "garson", "partial_derivatives",
+                                    "perturbation", "profile", "permutation",
+                                    "improved_stepwise_1", "improved_stepwise_2"])
+def test_every_method_lists_variables_in_column_order(method):
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    y = X[:, 0] - X[:, 3]
+    result = varimp.importance(_linear_net(), X, y, method=method,
+                               groups={"late": ["x5", "x3"], "pair": ["x4", "x2"]})
+    assert list(result.scores.index) == ["x1", "pair", "late"]
+
+
+# -- one-hot blocks -----------------------------------------------------------------------------
+def one_hot_table(n=30000, seed=0):
+    """x (standard normal) and a colour in {reference, red, blue} with shares .5, .3, .2; the
+    reference column is dropped, so a row of zeros is the reference colour."""
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    X = np.column_stack([rng.normal(size=n), colour == 1, colour == 2]).astype(float)
+    return pd.DataFrame(X, columns=["x", "red", "blue"]), colour
+
+
+VALUES = np.array([0.0, 3.0, -1.0])  # the model's value of reference, red, blue
+
+
+def valid_linear(X):
+    """2 x + 3 red - blue, refusing any input that is not a one-hot colour."""
+    X = np.asarray(X)
+    block = X[..., 1:]
+    assert np.all((block == 0) | (block == 1)) and np.all(block.sum(axis=-1) <= 1)
+    return 2 * X[..., 0] + block @ VALUES[1:]
+
+
+def test_one_hot_codes_of_blocks_with_and_without_reference():
+    assert one_hot_codes(np.array([[0, 0], [1, 0], [0, 1]])).tolist() == [0, 1, 2]
+    assert one_hot_codes(np.array([[1, 1], [0, 0]])) is None
+    assert one_hot_codes(np.array([[0.5, 0], [0, 1]])) is None
+
+
+def test_switch_category_moves_every_row_to_another_observed_category():
+    codes = np.repeat([0, 1, 3], 4000)  # category 2 is never observed
+    block = (codes[:, None] == np.arange(1, 4)).astype(float)
+    moved = SwitchCategory((0, 1, 3))(block, np.random.default_rng(0))
+    new = one_hot_codes(moved)
+    assert new is not None and np.all(new != codes) and not np.any(new == 2)
+    for own in (0, 1, 3):  # the two other categories, equally likely
+        others = [c for c in (0, 1, 3) if c != own]
+        share = np.mean(new[codes == own] == others[0])
+        assert share == pytest.approx(0.5, abs=0.03)
+    single = SwitchCategory((1,))(block[codes == 1], np.random.default_rng(0))
+    np.testing.assert_array_equal(single, block[codes == 1])
+    with pytest.raises(varimp.InputError, match="one-hot"):
+        SwitchCategory((0, 1))(np.full((3, 2), 0.5), np.random.default_rng(0))
+
+
+def test_perturbation_moves_a_one_hot_group_to_another_observed_category():
+    X, colour = one_hot_table()
+    result = varimp.perturbation(valid_linear, X, groups={"colour": ["red", "blue"]},
+                                 noise=(0.1, 0.3), random_state=0)
+    # each row moves to one of the two other colours with probability 1/2: the mean squared
+    # change of the prediction is the mean over rows of the mean over the other colours
+    change = np.array([np.mean([(VALUES[o] - VALUES[c]) ** 2 for o in range(3) if o != c])
+                       for c in range(3)])
+    expected = np.sqrt(change[colour].mean())
+    assert result.scores["colour"] == pytest.approx(expected, rel=0.02)
+    # x keeps Gaussian noise: |2| * level * std(x), averaged over the levels
+    assert result.scores["x"] == pytest.approx(2 * 0.2 * X["x"].std(ddof=0), rel=0.02)
+    assert result.details["perturbed_as"] == {"x": "noise", "colour": "category switch"}
+    assert result.details["categories"] == {"colour": ["reference", "red", "blue"]}
+    assert list(result.scores.index) == ["x", "colour"]
+
+
+def test_a_numeric_group_keeps_noise_in_every_column():
+    X, _ = one_hot_table(2000)
+    X = X.assign(red=X["red"] + 0.5)  # no longer one-hot
+    result = varimp.perturbation(lambda Z: Z @ np.array([2.0, 3.0, -1.0]), X,
+                                 groups={"colour": ["red", "blue"]}, noise=0.2,
+                                 scale="absolute", random_state=0)
+    assert result.details["perturbed_as"]["colour"] == "noise"
+    assert result.details["categories"] == {}
+    assert result.scores["colour"] == pytest.approx(0.2 * np.sqrt(10), rel=0.1)
+
+
+def test_one_hot_sequences_stay_one_hot_at_every_cell():
+    rng = np.random.default_rng(1)
+    colour = rng.choice(3, size=(8000, 3), p=[0.5, 0.3, 0.2])
+    X = np.concatenate([rng.normal(size=(8000, 3, 1)),
+                        (colour[..., None] == np.arange(1, 3)).astype(float)], axis=2)
+
+    def model(X):
+        return valid_linear(X).sum(axis=1)
+
+    result = varimp.perturbation(model, X, groups={"colour": ["x2", "x3"]}, noise=0.2,
+                                 random_state=0)
+    change = np.array([np.mean([(VALUES[o] - VALUES[c]) ** 2 for o in range(3) if o != c])
+                       for c in range(3)])
+    # every step moves independently: the variances of the three steps add
+    expected = np.sqrt(change[colour].sum(axis=1).mean())
+    assert result.scores["colour"] == pytest.approx(expected, rel=0.03)
+    np.testing.assert_allclose(result.by_time["colour"], np.sqrt(change[colour].mean(axis=0)),
+                               rtol=0.05)
+
+
+def test_profile_sweeps_a_one_hot_group_over_its_categories():
+    X, colour = one_hot_table(400)
+    result = varimp.profile(valid_linear, X, groups={"colour": ["red", "blue"]}, steps=5)
+    curves = result.details["curves"]
+    swept = curves[curves["variable"] == "colour"]
+    assert list(swept["x"].unique()) == ["red", "blue", "reference"]
+    levels = result.details["levels"].set_index("level")
+    # the colour is held at its most frequent category (the reference) at every level
+    assert (levels[["red", "blue"]].to_numpy() == 0).all()
+    np.testing.assert_allclose(levels["x"], np.quantile(X["x"], [0, 0.25, 0.5, 0.75, 1]))
+    for label, row in levels.iterrows():
+        curve = swept[swept["level"] == label]
+        np.testing.assert_allclose(curve["prediction"], 2 * row["x"] + VALUES[[1, 2, 0]],
+                                   atol=1e-12)
+    assert result.scores["colour"] == pytest.approx(VALUES.max() - VALUES.min())
+    assert result.scores["x"] == pytest.approx(2 * np.ptp(X["x"]))
+    assert result.details["x"] == {"x": "value", "colour": "category"}
+
+
+def test_profile_of_a_full_one_hot_block_has_no_reference_and_kmeans_holds_the_mode():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(-5, 0.1, 60), rng.normal(5, 0.1, 40)])
+    # left cluster mostly "a", right cluster mostly "c"; every row has exactly one 1
+    code = np.concatenate([rng.choice(3, 60, p=[0.8, 0.15, 0.05]),
+                           rng.choice(3, 40, p=[0.05, 0.15, 0.8])])
+    X = np.column_stack([x, code[:, None] == np.arange(3)]).astype(float)
+    weights = np.array([1.0, 4.0, -2.0, 0.5])
+    result = varimp.profile(lambda Z: Z @ weights, X, levels="kmeans", n_clusters=2,
+                            random_state=0, groups={"abc": ["x2", "x3", "x4"]})
+    curves = result.details["curves"]
+    assert list(curves[curves["variable"] == "abc"]["x"].unique()) == ["x2", "x3", "x4"]
+    levels = result.details["levels"].set_index("level")
+    modes = {bool(row["x1"] > 0): row[["x2", "x3", "x4"]].to_numpy().argmax()
+             for _, row in levels.iterrows()}
+    assert modes == {False: 0, True: 2}
+    assert (levels[["x2", "x3", "x4"]].sum(axis=1) == 1).all()
+    assert result.scores["abc"] == pytest.approx(4.0 - -2.0)
+
+
+def test_derivatives_of_a_group_sum_its_members_derivatives():
+    w = np.array([2.0, -0.5, 1.5, 0.25])
+    X = np.random.default_rng(3).normal(size=(50, 4)) * [1.0, 3.0, 0.5, 2.0]
+    result = varimp.partial_derivatives(lambda Z: Z @ w, X, groups={"g": ["x2", "x4"]})
+    # a linear model's derivative is its weight at every sample; a group's is their sum
+    np.testing.assert_allclose(result.scores, 50 * np.array([2.0, -0.25, 1.5]) ** 2, rtol=1e-6)
+    scaled = varimp.partial_derivatives(lambda Z: Z @ w, X, groups={"g": ["x2", "x4"]},
+                                        scale="std")
+    std = X.std(axis=0)
+    along = np.array([w[0] * std[0], w[1] * std[1] + w[3] * std[3], w[2] * std[2]])
+    np.testing.assert_allclose(scaled.scores, 50 * along**2, rtol=1e-6)
