@@ -132,31 +132,28 @@ def test_one_recurrent_network_in_torch_and_keras_gives_the_same_scores(cell, la
                                run(method, model, X, output_step=2))
 
 
-def test_sklearn_binary_classifier_reads_both_class_probabilities():
+def test_sklearn_binary_classifier_is_one_logistic_unit():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(60, P))
     clf = MLPClassifier(hidden_layer_sizes=(5,), activation="relu", max_iter=50, random_state=0)
     fit_quietly(clf, X, (X[:, 0] + X[:, 1] > 0).astype(int))
-    # one logistic unit in coefs_; outputs are the columns of predict_proba, as for every method
+    # one logistic unit in coefs_, read as one output: the probability of classes_[1]
     network = adapt(clf).network()
-    assert network.n_outputs == 2 and network.layers[-1].activation == "sigmoid"
-    np.testing.assert_allclose(network.forward(X), clf.predict_proba(X), rtol=1e-12)
+    assert network.n_outputs == 1 and network.layers[-1].activation == "sigmoid"
+    np.testing.assert_allclose(network.forward(X)[:, 0], clf.predict_proba(X)[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(adapt(clf).predict(X)[:, 0, 0], clf.predict_proba(X)[:, 1],
+                               rtol=1e-12)
     path = (clf.coefs_[0] @ clf.coefs_[1])[:, 0]
     cw = varimp.connection_weights(clf, X)
-    np.testing.assert_allclose(cw.details["per_output"].to_numpy(), np.stack([-path, path], 1),
-                               rtol=1e-12)
-    np.testing.assert_allclose(varimp.connection_weights(clf, X, output=1).scores.to_numpy(),
-                               path, rtol=1e-12)
-    shares = varimp.garson(clf, X).details["per_output"].to_numpy()
-    np.testing.assert_allclose(shares[:, 0], shares[:, 1], rtol=1e-12)
-    # partial derivatives of both class probabilities, against finite differences
+    assert cw.kind == "effect"  # one output: the sign is kept
+    np.testing.assert_allclose(cw.scores.to_numpy(), path, rtol=1e-12)
+    # partial derivatives of P(classes_[1]), against finite differences
     eps = 1e-6
-    fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
-                   for e in np.eye(P)], axis=1)  # (n, p, classes)
-    for k in range(2):
-        pd_k = varimp.partial_derivatives(clf, X, output=k)
-        np.testing.assert_allclose(pd_k.details["derivatives"].to_numpy(), fd[:, :, k],
-                                   rtol=1e-5, atol=1e-8)
+    fd = np.stack([(clf.predict_proba(X + eps * e)[:, 1] - clf.predict_proba(X - eps * e)[:, 1])
+                   / (2 * eps) for e in np.eye(P)], axis=1)  # (n, p)
+    result = varimp.partial_derivatives(clf, X)
+    np.testing.assert_allclose(result.details["derivatives"].to_numpy(), fd, rtol=1e-5,
+                               atol=1e-8)
 
 
 def test_sklearn_three_class_classifier_reads_softmax_outputs():
@@ -174,8 +171,9 @@ def test_sklearn_three_class_classifier_reads_softmax_outputs():
     eps = 1e-6
     fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
                    for e in np.eye(P)], axis=1)
-    result = varimp.partial_derivatives(clf, X)
-    np.testing.assert_allclose(result.scores.to_numpy(), (fd**2).sum(axis=(0, 2)), rtol=1e-5)
+    result = varimp.partial_derivatives(clf, X)  # the mean over the outputs of each one's score
+    np.testing.assert_allclose(result.scores.to_numpy(), (fd**2).sum(axis=0).mean(axis=1),
+                               rtol=1e-5)
 
 
 # -- the model is never changed ---------------------------------------------------------------
@@ -345,14 +343,16 @@ def pipeline():
 
 UNREADABLE = [
     (lambda: nn.Sequential(nn.Linear(P, 4), nn.LayerNorm(4), nn.Linear(4, 1)), (N, P),
-     "layer LayerNorm cannot be read"),
+     r"layer '1' LayerNorm cannot be read .*; layers read before it: '0' Linear\(4, 4\)$"),
     (lambda: nn.Sequential(nn.Conv1d(T, 2, 2), nn.Flatten(), nn.Linear(6, 1)), (N, T, P),
-     "layer Conv1d cannot be read"),
+     r"layer '0' Conv1d cannot be read"),
     (lambda: Recurrent(nn.LSTM(P, UNITS, batch_first=True, bidirectional=True),
                        nn.Linear(2 * UNITS, 1)), (N, T, P), "layer LSTM is bidirectional"),
     (keras_conv, (N, T, P), r"layer 'conv1d.*' \(Conv1D\) cannot be read"),
     (pipeline, (N, P), r"Pipeline steps \['standardscaler'\] transform the inputs"),
-    (Residual, (N, P), r"Residual .*do not reproduce its predictions"),
+    (Residual, (N, P), r"Residual do not reproduce its predictions; the predictions differ from "
+     r"the layers' by a linear function of the input: a skip connection \(x \+ f\(x\)\) in "
+     r"its forward. Layers read \(2\): 'inner' Linear\(4, 4\) \+ tanh -> 'out' Linear\(4, 1\)"),
 ]
 
 

@@ -4,11 +4,12 @@ and the reference LSTM task."""
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import mean_absolute_error
+from sklearn.metrics import make_scorer, mean_absolute_error, r2_score
 
 import varimp
 from varimp import InputError
 from varimp.engines import DRAW_KEY, REPEAT_KEY, generator, seed_from
+from varimp.scoring import Scorer
 
 B = np.array([3.0, -1.0, 0.5, 0.0])
 
@@ -28,7 +29,7 @@ def test_expected_increase_is_twice_b_squared_variance():
     result = varimp.permutation(linear, X, linear(X), n_repeats=5, random_state=0)
     expected = 2 * B**2 * X.var(axis=0)  # E over permutations, exact for the population
     np.testing.assert_allclose(result.scores, expected, rtol=0.03, atol=1e-12)
-    assert result.details["measure"] == "increase in error (mse)"
+    assert result.details["measure"] == "increase in mean squared error"
     assert result.std is not None and result.details["importances"].shape == (5, 4)
 
 
@@ -53,14 +54,21 @@ def test_scorers_mae_r2_callable():
     mae = varimp.permutation(linear, X, y, scoring="mae", n_repeats=1, random_state=0)
     expected = np.mean(np.abs(y - linear(Z))) - np.mean(np.abs(y - linear(X)))
     assert mae.scores["x1"] == pytest.approx(expected, rel=1e-12)
-    as_callable = varimp.permutation(linear, X, y, scoring=mean_absolute_error, n_repeats=1,
-                                     random_state=0)
-    pd.testing.assert_series_equal(mae.scores, as_callable.scores)
-    r2 = varimp.permutation(linear, X, y, scoring="r2", n_repeats=1, random_state=0)
+    for scorer in (make_scorer(mean_absolute_error, greater_is_better=False),
+                   Scorer(mean_absolute_error, greater_is_better=False),
+                   "neg_mean_absolute_error"):
+        as_scorer = varimp.permutation(linear, X, y, scoring=scorer, n_repeats=1, random_state=0)
+        pd.testing.assert_series_equal(mae.scores, as_scorer.scores)
+        assert as_scorer.details["measure"] == "increase in mean absolute error"
     total = np.sum((y - y.mean()) ** 2)
     drop = (np.sum((y - linear(Z)) ** 2) - np.sum((y - linear(X)) ** 2)) / total
-    assert r2.scores["x1"] == pytest.approx(drop, rel=1e-12)
-    assert r2.details["baseline"] == pytest.approx(1 - np.sum((y - linear(X)) ** 2) / total)
+    for scorer in ("r2", make_scorer(r2_score), Scorer(r2_score, greater_is_better=True)):
+        r2 = varimp.permutation(linear, X, y, scoring=scorer, n_repeats=1, random_state=0)
+        assert r2.scores["x1"] == pytest.approx(drop, rel=1e-12)  # a drop of R2 is positive
+        assert r2.details["measure"] == ("drop in r2" if scorer == "r2" else "drop in r2 score")
+        assert r2.details["baseline"] == pytest.approx(1 - np.sum((y - linear(X)) ** 2) / total)
+    with pytest.raises(InputError, match="direction"):  # r2_score read as an error flips signs
+        varimp.permutation(linear, X, y, scoring=r2_score)
 
 
 def test_classifier_log_loss_auto_and_accuracy():
@@ -72,8 +80,11 @@ def test_classifier_log_loss_auto_and_accuracy():
         p1 = 1 / (1 + np.exp(-3 * (X[:, 0] + 0.3 * X[:, 1])))
         return np.column_stack([1 - p1, p1])
 
-    auto = varimp.permutation(proba, X, labels, n_repeats=1, random_state=1)
-    assert auto.details["measure"] == "increase in error (log_loss)"
+    with pytest.raises(InputError, match="output_kind='probability'"):
+        varimp.permutation(proba, X, labels)  # a function's outputs are read as values
+    auto = varimp.permutation(proba, X, labels, n_repeats=1, random_state=1,
+                              output_kind="probability")
+    assert auto.details["measure"] == "increase in log loss"
     perm = permutations(1, 1, 300)[0]
     Z = X.copy()
     Z[:, 0] = X[perm, 0]
@@ -83,7 +94,7 @@ def test_classifier_log_loss_auto_and_accuracy():
 
     assert auto.scores["x1"] == pytest.approx(log_loss(proba(Z)) - log_loss(proba(X)), rel=1e-9)
     accuracy = varimp.permutation(proba, X, labels, scoring="accuracy", n_repeats=1,
-                                  random_state=1)
+                                  random_state=1, output_kind="probability")
     correct = np.mean(proba(X).argmax(1) == labels) - np.mean(proba(Z).argmax(1) == labels)
     assert accuracy.scores["x1"] == pytest.approx(correct)
     assert auto.scores["x3"] == 0.0 and auto.scores["x1"] > auto.scores["x2"] > 0
@@ -172,7 +183,7 @@ def test_targets_required_and_checked():
         varimp.permutation(linear, X, None)
     with pytest.raises(InputError, match="y must match"):
         varimp.permutation(linear, X, np.zeros((20, 3)))
-    with pytest.raises(InputError, match="0/1"):
+    with pytest.raises(InputError, match="needs class probabilities"):
         varimp.permutation(linear, X, linear(X), scoring="log_loss")
 
 
@@ -183,7 +194,7 @@ def test_reference_lstm_task_x1_x2_far_above_x3():
     X_test, y_test, _ = varimp.datasets.product_threshold(250, 10, random_state=1)
     result = varimp.permutation(model, X_test, y_test, n_repeats=3, random_state=0)
     scores = result.scores
-    assert result.details["measure"] == "increase in error (log_loss)"
+    assert result.details["measure"] == "increase in log loss"
     assert scores["x1"] >= 10 * abs(scores["x3"]) and scores["x2"] >= 10 * abs(scores["x3"])
     assert result.by_time.shape == (10, 3)
     assert (result.by_time[["x1", "x2"]].min() > 10 * result.by_time["x3"].abs().max()).all()

@@ -171,7 +171,8 @@ def test_profile_panels_share_the_y_axis_and_draw_the_scored_median_curve():
         by_level = np.stack([part[part.level == lv]["prediction"].to_numpy()
                              for lv in ("min", "median", "max")])
         np.testing.assert_array_equal(median.get_ydata(), np.median(by_level, axis=0))
-        assert median.get_linestyle() == "--" and median.get_linewidth() > ax.lines[0].get_linewidth()
+        assert median.get_linestyle() == "--"
+        assert median.get_linewidth() > ax.lines[0].get_linewidth()
     assert axes[0].get_ylim() == axes[1].get_ylim()
     low, high = axes[0].get_ylim()
     assert low <= curves[curves.output == 0]["prediction"].min()
@@ -290,3 +291,13 @@ def test_comparison_of_many_features_stays_readable():
 def test_bad_plot_requests_are_input_errors(call):
     with pytest.raises(varimp.InputError):
         call()
+
+
+def test_rank_colour_bar_has_one_colour_per_rank_and_integer_ticks():
+    ax = _comparison(4).plot(kind="heatmap")
+    image = ax.images[0]
+    assert image.cmap.N == 4 and image.get_clim() == (0.5, 4.5)
+    bar = ax.figure.axes[-1]
+    ax.figure.canvas.draw()
+    ticks = [t for t in bar.get_yticks() if 0.5 <= t <= 4.5]
+    assert ticks == [1, 2, 3, 4] and bar.yaxis_inverted()

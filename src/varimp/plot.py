@@ -367,8 +367,13 @@ def _rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -
     n_methods, n_vars = ranks.shape
     ax = _axes(ax, (max(5.0, 0.32 * n_vars + 3), max(2.5, 0.4 * n_methods + 1.6)))
     values = ranks.to_numpy(dtype=float)
-    image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
-                      vmin=1, vmax=max(n_vars, 2))
+    top = int(np.nanmax(values)) if np.isfinite(values).any() else 1
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    # one colour per rank, centred on the integers
+    image = ax.imshow(values, aspect="auto", cmap=plt.get_cmap(cmap, max(top, 2)),
+                      interpolation="nearest", vmin=0.5, vmax=max(top, 2) + 0.5)
     ax.set_xticks(np.arange(n_vars), [str(v) for v in ranks.columns],
                   rotation=90 if n_vars > 8 else 0)
     ax.set_yticks(np.arange(n_methods), [str(m) for m in ranks.index])
@@ -380,7 +385,9 @@ def _rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -
             ax.text(col, row, str(int(rank)), ha="center", va="center", fontsize=size,
                     color="black" if light else "white")
     ax.set_title("rank of every variable by every method")
-    colorbar(image, ax, "rank (1 = most important)")
+    bar = colorbar(image, ax, "rank (1 = most important)")
+    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    bar.ax.invert_yaxis()  # rank 1 on top
     return ax
 
 

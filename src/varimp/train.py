@@ -359,6 +359,8 @@ def train_recurrent(
             _init_linear(linear)
             out = nn.Sequential(linear, nn.Sigmoid()) if loss == "bce" else linear
         model = RecurrentNet(layers, out, return_sequences)
+        if loss == "bce":  # trained as probabilities: varimp scores it as a classifier
+            model.varimp_output_kind = "probability"
         criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
         _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=torch.float32),
                   torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr)

@@ -121,7 +121,13 @@ class TorchAdapter(Adapter):
     def model_output_kind(self) -> str:
         """Probabilities when the last module is a ``Softmax`` or ``Sigmoid``, logits after a
         ``LogSoftmax``; anything else (a functional softmax in ``forward`` included) reads as
-        regression values unless ``output_kind=`` says otherwise."""
+        regression values unless ``output_kind=`` says otherwise. A module may declare its
+        kind in an attribute ``varimp_output_kind`` (varimp's trainers do)."""
+        declared = getattr(self.model, "varimp_output_kind", None)
+        if declared is not None:
+            from ..scoring import check_output_kind
+
+            return check_output_kind(declared)
         leaves = [m for m in self.model.modules() if not any(True for _ in m.children())
                   and not isinstance(m, _SKIPPED + (nn.Identity,))]
         last = leaves[-1] if leaves else None
