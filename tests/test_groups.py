@@ -202,3 +202,21 @@ def test_derivatives_of_a_group_sum_its_members_derivatives():
     std = X.std(axis=0)
     along = np.array([w[0] * std[0], w[1] * std[1] + w[3] * std[3], w[2] * std[2]])
     np.testing.assert_allclose(scaled.scores, 50 * along**2, rtol=1e-6)
+
+
+def test_a_torch_network_sees_the_same_category_moves_as_a_function():
+    X, _ = one_hot_table(500)
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(3, 5, dtype=torch.float64), nn.Tanh(),
+                        nn.Linear(5, 1, dtype=torch.float64))
+
+    def function(Z):
+        with torch.no_grad():
+            return net(torch.as_tensor(np.asarray(Z, dtype=np.float64))).numpy()
+
+    options = {"groups": {"colour": ["red", "blue"]}, "noise": 0.3, "random_state": 4}
+    # the network goes through the engine's cached first layer, the function through full calls
+    by_net = varimp.perturbation(net, X, **options)
+    by_function = varimp.perturbation(function, X, **options)
+    np.testing.assert_allclose(by_net.scores, by_function.scores, rtol=1e-10)
+    assert by_net.scores["colour"] > 0

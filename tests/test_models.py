@@ -41,7 +41,8 @@ class StepHead(nn.Module):
         self.squeeze = squeeze
 
     def forward(self, x):
-        out = self.head(self.rnn(x)[0])
+        out = self.rnn(x)
+        out = self.head(out[0] if isinstance(out, tuple) else out)  # nn.LSTM gives (out, state)
         return out.squeeze(-1) if self.squeeze else out
 
 

@@ -258,3 +258,24 @@ def test_comparison_json_round_trip_with_skipped():
     back.results["permutation"].scores.iloc[0] = -0.4
     assert back != comparison
     assert Comparison.from_json(text) != Comparison(comparison.results)  # skipped differs
+
+
+def test_every_methods_real_result_round_trips_through_strict_json():
+    torch.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    y = X[:, 0] + 0.5 * X[:, 1]
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 1))
+    comparison = varimp.compare(model, X, y, random_state=0, progress=False)
+    assert set(comparison.results) == set(varimp.available_methods())
+    text = comparison.to_json()
+    strict_loads(text)
+    back = Comparison.from_json(text)
+    assert back == comparison
+    for name, result in comparison.results.items():
+        again = back.results[name]
+        assert again.kind == result.kind
+        pd.testing.assert_frame_equal(again.to_frame(), result.to_frame())
+        for key, value in result.details.items():  # frames stay frames, with their index
+            if isinstance(value, pd.DataFrame) and key != "derivatives":
+                pd.testing.assert_frame_equal(again.details[key], value, check_dtype=False,
+                                              check_index_type=False, check_column_type=False)

@@ -4,8 +4,8 @@ The nine methods compared by Olden, Joy & Death (2004) plus permutation importan
 PyTorch, Keras 3 and scikit-learn models, on tables ``(n, p)`` and sequences ``(n, T, p)``.
 
 ``import varimp`` loads numpy and pandas only: PyTorch, Keras, scikit-learn, SciPy and
-matplotlib are imported where they are first needed (a method called on a model, a trainer, a
-plot), so the names below that need one (the trainers) are loaded on first access (PEP 562).
+matplotlib are imported where they are first needed (a method called on a model, a plot), and
+the trainers, which need PyTorch, on first access to their names (PEP 562).
 """
 
 from importlib import import_module
@@ -25,16 +25,13 @@ from .methods import (
     perturbation,
     profile,
 )
+from .registry import MethodSpec
 from .result import Comparison, Importance
 
 __version__ = "0.1.0"
 
 #: Public names whose module imports a heavy library, loaded on first access: name -> module.
-_LAZY = {
-    "MethodSpec": ".registry",
-    "train_mlp": ".train",
-    "train_recurrent": ".train",
-}
+_LAZY = {"train_mlp": ".train", "train_recurrent": ".train"}
 
 
 def __getattr__(name: str) -> Any:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import datasets
 from .errors import InputError, UnsupportedModelError
+from .plot import default_kind, measure_label
 from .registry import available_methods, method_spec
 from .result import Comparison, Importance
 from .train import torch_threads, train_mlp, train_recurrent
@@ -95,8 +96,6 @@ def _save(drawn: Any, path: Path) -> None:
 
 def _plots(result: Importance, stem: str, out: Path) -> list[str]:
     """Every plot of a result: its bar chart, heatmap (``by_time``) and profile curves."""
-    from .plot import default_kind
-
     names = []
     kinds = [default_kind(result), "bar"] + (["heatmap"] if result.by_time is not None else [])
     for kind in dict.fromkeys(kinds):
@@ -130,8 +129,7 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
             skipped[name] = f"{type(exc).__name__}: {exc}"
             continue
         elapsed = _clock(start)
-        measure = result.details.get("measure")
-        report(f"  {name} ({elapsed}{'; ' + measure if measure else ''}):")
+        report(f"  {name} ({elapsed}; {measure_label(result)}):")
         report.table(result.to_frame().set_index("feature"))
         if result.by_time is not None:
             report("    by_time (time step x feature; the last step is the most recent):")

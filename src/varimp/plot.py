@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .registry import REGISTRY
 from .result import Comparison, Importance
 
 KINDS = ("bar", "heatmap", "profile")
@@ -33,8 +34,8 @@ STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
 MANY = 15
 #: At most this many labelled time steps on a heatmap (step 0 and the last always among them).
 TIME_TICKS = 12
-#: Methods that read the weights: their ``by_time`` follows the linear path, not the data.
-WEIGHT_METHODS = ("connection_weights", "garson")
+#: Caption of the ``by_time`` heatmap of a method that reads the weights (the registry's
+#: ``reads_weights``): it follows the network's linear path, not the data.
 LINEAR_PATH_CAPTION = ("weights only: the linear path with gates at rest,\n"
                        "not a data-driven map (see docs/recurrent-weights.md)")
 #: Axis label of a score of each kind when the result does not name its measure.
@@ -159,7 +160,7 @@ def _bar(importance: Importance, ax: Any, *, top: int | None = None, color: str 
         ax = _axes(ax, (6.0, max(3.0, 0.28 * len(order) + 1.2)))
         ax.barh(positions, scores, xerr=err, capsize=3, color=color)
         ax.set_yticks(positions, names)
-        ax.invert_yaxis()  # the most important on top
+        ax.set_ylim(len(order) - 0.5, -0.5)  # the most important on top, no empty margins
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel(measure_label(importance))
     else:
@@ -200,7 +201,8 @@ def _heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) -> Any
     ticks = time_ticks(len(table.index))
     ax.set_xticks(ticks, [str(table.index[t]) for t in ticks])
     label = "time step (most recent last)"
-    if importance.method in WEIGHT_METHODS:
+    spec = REGISTRY.get(importance.method)
+    if spec is not None and spec.reads_weights:
         label += "\n" + LINEAR_PATH_CAPTION
     ax.set_xlabel(label)
     ax.set_title(importance.method)
@@ -350,7 +352,7 @@ def _grouped_bars(comparison: Comparison, ax: Any) -> Any:
             ax.bar(at, heights, width, label=str(method))
     if horizontal:
         ax.set_yticks(positions, names)
-        ax.invert_yaxis()
+        ax.set_ylim(n_vars - 0.5, -0.5)  # the most important on top, no empty margins
         ax.set_xlabel("relative importance (%)")
     else:
         ax.set_xticks(positions, names, rotation=45 if n_vars > 8 else 0,

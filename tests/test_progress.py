@@ -1,0 +1,127 @@
+"""Progress bars: on stderr also when it is not a terminal, counting the right total; silent
+with ``progress=False`` and on short calls by default."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import varimp
+from varimp import progress as progress_module
+from varimp.progress import LOG_INTERVAL, progress_bar
+
+
+@pytest.fixture
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double().eval()
+
+
+@pytest.fixture
+def data(mlp):
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    with torch.no_grad():
+        y = mlp(torch.as_tensor(X)).numpy()[:, 0]
+    return X, y
+
+
+def counts(text: str) -> list[tuple[int, int]]:
+    """Every ``done/total`` a tqdm bar wrote."""
+    return [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) \[", text)]
+
+
+def test_progress_true_writes_the_bar_to_a_redirected_stderr_with_the_right_total(
+        mlp, data, capfd):
+    X, y = data
+    varimp.permutation(mlp, X, y, n_repeats=3, random_state=0, progress=True)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "perturbed copies" in err
+    # one copy per feature and repeat: 4 x 3; the bar starts at 0 and ends full
+    assert counts(err)[0] == (0, 12)
+    assert counts(err)[-1] == (12, 12)
+
+
+def test_progress_counts_every_cell_of_a_sequence(capfd):
+    torch.manual_seed(0)
+
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.GRU(3, 4, batch_first=True), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    X = np.random.default_rng(1).normal(size=(20, 5, 3))
+    varimp.perturbation(LastStep().double().eval(), X, noise=0.2, n_repeats=2,
+                        random_state=0, progress=True)
+    # one noise level: 3 variables at every step plus 5 x 3 cells, twice
+    assert counts(capfd.readouterr().err)[-1] == (36, 36)
+
+
+def test_progress_false_writes_nothing(mlp, data, capfd):
+    X, y = data
+    varimp.permutation(mlp, X, y, n_repeats=3, random_state=0, progress=False)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_by_default_a_short_call_writes_nothing(mlp, data, capfd):
+    X, y = data
+    start = time.perf_counter()
+    varimp.permutation(mlp, X, y, n_repeats=3, random_state=0)
+    assert time.perf_counter() - start < progress_module.DEFAULT_DELAY
+    assert capfd.readouterr() == ("", "")
+
+
+def test_by_default_a_long_call_shows_the_bar_once_it_has_run_a_while(monkeypatch, capfd):
+    monkeypatch.setattr(progress_module, "DEFAULT_DELAY", 0.05)
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.01)
+    w = np.array([1.0, -2.0, 0.5])
+
+    def slow(inputs: np.ndarray) -> np.ndarray:
+        time.sleep(0.02)
+        return inputs @ w
+
+    X = np.random.default_rng(2).normal(size=(10, 3))
+    varimp.permutation(slow, X, X @ w, n_repeats=2, batch_size=10, random_state=0)
+    # 7 calls of 0.02 s (the unperturbed rows, then 3 x 2 copies) outlast the 0.05 s delay
+    assert counts(capfd.readouterr().err)[-1] == (6, 6)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_log_file_is_refreshed_every_log_interval_a_terminal_as_tqdm_does(monkeypatch, capfd):
+    with progress_bar(5, True, desc="work") as bar:
+        assert (bar.mininterval, bar.maxinterval) == (LOG_INTERVAL, LOG_INTERVAL)
+        bar.update(5)
+    assert counts(capfd.readouterr().err)[-1] == (5, 5)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress_bar(5, True, desc="work") as bar:
+        assert (bar.mininterval, bar.maxinterval) == (0.1, 10.0)  # tqdm's defaults
+        bar.update(5)
+    assert "work: 100%" in terminal.getvalue()
+
+
+def test_a_disabled_bar_counts_nothing_and_writes_nothing(capfd):
+    with progress_bar(5, False) as bar:
+        bar.update(5)
+        assert bar.disable
+    assert capfd.readouterr() == ("", "")
+
+
+def test_progress_must_be_a_bool_or_none(mlp, data):
+    X, y = data
+    with pytest.raises(varimp.InputError, match="progress must be True, False or None; "
+                                                "received str 'yes'"):
+        varimp.permutation(mlp, X, y, progress="yes")
