@@ -32,7 +32,7 @@ import reliability_models as rm
 
 from varimp.engines import DEFAULT_MAX_MEMORY
 
-STEPS, FEATURES, SAMPLES = 500, 50, 1
+STEPS, FEATURES, SAMPLES = 500, 50, 2
 BUDGET = 16 * 2**20
 PER_TASK = 1024
 

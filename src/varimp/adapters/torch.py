@@ -148,9 +148,10 @@ class TorchAdapter(Adapter):
         A module holding a ``batch_first=False`` recurrent layer may take PyTorch's layout
         ``(T, n, p)``, or transpose a batch-first input inside ``forward``; the code cannot say
         which. A probe decides, once: two random batches of ``n != T`` sequences that differ in
-        their first sequence only are fed in each layout, the default first; the layout in which
-        some axis of the output has ``n`` entries and only the first of them changes is the one
-        whose samples are the sequences. A model that accepts neither keeps the default.
+        their first sequence only are fed in each layout, the default first; the first layout
+        in which some axis of the output has ``n`` entries, all but the first of them unchanged,
+        is the one whose samples are the sequences. No parameter, mode or random state changes.
+        A model that accepts neither layout keeps the default.
         """
         if X.ndim != 3:
             return (False, False)
