@@ -279,3 +279,11 @@ def test_every_methods_real_result_round_trips_through_strict_json():
             if isinstance(value, pd.DataFrame) and key != "derivatives":
                 pd.testing.assert_frame_equal(again.details[key], value, check_dtype=False,
                                               check_index_type=False, check_column_type=False)
+
+
+def test_to_frame_leaves_the_result_as_it_was():
+    result = varimp.Importance("permutation", pd.Series([0.5, -0.1], index=["a", "b"]),
+                               kind="loss", std=pd.Series([0.1, 0.2], index=["a", "b"]))
+    before = result.to_json()
+    assert result.to_frame()["feature"].tolist() == ["a", "b"]
+    assert result.scores.index.name is None and result.to_json() == before

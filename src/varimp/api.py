@@ -37,12 +37,85 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     """Importance of every input of ``model`` by the method called ``method``.
 
     ``importance(model, X, y, method="garson", variant="goh")`` is
-    ``garson(model, X, y, variant="goh")``. Every common option (``feature_names``, ``groups``,
-    ``output``, ``output_step``, ``output_kind``, ``scoring``, ``classes``, ``random_state``,
-    ``n_repeats``, ``batch_size``, ``max_memory``, ``progress``, ``by_time``, ...) is accepted
-    for every method; one the method does not use is left out and named in
-    ``details["options_not_used"]``. The settings the method ran with, defaults included, are
-    in ``details["settings"]``. See ``varimp.registry`` and each method for its own options.
+    ``garson(model, X, y, variant="goh")``. Every common option below is accepted for every
+    method; one the method does not use is left out and named in
+    ``details["options_not_used"]``. The settings the method ran with, defaults included, are in
+    ``details["settings"]``. This is the one place the common options are documented; each
+    method documents its own options (``varimp methods`` lists the methods).
+
+    Parameters
+    ----------
+    model : torch.nn.Module, Keras model, fitted scikit-learn MLP or Pipeline, or callable
+        The fitted model; never changed (weights, modes, flags are as they were on return).
+    X : array-like ``(n, p)`` or ``(n, T, p)``, DataFrame or tensor
+        Tables or sequences (time step ``T - 1`` the most recent). DataFrame columns become
+        feature names.
+    y : array-like, optional
+        Targets, for the methods that measure an error: numbers for regression; class labels of
+        any type for classifiers, ``(n,)``, ``(n, 1)`` or one-hot ``(n, k)``; one per step
+        ``(n, T)`` for a model that predicts every step. DataFrame columns name the outputs.
+    method : str
+        One of :func:`varimp.available_methods`.
+    ``feature_names`` : sequence of str
+        Names of the input features (default: DataFrame columns, else ``x1..xp``).
+    ``groups`` : dict
+        ``{name: [feature, ...]}``: several features scored as one variable in every method
+        (a one-hot block is moved to another observed category, swept over its categories,
+        its derivatives summed). A group name may not clash with another feature; results
+        keep column order, a group in place of its first member.
+    ``output`` : int, str, list of them, or None
+        The output(s) to explain, by index or name (class labels, Keras output names, DataFrame
+        ``y`` columns); None: all. One rule for several outputs in every method: each output's
+        score is in ``details["per_output"]`` where the method has one, and the score is their
+        mean (signed effects average their magnitudes); error-based methods score the selected
+        outputs together (a regression error averaged over outputs; a classifier's classes by
+        its classification metric, selected classes one versus rest).
+    ``output_step`` : int or None
+        A model predicting every time step (``(n, T)`` or ``(n, T, k)`` outputs): the
+        predicted step to explain; None: all steps (errors over all, predictions summed).
+    ``output_kind`` : {"regression", "probability", "logits"} or None
+        What the outputs are. Default: decided once from the model (a softmax or sigmoid last
+        layer or ``predict_proba`` means probabilities), never from the values of the data.
+        Logits are turned into probabilities (softmax, or sigmoid for one output) for the
+        classification metrics. Class labels as ``y`` with outputs read as regression values
+        are refused with a message that names this option.
+    ``scoring`` : str, scorer or :class:`varimp.scoring.Scorer`
+        The error measure of the methods that use ``y``: any scikit-learn scorer name
+        (``"neg_mean_squared_error"``, ``"r2"``, ``"neg_log_loss"``, ``"accuracy"``,
+        ``"balanced_accuracy"``, ``"roc_auc"``...) or object (``make_scorer``), or a metric with
+        its direction stated. Default ``"auto"``: log loss for classifiers, mean squared error
+        for regression. Importances are the increase of an error or the drop of a score.
+    ``classes`` : sequence
+        The class labels in the order of the model's outputs (default: ``classes_`` where the
+        model has it, else ``0..k-1``; for one probability or logit, ``(negative, positive)``).
+    ``random_state`` : int, numpy Generator or None
+        Seeds every random draw; the same value gives the same result.
+    ``ci_level``, ``n_bootstrap`` : float, int
+        Intervals from a bootstrap over rows (accepted; no method of this version computes
+        them yet, so they are left out).
+    ``n_repeats`` : int
+        Repeats of a random perturbation; the result then carries ``std``.
+    ``batch_size`` : int
+        Rows per model call.
+    ``max_memory`` : int
+        Bytes of perturbed input held at once (default 256 MiB).
+    ``n_jobs``, ``backend`` : int, str
+        Parallelism of retraining work (accepted; no method of this version retrains).
+    ``progress`` : bool or None
+        A progress bar (``tqdm.auto``): None shows it once a call has run a few seconds, also
+        in a log file; True at once; False never.
+    ``by_time`` : bool
+        Sequences: also score every time step and every cell (default True where the method
+        can).
+    **options
+        The method's own options.
+
+    Returns
+    -------
+    Importance
+        ``kind`` says what the scores hold: ``"loss"`` (ranks by the signed score; a negative
+        score ranks last and has no share), ``"effect"`` (signed; ranks by magnitude),
+        ``"share"`` or ``"magnitude"``.
     """
     spec = method_spec(method)
     used, model_options, unused = split_options(spec, options)

@@ -132,8 +132,7 @@ class Importance:
             frame["ci_high"] = self.ci["high"]
         if self.pvalues is not None:
             frame["pvalue"] = self.pvalues
-        frame.index.name = "feature"
-        return frame.reset_index()
+        return frame.rename_axis("feature").reset_index()  # a new index: scores keep theirs
 
     def to_dict(self, *, include_samples: bool = False) -> dict[str, Any]:
         """Plain Python containers that :func:`json.dumps` writes as strict JSON.

@@ -67,7 +67,7 @@ def partial_derivatives(
     scale : {"none", "std"}, default "none"
         Raw derivatives, or derivatives per standard deviation of each input.
     feature_names, output, output_step, groups, batch_size, by_time
-        The common options.
+        The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------

@@ -138,7 +138,7 @@ def perturbation(
         Error measure when ``y`` is given (see :mod:`varimp.scoring`).
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
     by_time
-        The common options (``output_step``: one predicted step instead of all).
+        The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
@@ -271,7 +271,7 @@ def permutation(
     max_samples : int, float or None
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
     by_time
-        The common options.
+        The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------

@@ -86,7 +86,7 @@ def profile(
     n_clusters : int, default 6
         Clusters for ``levels="kmeans"``.
     feature_names, output, output_step, groups, batch_size
-        As for every method (``output_step`` picks one predicted time step).
+        The common options, documented in one place: :func:`varimp.importance`.
     random_state : int, Generator or None
         Seeds k-means; the other levels are deterministic.
     by_time : bool, default True

@@ -70,7 +70,7 @@ def improved_stepwise_1(
         Error measure (see :mod:`varimp.scoring`; default ``"auto"``: log loss for
         probabilities with 0/1 targets, else MSE).
     feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time
-        The common options.
+        The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
@@ -126,7 +126,7 @@ def improved_stepwise_2(
     scoring : str, callable or Scorer
         Error measure (see :mod:`varimp.scoring`).
     feature_names, output, output_step, groups, batch_size, max_memory, progress
-        The common options.
+        The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------

@@ -204,7 +204,8 @@ def connection_weights(
     X : array-like, optional
         Only used for feature names and, for sequence models, the number of time steps.
     y : ignored
-    feature_names, groups : see ``varimp.importance``
+    feature_names, groups
+        The common options, documented in one place: :func:`varimp.importance`.
     output : int, str, list of them, or None
         The output(s) to explain, by index or name (default: all). One output: signed scores
         (kind ``"effect"``). Several: every output's connection weights are in
@@ -267,7 +268,8 @@ def garson(
         unit's shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
         ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
     model, X, y, feature_names, groups, output_step, n_timesteps
-        As for :func:`connection_weights`.
+        As for :func:`connection_weights`; the common options are documented in one place,
+        :func:`varimp.importance`.
     output : int, str, list of them, or None
         The output(s) to explain (default: all). Every selected output's shares are in
         ``details["per_output"]``; the scores are their mean (kind ``"share"``).

@@ -1,0 +1,131 @@
+"""One registry, one call shape: the loop a newcomer writes first runs for every method on every
+kind of model, and every place that lists methods agrees with the registry."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import reliability_models as rm
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import varimp
+from varimp import InputError
+from varimp.registry import COMMON_OPTIONS, METHODS, REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pipeline():
+    X, y = rm.tabular(40)
+    return make_pipeline(StandardScaler(),
+                         MLPRegressor(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+                         ).fit(X, y)
+
+
+MODELS = {
+    "torch-mlp": (rm.torch_mlp, rm.tabular),
+    "torch-lstm": (rm.torch_lstm, rm.sequences),
+    "keras-lstm": (rm.keras_lstm, rm.sequences),
+    "sklearn-pipeline": (pipeline, rm.tabular),
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_the_first_loop_runs_for_every_method(kind):
+    """``for m in available_methods(): importance(model, X, y, method=m, random_state=0,
+    n_repeats=5)`` runs everywhere; options a method does not use are left out and named."""
+    build, data = MODELS[kind]
+    model = build()
+    X, y = data()
+    for method in varimp.available_methods():
+        spec = REGISTRY[method]
+        if spec.reads_weights and kind == "sklearn-pipeline":
+            with pytest.raises(varimp.UnsupportedModelError, match="Pipeline"):
+                varimp.importance(model, X, y, method=method, random_state=0, n_repeats=5)
+            continue
+        result = varimp.importance(model, X, y, method=method, random_state=0, n_repeats=5,
+                                   progress=False)
+        assert result.method == method and np.isfinite(result.scores).all()
+        assert list(result.scores.index) == ["x1", "x2", "x3"]
+        settings, unused = result.details["settings"], result.details["options_not_used"]
+        for option in ("random_state", "n_repeats", "progress"):
+            assert (option in settings) == (option in spec.options)
+            assert (option in unused) == (option not in spec.options)
+        if spec.random:
+            assert settings["random_state"] == 0
+        assert result.kind in ("loss", "effect", "share", "magnitude")
+        assert spec.kind == result.kind or (spec.kind == "magnitude or loss"
+                                            and result.kind == "loss")
+
+
+def test_settings_hold_defaults_and_direct_calls_record_them_too():
+    X, y = rm.tabular()
+    direct = varimp.permutation(rm.plain_callable(), X, y, random_state=3)
+    assert direct.details["settings"]["n_repeats"] == 5  # the default, recorded
+    assert direct.details["settings"]["scoring"] == "auto"
+    through = varimp.importance(rm.plain_callable(), X, y, method="permutation",
+                                random_state=3)
+    pd.testing.assert_series_equal(direct.scores, through.scores)
+    assert through.details["options_not_used"] == []
+
+
+def test_an_option_no_method_takes_lists_the_valid_ones():
+    X, y = rm.tabular()
+    with pytest.raises(InputError) as info:
+        varimp.importance(rm.torch_mlp(), X, y, method="garson", n_reapeats=5)
+    message = str(info.value)
+    assert "n_reapeats" in message and "'variant'" in message and "'n_repeats'" in message
+    with pytest.raises(InputError, match="planned"):
+        varimp.importance(rm.torch_mlp(), X, y, method="forward_stepwise")
+    with pytest.raises(InputError, match="noise_level"):
+        varimp.compare(rm.torch_mlp(), X, y, noise_level=0.1)
+
+
+def test_compare_takes_every_common_option_and_each_methods_own():
+    X, y = rm.tabular()
+    comparison = varimp.compare(rm.torch_mlp(), X, y, random_state=0, n_repeats=2, noise=0.2,
+                                variant="goh", steps=5, progress=False, output_kind="regression")
+    assert set(comparison.results) == set(varimp.available_methods())
+    assert comparison.results["garson"].details["settings"]["variant"] == "goh"
+    assert comparison.results["profile"].details["settings"]["steps"] == 5
+    assert comparison.results["perturbation"].details["settings"]["noise"] == 0.2
+    assert "noise" not in comparison.results["permutation"].details["settings"]
+    assert comparison.results["connection_weights"].details["settings"]["output_kind"] == \
+        "regression"
+
+
+def test_every_place_that_lists_methods_reads_the_registry():
+    assert tuple(REGISTRY) == tuple(m for m in METHODS if m in REGISTRY)
+    assert varimp.available_methods() == tuple(REGISTRY)
+    assert not rm.uncovered(rm.METHOD_SPECS), rm.missing_row(rm.uncovered(rm.METHOD_SPECS)[0],
+                                                             "tests/reliability_models.py")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {m.group(1): [c.strip() for c in m.group(2).split("|")]
+            for m in re.finditer(r"^\| `(\w+)` \|(.*)\|$", readme, flags=re.M)}
+    listed = subprocess.run([str(Path(sys.executable).parent / "varimp"), "methods"],
+                            capture_output=True, text=True, check=True).stdout
+    for name, spec in REGISTRY.items():
+        assert name in rows, f"method {name!r} has no row in the README's table of methods"
+        _, needs_y, per_step, kind = rows[name]
+        assert needs_y == ("yes" if spec.needs_y else "no"), name
+        assert per_step.startswith("yes" if spec.by_time else "no"), name
+        assert kind == spec.kind, name
+        line = next(line for line in listed.splitlines() if line.startswith(name + " "))
+        assert spec.title in line and f"scores: {spec.kind}" in line
+    for name in set(METHODS) - set(REGISTRY):
+        assert re.search(rf"^{name}\s+\(not available", listed, flags=re.M)
+
+
+def test_common_options_are_documented_in_one_place_every_method_points_to():
+    doc = varimp.importance.__doc__
+    for option in COMMON_OPTIONS:
+        assert f"``{option}``" in doc, option
+    for spec in REGISTRY.values():
+        assert "varimp.importance" in spec.function.__doc__, spec.name

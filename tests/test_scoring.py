@@ -1,0 +1,235 @@
+"""What a score means: output kinds decided from the model, scikit-learn scorers, class labels of
+any type, several outputs, and the reference each number is checked against (sklearn.metrics
+called directly on hand-built predictions)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn import metrics
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from torch import nn
+
+import varimp
+from varimp import InputError
+from varimp.scoring import Scorer
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(400, 3))
+W = np.array([[2.0, -1.0, 0.0], [0.5, 1.5, -1.0], [0.0, 0.0, 0.0]])  # x3 drives nothing
+B = np.array([0.1, -0.2, 0.3])
+LABELS = np.array(["low", "mid", "high"])
+Y_INDEX = (X @ W + B + RNG.gumbel(size=(400, 3))).argmax(axis=1)
+Y_TEXT = LABELS[Y_INDEX]
+
+
+def logits_net(softmax: bool = False) -> nn.Module:
+    linear = nn.Linear(3, 3).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(W.T))
+        linear.bias.copy_(torch.from_numpy(B))
+    return nn.Sequential(linear, nn.Softmax(dim=-1)) if softmax else nn.Sequential(linear)
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def held(j):
+    Z = X.copy()
+    Z[:, j] = X[:, j].mean()
+    return Z
+
+
+def increase(metric, y, proba_of, **kwargs):
+    """Improved stepwise 1 by hand: metric(held input) - metric(all inputs)."""
+    base = metric(y, proba_of(X), **kwargs)
+    return np.array([metric(y, proba_of(held(j)), **kwargs) - base for j in range(3)])
+
+
+def test_logits_with_labels_are_refused_until_declared_then_scored_as_probabilities():
+    with pytest.raises(InputError, match="output_kind='logits'") as info:
+        varimp.improved_stepwise_1(logits_net(), X, Y_INDEX)
+    assert "regression values" in str(info.value)
+    result = varimp.improved_stepwise_1(logits_net(), X, Y_TEXT, output_kind="logits",
+                                        classes=list(LABELS))
+    expected = increase(metrics.log_loss, Y_INDEX, lambda Z: softmax(Z @ W + B))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    assert result.kind == "loss" and result.details["measure"] == "increase in log loss"
+    assert result.scores["x3"] == 0.0 and result.ranks["x3"] == 3
+    same = varimp.improved_stepwise_1(logits_net(softmax=True), X, Y_TEXT,
+                                      classes=list(LABELS))  # a Softmax layer: probabilities
+    np.testing.assert_allclose(same.scores, result.scores, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("scoring, metric, kwargs, response", [
+    ("accuracy", metrics.accuracy_score, {}, "label"),
+    ("balanced_accuracy", metrics.balanced_accuracy_score, {}, "label"),
+    ("roc_auc_ovr", metrics.roc_auc_score, {"multi_class": "ovr"}, "proba"),
+    ("neg_brier_score", None, {}, "proba"),
+])
+def test_scikit_learn_scorer_names_are_scikit_learn_metrics(scoring, metric, kwargs, response):
+    result = varimp.improved_stepwise_1(logits_net(), X, Y_INDEX, output_kind="logits",
+                                        scoring=scoring)
+
+    def predicted(Z):
+        proba = softmax(Z @ W + B)
+        return proba.argmax(axis=1) if response == "label" else proba
+
+    if metric is None:  # Brier score of several classes: mean squared distance to one-hot
+        def metric(y, proba):
+            return np.mean(np.sum((np.eye(3)[y] - proba) ** 2, axis=1))
+        expected = increase(metric, Y_INDEX, predicted)
+        with pytest.raises(AssertionError):  # a different measure, so a different number
+            np.testing.assert_allclose(result.scores, -expected, rtol=1e-6)
+        return
+    expected = -increase(metric, Y_INDEX, predicted, **kwargs)  # a drop of the score
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    assert result.details["measure"].startswith("drop in ")
+
+
+def test_a_regression_metric_on_a_classifier_compares_probabilities_with_one_hot_targets():
+    result = varimp.improved_stepwise_1(logits_net(softmax=True), X, Y_INDEX, scoring="mse")
+    onehot = np.eye(3)[Y_INDEX]
+    expected = increase(metrics.mean_squared_error, onehot, lambda Z: softmax(Z @ W + B))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9)
+
+
+def test_any_class_labels_mapped_through_the_models_classes():
+    numeric = varimp.improved_stepwise_1(logits_net(), X, Y_INDEX, output_kind="logits")
+    for y, classes in ((Y_INDEX + 1, [1, 2, 3]), (Y_TEXT, ["low", "mid", "high"]),
+                       (Y_INDEX.reshape(-1, 1), None), (np.eye(3)[Y_INDEX], None),
+                       (pd.Series(Y_TEXT), ["low", "mid", "high"])):
+        got = varimp.improved_stepwise_1(logits_net(), X, y, output_kind="logits",
+                                         classes=classes)
+        pd.testing.assert_series_equal(got.scores, numeric.scores)
+    with pytest.raises(InputError, match=r"labels \['top'\] that are not among the model"):
+        varimp.improved_stepwise_1(logits_net(), X, np.where(Y_INDEX == 0, "top", Y_TEXT),
+                                   output_kind="logits", classes=list(LABELS))
+    with pytest.raises(InputError, match="classes must list the 3"):
+        varimp.improved_stepwise_1(logits_net(), X, Y_TEXT, output_kind="logits",
+                                   classes=["low", "mid"])
+
+
+def test_scikit_learn_classifier_with_string_labels_uses_its_classes():
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=400, random_state=0).fit(X, y)
+    result = varimp.improved_stepwise_1(clf, X, y)
+    expected = increase(metrics.log_loss, y, clf.predict_proba)  # sklearn maps the labels
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    auc = varimp.improved_stepwise_1(clf, X, y, scoring="roc_auc")
+    np.testing.assert_allclose(
+        auc.scores, -increase(metrics.roc_auc_score, y == "yes",
+                              lambda Z: clf.predict_proba(Z)[:, 1]), rtol=1e-9, atol=1e-12)
+
+
+def test_default_scoring_follows_the_model_not_the_values_of_the_data():
+    """A regressor whose predictions lie in [0, 1] and whose targets are 0/1 is still scored by
+    MSE, at every step of improved stepwise 2 (it once flipped to log loss)."""
+    y01 = (X[:, 0] > 0).astype(float)
+    reg = MLPRegressor(hidden_layer_sizes=(5,), activation="logistic", max_iter=50,
+                       random_state=0).fit(X, y01)
+    pred = reg.predict(X)
+    assert pred.min() >= 0 and pred.max() <= 1
+    result = varimp.improved_stepwise_2(reg, X, y01)
+    assert result.details["measure"] == "increase in mean squared error"
+    path = result.details["path"]
+    means, current = X.mean(axis=0), X.copy()
+    for _, row in path.iterrows():
+        before = metrics.mean_squared_error(y01, reg.predict(current))
+        current[:, int(row["removed"][1:]) - 1] = means[int(row["removed"][1:]) - 1]
+        assert row["error_before"] == pytest.approx(before, rel=1e-9)
+        assert row["error_after"] == pytest.approx(
+            metrics.mean_squared_error(y01, reg.predict(current)), rel=1e-9)
+
+
+def test_a_bare_callable_must_state_its_direction_and_metrics_get_2d_arrays():
+    X3 = RNG.normal(size=(50, 4, 2))
+    y3 = X3.sum(axis=2)  # (n, T): one target per step
+
+    def model(Z):
+        return Z.sum(axis=2)  # (n, T) read as one prediction per step
+
+    seen = []
+
+    def mse(y_true, y_pred):
+        seen.append((y_true.ndim, y_pred.ndim, y_true.shape))
+        return metrics.mean_squared_error(y_true, y_pred)
+
+    with pytest.raises(InputError, match="greater_is_better"):
+        varimp.improved_stepwise_1(model, X3, y3, scoring=mse)
+    result = varimp.improved_stepwise_1(model, X3, y3, scoring=Scorer(mse, False),
+                                        by_time=False)
+    assert {s[:2] for s in seen} == {(1, 1)} and seen[0][2] == (200,)  # steps are samples
+    reference = varimp.improved_stepwise_1(model, X3, y3, scoring="mse", by_time=False)
+    pd.testing.assert_series_equal(result.scores, reference.scores)
+
+
+def test_several_outputs_one_rule_and_output_names():
+    """Regression: the MSE of several outputs is their mean (uniform_average); a DataFrame y
+    names the outputs; ``output`` takes a list. Classifier: selected classes are scored one
+    versus rest and averaged."""
+    C = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+
+    def three(Z):
+        return Z @ C
+
+    y = pd.DataFrame(three(X) + RNG.normal(size=(400, 3)) * 0.1, columns=["a", "b", "c"])
+    both = varimp.improved_stepwise_1(three, X, y, output=["b", "c"])
+    one_b = varimp.improved_stepwise_1(three, X, y, output="b")
+    one_c = varimp.improved_stepwise_1(three, X, y, output=2)
+    np.testing.assert_allclose(both.scores, (one_b.scores + one_c.scores) / 2, rtol=1e-9)
+    expected = increase(metrics.mean_squared_error, y.to_numpy()[:, 1:],
+                        lambda Z: three(Z)[:, 1:])
+    np.testing.assert_allclose(both.scores, expected, rtol=1e-9)
+    with pytest.raises(InputError, match="output names are"):
+        varimp.improved_stepwise_1(three, X, y, output="zz")
+    ovr = varimp.improved_stepwise_1(logits_net(), X, Y_TEXT, output_kind="logits",
+                                     classes=list(LABELS), output=["mid", "high"])
+    parts = [increase(metrics.log_loss, Y_INDEX == c, lambda Z, c=c: softmax(Z @ W + B)[:, c])
+             for c in (1, 2)]
+    np.testing.assert_allclose(ovr.scores, np.mean(parts, axis=0), rtol=1e-9, atol=1e-12)
+
+
+def test_gru_classifier_with_logits_irrelevant_input_scores_zero_and_ranks_last():
+    """Issue 7's acceptance case: a GRU trained on labels with CrossEntropyLoss returns logits;
+    with the default scoring (log loss, as declared logits) the irrelevant input scores within
+    sampling error of 0 and ranks last; the same network ending in Softmax gives the same
+    ranks and scores."""
+    rng = np.random.default_rng(1)
+    Xs = rng.normal(size=(2000, 6, 3)).astype(np.float32)
+    y = (Xs[:, -3:, 0].sum(axis=1) - Xs[:, -2:, 1].sum(axis=1) > 0).astype(int)
+    torch.manual_seed(0)
+
+    class GRUClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 8, batch_first=True)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.gru(x)[0][:, -1])
+
+    net = GRUClassifier()
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.03)
+    data, target = torch.from_numpy(Xs), torch.from_numpy(y)
+    for _ in range(60):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(net(data), target).backward()
+        optimizer.step()
+    net.eval()
+    Xs = rng.normal(size=(2000, 6, 3)).astype(np.float32)  # new data: what the model learned
+    y = (Xs[:, -3:, 0].sum(axis=1) - Xs[:, -2:, 1].sum(axis=1) > 0).astype(int)
+    logits = varimp.permutation(net, Xs, y, output_kind="logits", n_repeats=10,
+                                random_state=0, by_time=False)
+    assert logits.details["measure"] == "increase in log loss"
+    assert logits.to_frame()["rank"].tolist() == [1, 2, 3]
+    # within the sampling error of one repeat, and a hundredth of the weakest real input
+    assert abs(logits.scores["x3"]) <= 3 * logits.std["x3"]
+    assert abs(logits.scores["x3"]) <= 0.01 * logits.scores[["x1", "x2"]].min()
+    assert logits.ranks["x3"] == 3 and logits.scores["x1"] > 0.1 and logits.scores["x2"] > 0.1
+    probabilities = varimp.permutation(nn.Sequential(net, nn.Softmax(dim=-1)), Xs, y,
+                                       n_repeats=10, random_state=0, by_time=False)
+    pd.testing.assert_series_equal(probabilities.ranks, logits.ranks)
+    np.testing.assert_allclose(probabilities.scores, logits.scores, rtol=1e-5, atol=1e-6)
