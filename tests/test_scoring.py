@@ -233,3 +233,21 @@ def test_gru_classifier_with_logits_irrelevant_input_scores_zero_and_ranks_last(
                                        n_repeats=10, random_state=0, by_time=False)
     pd.testing.assert_series_equal(probabilities.ranks, logits.ranks)
     np.testing.assert_allclose(probabilities.scores, logits.scores, rtol=1e-5, atol=1e-6)
+
+
+def test_perturbation_without_y_scores_each_output_and_takes_their_mean():
+    """The RMS change of each output (closed form: noise s on x_j moves output k by
+    ``s * C[j, k]``), in details["per_output"], and the score is their mean."""
+    C = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+
+    def two(Z):
+        return Z @ C
+
+    options = {"noise": 0.2, "scale": "absolute", "n_repeats": 3, "random_state": 0}
+    both = varimp.perturbation(two, X, **options)
+    np.testing.assert_allclose(both.details["per_output"].to_numpy(), 0.2 * np.abs(C),
+                               rtol=0.05, atol=1e-12)
+    np.testing.assert_allclose(both.scores, both.details["per_output"].mean(axis=1), rtol=1e-12)
+    singles = [varimp.perturbation(two, X, output=k, **options).scores for k in (0, 1)]
+    np.testing.assert_allclose(both.scores, (singles[0] + singles[1]) / 2, rtol=1e-12)
+    assert both.kind == "magnitude"

@@ -70,9 +70,20 @@ class Measure:
     def statistic(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
                   ) -> float:
         if self.evaluation is None:
-            change = self._select(pred) - self._select(reference)
-            return float(np.sqrt(np.mean(change**2, axis=(0, 1))).mean())
+            return float(self.changes(pred, reference, rows).mean())
         return self.evaluation.loss(pred, rows)
+
+    @property
+    def per_output(self) -> bool:
+        """Without targets and with several outputs selected, every output is measured on
+        its own (:meth:`changes`) and the score is their mean."""
+        return self.evaluation is None and len(self.outputs) > 1
+
+    def changes(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
+                ) -> np.ndarray:
+        """The RMS change of every selected output (a statistic with one value per output)."""
+        change = self._select(pred) - self._select(reference)
+        return np.sqrt(np.mean(change**2, axis=(0, 1)))
 
     def baseline(self, rows: np.ndarray | None = None) -> float:
         """The loss of the unperturbed predictions (0 without targets)."""

@@ -36,7 +36,7 @@ from ..validation import (
     feature_spread,
     one_hot_codes,
 )
-from ._common import Setup, prepare, time_table
+from ._common import Setup, output_labels, output_names, prepare, time_table
 from .measure import Measure
 
 DEFAULT_NOISE = (0.1, 0.2, 0.3, 0.4, 0.5)
@@ -182,10 +182,19 @@ def perturbation(
 
         level_tasks, cells = variable_tasks(setup, how, by_time)
         tasks += level_tasks
-    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed)
+    statistic = measure.changes if measure.per_output else measure.statistic
+    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed)
+    names = setup.variables
+    per_output = None
+    if measure.per_output:  # (repeats, tasks, outputs): each output's own RMS change
+        per_output = pd.DataFrame(
+            values.mean(axis=0).reshape(len(levels), -1, len(measure.outputs))[:, :len(names)]
+            .mean(axis=0), index=names,
+            columns=output_labels(measure.outputs, output_names(setup.adapter, data,
+                                                                engine.base.shape[2])))
+        values = values.mean(axis=2)
     values = values - measure.baseline()
     per_level = values.reshape(n_repeats, len(levels), -1)
-    names = setup.variables
     scores, std, table = summarize(per_level.mean(axis=1), setup, cells)
     details = {
         "levels": pd.DataFrame(per_level.mean(axis=0)[:, :len(names)],
@@ -199,6 +208,8 @@ def perturbation(
                        for name, cols in setup.groups.items() if tuple(cols) in categories},
         "n_repeats": n_repeats, "outputs": measure.outputs,
     }
+    if per_output is not None:
+        details["per_output"] = per_output
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
                       details=details, kind=measure.kind)
 
