@@ -141,4 +141,4 @@ def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:
             f"deviations differ by a factor of {spread[high] / spread[low]:.3g} "
             f"({feature_names[high]!r}: {spread[high]:.3g}, {feature_names[low]!r}: "
             f"{spread[low]:.3g}); pass scale='std' to score each input per standard deviation",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=4)
