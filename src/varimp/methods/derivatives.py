@@ -116,6 +116,7 @@ def partial_derivatives(
         }))
         derivatives[label] = pd.DataFrame(along, columns=names)
     details = {
+        "measure": "sum of squared derivatives" + (" per input sd" if scale == "std" else ""),
         "per_output": pd.DataFrame(np.stack(ssd, axis=1), index=names, columns=labels),
         "summary": pd.concat(summaries, ignore_index=True),
         "derivatives": derivatives if len(outputs) > 1 else derivatives[labels[0]],

@@ -157,6 +157,7 @@ def profile(
     median = [np.median(curves, axis=0) for curves in pred]  # (points, outputs) per variable
     per_output = np.stack([np.ptp(curve, axis=0) for curve in median])  # (variables, outputs)
     details = {
+        "measure": "range of the median response curve",
         "curves": _tidy(pred, names, outputs, level=labels, xs=xs),
         "median_curve": _tidy(median, names, outputs, xs=xs),
         "level_ranges": _tidy([np.ptp(curves, axis=1) for curves in pred], names, outputs,

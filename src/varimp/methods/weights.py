@@ -176,7 +176,10 @@ def _result(method: str, path: np.ndarray, network: Network, variables: dict, ou
         kind = "magnitude"
         scores, combined = np.abs(per_output).mean(axis=0), np.abs(cells).mean(axis=0)
     names = list(variables)
-    details = {**details, "outputs": outputs,
+    measure = {"share": "share of absolute weight products",
+               "effect": "summed weight products (signed)",
+               "magnitude": "mean absolute summed weight products over outputs"}[kind]
+    details = {**details, "outputs": outputs, "measure": measure,
                "per_output": pd.DataFrame(per_output.T, index=names,
                                           columns=output_labels(outputs, output_names))}
     by_time = time_table(combined, names) if network.sequence else None
