@@ -41,6 +41,10 @@ OUTPUT_KINDS = ("regression", "probability", "logits")
 CLASSIFIER_KINDS = ("probability", "logits")
 ALIASES = {"mse": "neg_mean_squared_error", "mae": "neg_mean_absolute_error",
            "log_loss": "neg_log_loss"}
+#: Rows on which a metric's closed form is checked against scikit-learn, once per call.
+CHECK_ROWS = 2048
+#: (metric, options, response, array ranks) -> whether its closed form equals scikit-learn's
+_CHECKED: dict[tuple, bool] = {}
 DEFAULT_SCORING = {"regression": "neg_mean_squared_error", "probability": "neg_log_loss",
                    "logits": "neg_log_loss"}
 
@@ -305,16 +309,26 @@ class Evaluation:
         fast = self._fast.get(id(scorer), False)
         if fast:
             return _sign(scorer) * fast(y, frozen.array)
+        if fast is False:  # first call: check the closed form against scikit-learn, once per
+            form = _closed_form(scorer)  # metric and process, on at most CHECK_ROWS rows
+            key = (getattr(scorer, "_score_func", None), frozenset(getattr(scorer, "_kwargs", {})),
+                   type(frozen), np.ndim(y), np.ndim(frozen.array))
+            if form is not None and key not in _CHECKED:
+                rows = slice(0, CHECK_ROWS)
+                part = type(frozen)(frozen.array[rows])
+                _CHECKED[key] = bool(np.isclose(
+                    _sign(scorer) * form(y[rows], part.array),
+                    self._sklearn(scorer, part, y[rows]), rtol=1e-9, atol=1e-12))
+            self._fast[id(scorer)] = form if form is not None and _CHECKED[key] else None
+            return self._call(frozen, y, scorer)
+        return self._sklearn(scorer, frozen, y)
+
+    def _sklearn(self, scorer: Any, frozen: Any, y: np.ndarray) -> float:
         m = y.shape[0]
         dummy = self._dummy.get(m)
         if dummy is None:
             dummy = self._dummy[m] = np.zeros((m, 1))
-        value = float(scorer(frozen.estimator(), dummy, y))
-        if fast is False:  # first call: check the closed form against scikit-learn once
-            form = _closed_form(scorer)
-            self._fast[id(scorer)] = form if form is not None and np.isclose(
-                _sign(scorer) * form(y, frozen.array), value, rtol=1e-9, atol=1e-12) else None
-        return value
+        return float(scorer(frozen.estimator(), dummy, y))
 
 
 def probabilities(pred: np.ndarray, kind: str) -> np.ndarray:
