@@ -12,6 +12,7 @@ is added.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -61,6 +62,21 @@ class MethodSpec:
         return self.facts.random
 
 
+def least_squares(X: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A cheap ``fit`` for the retraining methods: least squares on the flattened inputs (and
+    an intercept), tables or sequences alike. Its predictions multiply elementwise and sum
+    each row on its own, so they do not depend on the batch a row arrives in."""
+    design = np.column_stack([X.reshape(len(X), -1), np.ones(len(X))])
+    coef = np.linalg.lstsq(design, y.reshape(len(y), -1), rcond=None)[0]
+    return functools.partial(_linear, coef=coef, shape=y.shape[1:])
+
+
+def _linear(X: np.ndarray, coef: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    flat = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    pred = (flat[:, :, None] * coef[None, :-1]).sum(axis=1) + coef[-1]
+    return pred.reshape(len(X), *shape)
+
+
 METHOD_SPECS: dict[str, MethodSpec] = {name: MethodSpec(method=name, **row) for name, row in {
     "connection_weights": {},
     "garson": {},
@@ -68,6 +84,8 @@ METHOD_SPECS: dict[str, MethodSpec] = {name: MethodSpec(method=name, **row) for 
     "perturbation": {"replaces_cells": True, "options": {"n_repeats": 2, "noise": (0.2, 0.5)}},
     "permutation": {"replaces_cells": True, "options": {"n_repeats": 2}},
     "profile": {"replaces_cells": True, "options": {"steps": 4}},
+    "forward_stepwise": {"replaces_cells": True, "options": {"fit": least_squares}},
+    "backward_stepwise": {"replaces_cells": True, "options": {"fit": least_squares}},
     "improved_stepwise_1": {"replaces_cells": True},
     "improved_stepwise_2": {"replaces_cells": True},
 }.items()}

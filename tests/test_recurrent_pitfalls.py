@@ -225,6 +225,9 @@ def test_bidirectional_lstm(method: str):
         return
     result = rm.run(method, model, X_SEQ, _y(method))
     scores = result.scores.to_numpy()
+    if rm.spec(method).facts.retrains:  # new networks, trained on the data: the given one's
+        assert np.isfinite(scores).all()  # blindness to x3 is not theirs
+        return
     assert scores[2] == 0.0 and np.all(scores[:2] != 0.0)
     if result.by_time is not None:
         assert np.all(result.by_time["x3"].to_numpy() == 0.0)

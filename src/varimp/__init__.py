@@ -16,7 +16,9 @@ from .api import METHODS, available_methods, importance
 from .compare import compare
 from .errors import InputError, ModelError, UnsupportedModelError, VarImpError
 from .methods import (
+    backward_stepwise,
     connection_weights,
+    forward_stepwise,
     garson,
     improved_stepwise_1,
     improved_stepwise_2,
@@ -31,7 +33,8 @@ from .result import Comparison, Importance
 __version__ = "0.1.0"
 
 #: Public names whose module imports a heavy library, loaded on first access: name -> module.
-_LAZY = {"train_mlp": ".train", "train_recurrent": ".train"}
+_LAZY = {"train_mlp": ".train", "train_recurrent": ".train", "randomization_test": ".stats",
+         "ensemble": ".stats"}
 
 
 def __getattr__(name: str) -> Any:
@@ -48,8 +51,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "METHODS", "Comparison", "Importance", "InputError", "MethodSpec", "ModelError",
-    "UnsupportedModelError", "VarImpError", "__version__", "available_methods", "compare",
-    "connection_weights", "datasets", "garson", "importance", "improved_stepwise_1",
-    "improved_stepwise_2", "partial_derivatives", "permutation", "perturbation", "profile",
+    "UnsupportedModelError", "VarImpError", "__version__", "available_methods",
+    "backward_stepwise", "compare", "connection_weights", "datasets", "ensemble",
+    "forward_stepwise", "garson", "importance", "improved_stepwise_1", "improved_stepwise_2",
+    "partial_derivatives", "permutation", "perturbation", "profile", "randomization_test",
     "train_mlp", "train_recurrent",
 ]

@@ -109,6 +109,18 @@ REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
                "each input swept over its range, the others at fixed levels; range of the "
                "median curve", "Lek et al. (1996)",
                cost="p x levels x 12 rows (+ T p x 12 for cells)", min_samples=2),
+    MethodSpec("forward_stepwise", f"{_M}:forward_stepwise",
+               "inputs added one by one, the network retrained for each candidate; each "
+               "scored by the error decrease at the step it enters",
+               "Gevrey et al. (2003); Olden, Joy & Death (2004)", needs_y=True, retrains=True,
+               by_time=False, random=True, kind="loss", cost="1 + p (p + 1) / 2 fits",
+               min_samples=2),
+    MethodSpec("backward_stepwise", f"{_M}:backward_stepwise",
+               "inputs removed one by one, the network retrained for each candidate; each "
+               "scored by the error increase at the step it leaves",
+               "Gevrey et al. (2003); Olden, Joy & Death (2004)", needs_y=True, retrains=True,
+               by_time=False, random=True, kind="loss", cost="1 + p (p + 1) / 2 fits",
+               min_samples=2),
     MethodSpec("improved_stepwise_1", f"{_M}:improved_stepwise_1",
                "increase in error with one input held at its mean", "Gevrey et al. (2003)",
                needs_y=True, kind="loss", cost="p (+ T p) passes", min_samples=2),

@@ -298,6 +298,54 @@ class Evaluation:
     def loss(self, pred: np.ndarray, rows: np.ndarray | None = None) -> float:
         return -self.score(pred, rows)
 
+    @property
+    def per_row(self) -> bool:
+        """Whether the loss is a mean over the rows of X (MSE, MAE, log loss, accuracy, and the
+        Brier score of a classifier), so that :meth:`row_losses` splits it into the rows'
+        shares. True once a loss has been computed with the metric's closed form, checked equal
+        to scikit-learn's (an R2, a balanced accuracy, a ROC AUC or a user's metric is not a
+        mean over rows)."""
+        scorer = self._used_scorer()
+        form = _closed_form(scorer)
+        return form in _ROW_FORMS and self._fast.get(id(scorer)) is form
+
+    def row_losses(self, pred: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Every row's share of :meth:`loss`, ``(m,)`` for the predictions of ``m`` rows:
+        its mean over the row's predicted steps (and outputs, or classes for the Brier score),
+        so that ``row_losses(pred, rows).mean()`` equals ``loss(pred, rows)`` to rounding.
+        Only for a metric that is a mean over rows (:attr:`per_row`)."""
+        m = pred.shape[0]
+        y = self._y if rows is None else self._select(self.targets.values[rows])
+        if not self.targets.classifier:
+            values = _ROW_FORMS[_closed_form(self.scorer)](y, self._select(pred))
+        else:
+            if self.step is not None:
+                pred = pred[:, [self.step]]
+            proba = probabilities(pred, self.targets.kind)
+            labels = y.reshape(-1)
+            if len(self.outputs) == self.n_outputs or self.n_outputs == 1:
+                values = self._class_rows(proba.reshape(-1, proba.shape[-1]), labels,
+                                          self.scorer)
+            else:
+                values = np.mean([self._class_rows(_binary(proba[..., c].reshape(-1)),
+                                                   (labels == c).astype(np.intp),
+                                                   self.one_vs_rest)
+                                  for c in self.outputs], axis=0)
+        return -_sign(self.scorer) * values.reshape(m, -1).mean(axis=1)
+
+    def _class_rows(self, proba: np.ndarray, labels: np.ndarray, scorer: Any) -> np.ndarray:
+        if self.regression_metric:
+            onehot = np.eye(proba.shape[1])[labels]
+            return _ROW_FORMS[_closed_form(self.scorer)](_squeeze(onehot), _squeeze(proba))
+        return _ROW_FORMS[_closed_form(scorer)](labels, proba)
+
+    def _used_scorer(self) -> Any:
+        """The scorer :meth:`score` calls: one-vs-rest for a subset of a classifier's classes
+        (unless the metric is a regression metric on probabilities)."""
+        subset = self.targets.classifier and len(self.outputs) < self.n_outputs and \
+            self.n_outputs > 1
+        return self.one_vs_rest if subset and not self.regression_metric else self.scorer
+
     def _classes(self, proba: np.ndarray, labels: np.ndarray, scorer: Any = None) -> float:
         if self.regression_metric:  # e.g. MSE of probabilities and one-hot targets (Brier)
             onehot = np.eye(proba.shape[1])[labels]
@@ -452,6 +500,31 @@ def _log_loss(labels: np.ndarray, proba: np.ndarray) -> float:
 
 def _accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(proba.argmax(axis=1) == labels))
+
+
+# Per-row forms: each sample's term of the closed forms above (averaged over output columns),
+# whose mean over samples is the closed form. R2 is not a mean over samples.
+def _squared_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    values = (y - pred) ** 2
+    return values if values.ndim == 1 else values.mean(axis=1)
+
+
+def _absolute_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    values = np.abs(y - pred)
+    return values if values.ndim == 1 else values.mean(axis=1)
+
+
+def _log_loss_rows(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    eps = np.finfo(proba.dtype).eps
+    return -np.log(np.clip(proba[np.arange(len(labels)), labels], eps, 1.0 - eps))
+
+
+def _accuracy_rows(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    return (proba.argmax(axis=1) == labels).astype(np.float64)
+
+
+_ROW_FORMS = {_mse: _squared_rows, _mae: _absolute_rows, _log_loss: _log_loss_rows,
+              _accuracy: _accuracy_rows}
 
 
 def _closed_form(scorer: Any) -> Callable | None:

@@ -25,6 +25,7 @@ from torch import nn
 
 from .errors import InputError
 from .modules import GATE_COUNT, TORCH_ACTIVATIONS, RecurrentLayer, RecurrentNet
+from .refit import check_fraction
 from .validation import (
     check_choice,
     check_positive_float,
@@ -112,10 +113,23 @@ def _check_activation(value: object, name: str) -> str:
 
 
 def _fit_loop(model: nn.Module, loss: Callable, X: torch.Tensor, y: torch.Tensor,
-               epochs: int, batch_size: int, lr: float) -> None:
-    """Adam on shuffled mini-batches (the shuffles come from the forked, seeded RNG)."""
+              epochs: int, batch_size: int, lr: float, validation_fraction: float | None = None,
+              patience: int = 10) -> None:
+    """Adam on shuffled mini-batches (the shuffles come from the forked, seeded RNG).
+
+    With ``validation_fraction``, that share of the rows (drawn from the same RNG, before any
+    shuffle) is held out; after every epoch the loss on them is computed, training stops once it
+    has not improved for ``patience`` epochs, and the weights of the best epoch are restored
+    (early stopping, as scikit-learn's ``early_stopping=True``). Fewer than two rows: no split.
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    held = _held_out_rows(X.shape[0], validation_fraction)
+    if held:
+        order = torch.randperm(X.shape[0])
+        X_val, y_val = X[order[:held]], y[order[:held]]
+        X, y = X[order[held:]], y[order[held:]]
     n = X.shape[0]
+    best, best_state, waited = math.inf, None, 0
     model.train()
     for _ in range(epochs):
         order = torch.randperm(n)
@@ -125,7 +139,39 @@ def _fit_loop(model: nn.Module, loss: Callable, X: torch.Tensor, y: torch.Tensor
             value = loss(model(X[rows]), y[rows])
             value.backward()
             optimizer.step()
+        if not held:
+            continue
+        model.eval()
+        with torch.no_grad():
+            current = float(loss(model(X_val), y_val))
+        model.train()
+        if current < best:
+            best, waited = current, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
+
+
+def _held_out_rows(n: int, validation_fraction: float | None) -> int:
+    """Rows held out for early stopping: ``round(fraction * n)``, at least one, leaving at
+    least one to train on; 0 without a fraction or with fewer than two rows."""
+    if validation_fraction is None or n < 2:
+        return 0
+    return min(n - 1, max(1, round(validation_fraction * n)))
+
+
+def check_validation(validation_fraction: object, patience: object
+                     ) -> tuple[float | None, int]:
+    """``validation_fraction`` (None, or a number strictly between 0 and 1) and ``patience``
+    (an integer >= 1), validated."""
+    if validation_fraction is not None:
+        validation_fraction = check_fraction(validation_fraction, "validation_fraction")
+    return validation_fraction, check_positive_int(patience, "patience")
 
 
 def _common(epochs: object, batch_size: object, lr: object) -> tuple[int, int, float]:
@@ -146,10 +192,13 @@ def train_mlp(
     hidden: Sequence[int] | int = (16,),
     activation: str = "tanh",
     task: str = "regression",
+    n_classes: int | None = None,
     epochs: int = 100,
     batch_size: int = 32,
     lr: float = 0.01,
     standardize: bool = True,
+    validation_fraction: float | None = None,
+    patience: int = 10,
     random_state: object = 0,
     n_threads: int | None = 1,
 ) -> nn.Module:
@@ -166,12 +215,22 @@ def train_mlp(
         Units of each hidden layer.
     activation : str
         Hidden activation (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"elu"``, ...).
+    n_classes : int, optional
+        ``task="multiclass"``: the number of outputs (default: the largest label + 1; give it
+        when some classes may be absent from ``y``, as in a resample).
     epochs, batch_size, lr : int, int, float
         Passes over the data, rows per Adam step, learning rate.
     standardize : bool
         Train on standardized inputs (and, for regression, targets), then fold the scaling into
         the first and last ``Linear`` layers: the returned network takes raw ``X`` and predicts
         on the scale of ``y``, and is still a plain chain of ``Linear`` layers and activations.
+    validation_fraction : float or None
+        Early stopping: this share of the rows (drawn from ``random_state``) is held out, the
+        loss on it is computed after every epoch, training stops once it has not improved for
+        ``patience`` epochs and the best epoch's weights are kept; ``epochs`` is then the
+        most. None (the default): every row is trained on for ``epochs`` epochs.
+    patience : int
+        Epochs without improvement of the held-out loss before training stops.
     random_state : int, numpy Generator or None
         Seed of the initial weights and the shuffles.
     n_threads : int or None
@@ -189,6 +248,7 @@ def train_mlp(
     hidden = _check_sizes(hidden, "hidden")
     activation = _check_activation(activation, "activation")
     epochs, batch_size, lr = _common(epochs, batch_size, lr)
+    validation_fraction, patience = check_validation(validation_fraction, patience)
     x, target = data.X, data.y
     if target.ndim > 2:
         raise InputError(f"y must be (n,) or (n, n_outputs) for an MLP; received {target.shape}")
@@ -196,7 +256,8 @@ def train_mlp(
         if target.ndim != 1 or np.any(target != np.round(target)) or target.min() < 0:
             raise InputError("multiclass targets must be integer labels 0..k-1 of shape (n,); "
                              f"received shape {target.shape} with values {np.unique(target)[:5]}")
-        n_out = int(target.max()) + 1
+        n_out = int(target.max()) + 1 if n_classes is None else \
+            check_positive_int(n_classes, "n_classes", minimum=max(2, int(target.max()) + 1))
         if n_out < 2:
             raise InputError(f"multiclass needs at least 2 classes; received labels "
                              f"{np.unique(target).tolist()}")
@@ -205,9 +266,9 @@ def train_mlp(
         n_out = target.shape[1]
         if task == "binary":
             _binary_targets(target)
-    x_mean, x_std = (x.mean(0), _spread(x.std(0))) if standardize else (0.0, 1.0)
+    x_mean, x_std = (x.mean(0), _spread(x)) if standardize else (0.0, 1.0)
     scale_y = standardize and task == "regression"
-    y_mean, y_std = (target.mean(0), _spread(target.std(0))) if scale_y else (0.0, 1.0)
+    y_mean, y_std = (target.mean(0), _spread(target)) if scale_y else (0.0, 1.0)
     sizes = (data.n_features, *hidden, n_out)
     with torch.random.fork_rng(devices=[]), torch_threads(n_threads):
         torch.manual_seed(_seed(random_state))
@@ -228,7 +289,7 @@ def train_mlp(
         else:
             yt = torch.as_tensor((target - y_mean) / y_std, dtype=torch.float32)
             loss = F.mse_loss if task == "regression" else F.binary_cross_entropy_with_logits
-        _fit_loop(model, loss, xt, yt, epochs, batch_size, lr)
+        _fit_loop(model, loss, xt, yt, epochs, batch_size, lr, validation_fraction, patience)
     if standardize:
         _fold_scaling(linears[0], linears[-1], x_mean, x_std, y_mean, y_std)
     if task == "binary":
@@ -238,8 +299,11 @@ def train_mlp(
     return model.eval()
 
 
-def _spread(std: np.ndarray) -> np.ndarray:
-    return np.where(std > 0, std, 1.0)
+def _spread(values: np.ndarray) -> np.ndarray:
+    """The standard deviation of every column, 1 for a constant column: one whose spread is
+    rounding noise of its mean (a column held at its mean has a std of about 1e-17, not 0)."""
+    std = values.std(0)
+    return np.where(std > 1e-12 * np.maximum(1.0, np.abs(values.mean(0))), std, 1.0)
 
 
 def _fold_scaling(first: nn.Linear, last: nn.Linear, x_mean, x_std, y_mean, y_std) -> None:
@@ -270,6 +334,8 @@ def train_recurrent(
     epochs: int = 5,
     batch_size: int = 5,
     lr: float = 0.001,
+    validation_fraction: float | None = None,
+    patience: int = 10,
     random_state: object = 0,
     n_threads: int | None = 1,
 ) -> nn.Module:
@@ -301,6 +367,8 @@ def train_recurrent(
         Binary cross-entropy on probabilities (targets in [0, 1]; the output must be a sigmoid)
         or mean squared error.
     epochs, batch_size, lr : int, int, float
+    validation_fraction, patience : float or None, int
+        Early stopping on held-out rows (sequences), as for :func:`train_mlp`.
     random_state : int, numpy Generator or None
         Seed of the initial weights (Keras' initialisers) and of the shuffles.
     n_threads : int or None
@@ -326,6 +394,7 @@ def train_recurrent(
     activations = tuple(_check_activation(a, "each activation") for a in activations)
     loss = check_choice(loss, "loss", ("bce", "mse"))
     epochs, batch_size, lr = _common(epochs, batch_size, lr)
+    validation_fraction, patience = check_validation(validation_fraction, patience)
     target = data.y
     expected = 2 if return_sequences else 1
     if target.ndim not in (expected, expected + 1) or (
@@ -363,7 +432,8 @@ def train_recurrent(
             model.varimp_output_kind = "probability"
         criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
         _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=torch.float32),
-                  torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr)
+                  torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr,
+                  validation_fraction, patience)
     return model.eval()
 
 

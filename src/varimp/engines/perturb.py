@@ -30,7 +30,7 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,8 @@ from .tasks import (
     seed_from,
 )
 
+#: ``observe(repeat, task, pred, reference, rows)``: sees every copy's predictions once.
+Observer = Callable[[int, int, np.ndarray, np.ndarray, "np.ndarray | None"], None]
 #: Default bound on the bytes of perturbed input held at once (256 MiB).
 DEFAULT_MAX_MEMORY = 256 * 2**20
 #: Default bound on input cells (rows x steps x features) per model call when ``batch_size`` is
@@ -195,7 +197,8 @@ class PerturbationEngine:
                                  f"{task.step}")
 
     def run(self, tasks: Sequence[Task], statistic: Statistic, *, n_repeats: int = 1,
-            seed: int = 0, rows: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+            seed: int = 0, rows: Sequence[np.ndarray | None] | None = None,
+            observe: Observer | None = None) -> np.ndarray:
         """Evaluate every task ``n_repeats`` times and reduce each copy with ``statistic``.
 
         Parameters
@@ -212,6 +215,10 @@ class PerturbationEngine:
             From :func:`seed_from`.
         rows : sequence of index arrays or None, one per repeat
             The rows of X the copies of repeat ``r`` use (e.g. a subsample); None: all rows.
+        observe : callable or None
+            ``observe(repeat, task, pred, reference, rows)``, called with every copy's
+            predictions as it completes, before they are let go (e.g. to keep each row's share
+            of a statistic, :class:`varimp.methods.measure.RowShares`).
 
         Returns
         -------
@@ -240,13 +247,13 @@ class PerturbationEngine:
                 self.adapter.guard():
             for group in groups:
                 if group:
-                    self._run_group(group, statistic, seed, results, suffix, bar)
+                    self._run_group(group, statistic, seed, results, suffix, bar, observe)
         values = [[results[(r, j)] for j in range(len(tasks))] for r in range(n_repeats)]
         return np.asarray(values, dtype=np.float64)
 
     # -- internals ----------------------------------------------------------------------------
     def _run_group(self, group: list[_Copy], statistic: Statistic, seed: int,
-                   results: dict, suffix: Any, bar: Any) -> None:
+                   results: dict, suffix: Any, bar: Any, observe: Observer | None) -> None:
         start = group[0].start if suffix is not None else 0
         use_suffix = suffix is not None and start > 0
         tail = None if use_suffix else self.tail_run()
@@ -281,6 +288,8 @@ class PerturbationEngine:
                     reference = self.base if copy.rows is None else self.base[copy.rows]
                     results[(copy.repeat, copy.index)] = statistic(copy.pred, reference,
                                                                    copy.rows)
+                    if observe is not None:
+                        observe(copy.repeat, copy.index, copy.pred, reference, copy.rows)
                     copy.block = copy.pred = None
                     bar.update(1)
 

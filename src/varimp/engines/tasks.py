@@ -145,9 +145,10 @@ def seed_from(random_state: object) -> int:
 
 
 #: First element of a generator key: the random numbers of a task's copy, a method's own
-#: per-repeat draws (e.g. the row subsample of permutation's ``max_samples``), or the draw a
-#: shared perturbation makes once per repeat for all tasks (the permutation of ``Permute``).
-TASK_KEY, REPEAT_KEY, DRAW_KEY = 0, 1, 2
+#: per-repeat draws (e.g. the row subsample of permutation's ``max_samples``), the draw a
+#: shared perturbation makes once per repeat for all tasks (the permutation of ``Permute``), or
+#: the row bootstrap of an interval (:func:`varimp.methods.measure.row_bootstrap`).
+TASK_KEY, REPEAT_KEY, DRAW_KEY, BOOTSTRAP_KEY = 0, 1, 2, 3
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engines import seed_from
 from ..result import Importance
 from ..validation import check_choice, feature_spread
 from ._common import (
@@ -18,6 +19,7 @@ from ._common import (
     resolve_step,
     time_table,
 )
+from .measure import check_interval, percentile_interval, row_bootstrap
 
 #: Inputs whose standard deviations differ by more than this factor get a warning with
 #: ``scale="none"``: their raw derivatives are in incomparable units.
@@ -28,6 +30,7 @@ def partial_derivatives(
     model: object, X: object, y: object = None, *, scale: str = "none",
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, batch_size: int | None = None, by_time: bool = True,
+    ci_level: float | None = None, n_bootstrap: int = 1000, random_state: Any = None,
 ) -> Importance:
     """Partial derivatives of the output with respect to every input, at every observation.
 
@@ -60,21 +63,28 @@ def partial_derivatives(
     ``details["per_output"]`` (variables x output labels); the score, and ``by_time``, are the
     mean over the selected outputs.
 
+    ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows
+    (seeded by ``random_state``) of each row's squared derivative (averaged over the selected
+    outputs): the SSD of a resample is the sum of its rows' terms, and no gradient is taken
+    again (:func:`~varimp.methods.measure.row_bootstrap`). Whole-variable scores only.
+
     Parameters
     ----------
     model, X, y
         As for every method; ``y`` is not used.
     scale : {"none", "std"}, default "none"
         Raw derivatives, or derivatives per standard deviation of each input.
-    feature_names, output, output_step, groups, batch_size, by_time
+    feature_names, output, output_step, groups, batch_size, by_time, ci_level, n_bootstrap,
+    random_state
         The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
     Importance
-        Non-negative scores (kind ``"magnitude"``); ``details``: ``per_output``, ``summary``
-        (output, variable, mean, std, rms, ssd), ``derivatives`` (a DataFrame per sample, or a
-        dict of them by output label), ``gradient``, ``scale``, ``spread``, ``outputs``.
+        Non-negative scores (kind ``"magnitude"``), ``ci`` with ``ci_level``; ``details``:
+        ``per_output``, ``summary`` (output, variable, mean, std, rms, ssd), ``derivatives``
+        (a DataFrame per sample, or a dict of them by output label), ``gradient``, ``scale``,
+        ``spread``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
 
     References
     ----------
@@ -88,6 +98,8 @@ def partial_derivatives(
     249-264.
     """
     scale = check_choice(scale, "scale", ("none", "std"))
+    ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
+    seed = seed_from(random_state)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
                     replaces_cells=False)
     data, adapter, names = setup.data, setup.adapter, setup.variables
@@ -100,6 +112,7 @@ def partial_derivatives(
     outputs = resolve_output(output, n_outputs, names_out)
     labels = output_labels(outputs, names_out)
     ssd, cells, summaries, derivatives = [], [], [], {}
+    squares = np.zeros((data.n_samples, len(names)))  # each row's SSD term, mean over outputs
     for k, label in zip(outputs, labels, strict=True):
         grad = adapter.gradient(data.X, k, output_step, batch_size)
         if scale == "std":
@@ -107,6 +120,7 @@ def partial_derivatives(
         grad = group_columns(grad, setup.groups)
         along = grad.sum(axis=1) if data.sequence else grad  # (n, variables)
         ssd.append((along**2).sum(axis=0))
+        squares += along**2 / len(outputs)
         if data.sequence and by_time:
             cells.append((grad**2).sum(axis=0))
         summaries.append(pd.DataFrame({
@@ -126,8 +140,13 @@ def partial_derivatives(
         "outputs": outputs,
     }
     table = time_table(np.mean(cells, axis=0), names) if cells else None
+    ci = None
+    if ci_level is not None:
+        means = row_bootstrap(squares.T, n_bootstrap, seed)
+        ci = percentile_interval(data.n_samples * means, ci_level, names)
+        details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
-                      by_time=table, details=details, kind="magnitude")
+                      by_time=table, ci=ci, details=details, kind="magnitude")
 
 
 def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:

@@ -1,12 +1,23 @@
 """What a perturbed copy of X is reduced to: an error against ``y``, or the change of the
-predictions without it. Shared by every method built on the perturbation engine."""
+predictions without it; and each row's share of it, resampled for an interval (``ci_level``)
+without another model call. Shared by every method built on the perturbation engine."""
 
 from __future__ import annotations
 
-import numpy as np
+import numbers
+from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
+from ..engines.tasks import BOOTSTRAP_KEY, generator
+from ..errors import InputError, describe
 from ..scoring import Evaluation, check_probabilities, read_targets
+from ..validation import check_positive_int
 from ._common import Setup, output_names, resolve_output, resolve_step
+
+#: Resample weights held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB).
+BOOTSTRAP_CELLS = 2**22
 
 
 class Measure:
@@ -85,6 +96,12 @@ class Measure:
         change = self._select(pred) - self._select(reference)
         return np.sqrt(np.mean(change**2, axis=(0, 1)))
 
+    def row_changes(self, pred: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """Every row's squared change of every selected output, averaged over the selected
+        predicted steps: ``(m, outputs)``; :meth:`changes` is the square root of its mean."""
+        change = self._select(pred) - self._select(reference)
+        return np.mean(change**2, axis=1)
+
     def baseline(self, rows: np.ndarray | None = None) -> float:
         """The loss of the unperturbed predictions (0 without targets)."""
         if self.evaluation is None:
@@ -101,3 +118,143 @@ class Measure:
         """A loss as the measure in its own direction: an R2 or accuracy is ``-loss``, an
         error such as the MSE is the loss itself."""
         return -loss if self.greater_is_better else loss
+
+
+# -- intervals from a bootstrap over rows ---------------------------------------------------------
+def check_interval(ci_level: object, n_bootstrap: object) -> tuple[float | None, int]:
+    """``ci_level`` (None: no interval, or a number in (0, 1)) and ``n_bootstrap`` (an integer
+    >= 2), checked at the door."""
+    if ci_level is not None and (isinstance(ci_level, bool) or
+                                 not isinstance(ci_level, numbers.Real) or
+                                 not 0.0 < float(ci_level) < 1.0):
+        raise InputError(f"ci_level must be None (no interval) or a number strictly between 0 "
+                         f"and 1, e.g. 0.95; received {describe(ci_level)}")
+    n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", minimum=2)
+    return (None if ci_level is None else float(ci_level)), n_bootstrap
+
+
+def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
+    """Means of every variable's per-row shares over ``n_bootstrap`` resamples of the rows.
+
+    ``shares`` is ``(n_variables, n_rows)``. Resample ``b`` draws ``n_rows`` rows with
+    replacement, ``rng.integers(0, n_rows, n_rows)``, from one generator
+    ``rng = generator(seed, BOOTSTRAP_KEY)`` in the order ``b = 0, 1, ...``; every variable
+    uses the same resamples. Returns ``(n_bootstrap, n_variables)``. The work is
+    ``n_bootstrap x n_rows`` draws and counts, whatever the model (no model call), and the
+    memory a few resamples at a time.
+    """
+    n = shares.shape[1]
+    rng = generator(seed, BOOTSTRAP_KEY)
+    table = np.ascontiguousarray(shares.T)
+    means = np.empty((n_bootstrap, shares.shape[0]))
+    chunk = np.empty((max(1, min(64, BOOTSTRAP_CELLS // n)), n))
+    for start in range(0, n_bootstrap, len(chunk)):
+        stop = min(start + len(chunk), n_bootstrap)
+        for i in range(stop - start):
+            chunk[i] = np.bincount(rng.integers(0, n, n), minlength=n)
+        np.matmul(chunk[:stop - start], table, out=means[start:stop])
+    return means / n
+
+
+def percentile_interval(statistics: np.ndarray, ci_level: float, index: Sequence[str]
+                        ) -> pd.DataFrame:
+    """The percentile interval (Efron & Tibshirani 1993, ch. 13): the ``(1 - ci_level) / 2``
+    and ``(1 + ci_level) / 2`` percentiles of every column of ``statistics`` (linear
+    interpolation, :func:`numpy.percentile`), as a DataFrame with columns ``low`` and
+    ``high``."""
+    low, high = np.percentile(statistics, [50.0 * (1.0 - ci_level), 50.0 * (1.0 + ci_level)],
+                              axis=0)
+    return pd.DataFrame({"low": low, "high": high}, index=list(index))
+
+
+class RowShares:
+    """Every variable's score split into the rows of X, collected from the engine's copies.
+
+    Pass it as ``observe`` to :meth:`varimp.engines.PerturbationEngine.run`; only the
+    variable-level tasks (``variable_of``: task index -> variable index) are kept, summed over
+    repeats and noise levels, so memory is ``n_rows x n_variables`` floats whatever the number
+    of copies or cells. :meth:`shares` are scaled so that their mean over rows is the score:
+
+    - with ``y`` and an error that is a mean over rows (:attr:`Evaluation.per_row`): the row's
+      ``loss_row(perturbed) - loss_row(original)``, averaged over the copies that used the row
+      and weighted by how often they did (with ``max_samples`` a row left out of a repeat adds
+      nothing to it), so the mean over all rows is the score;
+    - without ``y`` (an RMS change, not a mean): the row's squared change (mean over predicted
+      steps) divided by its copy's RMS change, averaged over copies and outputs; their mean is
+      the score (the mean of the copies' RMS changes), and :meth:`statistic` turns resampled
+      means back into the score as ``sqrt(score x resampled mean)``. For one copy per variable
+      (one noise level, one repeat, one output) this is exactly the RMS change of the resampled
+      rows; for several, its first-order (delta method) expansion.
+    """
+
+    @classmethod
+    def of_tasks(cls, measure: Measure, tasks: Sequence, variables: Sequence[str]) -> RowShares:
+        """Shares of the tasks that perturb a variable at every step (labelled by its name,
+        as :func:`varimp.methods.perturbation.variable_tasks` makes them); cells are left out."""
+        position = {name: i for i, name in enumerate(variables)}
+        return cls(measure, len(variables), {j: position[task.label] for j, task in
+                                             enumerate(tasks) if task.step is None})
+
+    def __init__(self, measure: Measure, n_variables: int, variable_of: dict[int, int]):
+        self.measure, self.variable_of = measure, variable_of
+        n = measure.base.shape[0]
+        self.sums = np.zeros((n_variables, n))
+        self.counts = np.zeros(n_variables)
+        self.base_rows = None
+        if measure.evaluation is not None:
+            measure.baseline()  # the metric's closed form is checked on the first loss
+            if not measure.evaluation.per_row:
+                raise InputError(
+                    f"ci_level needs an error that is a mean over rows, so that rows can be "
+                    f"resampled: scoring 'neg_mean_squared_error' (the Brier score of a "
+                    f"classifier), 'neg_mean_absolute_error', 'neg_log_loss' or 'accuracy'; "
+                    f"received scoring "
+                    f"{measure.evaluation.scoring_name!r}. Pass ci_level=None, or use "
+                    f"varimp.ensemble for an interval of any measure")
+            self.base_rows = measure.evaluation.row_losses(measure.base)
+
+    def __call__(self, repeat: int, task: int, pred: np.ndarray, reference: np.ndarray,
+                 rows: np.ndarray | None) -> None:
+        variable = self.variable_of.get(task)
+        if variable is None:
+            return
+        if self.base_rows is not None:
+            share = self.measure.evaluation.row_losses(pred, rows) - \
+                (self.base_rows if rows is None else self.base_rows[rows])
+        else:
+            change = self.measure.row_changes(pred, reference)  # (m, outputs)
+            rms = np.sqrt(change.mean(axis=0))
+            share = (change / np.where(rms > 0, rms, 1.0)).mean(axis=1)
+        if rows is None:
+            self.sums[variable] += share
+        else:
+            self.sums[variable, rows] += share
+        self.counts[variable] += len(share)
+
+    def shares(self) -> np.ndarray:
+        """``(n_variables, n_rows)``: each row's share; the mean over rows is the score."""
+        n = self.sums.shape[1]
+        return self.sums * (n / np.where(self.counts > 0, self.counts, 1.0))[:, None]
+
+    def statistic(self, means: np.ndarray, shares: np.ndarray) -> np.ndarray:
+        """The score of resampled rows from the mean of their shares ``(n_bootstrap, V)``."""
+        if self.base_rows is not None:
+            return means
+        return np.sqrt(shares.mean(axis=1) * means)
+
+    def interval(self, ci_level: float, n_bootstrap: int, seed: int, index: Sequence[str]
+                 ) -> pd.DataFrame:
+        """The percentile interval of every variable's score over row resamples."""
+        shares = self.shares()
+        means = row_bootstrap(shares, n_bootstrap, seed)
+        return percentile_interval(self.statistic(means, shares), ci_level, index)
+
+
+def row_interval(shares: RowShares | None, ci_level: float | None, n_bootstrap: int,
+                 seed: int, index: Sequence[str], details: dict) -> pd.DataFrame | None:
+    """``shares.interval(...)``, with ``ci_level`` and ``n_bootstrap`` noted in ``details``;
+    None without shares (no ``ci_level``)."""
+    if shares is None:
+        return None
+    details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
+    return shares.interval(ci_level, n_bootstrap, seed, index)

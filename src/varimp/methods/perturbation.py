@@ -37,7 +37,7 @@ from ..validation import (
     one_hot_codes,
 )
 from ._common import Setup, output_labels, output_names, prepare, time_table
-from .measure import Measure
+from .measure import Measure, RowShares, check_interval, row_interval
 
 DEFAULT_NOISE = (0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -92,6 +92,7 @@ def perturbation(
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, random_state: Any = None, batch_size: int | None = None,
     max_memory: int | None = None, progress: bool | None = None, by_time: bool = True,
+    ci_level: float | None = None, n_bootstrap: int = 1000,
 ) -> Importance:
     """Input perturbation: Gaussian noise added to one variable at a time.
 
@@ -125,6 +126,13 @@ def perturbation(
     its whole variable. Cells of a recurrent network whose structure the adapter can read are
     evaluated from step ``t`` on only (the unperturbed prefix is cached).
 
+    ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows of
+    what was already computed, with no further model call (see :class:`~varimp.methods.
+    measure.RowShares`): with ``y``, each row's increase of a per-row error (MSE, MAE, log
+    loss, accuracy), averaged over levels and repeats; without ``y``, each row's squared
+    change, the RMS of the resampled rows recovered from their mean (exact for one level and
+    one repeat, first order otherwise). Whole-variable scores only, not ``by_time``.
+
     Parameters
     ----------
     model, X, y
@@ -137,17 +145,18 @@ def perturbation(
     scoring : str, callable or Scorer
         Error measure when ``y`` is given (see :mod:`varimp.scoring`).
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
-    by_time
+    by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
     Importance
-        ``details``: ``levels`` (level x variable DataFrame), ``measure``, ``baseline`` (the
-        unperturbed error, None without ``y``), ``noise``, ``scale``, ``spread`` (the spread
-        of every feature, as above), ``perturbed_as`` ({variable: ``"noise"`` or
-        ``"category switch"``}), ``categories`` ({one-hot group: its observed categories, the
-        member names and ``"reference"`` for a row of zeros}), ``n_repeats``, ``outputs``.
+        ``ci`` with ``ci_level``. ``details``: ``levels`` (level x variable DataFrame),
+        ``measure``, ``baseline`` (the unperturbed error, None without ``y``), ``noise``,
+        ``scale``, ``spread`` (the spread of every feature, as above), ``perturbed_as``
+        ({variable: ``"noise"`` or ``"category switch"``}), ``categories`` ({one-hot group: its
+        observed categories, the member names and ``"reference"`` for a row of zeros}),
+        ``n_repeats``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
 
     References
     ----------
@@ -161,6 +170,7 @@ def perturbation(
     scale = check_choice(scale, "scale", ("relative", "absolute"))
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
+    ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
                     output_kind=output_kind, classes=classes)
@@ -183,8 +193,9 @@ def perturbation(
         level_tasks, cells = variable_tasks(setup, how, by_time)
         tasks += level_tasks
     statistic = measure.changes if measure.per_output else measure.statistic
-    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed)
     names = setup.variables
+    shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed, observe=shares)
     per_output = None
     if measure.per_output:  # (repeats, tasks, outputs): each output's own RMS change
         per_output = pd.DataFrame(
@@ -211,7 +222,9 @@ def perturbation(
     if per_output is not None:
         details["per_output"] = per_output
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
+                      ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind=measure.kind)
+
 
 
 def _one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
@@ -249,7 +262,7 @@ def permutation(
     max_samples: int | float | None = None, feature_names: Any = None, output: Any = None,
     output_step: int | None = None, groups: Any = None, random_state: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
-    by_time: bool = True,
+    by_time: bool = True, ci_level: float | None = None, n_bootstrap: int = 1000,
 ) -> Importance:
     """Permutation importance: the increase of the error when a variable is shuffled.
 
@@ -273,6 +286,15 @@ def permutation(
     and ``by_time`` holds the time x variable table (mean over repeats). Cells of a recurrent
     network whose structure the adapter can read are evaluated from step ``t`` on only.
 
+    ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows,
+    with no further model call: the score is the mean over rows of each row's
+    ``loss_row(permuted) - loss_row(original)`` (averaged over repeats), for an error that is a
+    mean over rows (MSE, MAE, log loss, accuracy; another scoring is refused), and those per-row
+    shares are resampled (:class:`~varimp.methods.measure.RowShares`). With ``max_samples``, a
+    row's share counts only the repeats that drew it, weighted so that the mean over all rows
+    is the score. Unlike ``std`` (the spread over repeats of the permutation alone), the
+    interval covers the sampling of the rows. Whole-variable scores only, not ``by_time``.
+
     Parameters
     ----------
     model, X, y
@@ -281,15 +303,16 @@ def permutation(
     n_repeats : int
     max_samples : int, float or None
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
-    by_time
+    by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
     Importance
-        ``details``: ``importances`` (repeat x variable DataFrame of increases), ``measure``,
-        ``baseline`` (the unperturbed score, in its own direction), ``n_repeats``,
-        ``max_samples``, ``outputs``.
+        ``ci`` with ``ci_level``. ``details``: ``importances`` (repeat x variable DataFrame of
+        increases), ``measure``, ``baseline`` (the unperturbed score, in its own direction),
+        ``n_repeats``, ``max_samples``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an
+        interval.
 
     References
     ----------
@@ -300,6 +323,7 @@ def permutation(
     """
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
+    ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
                     output_kind=output_kind, classes=classes)
@@ -310,10 +334,12 @@ def permutation(
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
-    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows)
+    names = setup.variables
+    shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows,
+                        observe=shares)
     values = values - np.array([measure.baseline(r) for r in rows])[:, None]
     scores, std, table = summarize(values, setup, cells)
-    names = setup.variables
     details = {
         "importances": pd.DataFrame(values[:, :len(names)], columns=names,
                                     index=pd.RangeIndex(n_repeats, name="repeat")),
@@ -321,4 +347,5 @@ def permutation(
         "max_samples": max_samples, "outputs": measure.outputs,
     }
     return Importance("permutation", pd.Series(scores, index=names), by_time=table, std=std,
+                      ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind="loss")

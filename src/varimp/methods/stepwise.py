@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines import Hold, PerturbationEngine, Task
+from ..engines import Hold, PerturbationEngine, Task, seed_from
 from ..result import Importance
 from ..scoring import check_scoring
 from ._common import Setup, prepare
-from .measure import Measure
+from .measure import Measure, RowShares, check_interval, row_interval
 from .perturbation import check_by_time, summarize, variable_tasks
 
 _REFERENCES = """
@@ -51,7 +51,8 @@ def improved_stepwise_1(
     output_kind: str | None = None, classes: Any = None, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
-    by_time: bool = True,
+    by_time: bool = True, ci_level: float | None = None, n_bootstrap: int = 1000,
+    random_state: Any = None,
 ) -> Importance:
     """Improved stepwise selection 1 (Gevrey et al. 2003, "improved stepwise a").
 
@@ -62,6 +63,11 @@ def improved_stepwise_1(
     every step (at each step's mean); with ``by_time`` each cell ``(t, variable)`` is also held
     alone at its mean and ``by_time`` holds the increase.
 
+    ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows of
+    each row's ``loss_row(held) - loss_row(full model)`` (an error that is a mean over rows:
+    MSE, MAE, log loss, accuracy), with no further model call; ``random_state`` seeds the
+    resamples (:class:`~varimp.methods.measure.RowShares`). Whole-variable scores only.
+
     Parameters
     ----------
     model, X, y
@@ -69,25 +75,30 @@ def improved_stepwise_1(
     scoring : str, callable or Scorer
         Error measure (see :mod:`varimp.scoring`; default ``"auto"``: log loss for
         probabilities with 0/1 targets, else MSE).
-    feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time
+    feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time,
+    ci_level, n_bootstrap, random_state
         The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
     -------
     Importance
-        ``details``: ``errors`` (the error with each variable held), ``baseline`` (the full
-        model's score), ``measure``, ``means`` (the values held), ``outputs``.
+        ``ci`` with ``ci_level``. ``details``: ``errors`` (the error with each variable held),
+        ``baseline`` (the full model's score), ``measure``, ``means`` (the values held),
+        ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
     """
     by_time = check_by_time(by_time)
+    ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
+    seed = seed_from(random_state)
     setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
                            classes)
     engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, _hold_at_mean(means), by_time)
-    errors = engine.run(tasks, measure.statistic)
-    scores, _, table = summarize(errors - measure.baseline(), setup, cells)
     names = setup.variables
+    shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    errors = engine.run(tasks, measure.statistic, observe=shares)
+    scores, _, table = summarize(errors - measure.baseline(), setup, cells)
     sign = -1.0 if measure.greater_is_better else 1.0
     details = {
         "errors": pd.Series(sign * errors[0, :len(names)], index=names),
@@ -95,6 +106,7 @@ def improved_stepwise_1(
         "outputs": measure.outputs,
     }
     return Importance("improved_stepwise_1", pd.Series(scores, index=names), by_time=table,
+                      ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind="loss")
 
 

@@ -1,0 +1,560 @@
+"""The retraining engine: many independent fits, sequentially, on joblib processes or on Dask.
+
+Forward and backward stepwise selection (Olden, Joy & Death 2004), the randomization test
+(Olden & Jackson 2002) and ensembles of networks all train the same network many times on
+altered data. A :class:`FitTask` says how one fit's data differ (inputs removed, targets
+permuted, rows resampled); :class:`RetrainEngine` runs every task's fit and hands the fitted
+model, with the data it saw (:class:`FitData`), to an ``evaluate`` callable on the worker, so
+only the small result travels back.
+
+Seeds
+    One integer is drawn from ``random_state`` (:func:`varimp.engines.seed_from`) and
+    ``numpy.random.SeedSequence(that).spawn(len(tasks))`` gives each task, by its position in
+    the list, a seed ``int(child.generate_state(1)[0])`` in ``[0, 2**32)`` (valid for
+    scikit-learn, torch and NumPy alike). Every seed is drawn before anything is dispatched, so
+    a result depends on ``random_state`` and the task's position only: not on the backend, the
+    number of workers or the order in which fits finish.
+
+Random draws of a task
+    ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
+    ``order = rng.permutation(n)`` and the targets become ``y[order]`` (every row, training and
+    held-out alike, ``X`` unchanged); ``bootstrap``: ``rows = rng.integers(0, n_train,
+    size=n_train)`` and the training rows become ``X_train[rows], y_train[rows]``.
+
+Removing an input
+    ``removal="mean"`` (the default) holds a removed column at its mean over the training rows
+    (over rows and time steps for sequences: one constant everywhere), in the training, held-out
+    and full data alike. The network keeps its input width, so any ``fit(X, y)`` works
+    unchanged, and for a first dense layer a constant input is equivalent to a missing one (its
+    weights fold into the bias). ``removal="drop"`` deletes the columns, for a ``fit`` that
+    accepts fewer of them.
+
+Backends
+    ``n_jobs`` None or 1: in this process, one fit after another. ``n_jobs > 1`` (``-1``: all
+    cores, ``-2``: all but one, as in joblib): joblib processes (``backend`` None means loky,
+    or any joblib backend name); arrays over 1 MB are written once to a memory-mapped file that
+    every worker reads. ``backend="dask"``: the current ``dask.distributed`` client, or a
+    ``LocalCluster`` of ``n_jobs`` (default 2) single-threaded worker processes started for the
+    run and closed afterwards (or once for a whole block: :func:`session`); ``X``, ``y``,
+    ``fit`` and ``evaluate`` are scattered to every worker once per run. Each worker process limits torch's intra-op threads and the BLAS/OpenMP pools
+    (threadpoolctl) to its share of the cores, ``max(1, os.cpu_count() // workers)`` (on Dask,
+    the workers' threads on the same host), and restores them after each fit, so two workers on
+    two cores really run side by side.
+
+Failures
+    A fit or an evaluation that raises, a fit that returns None, an evaluation that returns a
+    non-finite number (or a float array holding one), or a worker process that dies raises a
+    :class:`varimp.ModelError` naming the fit (its task label); the remaining fits are
+    cancelled and a cluster started for the call is closed.
+
+References
+----------
+Olden, J. D. & Jackson, D. A. (2002). Illuminating the "black box": a randomization approach
+for understanding variable contributions in artificial neural networks. Ecological Modelling
+154, 135-150.
+Olden, J. D., Joy, M. K. & Death, R. G. (2004). An accurate comparison of methods for
+quantifying variable importance in artificial neural networks using simulated data.
+Ecological Modelling 178, 389-397.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelError, VarImpError, describe
+from ..progress import check_progress, progress_bar
+from .tasks import seed_from
+
+REMOVALS = ("mean", "drop")
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One fit: which inputs it loses and which random alterations its data get.
+
+    Parameters
+    ----------
+    label : tuple
+        Names the fit in errors and progress, e.g. ``("backward", 2, "x3")``,
+        ``("permutation", 17)``, ``("model", 4)``.
+    removed : tuple of int
+        Feature columns removed for this fit (training and evaluation data alike).
+    permute_y : bool
+        Train (and evaluate) on targets permuted across rows, drawn from the fit's seed.
+    bootstrap : bool
+        Train on a bootstrap resample of the training rows, drawn from the fit's seed.
+    """
+
+    label: tuple
+    removed: tuple[int, ...] = ()
+    permute_y: bool = False
+    bootstrap: bool = False
+
+
+@dataclass(frozen=True)
+class FitData:
+    """What ``evaluate(model, data)`` receives with the fitted model (fresh arrays per fit).
+
+    Attributes
+    ----------
+    task : FitTask
+    seed : int
+        This fit's own seed (passed to ``fit`` as ``random_state`` when it accepts one).
+    X_train, y_train : ndarray
+        The rows the model was trained on, after removal, permutation and bootstrap.
+    X_test, y_test : ndarray
+        The held-out rows (same removal and permutation); all rows when there is no split.
+    X, y : ndarray
+        All rows, after removal and permutation (for methods run on the refitted model).
+    """
+
+    task: FitTask
+    seed: int
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Job:
+    """The settings a worker needs besides the data and the callables (small)."""
+
+    seeded: bool
+    removal: str
+    means: np.ndarray
+    test_rows: np.ndarray | None
+    threads: int | dict[str, int] | None
+    trace_dir: str | None = None
+
+
+class RetrainEngine:
+    """Run many independent fits of ``fit`` on altered copies of ``(X, y)``.
+
+    Parameters
+    ----------
+    fit : callable
+        ``fit(X, y) -> model``; called as ``fit(X, y, random_state=seed)`` when its signature
+        has a ``random_state`` parameter (or ``**kwargs``). It receives its own copies of the
+        data, so a fit that writes into them changes nothing else.
+    X : ndarray of shape (n_samples, n_features) or (n_samples, n_timesteps, n_features)
+    y : ndarray with n_samples rows
+    removal : {"mean", "drop"}
+        How a removed input is removed (see the module docstring).
+    test_rows : array of int, optional
+        Rows held out from training (``X_test``, ``y_test``); None: train and test on all rows.
+    n_jobs : int, optional
+        None or 1: sequential; ``k > 1``: ``k`` workers; ``-1``: one per core.
+    backend : str, optional
+        None or a joblib backend name (``"loky"``, ``"multiprocessing"``, ``"threading"``,
+        ...) for ``n_jobs > 1``; ``"dask"``: the current ``dask.distributed`` client, else a
+        ``LocalCluster`` of ``n_jobs`` workers (2 when ``n_jobs`` is None) for each run.
+    progress : bool, optional
+        Progress bar over fits (None: shown once the work has lasted a few seconds).
+    random_state : int, numpy Generator or None
+        Source of every fit's seed.
+    """
+
+    def __init__(self, fit: Callable, X: np.ndarray, y: np.ndarray, *, removal: str = "mean",
+                 test_rows: np.ndarray | None = None, n_jobs: int | None = None,
+                 backend: str | None = None, progress: bool | None = None,
+                 random_state: object = None) -> None:
+        if not callable(fit):
+            raise InputError(f"fit must be a callable fit(X, y) -> model; received "
+                             f"{describe(fit)}")
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim not in (2, 3) or X.shape[0] == 0:
+            raise InputError(f"X must be (n_samples, n_features) or (n_samples, n_timesteps, "
+                             f"n_features) with at least one row; received shape {X.shape}")
+        if y.ndim == 0 or y.shape[0] != X.shape[0]:
+            raise InputError(f"y must have one row per row of X ({X.shape[0]}); received shape "
+                             f"{y.shape}")
+        if removal not in REMOVALS:
+            raise InputError(f"removal must be one of {list(REMOVALS)}; received {removal!r}")
+        self.fit, self.X, self.y, self.removal = fit, X, y, removal
+        self.test_rows = _check_rows(test_rows, X.shape[0])
+        self.n_jobs = _check_n_jobs(n_jobs)
+        self.backend = _check_backend(backend)
+        self.progress = check_progress(progress)
+        self.random_state = random_state
+        train = np.ones(X.shape[0], dtype=bool)
+        if self.test_rows is not None:
+            train[self.test_rows] = False
+        self.means = X[train].reshape(-1, X.shape[-1]).mean(axis=0)
+
+    @property
+    def n_workers(self) -> int:
+        """Workers a joblib run uses (1: sequential)."""
+        return _workers(self.n_jobs)
+
+    def seeds(self, n_tasks: int) -> list[int]:
+        """The seeds of ``n_tasks`` fits, by position: ``SeedSequence(seed_from(random_state))``
+        spawned ``n_tasks`` times, each child's first 32-bit word."""
+        root = np.random.SeedSequence(seed_from(self.random_state))
+        return [int(child.generate_state(1)[0]) for child in root.spawn(n_tasks)]
+
+    def run(self, tasks: Sequence[FitTask], evaluate: Callable[[Any, FitData], Any]) -> list[Any]:
+        """Fit every task and return ``evaluate(model, data)`` of each, in task order.
+
+        ``fit(X_train, y_train)`` (with ``random_state=seed`` when ``fit`` accepts it) and
+        ``evaluate`` both run on the worker. Seeds depend only on ``random_state`` and the
+        task's position, so the results are identical on every backend.
+
+        Raises
+        ------
+        varimp.ModelError
+            A fit or evaluation raised, returned None (fit) or a non-finite number (evaluate),
+            or a worker died; the message names the fit.
+        """
+        tasks = list(tasks)
+        for task in tasks:
+            if not isinstance(task, FitTask):
+                raise InputError(f"tasks must be FitTask objects; received {describe(task)}")
+            _check_removed(task, self.X.shape[-1], self.removal)
+        if not callable(evaluate):
+            raise InputError(f"evaluate must be a callable evaluate(model, data); received "
+                             f"{describe(evaluate)}")
+        seeds = self.seeds(len(tasks))
+        if not tasks:
+            return []
+        job = _Job(_accepts_random_state(self.fit), self.removal, self.means, self.test_rows,
+                   None)
+        with progress_bar(len(tasks), self.progress, desc="fits", unit="fit") as bar:
+            if self.backend == "dask":
+                return self._run_dask(tasks, seeds, evaluate, job, bar)
+            if self.n_workers == 1:
+                return self._run_sequential(tasks, seeds, evaluate, job, bar)
+            return self._run_joblib(tasks, seeds, evaluate, job, bar)
+
+    def _run_sequential(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
+                        job: _Job, bar: Any) -> list[Any]:
+        results = []
+        for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True)):
+            results.append(_run_task(index, task, seed, self.X, self.y, self.fit, evaluate,
+                                     job)[1])
+            bar.update(1)
+        return results
+
+    def _run_joblib(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
+                    job: _Job, bar: Any) -> list[Any]:
+        from joblib import Parallel, delayed
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+        n_workers = self.n_workers
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        in_process = self.backend == "threading"
+        trace_dir = None if in_process else tempfile.mkdtemp(prefix="varimp-fits-")
+        job = _replace(job, threads=None if in_process else threads, trace_dir=trace_dir)
+        results: list[Any] = [None] * len(tasks)
+        parallel = Parallel(n_jobs=n_workers, backend=self.backend,
+                            return_as="generator_unordered")
+        calls = (delayed(_run_task)(index, task, seed, self.X, self.y, self.fit, evaluate, job)
+                 for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True)))
+        try:
+            with _thread_limits(threads if in_process else None):
+                for index, value in parallel(calls):
+                    results[index] = value
+                    bar.update(1)
+        except (TerminatedWorkerError, BrokenPipeError, EOFError) as exc:
+            running = sorted(int(name) for name in os.listdir(trace_dir)) if trace_dir else []
+            names = " or ".join(repr(tasks[i].label) for i in running) or "an unknown fit"
+            raise ModelError(f"a joblib worker died while running fit {names}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if trace_dir is not None:
+                shutil.rmtree(trace_dir, ignore_errors=True)
+        return results
+
+    def _run_dask(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
+                  job: _Job, bar: Any) -> list[Any]:
+        from distributed import CancelledError, KilledWorker, as_completed
+
+        cluster = None
+        client = _current_client()
+        if client is None:
+            cluster, client = _start_cluster(self.n_workers if self.n_jobs else 2)
+        futures: list[Any] = []
+        try:
+            job = _replace(job, threads=_threads_by_host(client))
+            data = client.scatter([self.X, self.y, self.fit, evaluate, job], broadcast=True,
+                                  hash=False)
+            futures = [client.submit(_run_task, index, task, seed, *data, pure=False,
+                                     key=f"varimp-fit-{index}-{seed}")
+                       for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True))]
+            labels = {future.key: task.label for future, task in zip(futures, tasks, strict=True)}
+            results: list[Any] = [None] * len(tasks)
+            for future in as_completed(futures):
+                try:
+                    index, value = future.result()
+                except KilledWorker as exc:
+                    label = labels.get(getattr(exc, "task", None), None)
+                    name = repr(label) if label is not None else "an unknown fit"
+                    raise ModelError(f"a Dask worker died while running fit {name}: {exc}") \
+                        from exc
+                except CancelledError as exc:
+                    raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
+                                     "cluster (a worker or the scheduler went away)") from exc
+                results[index] = value
+                bar.update(1)
+            return results
+        finally:
+            if futures:
+                client.cancel(futures)
+            if cluster is not None:
+                client.close()
+                cluster.close()
+
+
+@contextlib.contextmanager
+def session(n_jobs: int | None = None, backend: str | None = None) -> Iterator[None]:
+    """Keep one set of Dask workers for every :meth:`RetrainEngine.run` in the block.
+
+    With ``backend="dask"`` and no current ``dask.distributed`` client, starts a
+    ``LocalCluster`` of ``n_jobs`` (default 2) single-threaded worker processes, makes its
+    client the current one for the block (engines find it) and closes both afterwards, also
+    when the block raises; otherwise does nothing. Methods that run the engine several times
+    (one run per step of a stepwise search) wrap their search in it, so that the workers start
+    once. joblib's loky workers are reused between runs without it.
+    """
+    n_jobs = _check_n_jobs(n_jobs)
+    if _check_backend(backend) != "dask" or _current_client() is not None:
+        yield
+        return
+    cluster, client = _start_cluster(_workers(n_jobs) if n_jobs else 2)
+    try:
+        with client.as_current():
+            yield
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _current_client() -> Any:
+    """The current ``dask.distributed`` client (on a worker: the worker's), or None."""
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _start_cluster(n_workers: int) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    try:
+        return cluster, Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _run_task(index: int, task: FitTask, seed: int, X: np.ndarray, y: np.ndarray,
+              fit: Callable, evaluate: Callable, job: _Job) -> tuple[int, Any]:
+    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``."""
+    marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
+    if marker is not None:
+        open(marker, "w").close()
+    try:
+        with _thread_limits(_local_threads(job.threads)):
+            data = fit_data(task, seed, X, y, job.removal, job.means, job.test_rows)
+            kwargs = {"random_state": seed} if job.seeded else {}
+            try:
+                model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
+            except Exception as exc:
+                raise _failure(exc, f"fit {task.label!r} raised") from exc
+            if model is None:
+                raise ModelError(f"fit {task.label!r} returned None; fit must return the "
+                                 "fitted model")
+            try:
+                value = evaluate(model, data)
+            except Exception as exc:
+                raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
+            if not _finite(value):
+                raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
+                                 f"{value!r}")
+            return index, value
+    finally:
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                os.remove(marker)
+
+
+def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
+             means: np.ndarray, test_rows: np.ndarray | None) -> FitData:
+    """The arrays one task trains and is evaluated on (fresh arrays; ``X``, ``y`` untouched).
+
+    Draws, from ``rng = numpy.random.default_rng(seed)`` in this order: ``rng.permutation(n)``
+    when ``task.permute_y``, then ``rng.integers(0, n_train, size=n_train)`` when
+    ``task.bootstrap``.
+    """
+    rng = np.random.default_rng(seed)
+    removed = list(task.removed)
+    if removal == "drop":
+        X_all = np.delete(X, removed, axis=-1)
+    else:
+        X_all = np.array(X, copy=True)
+        X_all[..., removed] = means[removed].astype(X_all.dtype, copy=False)
+    y_all = y[rng.permutation(y.shape[0])] if task.permute_y else np.array(y, copy=True)
+    if test_rows is None:
+        X_train, y_train, X_test, y_test = X_all, y_all, X_all, y_all
+    else:
+        train = np.ones(X.shape[0], dtype=bool)
+        train[test_rows] = False
+        X_train, y_train = X_all[train], y_all[train]
+        X_test, y_test = X_all[test_rows], y_all[test_rows]
+    if task.bootstrap:
+        rows = rng.integers(0, X_train.shape[0], size=X_train.shape[0])
+        X_train, y_train = X_train[rows], y_train[rows]
+    return FitData(task, seed, X_train, y_train, X_test, y_test, X_all, y_all)
+
+
+def _failure(exc: Exception, what: str) -> VarImpError:
+    """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class)."""
+    cls = type(exc) if isinstance(exc, VarImpError) else ModelError
+    try:
+        return cls(f"{what} {type(exc).__name__}: {exc}")
+    except Exception:  # a subclass with another constructor
+        return ModelError(f"{what} {type(exc).__name__}: {exc}")
+
+
+def _finite(value: Any) -> bool:
+    """False for a non-finite real number or a float array holding one; True otherwise."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return bool(np.isfinite(value))
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.inexact):
+        return bool(np.all(np.isfinite(value)))
+    return True
+
+
+def _accepts_random_state(fit: Callable) -> bool:
+    try:
+        parameters = inspect.signature(fit).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "random_state" and p.kind != p.POSITIONAL_ONLY
+               or p.kind == p.VAR_KEYWORD for p in parameters)
+
+
+@contextlib.contextmanager
+def _thread_limits(threads: int | None) -> Iterator[None]:
+    """Torch intra-op threads and BLAS/OpenMP pools limited to ``threads`` (None: untouched);
+    restored afterwards. Torch is limited only when the worker has imported it."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous)
+
+
+def _local_threads(threads: int | dict[str, int] | None) -> int | None:
+    """This worker's thread share: an int as given, or on Dask the host's cores divided by the
+    worker threads on the same host."""
+    if not isinstance(threads, dict):
+        return threads
+    from distributed import get_worker
+
+    try:
+        host = _host(get_worker().address)
+    except ValueError:  # not on a Dask worker
+        return None
+    return max(1, (os.cpu_count() or 1) // threads.get(host, 1))
+
+
+def _threads_by_host(client: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for address, info in client.scheduler_info().get("workers", {}).items():
+        host = _host(address)
+        counts[host] = counts.get(host, 0) + int(info.get("nthreads", 1))
+    return counts
+
+
+def _host(address: str) -> str:
+    return address.split("://")[-1].rsplit(":", 1)[0]
+
+
+def _replace(job: _Job, **changes: Any) -> _Job:
+    from dataclasses import replace
+
+    return replace(job, **changes)
+
+
+def _check_rows(rows: object, n: int) -> np.ndarray | None:
+    if rows is None:
+        return None
+    array = np.asarray(rows)
+    if array.dtype == bool and array.shape == (n,):
+        array = np.flatnonzero(array)
+    if (array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer)
+            or array.min() < 0 or array.max() >= n or np.unique(array).size != array.size
+            or array.size == n):
+        raise InputError(f"test_rows must be distinct row indices in [0, {n}) leaving some "
+                         f"rows for training; received {describe(rows)}")
+    return array
+
+
+def _workers(n_jobs: int | None) -> int:
+    """Workers for a validated ``n_jobs``: None is 1, ``-k`` is ``cpu_count + 1 - k``."""
+    if n_jobs is None:
+        return 1
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+def _check_n_jobs(n_jobs: object) -> int | None:
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 \
+            or (os.cpu_count() or 1) + 1 + int(n_jobs) < 1:
+        raise InputError(f"n_jobs must be None, a positive integer or -1 (all cores), -2 (all "
+                         f"but one), ...; received {n_jobs!r}")
+    return int(n_jobs)
+
+
+def _check_backend(backend: object) -> str | None:
+    if backend is None or backend == "dask":
+        return backend
+    from joblib.parallel import BACKENDS
+
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise InputError(f"backend must be None, 'dask' or a joblib backend name "
+                         f"{sorted(BACKENDS)}; received {backend!r}")
+    return backend
+
+
+def _check_removed(task: FitTask, n_features: int, removal: str) -> None:
+    removed = task.removed
+    ok = isinstance(removed, tuple) and all(
+        isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_features
+        for j in removed) and len(set(removed)) == len(removed)
+    if not ok or (removal == "drop" and len(removed) == n_features):
+        raise InputError(f"FitTask {task.label!r}: removed must be a tuple of distinct feature "
+                         f"columns in [0, {n_features}) leaving at least one with "
+                         f"removal={removal!r}; received {removed!r}")
+
+
+__all__ = ["REMOVALS", "FitData", "FitTask", "RetrainEngine", "fit_data", "session"]

@@ -1,0 +1,328 @@
+"""Forward stepwise addition and backward stepwise elimination: inputs removed and the network
+retrained (Gevrey et al. 2003; Olden, Joy & Death 2004).
+
+Both are greedy searches over the variables, built on
+:class:`varimp.engines.retrain.RetrainEngine`: every candidate of a step is one retraining, and
+the candidates of a step are fitted in parallel (``n_jobs``, ``backend``). Each fitted network
+is scored on held-out rows (a validation split, or every fold of ``cv``, averaged) with the same
+error measure as every other method (:mod:`varimp.scoring`), the output kind, classes and
+selected outputs being those of the given model.
+
+Removing a variable: by default (``removal="mean"``) its columns are held at their training
+mean, at every step of a sequence, in the training and held-out data alike; the network keeps
+its input width, so any ``fit(X, y)`` works unchanged, and for a first dense layer a constant
+input is equivalent to a missing one (its weights fold into the bias). ``removal="drop"``
+deletes the columns, for a ``fit`` that builds its network from the data's width. A model with
+no input at all (where forward selection starts and backward elimination ends) cannot be given
+zero columns: it is always fitted with every column held at its mean.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engines.retrain import REMOVALS, FitData, FitTask, RetrainEngine
+from ..engines.tasks import generator, seed_from
+from ..errors import InputError, ModelError, describe
+from ..refit import check_fraction, resolve_fit
+from ..result import Importance
+from ..scoring import Evaluation, check_probabilities, check_scoring, read_targets
+from ..validation import check_choice
+from ._common import Setup, prepare
+from .measure import Measure
+
+_REFERENCES = """
+    References
+    ----------
+    Gevrey, M., Dimopoulos, I. & Lek, S. (2003). Review and comparison of methods to study the
+    contribution of variables in artificial neural network models. Ecological Modelling 160,
+    249-264.
+    Olden, J. D., Joy, M. K. & Death, R. G. (2004). An accurate comparison of methods for
+    quantifying variable importance in artificial neural networks using simulated data.
+    Ecological Modelling 178, 389-397.
+"""
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    model
+        The fitted model: what its outputs are (output kind, classes) and, without ``fit``, how
+        to train networks like it (:func:`varimp.refit.resolve_fit`: a scikit-learn estimator
+        is cloned; a PyTorch or Keras network of dense or recurrent layers is rebuilt with fresh
+        weights and trained by :func:`varimp.train_mlp` or :func:`varimp.train_recurrent` with
+        early stopping). Never changed: every fit trains a new model.
+    X, y
+        As for every method; ``y`` required.
+    fit : callable, optional
+        ``fit(X, y) -> model`` trains a new model on the rows and columns given; called as
+        ``fit(X, y, random_state=seed)`` with each fit's own seed when it takes
+        ``random_state`` (:func:`varimp.train_mlp` and :func:`varimp.train_recurrent` do). The
+        model it returns must predict what the given model predicts (same outputs and kind).
+    removal : {"mean", "drop"}
+        How a variable is removed (see the module docstring).
+    validation_fraction : float
+        Share of the rows (sequences) held out to measure the error, drawn from
+        ``random_state``; ignored when ``cv`` is given.
+    cv : int, cross-validation splitter or iterable of (train, test), optional
+        Measure every candidate on each fold's held-out rows (the model trains on the other
+        rows) and average: an int is scikit-learn's ``KFold(cv)`` (unshuffled); the folds cost
+        ``cv`` times the fits.
+    scoring : str, scorer or :class:`varimp.scoring.Scorer`
+        Error measure (default: log loss for classifiers, MSE for regression).
+    random_state : int, numpy Generator or None
+        Seeds the held-out rows and every fit (each fit's seed is drawn before any work is
+        dispatched: the result does not depend on ``n_jobs`` or ``backend``).
+    n_jobs, backend
+        Parallel fits: joblib processes (``n_jobs``) or ``backend="dask"``
+        (:class:`varimp.engines.retrain.RetrainEngine`).
+    feature_names, groups, output, output_step, output_kind, classes, batch_size, progress
+        The common options, documented in one place: :func:`varimp.importance`.
+"""
+
+
+# -- the error of a refitted model on held-out rows ---------------------------------------------
+@dataclass(frozen=True)
+class HeldOutLoss:
+    """``evaluate(model, data)`` for the retraining engine: the loss (``-score``) of a refitted
+    model's predictions of the held-out rows ``data.X_test`` against ``data.y_test``, on the
+    outputs and predicted step selected for the given model. Pickled to the workers."""
+
+    scoring: Any
+    output_kind: str
+    classes: tuple | None
+    outputs: tuple[int, ...]
+    step: int | None
+    shape: tuple[int, int]  # (predicted steps, outputs) of the given model
+    batch_size: int | None = None
+
+    def __call__(self, model: object, data: FitData) -> float:
+        from ..adapters import adapt
+
+        adapter = adapt(model).configure(output_kind=self.output_kind, classes=self.classes)
+        pred = adapter.predict(data.X_test, self.batch_size)
+        if pred.shape[1:] != self.shape:
+            raise ModelError(f"the refitted model predicts (steps, outputs) = {pred.shape[1:]} "
+                             f"per sample where the given model predicts {self.shape}; fit "
+                             "must return a model like the given one")
+        if self.output_kind == "probability":
+            check_probabilities(pred)
+        targets = read_targets(data.y_test, pred.shape, self.output_kind, self.classes)
+        evaluation = Evaluation(self.scoring, targets, list(self.outputs), self.step,
+                                pred.shape[2])
+        return evaluation.loss(pred)
+
+
+# -- the search ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Search:
+    """The fits of one stepwise run: the engines (one per fold) and how a step is scored."""
+
+    setup: Setup
+    fit: Callable[..., Any]
+    evaluate: HeldOutLoss
+    folds: list[np.ndarray]
+    removal: str
+    seed: int
+    options: dict[str, Any]
+
+    def run(self, step: int, tasks: list[FitTask], removal: str | None = None
+            ) -> tuple[np.ndarray, list[list[int]]]:
+        """Mean held-out loss of every task over the folds, and each task's seeds (per fold)."""
+        losses, seeds = [], []
+        for k, test_rows in enumerate(self.folds):
+            state = int(generator(self.seed, step, k).integers(0, 2**63 - 1))
+            engine = RetrainEngine(self.fit, self.setup.data.X, self.setup.data.y,
+                                   removal=removal or self.removal, test_rows=test_rows,
+                                   random_state=state, **self.options)
+            losses.append(engine.run(tasks, self.evaluate))
+            seeds.append(engine.seeds(len(tasks)))
+        return np.mean(np.asarray(losses, dtype=float), axis=0), \
+            [list(fold) for fold in zip(*seeds, strict=True)]
+
+    def columns(self, variables: list[str]) -> tuple[int, ...]:
+        return tuple(sorted(c for v in variables for c in self.setup.groups[v]))
+
+
+def _stepwise(direction: str, model: object, X: object, y: object, *, fit: object,
+              removal: str, validation_fraction: float, cv: object, scoring: object,
+              output_kind: str | None, classes: Any, feature_names: Any, output: Any,
+              output_step: int | None, groups: Any, batch_size: int | None,
+              random_state: object, n_jobs: int | None, backend: str | None,
+              progress: bool | None) -> Importance:
+    check_scoring(scoring)
+    removal = check_choice(removal, "removal", REMOVALS)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
+                    output_kind=output_kind, classes=classes)
+    n = setup.data.n_samples
+    folds = _folds(cv, validation_fraction, setup, seed := seed_from(random_state))
+    base = setup.adapter.predict(setup.data.X, batch_size)
+    measure = Measure.build(setup, base, scoring, output, output_step)
+    fit_callable, description = resolve_fit(setup.adapter, fit, setup.data.X, setup.data.y)
+    evaluate = HeldOutLoss(scoring, setup.adapter.output_kind, setup.adapter.classes,
+                           tuple(measure.outputs), measure.step, base.shape[1:], batch_size)
+    search = _Search(setup, fit_callable, evaluate, folds, removal, seed,
+                     {"n_jobs": n_jobs, "backend": backend, "progress": progress})
+    sign = -1.0 if measure.greater_is_better else 1.0
+    path, table, scores, start = _greedy(direction, search, sign)
+    details = {
+        "path": pd.DataFrame(path), "errors": pd.DataFrame(table).reindex(
+            columns=setup.variables).rename_axis("step"),
+        "start": start, "measure": measure.name, "outputs": measure.outputs,
+        "fit": description, "removal": removal,
+        "held_out": {"rows": [f.tolist() for f in folds], "of": int(n), "cv": cv is not None},
+    }
+    return Importance(f"{direction}_stepwise", pd.Series(scores).reindex(setup.variables),
+                      details=details, kind="loss")
+
+
+def _greedy(direction: str, search: _Search, sign: float
+            ) -> tuple[list[dict], list[pd.Series], dict[str, float], dict[str, Any]]:
+    """The greedy path: every step tries each candidate, keeps the lowest held-out loss."""
+    names = search.setup.variables
+    backward = direction == "backward"
+    removed = [] if backward else list(names)
+    remaining = list(names)
+    path, table, scores = [], [], {}
+    start_task = FitTask((direction, 0, "all inputs" if backward else "no input"),
+                         search.columns(removed))
+    start_losses, start_seeds = search.run(0, [start_task], _removal_for(removed, names,
+                                                                         search.removal))
+    before = float(start_losses[0])
+    start = {"error": sign * before, "seeds": start_seeds[0],
+             "inputs": "all" if backward else "none"}
+    for step in range(1, len(names) + 1):
+        trials = [removed + [v] if backward else [r for r in removed if r != v]
+                  for v in remaining]
+        tasks = [FitTask((direction, step, v), search.columns(trial))
+                 for v, trial in zip(remaining, trials, strict=True)]
+        losses, seeds = search.run(step, tasks, _removal_for(trials[0], names, search.removal))
+        pick = int(np.argmin(losses))  # ties: the first in column order
+        variable, after = remaining.pop(pick), float(losses[pick])
+        change = after - before if backward else before - after
+        scores[variable] = change
+        path.append({"step": step, "variable": variable, "error_before": sign * before,
+                     "error_after": sign * after, "change": change, "seeds": seeds[pick]})
+        table.append(pd.Series(sign * losses, index=[t.label[2] for t in tasks], name=step))
+        removed = trials[pick]
+        before = after
+    return path, table, scores, start
+
+
+def _removal_for(removed: list[str], names: list[str], removal: str) -> str:
+    """A fit without any input is always fitted with every column at its mean."""
+    return "mean" if len(removed) == len(names) else removal
+
+
+def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int
+           ) -> list[np.ndarray]:
+    """The held-out rows of every fold: one random validation split, or ``cv``'s folds."""
+    n = setup.data.n_samples
+    if cv is None:
+        fraction = check_fraction(validation_fraction, "validation_fraction")
+        held = min(n - 1, max(1, round(fraction * n)))
+        order = generator(seed, 0).permutation(n)
+        return [np.sort(order[:held])]
+    from sklearn.model_selection import check_cv
+
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and not 2 <= cv <= n:
+        raise InputError(f"cv must be an int in [2, n_samples = {n}], a cross-validation "
+                         f"splitter or an iterable of (train, test) rows; received {cv!r}")
+    try:
+        splitter = check_cv(cv)
+        flat = setup.data.X.reshape(n, -1)
+        folds = [np.unique(np.asarray(test, dtype=np.intp))
+                 for _, test in splitter.split(flat, setup.data.y)]
+    except InputError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cv must be an int, a cross-validation splitter or an iterable of "
+                         f"(train, test) rows; received {describe(cv)}: {exc}") from exc
+    bad = [f for f in folds if f.size == 0 or f.size >= n or f.min() < 0 or f.max() >= n]
+    if not folds or bad:
+        raise InputError(f"every fold of cv must hold out some rows of the {n} and leave some "
+                         f"for training; received folds of sizes {[f.size for f in folds]}")
+    return folds
+
+
+# -- the two methods -----------------------------------------------------------------------------
+def backward_stepwise(
+    model: object, X: object, y: object, *, fit: Callable[..., Any] | None = None,
+    removal: str = "mean", validation_fraction: float = 0.25, cv: Any = None,
+    scoring: object = "auto", output_kind: str | None = None, classes: Any = None,
+    feature_names: Any = None, output: Any = None, output_step: int | None = None,
+    groups: Any = None, batch_size: int | None = None, random_state: object = None,
+    n_jobs: int | None = None, backend: str | None = None, progress: bool | None = None,
+) -> Importance:
+    """Backward stepwise elimination with retraining (Gevrey et al. 2003, "classical
+    stepwise"; Olden, Joy & Death 2004).
+
+    Starts from a network fitted on every input. At step ``k``, each remaining variable is
+    tried removed as well, one retraining each (the candidates of a step in parallel), and the
+    one whose removal raises the held-out error least leaves for good (ties: the first in
+    column order). A variable's score is the increase of the error it caused at the step it
+    left, ``error(after) - error(before)``; the last one leaves a network with no input (every
+    column at its mean), so the scores add up to ``error(no input) - error(all inputs)``. The
+    removal order is the ranking read backwards; ``ranks`` follow the scores, which need not.
+    On sequences a variable is a feature at every time step (no ``by_time``). Costs
+    ``1 + p (p + 1) / 2`` fits (times the folds of ``cv``).
+    """
+    return _stepwise("backward", model, X, y, fit=fit, removal=removal,
+                     validation_fraction=validation_fraction, cv=cv, scoring=scoring,
+                     output_kind=output_kind, classes=classes, feature_names=feature_names,
+                     output=output, output_step=output_step, groups=groups,
+                     batch_size=batch_size, random_state=random_state, n_jobs=n_jobs,
+                     backend=backend, progress=progress)
+
+
+def forward_stepwise(
+    model: object, X: object, y: object, *, fit: Callable[..., Any] | None = None,
+    removal: str = "mean", validation_fraction: float = 0.25, cv: Any = None,
+    scoring: object = "auto", output_kind: str | None = None, classes: Any = None,
+    feature_names: Any = None, output: Any = None, output_step: int | None = None,
+    groups: Any = None, batch_size: int | None = None, random_state: object = None,
+    n_jobs: int | None = None, backend: str | None = None, progress: bool | None = None,
+) -> Importance:
+    """Forward stepwise addition with retraining (Gevrey et al. 2003, "classical stepwise";
+    Olden, Joy & Death 2004).
+
+    Starts from a network fitted with no input (every column held at its mean: it can learn the
+    targets' mean only). At step ``k``, each variable not yet in the model is tried added, one
+    retraining each (the candidates of a step in parallel), and the one that lowers the
+    held-out error most enters for good (ties: the first in column order). A variable's score
+    is the decrease of the error it caused at the step it entered, ``error(before) -
+    error(after)``, so the scores add up to ``error(no input) - error(all inputs)``. The entry
+    order is the classical ranking; ``ranks`` follow the scores, which need not. On sequences a
+    variable is a feature at every time step (no ``by_time``). Costs ``1 + p (p + 1) / 2`` fits
+    (times the folds of ``cv``).
+    """
+    return _stepwise("forward", model, X, y, fit=fit, removal=removal,
+                     validation_fraction=validation_fraction, cv=cv, scoring=scoring,
+                     output_kind=output_kind, classes=classes, feature_names=feature_names,
+                     output=output, output_step=output_step, groups=groups,
+                     batch_size=batch_size, random_state=random_state, n_jobs=n_jobs,
+                     backend=backend, progress=progress)
+
+
+_RETURNS = """
+    Returns
+    -------
+    Importance
+        ``kind="loss"``; ``by_time`` None. ``details``: ``path`` (DataFrame, one row per step:
+        ``step``, ``variable``, ``error_before``, ``error_after``, ``change`` (the score),
+        ``seeds`` (of the chosen fit, one per fold)), ``errors`` (step x variable: the held-out
+        error of every candidate of the step), ``start`` (the error and seeds of the first
+        network, with all inputs or none), ``measure``, ``outputs``, ``fit`` (how networks were
+        trained: :func:`varimp.refit.resolve_fit`'s description, hyper-parameters included),
+        ``removal`` and ``held_out`` (``rows``: the held-out rows of every fold). Errors are in
+        the measure's own direction (an MSE, or an R2 for ``scoring="r2"``); ``change`` is
+        always a loss.
+"""
+
+for _function in (backward_stepwise, forward_stepwise):
+    _function.__doc__ += _PARAMETERS + _RETURNS + _REFERENCES

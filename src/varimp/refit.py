@@ -1,0 +1,325 @@
+"""The default ``fit`` of the retraining methods: how a model like the user's is trained again.
+
+The retraining methods (forward and backward stepwise selection, the randomization test,
+ensembles) train many new networks. :func:`resolve_fit` turns what the user gave into one
+callable ``fit(X, y, random_state=None) -> model`` and a description of it (recorded in
+``details["fit"]``):
+
+- ``fit`` given: used as it is (``random_state`` is passed when its signature takes it);
+- a scikit-learn estimator or Pipeline: ``sklearn.base.clone`` of it, every ``random_state``
+  parameter (of every step) set to the fit's seed, then ``fit(X, y)``: the user's
+  hyper-parameters, fresh weights;
+- a PyTorch or Keras network whose structure varimp reads (:mod:`varimp.network`): the same
+  architecture rebuilt as a PyTorch module with fresh weights (a Keras model gets a PyTorch
+  twin) and trained by varimp's seeded trainers, :func:`varimp.train_mlp` for a chain of dense
+  layers and :func:`varimp.train_recurrent` for stacked recurrent layers of one cell under at
+  most one dense layer, with a validation split and early stopping (:data:`MLP_TRAINING`,
+  :data:`RECURRENT_TRAINING`);
+- anything else: an :class:`~varimp.InputError` asking for ``fit=``.
+
+Every callable here is a small picklable object holding an unfitted description, never the
+user's model, so that it travels to worker processes and leaves the model untouched.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .adapters import adapt
+from .errors import InputError, UnsupportedModelError, describe
+
+#: Training of a rebuilt dense network (arguments of :func:`varimp.train_mlp`).
+MLP_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.01,
+                                "standardize": True, "validation_fraction": 0.2, "patience": 10}
+#: Training of a rebuilt recurrent network (arguments of :func:`varimp.train_recurrent`).
+RECURRENT_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.02,
+                                      "validation_fraction": 0.2, "patience": 20}
+_ASK = ("pass fit=, a callable fit(X, y) -> model (optionally taking random_state), e.g. "
+        "functools.partial(varimp.train_mlp, hidden=(8,))")
+
+
+def check_fraction(value: object, name: str) -> float:
+    """A number strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise InputError(f"{name} must be a number strictly between 0 and 1; received "
+                         f"{describe(value)}")
+    return float(value)
+
+
+def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
+                ) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The callable that trains a model like ``model``, and a description of it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, Keras model, scikit-learn estimator or Pipeline, callable, Adapter
+        The user's fitted model; never changed, never held by the returned callable.
+    fit : callable or None
+        The user's ``fit(X, y) -> model``; None: derived from ``model`` (module docstring).
+    X, y : ndarray
+        The validated data (tables or sequences); they decide how targets are read for a
+        rebuilt classifier.
+
+    Returns
+    -------
+    fit : callable
+        ``fit(X, y, random_state=None) -> fitted model`` (a given ``fit`` as it is).
+    description : dict
+        ``how`` (``"given"``, ``"clone"`` or ``"rebuilt"``) and what was used: the estimator
+        and its parameters, or the architecture, trainer and training hyper-parameters.
+
+    Raises
+    ------
+    InputError
+        ``fit`` is not callable, or ``fit`` is None and ``model`` cannot be refitted.
+    """
+    if fit is not None:
+        if not callable(fit):
+            raise InputError(f"fit must be a callable fit(X, y) -> model, or None to refit a "
+                             f"copy of the model; received {describe(fit)}")
+        return fit, {"how": "given", "fit": _name(fit)}
+    adapter = adapt(model)
+    if type(adapter).__name__ == "SklearnAdapter":
+        return _sklearn_refit(adapter.model)
+    if type(adapter).__name__ not in ("TorchAdapter", "KerasAdapter"):
+        raise InputError(f"varimp cannot retrain {type(adapter.model).__name__} (only "
+                         f"scikit-learn estimators and PyTorch or Keras networks of dense and "
+                         f"recurrent layers are refitted without help): {_ASK}")
+    try:
+        network = adapter.network()
+    except UnsupportedModelError as exc:
+        raise InputError(f"varimp cannot rebuild {type(adapter.model).__name__} to retrain it "
+                         f"({exc}): {_ASK}") from exc
+    refit = _rebuild(network, adapter, np.asarray(X))
+    return refit, refit.description(type(adapter.model).__name__)
+
+
+def _name(fit: object) -> str:
+    inner = getattr(fit, "func", fit)  # functools.partial
+    return getattr(inner, "__qualname__", None) or type(inner).__name__
+
+
+# -- scikit-learn ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SklearnRefit:
+    """``clone(estimator)`` with every ``random_state`` parameter set to the fit's seed, fitted.
+
+    A seed above ``2**32 - 1`` (scikit-learn's limit) is taken modulo ``2**32``.
+    """
+
+    estimator: Any
+    seeded: tuple[str, ...]
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> Any:
+        from sklearn.base import clone
+
+        estimator = clone(self.estimator)
+        if random_state is not None and self.seeded:
+            seed = int(random_state) % 2**32
+            estimator.set_params(**{name: seed for name in self.seeded})
+        return estimator.fit(X, _sklearn_targets(y))
+
+
+def _sklearn_targets(y: np.ndarray) -> np.ndarray:
+    """One target column as ``(n,)``, as scikit-learn estimators expect."""
+    y = np.asarray(y)
+    return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _sklearn_refit(model: object) -> tuple[SklearnRefit, dict[str, Any]]:
+    from sklearn.base import clone
+
+    try:
+        estimator = clone(model)
+    except Exception as exc:  # noqa: BLE001 - any failure of clone means: cannot refit
+        raise InputError(f"scikit-learn could not clone {type(model).__name__} ({exc}): "
+                         f"{_ASK}") from exc
+    params = estimator.get_params(deep=True)
+    seeded = tuple(sorted(name for name in params if name == "random_state"
+                          or name.endswith("__random_state")))
+    shown = {name: value for name, value in estimator.get_params(deep=False).items()
+             if value is None or isinstance(value, str | int | float | bool | tuple)}
+    return SklearnRefit(estimator, seeded), {
+        "how": "clone", "estimator": type(model).__name__, "params": shown,
+        "seeded": list(seeded)}
+
+
+# -- rebuilt networks -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkRefit:
+    """A network rebuilt from its neutral description and trained by a varimp trainer.
+
+    ``trainer`` is ``"mlp"`` (:func:`varimp.train_mlp`) or ``"recurrent"``
+    (:func:`varimp.train_recurrent`); ``arguments`` are the trainer's keyword arguments
+    (architecture and training); ``task`` says how targets are read: ``"regression"`` (as given),
+    ``"classes"`` (labels mapped to the indices of ``classes``, one-hot for several sigmoid
+    outputs) ; ``logits``: the trained network's final softmax or sigmoid is removed so that it
+    returns logits, as the user's model does.
+    """
+
+    trainer: str
+    arguments: dict[str, Any]
+    task: str = "regression"
+    classes: tuple | None = None
+    n_outputs: int = 1
+    one_hot: bool = False
+    logits: bool = False
+    architecture: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> Any:
+        from . import train
+
+        target = self._targets(np.asarray(X), np.asarray(y))
+        trainer = train.train_mlp if self.trainer == "mlp" else train.train_recurrent
+        seed = 0 if random_state is None else random_state
+        model = trainer(X, target, **self.arguments, **self.training, random_state=seed)
+        if self.logits:
+            model = _without_last(model)
+        return model
+
+    def _targets(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if self.task == "regression":
+            return y
+        from .scoring import read_targets
+
+        steps = X.shape[1] if self.trainer == "recurrent" and \
+            self.arguments.get("return_sequences") else 1
+        kind = "logits" if self.logits else "probability"
+        index = read_targets(y, (X.shape[0], steps, self.n_outputs), kind, self.classes).values
+        index = index[:, 0] if steps == 1 else index
+        if self.one_hot:
+            return np.eye(self.n_outputs)[index]
+        return index.astype(np.float64) if self.n_outputs == 1 else index
+
+    def description(self, model_name: str) -> dict[str, Any]:
+        name = "varimp.train_mlp" if self.trainer == "mlp" else "varimp.train_recurrent"
+        return {"how": "rebuilt", "model": model_name, "rebuilt_as": "torch.nn.Module",
+                "architecture": self.architecture, "trainer": name,
+                "params": {**self.arguments, **self.training}}
+
+
+def _without_last(model: Any) -> Any:
+    """The trained network without its final probability layer, declared to return logits."""
+    from torch import nn
+
+    if isinstance(model, nn.Sequential):
+        stripped = nn.Sequential(*list(model)[:-1]).eval()
+    else:  # a RecurrentNet whose head ends in a sigmoid
+        model.head = nn.Sequential(*list(model.head)[:-1])
+        stripped = model.eval()
+    stripped.varimp_output_kind = "logits"
+    return stripped
+
+
+def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
+    from .network import Dense, Recurrent
+
+    layers = list(network.layers)
+    if not all(isinstance(layer, Dense | Recurrent) for layer in layers):
+        raise InputError(f"varimp rebuilds chains of dense and recurrent layers only; "
+                         f"{type(adapter.model).__name__} flattens its input: {_ASK}")
+    kind = adapter.output_kind
+    last = layers[-1]
+    n_outputs = last.n_out
+    classifier = kind in ("probability", "logits")
+    recurrent = [layer for layer in layers if isinstance(layer, Recurrent)]
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    if recurrent:
+        arguments, architecture = _recurrent_arguments(recurrent, dense, layers, kind, adapter)
+        trainer, training = "recurrent", dict(RECURRENT_TRAINING)
+    else:
+        arguments, architecture = _dense_arguments(dense, kind, adapter)
+        trainer, training = "mlp", dict(MLP_TRAINING)
+        if arguments["task"] == "multiclass":  # every class an output, even one absent from y
+            arguments["n_classes"] = n_outputs
+    return NetworkRefit(
+        trainer=trainer, arguments=arguments,
+        task="classes" if classifier else "regression",
+        classes=adapter.classes if classifier else None,
+        n_outputs=n_outputs, one_hot=classifier and last.activation == "sigmoid" and n_outputs > 1,
+        logits=kind == "logits", architecture=architecture, training=training)
+
+
+def _refuse(adapter: Any, what: str) -> InputError:
+    return InputError(f"varimp cannot rebuild {type(adapter.model).__name__}: {what}; {_ASK}")
+
+
+def _dense_arguments(dense: list, kind: str, adapter: Any) -> tuple[dict[str, Any], str]:
+    from .modules import TORCH_ACTIVATIONS
+
+    hidden, last = dense[:-1], dense[-1]
+    activations = {layer.activation for layer in hidden}
+    if len(activations) > 1:
+        raise _refuse(adapter, f"its hidden layers use different activations "
+                               f"{sorted(activations)} (varimp.train_mlp uses one)")
+    activation = activations.pop() if activations else "tanh"
+    if activation not in TORCH_ACTIVATIONS:
+        raise _refuse(adapter, f"hidden activation {activation!r} is not one of "
+                               f"{sorted(TORCH_ACTIVATIONS)}")
+    task = _dense_task(last, kind, adapter)
+    arguments = {"hidden": tuple(layer.n_out for layer in hidden), "activation": activation,
+                 "task": task}
+    sizes = " -> ".join(str(s) for s in (dense[0].n_in, *arguments["hidden"], last.n_out))
+    return arguments, f"Dense {sizes}, hidden {activation}, output {last.activation}"
+
+
+def _dense_task(last: Any, kind: str, adapter: Any) -> str:
+    """The train_mlp task that gives the user's output layer and output kind."""
+    if kind == "regression" and last.activation == "identity":
+        return "regression"
+    if kind == "probability" and last.activation == "softmax":
+        return "multiclass"
+    if kind == "probability" and last.activation == "sigmoid":
+        return "binary"
+    if kind == "logits" and last.activation == "identity":
+        return "binary" if last.n_out == 1 else "multiclass"
+    raise _refuse(adapter, f"its output layer ({last.activation}, read as {kind}) is not one "
+                           "varimp.train_mlp trains (identity for regression or logits, "
+                           "sigmoid or softmax for probabilities)")
+
+
+def _recurrent_arguments(recurrent: list, dense: list, layers: list, kind: str, adapter: Any
+                         ) -> tuple[dict[str, Any], str]:
+    cells = {layer.cell for layer in recurrent}
+    if len(cells) > 1 or layers[:len(recurrent)] != recurrent or len(dense) > 1:
+        raise _refuse(adapter, "varimp.train_recurrent trains stacked recurrent layers of one "
+                               "cell under at most one dense layer")
+    odd = [layer.name for layer in recurrent if layer.recurrent_activation != "sigmoid"
+           or (layer.cell == "gru" and not layer.reset_after)
+           or (layer is not recurrent[-1] and not layer.return_sequences)]
+    if odd:
+        raise _refuse(adapter, f"layers {odd} differ from varimp's recurrent layers (sigmoid "
+                               "gates, reset_after GRU, every layer but the last returning its "
+                               "sequence)")
+    cell = cells.pop()
+    head = dense[0] if dense else None
+    out_activation = head.activation if head else recurrent[-1].activation
+    if kind == "regression" and (head is None or head.activation == "identity"):
+        loss = "mse"
+    elif kind == "probability" and out_activation == "sigmoid" and \
+            (head is None or head.n_out == 1):
+        loss = "bce"
+    else:
+        raise _refuse(adapter, f"its output ({out_activation}, read as {kind}) is not one "
+                               "varimp.train_recurrent trains (a linear head for regression, "
+                               "one sigmoid output for probabilities)")
+    arguments = {"cell": cell, "units": tuple(layer.n_out for layer in recurrent),
+                 "activations": tuple(layer.activation for layer in recurrent),
+                 "return_sequences": bool(recurrent[-1].return_sequences),
+                 "head": head is not None, "loss": loss}
+    units = " -> ".join(str(u) for u in arguments["units"])
+    architecture = (f"{cell.upper()} {recurrent[0].n_in} -> {units} "
+                    f"({', '.join(arguments['activations'])})"
+                    f"{', all steps' if arguments['return_sequences'] else ', last step'}"
+                    f"{f', Dense {head.n_in} -> {head.n_out} {head.activation}' if head else ''}")
+    return arguments, architecture
+
+
+__all__ = ["MLP_TRAINING", "RECURRENT_TRAINING", "NetworkRefit", "SklearnRefit", "check_fraction",
+           "resolve_fit"]

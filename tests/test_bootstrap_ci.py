@@ -1,0 +1,351 @@
+"""The row-bootstrap interval (``ci_level``, ``n_bootstrap``) of the data-driven methods.
+
+References are computed by hand: on a linear model (or a sum of squares) the per-row
+contribution of every variable is known in closed form from the perturbation the method drew
+(the same seeded draws, :func:`varimp.engines.generator`), and the bootstrap is redone here by
+indexing rows, ``shares[:, rng.integers(0, n, n)].mean(axis=1)``, with the documented
+generator. Per-row errors are checked against ``sklearn.metrics`` row by row.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from nets import RecurrentHead
+from sklearn import metrics
+from torch import nn
+
+import varimp
+from varimp.engines import DRAW_KEY, REPEAT_KEY, TASK_KEY, generator, seed_from
+from varimp.engines.tasks import BOOTSTRAP_KEY
+from varimp.scoring import Evaluation, read_targets
+from varimp.validation import feature_spread
+
+N, P, B, LEVEL = 300, 3, 400, 0.9
+W = np.array([2.0, -1.0, 0.5])
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, P)) * [1.0, 2.0, 0.5]
+    y = X @ W + 0.5 * rng.normal(size=N) + 0.3 * X[:, 0] ** 2
+    return X, y
+
+
+def linear(X):
+    return X @ W
+
+
+def hand_interval(shares, seed, statistic=lambda m: m, level=LEVEL, n_bootstrap=B):
+    """Percentile interval of ``statistic(mean of resampled shares)``, resampling by index."""
+    rng = generator(seed, BOOTSTRAP_KEY)
+    n = shares.shape[1]
+    stats = np.array([statistic(shares[:, rng.integers(0, n, n)].mean(axis=1))
+                      for _ in range(n_bootstrap)])
+    low, high = np.percentile(stats, [50 * (1 - level), 50 * (1 + level)], axis=0)
+    return low, high
+
+
+def assert_ci(result, low, high, rtol=1e-9):
+    np.testing.assert_allclose(result.ci["low"].to_numpy(), low, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(result.ci["high"].to_numpy(), high, rtol=rtol, atol=1e-12)
+
+
+# -- equal to a hand bootstrap ------------------------------------------------------------------
+def test_permutation_ci_is_the_bootstrap_of_closed_form_row_increases(data):
+    X, y = data
+    repeats, state = 3, 11
+    result = varimp.permutation(linear, X, y, n_repeats=repeats, scoring="mse",
+                                random_state=state, ci_level=LEVEL, n_bootstrap=B)
+    seed = seed_from(state)
+    error = y - X @ W
+    shares = np.zeros((P, N))
+    for r in range(repeats):
+        order = generator(seed, DRAW_KEY, r).permutation(N)
+        for j in range(P):
+            moved = (X[order, j] - X[:, j]) * W[j]  # the prediction's change, closed form
+            shares[j] += ((error - moved) ** 2 - error**2) / repeats
+    np.testing.assert_allclose(result.scores.to_numpy(), shares.mean(axis=1), rtol=1e-9)
+    assert_ci(result, *hand_interval(shares, seed))
+    assert result.details["ci_level"] == LEVEL and result.details["n_bootstrap"] == B
+    frame = result.to_frame()
+    assert {"ci_low", "ci_high"} <= set(frame.columns)
+
+
+def test_permutation_with_max_samples_weighs_each_row_by_the_repeats_that_drew_it(data):
+    X, y = data
+    repeats, size, state = 4, 100, 5
+    result = varimp.permutation(linear, X, y, n_repeats=repeats, max_samples=size,
+                                scoring="mae", random_state=state, ci_level=LEVEL,
+                                n_bootstrap=B)
+    seed = seed_from(state)
+    error = y - X @ W
+    shares = np.zeros((P, N))
+    for r in range(repeats):
+        rows = np.sort(generator(seed, REPEAT_KEY, r).choice(N, size, replace=False))
+        order = generator(seed, DRAW_KEY, r).permutation(size)
+        for j in range(P):
+            moved = (X[rows[order], j] - X[rows, j]) * W[j]
+            shares[j, rows] += np.abs(error[rows] - moved) - np.abs(error[rows])
+    shares *= N / (repeats * size)
+    np.testing.assert_allclose(result.scores.to_numpy(), shares.mean(axis=1), rtol=1e-9)
+    assert_ci(result, *hand_interval(shares, seed))
+
+
+def test_improved_stepwise_1_ci_from_rows_held_at_their_mean(data):
+    X, y = data
+    result = varimp.improved_stepwise_1(linear, X, y, random_state=3, ci_level=0.8,
+                                        n_bootstrap=B)
+    error = y - X @ W
+    shares = np.stack([(error + (X[:, j] - X[:, j].mean()) * W[j]) ** 2 - error**2
+                       for j in range(P)])
+    np.testing.assert_allclose(result.scores.to_numpy(), shares.mean(axis=1), rtol=1e-9)
+    assert_ci(result, *hand_interval(shares, seed_from(3), level=0.8))
+
+
+def test_perturbation_with_y_averages_row_increases_over_levels_and_repeats(data):
+    X, y = data
+    levels, repeats, state = (0.2, 0.5), 2, 8
+    result = varimp.perturbation(linear, X, y, noise=levels, n_repeats=repeats,
+                                 random_state=state, ci_level=LEVEL, n_bootstrap=B)
+    seed, spread, error = seed_from(state), feature_spread(X), y - X @ W
+    shares = np.zeros((P, N))
+    for r in range(repeats):
+        for k, level in enumerate(levels):
+            for j in range(P):
+                task = k * P + j  # tasks: level by level, one per variable
+                noise = generator(seed, TASK_KEY, r, task).standard_normal((N, 1))[:, 0]
+                moved = noise * level * spread[j] * W[j]
+                shares[j] += ((error - moved) ** 2 - error**2) / (len(levels) * repeats)
+    np.testing.assert_allclose(result.scores.to_numpy(), shares.mean(axis=1), rtol=1e-9)
+    assert_ci(result, *hand_interval(shares, seed))
+
+
+def _squared_changes(X, seed, levels, repeats):
+    """(copies, variables, rows): the squared change of the linear model's prediction."""
+    spread = feature_spread(X)
+    out = []
+    for r in range(repeats):
+        for k, level in enumerate(levels):
+            noise = [generator(seed, TASK_KEY, r, k * P + j).standard_normal((N, 1))[:, 0]
+                     for j in range(P)]
+            out.append([(noise[j] * level * spread[j] * W[j]) ** 2 for j in range(P)])
+    return np.array(out)
+
+
+def test_perturbation_without_y_one_level_is_the_rms_of_the_resampled_rows(data):
+    X, _ = data
+    result = varimp.perturbation(linear, X, noise=0.3, random_state=4, ci_level=LEVEL,
+                                 n_bootstrap=B)
+    squares = _squared_changes(X, seed_from(4), (0.3,), 1)[0]
+    np.testing.assert_allclose(result.scores.to_numpy(), np.sqrt(squares.mean(axis=1)),
+                               rtol=1e-9)
+    assert_ci(result, *hand_interval(squares, seed_from(4), statistic=np.sqrt))
+
+
+def test_perturbation_without_y_several_copies_is_close_to_the_full_bootstrap(data):
+    """Several levels: the interval is the delta-method reading of the mean RMS over copies;
+    against the full bootstrap (every copy's RMS recomputed on each resample) it agrees to a
+    small fraction of the interval's width."""
+    X, _ = data
+    levels, repeats, state = (0.1, 0.3, 0.5), 2, 6
+    result = varimp.perturbation(linear, X, noise=levels, n_repeats=repeats,
+                                 random_state=state, ci_level=LEVEL, n_bootstrap=B)
+    squares = _squared_changes(X, seed_from(state), levels, repeats)  # (copies, P, N)
+    np.testing.assert_allclose(result.scores.to_numpy(),
+                               np.sqrt(squares.mean(axis=2)).mean(axis=0), rtol=1e-9)
+    rng = generator(seed_from(state), BOOTSTRAP_KEY)
+    full = np.array([np.sqrt(squares[:, :, rng.integers(0, N, N)].mean(axis=2)).mean(axis=0)
+                     for _ in range(B)])
+    low, high = np.percentile(full, [5, 95], axis=0)
+    width = high - low
+    assert np.all(np.abs(result.ci["low"].to_numpy() - low) <= 0.02 * width)
+    assert np.all(np.abs(result.ci["high"].to_numpy() - high) <= 0.02 * width)
+
+
+def test_partial_derivatives_ci_resamples_the_rows_squared_derivatives(data):
+    X, _ = data
+    a = np.array([1.0, -0.5, 2.0])
+
+    def squares(Z):  # d/dx_j = 2 a_j x_j
+        return (a * Z**2).sum(axis=1)
+
+    result = varimp.partial_derivatives(squares, X, random_state=2, ci_level=LEVEL,
+                                        n_bootstrap=B)
+    terms = (2 * a * X).T ** 2  # (P, N)
+    np.testing.assert_allclose(result.scores.to_numpy(), terms.sum(axis=1), rtol=1e-7)
+    low, high = hand_interval(terms, seed_from(2), statistic=lambda m: N * m)
+    assert_ci(result, low, high, rtol=1e-7)
+
+
+# -- sequences ----------------------------------------------------------------------------------
+def test_sequence_to_sequence_ci_on_whole_variables_only():
+    """A linear model predicting every step: a row's error is the mean over its steps; the
+    interval covers the whole-variable scores, and ``by_time`` (cells) changes nothing in it."""
+    rng = np.random.default_rng(1)
+    n, steps, w = 200, 4, np.array([1.0, -2.0])
+    X = rng.normal(size=(n, steps, 2))
+    y = X @ w + 0.3 * rng.normal(size=(n, steps))
+
+    def per_step(Z):
+        return Z @ w  # (n, steps)
+
+    result = varimp.permutation(per_step, X, y, n_repeats=2, random_state=9,
+                                ci_level=LEVEL, n_bootstrap=B)
+    seed, error = seed_from(9), y - X @ w
+    shares = np.zeros((2, n))
+    for r in range(2):
+        order = generator(seed, DRAW_KEY, r).permutation(n)
+        for j in range(2):
+            moved = (X[order, :, j] - X[:, :, j]) * w[j]
+            shares[j] += ((error - moved) ** 2 - error**2).mean(axis=1) / 2
+    assert result.by_time is not None
+    np.testing.assert_allclose(result.scores.to_numpy(), shares.mean(axis=1), rtol=1e-9)
+    assert_ci(result, *hand_interval(shares, seed))
+    without_cells = varimp.permutation(per_step, X, y, n_repeats=2, random_state=9,
+                                       ci_level=LEVEL, n_bootstrap=B, by_time=False)
+    pd.testing.assert_frame_equal(result.ci, without_cells.ci)
+
+
+def test_lstm_classifier_intervals_contain_the_scores():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 5, 3))
+    y = (X[:, -1, 0] + X[:, -2, 1] > 0).astype(int)
+    model = RecurrentHead(nn.LSTM(3, 6, batch_first=True), nn.Linear(6, 2), last_step=True)
+    for method in ("permutation", "improved_stepwise_1", "partial_derivatives"):
+        result = varimp.importance(model, X, y, method=method, output_kind="logits",
+                                   random_state=0, n_repeats=2, ci_level=0.95, n_bootstrap=200)
+        assert result.ci is not None and result.by_time is not None
+        assert np.all(result.ci["low"] <= result.scores + 1e-12)
+        assert np.all(result.scores <= result.ci["high"] + 1e-12)
+
+
+# -- per-row errors -----------------------------------------------------------------------------
+@pytest.mark.parametrize("scoring, metric", [
+    ("neg_log_loss", lambda labels, proba: metrics.log_loss(labels, proba, labels=[0, 1, 2])),
+    ("accuracy", lambda labels, proba: metrics.accuracy_score(labels, proba.argmax(axis=1))),
+    ("neg_mean_squared_error",  # the Brier score: probabilities against one-hot targets
+     lambda labels, proba: metrics.mean_squared_error(np.eye(3)[labels], proba)),
+])
+def test_row_losses_are_each_rows_metric_over_its_steps(scoring, metric):
+    rng = np.random.default_rng(3)
+    n, steps = 40, 3
+    proba = rng.dirichlet(np.ones(3), size=(n, steps))
+    labels = rng.integers(0, 3, size=(n, steps))
+    targets = read_targets(labels, proba.shape, "probability", (0, 1, 2))
+    evaluation = Evaluation(scoring, targets, [0, 1, 2], None, 3)
+    whole = evaluation.loss(proba)
+    assert evaluation.per_row
+    rows = evaluation.row_losses(proba)
+    sign = 1.0 if scoring == "accuracy" else -1.0
+    expected = [-sign * metric(labels[i], proba[i]) for i in range(n)]
+    np.testing.assert_allclose(rows, expected, rtol=1e-12)
+    np.testing.assert_allclose(rows.mean(), whole, rtol=1e-12)
+    some = np.array([3, 7, 7, 20])
+    np.testing.assert_allclose(evaluation.row_losses(proba[some], some), rows[some], rtol=1e-12)
+
+
+def test_row_losses_of_selected_classes_are_one_versus_rest():
+    rng = np.random.default_rng(4)
+    proba = rng.dirichlet(np.ones(3), size=(50, 1))
+    labels = rng.integers(0, 3, size=50)
+    targets = read_targets(labels, proba.shape, "probability", (0, 1, 2))
+    evaluation = Evaluation("neg_log_loss", targets, [0, 2], None, 3)
+    evaluation.loss(proba)
+    assert evaluation.per_row
+    p = proba[:, 0]
+    expected = np.mean([[-metrics.log_loss([labels[i] == c], [[1 - p[i, c], p[i, c]]],
+                                           labels=[False, True]) for c in (0, 2)]
+                        for i in range(50)], axis=1)
+    np.testing.assert_allclose(-evaluation.row_losses(proba), expected, rtol=1e-12)
+    np.testing.assert_allclose(evaluation.row_losses(proba).mean(), evaluation.loss(proba),
+                               rtol=1e-12)
+
+
+# -- what is refused, and what does not change --------------------------------------------------
+def _own_mse(y_true, y_pred):
+    return float(np.mean((y_true - y_pred) ** 2))
+
+
+@pytest.mark.parametrize("scoring", ["r2", "neg_median_absolute_error",
+                                     varimp.scoring.Scorer(_own_mse, False)])
+def test_a_score_that_is_not_known_to_be_a_mean_over_rows_is_refused(data, scoring):
+    """R2 and the median are not means over rows; a user's own metric cannot be split."""
+    X, y = data
+    with pytest.raises(varimp.InputError, match="mean over rows"):
+        varimp.permutation(linear, X, y, scoring=scoring, ci_level=0.9)
+    plain = varimp.permutation(linear, X, y, scoring=scoring, random_state=0)
+    assert plain.ci is None
+
+
+@pytest.mark.parametrize("scoring", ["roc_auc", "balanced_accuracy"])
+def test_classification_scores_that_are_not_row_means_are_refused(scoring):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+
+    def proba(Z):
+        p = 1 / (1 + np.exp(-2 * Z[:, 0]))
+        return np.stack([1 - p, p], axis=1)
+
+    with pytest.raises(varimp.InputError, match="ci_level needs an error that is a mean"):
+        varimp.improved_stepwise_1(proba, X, y, scoring=scoring, ci_level=0.9,
+                                   output_kind="probability")
+
+
+@pytest.mark.parametrize("option", [
+    {"ci_level": 0}, {"ci_level": 1}, {"ci_level": 1.5}, {"ci_level": -0.2},
+    {"ci_level": True}, {"ci_level": "0.9"}, {"ci_level": float("nan")},
+    {"ci_level": 0.9, "n_bootstrap": 1}, {"ci_level": 0.9, "n_bootstrap": 10.5},
+])
+@pytest.mark.parametrize("method", ["perturbation", "permutation", "improved_stepwise_1",
+                                    "partial_derivatives"])
+def test_bad_interval_options_are_input_errors(data, method, option):
+    X, y = data
+    with pytest.raises(varimp.InputError, match="ci_level|n_bootstrap"):
+        varimp.importance(linear, X, y, method=method, **option)
+
+
+def test_scores_data_and_model_unchanged_and_the_seed_decides(data):
+    X, y = data
+    X0, y0 = X.copy(), y.copy()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(P, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    weights = [p.detach().clone() for p in model.parameters()]
+    plain = varimp.permutation(model, X, y, random_state=1)
+    first = varimp.permutation(model, X, y, random_state=1, ci_level=0.9, n_bootstrap=300)
+    again = varimp.permutation(model, X, y, random_state=1, ci_level=0.9, n_bootstrap=300)
+    other = varimp.permutation(model, X, y, random_state=2, ci_level=0.9, n_bootstrap=300)
+    pd.testing.assert_series_equal(plain.scores, first.scores)  # bit for bit
+    pd.testing.assert_frame_equal(first.ci, again.ci)
+    assert not np.array_equal(first.ci.to_numpy(), other.ci.to_numpy())
+    assert np.array_equal(X, X0) and np.array_equal(y, y0)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+    assert not model.training
+    back = varimp.Importance.from_json(first.to_json())
+    assert back == first
+    pd.testing.assert_frame_equal(back.ci, first.ci)
+
+
+def test_intervals_contain_the_full_data_scores_on_an_mlp(data):
+    """Coverage sanity: every method's interval holds its own score, and is wider (relative to
+    the scores) on a quarter of the rows."""
+    X, y = data
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(P, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    for method in ("perturbation", "permutation", "improved_stepwise_1",
+                   "partial_derivatives"):
+        for target in (y, None) if method == "perturbation" else (y,):
+            result = varimp.importance(model, X, target, method=method, random_state=0,
+                                       ci_level=0.95, n_bootstrap=300)
+            assert np.all(result.ci["low"] <= result.scores + 1e-12), method
+            assert np.all(result.scores <= result.ci["high"] + 1e-12), method
+            assert np.all(result.ci["high"] > result.ci["low"]), method
+            half = varimp.importance(model, X[:75], None if target is None else y[:75],
+                                     method=method, random_state=0, ci_level=0.95,
+                                     n_bootstrap=300)
+            wide = (half.ci["high"] - half.ci["low"]).sum() / half.scores.abs().sum()
+            narrow = (result.ci["high"] - result.ci["low"]).sum() / result.scores.abs().sum()
+            assert wide > 1.3 * narrow, method  # 4 times the rows: about half the width

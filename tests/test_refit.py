@@ -1,0 +1,191 @@
+"""The default ``fit`` of the retraining methods (``varimp.refit.resolve_fit``) and the trainers'
+early stopping: a scikit-learn model is its clone, seeded; a readable PyTorch or Keras network is
+rebuilt with the same architecture and fresh weights; anything else asks for ``fit=``."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+import reliability_models as rm
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+import varimp
+from varimp import InputError
+from varimp.adapters import adapt
+from varimp.network import Dense, Recurrent
+from varimp.refit import MLP_TRAINING, RECURRENT_TRAINING, resolve_fit
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with rm.one_torch_thread():
+        yield
+
+
+X_TAB, Y_TAB = rm.tabular(40)
+X_SEQ, Y_SEQ = rm.sequences(16)
+
+
+def _state(model: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _layout(model: object) -> list[tuple]:
+    """Every layer's kind, shapes and activations as varimp reads them (weights left out)."""
+    rows = []
+    for layer in adapt(model).network().layers:
+        if isinstance(layer, Dense):
+            rows.append(("dense", layer.n_in, layer.n_out, layer.activation))
+        elif isinstance(layer, Recurrent):
+            rows.append((layer.cell, layer.n_in, layer.n_out, layer.activation,
+                         layer.recurrent_activation, layer.return_sequences))
+    return rows
+
+
+def _weights(model: object) -> np.ndarray:
+    parts = []
+    for layer in adapt(model).network().layers:
+        if isinstance(layer, Dense):
+            parts.append(layer.weight.ravel())
+        elif isinstance(layer, Recurrent):
+            parts += [w.ravel() for w in layer.w_input.values()]
+    return np.concatenate(parts)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sklearn_refit_is_the_seeded_clone():
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=40, random_state=1).fit(X_TAB, Y_TAB)
+    before = model.predict(X_TAB)
+    fit, description = resolve_fit(model, None, X_TAB, Y_TAB)
+    refit = fit(X_TAB[:30], Y_TAB[:30], random_state=123)
+    reference = clone(model).set_params(random_state=123).fit(X_TAB[:30], Y_TAB[:30])
+    np.testing.assert_array_equal(refit.predict(X_TAB), reference.predict(X_TAB))
+    assert refit is not model and np.array_equal(model.predict(X_TAB), before)
+    assert description["how"] == "clone" and description["seeded"] == ["random_state"]
+    assert description["params"]["hidden_layer_sizes"] == (5,)
+    other = fit(X_TAB[:30], Y_TAB[:30], random_state=124)
+    assert not np.array_equal(other.predict(X_TAB), refit.predict(X_TAB))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_every_seeded_step_of_a_pipeline_gets_the_seed():
+    pipe = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(4,), max_iter=30,
+                                                     random_state=0))
+    pipe.fit(X_TAB, Y_TAB)
+    fit, description = resolve_fit(pipe, None, X_TAB, Y_TAB)
+    assert description["seeded"] == ["mlpregressor__random_state"]
+    reference = clone(pipe).set_params(mlpregressor__random_state=9).fit(X_TAB, Y_TAB)
+    np.testing.assert_array_equal(fit(X_TAB, Y_TAB, random_state=9).predict(X_TAB),
+                                  reference.predict(X_TAB))
+
+
+def test_torch_mlp_rebuilt_same_architecture_fresh_weights_model_untouched():
+    model = rm.torch_mlp(dropout=0.0)
+    model.train()
+    state = _state(model)
+    fit, description = resolve_fit(model, None, X_TAB, Y_TAB)
+    refit = fit(X_TAB, Y_TAB, random_state=5)
+    assert _layout(refit) == _layout(model) == [("dense", rm.P, rm.HIDDEN, "tanh"),
+                                                 ("dense", rm.HIDDEN, 1, "identity")]
+    assert not np.allclose(_weights(refit), _weights(model))  # fresh weights
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert model.training and refit is not model
+    assert description["trainer"] == "varimp.train_mlp"
+    assert description["params"] == {"hidden": (rm.HIDDEN,), "activation": "tanh",
+                                     "task": "regression", **MLP_TRAINING}
+    # the rebuilt network is varimp.train_mlp with the recorded hyper-parameters
+    reference = varimp.train_mlp(X_TAB, Y_TAB, **description["params"], random_state=5)
+    np.testing.assert_array_equal(_weights(refit), _weights(reference))
+    assert not np.array_equal(_weights(fit(X_TAB, Y_TAB, random_state=6)), _weights(refit))
+
+
+@pytest.mark.parametrize("build", [rm.torch_lstm, rm.torch_gru, rm.keras_lstm],
+                         ids=["torch-lstm", "torch-gru", "keras-lstm"])
+def test_recurrent_networks_rebuilt_with_their_architecture(build):
+    model = build()
+    fit, description = resolve_fit(model, None, X_SEQ, Y_SEQ)
+    refit = fit(X_SEQ, Y_SEQ, random_state=0)
+    assert isinstance(refit, nn.Module) and not hasattr(refit, "get_weights")  # a torch twin
+    assert _layout(refit) == _layout(model)
+    assert description["trainer"] == "varimp.train_recurrent"
+    assert description["params"]["units"] == (rm.HIDDEN,) and description["params"]["head"]
+    assert {k: description["params"][k] for k in RECURRENT_TRAINING} == RECURRENT_TRAINING
+
+
+def test_a_logits_classifier_is_rebuilt_to_return_logits():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    labels = np.array(["a", "b", "c"])[np.argmax(X, axis=1)]
+    model = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Linear(6, 3))
+    adapter = adapt(model).configure(output_kind="logits", classes=["a", "b", "c"])
+    fit, description = resolve_fit(adapter, None, X, labels)
+    refit = fit(X, labels, random_state=0)
+    assert description["params"]["task"] == "multiclass"
+    assert not isinstance(list(refit)[-1], nn.Softmax) and refit.varimp_output_kind == "logits"
+    logits = refit(torch.as_tensor(X, dtype=torch.float32)).detach().numpy()
+    assert np.mean(np.array(["a", "b", "c"])[logits.argmax(axis=1)] == labels) > 0.8
+
+
+class _Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(rm.P, rm.P)
+
+    def forward(self, x):
+        return (x + self.linear(x)).sum(dim=1)
+
+
+@pytest.mark.parametrize("model", [_Residual(), nn.Sequential(nn.Linear(rm.P, 4), nn.LayerNorm(4),
+                                                 nn.Linear(4, 1)),
+                                   rm.plain_callable()], ids=["residual", "layernorm", "callable"])
+def test_a_model_varimp_cannot_rebuild_asks_for_fit(model):
+    with pytest.raises(InputError, match="pass fit="):
+        resolve_fit(model, None, X_TAB, Y_TAB)
+    with pytest.raises(InputError, match="pass fit="):
+        varimp.backward_stepwise(model, X_TAB, Y_TAB)
+
+
+def test_a_given_fit_is_used_as_it_is_and_a_non_callable_refused():
+    fit = functools.partial(varimp.train_mlp, hidden=(3,))
+    used, description = resolve_fit(rm.plain_callable(), fit, X_TAB, Y_TAB)
+    assert used is fit and description == {"how": "given", "fit": "train_mlp"}
+    with pytest.raises(InputError, match="fit must be a callable"):
+        resolve_fit(rm.torch_mlp(), "adam", X_TAB, Y_TAB)
+
+
+# -- early stopping ------------------------------------------------------------------------------
+def test_early_stopping_stops_and_keeps_the_best_epoch():
+    """With a validation split, training stops once the held-out loss has not improved for
+    ``patience`` epochs: allowing more epochs then changes nothing, bit for bit."""
+    options = {"hidden": (6,), "validation_fraction": 0.25, "patience": 3, "random_state": 2}
+    stopped = varimp.train_mlp(X_TAB, Y_TAB, epochs=400, **options)
+    np.testing.assert_array_equal(_weights(stopped),
+                                  _weights(varimp.train_mlp(X_TAB, Y_TAB, epochs=300, **options)))
+    full = varimp.train_mlp(X_TAB, Y_TAB, hidden=(6,), epochs=300, random_state=2)
+    assert not np.allclose(_weights(stopped), _weights(full))
+    with pytest.raises(InputError, match="validation_fraction"):
+        varimp.train_mlp(X_TAB, Y_TAB, validation_fraction=1.0)
+    with pytest.raises(InputError, match="patience"):
+        varimp.train_recurrent(X_SEQ, Y_SEQ, validation_fraction=0.2, patience=0, loss="mse",
+                               units=(2, 1), activations="tanh")
+
+
+def test_a_constant_column_trains_like_a_missing_one():
+    """A column held at its mean (std of rounding noise, not 0) must not blow up the
+    standardisation: the fit equals one on data whose column is exactly 0 after centring."""
+    X = X_TAB.copy()
+    X[:, 1] = X_TAB[:, 1].mean()
+    assert 0 < X[:, 1].std() < 1e-12 or X[:, 1].std() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = varimp.train_mlp(X, Y_TAB, hidden=(4,), epochs=20, random_state=0)
+    assert np.abs(_weights(model)).max() < 100

@@ -1,0 +1,357 @@
+"""The retraining engine: seeds, data alterations, backends and failures, against hand draws."""
+
+import functools
+import multiprocessing
+import os
+import sys
+import warnings
+
+import cloudpickle
+import dask
+import numpy as np
+import pytest
+import torch
+from distributed import Client, LocalCluster, get_worker
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_info
+
+import varimp
+from varimp import InputError, ModelError
+from varimp.engines import FitData, FitTask, RetrainEngine, seed_from
+from varimp.engines import retrain as retrain_module
+from varimp.engines.retrain import session
+
+TEST_ROWS = np.arange(45, 60)
+# Workers receive this module's functions by value, so starting one does not import the module
+# (and torch, dask and scikit-learn with it): joblib restarts its workers after every failure.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One 2-worker LocalCluster for the module; a task on a dead worker is not retried."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(60, 4))
+    y = 2.0 * X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=60)
+    return X, y
+
+
+def sklearn_fit(X, y, random_state):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPRegressor(hidden_layer_sizes=(3,), max_iter=20,
+                            random_state=random_state).fit(X, y)
+
+
+def sklearn_error(model, data):
+    return np.array([np.mean((model.predict(data.X_test) - data.y_test) ** 2), data.seed])
+
+
+def torch_error(model, data):
+    with torch.no_grad():
+        pred = model(torch.as_tensor(data.X_test, dtype=torch.float32)).numpy()[:, 0]
+    return np.array([np.mean((pred - data.y_test) ** 2), data.seed])
+
+
+def keep(model, data):
+    return model, data
+
+
+def identity_fit(X, y):
+    return (X, y)
+
+
+TASKS = [FitTask(("backward", 1, f"x{j + 1}"), removed=(j,)) for j in range(3)] + [
+    FitTask(("permutation", 0), permute_y=True), FitTask(("model", 0), bootstrap=True)]
+
+
+def run_everywhere(client, fit, evaluate, X, y):
+    def engine(**options):
+        return RetrainEngine(fit, X, y, test_rows=TEST_ROWS, random_state=7, **options)
+
+    sequential = engine().run(TASKS, evaluate)
+    joblib = engine(n_jobs=2).run(TASKS, evaluate)
+    with client.as_current():
+        on_dask = engine(backend="dask").run(TASKS, evaluate)
+    return sequential, joblib, on_dask
+
+
+@pytest.mark.parametrize("fit, evaluate", [
+    (sklearn_fit, sklearn_error),
+    (functools.partial(varimp.train_mlp, epochs=3, hidden=(4,)), torch_error),
+], ids=["sklearn", "torch"])
+def test_identical_on_every_backend(client, data, fit, evaluate):
+    X, y = data
+    sequential, joblib, on_dask = run_everywhere(client, fit, evaluate, X, y)
+    expected = [int(c.generate_state(1)[0])
+                for c in np.random.SeedSequence(seed_from(7)).spawn(len(TASKS))]
+    assert [int(r[1]) for r in sequential] == expected
+    np.testing.assert_array_equal(np.array(sequential), np.array(joblib))
+    np.testing.assert_array_equal(np.array(sequential), np.array(on_dask))
+    assert len({r[0] for r in sequential}) == len(TASKS)  # the fits differ
+
+
+def test_seed_by_position_not_by_order(data):
+    X, y = data
+    engine = RetrainEngine(identity_fit, X, y, random_state=11)
+    seeds = [d.seed for _, d in engine.run(TASKS, keep)]
+    assert [d.seed for _, d in engine.run(TASKS[:2], keep)] == seeds[:2]
+    assert seeds == engine.seeds(len(TASKS))
+
+
+def test_mean_removal_holds_the_training_mean(data):
+    X, y = data
+    (_, d), = RetrainEngine(identity_fit, X, y, test_rows=TEST_ROWS).run(
+        [FitTask(("backward", 1, "x2, x4"), removed=(1, 3))], keep)
+    train_mean = X[:45, [1, 3]].sum(axis=0) / 45
+    for array, rows in ((d.X_train, X[:45]), (d.X_test, X[45:]), (d.X, X)):
+        np.testing.assert_allclose(array[:, [1, 3]], np.broadcast_to(train_mean, (len(rows), 2)),
+                                   rtol=1e-15)
+        np.testing.assert_array_equal(array[:, [0, 2]], rows[:, [0, 2]])
+    np.testing.assert_array_equal(d.y_train, y[:45])
+    np.testing.assert_array_equal(d.y_test, y[45:])
+
+
+def test_mean_removal_on_sequences_is_one_constant_over_rows_and_steps():
+    X = np.random.default_rng(0).normal(size=(10, 3, 2))
+    y = X.sum(axis=(1, 2))
+    (_, d), = RetrainEngine(identity_fit, X, y, test_rows=[8, 9]).run(
+        [FitTask(("x1",), removed=(0,))], keep)
+    constant = sum(X[r, t, 0] for r in range(8) for t in range(3)) / 24
+    np.testing.assert_allclose(d.X[..., 0], np.full((10, 3), constant), rtol=1e-14)
+    np.testing.assert_array_equal(d.X[..., 1], X[..., 1])
+
+
+def test_drop_removal_deletes_the_column(data):
+    X, y = data
+    (_, d), = RetrainEngine(identity_fit, X, y, removal="drop").run(
+        [FitTask(("x3",), removed=(2,))], keep)
+    np.testing.assert_array_equal(d.X_train, X[:, [0, 1, 3]])
+    np.testing.assert_array_equal(d.X_test, X[:, [0, 1, 3]])
+
+
+def test_permute_y_and_bootstrap_equal_hand_draws(data):
+    X, y = data
+    tasks = [FitTask(("p",), permute_y=True), FitTask(("b",), bootstrap=True),
+             FitTask(("pb",), permute_y=True, bootstrap=True)]
+    results = RetrainEngine(identity_fit, X, y, test_rows=TEST_ROWS, random_state=5).run(
+        tasks, keep)
+    (_, p), (_, b), (_, pb) = results
+    order = np.random.default_rng(p.seed).permutation(60)
+    np.testing.assert_array_equal(p.y, y[order])
+    np.testing.assert_array_equal(p.y_train, y[order][:45])
+    np.testing.assert_array_equal(p.y_test, y[order][45:])
+    np.testing.assert_array_equal(p.X, X)
+    rows = np.random.default_rng(b.seed).integers(0, 45, size=45)
+    np.testing.assert_array_equal(b.X_train, X[rows])
+    np.testing.assert_array_equal(b.y_train, y[rows])
+    np.testing.assert_array_equal(b.X_test, X[45:])
+    rng = np.random.default_rng(pb.seed)
+    order = rng.permutation(60)
+    rows = rng.integers(0, 45, size=45)
+    np.testing.assert_array_equal(pb.y_train, y[order][:45][rows])
+    np.testing.assert_array_equal(pb.X_train, X[:45][rows])
+
+
+def test_without_split_train_and_test_are_all_rows(data):
+    X, y = data
+    (_, d), = RetrainEngine(identity_fit, X, y).run([FitTask(("all",))], keep)
+    for array in (d.X_train, d.X_test, d.X):
+        np.testing.assert_array_equal(array, X)
+    np.testing.assert_array_equal(d.y_test, y)
+
+
+def test_random_state_passed_only_when_accepted(data):
+    X, y = data
+
+    def plain(X, y):
+        return "plain"
+
+    def keywords(X, y, **options):
+        return options["random_state"]
+
+    task = [FitTask(("a",))]
+    assert RetrainEngine(plain, X, y).run(task, lambda m, d: m) == ["plain"]
+    (seed,) = RetrainEngine(keywords, X, y, random_state=2).seeds(1)
+    assert RetrainEngine(keywords, X, y, random_state=2).run(task, lambda m, d: m) == [seed]
+
+
+def vandal_fit(X, y):
+    X[:] = -1.0
+    y[:] = -1.0
+    return "vandal"
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_users_data_untouched(data, n_jobs):
+    X, y = data
+    X0, y0 = X.copy(), y.copy()
+    results = RetrainEngine(vandal_fit, X, y, n_jobs=n_jobs, test_rows=TEST_ROWS).run(
+        TASKS, keep)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    _, d = results[-1]  # the bootstrap fit: its data as evaluate saw them
+    assert d.X_train.min() >= 0 and d.X_test.min() >= 0
+
+
+def thread_counts(model, data):
+    limits = {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+    return torch.get_num_threads(), limits.get("blas", 1)
+
+
+def test_thread_limits_per_worker(client, data):
+    X, y = data
+    share = max(1, (os.cpu_count() or 1) // 2)
+    before = torch.get_num_threads()
+    for options in ({"n_jobs": 2}, {"n_jobs": 2, "backend": "threading"}):
+        counts = RetrainEngine(identity_fit, X, y, **options).run(TASKS[:2], thread_counts)
+        assert all(torch_threads == share and blas <= share for torch_threads, blas in counts)
+    with client.as_current():
+        counts = RetrainEngine(identity_fit, X, y, backend="dask").run(TASKS[:2], thread_counts)
+    assert all(torch_threads == share for torch_threads, _ in counts)
+    assert torch.get_num_threads() == before
+
+
+class Recorder:
+    def __init__(self, *args, **kwargs):
+        self.updates = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        self.updates.append(n)
+
+
+def test_progress_advances_per_fit(client, data, monkeypatch):
+    X, y = data
+    bars = []
+    monkeypatch.setattr(retrain_module, "progress_bar",
+                        lambda *a, **k: bars.append(Recorder()) or bars[-1])
+    RetrainEngine(identity_fit, X, y, n_jobs=2).run(TASKS, keep)
+    with client.as_current():
+        RetrainEngine(identity_fit, X, y, backend="dask").run(TASKS, keep)
+    assert [sum(bar.updates) for bar in bars] == [len(TASKS)] * 2
+
+
+def worker_address(model, data):
+    return get_worker().address
+
+
+def test_a_cluster_started_for_the_call_or_the_session_is_closed(data):
+    X, y = data
+    before = len(multiprocessing.active_children())
+    results = RetrainEngine(identity_fit, X, y, backend="dask", random_state=7).run(TASKS, keep)
+    expected = RetrainEngine(identity_fit, X, y, random_state=7).run(TASKS, keep)
+    for (_, a), (_, b) in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(a.X_train, b.X_train)
+        np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert len(multiprocessing.active_children()) == before
+    with session(n_jobs=2, backend="dask"):
+        engine = RetrainEngine(identity_fit, X, y, backend="dask")
+        first, second = engine.run(TASKS, worker_address), engine.run(TASKS, worker_address)
+    assert len(set(first) | set(second)) == 2  # both runs on the same two workers
+    assert len(multiprocessing.active_children()) == before
+
+
+def raising_fit(X, y):
+    if X[0, 2] == X[1, 2]:  # the fit that removed x3
+        raise ValueError("boom")
+    return "ok"
+
+
+def nan_error(model, data):
+    return float("nan") if data.task.removed == (2,) else 1.0
+
+
+def none_fit(X, y):
+    return None
+
+
+def dying_fit(X, y):
+    if X[0, 2] == X[1, 2]:
+        os._exit(1)
+    return "ok"
+
+
+@pytest.mark.parametrize("backend", ["sequential", "joblib", "dask"])
+def test_failures_name_the_fit(client, data, backend):
+    X, y = data
+    options = {"sequential": {}, "joblib": {"n_jobs": 2}, "dask": {"backend": "dask"}}[backend]
+    label = r"\('backward', 1, 'x3'\)"
+    with client.as_current():
+        with pytest.raises(ModelError, match=f"fit {label} raised ValueError: boom"):
+            RetrainEngine(raising_fit, X, y, **options).run(TASKS, keep)
+        with pytest.raises(ModelError, match=f"evaluating fit {label} returned a non-finite"):
+            RetrainEngine(identity_fit, X, y, **options).run(TASKS, nan_error)
+        with pytest.raises(ModelError, match="returned None"):
+            RetrainEngine(none_fit, X, y, **options).run(TASKS, keep)
+        if backend != "sequential":
+            # Dask blames every task queued on a dead worker once its retries are spent (none
+            # here), so there the dying fit runs alone; joblib names every fit in flight.
+            tasks = TASKS if backend == "joblib" else TASKS[2:3]
+            with pytest.raises(ModelError, match=f"worker died while running fit .*{label}"):
+                RetrainEngine(dying_fit, X, y, **options).run(tasks, keep)
+        # nothing half-done: the next run on the same workers gives the sequential numbers
+        again = RetrainEngine(identity_fit, X, y, random_state=1, **options).run(TASKS, keep)
+    reference = RetrainEngine(identity_fit, X, y, random_state=1).run(TASKS, keep)
+    for (_, a), (_, b) in zip(again, reference, strict=True):
+        assert a.seed == b.seed
+        np.testing.assert_array_equal(a.X_train, b.X_train)
+
+
+def test_an_input_error_from_evaluate_keeps_its_class(data):
+    X, y = data
+
+    def strict(model, data):
+        raise InputError("expected this, received that")
+
+    with pytest.raises(InputError, match=r"evaluating fit \('backward', 1, 'x1'\) raised "
+                                         "InputError: expected this"):
+        RetrainEngine(identity_fit, X, y).run(TASKS, strict)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_jobs": 0}, "n_jobs must be"),
+    ({"n_jobs": 2.5}, "n_jobs must be"),
+    ({"backend": "spark-ish"}, "backend must be"),
+    ({"removal": "zero"}, "removal must be one of"),
+    ({"test_rows": np.arange(60)}, "test_rows must be"),
+    ({"test_rows": [0, 0]}, "test_rows must be"),
+])
+def test_bad_options(data, options, message):
+    X, y = data
+    with pytest.raises(InputError, match=message):
+        RetrainEngine(identity_fit, X, y, **options)
+
+
+def test_bad_tasks_and_callables(data):
+    X, y = data
+    with pytest.raises(InputError, match="fit must be a callable"):
+        RetrainEngine("fit", X, y)
+    with pytest.raises(InputError, match="y must have one row per row of X"):
+        RetrainEngine(identity_fit, X, y[:-1])
+    engine = RetrainEngine(identity_fit, X, y, removal="drop")
+    with pytest.raises(InputError, match=r"removed must be .* received \(4,\)"):
+        engine.run([FitTask(("x5",), removed=(4,))], keep)
+    with pytest.raises(InputError, match="leaving at least one"):
+        engine.run([FitTask(("all",), removed=(0, 1, 2, 3))], keep)
+    with pytest.raises(InputError, match="tasks must be FitTask"):
+        engine.run([("x1",)], keep)
+    assert engine.run([], keep) == []
+    assert isinstance(RetrainEngine(identity_fit, X, y).run(TASKS[:1], keep)[0][1], FitData)

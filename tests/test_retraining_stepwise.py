@@ -1,0 +1,214 @@
+"""Forward stepwise addition and backward stepwise elimination with retraining.
+
+References: every held-out error is recomputed by hand with scikit-learn (a deterministic
+polynomial ridge as ``fit``); on Friedman #1 (5 informative, 5 noise inputs) both methods rank
+the informative inputs first, with a ridge and with a real small network; the numbers are the
+same sequentially and on 2 joblib processes; sequences work with rebuilt PyTorch LSTM and GRU
+networks and a Keras LSTM; the user's model, X and y are unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import reliability_models as rm
+import torch
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
+from torch import nn
+
+import varimp
+from varimp import InputError, ModelError
+
+INFORMATIVE, NOISE = [f"x{i}" for i in range(1, 6)], [f"x{i}" for i in range(6, 11)]
+METHODS = [varimp.forward_stepwise, varimp.backward_stepwise]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with rm.one_torch_thread():
+        yield
+
+
+@pytest.fixture(scope="module")
+def friedman():
+    X, y, _ = varimp.datasets.friedman1(300, random_state=0)
+    return X, y
+
+
+def poly_ridge(X: np.ndarray, y: np.ndarray):
+    """A deterministic fit (it takes no seed): quadratic features, then ridge."""
+    return make_pipeline(PolynomialFeatures(2), Ridge(1e-3)).fit(X, y)
+
+
+def _held_out_mse(X, y, test, removed=(), drop=False) -> float:
+    """The reference: the error of ``poly_ridge`` refitted with ``removed`` columns held at
+    their training mean (or dropped), on the held-out rows."""
+    train = np.setdiff1d(np.arange(len(X)), test)
+    X = X.copy()
+    if drop:
+        X = np.delete(X, list(removed), axis=1)
+    else:
+        X[:, list(removed)] = X[train][:, list(removed)].mean(axis=0)
+    model = poly_ridge(X[train], y[train])
+    return mean_squared_error(y[test], model.predict(X[test]))
+
+
+def _informative_first(result: varimp.Importance) -> None:
+    scores = result.scores
+    assert scores[INFORMATIVE].min() > scores[NOISE].max(), scores.round(3).to_dict()
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
+def test_every_error_is_the_hand_computed_held_out_error(friedman, method):
+    X, y = friedman
+    result = method(rm.torch_mlp(p=10), X, y, fit=poly_ridge, random_state=3)
+    test = np.array(result.details["held_out"]["rows"][0])
+    assert len(test) == 75 and result.details["fit"] == {"how": "given", "fit": "poly_ridge"}
+    path, errors = result.details["path"], result.details["errors"]
+    backward = method is varimp.backward_stepwise
+    removed = [] if backward else list(range(10))
+    assert result.details["start"]["error"] == pytest.approx(
+        _held_out_mse(X, y, test, removed), rel=1e-10)
+    for _, row in path.iterrows():  # every candidate of every step, by hand
+        step = int(row["step"])
+        for name, value in errors.loc[step].dropna().items():
+            j = int(name[1:]) - 1
+            trial = removed + [j] if backward else [r for r in removed if r != j]
+            assert value == pytest.approx(_held_out_mse(X, y, test, trial), rel=1e-10)
+        assert row["error_after"] == errors.loc[step].min()
+        j = int(row["variable"][1:]) - 1
+        removed = removed + [j] if backward else [r for r in removed if r != j]
+        sign = 1 if backward else -1
+        assert row["change"] == pytest.approx(sign * (row["error_after"] - row["error_before"]))
+    np.testing.assert_allclose(path["error_before"].to_numpy()[1:],
+                               path["error_after"].to_numpy()[:-1])
+    total = result.details["start"]["error"] - path["error_after"].iloc[-1]
+    assert result.scores.sum() == pytest.approx(abs(total))  # no input minus all inputs
+    assert result.kind == "loss" and result.by_time is None
+    _informative_first(result)
+
+
+def test_drop_removes_columns_and_cv_averages_folds(friedman):
+    X, y = friedman[0][:120, :4], friedman[1][:120]
+    dropped = varimp.backward_stepwise(rm.torch_mlp(p=4), X, y, fit=poly_ridge,
+                                       removal="drop", random_state=0)
+    test = np.array(dropped.details["held_out"]["rows"][0])
+    assert dropped.details["errors"].loc[1, "x2"] == pytest.approx(
+        _held_out_mse(X, y, test, [1], drop=True), rel=1e-10)
+    last = dropped.details["path"].iloc[-1]  # no input left: every column at its mean
+    assert last["error_after"] == pytest.approx(_held_out_mse(X, y, test, range(4)), rel=1e-10)
+    folded = varimp.forward_stepwise(rm.torch_mlp(p=4), X, y, fit=poly_ridge, cv=3)
+    folds = [test for _, test in KFold(3).split(X)]
+    assert [np.array(f) for f in folded.details["held_out"]["rows"]] == pytest.approx(folds)
+    first = folded.details["errors"].loc[1, "x4"]
+    expected = np.mean([_held_out_mse(X, y, f, [0, 1, 2]) for f in folds])
+    assert first == pytest.approx(expected, rel=1e-10)
+
+
+def test_a_real_small_network_rebuilt_ranks_friedman_informative_inputs_first(friedman):
+    X, y = friedman
+    model = varimp.train_mlp(X, y, hidden=(8,), epochs=30, random_state=0)
+    X_before, y_before, state = X.copy(), y.copy(), {k: v.clone() for k, v in
+                                                      model.state_dict().items()}
+    result = varimp.backward_stepwise(model, X, y, random_state=0)
+    _informative_first(result)
+    assert result.details["fit"]["how"] == "rebuilt"
+    assert result.details["fit"]["architecture"] == "Dense 10 -> 8 -> 1, hidden tanh, output " \
+                                                    "identity"
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def test_same_numbers_sequentially_and_on_two_joblib_processes(friedman):
+    X, y = friedman[0][:100, :4], friedman[1][:100]
+    model = varimp.train_mlp(X, y, hidden=(4,), epochs=5, random_state=0)
+    one = varimp.backward_stepwise(model, X, y, random_state=4)
+    two = varimp.backward_stepwise(model, X, y, random_state=4, n_jobs=2)
+    pd.testing.assert_series_equal(one.scores, two.scores, check_exact=True)
+    pd.testing.assert_frame_equal(one.details["path"], two.details["path"], check_exact=True)
+    other = varimp.backward_stepwise(model, X, y, random_state=5)
+    assert not np.array_equal(one.scores.to_numpy(), other.scores.to_numpy())
+
+
+def _sequences(n: int = 48, steps: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, steps, 3))
+    y = 2.0 * X[:, -1, 0] + X[:, :, 1].mean(axis=1)  # x1 most, x2 some, x3 nothing
+    return X, y
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn, self.head = cell(3, 4, batch_first=True), nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("kind", ["torch-lstm", "torch-gru", "keras-lstm"])
+def test_sequences_with_rebuilt_recurrent_networks(kind):
+    X, y = _sequences()
+    if kind == "keras-lstm":
+        import keras
+
+        model = keras.Sequential([keras.Input((4, 3)), keras.layers.LSTM(4),
+                                  keras.layers.Dense(1)])
+        before = [w.copy() for w in model.get_weights()]
+    else:
+        model = _Recurrent(nn.LSTM if kind == "torch-lstm" else nn.GRU)
+        before = [v.clone() for v in model.state_dict().values()]
+    X_before, y_before = X.copy(), y.copy()
+    method = varimp.forward_stepwise if kind == "torch-gru" else varimp.backward_stepwise
+    result = method(model, X, y, random_state=0)
+    assert result.by_time is None and list(result.scores.index) == ["x1", "x2", "x3"]
+    assert result.ranks["x1"] == 1 and result.ranks["x3"] == 3, result.scores.to_dict()
+    assert result.details["fit"]["trainer"] == "varimp.train_recurrent"
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+    after = model.get_weights() if kind == "keras-lstm" else list(model.state_dict().values())
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(before, after,
+                                                                              strict=True))
+
+
+# -- failures ------------------------------------------------------------------------------------
+X_SMALL, Y_SMALL = rm.tabular(20)
+
+
+def _raises(X, y):
+    raise RuntimeError("out of memory (simulated)")
+
+
+def _nan_model(X, y):
+    return lambda Z: np.full(len(Z), np.nan)
+
+
+def _wrong_outputs(X, y):
+    return lambda Z: np.zeros((len(Z), 2))
+
+
+@pytest.mark.parametrize(("fit", "error", "fragment"), [
+    (_raises, ModelError, r"fit \('backward', 0, 'all inputs'\) raised RuntimeError"),
+    (_nan_model, ModelError, "NaN"),
+    (_wrong_outputs, ModelError, "where the given model predicts"),
+    ("adam", InputError, "fit must be a callable"),
+], ids=["raises", "nan", "wrong-outputs", "not-callable"])
+def test_a_failing_fit_names_the_fit(fit, error, fragment):
+    with pytest.raises(error, match=fragment):
+        varimp.backward_stepwise(rm.plain_callable(), X_SMALL, Y_SMALL, fit=fit)
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    ({"validation_fraction": 0.0}, "validation_fraction"),
+    ({"cv": 1}, "cv must be"),
+    ({"removal": "zero"}, "removal"),
+    ({"scoring": "mse2"}, "scoring"),
+])
+def test_bad_options_are_refused_at_the_door(options, fragment):
+    with pytest.raises(InputError, match=fragment):
+        varimp.forward_stepwise(rm.plain_callable(), X_SMALL, Y_SMALL, fit=rm.least_squares,
+                                **options)

@@ -1,0 +1,334 @@
+"""Randomization test (Olden & Jackson 2002) and ensembles: p-values, null scores and summaries
+against hand computations (least squares whose connection weights are its coefficients), the
+Friedman #1 acceptance case, and identical numbers on every backend."""
+
+import copy
+import functools
+import sys
+import warnings
+
+import cloudpickle
+import dask
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from distributed import Client, LocalCluster
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from torch import nn
+
+import varimp
+from varimp import InputError, ModelError, VarImpError
+from varimp.registry import method_spec
+from varimp.stats import TEST_NAME, permutation_pvalues
+
+# Workers receive this module's functions by value (they need not import the test module).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One 2-worker LocalCluster for the module."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def least_squares(X, y):
+    """Least-squares coefficients of ``y`` on the (flattened) cells of X, as float32 weights."""
+    flat = X.reshape(len(X), -1)
+    coef = np.linalg.lstsq(np.c_[flat, np.ones(len(flat))], y, rcond=None)[0]
+    return coef[:-1].astype(np.float32), np.float32(coef[-1])
+
+
+def linear_network(X, y):
+    """``fit``: least squares as a torch network (Flatten for sequences, one Linear layer), so
+    that its connection weights are its coefficients."""
+    weight, bias = least_squares(X, y)
+    linear = nn.Linear(weight.size, 1)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(weight[None, :]))
+        linear.bias.fill_(float(bias))
+    return nn.Sequential(nn.Flatten(), linear) if X.ndim == 3 else nn.Sequential(linear)
+
+
+class Recorder:
+    """``fit`` that records the data of every fit (sequential runs only)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, X, y):
+        self.seen.append((X.copy(), y.copy()))
+        return linear_network(X, y)
+
+    def weights(self, shape):
+        return np.stack([least_squares(X, y)[0].astype(float).reshape(shape)
+                         for X, y in self.seen])
+
+
+def mlp_fit(X, y, random_state=0):
+    """A small scikit-learn network: L-BFGS, weight decay against fitting permuted targets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", alpha=1.0, max_iter=100,
+                            random_state=random_state).fit(X, y)
+
+
+def hand_pvalues(observed, null, kind):
+    """``(1 + #{null >= observed}) / (1 + n)``, one variable at a time, by loops."""
+    null = np.asarray(null, dtype=float).reshape(len(null), -1)
+    observed = np.asarray(observed, dtype=float).ravel()
+    out = []
+    for j, value in enumerate(observed):
+        column = null[:, j]
+        if kind == "effect":
+            count = sum(abs(v) >= abs(value) for v in column)
+        else:
+            count = sum(v >= value for v in column)
+        out.append((1 + count) / (1 + len(column)))
+    return np.array(out)
+
+
+@pytest.fixture
+def tabular():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    y = 2.0 * X[:, 0] - 1.0 * X[:, 1] + 0.3 * rng.normal(size=40)
+    return X, y
+
+
+def test_pvalue_rule_counts_the_observed_score_as_one_of_the_permutations():
+    observed = np.array([-0.5, 0.7])
+    null = np.array([[-1.0, 0.7], [0.0, 0.1], [-0.6, 0.9]])
+    # losses keep their sign: -0.5 is beaten by 0.0 only; 0.7 by 0.7 (ties count) and 0.9
+    assert permutation_pvalues(observed, null, "loss").tolist() == [2 / 4, 3 / 4]
+    # effects compare magnitudes: |-1.0|, |-0.6| >= 0.5
+    assert permutation_pvalues(observed, null, "effect").tolist() == [3 / 4, 3 / 4]
+    assert permutation_pvalues(observed, null, "share").tolist() == [2 / 4, 3 / 4]
+
+
+def test_connection_weights_test_equals_least_squares_on_the_permuted_targets(tabular):
+    X, y = tabular
+    model = linear_network(X, y)
+    recorder = Recorder()
+    result = varimp.randomization_test(model, X, y, method="connection_weights", fit=recorder,
+                                       n_permutations=9, random_state=3)
+    observed = least_squares(X, y)[0].astype(float)
+    np.testing.assert_array_equal(result.scores.to_numpy(), observed)
+    assert len(recorder.seen) == 9
+    for X_seen, y_seen in recorder.seen:
+        np.testing.assert_array_equal(X_seen, X)  # only the targets move
+        np.testing.assert_array_equal(np.sort(y_seen), np.sort(y))
+        assert not np.array_equal(y_seen, y)
+    null = recorder.weights((3,))
+    np.testing.assert_array_equal(result.details["null"].to_numpy(), null)
+    assert result.details["null"].index.tolist() == list(range(1, 10))
+    expected = hand_pvalues(observed, null, "effect")
+    np.testing.assert_array_equal(result.pvalues.to_numpy(), expected)
+    # x1 and x2 (coefficients 2 and -1) beat every permutation: the smallest p-value, 1 / 10
+    assert expected[0] == expected[1] == 0.1 and expected[2] > 0.1
+    assert result.method == "connection_weights" and result.kind == "effect"
+    assert result.details["test"] == TEST_NAME == "randomization (Olden & Jackson 2002)"
+    assert result.details["test_settings"]["fit"]["how"] == "given"
+    assert result.to_frame()["pvalue"].tolist() == expected.tolist()
+    again = varimp.randomization_test(model, X, y, method="connection_weights",
+                                      fit=linear_network, n_permutations=9, random_state=3)
+    pd.testing.assert_frame_equal(again.details["null"], result.details["null"])  # seeded
+    assert again.details["test_settings"]["fit"]["fit"] == "linear_network"
+
+
+def test_sequences_have_a_pvalue_per_cell_and_ensembles_average_by_time():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(50, 4, 2))
+    y = 2.0 * X[:, 3, 0] - 1.5 * X[:, 1, 1] + 0.2 * rng.normal(size=50)
+    model = linear_network(X, y)
+    recorder = Recorder()
+    test = varimp.randomization_test(model, X, y, method="connection_weights", fit=recorder,
+                                     n_permutations=9, random_state=0)
+    observed = least_squares(X, y)[0].astype(float).reshape(4, 2)
+    np.testing.assert_array_equal(test.by_time.to_numpy(), observed)
+    null = recorder.weights((4, 2))
+    cells = test.details["pvalues_by_time"]
+    assert cells.shape == (4, 2) and list(cells.columns) == ["x1", "x2"]
+    np.testing.assert_array_equal(cells.to_numpy().ravel(),
+                                  hand_pvalues(observed, null, "effect"))
+    assert cells.iloc[3, 0] == cells.iloc[1, 1] == 0.1  # the two cells that drive y
+    np.testing.assert_allclose(test.details["null"].to_numpy(), null.sum(axis=1), rtol=1e-12)
+
+    recorder = Recorder()
+    bag = varimp.ensemble(model, X, y, method="connection_weights", fit=recorder, n_models=4,
+                          random_state=0)
+    members = recorder.weights((4, 2))
+    for X_seen, _ in recorder.seen:  # bootstrap rows: repeats, drawn from X
+        rows = [np.flatnonzero((X == row).all(axis=(1, 2)))[0] for row in X_seen]
+        assert len(set(rows)) < len(X)
+    np.testing.assert_allclose(bag.details["members"].to_numpy(), members.sum(axis=1),
+                               rtol=1e-12)
+    np.testing.assert_allclose(bag.by_time.to_numpy(), members.mean(axis=0), rtol=1e-12)
+    assert bag.by_time.index.name == "time_step"
+
+
+def test_ensemble_mean_std_and_percentile_interval_are_those_of_the_members(tabular):
+    X, y = tabular
+    model = linear_network(X, y)
+    recorder = Recorder()
+    bag = varimp.ensemble(model, X, y, method="connection_weights", fit=recorder, n_models=7,
+                          ci_level=0.8, random_state=2)
+    members = bag.details["members"].to_numpy()
+    np.testing.assert_array_equal(members, recorder.weights((3,)))
+    assert bag.details["members"].index.tolist() == list(range(1, 8))
+    np.testing.assert_array_equal(bag.scores.to_numpy(), members.mean(axis=0))
+    np.testing.assert_array_equal(bag.std.to_numpy(), members.std(axis=0, ddof=1))
+    np.testing.assert_allclose(bag.ci["low"].to_numpy(), np.percentile(members, 10, axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(bag.ci["high"].to_numpy(), np.percentile(members, 90, axis=0),
+                               rtol=1e-12)
+    # the 10th percentile of 7 values by linear interpolation: 0.6 of the way from the 1st
+    ordered = np.sort(members[:, 0])
+    assert bag.ci["low"].iloc[0] == pytest.approx(ordered[0] + 0.6 * (ordered[1] - ordered[0]))
+    assert bag.kind == "effect" and bag.method == "connection_weights"
+    assert bag.by_time is None and bag.pvalues is None
+    # without bootstrap, a fit that ignores its seed gives 7 copies of the same network
+    same = varimp.ensemble(model, X, y, method="connection_weights", fit=linear_network,
+                           n_models=3, bootstrap=False)
+    np.testing.assert_array_equal(same.scores.to_numpy(), least_squares(X, y)[0])
+    np.testing.assert_array_equal(same.std.to_numpy(), np.zeros(3))
+
+
+def test_friedman_informative_inputs_are_significant_and_noise_inputs_are_not():
+    X, y, truth = varimp.datasets.friedman1(300, random_state=0)
+    model = mlp_fit(X, y, random_state=0)
+    result = varimp.randomization_test(model, X, y, method="permutation", fit=mlp_fit,
+                                       n_permutations=49, n_repeats=1, random_state=0)
+    p = result.pvalues
+    informative, noise = truth.index[truth > 0], truth.index[truth == 0]
+    assert (p[informative] < 0.05).all(), p
+    assert (p[noise] > 0.05).sum() >= 4, p
+    null = result.details["null"]
+    assert null.shape == (49, 10)
+    np.testing.assert_array_equal(p.to_numpy(), hand_pvalues(result.scores, null, "loss"))
+    # the observed importance is the method on the model, with the same seed
+    alone = varimp.permutation(model, X, y, n_repeats=1, random_state=0)
+    pd.testing.assert_series_equal(result.scores, alone.scores)
+    assert result.kind == "loss" and result.method == "permutation"
+
+
+@pytest.mark.parametrize("method", varimp.available_methods())
+def test_every_method_can_be_tested_and_bagged(method, tabular):
+    X, y = tabular
+    model = linear_network(X, y)
+    test = varimp.randomization_test(model, X, y, method=method, fit=linear_network,
+                                     n_permutations=3, random_state=4)
+    # a retraining method retrains with the test's fit
+    same_fit = {"fit": linear_network} if method_spec(method).retrains else {}
+    alone = varimp.importance(model, X, y, method=method, random_state=4, **same_fit)
+    pd.testing.assert_series_equal(test.scores, alone.scores)
+    assert test.kind == alone.kind and test.method == method
+    null = test.details["null"]
+    assert null.shape == (3, 3)
+    np.testing.assert_array_equal(test.pvalues.to_numpy(),
+                                  hand_pvalues(test.scores, null, test.kind))
+    bag = varimp.ensemble(model, X, y, method=method, fit=linear_network, n_models=2,
+                          random_state=4)
+    members = bag.details["members"].to_numpy()
+    np.testing.assert_array_equal(bag.scores.to_numpy(), members.mean(axis=0))
+    assert bag.kind == alone.kind
+
+
+def test_identical_numbers_sequentially_on_joblib_and_on_dask(client):
+    X, y, _ = varimp.datasets.friedman1(120, random_state=1)
+    model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=30,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+
+    def both(**options):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            test = varimp.randomization_test(model, X, y, method="permutation",
+                                             n_permutations=4, n_repeats=2, random_state=7,
+                                             **options)
+            bag = varimp.ensemble(model, X, y, method="garson", n_models=3, random_state=7,
+                                  **options)
+        return test, bag
+
+    sequential = both()
+    assert sequential[0].details["test_settings"]["fit"]["how"] == "clone"
+    assert both(n_jobs=2) == sequential
+    with client.as_current():
+        assert both(backend="dask") == sequential
+
+
+def test_the_users_model_and_data_are_unchanged():
+    X, y, _ = varimp.datasets.friedman1(60, random_state=2)
+    frame = pd.DataFrame(X, columns=[f"in{j}" for j in range(10)])
+    target = pd.Series(y, name="y")
+    model = varimp.train_mlp(X, y, hidden=(3,), epochs=2, random_state=0)
+    model.train()
+    model[0].weight.requires_grad_(False)
+    state = copy.deepcopy(model.state_dict())
+    frame_before, target_before = frame.copy(), target.copy()
+    fit = functools.partial(varimp.train_mlp, hidden=(3,), epochs=2)
+    test = varimp.randomization_test(model, frame, target, method="partial_derivatives",
+                                     fit=fit, n_permutations=2, random_state=0)
+    bag = varimp.ensemble(model, frame, target, method="garson", fit=fit, n_models=2)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, state[name])
+    assert model.training and not model[0].weight.requires_grad
+    assert model[0].bias.requires_grad
+    pd.testing.assert_frame_equal(frame, frame_before)
+    pd.testing.assert_series_equal(target, target_before)
+    assert list(test.scores.index) == list(test.details["null"].columns) == list(frame.columns)
+    assert list(bag.scores.index) == list(frame.columns)
+
+
+def failing_fit(X, y):
+    raise ValueError("no convergence")
+
+
+def nan_fit(X, y):
+    network = linear_network(X, y)
+    with torch.no_grad():
+        network[0].bias.fill_(float("nan"))
+    return network
+
+
+def test_failures_name_the_fit(tabular):
+    X, y = tabular
+    model = linear_network(X, y)
+    with pytest.raises(VarImpError, match=r"\('permutation', 1\).*no convergence"):
+        varimp.randomization_test(model, X, y, method="garson", fit=failing_fit,
+                                  n_permutations=3)
+    with pytest.raises(VarImpError, match=r"\('model', 1\).*no convergence"):
+        varimp.ensemble(model, X, y, method="garson", fit=failing_fit, n_models=3)
+    with pytest.raises(ModelError, match=r"\('permutation', 1\)"):
+        varimp.randomization_test(model, X, y, method="permutation", fit=nan_fit,
+                                  n_permutations=2)
+
+
+@pytest.mark.parametrize(("call", "options", "message"), [
+    ("randomization_test", {"n_permutations": 0}, "n_permutations must be an integer >= 1"),
+    ("randomization_test", {"n_permutations": 2.5}, "n_permutations"),
+    ("randomization_test", {"method": "shap"}, "method must be one of"),
+    ("randomization_test", {"random_state": -1}, "random_state must be"),
+    ("ensemble", {"n_models": 1}, "n_models must be an integer >= 2"),
+    ("ensemble", {"ci_level": 1.0}, "ci_level must lie strictly between 0 and 1"),
+    ("ensemble", {"ci_level": 0}, "ci_level must be a finite number > 0"),
+    ("ensemble", {"bootstrap": "yes"}, "bootstrap must be True or False"),
+    ("ensemble", {"y": None}, "y \\(the targets\\) is required"),
+    ("ensemble", {"size": 3}, "unknown \\['size'\\]"),
+])
+def test_bad_input_is_an_input_error_before_any_fit(call, options, message, tabular):
+    X, y = tabular
+    recorder = Recorder()
+    arguments = {"method": "garson", "fit": recorder, "y": y, **options}
+    with pytest.raises(InputError, match=message):
+        getattr(varimp, call)(linear_network(X, y), X, **arguments)
+    assert recorder.seen == []
