@@ -1,6 +1,6 @@
 """Speed of varimp's perturbation engine against the peers a user would pick, in one run.
 
-Two cases (MISSION.md):
+The cases (MISSION.md):
 
 1. **MLP**, 20,000 x 20 inputs, permutation importance with 5 repeats: varimp on a PyTorch MLP
    (20-10-1, a small ecological network; 20-64-1 and 20-128-128-1; relu) against
@@ -18,7 +18,10 @@ Two cases (MISSION.md):
    with a feature mask giving every cell its own id. The floor is 510 full forward passes of
    the 2,000 sequences, what a per-cell method needs without reusing the unperturbed prefix, at
    2,000 rows a call (Captum's batching) and at varimp's cache-friendly rows per call.
-3. **import**: ``python -c "import varimp"`` in a fresh interpreter (best of at least 5 runs,
+3. **ci**: the MLP case's permutation run with ``ci_level=0.95`` (a bootstrap over rows of the
+   per-row error increases, 1,000 resamples, no extra model call) against the same run without,
+   timed alternately; the ratio is printed (target: at most 1.05).
+4. **import**: ``python -c "import varimp"`` in a fresh interpreter (best of at least 5 runs,
    wall time with the interpreter's start, and the process's peak resident memory), against the
    same import followed by the libraries varimp 0.1.0 loaded at import (torch and SciPy; since
    then they load on first use). The floor is the bare interpreter, ``python -c "pass"``.
@@ -100,11 +103,9 @@ def forward_floor(model: nn.Module, chunks: list[torch.Tensor]) -> None:
 
 
 # -- case 1: MLP ----------------------------------------------------------------------------------
-def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int) -> list[tuple]:
-    from captum.attr import FeaturePermutation
-    from sklearn.inspection import permutation_importance
-    from sklearn.neural_network import MLPRegressor
-
+def mlp_problem(n: int, p: int, hidden: tuple[int, ...]
+                ) -> tuple[np.ndarray, np.ndarray, nn.Module, tuple[int, ...]]:
+    """The MLP case's data, its seeded PyTorch MLP (relu) and the layer sizes."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, p))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 3] + 0.1 * rng.normal(size=n)
@@ -113,7 +114,15 @@ def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int)
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1]).eval()
+    return X, y, nn.Sequential(*layers[:-1]).eval(), sizes
+
+
+def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int) -> list[tuple]:
+    from captum.attr import FeaturePermutation
+    from sklearn.inspection import permutation_importance
+    from sklearn.neural_network import MLPRegressor
+
+    X, y, model, sizes = mlp_problem(n, p, hidden)
     sk = MLPRegressor(hidden_layer_sizes=hidden, max_iter=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -177,6 +186,29 @@ def mlp_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int)
         (label, f"(score correlation varimp vs sklearn: {agree:.3f})", None, None, None, None),
         (label, f"(first layer reused vs full passes: max rel. difference {same:.1e})", None,
          None, None, None),
+    ]
+
+
+def ci_case(n: int, p: int, hidden: tuple[int, ...], repeats: int, rounds: int) -> list[tuple]:
+    """The MLP case's permutation run with and without the row-bootstrap interval
+    (``ci_level=0.95``, 1,000 resamples), timed alternately; the extra time does not depend
+    on the model (``n_bootstrap x n`` row draws), so its share falls as the network grows."""
+    X, y, model, sizes = mlp_problem(n, p, hidden)
+
+    def run(ci_level: float | None) -> varimp.Importance:
+        return varimp.permutation(model, X, y, n_repeats=repeats, scoring="mse", random_state=0,
+                                  progress=False, ci_level=ci_level, n_bootstrap=1000)
+
+    plain, with_ci = float("inf"), float("inf")
+    for _ in range(max(rounds, 3)):  # alternated, so that both see the same machine load
+        plain = min(plain, best_time(lambda: run(None), 1)[0])
+        with_ci = min(with_ci, best_time(lambda: run(0.95), 1)[0])
+    label = f"MLP {n}x{p} {'-'.join(map(str, sizes))}, x{repeats}"
+    return [
+        (label, "varimp.permutation", plain, None, None, None),
+        (label, "varimp.permutation, ci_level=0.95", with_ci, None, None, None),
+        (label, f"(ci / no ci: {with_ci / plain:.3f}; extra {1e3 * (with_ci - plain):.0f} ms; "
+         "target <= 1.05)", None, None, None, None),
     ]
 
 
@@ -289,7 +321,7 @@ def main() -> None:
                         help="runs per figure, the best kept (the first warms up)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch and BLAS threads (default 1: stable on a shared machine)")
-    parser.add_argument("--case", choices=("all", "mlp", "lstm", "import"), default="all",
+    parser.add_argument("--case", choices=("all", "mlp", "ci", "lstm", "import"), default="all",
                         help="run one case only")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
@@ -302,6 +334,9 @@ def main() -> None:
     if args.case in ("all", "mlp"):
         for hidden in MLP_HIDDEN:
             rows += mlp_case(n, 20, hidden, 5, rounds)
+    if args.case in ("all", "ci"):
+        for hidden in MLP_HIDDEN:
+            rows += ci_case(n, 20, hidden, 5, rounds)
     if args.case in ("all", "lstm"):
         rows += lstm_case(n // 10, steps, 10, rounds)
     if args.case in ("all", "import"):

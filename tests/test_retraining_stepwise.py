@@ -9,6 +9,8 @@ networks and a Keras LSTM; the user's model, X and y are unchanged.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,38 +106,38 @@ def test_drop_removes_columns_and_cv_averages_folds(friedman):
     assert last["error_after"] == pytest.approx(_held_out_mse(X, y, test, range(4)), rel=1e-10)
     folded = varimp.forward_stepwise(rm.torch_mlp(p=4), X, y, fit=poly_ridge, cv=3)
     folds = [test for _, test in KFold(3).split(X)]
-    assert [np.array(f) for f in folded.details["held_out"]["rows"]] == pytest.approx(folds)
+    assert [list(f) for f in folds] == folded.details["held_out"]["rows"]
     first = folded.details["errors"].loc[1, "x4"]
     expected = np.mean([_held_out_mse(X, y, f, [0, 1, 2]) for f in folds])
     assert first == pytest.approx(expected, rel=1e-10)
 
 
-def test_a_real_small_network_rebuilt_ranks_friedman_informative_inputs_first(friedman):
+def test_a_real_small_network_ranks_friedman_informative_inputs_first(friedman):
     X, y = friedman
     model = varimp.train_mlp(X, y, hidden=(8,), epochs=30, random_state=0)
     X_before, y_before, state = X.copy(), y.copy(), {k: v.clone() for k, v in
                                                       model.state_dict().items()}
-    result = varimp.backward_stepwise(model, X, y, random_state=0)
+    fit = functools.partial(varimp.train_mlp, hidden=(8,), epochs=100, batch_size=64, lr=0.02,
+                            validation_fraction=0.2, patience=5)
+    result = varimp.forward_stepwise(model, X, y, fit=fit, random_state=0)
     _informative_first(result)
-    assert result.details["fit"]["how"] == "rebuilt"
-    assert result.details["fit"]["architecture"] == "Dense 10 -> 8 -> 1, hidden tanh, output " \
-                                                    "identity"
     assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
 
 
 def test_same_numbers_sequentially_and_on_two_joblib_processes(friedman):
     X, y = friedman[0][:100, :4], friedman[1][:100]
-    model = varimp.train_mlp(X, y, hidden=(4,), epochs=5, random_state=0)
-    one = varimp.backward_stepwise(model, X, y, random_state=4)
-    two = varimp.backward_stepwise(model, X, y, random_state=4, n_jobs=2)
+    fit = functools.partial(varimp.train_mlp, hidden=(4,), epochs=10)  # a real, seeded network
+    one = varimp.backward_stepwise(rm.plain_callable(p=4), X, y, fit=fit, random_state=4)
+    two = varimp.backward_stepwise(rm.plain_callable(p=4), X, y, fit=fit, random_state=4,
+                                   n_jobs=2)
     pd.testing.assert_series_equal(one.scores, two.scores, check_exact=True)
     pd.testing.assert_frame_equal(one.details["path"], two.details["path"], check_exact=True)
-    other = varimp.backward_stepwise(model, X, y, random_state=5)
-    assert not np.array_equal(one.scores.to_numpy(), other.scores.to_numpy())
+    pd.testing.assert_frame_equal(one.details["errors"], two.details["errors"],
+                                  check_exact=True)
 
 
-def _sequences(n: int = 48, steps: int = 4, seed: int = 0):
+def _sequences(n: int = 96, steps: int = 4, seed: int = 0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, steps, 3))
     y = 2.0 * X[:, -1, 0] + X[:, :, 1].mean(axis=1)  # x1 most, x2 some, x3 nothing

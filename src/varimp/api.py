@@ -90,9 +90,13 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
         model has it, else ``0..k-1``; for one probability or logit, ``(negative, positive)``).
     ``random_state`` : int, numpy Generator or None
         Seeds every random draw; the same value gives the same result.
-    ``ci_level``, ``n_bootstrap`` : float, int
-        Intervals from a bootstrap over rows (accepted; no method of this version computes
-        them yet, so they are left out).
+    ``ci_level``, ``n_bootstrap`` : float or None, int
+        The data-driven methods (perturbation, permutation, improved stepwise 1, partial
+        derivatives): ``ci`` is a percentile interval at level ``ci_level`` (None, the default:
+        none) from ``n_bootstrap`` (default 1000) resamples of the rows of what the method
+        already computed, with no further model call: each row's share of the score (its
+        increase of an error that is a mean over rows, its squared change or squared
+        derivative). Seeded by ``random_state``; whole-variable scores only, not ``by_time``.
     ``n_repeats`` : int
         Repeats of a random perturbation; the result then carries ``std``.
     ``batch_size`` : int

@@ -155,11 +155,11 @@ class NetworkRefit:
     """A network rebuilt from its neutral description and trained by a varimp trainer.
 
     ``trainer`` is ``"mlp"`` (:func:`varimp.train_mlp`) or ``"recurrent"``
-    (:func:`varimp.train_recurrent`); ``arguments`` are the trainer's keyword arguments
-    (architecture and training); ``task`` says how targets are read: ``"regression"`` (as given),
-    ``"classes"`` (labels mapped to the indices of ``classes``, one-hot for several sigmoid
-    outputs) ; ``logits``: the trained network's final softmax or sigmoid is removed so that it
-    returns logits, as the user's model does.
+    (:func:`varimp.train_recurrent`); ``arguments`` are the trainer's architecture arguments and
+    ``training`` its training ones. ``task`` says how targets are read: ``"regression"`` (as
+    given) or ``"classes"`` (labels mapped to the indices of ``classes``, one-hot for several
+    sigmoid outputs). With ``logits``, the trained network's final softmax or sigmoid is
+    removed, so that it returns logits as the user's model does.
     """
 
     trainer: str

@@ -36,10 +36,11 @@ Backends
     every worker reads. ``backend="dask"``: the current ``dask.distributed`` client, or a
     ``LocalCluster`` of ``n_jobs`` (default 2) single-threaded worker processes started for the
     run and closed afterwards (or once for a whole block: :func:`session`); ``X``, ``y``,
-    ``fit`` and ``evaluate`` are scattered to every worker once per run. Each worker process limits torch's intra-op threads and the BLAS/OpenMP pools
-    (threadpoolctl) to its share of the cores, ``max(1, os.cpu_count() // workers)`` (on Dask,
-    the workers' threads on the same host), and restores them after each fit, so two workers on
-    two cores really run side by side.
+    ``fit`` and ``evaluate`` are scattered to every worker once per run. Each worker process
+    limits torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl) to its share of
+    the cores, ``max(1, os.cpu_count() // workers)`` (on Dask, the workers' threads on the same
+    host), and restores them after each fit, so two workers on two cores really run side by
+    side. See ``docs/parallel.md`` for a cluster of several machines.
 
 Failures
     A fit or an evaluation that raises, a fit that returns None, an evaluation that returns a
@@ -66,6 +67,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -291,12 +293,13 @@ class RetrainEngine:
             job = _replace(job, threads=_threads_by_host(client))
             data = client.scatter([self.X, self.y, self.fit, evaluate, job], broadcast=True,
                                   hash=False)
+            run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
             futures = [client.submit(_run_task, index, task, seed, *data, pure=False,
-                                     key=f"varimp-fit-{index}-{seed}")
+                                     key=f"varimp-fit-{run_id}-{index}")
                        for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True))]
             labels = {future.key: task.label for future, task in zip(futures, tasks, strict=True)}
             results: list[Any] = [None] * len(tasks)
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=client.loop):
                 try:
                     index, value = future.result()
                 except KilledWorker as exc:

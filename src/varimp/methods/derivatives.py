@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines import seed_from
 from ..result import Importance
 from ..validation import check_choice, feature_spread
 from ._common import (
@@ -19,7 +18,7 @@ from ._common import (
     resolve_step,
     time_table,
 )
-from .measure import check_interval, percentile_interval, row_bootstrap
+from .measure import check_interval, interval_seed, percentile_interval, row_bootstrap
 
 #: Inputs whose standard deviations differ by more than this factor get a warning with
 #: ``scale="none"``: their raw derivatives are in incomparable units.
@@ -99,7 +98,7 @@ def partial_derivatives(
     """
     scale = check_choice(scale, "scale", ("none", "std"))
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
-    seed = seed_from(random_state)
+    seed = interval_seed(ci_level, random_state)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
                     replaces_cells=False)
     data, adapter, names = setup.data, setup.adapter, setup.variables

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..engines.tasks import BOOTSTRAP_KEY, generator
+from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
 from ..errors import InputError, describe
 from ..scoring import Evaluation, check_probabilities, read_targets
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_random_state
 from ._common import Setup, output_names, resolve_output, resolve_step
 
 #: Resample weights held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB).
@@ -133,6 +133,13 @@ def check_interval(ci_level: object, n_bootstrap: object) -> tuple[float | None,
     return (None if ci_level is None else float(ci_level)), n_bootstrap
 
 
+def interval_seed(ci_level: float | None, random_state: object) -> int | None:
+    """The bootstrap's seed for a method that draws nothing else: ``random_state`` is checked,
+    and drawn from (a Generator advances) only when an interval is asked for."""
+    check_random_state(random_state)
+    return None if ci_level is None else seed_from(random_state)
+
+
 def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
     """Means of every variable's per-row shares over ``n_bootstrap`` resamples of the rows.
 
@@ -205,12 +212,11 @@ class RowShares:
             measure.baseline()  # the metric's closed form is checked on the first loss
             if not measure.evaluation.per_row:
                 raise InputError(
-                    f"ci_level needs an error that is a mean over rows, so that rows can be "
-                    f"resampled: scoring 'neg_mean_squared_error' (the Brier score of a "
-                    f"classifier), 'neg_mean_absolute_error', 'neg_log_loss' or 'accuracy'; "
-                    f"received scoring "
-                    f"{measure.evaluation.scoring_name!r}. Pass ci_level=None, or use "
-                    f"varimp.ensemble for an interval of any measure")
+                    "ci_level needs an error that is a mean over rows, so that rows can be "
+                    "resampled: scoring 'neg_mean_squared_error' (the Brier score of a "
+                    "classifier), 'neg_mean_absolute_error', 'neg_log_loss' or 'accuracy'; "
+                    f"received scoring {measure.evaluation.scoring_name!r}. Pass "
+                    "ci_level=None, or use varimp.ensemble for an interval of any measure")
             self.base_rows = measure.evaluation.row_losses(measure.base)
 
     def __call__(self, repeat: int, task: int, pred: np.ndarray, reference: np.ndarray,

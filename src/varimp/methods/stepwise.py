@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines import Hold, PerturbationEngine, Task, seed_from
+from ..engines import Hold, PerturbationEngine, Task
 from ..result import Importance
 from ..scoring import check_scoring
 from ._common import Setup, prepare
-from .measure import Measure, RowShares, check_interval, row_interval
+from .measure import Measure, RowShares, check_interval, interval_seed, row_interval
 from .perturbation import check_by_time, summarize, variable_tasks
 
 _REFERENCES = """
@@ -88,7 +88,7 @@ def improved_stepwise_1(
     """
     by_time = check_by_time(by_time)
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
-    seed = seed_from(random_state)
+    seed = interval_seed(ci_level, random_state)
     setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
                            classes)
     engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
