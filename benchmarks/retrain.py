@@ -82,7 +82,8 @@ def one_step(X: np.ndarray, y: np.ndarray, fit: TimedFit, backends: dict, rounds
           f"{'overhead %':>12}{'speed-up':>10}")
     base = None
     for name, (workers, options, context) in backends.items():
-        engine = RetrainEngine(fit, X, y, test_rows=rows, random_state=0, **options)
+        engine = RetrainEngine(fit, X, y, test_rows=rows, random_state=0, progress=False,
+                               **options)
         with context():
             wall, out = best_of(rounds, lambda engine=engine: engine.run(tasks, held_out_error))
         out = np.array(out)
