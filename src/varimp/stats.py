@@ -109,7 +109,9 @@ class _Refits:
     def recompute(self) -> Recompute:
         """The per-network evaluation (every network's method runs sequentially, silently)."""
         quiet = {"progress": False} if "progress" in self.spec.options else {}
-        return Recompute(self.spec.name, {**self.options, **quiet}, self.data.feature_names,
+        # a null network's interval would be computed and thrown away
+        options = {k: v for k, v in self.options.items() if k not in ("ci_level", "n_bootstrap")}
+        return Recompute(self.spec.name, {**options, **quiet}, self.data.feature_names,
                          self.data.target_names)
 
     def run(self, tasks: list[FitTask], n_jobs: object, backend: object, progress: object

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines.retrain import REMOVALS, FitData, FitTask, RetrainEngine
+from ..engines.retrain import REMOVALS, FitData, FitTask, RetrainEngine, session
 from ..engines.tasks import generator, seed_from
 from ..errors import InputError, ModelError, describe
 from ..refit import check_fraction, resolve_fit
@@ -169,7 +169,8 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
     search = _Search(setup, fit_callable, evaluate, folds, removal, seed,
                      {"n_jobs": n_jobs, "backend": backend, "progress": progress})
     sign = -1.0 if measure.greater_is_better else 1.0
-    path, table, scores, start = _greedy(direction, search, sign)
+    with session(n_jobs, backend):  # one set of Dask workers for every step of the search
+        path, table, scores, start = _greedy(direction, search, sign)
     details = {
         "path": pd.DataFrame(path), "errors": pd.DataFrame(table).reindex(
             columns=setup.variables).rename_axis("step"),
