@@ -244,6 +244,8 @@ def test_every_method_can_be_tested_and_bagged(method, tabular):
 
 
 def test_identical_numbers_sequentially_on_joblib_and_on_dask(client):
+    """Issue 9's acceptance case: the same seeded backward stepwise, randomization test and
+    ensemble give identical numbers on one core, two joblib processes and two Dask workers."""
     X, y, _ = varimp.datasets.friedman1(120, random_state=1)
     model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=30,
                          random_state=0)
@@ -259,13 +261,21 @@ def test_identical_numbers_sequentially_on_joblib_and_on_dask(client):
                                              **options)
             bag = varimp.ensemble(model, X, y, method="garson", n_models=3, random_state=7,
                                   **options)
-        return test, bag
+            stepwise = varimp.backward_stepwise(model, X, y, random_state=7, **options)
+        return test, bag, stepwise
+
+    def same(a, b):
+        assert a[:2] == b[:2]
+        pd.testing.assert_series_equal(a[2].scores, b[2].scores, check_exact=True)
+        for key in ("path", "errors"):  # (the settings record n_jobs and backend)
+            pd.testing.assert_frame_equal(a[2].details[key], b[2].details[key],
+                                          check_exact=True)
 
     sequential = both()
     assert sequential[0].details["test_settings"]["fit"]["how"] == "clone"
-    assert both(n_jobs=2) == sequential
+    same(both(n_jobs=2), sequential)
     with client.as_current():
-        assert both(backend="dask") == sequential
+        same(both(backend="dask"), sequential)
 
 
 def test_the_users_model_and_data_are_unchanged():
