@@ -12,6 +12,7 @@ import dask
 import numpy as np
 import pandas as pd
 import pytest
+import reliability_models as rm
 import torch
 from distributed import Client, LocalCluster
 from sklearn.exceptions import ConvergenceWarning
@@ -344,3 +345,28 @@ def test_bad_input_is_an_input_error_before_any_fit(call, options, message, tabu
     with pytest.raises(InputError, match=message):
         getattr(varimp, call)(linear_network(X, y), X, **arguments)
     assert recorder.seen == []
+
+
+@pytest.mark.parametrize("build", [rm.torch_gru, rm.keras_lstm], ids=["torch-gru", "keras-lstm"])
+def test_recurrent_models_are_rebuilt_and_retrained_end_to_end(build):
+    """fit=None on a PyTorch GRU and a Keras LSTM: the architecture is rebuilt and retrained by
+    varimp's trainer; p-values follow the formula on the null scores; the model is untouched."""
+    X, y = rm.sequences(48)
+    model = build()
+    weights = [w.copy() for w in model.get_weights()] if hasattr(model, "get_weights") else \
+        [p.detach().clone() for p in model.parameters()]
+    test = varimp.randomization_test(model, X, y, method="permutation", n_permutations=2,
+                                     n_repeats=2, random_state=0)
+    null = test.details["null"].to_numpy()
+    expected = (1 + (null >= test.scores.to_numpy()).sum(axis=0)) / 3
+    np.testing.assert_allclose(test.pvalues, expected)
+    assert test.details["pvalues_by_time"].shape == (X.shape[1], 3)
+    assert test.details["test_settings"]["fit"]["how"] != "given"
+    bag = varimp.ensemble(model, X, y, method="connection_weights", n_models=2, random_state=0)
+    members = bag.details["members"].to_numpy()
+    np.testing.assert_allclose(bag.scores, members.mean(axis=0))
+    np.testing.assert_allclose(bag.by_time.to_numpy().sum(axis=0), bag.scores, rtol=1e-9)
+    after = model.get_weights() if hasattr(model, "get_weights") else list(model.parameters())
+    for before, now in zip(weights, after, strict=True):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(now.detach()
+                                      if hasattr(now, "detach") else now))
