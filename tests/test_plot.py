@@ -66,10 +66,36 @@ def test_bar_with_ci_stars_and_top():
     segments = _errorbar_segments(ax)
     np.testing.assert_allclose(segments[:, 0, 1], [-1.0, 0.45, 0.1, 0.0])
     np.testing.assert_allclose(segments[:, 1, 1], [-0.7, 0.6, 0.3, 0.1])
-    marks = {round(t.xy[0]): t.get_text() for t in ax.texts}
-    assert marks == {0: "***", 1: "**", 2: "*"}  # b, c, a; d is not significant
+    marks = {round(t.xy[0]): (t.get_text(), t.xy[1]) for t in ax.texts}
+    # b, c, a; d is not significant. Each star sits at the tip of its bar's error bar: below
+    # the negative bar b (at its interval's low end), above the others
+    assert marks == {0: ("***", -1.0), 1: ("**", 0.6), 2: ("*", 0.3)}
+    assert ax.texts[0].get_va() == "top" and ax.texts[1].get_va() == "bottom"
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [plot.SIGNIFICANCE_CAPTION]
+    assert plot.SIGNIFICANCE_CAPTION == "* p < 0.05   ** p < 0.01   *** p < 0.001"
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    renderer = ax.figure.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    for text in ax.texts:  # every star drawn inside the axes, none over the legend
+        extent = text.get_window_extent(renderer)
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1
+        assert not extent.overlaps(legend.get_window_extent(renderer))
     ax = plot.plot_importance(_result(), kind="bar", top=2)
     np.testing.assert_allclose([p.get_height() for p in ax.patches], [-0.9, 0.5])
+
+
+def test_horizontal_bars_put_the_stars_beyond_each_bar_from_given_pvalues():
+    pvalues = pd.Series([0.2, 0.0001, 0.02, 0.009], index=["a", "b", "c", "d"])
+    std = pd.Series([0.1, 0.1, 0.0, 0.05], index=["a", "b", "c", "d"])
+    ax = _result(std=std, pvalues=pvalues).plot(kind="bar", horizontal=True)
+    marks = {round(t.xy[1]): (t.get_text(), t.xy[0], t.get_ha()) for t in ax.texts}
+    # order b (-0.9), c (0.5), a (0.2), d (0.05): rows 0..3
+    assert marks == {0: ("***", pytest.approx(-1.0), "right"), 1: ("*", 0.5, "left"),
+                     3: ("**", pytest.approx(0.1), "left")}
+    without = _result(std=std).plot(kind="bar")
+    assert len(without.texts) == 0 and without.get_legend() is None
 
 
 def test_many_variables_get_horizontal_bars_most_important_on_top():
@@ -301,3 +327,97 @@ def test_rank_colour_bar_has_one_colour_per_rank_and_integer_ticks():
     ax.figure.canvas.draw()
     ticks = [t for t in bar.get_yticks() if 0.5 <= t <= 4.5]
     assert ticks == [1, 2, 3, 4] and bar.yaxis_inverted()
+
+
+def _mlp(weights):
+    """A PyTorch MLP with the given (n_out, n_in) weight matrices, tanh between them."""
+    import torch
+    from torch import nn
+
+    layers = []
+    for k, w in enumerate(weights):
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(w))
+            linear.bias.copy_(torch.arange(w.shape[0], dtype=torch.float32) - 1.5)
+        layers += [linear] + ([nn.Tanh()] if k < len(weights) - 1 else [])
+    return nn.Sequential(*layers)
+
+
+def _node_columns(ax):
+    """Node positions per drawn column: {x: sorted heights}."""
+    columns = {}
+    for collection in ax.collections[1:]:
+        for x, y in collection.get_offsets():
+            columns.setdefault(float(x), []).append(float(y))
+    return {x: sorted(ys, reverse=True) for x, ys in sorted(columns.items())}
+
+
+def test_network_diagram_draws_one_line_per_weight_width_by_magnitude_colour_by_sign():
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(1)
+    w1, w2 = rng.normal(size=(4, 3)), rng.normal(size=(2, 4))  # 3 inputs, 4 hidden, 2 outputs
+    model = _mlp([w1, w2])
+    ax = plot.plot_network(model, bias=False, feature_names=["age", "dose", "<b>"])
+    lines = ax.collections[0]
+    segments = lines.get_segments()
+    assert len(segments) == 3 * 4 + 4 * 2
+    columns = _node_columns(ax)
+    assert [len(heights) for heights in columns.values()] == [3, 4, 2]  # nodes per layer
+    heights = list(columns.values())
+    expected = {}  # the weight drawn between two node positions, from torch's (out, in) layout
+    for k, w in enumerate((w1, w2)):
+        for i, j in np.ndindex(w.shape[1], w.shape[0]):
+            expected[(k, heights[k][i], k + 1, heights[k + 1][j])] = w[j, i]
+    largest = max(np.abs(w1).max(), np.abs(w2).max())
+    drawn = {}
+    for segment, width, colour in zip(segments, lines.get_linewidths(), lines.get_colors(),
+                                      strict=True):
+        (x0, y0), (x1, y1) = segment
+        weight = expected[(round(x0), y0, round(x1), y1)]
+        drawn[(round(x0), y0, round(x1), y1)] = weight
+        assert width == pytest.approx(5.0 * abs(weight) / largest, rel=1e-5)
+        assert tuple(colour) == to_rgba("black" if weight > 0 else "grey")
+    assert len(drawn) == len(expected)  # every weight once
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[:3] == ["age", "dose", "<b>"] and labels[3:7] == ["H1", "H2", "H3", "H4"]
+    assert labels[7:9] == ["y1", "y2"]
+    with_bias = plot.plot_network(model)  # biases: one line per bias from a node above
+    assert len(with_bias.collections[0].get_segments()) == 20 + 4 + 2
+    assert len(with_bias.collections[-1].get_offsets()) == 2  # the bias nodes B1, B2
+    assert {"B1", "B2"} <= {t.get_text() for t in with_bias.texts}
+
+
+def test_network_diagram_of_a_scikit_learn_classifier_reads_coefs_and_class_names():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    labels = np.array(["low", "mid", "high"])[rng.integers(0, 3, 60)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(5, 3), max_iter=20, random_state=0).fit(X, labels)
+    ax = plot.plot_network(clf, bias=False)
+    assert [len(h) for h in _node_columns(ax).values()] == [4, 5, 3, 3]
+    widths = ax.collections[0].get_linewidths()
+    weights = np.concatenate([w.ravel() for w in clf.coefs_])  # (n_in, n_out), row-major
+    np.testing.assert_allclose(widths, 5.0 * np.abs(weights) / np.abs(weights).max(), rtol=1e-6)
+    labels = [t.get_text() for t in ax.texts]  # inputs, hidden 5 + 3, outputs, captions
+    assert labels[4 + 5 + 3:4 + 5 + 3 + 3] == [str(c) for c in clf.classes_]
+
+
+def test_network_diagram_refuses_what_is_not_a_stack_of_dense_layers():
+    from nets import RecurrentHead
+    from torch import nn
+
+    lstm = RecurrentHead(nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1), last_step=True)
+    with pytest.raises(varimp.UnsupportedModelError, match="dense layers only"):
+        plot.plot_network(lstm)
+    with pytest.raises(varimp.UnsupportedModelError):
+        plot.plot_network(lambda X: X.sum(axis=1))
+    with pytest.raises(varimp.InputError, match="feature_names must name all 3"):
+        plot.plot_network(_mlp([np.ones((2, 3)), np.ones((1, 2))]), feature_names=["a"])

@@ -1,10 +1,12 @@
-"""The ``varimp`` command line: ``varimp demo [--out DIR] [--quick]``, ``varimp methods`` and
-``varimp --version``.
+"""The ``varimp`` command line: ``varimp run MODEL DATA --out DIR``, ``varimp demo [--out DIR]
+[--quick]``, ``varimp methods`` and ``varimp --version``.
 
-Bad arguments or input give one line on stderr and exit status 2, never a traceback; the demo
-writes into a temporary directory in the nearest existing directory above ``DIR`` and moves it
-into place (creating the missing parents) only when it succeeded, so a failed run leaves no
-partial output, and an ``--out`` that cannot be written is reported by the path the user gave.
+Bad arguments or input give one line on stderr and exit status 2, never a traceback. ``run``
+reads and checks everything and computes every result before it writes anything; then, like
+the demo, it writes into a temporary directory in the nearest existing directory above ``DIR``
+and moves it into place (creating the missing parents) only when it succeeded, so a failed run
+leaves no partial output, and an ``--out`` that cannot be written is reported by the path the
+user gave.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import VarImpError
 
 USAGE_ERROR = 2
+#: Files that mark a directory as an earlier varimp output, which a new one may replace.
+_MARKERS = ("report.html", "report.txt")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +51,62 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true",
                       help="a seconds-long version with small data and short training")
     commands.add_parser("methods", help="list the importance methods")
+    _run_parser(commands.add_parser(
+        "run", help="every importance method on a saved model and a data file: tables, plots "
+        "and report.html", description="Run the importance methods on a saved model and a "
+        "data file and write every result (CSV, JSON), the plots (PNG) and one self-contained "
+        "report.html into DIR."))
     return parser
+
+
+def _run_parser(run: argparse.ArgumentParser) -> None:
+    run.add_argument("model", type=Path, help="the model: .keras, .pt2 (torch.export), .pt "
+                     "(TorchScript), .onnx or .skops; .pkl, .joblib or a torch.save .pt only "
+                     "with --trust-pickle")
+    run.add_argument("data", type=Path, help="the data: .csv, .parquet, .npy or .npz")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR",
+                     help="new directory for the results (an earlier varimp output is replaced)")
+    data = run.add_argument_group("data")
+    data.add_argument("--target", metavar="COL", help="tables: the column of the targets")
+    data.add_argument("--features", nargs="+", metavar="COL", help="tables: the input columns "
+                      "(default: every other); arrays: the feature names")
+    data.add_argument("--id", dest="id_column", metavar="COL", help="a long table of "
+                      "sequences: the column naming the sequence (with --time)")
+    data.add_argument("--time", dest="time_column", metavar="COL", help="a long table of "
+                      "sequences: the column ordering the steps (with --id)")
+    data.add_argument("--target-file", type=Path, metavar="FILE", help="arrays: the targets "
+                      "in their own .npy, .npz or one-column .csv")
+    model = run.add_argument_group("model")
+    model.add_argument("--trust-pickle", action="store_true", help="load pickle-based files "
+                       "(.pkl, .joblib, torch.save) and every type in a .skops file; a pickle "
+                       "can run arbitrary code: only for files you trust")
+    model.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                       help="a type to trust in a .skops file besides scikit-learn's own "
+                       "(repeatable)")
+    methods = run.add_argument_group("methods")
+    methods.add_argument("--methods", nargs="+", metavar="NAME", help="methods to run, comma "
+                         "or space separated (default: every method that applies)")
+    methods.add_argument("--seed", type=int, default=0, help="random_state of every method "
+                         "(default 0)")
+    methods.add_argument("--n-repeats", type=int, help="repeats of a random perturbation")
+    methods.add_argument("--by-time", action=argparse.BooleanOptionalAction, default=None,
+                         help="sequences: also score every time step and cell (default: "
+                         "where the method can)")
+    methods.add_argument("--output", help="the output to explain: index or name (default all)")
+    methods.add_argument("--output-kind", choices=("regression", "probability", "logits"),
+                         help="what the model returns (default: read from the model)")
+    methods.add_argument("--scoring", help="error measure: a scikit-learn scorer name "
+                         "(default: log loss for classifiers, MSE for regression)")
+    methods.add_argument("--batch-size", type=int, help="rows per model call")
+    retrain = run.add_argument_group("retraining (stepwise methods)")
+    retrain.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
+    retrain.add_argument("--backend", help="joblib backend name, or dask")
+    retrain.add_argument("--fit-epochs", type=int, metavar="N", help="training epochs (or "
+                         "max_iter of a scikit-learn model) of every refitted model")
+    talk = run.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    talk.add_argument("--verbose", action="store_true", help="say every step and show "
+                      "progress bars at once")
 
 
 def _version() -> str:
@@ -74,20 +133,19 @@ def methods() -> None:
 
 
 def _check_out(out: Path, given: Path) -> Path:
-    """Refuse an ``--out`` that cannot hold the demo; return the directory to work in.
+    """Refuse an ``--out`` that cannot be written; return the directory to work in.
 
-    The demo replaces an earlier demo's directory, never anything else. The work directory is
-    the nearest existing directory above ``out``: the demo is written there first, so nothing
-    is created where the user asked until it succeeded.
+    An earlier varimp output (a directory holding one of :data:`_MARKERS`) is replaced, never
+    anything else. The work directory is the nearest existing directory above ``out``: the
+    output is written there first, so nothing is created where the user asked until it
+    succeeded.
     """
-    from .demo import REPORT
-
     if out.exists():
         if not out.is_dir():
             raise _UsageError(f"varimp: --out {given} is a file, not a directory")
-        if any(out.iterdir()) and not (out / REPORT).is_file():
-            raise _UsageError(f"varimp: --out {given} exists and is not an earlier varimp demo "
-                              "directory; choose a new or empty directory")
+        if any(out.iterdir()) and not any((out / name).is_file() for name in _MARKERS):
+            raise _UsageError(f"varimp: --out {given} exists, is not empty and is not an "
+                              "earlier varimp output; choose a new or empty directory")
     above = out.parent
     while not above.exists():
         above = above.parent
@@ -100,13 +158,8 @@ def _check_out(out: Path, given: Path) -> Path:
     return above
 
 
-def demo(given: Path, quick: bool) -> None:
-    """Run the demo into a temporary directory, then move it to ``given``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from .demo import run_demo
-
+def _write_into(given: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(directory)`` on a fresh temporary directory, then move it to ``given``."""
     out = given.expanduser().absolute()
     above = _check_out(out, given)
     try:
@@ -115,7 +168,7 @@ def demo(given: Path, quick: bool) -> None:
         raise _UsageError(f"varimp: cannot write --out {given}: {exc.strerror}") from exc
     try:
         try:
-            run_demo(work, quick=quick)
+            write(work)
         except OSError as exc:  # named by the user's path, not the temporary one
             raise _UsageError(f"varimp: cannot write --out {given}: "
                               f"{exc.strerror or exc}") from exc
@@ -123,6 +176,17 @@ def demo(given: Path, quick: bool) -> None:
     finally:
         if work.exists():
             shutil.rmtree(work)
+    return out
+
+
+def demo(given: Path, quick: bool) -> None:
+    """Run the demo into a temporary directory, then move it to ``given``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .demo import run_demo
+
+    out = _write_into(given, lambda work: run_demo(work, quick=quick))
     print(f"\nwrote the plots, {out.name}/report.txt and {out.name}/results.json to {out}")
 
 
@@ -156,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "methods":
             methods()
+        elif args.command == "run":
+            from .runner import run
+
+            _check_out(args.out.expanduser().absolute(), args.out)
+            run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
+                lambda write: _write_into(args.out, write))
         else:
             demo(args.out, args.quick)
     except _UsageError as exc:

@@ -13,7 +13,8 @@
 
 Every method of :func:`varimp.available_methods` runs on both models; a method that does not
 apply is reported as skipped with its reason. Plots (PNG), a text report and every result as
-JSON are written to the output directory.
+JSON are written to the output directory, and everything in one self-contained
+``report.html`` (:mod:`varimp.report`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import pandas as pd
 
 from . import datasets
 from .errors import InputError, UnsupportedModelError
-from .plot import default_kind, measure_label
+from .plot import measure_label, plot_kinds
 from .registry import available_methods, method_spec
 from .result import Comparison, Importance
 from .train import torch_threads, train_mlp, train_recurrent
@@ -39,6 +40,7 @@ from .train import torch_threads, train_mlp, train_recurrent
 #: The published result of the reference experiment (RMS change of the predictions).
 PUBLISHED = {"x1": 0.1162, "x2": 0.1185, "x3": 0.0077}
 REPORT = "report.txt"
+HTML_REPORT = "report.html"
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,7 @@ def _save(drawn: Any, path: Path) -> None:
 def _plots(result: Importance, stem: str, out: Path) -> list[str]:
     """Every plot of a result: its bar chart, heatmap (``by_time``) and profile curves."""
     names = []
-    kinds = [default_kind(result), "bar"] + (["heatmap"] if result.by_time is not None else [])
-    for kind in dict.fromkeys(kinds):
+    for kind in plot_kinds(result):
         name = f"{stem}_{kind}.png"
         _save(result.plot(kind=kind), out / name)
         names.append(name)
@@ -172,7 +173,17 @@ def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
     report("\n  similarity to the true ranking (Spearman correlation of each method's ranks "
            "with the ranks of |effect|):")
     report.table(similarity)
-    return {"results": comparison.results, "comparison": comparison, "similarity": similarity}
+    facts = {"model": f"PyTorch MLP 5-8-1, tanh hidden units, {settings.mlp_epochs} epochs "
+                      "(varimp.train_mlp, seed 0)",
+             "fit": f"R^2 = {_r2(model, X, y):.3f} on the training data",
+             "input shape": f"{X.shape} (rows, inputs)",
+             "data": "Olden's simulation: normal inputs with pairwise correlation 0.2, "
+                     "y = X @ (0.8, 0.6, 0.4, 0.2, 0) + N(0, 0.5^2) noise (seed 0)",
+             "true effects": _listing(truth),
+             "similarity to the truth": _listing(similarity, "Spearman correlation with the "
+                                                 "true ranking: ")}
+    return {"results": comparison.results, "comparison": comparison, "similarity": similarity,
+            "model": model, "facts": facts}
 
 
 def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
@@ -211,8 +222,22 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
            f"{PUBLISHED['x1'] / PUBLISHED['x3']:.1f}, x2/x3 = "
            f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}):")
     report.table(ratios)
+    facts = {"model": "PyTorch LSTM(10, relu) -> LSTM(5, relu) -> LSTM(1, sigmoid), one "
+                      f"prediction per step, {settings.lstm_epochs} epochs x {batches} batches "
+                      f"of {settings.lstm_batch_size} (varimp.train_recurrent, seed 0)",
+             "accuracy": f"{accuracy:.3f} on {len(X_imp)} new sequences (always-1 baseline "
+                         f"{max(y_imp.mean(), 1 - y_imp.mean()):.3f})",
+             "input shape": f"{X_imp.shape} (sequences, time steps, features)",
+             "data": "x1, x2, x3 uniform on [0, 1]; y[t] = 1 when x1[t] * x2[t] < 0.25 "
+                     "(x3 irrelevant); importance on sequences drawn with seed 1",
+             "perturbation": "N(0, 0.2) noise on one feature at all steps, RMS change of the "
+                             "predictions (as published: x1 0.1162, x2 0.1185, x3 0.0077)"}
     return {"results": results, "comparison": comparison, "ratios": ratios, "accuracy": accuracy,
-            "train_seconds": train_time}
+            "train_seconds": train_time, "model": model, "facts": facts}
+
+
+def _listing(values: pd.Series, prefix: str = "") -> str:
+    return prefix + ", ".join(f"{name} {value:.3g}" for name, value in values.items())
 
 
 def _ratio(result: Importance, name: str) -> float:
@@ -222,7 +247,8 @@ def _ratio(result: Importance, name: str) -> float:
 
 def run_demo(out: Path, *, quick: bool = False,
              echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run both examples, writing plots, ``report.txt`` and ``results.json`` into ``out``.
+    """Run both examples, writing plots, ``report.txt``, ``report.html`` and ``results.json``
+    into ``out``.
 
     ``out`` must be an existing directory; the command line writes into a fresh temporary
     directory and moves it into place only when everything succeeded.
@@ -237,6 +263,8 @@ def run_demo(out: Path, *, quick: bool = False,
         lstm = lstm_case(settings, out, report)
     report(f"\ntotal wall time {_clock(start)}")
     (out / REPORT).write_text("\n".join(report.lines) + "\n", encoding="utf-8")
+    write_html(out / HTML_REPORT, quick=quick, mlp=mlp, lstm=lstm,
+               seconds=time.perf_counter() - start)
     payload = {case: {name: r.to_dict() for name, r in part["results"].items()}
                for case, part in (("mlp", mlp), ("lstm", lstm))}
     (out / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
@@ -244,4 +272,34 @@ def run_demo(out: Path, *, quick: bool = False,
     return {"mlp": mlp, "lstm": lstm}
 
 
-__all__ = ["FULL", "QUICK", "Settings", "lstm_case", "mlp_case", "run_demo", "run_methods"]
+def write_html(path: Path, *, quick: bool, mlp: dict[str, Any], lstm: dict[str, Any],
+               seconds: float) -> None:
+    """The demo's ``report.html``: both examples and every method, written by
+    :func:`varimp.report.write_report`."""
+    import datetime
+    import platform
+
+    from . import __version__
+    from .report import Case, write_report
+
+    run = {"command": "varimp demo" + " --quick" * quick,
+           "mode": "quick: small data and short training" if quick else "full, as published",
+           "seed": "0 (random_state of every trainer and method)",
+           "varimp version": __version__,
+           "Python": platform.python_version(),
+           "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+           "wall time": f"{seconds:.1f} s"}
+    cases = [
+        Case("MLP on simulated data with known importance", "A small MLP trained on Olden's "
+             "simulated data (Olden, Joy & Death 2004), where the true effects are known: every "
+             "method's ranking can be compared with the true one.", mlp["comparison"],
+             mlp["facts"], model=mlp["model"]),
+        Case("The reference LSTM", "Three stacked LSTM layers trained to say, at every step, "
+             "whether x1 * x2 < 0.25; x3 is irrelevant. x1 and x2 should come out about 15 times "
+             "as important as x3.", lstm["comparison"], lstm["facts"], model=lstm["model"]),
+    ]
+    write_report(path, title="varimp demo" + " (quick)" * quick, run=run, cases=cases)
+
+
+__all__ = ["FULL", "QUICK", "Settings", "lstm_case", "mlp_case", "run_demo", "run_methods",
+           "write_html"]

@@ -1,0 +1,340 @@
+"""One self-contained HTML report of one or more analyses (``report.html``).
+
+:func:`write_report` writes what was run, then one section per :class:`Case` (a model and its
+data): the facts of the model and data, the comparison of every method (rank heatmap, relative
+importance, Spearman agreement of the ranks), the neural interpretation diagram of an MLP, then
+every method with what it measures (from the registry), its table and its plots, and the
+methods that were skipped with the reason. Figures are PNGs embedded as base64 ``data:`` URIs,
+the style sheet is inline and uses the system's fonts: the file opens without network access,
+can be mailed as it is, and prints one figure or table per page block.
+
+Tables carry stable hooks for tests and scripts: ``<table class="importance"
+data-method="NAME">`` per method (one ``<tbody>`` row per variable, every number also in full
+precision in its cell's ``data-value``), ``class="agreement"``, ``class="ranks"``,
+``class="facts"`` and ``class="run"``. Everything user-provided (names, facts, reasons) is
+escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import InputError, UnsupportedModelError
+from .registry import REGISTRY
+from .result import Comparison, Importance
+
+#: Resolution of the embedded figures (dots per inch).
+DPI = 100
+#: What the scores of each kind hold, in one sentence.
+KIND_NOTES = {
+    "loss": "increase in error when the variable is disturbed or left out (zero or a negative "
+            "value means no importance)",
+    "effect": "signed effect on the output (the sign gives the direction, the magnitude the "
+              "importance)",
+    "share": "share of the total importance (non-negative)",
+    "magnitude": "size of the variable's effect on the predictions (non-negative)",
+}
+#: Column headings of an importance table (columns of :meth:`Importance.to_frame`).
+HEADINGS = {"feature": "variable", "score": "score", "relative": "relative (%)", "rank": "rank",
+            "std": "std", "ci_low": "ci low", "ci_high": "ci high", "pvalue": "p-value"}
+MISSING = "n/a"
+
+STYLE = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       sans-serif; color: #1b1b1b; background: #fff; line-height: 1.45; max-width: 1100px;
+       margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
+h1 { font-size: 1.7rem; margin: 0 0 1rem; }
+h2 { font-size: 1.35rem; margin: 2.5rem 0 0.5rem; padding-top: 0.5rem;
+     border-top: 2px solid #1b1b1b; }
+h3 { font-size: 1.12rem; margin: 1.8rem 0 0.3rem; }
+h4 { font-size: 1rem; margin: 1.2rem 0 0.3rem; }
+p { margin: 0.3rem 0 0.6rem; }
+.note, figcaption, .reference { color: #444; font-size: 0.92rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
+th, td { border: 1px solid #c8c8c8; padding: 0.2rem 0.55rem; text-align: left;
+         vertical-align: top; }
+thead th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.agreement, table.ranks { font-size: 0.85rem; }
+table.agreement th, table.agreement td, table.ranks th, table.ranks td { padding: 0.2rem 0.4rem; }
+table.run th, table.facts th { background: #f7f7f7; font-weight: 600; }
+div.wide { overflow-x: auto; max-width: 100%; }
+figure { margin: 0.6rem 0 1.2rem; }
+figure img { max-width: 100%; height: auto; display: block; }
+nav ol { margin: 0.3rem 0 1rem; }
+section.method { margin-left: 0; }
+ul.skipped li { margin: 0.2rem 0; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+       font-size: 0.9em; }
+footer { margin-top: 3rem; color: #666; font-size: 0.85rem; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  nav { display: none; }
+  div.wide { overflow: visible; }
+  section.case > h2 { break-before: page; border-top: none; }
+  h2, h3, h4 { break-after: avoid; }
+  figure, table, tr, .keep { break-inside: avoid; page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+@dataclass
+class Case:
+    """One model and its data, analysed by several methods: one section of the report.
+
+    Attributes
+    ----------
+    name : str
+        Heading of the section ("MLP on simulated data", or the model file's name).
+    description : str
+        A sentence or two of plain text.
+    comparison : Comparison
+        Every method's result, and the methods skipped with their reasons.
+    facts : dict
+        Label -> value: model summary, input shape, data summary; shown as a table.
+    model : object, optional
+        The model itself: when varimp can read it as a stack of dense layers, the section
+        shows its neural interpretation diagram (:func:`varimp.plot.plot_network`).
+    """
+
+    name: str
+    description: str
+    comparison: Comparison
+    facts: dict[str, str]
+    model: Any = None
+
+
+def write_report(path: Path | str, *, title: str, run: Mapping[str, str],
+                 cases: Iterable[Case]) -> None:
+    """Write one self-contained HTML report to ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write. It is written whole or not at all: the page is built in memory,
+        written to a temporary file beside ``path`` and renamed over it, so an error leaves
+        no partial file (and an earlier file at ``path`` as it was).
+    title : str
+        Title of the page.
+    run : mapping of str to str
+        What was run (command line, seed, varimp's version, date, ...), shown first.
+    cases : iterable of Case
+        One section each, in order.
+    """
+    text = render_report(title=title, run=run, cases=cases)
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def render_report(*, title: str, run: Mapping[str, str], cases: Iterable[Case]) -> str:
+    """The HTML text that :func:`write_report` writes (same arguments, no file)."""
+    from . import __version__
+
+    cases = list(cases)
+    for case in cases:
+        if not isinstance(case, Case) or not isinstance(case.comparison, Comparison):
+            raise InputError(f"cases must be Case objects holding a Comparison; received "
+                             f"{type(case).__name__}")
+    contents = "".join(f'<li><a href="#case-{k}">{_e(case.name)}</a></li>'
+                       for k, case in enumerate(cases, start=1))
+    body = [f"<h1>{_e(title)}</h1>", "<h2 id=\"run\">What was run</h2>",
+            _key_values(run, "run"),
+            f'<nav><h4>Contents</h4><ol>{contents}</ol></nav>' if len(cases) > 1 else ""]
+    body += [_case(case, f"case-{k}") for k, case in enumerate(cases, start=1)]
+    body.append(f"<footer>Written by varimp {_e(__version__)}. Every figure is embedded in this "
+                "file; it needs no network access.</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<meta name=\"generator\" content=\"varimp {_e(__version__)}\">\n"
+            f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+            + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _key_values(pairs: Mapping[str, str], css: str) -> str:
+    rows = "".join(f"<tr><th scope=\"row\">{_e(key)}</th><td>{_e(value)}</td></tr>"
+                   for key, value in pairs.items())
+    return f'<table class="{css}"><tbody>{rows}</tbody></table>'
+
+
+def _case(case: Case, anchor: str) -> str:
+    comparison = case.comparison
+    parts = [f'<section class="case" id="{anchor}">', f"<h2>{_e(case.name)}</h2>",
+             f"<p>{_e(case.description)}</p>"]
+    if case.facts:
+        parts += ["<h3>Model and data</h3>", _key_values(case.facts, "facts")]
+    diagram = _diagram(case)
+    if diagram:
+        parts += ["<h3>The network</h3>", diagram]
+    if comparison.results:
+        parts.append(_comparison(comparison))
+    for k, (name, result) in enumerate(comparison.results.items(), start=1):
+        parts.append(_method(name, result, f"{anchor}-method-{k}"))
+    if comparison.skipped:
+        items = "".join(f'<li data-method="{_e(name)}"><code>{_e(name)}</code>: {_e(why)}</li>'
+                        for name, why in comparison.skipped.items())
+        parts += ["<h3>Methods skipped</h3>", f'<ul class="skipped">{items}</ul>']
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _comparison(comparison: Comparison) -> str:
+    from .plot import plot_comparison
+
+    parts = ["<h3>Comparison of the methods</h3>",
+             _figure(plot_comparison(comparison, kind="heatmap"),
+                     "Rank of every variable by every method (1 = most important, each method "
+                     "ranking by the kind of its scores).", "rank heatmap"),
+             _figure(plot_comparison(comparison, kind="bar"),
+                     "Relative importance (% of each method's total).", "relative importance"),
+             "<h4>Rank agreement</h4>",
+             "<p class=\"note\">Spearman correlation between the methods' rankings: 1 = the same "
+             "order, -1 = the reverse order.</p>",
+             _frame_table(comparison.agreement, "agreement", corner="method"),
+             "<h4>Ranks</h4>",
+             _frame_table(comparison.ranks, "ranks", corner="variable")]
+    return "\n".join(parts)
+
+
+def _diagram(case: Case) -> str:
+    """The neural interpretation diagram of an MLP case, or "" for any other model."""
+    if case.model is None:
+        return ""
+    from .adapters import adapt
+    from .plot import plot_network
+
+    try:
+        adapter = adapt(case.model)
+        network = adapter.network()
+        names = list(case.comparison.scores.index)
+        drawn = plot_network(network, feature_names=names if len(names) == network.n_inputs
+                             else None, output_names=adapter.output_names)
+    except UnsupportedModelError:  # not a stack of dense layers: no diagram to draw
+        return ""
+    return _figure(drawn, "Neural interpretation diagram (Özesmi & Özesmi 1999; NeuralNetTools' "
+                   "plotnet): one line per weight, its width proportional to |weight|, black "
+                   "positive and grey negative; B nodes are the biases.", "network diagram")
+
+
+def _method(name: str, result: Importance, anchor: str) -> str:
+    from .plot import SIGNIFICANCE_CAPTION, measure_label, plot_importance, plot_kinds
+
+    spec = REGISTRY.get(result.method) or REGISTRY.get(name)
+    heading = f"<h3><code>{_e(name)}</code>"
+    heading += f": {_e(spec.title)}</h3>" if spec else "</h3>"
+    parts = [f'<section class="method" id="{anchor}" data-method="{_e(name)}">', heading]
+    if spec:
+        parts.append(f'<p class="reference">{_e(spec.reference)}</p>')
+    parts.append(f'<p class="note">What it measures: <em>{_e(result.kind)}</em>, the '
+                 f"{_e(KIND_NOTES[result.kind])}. Here: {_e(measure_label(result))}.</p>")
+    parts.append(_importance_table(name, result))
+    captions = {"bar": _bar_caption(result, SIGNIFICANCE_CAPTION),
+                "heatmap": "Importance of every variable at every time step (the last step is "
+                           "the most recent).",
+                "profile": "Lek's profiles: the prediction as each variable sweeps its range, "
+                           "the others held at fixed levels; the score is the range of the "
+                           "dashed median curve."}
+    for kind in plot_kinds(result):
+        parts.append(_figure(plot_importance(result, kind=kind), captions[kind],
+                             f"{name} {kind}"))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _bar_caption(result: Importance, significance: str) -> str:
+    text = "Scores, most important first."
+    if result.std is not None:
+        text += " Error bars: one standard deviation."
+    elif result.ci is not None:
+        text += " Error bars: the confidence interval."
+    if result.pvalues is not None:
+        text += f" Stars: p-values of the randomization test ({significance})."
+    return text
+
+
+def _importance_table(name: str, result: Importance) -> str:
+    frame = result.to_frame()
+    head = "".join(f'<th scope="col" data-column="{_e(c)}">{_e(HEADINGS.get(c, c))}</th>'
+                   for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = [f'<th scope="row">{_e(record[0])}</th>']
+        cells += [_number_cell(value) for value in record[1:]]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (f'<div class="wide"><table class="importance" data-method="{_e(name)}"><thead><tr>'
+            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _frame_table(frame: pd.DataFrame, css: str, corner: str) -> str:
+    head = f'<th scope="col">{_e(corner)}</th>' + "".join(
+        f'<th scope="col">{_wrappable(c)}</th>' for c in frame.columns)
+    rows = "".join(f'<tr><th scope="row">{_wrappable(index)}</th>'
+                   + "".join(_number_cell(v) for v in row) + "</tr>"
+                   for index, row in zip(frame.index, frame.to_numpy(), strict=True))
+    return (f'<div class="wide"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>'
+            f"{rows}</tbody></table></div>")
+
+
+def _wrappable(name: object) -> str:
+    """A name escaped, with a line-break opportunity after every ``_`` (long method names)."""
+    return _e(name).replace("_", "_<wbr>")
+
+
+def format_number(value: Any) -> str:
+    """A number as the report shows it: integers as they are, other numbers to 4 significant
+    digits, a missing or non-finite value as ``n/a``."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return str(int(value))
+    number = math.nan if value is None else float(value)
+    return f"{number:.4g}" if math.isfinite(number) else MISSING
+
+
+def _number_cell(value: Any) -> str:
+    number = None if value is None else float(value)
+    full = "" if number is None or not math.isfinite(number) else f' data-value="{number!r}"'
+    return f'<td class="num"{full}>{_e(format_number(value))}</td>'
+
+
+def _figure(drawn: Any, caption: str, alt: str) -> str:
+    """A plot (an Axes or a Figure) as an embedded PNG with its caption; the figure is closed."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    figure = drawn if isinstance(drawn, Figure) else drawn.figure
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=DPI)
+    finally:
+        plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+__all__ = ["Case", "format_number", "render_report", "write_report"]

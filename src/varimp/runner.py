@@ -1,0 +1,282 @@
+"""What ``varimp run MODEL DATA --out DIR`` does, once its arguments are parsed.
+
+1. Read the model and the data (:mod:`varimp.loaders`) and check that they fit each other.
+2. Choose the methods: those named, or every method that applies to this model and data (a
+   method that needs targets is skipped without them, one that reads weights when the
+   weights cannot be read, one that retrains when varimp cannot train a model like this one),
+   each skipped method with its reason.
+3. Run them all with :func:`varimp.compare` (one seed, the common options given).
+4. Only then write, into a fresh directory that the command line moves into place: every
+   result as CSV (:meth:`Importance.to_frame`) and JSON (:meth:`Importance.to_json`), its
+   plots as PNG, the comparison (``comparison.csv``, ``comparison.json``, ``agreement.csv`` and
+   two plots), ``run.json`` (what was run) and ``report.html`` (:func:`varimp.report.write_report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import json
+import re
+import shlex
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, UnsupportedModelError
+from .loaders import Data, LoadedModel, load_data, load_model
+from .registry import available_methods, method_spec
+from .result import Comparison
+
+#: Common options of :func:`varimp.compare` set from the command line's options of that name.
+PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size", "n_jobs",
+                  "backend")
+
+
+def run(args: argparse.Namespace, command: Sequence[str],
+        write_into: Callable[[Callable[[Path], None]], Path]) -> None:
+    """Run ``varimp run`` with parsed ``args``; ``write_into(write)`` places the output.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options (see ``varimp run --help``).
+    command : sequence of str
+        The command line as typed, recorded in the report to reproduce the run.
+    write_into : callable
+        Calls ``write(directory)`` on a fresh directory and moves it to ``--out``; returns
+        the final path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    say = (lambda text: None) if args.quiet else print
+    step = print if args.verbose else (lambda text: None)
+    step(f"reading the model {args.model}")
+    with warnings.catch_warnings():  # the frameworks' notes on their own file formats
+        warnings.simplefilter("ignore")
+        loaded = load_model(args.model, trust_pickle=args.trust_pickle, trust=args.trust)
+    step(f"  {loaded.format}: {loaded.summary}")
+    step(f"reading the data {args.data}")
+    data = load_data(args.data, target=args.target, features=_names(args.features),
+                     id_column=args.id_column, time_column=args.time_column,
+                     target_file=args.target_file)
+    check_fit(loaded, data, args.model, args.data)
+    y = targets(loaded.model, data)
+    options = common_options(args, data)
+    names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, y)
+    if args.fit_epochs is not None and any(method_spec(n).retrains for n in names):
+        options["fit"] = refit_with_epochs(loaded.model, data.X, y, args.fit_epochs)
+    step(f"running {', '.join(names)} on {data.facts['inputs']}")
+    start = time.perf_counter()
+    from .compare import compare
+
+    with _each_warning_once():  # a refitted model that stops early: said once, not per fit
+        comparison = compare(loaded.model, data.X, y, methods=names, **options)
+    comparison = Comparison(comparison.results, {**skipped, **comparison.skipped})
+    elapsed = time.perf_counter() - start
+    info = run_facts(command, args, names, elapsed)
+    from .report import Case
+
+    case = Case(name=args.model.name, description=f"{loaded.format} {args.model.name} on "
+                f"{data.facts['data']}.", comparison=comparison,
+                facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
+                model=loaded.model)
+    out = write_into(lambda work: write_outputs(work, case, info))
+    say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
+    for name, reason in comparison.skipped.items():
+        say(f"skipped {name}: {reason}")
+    say(f"\nwrote {len(comparison.results)} results, their plots and report.html to {out} "
+        f"({elapsed:.1f} s)")
+
+
+@contextlib.contextmanager
+def _each_warning_once() -> Iterator[None]:
+    """Show each distinct warning raised inside once, when the block ends."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for item in caught:
+        key = (item.category, str(item.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+
+
+def _names(values: Sequence[str] | None) -> list[str] | None:
+    """Names given space or comma separated, in order."""
+    if values is None:
+        return None
+    return [name for value in values for name in re.split(r"[,\s]+", value) if name]
+
+
+def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path) -> None:
+    """InputError when the input shape the model declares does not match the data."""
+    declared, received = loaded.input_shape, data.X.shape[1:]
+    if declared is None:
+        return
+    if len(declared) == len(received) and all(
+            d is None or d == r for d, r in zip(declared, received, strict=True)):
+        return
+    axes = "(steps, features)" if len(declared) == 2 else "(features,)"
+    if len(declared) == len(received) and declared[-1] not in (None, received[-1]):
+        raise InputError(f"the model in {model_path} reads {declared[-1]} input features; "
+                         f"the data in {data_path} have {received[-1]} "
+                         f"({', '.join(data.feature_names)})")
+    raise InputError(f"the model in {model_path} reads inputs of shape {axes} = "
+                     f"{tuple(declared)}; the data in {data_path} are {tuple(received)} per "
+                     "sample")
+
+
+def targets(model: object, data: Data) -> np.ndarray | None:
+    """The targets; a long table's per-step targets become the last step's for a model that
+    predicts one value per sequence."""
+    if data.y is None or not data.targets_per_step:
+        return data.y
+    from .adapters import adapt
+
+    steps = adapt(model).predict(data.X[:1]).shape[1]
+    return data.y if steps == data.y.shape[1] else data.y[:, -1]
+
+
+def common_options(args: argparse.Namespace, data: Data) -> dict[str, Any]:
+    """The options of :func:`varimp.compare` that the command line sets."""
+    options: dict[str, Any] = {
+        "random_state": args.seed, "feature_names": data.feature_names,
+        "progress": False if args.quiet else (True if args.verbose else None)}
+    options.update({name: getattr(args, name) for name in PASSED_OPTIONS
+                    if getattr(args, name) is not None})
+    if args.output is not None:
+        options["output"] = int(args.output) if re.fullmatch(r"-?\d+", args.output) else \
+            args.output
+    return options
+
+
+def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
+                   y: np.ndarray | None) -> tuple[list[str], dict[str, str]]:
+    """The methods to run and those skipped with their reasons.
+
+    Methods named by the user all run (an error says why one cannot). By default every
+    available method runs that applies: without ``y`` those that measure an error are
+    skipped; those that read weights when varimp cannot read the network; those that retrain
+    when it cannot train a model like this one.
+    """
+    if requested is not None:
+        if not requested:
+            raise InputError("--methods names no method")
+        for name in requested:
+            method_spec(name)
+        return list(dict.fromkeys(requested)), {}
+    names, skipped = [], {}
+    weights = retraining = None
+    for name in available_methods():
+        spec = method_spec(name)
+        if spec.needs_y and y is None:
+            skipped[name] = "needs y (give --target or targets in the data)"
+            continue
+        if spec.reads_weights:
+            weights = _weights_unreadable(model) if weights is None else weights
+            if weights:
+                skipped[name] = weights
+                continue
+        if spec.retrains:
+            retraining = _cannot_retrain(model, X, y) if retraining is None else retraining
+            if retraining:
+                skipped[name] = retraining
+                continue
+        names.append(name)
+    return names, skipped
+
+
+def _weights_unreadable(model: object) -> str:
+    """Why varimp cannot read the network's weights, or "" when it can."""
+    from .adapters import adapt
+
+    try:
+        adapt(model).network()
+    except UnsupportedModelError as exc:
+        return f"cannot read the weights: {exc}"
+    return ""
+
+
+def _cannot_retrain(model: object, X: np.ndarray, y: np.ndarray) -> str:
+    """Why varimp cannot train a model like this one, or "" when it can."""
+    from .refit import resolve_fit
+
+    try:
+        resolve_fit(model, None, X, y)
+    except InputError as exc:
+        return f"cannot retrain: {str(exc).split(': pass fit=')[0]}"
+    return ""
+
+
+def refit_with_epochs(model: object, X: np.ndarray, y: np.ndarray | None, epochs: int) -> Any:
+    """varimp's default ``fit`` for this model, training ``epochs`` epochs (``max_iter``)."""
+    from .refit import NetworkRefit, SklearnRefit, resolve_fit
+
+    if epochs < 1:
+        raise InputError(f"--fit-epochs must be a positive integer; received {epochs}")
+    fit, _ = resolve_fit(model, None, X, y)
+    if isinstance(fit, NetworkRefit):
+        return dataclasses.replace(fit, training={**fit.training, "epochs": epochs})
+    if isinstance(fit, SklearnRefit):
+        from sklearn.base import clone
+
+        keys = [k for k in fit.estimator.get_params() if k.split("__")[-1] == "max_iter"]
+        if not keys:
+            raise InputError(f"--fit-epochs sets max_iter, which "
+                             f"{type(fit.estimator).__name__} does not have")
+        estimator = clone(fit.estimator).set_params(**dict.fromkeys(keys, epochs))
+        return dataclasses.replace(fit, estimator=estimator)
+    return fit
+
+
+def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[str],
+              elapsed: float) -> dict[str, str]:
+    """What was run, for the report and ``run.json``: enough to run it again."""
+    from . import __version__
+
+    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "fit_epochs")
+             if getattr(args, name) is not None}
+    return {
+        "command": shlex.join(command),
+        "seed": str(args.seed),
+        "varimp version": __version__,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "model file": str(args.model),
+        "data file": str(args.data),
+        "methods": ", ".join(names),
+        "options": ", ".join(f"{k}={v}" for k, v in given.items()) or "defaults",
+        "wall time": f"{elapsed:.1f} s",
+    }
+
+
+def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
+    """Every result, plot and the report of one case into the directory ``work``."""
+    from .demo import _plots, _save
+    from .report import write_report
+
+    comparison = case.comparison
+    for name, result in comparison.results.items():
+        result.to_frame().to_csv(work / f"{name}.csv", index=False)
+        (work / f"{name}.json").write_text(result.to_json(indent=1), encoding="utf-8")
+        _plots(result, name, work)
+    comparison.to_frame().to_csv(work / "comparison.csv", index=False)
+    comparison.agreement.to_csv(work / "agreement.csv", index_label="method")
+    (work / "comparison.json").write_text(comparison.to_json(indent=1), encoding="utf-8")
+    _save(comparison.plot(kind="bar"), work / "comparison.png")
+    _save(comparison.plot(kind="heatmap"), work / "ranks.png")
+    payload = {**info, "skipped": comparison.skipped, "facts": case.facts}
+    (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case])
+
+
+__all__ = ["choose_methods", "common_options", "check_fit", "refit_with_epochs", "run",
+           "run_facts", "targets", "write_outputs"]

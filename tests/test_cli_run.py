@@ -1,0 +1,276 @@
+"""``varimp run MODEL DATA``: every model format and data format round-trips to the Python API's
+scores, and every bad input is one line on stderr, exit status 2 and nothing written."""
+
+import json
+import operator
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import varimp
+from varimp import cli
+from varimp.frameworks import import_keras
+from varimp.loaders import load_model
+from varimp.result import Importance
+
+N_ROWS, N_SEQ, STEPS = 60, 30, 5
+SEED = 3
+
+
+# -- saved models and data files ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Tables and sequences in every data format, and one saved model per format."""
+    root = tmp_path_factory.mktemp("run")
+    rng = np.random.default_rng(0)
+    X = _dyadic(rng.normal(size=(N_ROWS, 3)))
+    y = _dyadic(2 * X[:, 0] + X[:, 1] + 0.1 * rng.normal(size=N_ROWS))
+    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}, dtype=np.float64)
+    table.to_csv(root / "table.csv", index=False)  # float64: the exact dyadic numbers
+    np.save(root / "table_X.npy", X)
+    np.save(root / "table_y.npy", y)
+    S = _dyadic(rng.normal(size=(N_SEQ, STEPS, 3)))
+    s_y = _dyadic(S[:, -1, 0] - S[:, -2, 1])
+    rows = [{"id": f"s{i:02d}", "t": t, "u": float(S[i, t, 0]), "v": float(S[i, t, 1]),
+             "w": float(S[i, t, 2]), "y": float(s_y[i])} for i in range(N_SEQ)
+            for t in range(STEPS)]
+    pd.DataFrame(rows).sample(frac=1.0, random_state=0).to_csv(root / "long.csv", index=False)
+    np.save(root / "seq_X.npy", S)
+    np.savez(root / "seq.npz", X=S, y=s_y)
+
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).eval()
+    program = torch.export.export(mlp, (torch.from_numpy(X[:2]),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, root / "mlp.pt2")
+    torch.jit.save(torch.jit.script(mlp), root / "mlp.pt")
+    torch.save(mlp, root / "full.pt")
+
+    gru = _GRU().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(gru, (torch.from_numpy(S[:2]),), root / "gru.onnx",
+                          input_names=["x"], output_names=["y"], dynamo=False,
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    lstm = keras.Sequential([keras.Input((STEPS, 3)), keras.layers.LSTM(4),
+                             keras.layers.Dense(1)])
+    lstm.save(root / "lstm.keras")
+
+    import joblib
+    import skops.io
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = MLPRegressor(hidden_layer_sizes=(4,), max_iter=200, random_state=0).fit(X, y)
+        piped = make_pipeline(FunctionTransformer(operator.neg), MLPRegressor(
+            hidden_layer_sizes=(4,), max_iter=50, random_state=0)).fit(X, y)
+    skops.io.dump(sk, root / "mlp.skops")
+    skops.io.dump(piped, root / "piped.skops")
+    joblib.dump(sk, root / "mlp.joblib")
+    with open(root / "list.pkl", "wb") as stream:
+        pickle.dump([1, 2], stream)
+    return {"root": root, "X": X, "y": y, "S": S, "s_y": s_y, "mlp": mlp, "gru": gru,
+            "lstm": lstm, "sk": sk, "piped": piped}
+
+
+def _dyadic(values):
+    """float32 numbers that float64, float32 and their CSV text all hold exactly."""
+    return (np.round(np.asarray(values) * 1024) / 1024).astype(np.float32)
+
+
+class _GRU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.gru = nn.GRU(3, 4, batch_first=True)
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.head(out[:, -1])
+
+
+def _run(files, tmp_path, model, *data, methods, extra=()):
+    """``varimp run`` in this process; returns the output directory."""
+    out = tmp_path / "out"
+    root = files["root"]
+    argv = ["run", str(root / model), *(str(root / d) if "." in d else d for d in data),
+            "--out", str(out), "--seed", str(SEED), "--quiet", *extra]
+    if methods is not None:
+        argv += ["--methods", ",".join(methods)]
+    assert cli.main(argv) == 0
+    return out
+
+
+def _written(out, name):
+    """The result of one method as written: from its JSON, with its CSV checked against it."""
+    result = Importance.from_json((out / f"{name}.json").read_text())
+    table = pd.read_csv(out / f"{name}.csv")
+    assert list(table["feature"]) == result.feature_names
+    np.testing.assert_array_equal(table["score"].to_numpy(), result.scores.to_numpy())
+    np.testing.assert_array_equal(table["rank"].to_numpy(), result.ranks.to_numpy())
+    return result
+
+
+def _check(out, model, X, y, names, methods, *, exact=True, rtol=1e-5, atol=1e-7, **options):
+    """Every written result equals ``varimp.importance`` on ``model`` with the same options,
+    on the data as the command reads them (float64)."""
+    for method in methods:
+        written = _written(out, method)
+        expected = varimp.importance(model, np.float64(X), np.float64(y), method=method,
+                                     random_state=SEED,
+                                     feature_names=names, progress=False, **options)
+        assert written.method == method and written.feature_names == names
+        if exact:
+            np.testing.assert_array_equal(written.scores.to_numpy(), expected.scores.to_numpy())
+        else:
+            np.testing.assert_allclose(written.scores.to_numpy(), expected.scores.to_numpy(),
+                                       rtol=rtol, atol=atol)
+        if expected.by_time is not None:
+            np.testing.assert_allclose(written.by_time.to_numpy(), expected.by_time.to_numpy(),
+                                       rtol=rtol if not exact else 0, atol=atol if not exact else 0)
+    report = (out / "report.html").read_text()
+    for method in methods:
+        assert f'data-method="{method}"' in report
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == str(SEED) and set(methods) <= set(run["methods"].split(", "))
+
+
+# -- round trips --------------------------------------------------------------------------------
+TABLE = ["a", "b", "c"]
+DEFAULT_X = ["x1", "x2", "x3"]
+SEQ = ["u", "v", "w"]
+
+
+def test_torch_export_mlp_on_csv_and_npy(files, tmp_path):
+    methods = ["partial_derivatives", "perturbation", "permutation", "profile",
+               "improved_stepwise_1"]
+    X, y, loaded = files["X"], files["y"], load_model(files["root"] / "mlp.pt2").model
+    out = _run(files, tmp_path / "csv", "mlp.pt2", "table.csv", "--target", "y",
+               methods=methods)
+    _check(out, loaded, X, y, TABLE, methods)  # the same program through the Python API
+    _check(out, files["mlp"], X, y, TABLE, methods, exact=False)  # the model before export
+    out = _run(files, tmp_path / "npy", "mlp.pt2", "table_X.npy", "--target-file",
+               "table_y.npy", methods=methods)
+    _check(out, files["mlp"], X, y, DEFAULT_X, methods, exact=False)
+
+
+def test_torchscript_runs_and_its_weights_are_skipped(files, tmp_path):
+    out = _run(files, tmp_path, "mlp.pt", "table.csv", "--target", "y", methods=None,
+               extra=["--n-repeats", "2"])
+    run = json.loads((out / "run.json").read_text())
+    assert set(run["skipped"]) == {"connection_weights", "garson", "forward_stepwise",
+                                   "backward_stepwise"}
+    assert "RecursiveScriptModule" in run["skipped"]["garson"]
+    methods = ["partial_derivatives", "perturbation", "profile", "improved_stepwise_1",
+               "improved_stepwise_2", "permutation"]
+    _check(out, files["mlp"], files["X"], files["y"], TABLE, methods, exact=False,
+           n_repeats=2)
+
+
+def test_keras_lstm_on_a_long_csv_and_on_npy(files, tmp_path):
+    methods = ["connection_weights", "garson", "partial_derivatives", "permutation"]
+    S, s_y, lstm = files["S"], files["s_y"], files["lstm"]
+    out = _run(files, tmp_path / "csv", "lstm.keras", "long.csv", "--id", "id", "--time", "t",
+               "--target", "y", methods=methods)
+    _check(out, lstm, S, s_y, SEQ, methods, exact=False)
+    assert _written(out, "partial_derivatives").by_time.shape == (STEPS, 3)
+    out = _run(files, tmp_path / "npy", "lstm.keras", "seq.npz", "--features", "u", "v", "w",
+               methods=methods)
+    _check(out, lstm, S, s_y, SEQ, methods, exact=False)
+
+
+def test_onnx_gru_runs_the_model_agnostic_methods(files, tmp_path):
+    S, s_y, gru = files["S"], files["s_y"], files["gru"]
+    out = _run(files, tmp_path / "npy", "gru.onnx", "seq.npz", methods=None,
+               extra=["--no-by-time"])
+    run = json.loads((out / "run.json").read_text())
+    assert set(run["skipped"]) == {"connection_weights", "garson", "forward_stepwise",
+                                   "backward_stepwise"}
+    methods = ["perturbation", "profile", "improved_stepwise_1", "improved_stepwise_2",
+               "permutation"]
+    assert run["methods"] == "partial_derivatives, " + ", ".join(methods)
+    # onnxruntime and torch compute the same float32 GRU up to rounding
+    _check(out, gru, S, s_y, DEFAULT_X, methods, exact=False, rtol=1e-4, atol=1e-6,
+           by_time=False)
+    loaded = load_model(files["root"] / "gru.onnx").model
+    _check(out, loaded, S, s_y, DEFAULT_X, methods + ["partial_derivatives"], by_time=False)
+    out = _run(files, tmp_path / "csv", "gru.onnx", "long.csv", "--id", "id", "--time", "t",
+               "--target", "y", methods=["permutation", "perturbation"])
+    _check(out, gru, S, s_y, SEQ, ["permutation", "perturbation"], exact=False, rtol=1e-4,
+           atol=1e-6)
+
+
+def test_skops_mlp_on_csv_and_npy(files, tmp_path):
+    methods = ["connection_weights", "garson", "perturbation", "permutation", "profile"]
+    X, y, sk = files["X"], files["y"], files["sk"]
+    out = _run(files, tmp_path / "csv", "mlp.skops", "table.csv", "--target", "y",
+               methods=methods)
+    _check(out, sk, X, y, TABLE, methods)
+    out = _run(files, tmp_path / "npy", "mlp.skops", "table_X.npy", "--target-file",
+               "table_y.npy", methods=methods)
+    _check(out, sk, X, y, DEFAULT_X, methods)
+
+
+def test_trusted_types_and_pickles_load_when_the_user_says_so(files, tmp_path):
+    X, y = files["X"], files["y"]
+    out = _run(files, tmp_path / "skops", "piped.skops", "table.csv", "--target", "y",
+               methods=["permutation"], extra=["--trust", "_operator.neg"])
+    _check(out, files["piped"], X, y, TABLE, ["permutation"])
+    out = _run(files, tmp_path / "joblib", "mlp.joblib", "table.csv", "--target", "y",
+               methods=["garson"], extra=["--trust-pickle"])
+    _check(out, files["sk"], X, y, TABLE, ["garson"])
+
+
+def test_retraining_with_short_fits(files, tmp_path):
+    import dataclasses
+
+    from sklearn.base import clone
+
+    from varimp.refit import resolve_fit
+
+    X, y, sk = files["X"], files["y"], files["sk"]
+    out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y",
+               methods=["backward_stepwise"], extra=["--fit-epochs", "20"])
+    fit = resolve_fit(sk, None, X, y)[0]
+    short = dataclasses.replace(fit, estimator=clone(sk).set_params(max_iter=20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _check(out, sk, X, y, TABLE, ["backward_stepwise"], fit=short)
+
+
+def test_a_subprocess_run_and_a_second_run_replacing_it(files, tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "torch"}
+    root, out = files["root"], tmp_path / "results"
+    argv = [sys.executable, "-m", "varimp.cli", "run", str(root / "mlp.pt2"),
+            str(root / "table.csv"), "--target", "y", "--methods", "permutation",
+            "profile", "--seed", str(SEED), "--out", str(out)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert f"to {out}" in done.stdout and "permutation" in done.stdout
+    _check(out, files["mlp"], files["X"], files["y"], TABLE, ["permutation", "profile"],
+           exact=False)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["agreement.csv", "comparison.csv", "comparison.json", "comparison.png", "ranks.png",
+         "permutation.csv", "permutation.json", "permutation_bar.png", "profile.csv",
+         "profile.json", "profile_bar.png", "profile_profile.png", "report.html", "run.json"])
+    (out / "stale.png").write_bytes(b"old")
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     "--methods", "garson", "--quiet", "--out", str(out)]) == 0
+    assert not (out / "stale.png").exists() and (out / "garson.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]

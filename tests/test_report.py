@@ -1,0 +1,252 @@
+"""The HTML report: self-contained, every table equal to the results it shows, every name
+escaped, written whole or not at all. The page is read back with the standard library's parser."""
+
+import base64
+import dataclasses
+import html
+import io
+import os
+import struct
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import varimp  # noqa: E402
+from varimp import plot, report  # noqa: E402
+from varimp.report import Case, write_report  # noqa: E402
+from varimp.result import Comparison  # noqa: E402
+
+EVIL = "<script>alert(1)</script>"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class Page(HTMLParser):
+    """What a test reads from the report: images, tables (rows of cells), every start tag."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.images, self.tables, self.sections = [], [], [], []
+        self._table = self._row = self._cell = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag == "section":
+            self.sections.append(attrs)
+        elif tag == "table":
+            self._table = {"attrs": attrs, "head": [], "rows": [],
+                           "case": self._case_id()}
+            self.tables.append(self._table)
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = {"tag": tag, "text": "", **attrs}
+
+    def _case_id(self):
+        cases = [s["id"] for s in self.sections if s.get("class") == "case"]
+        return cases[-1] if cases else None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            header = all(cell["tag"] == "th" for cell in self._row)
+            (self._table["head"] if header else self._table["rows"]).append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def find(self, css, case=None):
+        return [t for t in self.tables if t["attrs"].get("class") == css
+                and (case is None or t["case"] == case)]
+
+
+def _png_size(src):
+    """Width and height from the IHDR chunk of a base64 data URI, after checking the header."""
+    prefix = "data:image/png;base64,"
+    assert src.startswith(prefix)
+    data = base64.b64decode(src[len(prefix):], validate=True)
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    pixels = matplotlib.image.imread(io.BytesIO(data), format="png")  # the whole image decodes
+    assert pixels.shape[:2] == (height, width)
+    return width, height
+
+
+@pytest.fixture(scope="module")
+def cases():
+    """A tiny MLP with a malicious feature name, and a sequence model given as a function."""
+    X, y, _ = varimp.datasets.olden_simulation(150, random_state=0)
+    names = ["x1", EVIL, "x3", "x4", "x5"]
+    model = varimp.train_mlp(X, y, hidden=(3,), epochs=5, random_state=0)
+    mlp = varimp.compare(model, X, y, methods=["connection_weights", "garson", "permutation",
+                                               "profile"],
+                         feature_names=names, n_repeats=2, random_state=0, progress=False)
+    weights = mlp.results["connection_weights"]
+    tested = dataclasses.replace(  # as a randomization test and an interval would add them
+        weights, pvalues=pd.Series([0.001, 0.2, 0.04, 0.009, 0.7], index=weights.scores.index),
+        ci=pd.DataFrame({"low": weights.scores - 0.1, "high": weights.scores + 0.2}))
+    mlp = Comparison({**mlp.results, "connection_weights": tested},
+                     skipped={"forward_stepwise": f"not asked for {EVIL}"})
+    rng = np.random.default_rng(0)
+    Xs = rng.uniform(size=(40, 6, 2))
+    ys = 2 * Xs[:, -1, 0] + Xs[:, :, 1].sum(axis=1)
+
+    def sequence_model(X):
+        return 2 * X[:, -1, 0] + X[:, :, 1].sum(axis=1)
+
+    seq = varimp.compare(sequence_model, Xs, ys, methods=["permutation", "partial_derivatives"],
+                         random_state=0, progress=False)
+    return [Case(f"MLP {EVIL}", f"described {EVIL}", mlp, {"model": f"MLP {EVIL}",
+                                                            "input shape": "(150, 5)"},
+                 model=model),
+            Case("sequences", "a function of sequences", seq, {"input shape": "(40, 6, 2)"},
+                 model=sequence_model)]
+
+
+@pytest.fixture(scope="module")
+def written(cases, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(path, title=f"title {EVIL}", run={"command": f"varimp run {EVIL}",
+                                                   "seed": "0"}, cases=cases)
+    text = path.read_text(encoding="utf-8")
+    return path, text, Page(text)
+
+
+def test_the_report_is_self_contained_and_every_image_is_a_png(written):
+    _, text, page = written
+    assert text.startswith("<!DOCTYPE html>")
+    for needle in ("http://", "https://", "<script", "<link", "@import", "url("):
+        assert needle not in text.lower()
+    assert not [tag for tag, _ in page.tags if tag in ("script", "link", "iframe", "object")]
+    assert len(page.images) == 14  # see below
+    for image in page.images:
+        width, height = _png_size(image["src"])
+        assert width > 100 and height > 100 and image["alt"]
+    alts = [image["alt"] for image in page.images]
+    # MLP: diagram, two comparison plots, bars (+ profile curves); sequences: heatmaps too
+    assert alts == ["network diagram", "rank heatmap", "relative importance",
+                    "connection_weights bar", "garson bar", "permutation bar",
+                    "profile profile", "profile bar",
+                    "rank heatmap", "relative importance",
+                    "permutation heatmap", "permutation bar",
+                    "partial_derivatives heatmap", "partial_derivatives bar"]
+
+
+def test_every_importance_table_equals_the_results_frame(written, cases):
+    _, _, page = written
+    for anchor, case in zip(("case-1", "case-2"), cases, strict=True):
+        tables = page.find("importance", anchor)
+        assert [t["attrs"]["data-method"] for t in tables] == list(case.comparison.results)
+        for table in tables:
+            frame = case.comparison.results[table["attrs"]["data-method"]].to_frame()
+            assert [c["data-column"] for c in table["head"][0]] == list(frame.columns)
+            assert len(table["rows"]) == len(frame)  # one row per variable
+            for row, (_, expected) in zip(table["rows"], frame.iterrows(), strict=True):
+                assert row[0]["text"] == expected["feature"]  # unescaped by the parser
+                for cell, column in zip(row[1:], frame.columns[1:], strict=True):
+                    value = float(expected[column])
+                    assert float(cell["data-value"]) == value  # every digit kept
+                    assert float(cell["text"]) == pytest.approx(value, rel=5e-4, abs=1e-12)
+    weights = page.find("importance", "case-1")[0]
+    columns = [c["text"] for c in weights["head"][0]]
+    assert columns == ["variable", "score", "relative (%)", "rank", "ci low", "ci high",
+                       "p-value"]
+    assert [row[-1]["text"] for row in weights["rows"]] == ["0.001", "0.2", "0.04", "0.009",
+                                                            "0.7"]
+
+
+def test_comparison_tables_hold_the_agreement_and_ranks(written, cases):
+    _, _, page = written
+    for anchor, case in zip(("case-1", "case-2"), cases, strict=True):
+        for css, expected in (("agreement", case.comparison.agreement),
+                              ("ranks", case.comparison.ranks)):
+            (table,) = page.find(css, anchor)
+            assert [c["text"] for c in table["head"][0][1:]] == list(expected.columns)
+            assert [row[0]["text"] for row in table["rows"]] == list(expected.index)
+            shown = np.array([[float(c["data-value"]) for c in row[1:]]
+                              for row in table["rows"]])
+            np.testing.assert_array_equal(shown, expected.to_numpy(dtype=float))
+    facts = page.find("facts", "case-2")[0]
+    assert [(r[0]["text"], r[1]["text"]) for r in facts["rows"]] == [("input shape",
+                                                                      "(40, 6, 2)")]
+
+
+def test_user_text_is_escaped_everywhere(written):
+    _, text, page = written
+    assert EVIL not in text
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    # title, run, case name, description, facts, feature (table), skipped reason
+    assert text.count(escaped) >= 8
+    (run,) = page.find("run")
+    assert run["rows"][0][1]["text"] == f"varimp run {EVIL}"
+    skipped = [attrs for tag, attrs in page.tags if tag == "li" and attrs]
+    assert skipped == [{"data-method": "forward_stepwise"}]
+    assert f"forward_stepwise</code>: not asked for {escaped}" in text
+
+
+def test_method_notes_come_from_the_registry(written):
+    _, text, _ = written
+    spec = varimp.registry.REGISTRY["garson"]
+    assert f"{spec.title}</h3>" in text and spec.reference.replace("&", "&amp;") in text
+    assert "What it measures: <em>loss</em>, the increase in error" in text
+    assert "Here: increase in mean squared error." in text
+    assert html.escape(plot.SIGNIFICANCE_CAPTION) in text  # the stars of the p-values are explained
+
+
+def test_the_file_is_written_whole_or_not_at_all(cases, tmp_path, monkeypatch):
+    path = tmp_path / "report.html"
+    path.write_text("the earlier report", encoding="utf-8")
+    calls = []
+
+    def failing(*args, **kwargs):  # the third figure fails, after two were drawn
+        calls.append(kwargs.get("kind"))
+        if len(calls) == 3:
+            raise RuntimeError("drawing failed")
+        return original(*args, **kwargs)
+
+    original = plot.plot_importance
+    monkeypatch.setattr(plot, "plot_importance", failing)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        write_report(path, title="t", run={}, cases=cases)
+    assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert path.read_text(encoding="utf-8") == "the earlier report"
+    monkeypatch.setattr(plot, "plot_importance", original)
+
+    def no_rename(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    with pytest.raises(OSError, match="No space"):
+        write_report(path, title="t", run={}, cases=cases[1:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    assert path.read_text(encoding="utf-8") == "the earlier report"
+    monkeypatch.undo()
+    write_report(tmp_path / "new.html", title="t", run={}, cases=cases[1:])
+    assert (tmp_path / "new.html").stat().st_mode & 0o777 == 0o644
+    assert plt.get_fignums() == []  # every figure closed
+
+
+def test_format_and_bad_cases():
+    assert [report.format_number(v) for v in (3, np.int64(7), 0.123456, 1234567.0, np.nan,
+                                              None, float("inf"))] == [
+        "3", "7", "0.1235", "1.235e+06", "n/a", "n/a", "n/a"]
+    with pytest.raises(varimp.InputError):
+        report.render_report(title="t", run={}, cases=[{"name": "not a Case"}])
