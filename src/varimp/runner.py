@@ -98,9 +98,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
 
 @contextlib.contextmanager
 def _each_warning_once() -> Iterator[None]:
-    """Show each distinct warning raised inside once, when the block ends."""
+    """Show each distinct warning that the filters let through once, when the block ends."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
         yield
     seen = set()
     for item in caught:
