@@ -187,7 +187,8 @@ def demo(given: Path, quick: bool) -> None:
     from .demo import run_demo
 
     out = _write_into(given, lambda work: run_demo(work, quick=quick))
-    print(f"\nwrote the plots, {out.name}/report.txt and {out.name}/results.json to {out}")
+    print(f"\nwrote {out.name}/report.html (open it in a browser), report.txt, results.json and "
+          f"the plots to {out}")
 
 
 def _move_into_place(work: Path, out: Path, given: Path) -> None:
