@@ -17,6 +17,8 @@ def _lstsq(X, y):
     (datasets.product_threshold, {"n_sequences": 20}),
     (datasets.friedman1, {"n_samples": 50}),
     (datasets.box_sequences, {"n_sequences": 20}),
+    (datasets.state_switching, {"n_samples": 20}),
+    (datasets.spike, {"n_samples": 20}),
 ])
 def test_same_seed_same_data_other_seed_other_data(make, kwargs):
     X1, y1, t1 = make(**kwargs, random_state=3)
@@ -25,6 +27,9 @@ def test_same_seed_same_data_other_seed_other_data(make, kwargs):
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
     assert t1.equals(t2)
+    assert t1.attrs.keys() == t2.attrs.keys()
+    for key in t1.attrs:
+        np.testing.assert_array_equal(t1.attrs[key], t2.attrs[key])
     assert not np.array_equal(X1, X3)
     gen = np.random.default_rng(3)
     X4, _, _ = make(**kwargs, random_state=gen)  # a Generator is accepted and advanced
@@ -115,3 +120,115 @@ def test_box_sequences_least_squares_recovers_the_box():
 def test_box_sequences_bad_options(bad):
     with pytest.raises(varimp.InputError):
         datasets.box_sequences(10, **bad)
+
+
+def test_olden_correlation_with_y_matches_the_closed_form():
+    # defaults r = 0.2, noise = 0.5, b = (0.8, .., 0): Var(y) = 0.8 b'b + 0.2 sum(b)^2 + 0.25 = 2.01
+    X, y, truth = datasets.olden_simulation(100_000, random_state=2)
+    b = truth.to_numpy()
+    assert 0.8 * b @ b + 0.2 * b.sum() ** 2 + 0.25 == pytest.approx(2.01)
+    assert y.var() == pytest.approx(2.01, rel=0.02)
+    expected = (0.8 * b + 0.2 * b.sum()) / np.sqrt(2.01)  # (S b)_i / sd(y)
+    np.testing.assert_allclose(expected, [1.04, 0.88, 0.72, 0.56, 0.40] / np.sqrt(2.01))
+    measured = [np.corrcoef(X[:, j], y)[0, 1] for j in range(5)]
+    np.testing.assert_allclose(measured, expected, atol=0.01)
+    # the true ranking is the order of |b|, and least squares recovers it
+    assert list(np.argsort(-np.abs(_lstsq(X, y)))) == [0, 1, 2, 3, 4]
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def test_state_switching_shapes_mask_and_label_from_masked_cells_only():
+    n, T, p, window, shift, scale = 4000, 12, 3, 3, 2.0, 3.0
+    X, y, truth = datasets.state_switching(n, T, p, window=window, shift=shift, scale=scale,
+                                           random_state=0)
+    mask, states, prob = truth.attrs["mask"], truth.attrs["states"], truth.attrs["probability"]
+    assert X.shape == (n, T, p) and y.shape == (n,) and set(np.unique(y)) == {0.0, 1.0}
+    assert mask.shape == (n, T, p) and mask.dtype == bool and states.shape == (n, T)
+    assert truth.shape == (T, p) and list(truth.columns) == ["x1", "x2", "x3"]
+    np.testing.assert_allclose(truth.to_numpy(), mask.mean(axis=0))
+    assert set(np.unique(states)) == {0, 1}
+    # the mask, rebuilt by hand from the states: the final run of the last state, last 3 steps
+    expected = np.zeros_like(mask)
+    for i in range(n):
+        s, t = states[i, -1], T - 1
+        while t >= T - window and states[i, t] == s:
+            expected[i, t, s] = True
+            t -= 1
+    np.testing.assert_array_equal(mask, expected)
+    assert not mask[:, :T - window].any() and not mask[..., 2].any()  # x3 is never driven
+    # the label probability recomputed from the masked cells alone
+    k = mask.sum(axis=(1, 2))
+    masked_only = np.where(mask, X, np.nan)
+    z = np.nansum(masked_only - shift, axis=(1, 2)) / np.sqrt(k)
+    np.testing.assert_allclose(prob, _sigmoid(scale * z), rtol=1e-10, atol=1e-15)
+    # the features: state k raises feature k by `shift`, nothing else moves
+    driven = states[:, :, None] == np.arange(p)
+    assert abs(X[driven].mean() - shift) < 0.02 and abs(X[~driven].mean()) < 0.02
+    # y ~ Bernoulli(prob): balanced, and calibrated in bins of prob
+    assert 0.45 < y.mean() < 0.55
+    assert abs(y.mean() - prob.mean()) < 0.02
+    high, low = prob > 0.9, prob < 0.1
+    assert y[high].mean() > 0.9 and y[low].mean() < 0.1
+    # persistence 0.9: the chain stays in its state about 90% of the time
+    assert abs((states[:, 1:] == states[:, :-1]).mean() - 0.9) < 0.01
+
+
+def test_state_switching_three_states_and_bad_options():
+    X, y, truth = datasets.state_switching(500, 8, 4, n_states=3, persistence=0.0,
+                                           window=1, random_state=1)
+    states, mask = truth.attrs["states"], truth.attrs["mask"]
+    assert set(np.unique(states)) == {0, 1, 2}
+    assert not (states[:, 1:] == states[:, :-1]).any()  # persistence 0: a jump every step
+    # window 1: exactly the last step's driven cell
+    np.testing.assert_array_equal(mask.sum(axis=(1, 2)), 1)
+    np.testing.assert_array_equal(np.argwhere(mask[:, -1])[:, 1], states[:, -1])
+    for bad in ({"n_states": 1}, {"n_states": 4, "n_features": 3}, {"persistence": 1.0},
+                {"window": 0}, {"window": 21}, {"scale": 0.0}, {"shift": -1.0}):
+        with pytest.raises(varimp.InputError):
+            datasets.state_switching(10, **bad)
+
+
+@pytest.mark.parametrize("delay", [0, 3])
+def test_spike_label_turns_on_after_the_masked_spike(delay):
+    n, T, p, height = 3000, 15, 3, 3.0
+    X, y, truth = datasets.spike(n, T, p, delay=delay, height=height, random_state=0)
+    mask, step = truth.attrs["mask"], truth.attrs["spike_step"]
+    assert X.shape == (n, T, p) and y.shape == (n, T) and mask.shape == (n, T, p)
+    np.testing.assert_allclose(truth.to_numpy(), mask.mean(axis=0))
+    assert not mask[..., 1:].any() and (mask.sum(axis=(1, 2)) <= 1).all()
+    # the label from the masked cells alone: on from the masked step + delay, if it is a spike
+    t = np.arange(T)
+    masked_value = np.where(mask, X, -np.inf).max(axis=(1, 2))
+    masked_step = np.where(mask.any(axis=(1, 2)), mask.any(axis=2).argmax(axis=1), T)
+    from_mask = (masked_value[:, None] > height / 2) & (t >= masked_step[:, None] + delay)
+    np.testing.assert_array_equal(y, from_mask.astype(float))
+    # and from the whole of x1 by the stated rule: the same, so no unmasked cell matters
+    above = X[..., 0] > height / 2
+    seen = np.zeros((n, T), dtype=bool)
+    seen[:, delay:] = np.maximum.accumulate(above, axis=1)[:, :T - delay]
+    np.testing.assert_array_equal(y, seen.astype(float))
+    assert (above.sum(axis=1) <= 1).all()
+    # the distractors spike too, at the same rate, and never move the label
+    for j in (1, 2):
+        assert abs((X[..., j] > height / 2).any(axis=1).mean() - 0.5) < 0.03
+    np.testing.assert_array_equal(step >= 0, mask.any(axis=(1, 2)))
+    assert step.max() <= T - 1 - delay
+    # balance: half the samples spike; the share of ones is p (T - d + 1) / (2 T)
+    assert abs((step >= 0).mean() - 0.5) < 0.03
+    assert abs(y.mean() - 0.5 * (T - delay + 1) / (2 * T)) < 0.02
+    assert (y[step >= 0, -1] == 1).all() and (y[step < 0] == 0).all()
+
+
+def test_spike_without_distractors_and_bad_options():
+    X, y, truth = datasets.spike(200, 6, 2, spike_probability=1.0, distractors=False,
+                                 noise=0.0, random_state=3)
+    np.testing.assert_array_equal(X[..., 1], 0.0)
+    np.testing.assert_array_equal(X[..., 0][truth.attrs["mask"][..., 0]], 3.0)
+    np.testing.assert_array_equal(y.sum(axis=1), 6 - truth.attrs["spike_step"])
+    for bad in ({"spike_probability": 1.5}, {"delay": 20}, {"delay": -1}, {"noise": 1.5},
+                {"height": 0.0}):
+        with pytest.raises(varimp.InputError):
+            datasets.spike(10, **bad)
