@@ -16,3 +16,19 @@ def _seeded():
     torch.manual_seed(0)
     np.random.seed(0)  # noqa: NPY002 - libraries still draw from the legacy global state
     yield
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One 2-worker Dask LocalCluster for a test module (single-threaded worker processes, no
+    dashboard); a task on a dead worker is not retried, so a dying fit is named at once."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()

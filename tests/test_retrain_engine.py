@@ -7,11 +7,10 @@ import sys
 import warnings
 
 import cloudpickle
-import dask
 import numpy as np
 import pytest
 import torch
-from distributed import Client, LocalCluster, get_worker
+from distributed import get_worker
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_info
@@ -27,17 +26,6 @@ TEST_ROWS = np.arange(45, 60)
 # (and torch, dask and scikit-learn with it): joblib restarts its workers after every failure.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-
-@pytest.fixture(scope="module")
-def client():
-    """One 2-worker LocalCluster for the module; a task on a dead worker is not retried."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
 
 
 @pytest.fixture

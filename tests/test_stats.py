@@ -8,13 +8,11 @@ import sys
 import warnings
 
 import cloudpickle
-import dask
 import numpy as np
 import pandas as pd
 import pytest
 import reliability_models as rm
 import torch
-from distributed import Client, LocalCluster
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
@@ -28,17 +26,6 @@ from varimp.stats import TEST_NAME, permutation_pvalues
 # Workers receive this module's functions by value (they need not import the test module).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-
-@pytest.fixture(scope="module")
-def client():
-    """One 2-worker LocalCluster for the module."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def least_squares(X, y):
