@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+from speed import best_time  # the same timer as the speed benchmark (scripts share a folder)
 
 import varimp
 from varimp.engines.retrain import FitData, FitTask, RetrainEngine
@@ -64,15 +65,6 @@ def held_out_error(model: object, data: FitData) -> np.ndarray:
     return np.array([np.mean((pred - data.y_test) ** 2), model.fit_seconds])
 
 
-def best_of(rounds: int, run: object) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(rounds):
-        start = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def one_step(X: np.ndarray, y: np.ndarray, fit: TimedFit, backends: dict, rounds: int) -> None:
     tasks = [FitTask(("backward", 1, f"x{j + 1}"), removed=(j,)) for j in range(X.shape[1])]
     rows = np.arange(N_SAMPLES - HOLD_OUT, N_SAMPLES)
@@ -85,7 +77,8 @@ def one_step(X: np.ndarray, y: np.ndarray, fit: TimedFit, backends: dict, rounds
         engine = RetrainEngine(fit, X, y, test_rows=rows, random_state=0, progress=False,
                                **options)
         with context():
-            wall, out = best_of(rounds, lambda engine=engine: engine.run(tasks, held_out_error))
+            wall, out = best_time(lambda engine=engine: engine.run(tasks, held_out_error),
+                                  rounds)
         out = np.array(out)
         if reference is None:
             reference = out[:, 0]
@@ -117,7 +110,7 @@ def stepwise(X: np.ndarray, y: np.ndarray, fit: TimedFit, backends: dict, rounds
 
         TimedFit.log.clear()
         with context():
-            wall, result = best_of(rounds, run)
+            wall, result = best_time(run, rounds)
         if times is None:  # the one-process run: the fits ran here, in order
             times = np.array(TimedFit.log[-sum(sizes):])
         if reference is None:

@@ -36,13 +36,9 @@ from ..scoring import Evaluation, check_probabilities, check_scoring, read_targe
 from ..validation import check_choice
 from ._common import Setup, prepare
 from .measure import Measure
+from .stepwise import _REFERENCES as GEVREY_2003
 
-_REFERENCES = """
-    References
-    ----------
-    Gevrey, M., Dimopoulos, I. & Lek, S. (2003). Review and comparison of methods to study the
-    contribution of variables in artificial neural network models. Ecological Modelling 160,
-    249-264.
+_REFERENCES = GEVREY_2003.rstrip("\n") + """
     Olden, J. D., Joy, M. K. & Death, R. G. (2004). An accurate comparison of methods for
     quantifying variable importance in artificial neural networks using simulated data.
     Ecological Modelling 178, 389-397.
