@@ -176,10 +176,6 @@ def _exported(path: Path) -> LoadedModel:
         raise InputError(f"model file {path} is a program of {len(inputs)} inputs; varimp "
                          "runs models of one input array")
     dims = [dim if isinstance(dim, int) else None for dim in inputs[0].shape]
-    if dims and dims[0] is not None:
-        raise InputError(f"model file {path} was exported for batches of exactly {dims[0]} "
-                         "rows; export it with a dynamic batch dimension (torch.export.export("
-                         "..., dynamic_shapes=({0: torch.export.Dim('batch')},)))")
     module = program.module()
     # The training mode of an exported program is fixed when it is exported; the adapters set
     # eval mode around every call, which torch refuses on a program: make it a plain flag.
@@ -187,8 +183,38 @@ def _exported(path: Path) -> LoadedModel:
     module.eval = types.MethodType(torch.nn.Module.eval, module)
     calls = sorted({str(node.target).split(".")[-2] for node in program.graph.nodes
                     if node.op == "call_function" and str(node.target).count(".") >= 2})
-    return LoadedModel(module, MODEL_FORMATS[".pt2"],
-                       f"exported program calling {', '.join(calls)}", tuple(dims[1:]))
+    summary = f"exported program calling {', '.join(calls)}"
+    if dims and dims[0] is not None:
+        module = _fixed_batch_module(module, dims[0])
+        summary += f"; exported for batches of {dims[0]} rows, run in chunks of that size"
+    return LoadedModel(module, MODEL_FORMATS[".pt2"], summary, tuple(dims[1:]))
+
+
+def _fixed_batch_module(program: Any, rows: int) -> Any:
+    """``program`` (exported for batches of exactly ``rows`` rows) as a module of any batch.
+
+    The input is cut into chunks of ``rows`` rows; the last chunk is filled up with copies of
+    its last row and their predictions dropped. Rows do not see each other in inference, so
+    every prediction is the one the program gives that row, and gradients flow through.
+    """
+    import torch
+
+    class FixedBatch(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.program = program
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            parts = []
+            for start in range(0, x.shape[0], rows):
+                chunk = x[start:start + rows]
+                missing = rows - chunk.shape[0]
+                if missing:
+                    chunk = torch.cat([chunk, chunk[-1:].expand(missing, *chunk.shape[1:])])
+                parts.append(self.program(chunk)[:rows - missing])
+            return torch.cat(parts)
+
+    return FixedBatch()
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -235,10 +261,23 @@ class OnnxModel:
             raise InputError(f"model file {path} has no floating-point output")
         self.output = outputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape[1:])
+        #: Rows of every call where the graph fixes its batch size (chunks, the last filled up
+        #: with copies of its last row), else None.
+        self.rows = inputs[0].shape[0] if isinstance(inputs[0].shape[0], int) else None
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        feed = {self.input: np.ascontiguousarray(X, dtype=self.dtype)}
-        return self.session.run([self.output], feed)[0]
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if self.rows is None:
+            return self.session.run([self.output], {self.input: X})[0]
+        parts = []
+        for start in range(0, X.shape[0], self.rows):
+            chunk = X[start:start + self.rows]
+            missing = self.rows - chunk.shape[0]
+            if missing:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], missing, axis=0)])
+            parts.append(self.session.run([self.output], {self.input: chunk})[0][:self.rows
+                                                                                  - missing])
+        return np.concatenate(parts)
 
 
 def _onnx(path: Path) -> LoadedModel:
@@ -246,6 +285,8 @@ def _onnx(path: Path) -> LoadedModel:
     ops = sorted({node.op_type for node in _onnx_nodes(path)})
     summary = f"ONNX graph ({', '.join(ops)}); output {model.output!r}" if ops else \
         f"ONNX graph; output {model.output!r}"
+    if model.rows is not None:
+        summary += f"; exported for batches of {model.rows} rows, run in chunks of that size"
     return LoadedModel(model, MODEL_FORMATS[".onnx"], summary, model.input_shape)
 
 
