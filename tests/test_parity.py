@@ -6,7 +6,9 @@
   ``garson.default`` and ``olden.default`` of NeuralNetTools 1.5 (``R/NeuralNetTools_gar.R``,
   ``R/NeuralNetTools_old.R``) run in R with ``bar_plot = FALSE``, printed to 15 digits.
   Two more weight vectors (a 3-5-1 and a 3-4-3-2 network) were run the same way. The 2-2-1
-  example is also written out by hand (Olden & Jackson 2002, appendix).
+  example is also written out by hand (Olden & Jackson 2002, appendix). ``lekprofile`` is
+  checked against its algorithm (``lekprofile.default`` and ``pred_sens``) written out in the
+  test, on the same weights: its documentation prints no numbers for it.
 - scikit-learn ``permutation_importance`` on the same fitted MLP, the same scorer and the same
   number of repeats: both estimate the same expectation with independent random permutations,
   so their means must agree within the sampling error computed from both standard deviations.
@@ -146,6 +148,87 @@ def test_olden_equals_neuralnettools_with_two_hidden_layers_and_two_outputs(buil
     np.testing.assert_allclose(both.scores.to_numpy(), np.abs(expected).mean(axis=0),
                                rtol=5e-6)
     assert both.kind == "magnitude"
+
+
+# -- NeuralNetTools lekprofile ----------------------------------------------------------------
+#
+# NeuralNetTools 1.5 (R/NeuralNetTools_lek.R, ``lekprofile.default``; R/NeuralNetTools_utils.R,
+# ``pred_sens``), read line by line:
+#   lekprofile.default(mod_in, xvars, ..., steps = 100, group_vals = seq(0, 1, by = 0.2))
+#     grps <- apply(xvars, 2, quantile, group_vals)         # one row per group value
+#     lek_vals <- sapply(xsel, function(vars) pred_sens(xvars, mod_in, vars, steps, grps, ysel))
+#   pred_sens(mat_in, mod_in, var_sel, step_val, grps, ysel)
+#     chngs <- range(mat_in[, var_sel]); chngs <- seq(chngs[1], chngs[2], length = step_val)
+#     const <- grps[, !names(mat_in) %in% var_sel]
+#     for every row x of const: topred <- x repeated step_val times, with var_sel <- chngs;
+#       preds <- predict(mod_in, newdata = topred); return data.frame(preds, x_vars = chngs)
+# ``quantile`` is R's default, type 7; ``seq(from, to, length = n)`` is R's seq.default:
+# ``c(from, from + seq_len(n - 2) * ((to - from) / (n - 1)), to)``. The documented examples
+# profile fitted nnet models and print only plots, so the reference is this algorithm written
+# out below, on NeuralNetTools' documented weights, with the network evaluated by hand.
+
+def r_quantile_type7(x, probs):
+    """R's ``quantile(x, probs)`` (type 7): ``x[j] + (h - j) (x[j + 1] - x[j])``, ``h = (n - 1)
+    p`` on the sorted values, ``j = floor(h)``."""
+    x = np.sort(x)
+    h = (len(x) - 1) * np.asarray(probs)
+    j = np.floor(h).astype(int)
+    upper = np.minimum(j + 1, len(x) - 1)
+    return x[j] + (h - j) * (x[upper] - x[j])
+
+
+def r_seq(start, stop, length):
+    """R's ``seq(start, stop, length = length)``: exact ends, ``start + i (stop - start) / (n -
+    1)`` between them."""
+    by = (stop - start) / (length - 1)
+    return np.concatenate([[start], start + np.arange(1, length - 1) * by, [stop]])
+
+
+def nnt_forward(wts, struct, X):
+    """The network of NeuralNetTools' weights evaluated by hand: logistic hidden units, linear
+    output (nnet with ``linout = TRUE``)."""
+    out = X
+    layers = nnt_layers(wts, struct)
+    for k, (w, b) in enumerate(layers):
+        out = out @ w + b
+        if k < len(layers) - 1:
+            out = 1.0 / (1.0 + np.exp(-out))
+    return out[:, 0]
+
+
+def nnt_lekprofile(predict, X, steps=100, group_vals=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)):
+    """``lekprofile(..., val_out = TRUE)`` written out: ``{(variable, group): (x, response)}``
+    and ``grps``."""
+    grps = np.column_stack([r_quantile_type7(X[:, j], group_vals) for j in range(X.shape[1])])
+    curves = {}
+    for j in range(X.shape[1]):
+        chngs = r_seq(X[:, j].min(), X[:, j].max(), steps)
+        for g, const in enumerate(grps):
+            topred = np.tile(const, (steps, 1))
+            topred[:, j] = chngs
+            curves[j, g] = chngs, predict(topred)
+    return curves, grps
+
+
+@pytest.mark.parametrize("build", [torch_net, sklearn_net])
+@pytest.mark.parametrize("wts, struct", [(WTS_IN, STRUCT), (WTS_351, (3, 5, 1))])
+def test_profile_curves_equal_neuralnettools_lekprofile(build, wts, struct):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(57, struct[0])) * np.linspace(0.5, 2.0, struct[0]) + np.arange(
+        struct[0])
+    expected, grps = nnt_lekprofile(lambda Z: nnt_forward(wts, struct, Z), X)
+    # NeuralNetTools' defaults: 100 steps, the other inputs held at the quantiles 0, 0.2, .., 1
+    result = varimp.profile(build(wts, struct), X, steps=100,
+                            levels=np.quantile(X, np.linspace(0.0, 1.0, 6), axis=0))
+    np.testing.assert_allclose(result.details["levels"].drop(columns="level"), grps,
+                               rtol=0, atol=1e-12)
+    curves = result.details["curves"]
+    assert len(curves) == struct[0] * 6 * 100
+    labels = [f"level {g + 1}" for g in range(6)]
+    for (j, g), (x, response) in expected.items():
+        ours = curves[(curves["variable"] == f"x{j + 1}") & (curves["level"] == labels[g])]
+        np.testing.assert_allclose(ours["x"].to_numpy(float), x, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ours["prediction"].to_numpy(), response, rtol=0, atol=1e-12)
 
 
 # -- scikit-learn permutation_importance ------------------------------------------------------

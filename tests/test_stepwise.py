@@ -64,6 +64,36 @@ def test_variant_2_greedy_removal_path(data):
     assert list(result.scores.index) == ["x1", "x2", "x3", "x4"]
 
 
+def test_variant_2_on_independent_inputs_equals_the_closed_form():
+    """A linear model whose centred inputs and noise are exactly orthogonal: holding a set S of
+    inputs at their means gives MSE = mean(e^2) + sum_{j in S} b_j^2 Var(x_j), so every removal
+    raises the error by b_j^2 Var(x_j) whatever was removed before. Variables leave in
+    increasing order of that increase, and each scores its own increase."""
+    n, b, sd = 300, np.array([2.0, -1.0, 0.5, 3.0]), np.array([1.0, 3.0, 2.0, 0.5])
+    centred = np.random.default_rng(5).normal(size=(n, 5))
+    q = np.linalg.qr(centred - centred.mean(axis=0))[0] * np.sqrt(n)  # mean 0, variance 1
+    X = q[:, :4] * sd + np.array([1.0, -2.0, 0.0, 4.0])
+    noise = 0.3 * q[:, 4]
+
+    def model(X):
+        return X @ b + 1.5
+
+    result = varimp.improved_stepwise_2(model, X, model(X) + noise)
+    increase = b**2 * sd**2  # 4, 9, 1, 2.25
+    np.testing.assert_allclose(result.scores, increase, rtol=1e-9)
+    path = result.details["path"]
+    assert list(path["removed"]) == ["x3", "x4", "x1", "x2"]  # smallest increase first
+    errors = 0.09 + np.cumsum([0.0, 1.0, 2.25, 4.0, 9.0])  # mean(noise^2) = 0.09, then 1 by 1
+    np.testing.assert_allclose(path["error_before"], errors[:-1], rtol=1e-9)
+    np.testing.assert_allclose(path["error_after"], errors[1:], rtol=1e-9)
+    np.testing.assert_allclose(path["increase"], [1.0, 2.25, 4.0, 9.0], rtol=1e-9)
+    assert result.details["baseline"] == pytest.approx(0.09, rel=1e-9)
+    assert list(result.ranks) == [2, 1, 4, 3] and result.kind == "loss"
+    # independent inputs: the one-pass variant scores the same increases
+    np.testing.assert_allclose(varimp.improved_stepwise_1(model, X, model(X) + noise).scores,
+                               increase, rtol=1e-9)
+
+
 def test_variant_1_sequences_hold_each_step_at_its_mean():
     rng = np.random.default_rng(1)
     W = rng.normal(size=(3, 2))

@@ -37,6 +37,13 @@ def profile(
     levels are an array ``(n_levels, n_features)`` (or one row ``(n_features,)``), a dict
     ``{label: row}`` or a DataFrame whose columns are the feature names.
 
+    NeuralNetTools' ``lekprofile`` (Beck 2018) has other defaults: ``steps = 100`` and the other
+    inputs held at the six quantiles ``group_vals = seq(0, 1, by = 0.2)`` (R's default quantile,
+    type 7, which is numpy's default). ``profile(model, X, steps=100, levels=np.quantile(X,
+    np.linspace(0, 1, 6), axis=0))`` gives its curves (``details["curves"]``, levels ``"level
+    1"`` to ``"level 6"`` in the order of the quantiles); NeuralNetTools stops at the curves
+    and gives no score.
+
     The importance of a variable is Lek's rule: at every point of the sweep take the median of
     the predictions over the levels (the median curve), and score the range ``max - min`` of
     that median curve. Scores are non-negative.
@@ -106,6 +113,8 @@ def profile(
 
     References
     ----------
+    Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
+    Journal of Statistical Software 85(11), 1-20.
     Lek, S., Delacoste, M., Baran, P., Dimopoulos, I., Lauga, J. & Aulagnier, S. (1996).
     Application of neural networks to modelling nonlinear relationships in ecology.
     Ecological Modelling 90, 39-52.

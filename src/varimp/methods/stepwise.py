@@ -151,16 +151,19 @@ def improved_stepwise_2(
 
     Notes
     -----
-    Gevrey et al. (2003, abstract) describe "improved stepwise a" as using "the same principle
-    as the classical stepwise" with inputs eliminated from the trained network, and "improved
-    stepwise b" as the trained network "fixed step by step, one input variable at its mean
-    value to note the consequences on the MSE". Read as the classical backward procedure
-    without retraining, each step removes the input whose removal raises the error least (the
-    inputs that matter stay longest), which is what varimp does. What a removed input scores is
-    not fixed by that wording: varimp scores its increment at the step it leaves, so the scores
-    add up to the total loss of holding every input at its mean, and the removal order
-    (``details["path"]``) is the classical ranking read backwards; where interactions make the
-    two differ, report both. See ``docs/definitions.md``.
+    What the source fixes and what varimp reads into it. Gevrey et al. (2003, abstract) describe
+    "improved stepwise b" as "the network being trained and fixed step by step, one input
+    variable at its mean value to note the consequences on the MSE": the trained network is kept
+    (never retrained) and a removed input is held at its mean, as here. The removal order and
+    the score are not fixed by those words; varimp takes them from the classical backward
+    procedure that the paper's stepwise methods build on, as :func:`varimp.backward_stepwise`
+    does: the input whose removal raises the error least leaves first (the inputs that matter
+    stay longest), and it scores the increase at its own step, so the scores add up to the loss
+    of holding every input at its mean. The other reading, the error reached after each removal,
+    is ``details["path"]["error_after"]`` and ranks the inputs by removal order alone. On a
+    linear model with centred inputs that are exactly uncorrelated, every score is ``b_j**2 *
+    Var(x_j)`` and the inputs leave in increasing order of it (the two readings agree); with
+    interacting inputs they can differ. See ``docs/definitions.md``.
     """
     setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
                            classes)
