@@ -5,6 +5,7 @@ import json
 import operator
 import os
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -244,21 +245,105 @@ def test_trusted_types_and_pickles_load_when_the_user_says_so(files, tmp_path):
     _check(out, files["sk"], X, y, TABLE, ["garson"])
 
 
-def test_retraining_with_short_fits(files, tmp_path):
+def _short_fit(model, X, y, epochs):
+    """The default refit of a scikit-learn model with ``max_iter=epochs``, as --fit-epochs."""
     import dataclasses
 
     from sklearn.base import clone
 
     from varimp.refit import resolve_fit
 
+    fit = resolve_fit(model, None, X, y)[0]
+    return dataclasses.replace(fit, estimator=clone(model).set_params(max_iter=epochs))
+
+
+def test_retraining_with_short_fits(files, tmp_path):
     X, y, sk = files["X"], files["y"], files["sk"]
     out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y",
                methods=["backward_stepwise"], extra=["--fit-epochs", "20"])
-    fit = resolve_fit(sk, None, X, y)[0]
-    short = dataclasses.replace(fit, estimator=clone(sk).set_params(max_iter=20))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _check(out, sk, X, y, TABLE, ["backward_stepwise"], fit=short)
+        _check(out, sk, X, y, TABLE, ["backward_stepwise"], fit=_short_fit(sk, X, y, 20))
+
+
+def _same(written, expected):
+    """Scores, std, interval and p-values as written equal the Python API's, bit for bit."""
+    np.testing.assert_array_equal(written.scores.to_numpy(), expected.scores.to_numpy())
+    for name in ("std", "ci", "pvalues"):
+        mine, theirs = getattr(written, name), getattr(expected, name)
+        assert (mine is None) == (theirs is None), name
+        if theirs is not None:
+            np.testing.assert_array_equal(mine.to_numpy(), theirs.to_numpy())
+
+
+def _columns(report, method):
+    """The column names of one method's table in report.html."""
+    table = report.split(f'<table class="importance" data-method="{method}">')[1]
+    return re.findall(r'data-column="([a-z_]+)"', table.split("</thead>")[0])
+
+
+def test_randomization_gives_the_python_apis_pvalues_and_stars(files, tmp_path, capsys):
+    X, y, sk = np.float64(files["X"]), np.float64(files["y"]), files["sk"]
+    methods = ["permutation", "garson"]
+    out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y", methods=methods,
+               extra=["--randomization", "9", "--fit-epochs", "20", "--ci-level", "0.9"])
+    report = (out / "report.html").read_text()
+    short = _short_fit(sk, X, y, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in methods:
+            expected = varimp.randomization_test(
+                sk, X, y, method=method, fit=short, n_permutations=9, random_state=SEED,
+                ci_level=0.9, feature_names=TABLE, progress=False)
+            written = _written(out, method)
+            _same(written, expected)
+            assert written.pvalues.min() >= 0.1  # 1 / (1 + 9), never zero
+            table = pd.read_csv(out / f"{method}.csv")
+            np.testing.assert_array_equal(table["pvalue"], expected.pvalues.to_numpy())
+            assert "pvalue" in _columns(report, method)
+    assert (written.ci is None) and _written(out, "permutation").ci is not None  # garson: none
+    assert report.count("Stars: p-values of the randomization test") == 2
+    assert "from 9 permutations: networks refitted on permuted targets" in report
+    run = json.loads((out / "run.json").read_text())
+    assert "randomization=9" in run["options"] and "from 9 permutations" in run["p-values"]
+    assert run["intervals"] == "0.9 row bootstrap for permutation"
+
+
+def test_an_ensemble_equals_the_python_api(files, tmp_path):
+    X, y, sk = np.float64(files["X"]), np.float64(files["y"]), files["sk"]
+    methods = ["permutation", "connection_weights"]
+    out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y", methods=methods,
+               extra=["--ensemble", "3", "--ci-level", "0.8"])
+    report = (out / "report.html").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in methods:
+            expected = varimp.ensemble(sk, X, y, method=method, n_models=3, ci_level=0.8,
+                                       random_state=SEED, feature_names=TABLE, progress=False)
+            written = _written(out, method)
+            _same(written, expected)
+            assert written.ci is not None and written.std is not None
+            assert {"std", "ci_low", "ci_high"} <= set(_columns(report, method))
+    assert report.count("Error bars: one standard deviation.") == 2
+    assert ("mean over 3 refitted networks, each on a bootstrap resample of the rows; std and "
+            "0.8 percentile interval over them") in report
+
+
+def test_the_row_bootstrap_interval_equals_the_python_apis(files, tmp_path):
+    methods = ["perturbation", "permutation", "improved_stepwise_1", "partial_derivatives",
+               "garson"]
+    X, y, sk = np.float64(files["X"]), np.float64(files["y"]), files["sk"]
+    out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y", methods=methods,
+               extra=["--ci-level", "0.9", "--n-bootstrap", "200"])
+    report = (out / "report.html").read_text()
+    for method in methods:
+        expected = varimp.importance(sk, X, y, method=method, random_state=SEED, ci_level=0.9,
+                                     n_bootstrap=200, feature_names=TABLE, progress=False)
+        _same(_written(out, method), expected)
+        assert ({"ci_low", "ci_high"} <= set(_columns(report, method))) == (method != "garson")
+    run = json.loads((out / "run.json").read_text())
+    assert run["intervals"] == ("0.9 row bootstrap of 200 resamples for perturbation, "
+                                "permutation, improved_stepwise_1, partial_derivatives")
 
 
 def test_a_subprocess_run_and_a_second_run_replacing_it(files, tmp_path):
@@ -332,6 +417,34 @@ ERRORS = [
     (["mlp.pt2", "table.csv", "--target", "y", "--output-kind", "odds"], "invalid choice"),
     (["mlp.pt2", "table_X.npy", "--target", "y"], "--target, --id and --time name columns of a "
      "table"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--randomization", "9"], "InputError: "
+     "--randomization 9 retrains the model: varimp cannot rebuild GraphModule"),
+    (["mlp.pt", "table.csv", "--target", "y", "--ensemble", "3"], "--ensemble 3 retrains the "
+     "model: varimp cannot"),
+    (["gru.onnx", "seq.npz", "--randomization", "9"], "--randomization 9 retrains the model: "
+     "varimp cannot retrain"),
+    (["mlp.skops", "table_X.npy", "--ensemble", "3"], "--ensemble 3 trains networks on the "
+     "targets: give --target"),
+    (["mlp.skops", "table.csv", "--target", "y", "--randomization", "0"], "argument "
+     "--randomization: expected an integer of at least 1; received '0'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--randomization", "many"], "argument "
+     "--randomization: expected an integer of at least 1; received 'many'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ensemble", "1"], "argument --ensemble: "
+     "expected an integer of at least 2; received '1'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ci-level", "1"], "argument --ci-level: "
+     "expected a number strictly between 0 and 1; received '1'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ci-level", "0"], "argument --ci-level: "
+     "expected a number strictly between 0 and 1; received '0'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ci-level", "95"], "received '95'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ci-level", "nan"], "received 'nan'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ci-level", "0.9", "--n-bootstrap", "1"],
+     "argument --n-bootstrap: expected an integer of at least 2; received '1'"),
+    (["mlp.skops", "table.csv", "--target", "y", "--n-bootstrap", "100"], "--n-bootstrap sets "
+     "the resamples of the --ci-level interval; give --ci-level too"),
+    (["mlp.skops", "table.csv", "--target", "y", "--ensemble", "3", "--ci-level", "0.9",
+      "--n-bootstrap", "100"], "--n-bootstrap does not apply with --ensemble"),
+    (["mlp.skops", "table.csv", "--target", "y", "--randomization", "9", "--ensemble", "3"],
+     "argument --ensemble: not allowed with argument --randomization"),
 ]
 
 
@@ -341,7 +454,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsy
     root = files["root"]
     _bad_files(root)
     out = tmp_path / "deep" / "out"
-    argv = ["run", *(str(root / a) if "." in a and not a.startswith("-") and "," not in a
+    argv = ["run", *(str(root / a) if "." in a and a[0].isalpha() and "," not in a
                      else a for a in args), "--out", str(out)]
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
@@ -365,3 +478,12 @@ def test_an_output_folder_that_is_not_ours_is_left_alone(files, tmp_path, capsys
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_help_names_every_uncertainty_option_and_the_rule_that_joins_them(capsys):
+    assert cli.main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--randomization N", "--ensemble N", "--ci-level L", "--n-bootstrap B"):
+        assert option in text
+    assert "[--randomization N | --ensemble N]" in text
+    assert "cannot be combined" in text and "Olden & Jackson (2002)" in text

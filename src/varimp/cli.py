@@ -98,7 +98,29 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     methods.add_argument("--scoring", help="error measure: a scikit-learn scorer name "
                          "(default: log loss for classifiers, MSE for regression)")
     methods.add_argument("--batch-size", type=int, help="rows per model call")
-    retrain = run.add_argument_group("retraining (stepwise methods)")
+    uncertainty = run.add_argument_group(
+        "uncertainty", "--randomization and --ensemble retrain the model many times (each "
+        "refitted as the stepwise methods are, with the retraining options below) and cannot "
+        "be combined: they answer different questions, so run them into two --out folders.")
+    retrained = uncertainty.add_mutually_exclusive_group()
+    retrained.add_argument("--randomization", type=_at_least(1), metavar="N", help="test every "
+                           "selected method by the randomization test of Olden & Jackson "
+                           "(2002): N networks refitted on permuted targets; every result then "
+                           "carries p-values (at least 19 for a test at 5%%)")
+    retrained.add_argument("--ensemble", type=_at_least(2), metavar="N", help="every selected "
+                           "method averaged over N networks refitted with their own seeds, each "
+                           "on a bootstrap resample of the rows, with std and a percentile "
+                           "interval over them")
+    uncertainty.add_argument("--ci-level", type=_level, metavar="L", help="level of the "
+                             "intervals, strictly between 0 and 1 (e.g. 0.95): the row "
+                             "bootstrap of perturbation, permutation, improved_stepwise_1 and "
+                             "partial_derivatives (other methods have none); with --ensemble, "
+                             "the interval over the networks (default 0.95)")
+    uncertainty.add_argument("--n-bootstrap", type=_at_least(2), metavar="B", help="resamples "
+                             "of the rows behind the --ci-level interval (default 1000; needs "
+                             "--ci-level; not with --ensemble)")
+    retrain = run.add_argument_group("retraining (stepwise methods, --randomization, "
+                                     "--ensemble)")
     retrain.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
     retrain.add_argument("--backend", help="joblib backend name, or dask")
     retrain.add_argument("--fit-epochs", type=int, metavar="N", help="training epochs (or "
@@ -107,6 +129,34 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     talk.add_argument("--quiet", action="store_true", help="print nothing but errors")
     talk.add_argument("--verbose", action="store_true", help="say every step and show "
                       "progress bars at once")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}; "
+                                             f"received {text!r}")
+        return value
+
+    return parse
+
+
+def _level(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1; "
+                                         f"received {text!r}")
+    return value
 
 
 def _version() -> str:
@@ -130,6 +180,18 @@ def methods() -> None:
         facts += ["per time step"] * spec.by_time + ["random"] * spec.random
         print(f"{name:<{width}}  {spec.title} ({spec.reference}); {', '.join(facts)}; "
               f"cost: {spec.cost}")
+
+
+def _check_intervals(args: argparse.Namespace) -> None:
+    """Refuse a ``--n-bootstrap`` that no interval would use."""
+    if args.n_bootstrap is None:
+        return
+    if args.ensemble is not None:
+        raise _UsageError("varimp run: --n-bootstrap does not apply with --ensemble, whose "
+                          "interval is over the refitted networks (see varimp run --help)")
+    if args.ci_level is None:
+        raise _UsageError("varimp run: --n-bootstrap sets the resamples of the --ci-level "
+                          "interval; give --ci-level too (see varimp run --help)")
 
 
 def _check_out(out: Path, given: Path) -> Path:
@@ -224,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             from .runner import run
 
+            _check_intervals(args)
             _check_out(args.out.expanduser().absolute(), args.out)
             run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
                 lambda write: _write_into(args.out, write))

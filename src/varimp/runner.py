@@ -5,7 +5,11 @@
    method that needs targets is skipped without them, one that reads weights when the
    weights cannot be read, one that retrains when varimp cannot train a model like this one),
    each skipped method with its reason.
-3. Run them all with :func:`varimp.compare` (one seed, the common options given).
+3. Run them all with :func:`varimp.compare` (one seed, the common options given); with
+   ``--randomization N`` each through :func:`varimp.randomization_test` (p-values from N
+   networks refitted on permuted targets), with ``--ensemble N`` each through
+   :func:`varimp.ensemble` (mean, std and interval over N refitted networks). Both need
+   targets and a model that varimp can retrain; both are refused before any work otherwise.
 4. Only then write, into a fresh directory that the command line moves into place: every
    result as CSV (:meth:`Importance.to_frame`) and JSON (:meth:`Importance.to_json`), its
    plots as PNG, the comparison (``comparison.csv``, ``comparison.json``, ``agreement.csv`` and
@@ -28,15 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .errors import InputError, UnsupportedModelError
 from .loaders import Data, LoadedModel, load_data, load_model
-from .registry import available_methods, method_spec
+from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
 
 #: Common options of :func:`varimp.compare` set from the command line's options of that name.
 PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size", "n_jobs",
-                  "backend")
+                  "backend", "ci_level", "n_bootstrap")
+#: Options of the command line that retrain the model for every method.
+RETRAINED = ("randomization", "ensemble")
 
 
 def run(args: argparse.Namespace, command: Sequence[str],
@@ -69,16 +76,19 @@ def run(args: argparse.Namespace, command: Sequence[str],
                      target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
     y = targets(loaded.model, data)
+    check_retrainable(args, loaded.model, data.X, y)
     options = common_options(args, data)
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, y)
-    if args.fit_epochs is not None and any(method_spec(n).retrains for n in names):
+    if args.fit_epochs is not None and (_retrained(args) or any(
+            method_spec(n).retrains for n in names)):
         options["fit"] = refit_with_epochs(loaded.model, data.X, y, args.fit_epochs)
-    step(f"running {', '.join(names)} on {data.facts['inputs']}")
+    step(f"running {', '.join(names)} on {data.facts['inputs']}" + (
+        f", each tested on {args.randomization} networks refitted on permuted targets"
+        if args.randomization is not None else "") + (
+        f", each over {args.ensemble} refitted networks" if args.ensemble is not None else ""))
     start = time.perf_counter()
-    from .compare import compare
-
     with _each_warning_once():  # a refitted model that stops early: said once, not per fit
-        comparison = compare(loaded.model, data.X, y, methods=names, **options)
+        comparison = compute(args, loaded.model, data.X, y, names, options)
     comparison = Comparison(comparison.results, {**skipped, **comparison.skipped})
     elapsed = time.perf_counter() - start
     info = run_facts(command, args, names, elapsed)
@@ -90,6 +100,11 @@ def run(args: argparse.Namespace, command: Sequence[str],
                 model=loaded.model)
     out = write_into(lambda work: write_outputs(work, case, info))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
+    if args.randomization is not None:
+        pvalues = pd.DataFrame({name: result.pvalues
+                                for name, result in comparison.results.items()})
+        say(f"\np-values ({args.randomization} permutations):\n"
+            + pvalues.to_string(float_format=lambda v: f"{v:.3g}"))
     for name, reason in comparison.skipped.items():
         say(f"skipped {name}: {reason}")
     say(f"\nwrote {len(comparison.results)} results, their plots and report.html to {out} "
@@ -207,13 +222,66 @@ def _weights_unreadable(model: object) -> str:
 
 def _cannot_retrain(model: object, X: np.ndarray, y: np.ndarray) -> str:
     """Why varimp cannot train a model like this one, or "" when it can."""
+    reason = _retraining_refused(model, X, y)
+    return f"cannot retrain: {reason}" if reason else ""
+
+
+def _retraining_refused(model: object, X: np.ndarray, y: np.ndarray) -> str:
+    """:func:`varimp.refit.resolve_fit`'s reason for refusing to train a model like this one
+    (without its advice to pass ``fit=``), or "" when it can."""
     from .refit import resolve_fit
 
     try:
         resolve_fit(model, None, X, y)
     except InputError as exc:
-        return f"cannot retrain: {str(exc).split(': pass fit=')[0]}"
+        return str(exc).split(": pass fit=")[0]
     return ""
+
+
+def _retrained(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name) is not None for name in RETRAINED)
+
+
+def check_retrainable(args: argparse.Namespace, model: object, X: np.ndarray,
+                      y: np.ndarray | None) -> None:
+    """InputError, before any work, when ``--randomization`` or ``--ensemble`` is asked of
+    data without targets or of a model that varimp cannot retrain."""
+    if not _retrained(args):
+        return
+    option = next(f"--{name} {getattr(args, name)}" for name in RETRAINED
+                  if getattr(args, name) is not None)
+    if y is None:
+        raise InputError(f"{option} trains networks on the targets: give --target (tables), "
+                         "targets in the .npz or --target-file")
+    reason = _retraining_refused(model, X, y)
+    if reason:
+        raise InputError(f"{option} retrains the model: {reason}; from Python, pass fit= to "
+                         "varimp.randomization_test or varimp.ensemble")
+
+
+def compute(args: argparse.Namespace, model: object, X: np.ndarray, y: np.ndarray | None,
+            names: Sequence[str], options: dict[str, Any]) -> Comparison:
+    """Every method's result: plain (:func:`varimp.compare`), tested by the randomization test
+    (``--randomization``) or averaged over an ensemble (``--ensemble``)."""
+    if not _retrained(args):
+        from .compare import compare
+
+        return compare(model, X, y, methods=names, **options)
+    from .stats import ensemble, randomization_test
+
+    fit = options.get("fit")
+    results = {}
+    for name in names:
+        spec = method_spec(name)
+        own = {k: v for k, v in options.items()
+               if k != "fit" and (k in COMMON_OPTIONS or k in spec.options)}
+        if args.randomization is not None:
+            results[name] = randomization_test(model, X, y, method=name, fit=fit,
+                                               n_permutations=args.randomization, **own)
+        else:
+            results[name] = ensemble(model, X, y, method=name, fit=fit,
+                                     n_models=args.ensemble, **own)
+    return Comparison(results)
 
 
 def refit_with_epochs(model: object, X: np.ndarray, y: np.ndarray | None, epochs: int) -> Any:
@@ -242,8 +310,24 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
     """What was run, for the report and ``run.json``: enough to run it again."""
     from . import __version__
 
-    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "fit_epochs")
+    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "fit_epochs",
+                                                     *RETRAINED)
              if getattr(args, name) is not None}
+    uncertainty = {}
+    if args.randomization is not None:
+        uncertainty["p-values"] = (f"randomization test (Olden & Jackson 2002) from "
+                                   f"{args.randomization} permutations: networks refitted on "
+                                   "permuted targets")
+    if args.ensemble is not None:
+        level = 0.95 if args.ci_level is None else args.ci_level
+        uncertainty["ensemble"] = (f"mean over {args.ensemble} refitted networks, each on a "
+                                   f"bootstrap resample of the rows; std and {level:g} "
+                                   "percentile interval over them")
+    elif args.ci_level is not None:
+        resamples = "" if args.n_bootstrap is None else f" of {args.n_bootstrap} resamples"
+        taking = [name for name in names if "ci_level" in method_spec(name).options]
+        uncertainty["intervals"] = (f"{args.ci_level:g} row bootstrap{resamples} for "
+                                    f"{', '.join(taking) or 'none of these methods'}")
     return {
         "command": shlex.join(command),
         "seed": str(args.seed),
@@ -253,6 +337,7 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
         "data file": str(args.data),
         "methods": ", ".join(names),
         "options": ", ".join(f"{k}={v}" for k, v in given.items()) or "defaults",
+        **uncertainty,
         "wall time": f"{elapsed:.1f} s",
     }
 
@@ -277,5 +362,5 @@ def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
     write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case])
 
 
-__all__ = ["choose_methods", "common_options", "check_fit", "refit_with_epochs", "run",
-           "run_facts", "targets", "write_outputs"]
+__all__ = ["check_fit", "check_retrainable", "choose_methods", "common_options", "compute",
+           "refit_with_epochs", "run", "run_facts", "targets", "write_outputs"]
