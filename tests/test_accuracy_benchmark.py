@@ -85,14 +85,99 @@ def test_separation_ratio_and_feature_truth():
     assert accuracy.importance_key(signed, "loss").tolist() == [-0.8, 0.6]
 
 
+def test_sample_auprc_matches_scikit_learn_sample_by_sample():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(-3, 4, size=(40, 5, 3)).astype(float)  # many ties, signs
+    mask = rng.random((40, 5, 3)) < 0.2
+    mask[:3] = False  # samples without a true cell are left out
+    expected = np.mean([average_precision_score(mask[i].ravel(), np.abs(values[i]).ravel())
+                        for i in range(3, 40) if mask[i].any()])
+    assert accuracy.sample_auprc(values, mask) == pytest.approx(expected, rel=1e-12)
+    # by hand: scores 3, 2, 2, 0 with positives at the 2nd and 4th cell -> thresholds 3 (P 0),
+    # 2 (P 1/3, R 1/2), 0 (P 2/4, R 1): AP = 1/2 * 1/3 + 1/2 * 1/2 = 5/12
+    one = np.array([[[3.0, 2.0, 2.0, 0.0]]])
+    assert accuracy.sample_auprc(one, np.array([[[False, True, False, True]]])) == \
+        pytest.approx(5.0 / 12.0)
+    assert math.isnan(accuracy.sample_auprc(one, np.zeros_like(one, dtype=bool)))
+
+
+class _Linear:
+    """A callable sequence model ``f(X) = sum_t,j W[t, j] X[:, t, j]``: per-cell effects known."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        self.weights = weights
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return np.einsum("ntp,tp->n", np.asarray(X, dtype=float), self.weights)
+
+
+def _linear_case():
+    X, y, _ = varimp.datasets.box_sequences(60, 5, 3, steps=(1, 3), features=(0, 2),
+                                            random_state=0)
+    weights = np.array([[0.0, 0.0, 0.0], [1.5, 0.0, -1.0], [1.0, 0.0, 2.0], [0.0, 0.0, 0.0],
+                        [0.0, 0.5, 0.0]])
+    return _Linear(weights), X, y, weights
+
+
+def test_per_sample_values_of_a_linear_model_by_hand():
+    model, X, y, weights = _linear_case()
+    residual = y - model(X)
+    means = X.mean(axis=0)
+    # improved stepwise 1: cell (t, j) held at its mean moves row i's prediction by
+    # W[t, j] (m[t, j] - X[i, t, j]); its share is the change of that row's squared error
+    held = varimp.improved_stepwise_1(model, X, y, per_sample=True)
+    expected = (residual[:, None, None] - weights * (means - X)) ** 2 - residual[:, None, None] ** 2
+    np.testing.assert_allclose(held.details["per_sample"], expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(held.details["per_sample"].mean(axis=0), held.by_time, atol=1e-12)
+    # partial derivatives: each row's squared derivative of each cell is W[t, j]^2
+    pad = varimp.partial_derivatives(model, X, per_sample=True)
+    np.testing.assert_allclose(pad.details["per_sample"],
+                               np.broadcast_to(weights**2, X.shape), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(pad.details["per_sample"].sum(axis=0), pad.by_time, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["perturbation", "permutation", "improved_stepwise_1"])
+def test_per_sample_values_average_to_by_time_and_change_nothing_else(method):
+    model, X, y, _ = _linear_case()
+    plain = varimp.importance(model, X, y, method=method, random_state=1)
+    full = varimp.importance(model, X, y, method=method, random_state=1, per_sample=True)
+    values = full.details["per_sample"]
+    assert values.shape == X.shape
+    np.testing.assert_allclose(values.mean(axis=0), full.by_time, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(plain.by_time, full.by_time)
+    pd.testing.assert_series_equal(plain.scores, full.scores)
+    assert "per_sample" not in plain.details
+    assert "per_sample" not in full.to_dict()["details"]  # per-sample details stay out of JSON
+    # without a time table: each row's share of every variable's score
+    whole = varimp.importance(model, X, y, method=method, random_state=1, by_time=False,
+                              per_sample=True)
+    assert whole.details["per_sample"].shape == (len(X), 3)
+    np.testing.assert_allclose(whole.details["per_sample"].mean(axis=0), whole.scores,
+                               rtol=1e-9, atol=1e-12)
+    with pytest.raises(varimp.InputError, match="per_sample"):
+        varimp.importance(model, X, y, method=method, per_sample="yes")
+    with pytest.raises(varimp.InputError, match="per_sample"):
+        varimp.importance(model, X, y, method=method, per_sample=True, scoring="r2")
+
+
 def test_reduced_benchmark_every_score_in_range():
-    cases = accuracy.cases(quick=True, tiny=True, names=("olden_simulation", "box_sequences"))
+    names = ("olden_simulation", "box_sequences/middle", "box_sequences/moving")
+    cases = accuracy.cases(quick=True, tiny=True, names=names)
     cases = [c for c in cases if c.model in ("mlp", "lstm")]
+    assert [c.label for c in cases] == ["olden_simulation (MLP)", "box_sequences/middle (LSTM)",
+                                        "box_sequences/moving (LSTM)"]
     rows = accuracy.run(cases, 2)
     methods = set(varimp.available_methods())
+    per_sample = {m for m in methods if "per_sample" in varimp.registry.method_spec(m).options}
+    assert per_sample == {"partial_derivatives", "perturbation", "permutation",
+                          "improved_stepwise_1"}
     for label, block in rows.groupby("data"):
         assert set(block["method"]) == methods, label
-        assert sorted(block["seed"].unique()) == [0, 1]
+        assert sorted(block["replicate"].unique()) == [0, 1]
+        assert block.groupby("replicate")["seed"].nunique().eq(1).all()  # one seed per network
+        assert block["seed"].nunique() == 2
         sequence = "LSTM" in label
         ran = block[block["note"].isna()] if "note" in block else block
         # tables run every method; sequences skip only the retraining ones in quick form
@@ -108,11 +193,36 @@ def test_reduced_benchmark_every_score_in_range():
             assert ran["ratio"].notna().all()
         else:
             assert ran["auprc"].isna().all()
+        # per-sample scores exactly where the truth is a mask per sample and the method has them
+        scored = set(ran.loc[ran["auprc/sample"].notna(), "method"])
+        assert scored == (per_sample if "moving" in label else set()), label
+        assert ran["auprc/sample"].dropna().between(0.0, 1.0).all()
     tables = accuracy.summary(rows)
+    assert "auprc/sample" in tables["box_sequences/moving (LSTM)"].columns
+    assert "auprc/sample" not in tables["box_sequences/middle (LSTM)"].columns
+    assert tables["box_sequences/moving (LSTM)"].set_index("method").loc[
+        "garson", "auprc/sample"] == ""
     goals = accuracy.targets(rows)
-    assert len(goals) == 2 and goals[0].startswith("- olden_simulation (MLP): mean similarity")
-    assert goals[1].startswith("- box_sequences (LSTM): top-k recall 1.0")
-    text = accuracy.markdown(tables, "python benchmarks/accuracy.py --test", 1.0, 2, goals)
+    assert len(goals) == 3 and goals[0].startswith("- olden_simulation (MLP): mean similarity")
+    assert goals[1].startswith("- box_sequences/middle (LSTM): top-k recall 1.0 and auprc")
+    assert goals[2].startswith("- box_sequences/moving (LSTM): top-k recall 1.0 and auprc")
+    assert "auprc/sample >= 0.9" in goals[2]
+    text = accuracy.markdown(tables, "python benchmarks/accuracy.py --test", 1.0, 2, goals,
+                             {"box_sequences/moving (LSTM)": "a moving box"})
     assert "`python benchmarks/accuracy.py --test`" in text
-    assert text.count("| connection_weights |") == len(tables) == 2
+    assert text.count("| connection_weights |") == len(tables) == 3
     assert "skipped (--quick)" in text and "±" in text and "## Targets (issue 11)" in text
+    assert "## box_sequences/moving (LSTM)\n\na moving box.\n" in text
+
+
+def test_cases_cover_every_box_layout_and_filter_by_family():
+    every = accuracy.cases(quick=False)
+    labels = [c.label for c in every]
+    for layout in varimp.datasets.BOX_LAYOUTS:
+        for model in ("LSTM", "GRU"):
+            assert f"box_sequences/{layout} ({model})" in labels
+    box = accuracy.cases(quick=False, names=("box_sequences",))
+    assert len(box) == 2 * len(varimp.datasets.BOX_LAYOUTS)
+    moving = [c for c in box if c.name.endswith("moving")][0]
+    X, y, truth = moving.make(random_state=0)
+    assert set(np.unique(y)) == {0.0, 1.0} and truth.attrs["mask"].shape == X.shape

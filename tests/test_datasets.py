@@ -1,5 +1,7 @@
 """The generators: shapes, determinism, and a truth that matches the generating formula."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,9 @@ def _lstsq(X, y):
     (datasets.product_threshold, {"n_sequences": 20}),
     (datasets.friedman1, {"n_samples": 50}),
     (datasets.box_sequences, {"n_sequences": 20}),
+    *[(datasets.box_sequences, {"n_sequences": 20, "layout": layout, "process": process})
+      for layout, process in itertools.product(datasets.BOX_LAYOUTS, datasets.BOX_PROCESSES)],
+    (datasets.box_sequences, {"n_sequences": 20, "layout": "rare_time", "signal": "shift"}),
     (datasets.state_switching, {"n_samples": 20}),
     (datasets.spike, {"n_samples": 20}),
 ])
@@ -114,9 +119,114 @@ def test_box_sequences_least_squares_recovers_the_box():
     np.testing.assert_allclose(coef, expected, atol=0.01)
 
 
+def _box_cells(layout, T=20, p=4):
+    """The cells each layout puts in its box by default, written out by hand for T=20, p=4."""
+    box = np.zeros((T, p))
+    if layout == "middle":
+        box[12:16, :2] = 1.0
+    elif layout == "rare_feature":
+        box[4:16, 0] = 1.0
+    else:  # rare_time
+        box[10, :3] = 1.0
+    return box
+
+
+@pytest.mark.parametrize("layout, process", list(itertools.product(
+    ("middle", "rare_feature", "rare_time"), datasets.BOX_PROCESSES)))
+def test_box_sum_least_squares_recovers_every_layout_on_every_process(layout, process):
+    n = 3000
+    X, y, truth = datasets.box_sequences(n, layout=layout, process=process, noise=0.1,
+                                         random_state=1)
+    expected = _box_cells(layout)
+    np.testing.assert_array_equal(truth.to_numpy(), expected)
+    assert truth.attrs == {}  # the same box in every sequence: no per-sample mask
+    coef = _lstsq(X.reshape(n, -1), y).reshape(20, 4)
+    np.testing.assert_allclose(coef, expected, atol=0.02)
+    residual = y - np.einsum("ntp,tp->n", X, expected)
+    assert abs(residual.std() - 0.1) < 0.005
+
+
+def test_box_default_layout_is_the_earlier_box():
+    # the defaults before layouts existed: steps (12, 16), features (0, 1), N(0, 1) cells
+    X, y, truth = datasets.box_sequences(50, random_state=5)
+    rng = np.random.default_rng(5)
+    expected_X = rng.standard_normal((50, 20, 4))
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_allclose(y, expected_X[:, 12:16, :2].sum(axis=(1, 2))
+                               + 0.1 * rng.standard_normal(50), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(truth.to_numpy(), _box_cells("middle"))
+
+
+@pytest.mark.parametrize("layout", datasets.BOX_LAYOUTS)
+def test_box_shift_moves_only_the_box_cells_by_the_label(layout):
+    n, shift = 6000, 0.7
+    X, y, truth = datasets.box_sequences(n, layout=layout, signal="shift", shift=shift,
+                                         random_state=2)
+    assert set(np.unique(y)) == {0.0, 1.0} and abs(y.mean() - 0.5) < 0.02
+    mask = truth.attrs["mask"] if layout == "moving" else \
+        np.broadcast_to(_box_cells(layout).astype(bool), X.shape)
+    positive = (y == 1)[:, None, None]
+    up, down = X[mask & positive], X[mask & ~positive]  # unit-variance cells: 4 standard errors
+    assert abs(up.mean() - shift) < 4 / np.sqrt(up.size)
+    assert abs(down.mean() + shift) < 4 / np.sqrt(down.size)
+    assert abs(up.std() - 1.0) < 0.03 and abs(down.std() - 1.0) < 0.03
+    assert abs(X[~mask].mean()) < 0.01 and abs(X[~mask].std() - 1.0) < 0.01
+    # outside the box the cells do not depend on the label
+    outside = ~mask[0] if layout != "moving" else None
+    if outside is not None:
+        gap = X[y == 1][:, outside].mean() - X[y == 0][:, outside].mean()
+        assert abs(gap) < 0.01
+
+
+def test_box_moving_box_moves_between_samples():
+    n, T, p = 4000, 20, 4
+    X, y, truth = datasets.box_sequences(n, T, p, layout="moving", random_state=3)
+    mask, start = truth.attrs["mask"], truth.attrs["start"]
+    assert mask.shape == (n, T, p) and mask.dtype == bool and start.shape == (n,)
+    np.testing.assert_allclose(truth.to_numpy(), mask.mean(axis=0))
+    # each sample's box: steps start..start+3 of x1, x2 (the middle box's size), nothing else
+    expected = np.zeros_like(mask)
+    for i in range(n):
+        expected[i, start[i]:start[i] + 4, :2] = True
+    np.testing.assert_array_equal(mask, expected)
+    # the start is uniform on 0..T-4: all 17 positions, each about 1/17 of the samples
+    counts = np.bincount(start, minlength=T - 3)
+    assert len(counts) == T - 3 and abs(counts / n - 1 / 17).max() < 0.015
+    # the label is carried by the moving box: the box cells' mean gives it on every sample
+    box_mean = np.where(mask, X, 0.0).sum(axis=(1, 2)) / 8
+    assert ((box_mean > 0) == (y == 1)).mean() > 0.99
+    # explicit steps set the length of the moving box
+    _, _, short = datasets.box_sequences(100, T, p, layout="moving", steps=(0, 2),
+                                         features=(3,), random_state=0)
+    assert (short.attrs["mask"].sum(axis=(1, 2)) == 2).all() and short.attrs["mask"][..., 3].any()
+
+
+def test_box_processes_autocorrelation_and_variance():
+    n, T, phi = 4000, 20, 0.6
+    X, _, _ = datasets.box_sequences(n, T, 2, process="ar", phi=phi, random_state=4)
+    lag1 = np.mean([np.corrcoef(X[:, t, 0], X[:, t + 1, 0])[0, 1] for t in range(T - 1)])
+    assert abs(lag1 - phi) < 0.01
+    lag2 = np.mean([np.corrcoef(X[:, t, 1], X[:, t + 2, 1])[0, 1] for t in range(T - 2)])
+    assert abs(lag2 - phi**2) < 0.015
+    np.testing.assert_allclose(X.var(axis=(0, 2)), 1.0, atol=0.05)  # stationary from step 0
+    # harmonic: 0.75 of the variance in the sine; lag-1 autocorrelation 0.75 E[cos(2 pi f)]
+    # with f uniform on (0.05, 0.25): 0.75 (sin(pi / 2) - sin(pi / 10)) / (2 pi 0.2)
+    X, _, _ = datasets.box_sequences(n, T, 2, process="harmonic", random_state=4)
+    np.testing.assert_allclose(X.var(axis=(0, 2)), 1.0, atol=0.06)
+    expected = 0.75 * (1.0 - np.sin(np.pi / 10)) / (2 * np.pi * 0.2)
+    lag1 = np.mean([np.corrcoef(X[:, t, 0], X[:, t + 1, 0])[0, 1] for t in range(T - 1)])
+    assert abs(lag1 - expected) < 0.02
+    # gaussian: no autocorrelation
+    X, _, _ = datasets.box_sequences(n, T, 2, random_state=4)
+    assert abs(np.corrcoef(X[:, 5, 0], X[:, 6, 0])[0, 1]) < 0.05
+
+
 @pytest.mark.parametrize("bad", [{"steps": (3, 2)}, {"steps": (0, 21)}, {"steps": 5},
                                  {"features": (4,)}, {"features": ("a",)}, {"features": ()},
-                                 {"noise": np.inf}])
+                                 {"noise": np.inf}, {"layout": "edge"}, {"process": "narma"},
+                                 {"signal": "product"}, {"layout": "moving", "signal": "sum"},
+                                 {"phi": 1.0}, {"phi": True}, {"phi": "0.5"}, {"shift": 0.0},
+                                 {"layout": "moving", "steps": (0, 25)}])
 def test_box_sequences_bad_options(bad):
     with pytest.raises(varimp.InputError):
         datasets.box_sequences(10, **bad)

@@ -21,7 +21,7 @@ from .errors import InputError
 KINDS = ("loss", "effect", "share", "magnitude")
 #: Keys of ``details`` holding one row per sample: left out of ``to_dict`` / ``to_json`` unless
 #: ``include_samples=True``, and compared by ``==`` only when both results carry them.
-SAMPLE_KEYS = ("derivatives",)
+SAMPLE_KEYS = ("derivatives", "per_sample")
 #: The marker of a tagged pandas or numpy object inside serialised ``details``.
 _TAG = "__varimp__"
 

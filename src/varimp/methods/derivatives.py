@@ -19,6 +19,7 @@ from ._common import (
     time_table,
 )
 from .measure import check_interval, interval_seed, percentile_interval, row_bootstrap
+from .perturbation import check_by_time
 
 #: Inputs whose standard deviations differ by more than this factor get a warning with
 #: ``scale="none"``: their raw derivatives are in incomparable units.
@@ -30,6 +31,7 @@ def partial_derivatives(
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, batch_size: int | None = None, by_time: bool = True,
     ci_level: float | None = None, n_bootstrap: int = 1000, random_state: Any = None,
+    per_sample: bool = False,
 ) -> Importance:
     """Partial derivatives of the output with respect to every input, at every observation.
 
@@ -67,6 +69,11 @@ def partial_derivatives(
     outputs): the SSD of a resample is the sum of its rows' terms, and no gradient is taken
     again (:func:`~varimp.methods.measure.row_bootstrap`). Whole-variable scores only.
 
+    ``per_sample``: ``details["per_sample"]`` holds every row's squared derivative (averaged
+    over the selected outputs) of every cell, ``(n, T, V)``, whose sum over rows is ``by_time``
+    (without a time table, of every variable, ``(n, V)``, whose sum is the score): a per-sample
+    attribution from the gradients already taken.
+
     Parameters
     ----------
     model, X, y
@@ -76,6 +83,8 @@ def partial_derivatives(
     feature_names, output, output_step, groups, batch_size, by_time, ci_level, n_bootstrap,
     random_state
         The common options, documented in one place: :func:`varimp.importance`.
+    per_sample : bool
+        Also keep every row's squared derivatives (``details["per_sample"]``).
 
     Returns
     -------
@@ -97,6 +106,7 @@ def partial_derivatives(
     249-264.
     """
     scale = check_choice(scale, "scale", ("none", "std"))
+    per_sample = check_by_time(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
@@ -112,6 +122,8 @@ def partial_derivatives(
     labels = output_labels(outputs, names_out)
     ssd, cells, summaries, derivatives = [], [], [], {}
     squares = np.zeros((data.n_samples, len(names)))  # each row's SSD term, mean over outputs
+    row_cells = np.zeros((*data.X.shape[:2], len(names))) if per_sample and data.sequence \
+        and by_time else None  # each row's term of every cell, mean over outputs
     for k, label in zip(outputs, labels, strict=True):
         grad = adapter.gradient(data.X, k, output_step, batch_size)
         if scale == "std":
@@ -122,6 +134,8 @@ def partial_derivatives(
         squares += along**2 / len(outputs)
         if data.sequence and by_time:
             cells.append((grad**2).sum(axis=0))
+            if row_cells is not None:
+                row_cells += grad**2 / len(outputs)
         summaries.append(pd.DataFrame({
             "output": k, "variable": names, "mean": along.mean(axis=0),
             "std": along.std(axis=0, ddof=1) if len(along) > 1 else np.zeros(len(names)),
@@ -138,6 +152,8 @@ def partial_derivatives(
         "spread": pd.Series(spread, index=list(data.feature_names)),
         "outputs": outputs,
     }
+    if per_sample:
+        details["per_sample"] = squares if row_cells is None else row_cells
     table = time_table(np.mean(cells, axis=0), names) if cells else None
     ci = None
     if ci_level is not None:

@@ -70,10 +70,51 @@ def summarize(values: np.ndarray, setup: Setup, cells: bool
     return whole.mean(axis=0), std, table
 
 
-def check_by_time(by_time: object) -> bool:
+def check_by_time(by_time: object, name: str = "by_time") -> bool:
     if not isinstance(by_time, bool | np.bool_):
-        raise InputError(f"by_time must be True or False; received {describe(by_time)}")
+        raise InputError(f"{name} must be True or False; received {describe(by_time)}")
     return bool(by_time)
+
+
+def sample_shares(measure: Measure, tasks: Sequence[Task], setup: Setup, cells: bool
+                  ) -> RowShares:
+    """Every row's share of every cell's score (``cells``; index ``t * V + v``) or of every
+    variable's score, for ``per_sample``: the values the engine's copies already hold."""
+    measure.baseline()  # the metric's closed form is checked on the first loss
+    if measure.evaluation is not None and not measure.evaluation.per_row:
+        raise InputError(f"per_sample needs an error that is a mean over rows (MSE, MAE, log "
+                         f"loss, accuracy); received scoring "
+                         f"{measure.evaluation.scoring_name!r}")
+    names = setup.variables
+    if not cells:
+        return RowShares.of_tasks(measure, tasks, names)
+    position = {name: i for i, name in enumerate(names)}
+    return RowShares(measure, setup.data.n_timesteps * len(names),
+                     {j: task.step * len(names) + position[task.label[1]]
+                      for j, task in enumerate(tasks) if task.step is not None})
+
+
+def per_sample_values(shares: RowShares | None, setup: Setup, cells: bool
+                      ) -> np.ndarray | None:
+    """``(n, T, V)`` (cells) or ``(n, V)``: each row's share; its mean over rows is
+    ``by_time`` (or the scores) for an error that is a mean over rows."""
+    if shares is None:
+        return None
+    values = shares.shares().T
+    shape = (setup.data.n_timesteps, len(setup.variables)) if cells else values.shape[1:]
+    return values.reshape(values.shape[0], *shape)
+
+
+def observe_both(first: Callable | None, second: Callable | None) -> Callable | None:
+    """One engine observer that calls both (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def observe(*args: Any) -> None:
+        first(*args)
+        second(*args)
+
+    return observe
 
 
 def _check_noise(noise: object) -> tuple[float, ...]:
@@ -92,7 +133,7 @@ def perturbation(
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, random_state: Any = None, batch_size: int | None = None,
     max_memory: int | None = None, progress: bool | None = None, by_time: bool = True,
-    ci_level: float | None = None, n_bootstrap: int = 1000,
+    ci_level: float | None = None, n_bootstrap: int = 1000, per_sample: bool = False,
 ) -> Importance:
     """Input perturbation: Gaussian noise added to one variable at a time.
 
@@ -133,6 +174,11 @@ def perturbation(
     change, the RMS of the resampled rows recovered from their mean (exact for one level and
     one repeat, first order otherwise). Whole-variable scores only, not ``by_time``.
 
+    ``per_sample``: ``details["per_sample"]`` holds each row's share of every cell of
+    ``by_time`` (``(n, T, V)``; of every score, ``(n, V)``, without a time table), the same
+    per-row values the interval resamples, averaged over levels and repeats: a per-sample
+    attribution whose mean over rows is ``by_time``. No further model call.
+
     Parameters
     ----------
     model, X, y
@@ -147,6 +193,8 @@ def perturbation(
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
     by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
+    per_sample : bool
+        Also keep every row's share (``details["per_sample"]``).
 
     Returns
     -------
@@ -170,6 +218,7 @@ def perturbation(
     scale = check_choice(scale, "scale", ("relative", "absolute"))
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
+    per_sample = check_by_time(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
@@ -195,7 +244,9 @@ def perturbation(
     statistic = measure.changes if measure.per_output else measure.statistic
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
-    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed, observe=shares)
+    samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
+    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed,
+                        observe=observe_both(shares, samples))
     per_output = None
     if measure.per_output:  # (repeats, tasks, outputs): each output's own RMS change
         per_output = pd.DataFrame(
@@ -221,6 +272,8 @@ def perturbation(
     }
     if per_output is not None:
         details["per_output"] = per_output
+    if samples is not None:
+        details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
                       ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind=measure.kind)
@@ -263,6 +316,7 @@ def permutation(
     output_step: int | None = None, groups: Any = None, random_state: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
     by_time: bool = True, ci_level: float | None = None, n_bootstrap: int = 1000,
+    per_sample: bool = False,
 ) -> Importance:
     """Permutation importance: the increase of the error when a variable is shuffled.
 
@@ -295,6 +349,11 @@ def permutation(
     is the score. Unlike ``std`` (the spread over repeats of the permutation alone), the
     interval covers the sampling of the rows. Whole-variable scores only, not ``by_time``.
 
+    ``per_sample``: ``details["per_sample"]`` holds each row's ``loss_row(permuted) -
+    loss_row(original)`` for every cell of ``by_time`` (``(n, T, V)``; for every variable,
+    ``(n, V)``, without a time table), averaged over repeats as for the interval: a per-sample
+    attribution whose mean over rows is ``by_time``. No further model call.
+
     Parameters
     ----------
     model, X, y
@@ -305,6 +364,8 @@ def permutation(
     feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
     by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
+    per_sample : bool
+        Also keep every row's share (``details["per_sample"]``).
 
     Returns
     -------
@@ -323,6 +384,7 @@ def permutation(
     """
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by_time = check_by_time(by_time)
+    per_sample = check_by_time(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
@@ -336,8 +398,9 @@ def permutation(
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
     values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows,
-                        observe=shares)
+                        observe=observe_both(shares, samples))
     values = values - np.array([measure.baseline(r) for r in rows])[:, None]
     scores, std, table = summarize(values, setup, cells)
     details = {
@@ -346,6 +409,8 @@ def permutation(
         "measure": measure.name, "baseline": measure.value(), "n_repeats": n_repeats,
         "max_samples": max_samples, "outputs": measure.outputs,
     }
+    if samples is not None:
+        details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("permutation", pd.Series(scores, index=names), by_time=table, std=std,
                       ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind="loss")

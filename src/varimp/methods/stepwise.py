@@ -19,7 +19,14 @@ from ..result import Importance
 from ..scoring import check_scoring
 from ._common import Setup, prepare
 from .measure import Measure, RowShares, check_interval, interval_seed, row_interval
-from .perturbation import check_by_time, summarize, variable_tasks
+from .perturbation import (
+    check_by_time,
+    observe_both,
+    per_sample_values,
+    sample_shares,
+    summarize,
+    variable_tasks,
+)
 
 _REFERENCES = """
     References
@@ -52,7 +59,7 @@ def improved_stepwise_1(
     output: Any = None, output_step: int | None = None, groups: Any = None,
     batch_size: int | None = None, max_memory: int | None = None, progress: bool | None = None,
     by_time: bool = True, ci_level: float | None = None, n_bootstrap: int = 1000,
-    random_state: Any = None,
+    random_state: Any = None, per_sample: bool = False,
 ) -> Importance:
     """Improved stepwise selection 1 (Gevrey et al. 2003, "improved stepwise a").
 
@@ -68,6 +75,11 @@ def improved_stepwise_1(
     MSE, MAE, log loss, accuracy), with no further model call; ``random_state`` seeds the
     resamples (:class:`~varimp.methods.measure.RowShares`). Whole-variable scores only.
 
+    ``per_sample``: ``details["per_sample"]`` holds each row's ``loss_row(held) -
+    loss_row(full model)`` for every cell of ``by_time`` (``(n, T, V)``; for every variable,
+    ``(n, V)``, without a time table): a per-sample attribution (an ablation of the cell to its
+    mean) whose mean over rows is ``by_time``. No further model call.
+
     Parameters
     ----------
     model, X, y
@@ -78,6 +90,8 @@ def improved_stepwise_1(
     feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time,
     ci_level, n_bootstrap, random_state
         The common options, documented in one place: :func:`varimp.importance`.
+    per_sample : bool
+        Also keep every row's share (``details["per_sample"]``).
 
     Returns
     -------
@@ -87,6 +101,7 @@ def improved_stepwise_1(
         ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
     """
     by_time = check_by_time(by_time)
+    per_sample = check_by_time(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
     setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
@@ -97,7 +112,8 @@ def improved_stepwise_1(
     tasks, cells = variable_tasks(setup, _hold_at_mean(means), by_time)
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
-    errors = engine.run(tasks, measure.statistic, observe=shares)
+    samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
+    errors = engine.run(tasks, measure.statistic, observe=observe_both(shares, samples))
     scores, _, table = summarize(errors - measure.baseline(), setup, cells)
     sign = -1.0 if measure.greater_is_better else 1.0
     details = {
@@ -105,6 +121,8 @@ def improved_stepwise_1(
         "baseline": measure.value(), "measure": measure.name, "means": _means(means, setup),
         "outputs": measure.outputs,
     }
+    if samples is not None:
+        details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("improved_stepwise_1", pd.Series(scores, index=names), by_time=table,
                       ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind="loss")
