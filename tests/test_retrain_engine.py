@@ -304,6 +304,63 @@ def test_failures_name_the_fit(client, data, backend):
         np.testing.assert_array_equal(a.X_train, b.X_train)
 
 
+def test_execute_runs_the_fits_of_several_engines_in_one_dispatch(client, data):
+    """Fits planned by engines with other held-out rows, removal and seeds run together and
+    give what each engine's own run gives, on every backend."""
+    X, y = data
+    held = RetrainEngine(identity_fit, X, y, test_rows=TEST_ROWS, random_state=1)
+    dropped = RetrainEngine(identity_fit, X, y, removal="drop", random_state=2)
+    fits = held.fits(TASKS[:2]) + dropped.fits(TASKS[:3])
+    expected = held.run(TASKS[:2], keep) + dropped.run(TASKS[:3], keep)
+    with client.as_current():
+        runs = [RetrainEngine(identity_fit, X, y, **options).execute(fits, keep)
+                for options in ({}, {"n_jobs": 2}, {"backend": "dask"})]
+    for results in runs:
+        for (_, a), (_, b) in zip(results, expected, strict=True):
+            assert a.seed == b.seed and a.task == b.task
+            for name in ("X_train", "y_train", "X_test", "y_test"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert expected[2][1].X_train.shape == (60, 3)  # x1 dropped, every row trained on
+
+
+@pytest.mark.parametrize("options", [{}, {"n_jobs": 2}], ids=["sequential", "joblib"])
+def test_an_optional_fit_returns_its_failure_a_needed_one_raises(data, options):
+    X, y = data
+    engine = RetrainEngine(raising_fit, X, y, **options)
+    results = engine.execute(engine.fits(TASKS[:2]) + engine.fits(TASKS[2:3], optional=True),
+                             lambda model, data: 1.0)
+    assert results[:2] == [1.0, 1.0] and isinstance(results[2], retrain_module.Failed)
+    with pytest.raises(ModelError, match=r"fit \('backward', 1, 'x3'\) raised ValueError"):
+        results[2].throw()
+    with pytest.raises(ModelError, match=r"fit \('backward', 1, 'x3'\) raised ValueError"):
+        engine.execute(engine.fits(TASKS[2:3]), lambda model, data: 1.0)
+
+
+def test_fits_chosen_ahead_fill_the_idle_slots(client, data):
+    """Three fits on two workers leave one idle: ``ahead`` is asked once, as it idles, with the
+    results so far (on Dask, exactly the two finished), and its optional fit (here one that
+    fails) runs there; with an even number of fits, or one worker, it is never asked."""
+    X, y = data
+    asked = []
+
+    def ahead(done):
+        asked.append(sorted(done))
+        return RetrainEngine(raising_fit, X, y).fits(TASKS[2:3], optional=True)
+
+    tasks = [TASKS[0], TASKS[1], TASKS[3]]
+    with client.as_current():
+        for options in ({"n_jobs": 2}, {"backend": "dask"}, {}):
+            engine = RetrainEngine(raising_fit, X, y, **options)
+            results = engine.execute(engine.fits(tasks), lambda m, d: 1.0, ahead)
+            assert results[:3] == [1.0, 1.0, 1.0]
+            if options:
+                assert isinstance(results[3], retrain_module.Failed) and len(results) == 4
+            else:
+                assert len(results) == 3 and len(asked) == 2
+            assert len(engine.execute(engine.fits(tasks[:2]), lambda m, d: 1.0, ahead)) == 2
+    assert len(asked[1]) == 2 and len(asked) == 2  # on Dask: the two fits finished first
+
+
 def test_an_input_error_from_evaluate_keeps_its_class(data):
     X, y = data
 

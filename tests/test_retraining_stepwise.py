@@ -137,6 +137,55 @@ def test_same_numbers_sequentially_and_on_two_joblib_processes(friedman):
                                   check_exact=True)
 
 
+class _Recording:
+    """``poly_ridge`` that records the inputs each fit had removed (columns held constant), and
+    raises for any set of removed inputs outside ``allowed``."""
+
+    def __init__(self, allowed: set | None = None):
+        self.fitted, self.allowed = [], allowed
+
+    def __call__(self, X, y):
+        removed = tuple(int(j) for j in np.flatnonzero(X.std(axis=0) < 1e-12))
+        self.fitted.append(removed)
+        if self.allowed is not None and removed not in self.allowed:
+            raise RuntimeError("a fit the steps one after another never make")
+        return poly_ridge(X, y)
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
+def test_two_workers_overlap_the_steps_with_the_sequential_numbers(friedman, method,
+                                                                   monkeypatch):
+    """Two workers: the first and last networks run with the first step, and a step whose
+    fits would leave a worker idle also runs a fit of the next step on a guess of its pick;
+    guessed fits are used only when the guess was right, and one that fails on a wrong guess
+    stops nothing. Which fits are guessed depends on timing; the numbers never do."""
+    X, y = friedman[0][:, :5], friedman[1]
+    dispatched = []  # the fits each dispatch ran, those chosen ahead included
+    execute = varimp.engines.RetrainEngine.execute
+
+    def counted(engine, fits, evaluate, ahead=None):
+        values = execute(engine, fits, evaluate, ahead)
+        dispatched.append(len(values))
+        return values
+
+    monkeypatch.setattr(varimp.engines.RetrainEngine, "execute", counted)
+    alone = _Recording()
+    one = method(rm.torch_mlp(p=5), X, y, fit=alone, random_state=3)
+    assert dispatched == [7, 4, 3, 2]  # 1 + 5 + 1, then the steps of 4, 3 and 2 candidates
+    for fit in (_Recording(), _Recording(allowed=set(alone.fitted))):
+        dispatched.clear()
+        two = method(rm.torch_mlp(p=5), X, y, fit=fit, random_state=3, n_jobs=2,
+                     backend="threading")
+        for name in ("path", "errors"):
+            pd.testing.assert_frame_equal(one.details[name], two.details[name],
+                                          check_exact=True)
+        pd.testing.assert_series_equal(one.scores, two.scores, check_exact=True)
+        assert set(fit.fitted) >= set(alone.fitted) and sum(dispatched) == len(fit.fitted)
+        # both workers busy to the end of every dispatch but the one of step 4, whose next
+        # step (the last) ran with step 1
+        assert dispatched[0] == 8 and all(n % 2 == 0 for n in dispatched[:-1]), dispatched
+
+
 def _sequences(n: int = 96, steps: int = 4, seed: int = 0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, steps, 3))

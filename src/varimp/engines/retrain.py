@@ -13,7 +13,11 @@ Seeds
     the list, a seed ``int(child.generate_state(1)[0])`` in ``[0, 2**32)`` (valid for
     scikit-learn, torch and NumPy alike). Every seed is drawn before anything is dispatched, so
     a result depends on ``random_state`` and the task's position only: not on the backend, the
-    number of workers or the order in which fits finish.
+    number of workers or the order in which fits finish. :meth:`RetrainEngine.fits` pairs each
+    task with its seed and its engine's data settings (a :class:`SeededFit`);
+    :meth:`RetrainEngine.execute` runs any such list in one dispatch, also fits planned by other
+    engines over the same ``fit``, ``X`` and ``y`` (other seeds, held-out rows or removal), so
+    that a search can run the fits of several steps or folds side by side.
 
 Random draws of a task
     ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
@@ -46,7 +50,9 @@ Failures
     A fit or an evaluation that raises, a fit that returns None, an evaluation that returns a
     non-finite number (or a float array holding one), or a worker process that dies raises a
     :class:`varimp.ModelError` naming the fit (its task label); the remaining fits are
-    cancelled and a cluster started for the call is closed.
+    cancelled and a cluster started for the call is closed. A fit marked ``optional`` (run
+    ahead on a guess, its result perhaps never used) returns its failure instead, as a
+    :class:`Failed` result, so that only a fit whose result is used can stop the work.
 
 References
 ----------
@@ -131,14 +137,48 @@ class FitData:
     y: np.ndarray
 
 
-@dataclass(frozen=True)
-class _Job:
-    """The settings a worker needs besides the data and the callables (small)."""
+@dataclass(frozen=True, eq=False)
+class DataSetting:
+    """How an engine alters the data of every fit: the removal, the training means a removed
+    column is held at, and the held-out rows (None: train and test on all rows)."""
 
-    seeded: bool
     removal: str
     means: np.ndarray
     test_rows: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class SeededFit:
+    """One fit ready to run: its task, its seed and the data setting of the engine that planned
+    it (:meth:`RetrainEngine.fits`).
+
+    ``optional``: a fit run ahead of need, on a guess (the next step of a stepwise search);
+    when it fails, :meth:`RetrainEngine.execute` returns a :class:`Failed` in its place instead
+    of raising, and the caller raises it only if it uses that result.
+    """
+
+    task: FitTask
+    seed: int
+    setting: DataSetting | None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The result of an optional fit that failed: ``error`` is the :class:`VarImpError` it
+    would have raised (:meth:`throw` raises it)."""
+
+    error: VarImpError
+
+    def throw(self) -> None:
+        raise self.error
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs besides the data, the callables and the fit itself (small)."""
+
+    seeded: bool
     threads: int | dict[str, int] | None
     trace_dir: str | None = None
 
@@ -196,10 +236,18 @@ class RetrainEngine:
         if self.test_rows is not None:
             train[self.test_rows] = False
         self.means = X[train].reshape(-1, X.shape[-1]).mean(axis=0)
+        self.setting = DataSetting(removal, self.means, self.test_rows)
 
     @property
     def n_workers(self) -> int:
-        """Workers a joblib run uses (1: sequential)."""
+        """Fits that run at once: 1 sequentially, ``n_jobs`` workers with joblib; on Dask the
+        current client's worker threads (without a client, those of the cluster it would
+        start)."""
+        if self.backend == "dask":
+            client = _current_client()
+            if client is not None:
+                return max(1, sum(client.nthreads().values()))
+            return _workers(self.n_jobs) if self.n_jobs else 2
         return _workers(self.n_jobs)
 
     def seeds(self, n_tasks: int) -> list[int]:
@@ -207,6 +255,17 @@ class RetrainEngine:
         spawned ``n_tasks`` times, each child's first 32-bit word."""
         root = np.random.SeedSequence(seed_from(self.random_state))
         return [int(child.generate_state(1)[0]) for child in root.spawn(n_tasks)]
+
+    def fits(self, tasks: Sequence[FitTask], optional: bool = False) -> list[SeededFit]:
+        """Every task with its seed (:meth:`seeds`, by position) and this engine's data
+        setting, ready for :meth:`execute`."""
+        tasks = list(tasks)
+        for task in tasks:
+            if not isinstance(task, FitTask):
+                raise InputError(f"tasks must be FitTask objects; received {describe(task)}")
+            _check_removed(task, self.X.shape[-1], self.removal)
+        return [SeededFit(task, seed, self.setting, optional)
+                for task, seed in zip(tasks, self.seeds(len(tasks)), strict=True)]
 
     def run(self, tasks: Sequence[FitTask], evaluate: Callable[[Any, FitData], Any]) -> list[Any]:
         """Fit every task and return ``evaluate(model, data)`` of each, in task order.
@@ -221,37 +280,51 @@ class RetrainEngine:
             A fit or evaluation raised, returned None (fit) or a non-finite number (evaluate),
             or a worker died; the message names the fit.
         """
-        tasks = list(tasks)
-        for task in tasks:
-            if not isinstance(task, FitTask):
-                raise InputError(f"tasks must be FitTask objects; received {describe(task)}")
-            _check_removed(task, self.X.shape[-1], self.removal)
+        return self.execute(self.fits(tasks), evaluate)
+
+    def execute(self, fits: Sequence[SeededFit], evaluate: Callable[[Any, FitData], Any],
+                ahead: Callable[[dict[int, Any]], Sequence[SeededFit]] | None = None
+                ) -> list[Any]:
+        """Run planned fits (this engine's or another's over the same ``fit``, ``X`` and
+        ``y``) in one dispatch and return ``evaluate(model, data)`` of each, in order; an
+        optional fit that failed gives a :class:`Failed`. Raises as :meth:`run`.
+
+        ``ahead(done)``: when the fits would leave workers idle at the end of the dispatch (a
+        number of fits that is not a multiple of :attr:`n_workers`), it is called once, as the
+        first worker is about to go idle, with the results of the fits finished so far (by
+        index); the optional fits it returns run in the idle slots (at most as many as there
+        are), and their results follow the others'. Never called on one worker.
+        """
+        fits = list(fits)
+        for item in fits:
+            if not isinstance(item, SeededFit):
+                raise InputError(f"fits must be SeededFit objects; received {describe(item)}")
         if not callable(evaluate):
             raise InputError(f"evaluate must be a callable evaluate(model, data); received "
                              f"{describe(evaluate)}")
-        seeds = self.seeds(len(tasks))
-        if not tasks:
+        if not fits:
             return []
-        job = _Job(_accepts_random_state(self.fit), self.removal, self.means, self.test_rows,
-                   None)
-        with progress_bar(len(tasks), self.progress, desc="fits", unit="fit") as bar:
+        job = _Job(_accepts_random_state(self.fit), None)
+        n_workers = self.n_workers
+        extra = _Ahead(ahead, -len(fits) % n_workers if ahead is not None else 0)
+        with progress_bar(len(fits), self.progress, desc="fits", unit="fit") as bar:
             if self.backend == "dask":
-                return self._run_dask(tasks, seeds, evaluate, job, bar)
-            if self.n_workers == 1:
-                return self._run_sequential(tasks, seeds, evaluate, job, bar)
-            return self._run_joblib(tasks, seeds, evaluate, job, bar)
+                return self._run_dask(fits, evaluate, job, bar, extra)
+            if n_workers == 1:
+                return self._run_sequential(fits, evaluate, job, bar)
+            return self._run_joblib(fits, evaluate, job, bar, extra)
 
-    def _run_sequential(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
-                        job: _Job, bar: Any) -> list[Any]:
+    def _run_sequential(self, fits: list[SeededFit], evaluate: Callable, job: _Job,
+                        bar: Any) -> list[Any]:
         results = []
-        for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True)):
-            results.append(_run_task(index, task, seed, self.X, self.y, self.fit, evaluate,
-                                     job)[1])
+        for index, item in enumerate(fits):
+            results.append(_run_task(index, item, item.setting, self.X, self.y, self.fit,
+                                     evaluate, job)[1])
             bar.update(1)
         return results
 
-    def _run_joblib(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
-                    job: _Job, bar: Any) -> list[Any]:
+    def _run_joblib(self, fits: list[SeededFit], evaluate: Callable, job: _Job, bar: Any,
+                    extra: _Ahead) -> list[Any]:
         from joblib import Parallel, delayed
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -260,28 +333,45 @@ class RetrainEngine:
         in_process = self.backend == "threading"
         trace_dir = None if in_process else tempfile.mkdtemp(prefix="varimp-fits-")
         job = _replace(job, threads=None if in_process else threads, trace_dir=trace_dir)
-        results: list[Any] = [None] * len(tasks)
-        parallel = Parallel(n_jobs=n_workers, backend=self.backend,
+        planned = list(fits)
+
+        def calls() -> Iterator[Any]:  # joblib draws the next call as a worker frees up
+            for index, item in enumerate(fits):
+                yield delayed(_run_task)(index, item, item.setting, self.X, self.y, self.fit,
+                                         evaluate, job)
+            for index, item in enumerate(extra.choose(), start=len(fits)):
+                planned.append(item)
+                yield delayed(_run_task)(index, item, item.setting, self.X, self.y, self.fit,
+                                         evaluate, job)
+
+        # one fit per dispatch: a fit is long, and batching several on one worker would leave
+        # the other workers idle at the end of the list; with fits to choose ahead, no more
+        # dispatched than there are workers, so that the choice waits for the last results
+        parallel = Parallel(n_jobs=n_workers, backend=self.backend, batch_size=1,
+                            pre_dispatch=n_workers if extra.spare else "2 * n_jobs",
                             return_as="generator_unordered")
-        calls = (delayed(_run_task)(index, task, seed, self.X, self.y, self.fit, evaluate, job)
-                 for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True)))
+        results: dict[int, Any] = {}
         try:
             with _thread_limits(threads if in_process else None):
-                for index, value in parallel(calls):
+                for index, value in parallel(calls()):
                     results[index] = value
-                    bar.update(1)
+                    if index < len(fits):
+                        extra.done[index] = value
+                        bar.update(1)
         except (TerminatedWorkerError, BrokenPipeError, EOFError) as exc:
             running = sorted(int(name) for name in os.listdir(trace_dir)) if trace_dir else []
-            names = " or ".join(repr(tasks[i].label) for i in running) or "an unknown fit"
+            names = " or ".join(repr(planned[i].task.label) for i in running) or \
+                "an unknown fit"
             raise ModelError(f"a joblib worker died while running fit {names}: "
                              f"{type(exc).__name__}: {exc}") from exc
         finally:
             if trace_dir is not None:
                 shutil.rmtree(trace_dir, ignore_errors=True)
-        return results
+        extra.check()
+        return [results[index] for index in range(len(results))]
 
-    def _run_dask(self, tasks: list[FitTask], seeds: list[int], evaluate: Callable,
-                  job: _Job, bar: Any) -> list[Any]:
+    def _run_dask(self, fits: list[SeededFit], evaluate: Callable, job: _Job, bar: Any,
+                  extra: _Ahead) -> list[Any]:
         from distributed import CancelledError, KilledWorker, as_completed
 
         cluster = None
@@ -290,16 +380,41 @@ class RetrainEngine:
             cluster, client = _start_cluster(self.n_workers if self.n_jobs else 2)
         futures: list[Any] = []
         try:
+            n_workers = max(1, sum(client.nthreads().values()))
             job = _replace(job, threads=_threads_by_host(client))
             data = client.scatter([self.X, self.y, self.fit, evaluate, job], broadcast=True,
                                   hash=False)
+            shared: dict[int, Any] = {}
             run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
-            futures = [client.submit(_run_task, index, task, seed, *data, pure=False,
-                                     key=f"varimp-fit-{run_id}-{index}")
-                       for index, (task, seed) in enumerate(zip(tasks, seeds, strict=True))]
-            labels = {future.key: task.label for future, task in zip(futures, tasks, strict=True)}
-            results: list[Any] = [None] * len(tasks)
-            for future in as_completed(futures, loop=client.loop):
+            labels: dict[str, tuple] = {}
+
+            def submit(items: list[SeededFit]) -> list[Any]:
+                fresh = [s for i, s in _distinct(item.setting for item in items).items()
+                         if i not in shared]
+                for setting, future in zip(fresh, client.scatter(fresh, broadcast=True,
+                                                                 hash=False), strict=True):
+                    shared[id(setting)] = future
+                new = [client.submit(_run_task, len(futures) + k, _replace(item, setting=None),
+                                     shared[id(item.setting)], *data, pure=False,
+                                     key=f"varimp-fit-{run_id}-{len(futures) + k}")
+                       for k, item in enumerate(items)]
+                labels.update((f.key, item.task.label) for f, item in zip(new, items,
+                                                                          strict=True))
+                futures.extend(new)
+                return new
+
+            pending = as_completed(submit(fits), loop=client.loop)
+
+            def top_up(unfinished: int) -> None:  # run the fits ahead once a worker idles
+                if extra.spare and extra.chosen is None and \
+                        unfinished <= n_workers - extra.spare:
+                    for new in submit(extra.choose()):
+                        pending.add(new)
+
+            unfinished = len(fits)
+            top_up(unfinished)
+            results: dict[int, Any] = {}
+            for future in pending:
                 try:
                     index, value = future.result()
                 except KilledWorker as exc:
@@ -311,14 +426,53 @@ class RetrainEngine:
                     raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
                                      "cluster (a worker or the scheduler went away)") from exc
                 results[index] = value
-                bar.update(1)
-            return results
+                if index < len(fits):
+                    unfinished -= 1
+                    extra.done[index] = value
+                    bar.update(1)
+                    top_up(unfinished)
+            extra.check()
+            return [results[index] for index in range(len(results))]
         finally:
             if futures:
                 client.cancel(futures)
             if cluster is not None:
                 client.close()
                 cluster.close()
+
+
+class _Ahead:
+    """The optional fits chosen, once, for the slots a dispatch would leave idle at its end
+    (:meth:`RetrainEngine.execute`'s ``ahead``), from the results finished by then (``done``).
+    The choice may run in joblib's dispatching thread: an error is kept and raised later, in
+    the caller's thread (:meth:`check`)."""
+
+    def __init__(self, ahead: Callable[[dict[int, Any]], Sequence[SeededFit]] | None,
+                 spare: int) -> None:
+        self.ahead, self.spare = ahead, spare
+        self.done: dict[int, Any] = {}
+        self.chosen: list[SeededFit] | None = None
+        self.error: BaseException | None = None
+
+    def choose(self) -> list[SeededFit]:
+        if self.chosen is None:
+            self.chosen = []
+            if self.spare and self.ahead is not None:
+                try:
+                    chosen = list(self.ahead(dict(self.done)))[:self.spare]
+                    bad = [item for item in chosen
+                           if not isinstance(item, SeededFit) or not item.optional]
+                    if bad:
+                        raise InputError(f"ahead must return optional SeededFit objects; "
+                                         f"received {describe(bad[0])}")
+                    self.chosen = chosen
+                except Exception as exc:  # raised by check(), in the caller's thread
+                    self.error = exc
+        return self.chosen
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 @contextlib.contextmanager
@@ -355,11 +509,24 @@ def _current_client() -> Any:
         return None
 
 
+#: Settings of the LocalCluster varimp starts, which has no dashboard: no statistical profiler
+#: (it samples every running task's stack 100 times a second), and the event loops' tick and
+#: system monitor, which feed the dashboard, at 1 s and 5 s instead of 20 ms and 0.5 s. Each
+#: wakes the worker's event loop, which then takes the GIL from the fit: together about 8% of a
+#: small network's training time.
+_QUIET_CLUSTER = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.tick.interval": "1s",
+                  "distributed.admin.system-monitor.interval": "5s"}
+
+
 def _start_cluster(n_workers: int) -> tuple[Any, Any]:
+    """A LocalCluster of single-threaded worker processes, no dashboard (``_QUIET_CLUSTER``)."""
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    with dask.config.set(_QUIET_CLUSTER):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
     try:
         return cluster, Client(cluster, set_as_default=False)
     except BaseException:
@@ -367,35 +534,46 @@ def _start_cluster(n_workers: int) -> tuple[Any, Any]:
         raise
 
 
-def _run_task(index: int, task: FitTask, seed: int, X: np.ndarray, y: np.ndarray,
+def _run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
               fit: Callable, evaluate: Callable, job: _Job) -> tuple[int, Any]:
-    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``."""
+    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``, or
+    ``(index, Failed(error))`` for an optional fit that failed. ``setting`` travels apart from
+    ``item`` (on Dask, scattered once to every worker)."""
     marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
     if marker is not None:
         open(marker, "w").close()
     try:
         with _thread_limits(_local_threads(job.threads)):
-            data = fit_data(task, seed, X, y, job.removal, job.means, job.test_rows)
-            kwargs = {"random_state": seed} if job.seeded else {}
-            try:
-                model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
-            except Exception as exc:
-                raise _failure(exc, f"fit {task.label!r} raised") from exc
-            if model is None:
-                raise ModelError(f"fit {task.label!r} returned None; fit must return the "
-                                 "fitted model")
-            try:
-                value = evaluate(model, data)
-            except Exception as exc:
-                raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
-            if not _finite(value):
-                raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
-                                 f"{value!r}")
-            return index, value
+            return index, _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
+    except VarImpError as exc:
+        if item.optional:
+            return index, Failed(exc)
+        raise
     finally:
         if marker is not None:
             with contextlib.suppress(OSError):
                 os.remove(marker)
+
+
+def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
+                      fit: Callable, evaluate: Callable, seeded: bool) -> Any:
+    task = item.task
+    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows)
+    kwargs = {"random_state": item.seed} if seeded else {}
+    try:
+        model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
+    except Exception as exc:
+        raise _failure(exc, f"fit {task.label!r} raised") from exc
+    if model is None:
+        raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
+    try:
+        value = evaluate(model, data)
+    except Exception as exc:
+        raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
+    if not _finite(value):
+        raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
+                         f"{value!r}")
+    return value
 
 
 def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
@@ -501,10 +679,15 @@ def _host(address: str) -> str:
     return address.split("://")[-1].rsplit(":", 1)[0]
 
 
-def _replace(job: _Job, **changes: Any) -> _Job:
+def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
-    return replace(job, **changes)
+    return replace(obj, **changes)
+
+
+def _distinct(settings: Iterator[DataSetting]) -> dict[int, DataSetting]:
+    """Each setting once, by identity (fits of one engine share its setting)."""
+    return {id(setting): setting for setting in settings}
 
 
 def _check_rows(rows: object, n: int) -> np.ndarray | None:
@@ -560,4 +743,5 @@ def _check_removed(task: FitTask, n_features: int, removal: str) -> None:
                          f"removal={removal!r}; received {removed!r}")
 
 
-__all__ = ["REMOVALS", "FitData", "FitTask", "RetrainEngine", "fit_data", "session"]
+__all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "RetrainEngine", "SeededFit",
+           "fit_data", "session"]

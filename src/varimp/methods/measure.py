@@ -16,8 +16,10 @@ from ..scoring import Evaluation, check_probabilities, read_targets
 from ..validation import check_positive_int, check_random_state
 from ._common import Setup, output_names, resolve_output, resolve_step
 
-#: Resample weights held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB).
-BOOTSTRAP_CELLS = 2**22
+#: Resample counts held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB), in blocks of
+#: at most :data:`BOOTSTRAP_ROWS` resamples. The blocks decide how the matrix product rounds, so
+#: they stay as they are: the same seed gives the same interval, to the last bit.
+BOOTSTRAP_CELLS, BOOTSTRAP_ROWS = 2**22, 64
 
 
 class Measure:
@@ -147,19 +149,21 @@ def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray
     replacement, ``rng.integers(0, n_rows, n_rows)``, from one generator
     ``rng = generator(seed, BOOTSTRAP_KEY)`` in the order ``b = 0, 1, ...``; every variable
     uses the same resamples. Returns ``(n_bootstrap, n_variables)``. The work is
-    ``n_bootstrap x n_rows`` draws and counts, whatever the model (no model call), and the
-    memory a few resamples at a time.
+    ``n_bootstrap x n_rows`` draws and counts and the product of those counts with the shares,
+    whatever the model (no model call); the memory a few resamples at a time
+    (:data:`BOOTSTRAP_CELLS`).
     """
     n = shares.shape[1]
     rng = generator(seed, BOOTSTRAP_KEY)
     table = np.ascontiguousarray(shares.T)
     means = np.empty((n_bootstrap, shares.shape[0]))
-    chunk = np.empty((max(1, min(64, BOOTSTRAP_CELLS // n)), n))
-    for start in range(0, n_bootstrap, len(chunk)):
-        stop = min(start + len(chunk), n_bootstrap)
-        for i in range(stop - start):
-            chunk[i] = np.bincount(rng.integers(0, n, n), minlength=n)
-        np.matmul(chunk[:stop - start], table, out=means[start:stop])
+    counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // n)), n))
+    for start in range(0, n_bootstrap, len(counts)):
+        block = counts[:min(len(counts), n_bootstrap - start)]
+        block.fill(0.0)
+        for row in block:  # how often each resample drew each row
+            np.add.at(row, rng.integers(0, n, n), 1.0)
+        np.matmul(block, table, out=means[start:start + len(block)])
     return means / n
 
 

@@ -21,13 +21,21 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..engines.retrain import REMOVALS, FitData, FitTask, RetrainEngine, session
+from ..engines.retrain import (
+    REMOVALS,
+    Failed,
+    FitData,
+    FitTask,
+    RetrainEngine,
+    SeededFit,
+    session,
+)
 from ..engines.tasks import generator, seed_from
 from ..errors import InputError, ModelError, describe
 from ..refit import check_fraction, resolve_fit
@@ -115,9 +123,14 @@ class HeldOutLoss:
 
 
 # -- the search ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+_Key = tuple  # (fold, removal, removed columns, seed): what decides a fit's result
+
+
+@dataclass
 class _Search:
-    """The fits of one stepwise run: the engines (one per fold) and how a step is scored."""
+    """The fits of one stepwise run: how a step's fits are planned (one engine per step and
+    fold, so a fit's seed depends on the step, the fold and the candidate's position only) and
+    run, and every result so far by the key that decides it."""
 
     setup: Setup
     fit: Callable[..., Any]
@@ -126,20 +139,58 @@ class _Search:
     removal: str
     seed: int
     options: dict[str, Any]
+    results: dict[_Key, Any] = field(default_factory=dict)
 
-    def run(self, step: int, tasks: list[FitTask], removal: str | None = None
-            ) -> tuple[np.ndarray, list[list[int]]]:
-        """Mean held-out loss of every task over the folds, and each task's seeds (per fold)."""
-        losses, seeds = [], []
-        for k, test_rows in enumerate(self.folds):
-            state = int(generator(self.seed, step, k).integers(0, 2**63 - 1))
-            engine = RetrainEngine(self.fit, self.setup.data.X, self.setup.data.y,
-                                   removal=removal or self.removal, test_rows=test_rows,
-                                   random_state=state, **self.options)
-            losses.append(engine.run(tasks, self.evaluate))
-            seeds.append(engine.seeds(len(tasks)))
-        return np.mean(np.asarray(losses, dtype=float), axis=0), \
-            [list(fold) for fold in zip(*seeds, strict=True)]
+    def engine(self, step: int, fold: int, removal: str) -> RetrainEngine:
+        state = int(generator(self.seed, step, fold).integers(0, 2**63 - 1))
+        return RetrainEngine(self.fit, self.setup.data.X, self.setup.data.y, removal=removal,
+                             test_rows=self.folds[fold], random_state=state, **self.options)
+
+    def plan(self, step: int, labels: list[tuple], trials: list[list[str]],
+             optional: bool = False) -> list[list[tuple[_Key, SeededFit]]]:
+        """The fits of a step's candidates (``trials``: the variables each removes), for each
+        candidate one per fold, with their keys."""
+        removal = _removal_for(trials[0], self.setup.variables, self.removal)
+        tasks = [FitTask(label, self.columns(trial)) for label, trial in
+                 zip(labels, trials, strict=True)]
+        by_fold = [self.engine(step, k, removal).fits(tasks, optional)
+                   for k in range(len(self.folds))]
+        return [[((k, removal, item.task.removed, item.seed), item)
+                 for k, item in enumerate(fold_fits)] for fold_fits in zip(*by_fold, strict=True)]
+
+    def run(self, needed: list[tuple[_Key, SeededFit]],
+            guess: Callable[[dict[_Key, Any]], list[tuple[_Key, SeededFit]]] | None = None
+            ) -> None:
+        """Run the needed fits not run yet, in one dispatch. When their number would leave
+        workers idle at its end, ``guess(results so far)`` names fits of the next step (on a
+        guess of this step's pick) for those slots, as the first worker is about to idle."""
+        todo = dict((key, item) for key, item in needed if key not in self.results)
+        if not todo:
+            return
+        chosen: list[tuple[_Key, SeededFit]] = []
+        keys = list(todo)
+
+        def ahead(done: dict[int, Any]) -> list[SeededFit]:
+            known = {**self.results, **{keys[i]: value for i, value in done.items()}}
+            chosen.extend((key, item) for key, item in guess(known)
+                          if key not in known and key not in todo)
+            return [item for _, item in chosen]
+
+        engine = self.engine(0, 0, self.removal)
+        values = engine.execute(list(todo.values()), self.evaluate,
+                                ahead if guess is not None else None)
+        keys += [key for key, _ in chosen][:len(values) - len(keys)]
+        self.results.update(zip(keys, values, strict=True))
+
+    def losses(self, candidates: list[list[tuple[_Key, SeededFit]]]
+               ) -> tuple[np.ndarray, list[list[int]]]:
+        """Mean held-out loss of every candidate over the folds, and its seeds (per fold)."""
+        for key, _ in (pair for fits in candidates for pair in fits):
+            if isinstance(self.results[key], Failed):  # a fit run ahead, now needed
+                self.results[key].throw()
+        by_fold = [[self.results[key] for key, _ in fits] for fits in zip(*candidates, strict=True)]
+        return np.mean(np.asarray(by_fold, dtype=float), axis=0), \
+            [[item.seed for _, item in fits] for fits in candidates]
 
     def columns(self, variables: list[str]) -> tuple[int, ...]:
         return tuple(sorted(c for v in variables for c in self.setup.groups[v]))
@@ -180,33 +231,84 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
 
 def _greedy(direction: str, search: _Search, sign: float
             ) -> tuple[list[dict], list[pd.Series], dict[str, float], dict[str, Any]]:
-    """The greedy path: every step tries each candidate, keeps the lowest held-out loss."""
+    """The greedy path: every step tries each candidate, keeps the lowest held-out loss.
+
+    The fits that do not depend on the path, the first network and the last step's (no input
+    left, or every input back), run with the first step's candidates. When a step's fits would
+    leave workers idle at its end, those slots run fits of the next step on a guess of this
+    step's pick, made as the first worker is about to idle: the lowest loss among the step's
+    finished candidates. A guessed fit is used only when the guess was right (its task and seed
+    are then those the next step plans), so the result is that of running the steps one after
+    another, whatever the number of workers.
+    """
     names = search.setup.variables
     backward = direction == "backward"
+    p = len(names)
+
+    def trial(removed: list[str], v: str) -> list[str]:
+        return removed + [v] if backward else [r for r in removed if r != v]
+
+    def plan(step: int, removed: list[str], remaining: list[str], optional: bool = False
+             ) -> list[list[tuple[_Key, SeededFit]]]:
+        return search.plan(step, [(direction, step, v) for v in remaining],
+                           [trial(removed, v) for v in remaining], optional)
+
+    def guess_after(step: int, removed: list[str], remaining: list[str], candidates: list,
+                    previous: dict[str, float]
+                    ) -> Callable[[dict[_Key, Any]], list[tuple[_Key, SeededFit]]]:
+        def guess(known: dict[_Key, Any]) -> list[tuple[_Key, SeededFit]]:
+            """The next step's fits if this step picks the candidate with the lowest mean loss
+            among those finished (none finished: the lowest at the previous step)."""
+            finished = [i for i, fits in enumerate(candidates)
+                        if all(isinstance(known.get(key), float) for key, _ in fits)]
+            if finished:
+                pick = min(finished, key=lambda i: np.mean([known[key] for key, _ in
+                                                            candidates[i]]))
+            else:
+                pick = min(range(len(remaining)), key=lambda i: previous.get(remaining[i], 0))
+            rest = remaining[:pick] + remaining[pick + 1:]
+            return [pair for fits in plan(step + 1, trial(removed, remaining[pick]), rest,
+                                          optional=True) for pair in fits]
+
+        return guess
+
     removed = [] if backward else list(names)
     remaining = list(names)
+    start_fits = search.plan(0, [(direction, 0, "all inputs" if backward else "no input")],
+                             [removed])
+    extra = [pair for fits in start_fits for pair in fits]
+    if p > 1:  # the last step has one candidate whatever the path: no input, or all inputs
+        last = list(names) if backward else []
+        extra += search.plan(p, [(direction, p, "the last input")], [last])[0]
     path, table, scores = [], [], {}
-    start_task = FitTask((direction, 0, "all inputs" if backward else "no input"),
-                         search.columns(removed))
-    start_losses, start_seeds = search.run(0, [start_task], _removal_for(removed, names,
-                                                                         search.removal))
-    before = float(start_losses[0])
-    start = {"error": sign * before, "seeds": start_seeds[0],
-             "inputs": "all" if backward else "none"}
-    for step in range(1, len(names) + 1):
-        trials = [removed + [v] if backward else [r for r in removed if r != v]
-                  for v in remaining]
-        tasks = [FitTask((direction, step, v), search.columns(trial))
-                 for v, trial in zip(remaining, trials, strict=True)]
-        losses, seeds = search.run(step, tasks, _removal_for(trials[0], names, search.removal))
+    previous: dict[str, float] = {}
+    before = None
+    for step in range(1, p + 1):
+        # the likeliest picks first (lowest loss at the previous step), so that the fits still
+        # running when a worker idles are the least likely picks; results do not depend on it
+        order = sorted(range(len(remaining)), key=lambda i: previous.get(remaining[i], 0.0))
+        candidates = plan(step, removed, remaining)
+        needed = extra + [pair for i in order for pair in candidates[i]]
+
+        # the next step depends on this step's pick, except the last one (run with step 1)
+        search.run(needed, guess_after(step, removed, list(remaining), candidates, previous)
+                   if step + 1 < p else None)
+        if before is None:
+            start_losses, start_seeds = search.losses(start_fits)
+            before = float(start_losses[0])
+            start = {"error": sign * before, "seeds": start_seeds[0],
+                     "inputs": "all" if backward else "none"}
+        extra = []
+        losses, seeds = search.losses(candidates)
+        previous = dict(zip(remaining, losses, strict=True))
         pick = int(np.argmin(losses))  # ties: the first in column order
         variable, after = remaining.pop(pick), float(losses[pick])
         change = after - before if backward else before - after
         scores[variable] = change
         path.append({"step": step, "variable": variable, "error_before": sign * before,
                      "error_after": sign * after, "change": change, "seeds": seeds[pick]})
-        table.append(pd.Series(sign * losses, index=[t.label[2] for t in tasks], name=step))
-        removed = trials[pick]
+        table.append(pd.Series(sign * losses, index=list(previous), name=step))
+        removed = trial(removed, variable)
         before = after
     return path, table, scores, start
 
