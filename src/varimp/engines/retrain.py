@@ -5,7 +5,8 @@ Forward and backward stepwise selection (Olden, Joy & Death 2004), the randomiza
 altered data. A :class:`FitTask` says how one fit's data differ (inputs removed, targets
 permuted, rows resampled); :class:`RetrainEngine` runs every task's fit and hands the fitted
 model, with the data it saw (:class:`FitData`), to an ``evaluate`` callable on the worker, so
-only the small result travels back.
+only the small result travels back. What happens on the worker, for one fit (its data,
+its random draws, the removal of inputs, its failures), is in :mod:`varimp.engines.fits`.
 
 Seeds
     One integer is drawn from ``random_state`` (:func:`varimp.engines.seed_from`) and
@@ -18,20 +19,6 @@ Seeds
     :meth:`RetrainEngine.execute` runs any such list in one dispatch, also fits planned by other
     engines over the same ``fit``, ``X`` and ``y`` (other seeds, held-out rows or removal), so
     that a search can run the fits of several steps or folds side by side.
-
-Random draws of a task
-    ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
-    ``order = rng.permutation(n)`` and the targets become ``y[order]`` (every row, training and
-    held-out alike, ``X`` unchanged); ``bootstrap``: ``rows = rng.integers(0, n_train,
-    size=n_train)`` and the training rows become ``X_train[rows], y_train[rows]``.
-
-Removing an input
-    ``removal="mean"`` (the default) holds a removed column at its mean over the training rows
-    (over rows and time steps for sequences: one constant everywhere), in the training, held-out
-    and full data alike. The network keeps its input width, so any ``fit(X, y)`` works
-    unchanged, and for a first dense layer a constant input is equivalent to a missing one (its
-    weights fold into the bias). ``removal="drop"`` deletes the columns, for a ``fit`` that
-    accepts fewer of them.
 
 Backends
     ``n_jobs`` None or 1: in this process, one fit after another. ``n_jobs > 1`` (``-1``: all
@@ -67,120 +54,34 @@ Ecological Modelling 178, 389-397.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import numbers
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelError, VarImpError, describe
+from ..errors import InputError, ModelError, describe
 from ..progress import check_progress, progress_bar
+from .fits import (
+    REMOVALS,
+    DataSetting,
+    Failed,
+    FitData,
+    FitTask,
+    Job,
+    SeededFit,
+    accepts_random_state,
+    check_removed,
+    fit_data,
+    host_of,
+    run_task,
+    thread_limits,
+)
 from .tasks import seed_from
-
-REMOVALS = ("mean", "drop")
-
-
-@dataclass(frozen=True)
-class FitTask:
-    """One fit: which inputs it loses and which random alterations its data get.
-
-    Parameters
-    ----------
-    label : tuple
-        Names the fit in errors and progress, e.g. ``("backward", 2, "x3")``,
-        ``("permutation", 17)``, ``("model", 4)``.
-    removed : tuple of int
-        Feature columns removed for this fit (training and evaluation data alike).
-    permute_y : bool
-        Train (and evaluate) on targets permuted across rows, drawn from the fit's seed.
-    bootstrap : bool
-        Train on a bootstrap resample of the training rows, drawn from the fit's seed.
-    """
-
-    label: tuple
-    removed: tuple[int, ...] = ()
-    permute_y: bool = False
-    bootstrap: bool = False
-
-
-@dataclass(frozen=True)
-class FitData:
-    """What ``evaluate(model, data)`` receives with the fitted model (fresh arrays per fit).
-
-    Attributes
-    ----------
-    task : FitTask
-    seed : int
-        This fit's own seed (passed to ``fit`` as ``random_state`` when it accepts one).
-    X_train, y_train : ndarray
-        The rows the model was trained on, after removal, permutation and bootstrap.
-    X_test, y_test : ndarray
-        The held-out rows (same removal and permutation); all rows when there is no split.
-    X, y : ndarray
-        All rows, after removal and permutation (for methods run on the refitted model).
-    """
-
-    task: FitTask
-    seed: int
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    X: np.ndarray
-    y: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class DataSetting:
-    """How an engine alters the data of every fit: the removal, the training means a removed
-    column is held at, and the held-out rows (None: train and test on all rows)."""
-
-    removal: str
-    means: np.ndarray
-    test_rows: np.ndarray | None
-
-
-@dataclass(frozen=True)
-class SeededFit:
-    """One fit ready to run: its task, its seed and the data setting of the engine that planned
-    it (:meth:`RetrainEngine.fits`).
-
-    ``optional``: a fit run ahead of need, on a guess (the next step of a stepwise search);
-    when it fails, :meth:`RetrainEngine.execute` returns a :class:`Failed` in its place instead
-    of raising, and the caller raises it only if it uses that result.
-    """
-
-    task: FitTask
-    seed: int
-    setting: DataSetting | None
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The result of an optional fit that failed: ``error`` is the :class:`VarImpError` it
-    would have raised (:meth:`throw` raises it)."""
-
-    error: VarImpError
-
-    def throw(self) -> None:
-        raise self.error
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What every worker needs besides the data, the callables and the fit itself (small)."""
-
-    seeded: bool
-    threads: int | dict[str, int] | None
-    trace_dir: str | None = None
 
 
 class RetrainEngine:
@@ -263,7 +164,7 @@ class RetrainEngine:
         for task in tasks:
             if not isinstance(task, FitTask):
                 raise InputError(f"tasks must be FitTask objects; received {describe(task)}")
-            _check_removed(task, self.X.shape[-1], self.removal)
+            check_removed(task, self.X.shape[-1], self.removal)
         return [SeededFit(task, seed, self.setting, optional)
                 for task, seed in zip(tasks, self.seeds(len(tasks)), strict=True)]
 
@@ -304,7 +205,7 @@ class RetrainEngine:
                              f"{describe(evaluate)}")
         if not fits:
             return []
-        job = _Job(_accepts_random_state(self.fit), None)
+        job = Job(accepts_random_state(self.fit), None)
         n_workers = self.n_workers
         extra = _Ahead(ahead, -len(fits) % n_workers if ahead is not None else 0)
         with progress_bar(len(fits), self.progress, desc="fits", unit="fit") as bar:
@@ -314,16 +215,16 @@ class RetrainEngine:
                 return self._run_sequential(fits, evaluate, job, bar)
             return self._run_joblib(fits, evaluate, job, bar, extra)
 
-    def _run_sequential(self, fits: list[SeededFit], evaluate: Callable, job: _Job,
+    def _run_sequential(self, fits: list[SeededFit], evaluate: Callable, job: Job,
                         bar: Any) -> list[Any]:
         results = []
         for index, item in enumerate(fits):
-            results.append(_run_task(index, item, item.setting, self.X, self.y, self.fit,
+            results.append(run_task(index, item, item.setting, self.X, self.y, self.fit,
                                      evaluate, job)[1])
             bar.update(1)
         return results
 
-    def _run_joblib(self, fits: list[SeededFit], evaluate: Callable, job: _Job, bar: Any,
+    def _run_joblib(self, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
                     extra: _Ahead) -> list[Any]:
         from joblib import Parallel, delayed
         from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -337,11 +238,11 @@ class RetrainEngine:
 
         def calls() -> Iterator[Any]:  # joblib draws the next call as a worker frees up
             for index, item in enumerate(fits):
-                yield delayed(_run_task)(index, item, item.setting, self.X, self.y, self.fit,
+                yield delayed(run_task)(index, item, item.setting, self.X, self.y, self.fit,
                                          evaluate, job)
             for index, item in enumerate(extra.choose(), start=len(fits)):
                 planned.append(item)
-                yield delayed(_run_task)(index, item, item.setting, self.X, self.y, self.fit,
+                yield delayed(run_task)(index, item, item.setting, self.X, self.y, self.fit,
                                          evaluate, job)
 
         # one fit per dispatch: a fit is long, and batching several on one worker would leave
@@ -352,7 +253,7 @@ class RetrainEngine:
                             return_as="generator_unordered")
         results: dict[int, Any] = {}
         try:
-            with _thread_limits(threads if in_process else None):
+            with thread_limits(threads if in_process else None):
                 for index, value in parallel(calls()):
                     results[index] = value
                     if index < len(fits):
@@ -370,7 +271,7 @@ class RetrainEngine:
         extra.check()
         return [results[index] for index in range(len(results))]
 
-    def _run_dask(self, fits: list[SeededFit], evaluate: Callable, job: _Job, bar: Any,
+    def _run_dask(self, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
                   extra: _Ahead) -> list[Any]:
         from distributed import CancelledError, KilledWorker, as_completed
 
@@ -394,7 +295,7 @@ class RetrainEngine:
                 for setting, future in zip(fresh, client.scatter(fresh, broadcast=True,
                                                                  hash=False), strict=True):
                     shared[id(setting)] = future
-                new = [client.submit(_run_task, len(futures) + k, _replace(item, setting=None),
+                new = [client.submit(run_task, len(futures) + k, _replace(item, setting=None),
                                      shared[id(item.setting)], *data, pure=False,
                                      key=f"varimp-fit-{run_id}-{len(futures) + k}")
                        for k, item in enumerate(items)]
@@ -534,149 +435,12 @@ def _start_cluster(n_workers: int) -> tuple[Any, Any]:
         raise
 
 
-def _run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
-              fit: Callable, evaluate: Callable, job: _Job) -> tuple[int, Any]:
-    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``, or
-    ``(index, Failed(error))`` for an optional fit that failed. ``setting`` travels apart from
-    ``item`` (on Dask, scattered once to every worker)."""
-    marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
-    if marker is not None:
-        open(marker, "w").close()
-    try:
-        with _thread_limits(_local_threads(job.threads)):
-            return index, _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
-    except VarImpError as exc:
-        if item.optional:
-            return index, Failed(exc)
-        raise
-    finally:
-        if marker is not None:
-            with contextlib.suppress(OSError):
-                os.remove(marker)
-
-
-def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
-                      fit: Callable, evaluate: Callable, seeded: bool) -> Any:
-    task = item.task
-    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows)
-    kwargs = {"random_state": item.seed} if seeded else {}
-    try:
-        model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
-    except Exception as exc:
-        raise _failure(exc, f"fit {task.label!r} raised") from exc
-    if model is None:
-        raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
-    try:
-        value = evaluate(model, data)
-    except Exception as exc:
-        raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
-    if not _finite(value):
-        raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
-                         f"{value!r}")
-    return value
-
-
-def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
-             means: np.ndarray, test_rows: np.ndarray | None) -> FitData:
-    """The arrays one task trains and is evaluated on (fresh arrays; ``X``, ``y`` untouched).
-
-    Draws, from ``rng = numpy.random.default_rng(seed)`` in this order: ``rng.permutation(n)``
-    when ``task.permute_y``, then ``rng.integers(0, n_train, size=n_train)`` when
-    ``task.bootstrap``.
-    """
-    rng = np.random.default_rng(seed)
-    removed = list(task.removed)
-    if removal == "drop":
-        X_all = np.delete(X, removed, axis=-1)
-    else:
-        X_all = np.array(X, copy=True)
-        X_all[..., removed] = means[removed].astype(X_all.dtype, copy=False)
-    y_all = y[rng.permutation(y.shape[0])] if task.permute_y else np.array(y, copy=True)
-    if test_rows is None:
-        X_train, y_train, X_test, y_test = X_all, y_all, X_all, y_all
-    else:
-        train = np.ones(X.shape[0], dtype=bool)
-        train[test_rows] = False
-        X_train, y_train = X_all[train], y_all[train]
-        X_test, y_test = X_all[test_rows], y_all[test_rows]
-    if task.bootstrap:
-        rows = rng.integers(0, X_train.shape[0], size=X_train.shape[0])
-        X_train, y_train = X_train[rows], y_train[rows]
-    return FitData(task, seed, X_train, y_train, X_test, y_test, X_all, y_all)
-
-
-def _failure(exc: Exception, what: str) -> VarImpError:
-    """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class)."""
-    cls = type(exc) if isinstance(exc, VarImpError) else ModelError
-    try:
-        return cls(f"{what} {type(exc).__name__}: {exc}")
-    except Exception:  # a subclass with another constructor
-        return ModelError(f"{what} {type(exc).__name__}: {exc}")
-
-
-def _finite(value: Any) -> bool:
-    """False for a non-finite real number or a float array holding one; True otherwise."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return bool(np.isfinite(value))
-    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.inexact):
-        return bool(np.all(np.isfinite(value)))
-    return True
-
-
-def _accepts_random_state(fit: Callable) -> bool:
-    try:
-        parameters = inspect.signature(fit).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "random_state" and p.kind != p.POSITIONAL_ONLY
-               or p.kind == p.VAR_KEYWORD for p in parameters)
-
-
-@contextlib.contextmanager
-def _thread_limits(threads: int | None) -> Iterator[None]:
-    """Torch intra-op threads and BLAS/OpenMP pools limited to ``threads`` (None: untouched);
-    restored afterwards. Torch is limited only when the worker has imported it."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    torch = sys.modules.get("torch")
-    previous = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(previous)
-
-
-def _local_threads(threads: int | dict[str, int] | None) -> int | None:
-    """This worker's thread share: an int as given, or on Dask the host's cores divided by the
-    worker threads on the same host."""
-    if not isinstance(threads, dict):
-        return threads
-    from distributed import get_worker
-
-    try:
-        host = _host(get_worker().address)
-    except ValueError:  # not on a Dask worker
-        return None
-    return max(1, (os.cpu_count() or 1) // threads.get(host, 1))
-
-
 def _threads_by_host(client: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for address, info in client.scheduler_info().get("workers", {}).items():
-        host = _host(address)
+        host = host_of(address)
         counts[host] = counts.get(host, 0) + int(info.get("nthreads", 1))
     return counts
-
-
-def _host(address: str) -> str:
-    return address.split("://")[-1].rsplit(":", 1)[0]
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
@@ -730,17 +494,6 @@ def _check_backend(backend: object) -> str | None:
         raise InputError(f"backend must be None, 'dask' or a joblib backend name "
                          f"{sorted(BACKENDS)}; received {backend!r}")
     return backend
-
-
-def _check_removed(task: FitTask, n_features: int, removal: str) -> None:
-    removed = task.removed
-    ok = isinstance(removed, tuple) and all(
-        isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_features
-        for j in removed) and len(set(removed)) == len(removed)
-    if not ok or (removal == "drop" and len(removed) == n_features):
-        raise InputError(f"FitTask {task.label!r}: removed must be a tuple of distinct feature "
-                         f"columns in [0, {n_features}) leaving at least one with "
-                         f"removal={removal!r}; received {removed!r}")
 
 
 __all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "RetrainEngine", "SeededFit",

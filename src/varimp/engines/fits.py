@@ -1,0 +1,293 @@
+"""One fit of the retraining engine, as a worker runs it: the task, its data, its draws.
+
+:class:`FitTask` says how one fit's data differ from the user's (inputs removed, targets
+permuted, rows resampled); :class:`SeededFit` pairs it with its seed and its engine's
+:class:`DataSetting`. :func:`fit_data` makes the arrays the fit sees, and the worker trains the
+model on them and hands it, with the data (:class:`FitData`), to ``evaluate``. The dispatch of
+many fits is :mod:`varimp.engines.retrain`'s.
+
+Random draws of a task
+    ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
+    ``order = rng.permutation(n)`` and the targets become ``y[order]`` (every row, training and
+    held-out alike, ``X`` unchanged); ``bootstrap``: ``rows = rng.integers(0, n_train,
+    size=n_train)`` and the training rows become ``X_train[rows], y_train[rows]``.
+
+Removing an input
+    ``removal="mean"`` (the default) holds a removed column at its mean over the training rows
+    (over rows and time steps for sequences: one constant everywhere), in the training, held-out
+    and full data alike. The network keeps its input width, so any ``fit(X, y)`` works
+    unchanged, and for a first dense layer a constant input is equivalent to a missing one (its
+    weights fold into the bias). ``removal="drop"`` deletes the columns, for a ``fit`` that
+    accepts fewer of them.
+
+Failures
+    A fit or an evaluation that raises, a fit that returns None or an evaluation that returns
+    a non-finite number raises a :class:`varimp.ModelError` naming the fit (its task label); a
+    fit marked ``optional`` returns its failure as a :class:`Failed` result instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelError, VarImpError
+
+REMOVALS = ("mean", "drop")
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One fit: which inputs it loses and which random alterations its data get.
+
+    Parameters
+    ----------
+    label : tuple
+        Names the fit in errors and progress, e.g. ``("backward", 2, "x3")``,
+        ``("permutation", 17)``, ``("model", 4)``.
+    removed : tuple of int
+        Feature columns removed for this fit (training and evaluation data alike).
+    permute_y : bool
+        Train (and evaluate) on targets permuted across rows, drawn from the fit's seed.
+    bootstrap : bool
+        Train on a bootstrap resample of the training rows, drawn from the fit's seed.
+    """
+
+    label: tuple
+    removed: tuple[int, ...] = ()
+    permute_y: bool = False
+    bootstrap: bool = False
+
+
+@dataclass(frozen=True)
+class FitData:
+    """What ``evaluate(model, data)`` receives with the fitted model (fresh arrays per fit).
+
+    Attributes
+    ----------
+    task : FitTask
+    seed : int
+        This fit's own seed (passed to ``fit`` as ``random_state`` when it accepts one).
+    X_train, y_train : ndarray
+        The rows the model was trained on, after removal, permutation and bootstrap.
+    X_test, y_test : ndarray
+        The held-out rows (same removal and permutation); all rows when there is no split.
+    X, y : ndarray
+        All rows, after removal and permutation (for methods run on the refitted model).
+    """
+
+    task: FitTask
+    seed: int
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class DataSetting:
+    """How an engine alters the data of every fit: the removal, the training means a removed
+    column is held at, and the held-out rows (None: train and test on all rows)."""
+
+    removal: str
+    means: np.ndarray
+    test_rows: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class SeededFit:
+    """One fit ready to run: its task, its seed and the data setting of the engine that planned
+    it (:meth:`RetrainEngine.fits`).
+
+    ``optional``: a fit run ahead of need, on a guess (the next step of a stepwise search);
+    when it fails, :meth:`RetrainEngine.execute` returns a :class:`Failed` in its place instead
+    of raising, and the caller raises it only if it uses that result.
+    """
+
+    task: FitTask
+    seed: int
+    setting: DataSetting | None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The result of an optional fit that failed: ``error`` is the :class:`VarImpError` it
+    would have raised (:meth:`throw` raises it)."""
+
+    error: VarImpError
+
+    def throw(self) -> None:
+        raise self.error
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs besides the data, the callables and the fit itself (small)."""
+
+    seeded: bool
+    threads: int | dict[str, int] | None
+    trace_dir: str | None = None
+
+
+def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
+              fit: Callable, evaluate: Callable, job: Job) -> tuple[int, Any]:
+    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``, or
+    ``(index, Failed(error))`` for an optional fit that failed. ``setting`` travels apart from
+    ``item`` (on Dask, scattered once to every worker)."""
+    marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
+    if marker is not None:
+        open(marker, "w").close()
+    try:
+        with thread_limits(_local_threads(job.threads)):
+            return index, _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
+    except VarImpError as exc:
+        if item.optional:
+            return index, Failed(exc)
+        raise
+    finally:
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                os.remove(marker)
+
+
+def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
+                      fit: Callable, evaluate: Callable, seeded: bool) -> Any:
+    task = item.task
+    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows)
+    kwargs = {"random_state": item.seed} if seeded else {}
+    try:
+        model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
+    except Exception as exc:
+        raise _failure(exc, f"fit {task.label!r} raised") from exc
+    if model is None:
+        raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
+    try:
+        value = evaluate(model, data)
+    except Exception as exc:
+        raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
+    if not _finite(value):
+        raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
+                         f"{value!r}")
+    return value
+
+
+def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
+             means: np.ndarray, test_rows: np.ndarray | None) -> FitData:
+    """The arrays one task trains and is evaluated on (fresh arrays; ``X``, ``y`` untouched).
+
+    Draws, from ``rng = numpy.random.default_rng(seed)`` in this order: ``rng.permutation(n)``
+    when ``task.permute_y``, then ``rng.integers(0, n_train, size=n_train)`` when
+    ``task.bootstrap``.
+    """
+    rng = np.random.default_rng(seed)
+    removed = list(task.removed)
+    if removal == "drop":
+        X_all = np.delete(X, removed, axis=-1)
+    else:
+        X_all = np.array(X, copy=True)
+        X_all[..., removed] = means[removed].astype(X_all.dtype, copy=False)
+    y_all = y[rng.permutation(y.shape[0])] if task.permute_y else np.array(y, copy=True)
+    if test_rows is None:
+        X_train, y_train, X_test, y_test = X_all, y_all, X_all, y_all
+    else:
+        train = np.ones(X.shape[0], dtype=bool)
+        train[test_rows] = False
+        X_train, y_train = X_all[train], y_all[train]
+        X_test, y_test = X_all[test_rows], y_all[test_rows]
+    if task.bootstrap:
+        rows = rng.integers(0, X_train.shape[0], size=X_train.shape[0])
+        X_train, y_train = X_train[rows], y_train[rows]
+    return FitData(task, seed, X_train, y_train, X_test, y_test, X_all, y_all)
+
+
+def _failure(exc: Exception, what: str) -> VarImpError:
+    """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class)."""
+    cls = type(exc) if isinstance(exc, VarImpError) else ModelError
+    try:
+        return cls(f"{what} {type(exc).__name__}: {exc}")
+    except Exception:  # a subclass with another constructor
+        return ModelError(f"{what} {type(exc).__name__}: {exc}")
+
+
+def _finite(value: Any) -> bool:
+    """False for a non-finite real number or a float array holding one; True otherwise."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return bool(np.isfinite(value))
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.inexact):
+        return bool(np.all(np.isfinite(value)))
+    return True
+
+
+def accepts_random_state(fit: Callable) -> bool:
+    try:
+        parameters = inspect.signature(fit).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "random_state" and p.kind != p.POSITIONAL_ONLY
+               or p.kind == p.VAR_KEYWORD for p in parameters)
+
+
+@contextlib.contextmanager
+def thread_limits(threads: int | None) -> Iterator[None]:
+    """Torch intra-op threads and BLAS/OpenMP pools limited to ``threads`` (None: untouched);
+    restored afterwards. Torch is limited only when the worker has imported it."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous)
+
+
+def _local_threads(threads: int | dict[str, int] | None) -> int | None:
+    """This worker's thread share: an int as given, or on Dask the host's cores divided by the
+    worker threads on the same host."""
+    if not isinstance(threads, dict):
+        return threads
+    from distributed import get_worker
+
+    try:
+        host = host_of(get_worker().address)
+    except ValueError:  # not on a Dask worker
+        return None
+    return max(1, (os.cpu_count() or 1) // threads.get(host, 1))
+
+
+def host_of(address: str) -> str:
+    return address.split("://")[-1].rsplit(":", 1)[0]
+
+
+def check_removed(task: FitTask, n_features: int, removal: str) -> None:
+    removed = task.removed
+    ok = isinstance(removed, tuple) and all(
+        isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_features
+        for j in removed) and len(set(removed)) == len(removed)
+    if not ok or (removal == "drop" and len(removed) == n_features):
+        raise InputError(f"FitTask {task.label!r}: removed must be a tuple of distinct feature "
+                         f"columns in [0, {n_features}) leaving at least one with "
+                         f"removal={removal!r}; received {removed!r}")
+
+
+__all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
+           "accepts_random_state", "check_removed", "fit_data", "host_of", "run_task",
+           "thread_limits"]
