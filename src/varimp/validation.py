@@ -275,6 +275,13 @@ def feature_spread(X: np.ndarray) -> np.ndarray:
     return np.sqrt(X.var(axis=0).mean(axis=0))
 
 
+def check_flag(value: object, name: str) -> bool:
+    """``value`` as a bool: True or False (a numpy bool too), else an InputError naming it."""
+    if not isinstance(value, bool | np.bool_):
+        raise InputError(f"{name} must be True or False; received {describe(value)}")
+    return bool(value)
+
+
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}; received {value!r}")

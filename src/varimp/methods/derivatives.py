@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..result import Importance
-from ..validation import check_choice, feature_spread
+from ..validation import check_choice, check_flag, feature_spread
 from ._common import (
     group_columns,
     output_labels,
@@ -19,7 +19,6 @@ from ._common import (
     time_table,
 )
 from .measure import check_interval, interval_seed, percentile_interval, row_bootstrap
-from .perturbation import check_by_time
 
 #: Inputs whose standard deviations differ by more than this factor get a warning with
 #: ``scale="none"``: their raw derivatives are in incomparable units.
@@ -106,7 +105,7 @@ def partial_derivatives(
     249-264.
     """
     scale = check_choice(scale, "scale", ("none", "std"))
-    per_sample = check_by_time(per_sample, "per_sample")
+    per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,

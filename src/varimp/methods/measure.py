@@ -5,11 +5,13 @@ without another model call. Shared by every method built on the perturbation eng
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..engines import Task
 from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
 from ..errors import InputError, describe
 from ..scoring import Evaluation, check_probabilities, read_targets
@@ -268,3 +270,44 @@ def row_interval(shares: RowShares | None, ci_level: float | None, n_bootstrap: 
         return None
     details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return shares.interval(ci_level, n_bootstrap, seed, index)
+
+
+def sample_shares(measure: Measure, tasks: Sequence[Task], setup: Setup, cells: bool
+                  ) -> RowShares:
+    """Every row's share of every cell's score (``cells``; index ``t * V + v``) or of every
+    variable's score, for ``per_sample``: the values the engine's copies already hold."""
+    measure.baseline()  # the metric's closed form is checked on the first loss
+    if measure.evaluation is not None and not measure.evaluation.per_row:
+        raise InputError(f"per_sample needs an error that is a mean over rows (MSE, MAE, log "
+                         f"loss, accuracy); received scoring "
+                         f"{measure.evaluation.scoring_name!r}")
+    names = setup.variables
+    if not cells:
+        return RowShares.of_tasks(measure, tasks, names)
+    position = {name: i for i, name in enumerate(names)}
+    return RowShares(measure, setup.data.n_timesteps * len(names),
+                     {j: task.step * len(names) + position[task.label[1]]
+                      for j, task in enumerate(tasks) if task.step is not None})
+
+
+def per_sample_values(shares: RowShares | None, setup: Setup, cells: bool
+                      ) -> np.ndarray | None:
+    """``(n, T, V)`` (cells) or ``(n, V)``: each row's share; its mean over rows is
+    ``by_time`` (or the scores) for an error that is a mean over rows."""
+    if shares is None:
+        return None
+    values = shares.shares().T
+    shape = (setup.data.n_timesteps, len(setup.variables)) if cells else values.shape[1:]
+    return values.reshape(values.shape[0], *shape)
+
+
+def observe_both(first: Callable | None, second: Callable | None) -> Callable | None:
+    """One engine observer that calls both (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def observe(*args: Any) -> None:
+        first(*args)
+        second(*args)
+
+    return observe

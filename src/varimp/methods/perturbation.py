@@ -31,13 +31,22 @@ from ..scoring import check_scoring
 from ..validation import (
     category_names,
     check_choice,
+    check_flag,
     check_positive_float,
     check_positive_int,
     feature_spread,
     one_hot_codes,
 )
 from ._common import Setup, output_labels, output_names, prepare, time_table
-from .measure import Measure, RowShares, check_interval, row_interval
+from .measure import (
+    Measure,
+    RowShares,
+    check_interval,
+    observe_both,
+    per_sample_values,
+    row_interval,
+    sample_shares,
+)
 
 DEFAULT_NOISE = (0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -68,53 +77,6 @@ def summarize(values: np.ndarray, setup: Setup, cells: bool
         table = time_table(values[:, len(names):].reshape(len(values), steps, len(names))
                            .mean(axis=0), names)
     return whole.mean(axis=0), std, table
-
-
-def check_by_time(by_time: object, name: str = "by_time") -> bool:
-    if not isinstance(by_time, bool | np.bool_):
-        raise InputError(f"{name} must be True or False; received {describe(by_time)}")
-    return bool(by_time)
-
-
-def sample_shares(measure: Measure, tasks: Sequence[Task], setup: Setup, cells: bool
-                  ) -> RowShares:
-    """Every row's share of every cell's score (``cells``; index ``t * V + v``) or of every
-    variable's score, for ``per_sample``: the values the engine's copies already hold."""
-    measure.baseline()  # the metric's closed form is checked on the first loss
-    if measure.evaluation is not None and not measure.evaluation.per_row:
-        raise InputError(f"per_sample needs an error that is a mean over rows (MSE, MAE, log "
-                         f"loss, accuracy); received scoring "
-                         f"{measure.evaluation.scoring_name!r}")
-    names = setup.variables
-    if not cells:
-        return RowShares.of_tasks(measure, tasks, names)
-    position = {name: i for i, name in enumerate(names)}
-    return RowShares(measure, setup.data.n_timesteps * len(names),
-                     {j: task.step * len(names) + position[task.label[1]]
-                      for j, task in enumerate(tasks) if task.step is not None})
-
-
-def per_sample_values(shares: RowShares | None, setup: Setup, cells: bool
-                      ) -> np.ndarray | None:
-    """``(n, T, V)`` (cells) or ``(n, V)``: each row's share; its mean over rows is
-    ``by_time`` (or the scores) for an error that is a mean over rows."""
-    if shares is None:
-        return None
-    values = shares.shares().T
-    shape = (setup.data.n_timesteps, len(setup.variables)) if cells else values.shape[1:]
-    return values.reshape(values.shape[0], *shape)
-
-
-def observe_both(first: Callable | None, second: Callable | None) -> Callable | None:
-    """One engine observer that calls both (either may be None)."""
-    if first is None or second is None:
-        return first or second
-
-    def observe(*args: Any) -> None:
-        first(*args)
-        second(*args)
-
-    return observe
 
 
 def _check_noise(noise: object) -> tuple[float, ...]:
@@ -217,8 +179,8 @@ def perturbation(
     levels = _check_noise(noise)
     scale = check_choice(scale, "scale", ("relative", "absolute"))
     n_repeats = check_positive_int(n_repeats, "n_repeats")
-    by_time = check_by_time(by_time)
-    per_sample = check_by_time(per_sample, "per_sample")
+    by_time = check_flag(by_time, "by_time")
+    per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
@@ -383,8 +345,8 @@ def permutation(
     simultaneously. Journal of Machine Learning Research 20(177), 1-81.
     """
     n_repeats = check_positive_int(n_repeats, "n_repeats")
-    by_time = check_by_time(by_time)
-    per_sample = check_by_time(per_sample, "per_sample")
+    by_time = check_flag(by_time, "by_time")
+    per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,

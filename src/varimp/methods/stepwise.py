@@ -17,16 +17,19 @@ import pandas as pd
 from ..engines import Hold, PerturbationEngine, Task
 from ..result import Importance
 from ..scoring import check_scoring
+from ..validation import check_flag
 from ._common import Setup, prepare
-from .measure import Measure, RowShares, check_interval, interval_seed, row_interval
-from .perturbation import (
-    check_by_time,
+from .measure import (
+    Measure,
+    RowShares,
+    check_interval,
+    interval_seed,
     observe_both,
     per_sample_values,
+    row_interval,
     sample_shares,
-    summarize,
-    variable_tasks,
 )
+from .perturbation import summarize, variable_tasks
 
 _REFERENCES = """
     References
@@ -100,8 +103,8 @@ def improved_stepwise_1(
         ``baseline`` (the full model's score), ``measure``, ``means`` (the values held),
         ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
     """
-    by_time = check_by_time(by_time)
-    per_sample = check_by_time(per_sample, "per_sample")
+    by_time = check_flag(by_time, "by_time")
+    per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
     setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
