@@ -1,0 +1,248 @@
+"""Data files as ``varimp run`` reads them (see :mod:`varimp.loaders`)."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ._files import check_file, first_line
+
+#: Data file suffixes.
+DATA_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
+
+
+@dataclass
+class Data:
+    """Inputs and targets read from a data file.
+
+    Attributes
+    ----------
+    X : ndarray
+        ``(n, p)`` tables or ``(n, T, p)`` sequences, float64.
+    y : ndarray or None
+        Targets: ``(n,)``, or ``(n, T)`` for a long table whose target changes over time.
+    feature_names : list of str
+    facts : dict
+        What was read, for the report (label -> value).
+    targets_per_step : bool
+        ``y`` holds one target per time step of a long table, whichever the model predicts.
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list[str]
+    facts: dict[str, str] = field(default_factory=dict)
+    targets_per_step: bool = False
+
+
+
+def load_data(path: Path, *, target: str | None = None, features: Sequence[str] | None = None,
+              id_column: str | None = None, time_column: str | None = None,
+              target_file: Path | None = None) -> Data:
+    """Read inputs and targets from a data file.
+
+    Parameters
+    ----------
+    path : Path
+        CSV or Parquet (a table), ``.npy`` or ``.npz`` (arrays).
+    target : str, optional
+        Tables: the column holding the targets.
+    features : sequence of str, optional
+        Tables: the input columns, in this order (default: every other column). Arrays: the
+        names of the features.
+    id_column, time_column : str, optional
+        Tables: a long table of sequences, one row per sequence and time step, pivoted into
+        ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
+        same time steps.
+    target_file : Path, optional
+        Targets in their own file (``.npy``, ``.npz`` or a one-column CSV), for arrays.
+
+    Returns
+    -------
+    Data
+    """
+    check_file(path, "data")
+    suffix = path.suffix.lower()
+    if suffix not in DATA_FORMATS:
+        raise InputError(f"data file {path} has suffix {suffix!r}; supported: "
+                         f"{', '.join(DATA_FORMATS)}")
+    if (id_column is None) != (time_column is None):
+        raise InputError("--id and --time go together: a long table of sequences needs both")
+    if suffix in (".npy", ".npz"):
+        if target is not None or id_column is not None:
+            raise InputError(f"--target, --id and --time name columns of a table; data file "
+                             f"{path} holds arrays: put the targets in the .npz as 'y' or pass "
+                             "--target-file")
+        X, y, names = _arrays(path, target_file, features)
+        facts = {"data": f"{path.name} (NumPy arrays)"}
+    else:
+        if target_file is not None:
+            raise InputError("--target-file is for array data; a table names its target "
+                             "column with --target")
+        table = _table(path, suffix)
+        if id_column is None:
+            X, y, names = _columns(table, path, target, features)
+        else:
+            X, y, names = _long(table, path, target, features, id_column, time_column)
+        facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
+    _check_finite(X, names, path)
+    if y is not None and np.issubdtype(y.dtype, np.number):
+        _check_finite(y.astype(float), ["target"], path)
+    shape = " x ".join(str(s) for s in X.shape)
+    axes = "sequences x steps x features" if X.ndim == 3 else "rows x features"
+    facts["inputs"] = f"{shape} ({axes}): {', '.join(names)}"
+    facts["target"] = "none (methods that measure an error are skipped)" if y is None else \
+        f"{target or 'y'}, shape {' x '.join(str(s) for s in y.shape)}"
+    return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None)
+
+
+def _table(path: Path, suffix: str) -> pd.DataFrame:
+    try:
+        if suffix == ".csv":
+            table = pd.read_csv(path)
+        else:
+            table = pd.read_parquet(path, engine="pyarrow")
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError,
+            UnicodeDecodeError) as exc:
+        kind = "CSV" if suffix == ".csv" else "Parquet"
+        raise InputError(f"cannot read data file {path} as {kind}: {first_line(exc)}") from exc
+    except Exception as exc:  # pyarrow's own errors
+        raise InputError(f"cannot read data file {path}: {type(exc).__name__}: "
+                         f"{first_line(exc)}") from exc
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        raise InputError(f"data file {path} has no rows or no columns")
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+def _columns(table: pd.DataFrame, path: Path, target: str | None,
+             features: Sequence[str] | None, exclude: Sequence[str] = ()
+             ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Inputs (the ``features`` columns, default every other) and the target column."""
+    named = [c for c in [target, *(features or ()), *exclude] if c is not None]
+    missing = [c for c in dict.fromkeys(named) if c not in table.columns]
+    if missing:
+        raise InputError(f"data file {path} has no column {', '.join(map(repr, missing))}; its "
+                         f"columns are {list(table.columns)}")
+    if features:
+        names = list(features)
+    else:
+        names = [c for c in table.columns if c != target and c not in exclude]
+    if target in names:
+        raise InputError(f"column {target!r} is both the target and a feature")
+    if not names:
+        raise InputError(f"data file {path} has no feature column besides the target")
+    text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
+    if text:
+        raise InputError(f"feature columns {text} of data file {path} are not numeric "
+                         "(encode categories as numbers or one-hot columns first)")
+    X = table[names].to_numpy(dtype=np.float64)
+    y = None if target is None else table[target].to_numpy()
+    return X, y, names
+
+
+def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequence[str] | None,
+          id_column: str, time_column: str
+          ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)``."""
+    keys = [id_column, time_column]
+    _, _, names = _columns(table, path, target, features, exclude=keys)
+    table = table.sort_values(keys, kind="stable")
+    if table.duplicated(keys).any():
+        row = table[table.duplicated(keys, keep=False)].iloc[0]
+        raise InputError(f"data file {path} has several rows for {id_column}={row[id_column]}, "
+                         f"{time_column}={row[time_column]}")
+    steps = table.groupby(id_column, sort=False)[time_column].agg(tuple)
+    first = steps.iloc[0]
+    odd = steps[steps.map(lambda s: s != first)]
+    if len(odd):
+        raise InputError(f"every sequence must have the same time steps: {id_column}="
+                         f"{steps.index[0]} has {len(first)} steps {_short(first)}, "
+                         f"{id_column}={odd.index[0]} has {len(odd.iloc[0])} "
+                         f"{_short(odd.iloc[0])}")
+    n, T = len(steps), len(first)
+    X = table[names].to_numpy(dtype=np.float64).reshape(n, T, len(names))
+    y = None if target is None else table[target].to_numpy().reshape(n, T)
+    return X, y, names
+
+
+def _short(values: tuple) -> str:
+    text = ", ".join(map(str, values[:6]))
+    return f"({text}{', ...' if len(values) > 6 else ''})"
+
+
+def _arrays(path: Path, target_file: Path | None, features: Sequence[str] | None
+            ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    arrays = _read_arrays(path)
+    if len(arrays) == 1:
+        X, y = next(iter(arrays.values())), None
+    elif "X" in arrays and set(arrays) <= {"X", "y"}:
+        X, y = arrays["X"], arrays.get("y")
+    else:
+        raise InputError(f"data file {path} must hold the arrays 'X' and optional 'y', or a "
+                         f"single array; it holds {sorted(arrays)}")
+    if target_file is not None:
+        if y is not None:
+            raise InputError(f"data file {path} holds 'y' and --target-file gives targets "
+                             "too: keep one")
+        check_file(target_file, "target")
+        y = _target_array(target_file)
+    if X.ndim not in (2, 3) or not np.issubdtype(X.dtype, np.number):
+        raise InputError(f"the inputs in {path} must be a numeric 2-D (rows x features) or "
+                         f"3-D (sequences x steps x features) array; received shape "
+                         f"{X.shape} and dtype {X.dtype}")
+    if y is not None and y.shape[0] != X.shape[0]:
+        raise InputError(f"the targets have {y.shape[0]} rows and the inputs {X.shape[0]}")
+    p = X.shape[-1]
+    if features:
+        if len(features) != p:
+            raise InputError(f"--features gives {len(features)} names for {p} features")
+        names = list(features)
+    else:
+        names = [f"x{i + 1}" for i in range(p)]
+    return X.astype(np.float64), y, names
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"X": loaded}
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read data file {path} as NumPy arrays (object arrays, which "
+                         f"need pickle, are refused): {first_line(exc)}") from exc
+
+
+def _target_array(path: Path) -> np.ndarray:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        table = _table(path, suffix)
+        if table.shape[1] != 1:
+            raise InputError(f"target file {path} must have one column; it has "
+                             f"{list(table.columns)}")
+        return table.iloc[:, 0].to_numpy()
+    if suffix not in (".npy", ".npz"):
+        raise InputError(f"target file {path} must be .npy, .npz or a one-column .csv")
+    arrays = _read_arrays(path)
+    if len(arrays) != 1 and "y" not in arrays:
+        raise InputError(f"target file {path} must hold 'y' or a single array; it holds "
+                         f"{sorted(arrays)}")
+    return arrays.get("y", next(iter(arrays.values())))
+
+
+def _check_finite(values: np.ndarray, names: Sequence[str], path: Path) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        per_feature = bad.reshape(-1, bad.shape[-1]).sum(axis=0) if len(names) > 1 else \
+            [bad.sum()]
+        where = [f"{name} ({int(k)})" for name, k in zip(names, per_feature, strict=True) if k]
+        raise InputError(f"data file {path} has {int(bad.sum())} missing or infinite values "
+                         f"in {', '.join(where)}; remove or impute them first")
