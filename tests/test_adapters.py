@@ -18,6 +18,7 @@ from torch import nn
 
 import varimp
 from varimp.adapters import adapt
+from varimp.loaders import load_model
 
 P, T, N, UNITS = 4, 5, 40, 3
 METHODS = ("connection_weights", "garson", "partial_derivatives")
@@ -343,16 +344,17 @@ def pipeline():
 
 UNREADABLE = [
     (lambda: nn.Sequential(nn.Linear(P, 4), nn.LayerNorm(4), nn.Linear(4, 1)), (N, P),
-     r"layer '1' LayerNorm cannot be read .*; layers read before it: '0' Linear\(4, 4\)$"),
+     r"layer '1' LayerNorm cannot be read .*\. Modules of the model: '0' Linear\(4, 4\) -> "
+     r"'1' LayerNorm -> '2' Linear\(4, 1\)$"),
     (lambda: nn.Sequential(nn.Conv1d(T, 2, 2), nn.Flatten(), nn.Linear(6, 1)), (N, T, P),
      r"layer '0' Conv1d cannot be read"),
     (lambda: Recurrent(nn.LSTM(P, UNITS, batch_first=True, bidirectional=True),
                        nn.Linear(2 * UNITS, 1)), (N, T, P), "layer LSTM is bidirectional"),
     (keras_conv, (N, T, P), r"layer 'conv1d.*' \(Conv1D\) cannot be read"),
     (pipeline, (N, P), r"Pipeline steps \['standardscaler'\] transform the inputs"),
-    (Residual, (N, P), r"Residual do not reproduce its predictions; the predictions differ from "
-     r"the layers' by a linear function of the input: a skip connection \(x \+ f\(x\)\) in "
-     r"its forward. Layers read \(2\): 'inner' Linear\(4, 4\) \+ tanh -> 'out' Linear\(4, 1\)"),
+    (Residual, (N, P), r"Residual do not reproduce its predictions; its forward has a skip "
+     r"connection around layer 'inner' Linear\(4, 4\) \(h \+ f\(h\).*cannot follow a skip "
+     r"connection.* Layers read \(2\): 'inner' Linear\(4, 4\) \+ tanh -> 'out' Linear\(4, 1\)"),
 ]
 
 
@@ -442,3 +444,255 @@ def test_bad_input_is_refused_with_what_was_expected(build, X, names, message):
     for method in METHODS:
         with pytest.raises(varimp.InputError, match=message):
             run(method, model, X, feature_names=names)
+
+
+# -- a binary classifier with class names is one logistic unit -------------------------------
+
+def test_a_binary_classifier_with_class_names_is_one_unit_named_by_its_positive_class():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(80, P))
+    labels = np.where(X[:, 0] - 0.5 * X[:, 1] > 0, "yes", "no")
+    clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0),
+                      X, labels)
+    assert list(clf.classes_) == ["no", "yes"]
+    assert adapt(clf).output_names == ("yes",)  # one unit: P(classes_[1])
+    path = (clf.coefs_[0] @ clf.coefs_[1])[:, 0]
+    eps = 1e-6
+    fd = np.stack([(clf.predict_proba(X + eps * e)[:, 1] - clf.predict_proba(X - eps * e)[:, 1])
+                   / (2 * eps) for e in np.eye(P)], axis=1)
+    for output in ("yes", 0, None):
+        cw = varimp.connection_weights(clf, X, output=output)
+        np.testing.assert_allclose(cw.scores.to_numpy(), path, rtol=1e-12)
+        assert list(cw.details["per_output"].columns) == ["yes"]
+        pad = varimp.partial_derivatives(clf, X, output=output)
+        np.testing.assert_allclose(pad.details["derivatives"].to_numpy(), fd, rtol=1e-5,
+                                   atol=1e-8)
+    named = varimp.permutation(clf, X, labels, output="yes", n_repeats=2, random_state=0)
+    whole = varimp.permutation(clf, X, labels, n_repeats=2, random_state=0)
+    np.testing.assert_array_equal(named.scores.to_numpy(), whole.scores.to_numpy())
+    refusal = (r"output must be 'yes' or 0: this binary classifier has one logistic unit, the "
+               r"probability of class 'yes' \(classes_\[1\]\), and no output for class 'no'; "
+               r"its importance for 'no' is the same with opposite sign .*received "
+               r"output='no'$")
+    for method in ("connection_weights", "garson", "partial_derivatives", "permutation",
+                   "profile"):
+        with pytest.raises(varimp.InputError, match=refusal):
+            varimp.importance(clf, X, labels, method=method, output="no")
+
+
+def test_the_diagram_of_a_binary_classifier_names_its_one_output_node():
+    import matplotlib.pyplot as plt
+
+    from varimp.plot import plot_network
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(40, P))
+    clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(3,), max_iter=50, random_state=0), X,
+                      np.where(X[:, 0] > 0, "present", "absent"))
+    adapter = adapt(clf)
+    # as the report draws it: the network, with the adapter's output names
+    for drawn in (plot_network(clf),
+                  plot_network(adapter.network(), output_names=adapter.output_names)):
+        labels = [text.get_text() for text in drawn.texts if text.get_text() in
+                  ("present", "absent")]
+        assert labels == ["present"]
+        assert len(drawn.collections[0].get_segments()) == P * 3 + 3 + 3 + 1  # weights, biases
+        plt.close(drawn.figure)
+
+
+def test_a_model_fitted_on_a_dataframe_is_called_without_a_feature_name_warning():
+    import pandas as pd
+
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame(rng.normal(size=(50, P)), columns=["temp", "rain", "ph", "depth"])
+    y = frame["temp"] - frame["rain"]
+    for model in (MLPRegressor(hidden_layer_sizes=(3,), max_iter=30, random_state=0),
+                  make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(3,),
+                                                               max_iter=30, random_state=0))):
+        fit_quietly(model, frame, y)
+        X = frame.to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # scikit-learn's "X does not have valid feature names"
+            predicted = adapt(model).predict(X)[:, 0, 0]
+            result = varimp.permutation(model, X, y.to_numpy(), n_repeats=1, random_state=0)
+        np.testing.assert_array_equal(predicted, model.predict(frame))
+        assert list(result.scores.index) == ["x1", "x2", "x3", "x4"]
+
+
+# -- errors of the model: the informative line is kept ---------------------------------------
+
+def test_a_model_error_keeps_its_first_and_last_lines():
+    def scripted_like(X):
+        raise RuntimeError("The following operation failed in the TorchScript interpreter.\n"
+                           "Traceback of TorchScript (most recent call last):\n"
+                           "  File \"linear.py\", line 134, in forward\n\n"
+                           "RuntimeError: mat1 and mat2 shapes cannot be multiplied (3x5 and "
+                           "4x6)\n\n")
+
+    with pytest.raises(varimp.ModelError) as caught:
+        varimp.permutation(scripted_like, np.zeros((3, 5)), np.zeros(3))
+    assert str(caught.value) == (
+        "the model raised RuntimeError on input of shape (3, 5): The following operation "
+        "failed in the TorchScript interpreter. ... RuntimeError: mat1 and mat2 shapes cannot "
+        "be multiplied (3x5 and 4x6)")
+    assert "\n" not in str(caught.value)
+
+
+# -- Keras models with several output heads ---------------------------------------------------
+
+def two_head_keras(units=(1, 1), activations=(None, None), dict_output=False):
+    keras.utils.set_random_seed(14)
+    inp = keras.Input((P,))
+    hidden = keras.layers.Dense(5, activation="tanh", name="hid")(inp)
+    heads = [keras.layers.Dense(k, activation=a, name=name)(hidden)
+             for k, a, name in zip(units, activations, ("flow", "temp"), strict=True)]
+    return keras.Model(inp, dict(zip(("temp_out", "flow_out"), heads[::-1], strict=True))
+                       if dict_output else heads)
+
+
+def test_a_keras_model_with_two_heads_joins_them_and_names_its_outputs():
+    X = np.random.default_rng(15).normal(size=(30, P))
+    model = two_head_keras(units=(1, 2))
+    adapter = adapt(model)
+    assert adapter.output_names == ("flow", "temp[0]", "temp[1]")
+    flow, temp = (np.asarray(out) for out in model.predict(X, verbose=0))
+    np.testing.assert_allclose(adapter.predict(X)[:, 0], np.hstack([flow, temp]), rtol=1e-6)
+    w_h = model.get_layer("hid").get_weights()[0]
+    by_hand = np.hstack([w_h @ model.get_layer(name).get_weights()[0]
+                         for name in ("flow", "temp")])
+    cw = varimp.connection_weights(model, X)
+    np.testing.assert_allclose(cw.details["per_output"].to_numpy(), by_hand, rtol=1e-5)
+    assert list(cw.details["per_output"].columns) == ["flow", "temp[0]", "temp[1]"]
+    temp1 = varimp.connection_weights(model, X, output="temp[1]")
+    np.testing.assert_allclose(temp1.scores.to_numpy(), by_hand[:, 2], rtol=1e-5)
+    # partial derivatives of the "flow" head: d flow / dx = W_h diag(1 - tanh^2) w_flow
+    b_h = model.get_layer("hid").get_weights()[1]
+    slope = 1 - np.tanh(X @ w_h + b_h) ** 2
+    exact = (slope * model.get_layer("flow").get_weights()[0][:, 0]) @ w_h.T
+    pad = varimp.partial_derivatives(model, X, output="flow")
+    np.testing.assert_allclose(pad.details["derivatives"].to_numpy(), exact, rtol=1e-4,
+                               atol=1e-6)
+    # a dict of heads is joined by sorted key and named by its keys
+    named = two_head_keras(dict_output=True)
+    assert adapt(named).output_names == ("flow_out", "temp_out")
+    out = named.predict(X, verbose=0)
+    np.testing.assert_allclose(adapt(named).predict(X)[:, 0],
+                               np.hstack([out["flow_out"], out["temp_out"]]), rtol=1e-6)
+
+
+def test_keras_heads_the_weight_reader_cannot_join_are_refused():
+    X = np.random.default_rng(16).normal(size=(10, P))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"output heads 'flow', 'temp' have different activations "
+                             r"\(sigmoid, identity\).*keras.Model\(model.inputs, "
+                             r"model.outputs\[k\]\)"):
+        varimp.connection_weights(two_head_keras(activations=("sigmoid", None)), X)
+    inp = keras.Input((P,))
+    hidden = keras.layers.Dense(4, activation="tanh", name="hid")(inp)
+    deeper = keras.layers.Dense(1, name="deep")(keras.layers.Dense(3, name="more")(hidden))
+    branched = keras.Model(inp, [keras.layers.Dense(1, name="flow")(hidden), deeper])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"output heads 'flow', 'deep' are flow \(Dense, from hid\), deep "
+                             r"\(Dense, from more\); the weight-based methods read several "
+                             r"heads only when they are Dense layers on one shared layer"):
+        varimp.connection_weights(branched, X)
+    # prediction-based methods still read it: the two heads side by side
+    assert adapt(branched).predict(X).shape == (10, 1, 2)
+
+
+# -- skip connections and functional operations are named -------------------------------------
+
+class HiddenSkip(nn.Module):
+    """``h + tanh(W h)`` between hidden layers, then a functional relu of the sum."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(17)
+        self.inner, self.act = nn.Linear(P, 4, dtype=torch.float64), nn.Tanh()
+        self.block = nn.Linear(4, 4, dtype=torch.float64)
+        self.out = nn.Linear(4, 1, dtype=torch.float64)
+
+    def forward(self, x):
+        h = self.act(self.inner(x))
+        return self.out(torch.relu(h + torch.tanh(self.block(h))))
+
+
+def test_a_skip_connection_between_hidden_layers_and_its_functional_ops_are_named():
+    X = np.random.default_rng(18).normal(size=(20, P))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"its forward has a skip connection around layer 'block' "
+                             r"Linear\(4, 4\) \(h \+ f\(h\).*relu applied to that sum as a "
+                             r"function.*tanh after layer 'block' Linear\(4, 4\) as a function"
+                             r".*cannot follow a skip connection.*Layers read \(3\): 'inner' "
+                             r"Linear\(4, 4\) \+ tanh -> 'block' Linear\(4, 4\) -> 'out' "
+                             r"Linear\(4, 1\)$"):
+        varimp.connection_weights(HiddenSkip(), X)
+
+
+def test_a_keras_skip_connection_is_named_with_every_layer_of_the_model():
+    inp = keras.Input((P,), name="inputs")
+    hidden = keras.layers.Dense(P, activation="tanh", name="hid")(inp)
+    summed = keras.layers.Add(name="skip")([hidden, inp])
+    model = keras.Model(inp, keras.layers.Dense(1, name="out")(summed))
+    X = np.random.default_rng(19).normal(size=(10, P))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"^layer 'skip' \(Add\) cannot be read by the weight-based methods: "
+                             r"it combines the outputs of 'hid', 'inputs': a skip connection "
+                             r"\(h \+ f\(h\)\).*Layers of the model: inputs \(InputLayer\) -> "
+                             r"hid \(Dense\) -> skip \(Add\) -> out \(Dense\)$"):
+        varimp.garson(model, X)
+
+
+# -- TorchScript and torch.export ---------------------------------------------------------------
+
+def saved_and_loaded(module, path):
+    torch.jit.save(module, str(path))
+    return torch.jit.load(str(path))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit
+@pytest.mark.parametrize("compile_with", ["script", "trace"])
+def test_torchscript_modules_of_standard_layers_are_read_like_the_eager_module(compile_with,
+                                                                              tmp_path):
+    torch.manual_seed(20)
+    X = np.random.default_rng(20).normal(size=(12, T, P))
+    eager = nn.Sequential(nn.Linear(P, 5), nn.Tanh(), nn.Linear(5, 2), nn.Softmax(dim=-1))
+    recurrent = Recurrent(nn.GRU(P, UNITS, batch_first=True), nn.Linear(UNITS, 1)).double()
+    for model, data in ((eager.double(), X[:, 0]), (recurrent, X)):
+        example = torch.as_tensor(data[:2])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings about python values
+            compiled = torch.jit.script(model) if compile_with == "script" else \
+                torch.jit.trace(model, example)
+        loaded = saved_and_loaded(compiled, tmp_path / f"{compile_with}.pt")
+        for method in ("connection_weights", "garson"):
+            expected, got = run(method, model, data), run(method, loaded, data)
+            np.testing.assert_allclose(got.details["per_output"].to_numpy(),
+                                       expected.details["per_output"].to_numpy(), rtol=1e-12)
+        assert adapt(loaded).expected_input == adapt(model).expected_input
+        assert adapt(loaded).output_kind == adapt(model).output_kind
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit
+def test_a_traced_layer_that_lost_its_settings_and_an_exported_program_are_refused(tmp_path):
+    torch.manual_seed(21)
+    X = np.random.default_rng(21).normal(size=(8, P))
+    model = nn.Sequential(nn.Linear(P, 3), nn.LeakyReLU(0.3), nn.Linear(3, 1)).double()
+    traced = saved_and_loaded(torch.jit.trace(model, torch.as_tensor(X[:2])),
+                              tmp_path / "traced.pt")
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer '1' LeakyReLU of this traced TorchScript module keeps no "
+                             r"negative_slope.*torch.jit.script.*Modules of the model: '0' "
+                             r"Linear\(4, 3\) -> '1' LeakyReLU -> '2' Linear\(3, 1\)$"):
+        varimp.connection_weights(traced, X)
+    scripted = saved_and_loaded(torch.jit.script(model), tmp_path / "scripted.pt")
+    np.testing.assert_allclose(varimp.connection_weights(scripted, X).scores.to_numpy(),
+                               varimp.connection_weights(model, X).scores.to_numpy(),
+                               rtol=1e-12)
+    path = tmp_path / "mlp.pt2"
+    torch.export.save(torch.export.export(model, (torch.as_tensor(X[:2]),)), str(path))
+    loaded = load_model(path).model
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"this is a torch.export program \(.pt2\): it keeps the weights but "
+                             r"not the layers"):
+        varimp.connection_weights(loaded, X)

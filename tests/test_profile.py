@@ -358,3 +358,21 @@ def test_bad_options_raise_input_error(table, options, fragment):
     with pytest.raises(varimp.InputError) as info:
         varimp.profile(interaction, X, **options)
     assert fragment in str(info.value)
+
+
+def test_the_columns_of_a_dataframe_y_name_the_outputs(table):
+    X, levels = table
+
+    def two(X):
+        return np.column_stack([interaction(X), -3 * X[:, 2]])
+
+    Y = pd.DataFrame(two(X), columns=["flow", "temp"])
+    named = varimp.profile(two, X, Y, output="temp")
+    # the second output, -3 x3, swept over the range of x3: 3 * (max - min) whatever the levels
+    assert named.scores["x3"] == pytest.approx(3 * (levels[-1, 2] - levels[0, 2]))
+    pd.testing.assert_series_equal(named.scores, varimp.profile(two, X, output=1).scores)
+    assert list(named.details["per_output"].columns) == ["temp"]
+    assert list(varimp.profile(two, X, Y).details["per_output"].columns) == ["flow", "temp"]
+    with pytest.raises(varimp.InputError, match=r"output names are \['flow', 'temp'\]\); "
+                                                r"received str 'rain'"):
+        varimp.profile(two, X, Y, output="rain")

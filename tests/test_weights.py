@@ -454,3 +454,19 @@ def test_a_dense_layer_before_a_linear_rnn_is_applied_at_every_step():
                          torch.as_tensor(X[:1], dtype=torch.float32), k)
         result = varimp.connection_weights(model, X, output=k)
         np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-5, atol=1e-6)
+
+
+def test_the_columns_of_a_dataframe_y_name_the_outputs():
+    model = mlp((P, 5, 3), seed=4)
+    reference = np.linalg.multi_dot(weights_of(model))
+    X = np.zeros((4, P))
+    Y = pd.DataFrame(np.zeros((4, 3)), columns=["a", "b", "c"])
+    for data in (X, None):  # without X, y still names the outputs
+        b = varimp.connection_weights(model, data, Y, output="b")
+        np.testing.assert_allclose(b.scores.to_numpy(), reference[:, 1], rtol=1e-12)
+        assert list(b.details["per_output"].columns) == ["b"]
+        shares = varimp.garson(model, data, Y, output=["c", "a"])
+        assert list(shares.details["per_output"].columns) == ["c", "a"]
+    with pytest.raises(varimp.InputError, match=r"output names are \['a', 'b', 'c'\]\); "
+                                                r"received str 'd'"):
+        varimp.connection_weights(model, X, Y, output="d")

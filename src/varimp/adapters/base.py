@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -46,10 +46,18 @@ def model_errors(shape: tuple[int, ...]) -> Iterator[None]:
     except VarImpError:
         raise
     except Exception as exc:
-        lines = str(exc).strip().splitlines() or [""]
-        first = lines[0] if len(lines[0]) <= 300 else lines[0][:297] + "..."
         raise ModelError(f"the model raised {type(exc).__name__} on input of shape "
-                         f"{tuple(shape)}: {first}") from exc
+                         f"{tuple(shape)}: {error_summary(exc)}") from exc
+
+
+def error_summary(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line: its first line and, when it differs, its last
+    non-empty line (where TorchScript and other wrapped errors put the cause, after the
+    traceback of the scripted code), each cut to ``limit`` characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [""]
+    kept = [lines[0]] if lines[-1] == lines[0] else [lines[0], lines[-1]]
+    return " ... ".join(line if len(line) <= limit else line[:limit - 3] + "..."
+                        for line in kept)
 
 
 def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray:
@@ -78,6 +86,19 @@ def canonical_shape(shape: tuple[int, ...], per_step: bool = False) -> tuple[int
     if len(shape) == 2:
         return (n, shape[1], 1) if per_step else (n, 1, shape[1])
     return tuple(shape)
+
+
+class OutputNames(tuple):
+    """Names of a model's outputs, in order, and ``refused``: names that select no output
+    (a class the model has no unit for), each with the message that says why."""
+
+    refused: dict[str, str]
+
+    def __new__(cls, names: Sequence[str], refused: dict[str, str] | None = None
+                ) -> OutputNames:
+        self = super().__new__(cls, (str(name) for name in names))
+        self.refused = dict(refused or {})
+        return self
 
 
 class Adapter(abc.ABC):
@@ -168,6 +189,12 @@ class Adapter(abc.ABC):
         """``"regression"``, ``"probability"`` or ``"logits"``: decided once from the model
         (its last layer, ``predict_proba``), unless ``configure(output_kind=...)`` set it."""
         return self._output_kind or self.model_output_kind()
+
+    @property
+    def output_kind_given(self) -> bool:
+        """Whether the user stated the output kind (``configure(output_kind=...)``), rather
+        than it being read from the model."""
+        return self._output_kind is not None
 
     def model_output_kind(self) -> str:
         """The output kind the model itself declares; a plain function predicts values."""

@@ -8,7 +8,7 @@ from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
 from ..network import Dense, Flatten, Layer, Network, Recurrent
 from .base import Adapter
-from .structure import describe_layer, resolve_network
+from .structure import resolve_network
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
 _GATES = {"SimpleRNN": ("rnn", ("h",)), "LSTM": ("lstm", tuple("ifgo")), "GRU": ("gru", "zrn")}
@@ -61,13 +61,55 @@ def _recurrent(layer: object) -> Recurrent:
     )
 
 
-def _read(model: object, layers: list[Layer]) -> None:
+def _all_layers(model: object) -> list[object]:
+    """Every layer of the model, nested models opened, in the model's order."""
+    keras = import_keras()
+    found = []
+    for layer in model.layers:
+        found.extend(_all_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return found
+
+
+def _sources(layer: object) -> list[str]:
+    """Names of the layers whose outputs this layer takes (several for a merge layer)."""
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    tensors = getattr(nodes[0], "input_tensors", []) if nodes else []
+    return [t._keras_history.operation.name for t in tensors
+            if getattr(t, "_keras_history", None) is not None]
+
+
+def _refusal(layer: object, model: object) -> UnsupportedModelError:
+    """Why ``layer`` stops the weight reader, with every layer of the model listed."""
+    kind = type(layer).__name__
+    sources = _sources(layer)
+    if len(sources) > 1:
+        why = (f"it combines the outputs of {', '.join(map(repr, sources))}: a skip connection "
+               "(h + f(h)) or a branch, which the weight-based methods cannot follow")
+    elif kind == "Lambda":
+        why = ("it applies a function (ops.softmax, ops.squeeze, ...) that the weights do not "
+               "show; use a Dense activation or an Activation layer for an activation")
+    else:
+        why = ("the layers it reads are Dense, SimpleRNN, GRU, LSTM, Flatten, "
+               "TimeDistributed(Dense), Activation and Dropout")
+    every = " -> ".join(f"{other.name} ({type(other).__name__})"
+                        for other in _all_layers(model))
+    return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
+                                 f"weight-based methods: {why}. Layers of the model: {every}")
+
+
+def _read(model: object, layers: list[Layer], top: object = None,
+          skip: tuple = ()) -> None:
+    """Append the layers of ``model`` (``top``: the model the refusal lists), leaving out the
+    layers in ``skip`` (output heads read separately)."""
     keras = import_keras()
 
+    top = model if top is None else top
     for layer in model.layers:
         kind = type(layer).__name__
+        if any(layer is other for other in skip):
+            continue
         if isinstance(layer, keras.Model):
-            _read(layer, layers)
+            _read(layer, layers, top, skip)
         elif kind in _SKIPPED:
             continue
         elif kind == "Dense":
@@ -81,15 +123,66 @@ def _read(model: object, layers: list[Layer]) -> None:
         elif kind == "Activation" and layers and isinstance(layers[-1], Dense):
             layers[-1] = layers[-1].followed_by(_activation_name(layer.activation))
         else:
-            read = " -> ".join(describe_layer(done) for done in layers)
-            raise UnsupportedModelError(
-                f"layer {layer.name!r} ({kind}) cannot be read by the weight-based methods "
-                "(supported: Dense, SimpleRNN, GRU, LSTM, Flatten, TimeDistributed(Dense), "
-                f"Dropout){'; layers read before it: ' + read if read else ''}")
+            raise _refusal(layer, top)
+
+
+def _heads(model: object) -> list[tuple[str, object]] | None:
+    """``(name, symbolic output)`` of every output head of a model with several outputs, in
+    the order their predictions are joined (``keras.tree.flatten``: a list in its order, a
+    dict by sorted key); None for a model of one output."""
+    keras = import_keras()
+    try:
+        structure = model.output
+    except Exception:  # noqa: BLE001 - a Sequential or subclassed model: one output
+        return None
+    if not isinstance(structure, list | tuple | dict):
+        return None
+    tensors = keras.tree.flatten(structure)
+    if len(tensors) < 2:
+        return None
+    if isinstance(structure, dict):
+        names = keras.tree.flatten({key: str(key) for key in structure})
+    else:
+        names = [str(name) for name in getattr(model, "output_names", None) or ()]
+        if len(names) != len(tensors):
+            names = [t._keras_history.operation.name for t in tensors]
+    return list(zip(names, tensors, strict=True))
+
+
+def _head_layer(tensor: object) -> object:
+    return tensor._keras_history.operation
+
+
+def join_heads(out: object) -> object:
+    """A model's outputs as one tensor: several heads are concatenated along their last axis
+    (a head of shape ``(n,)`` counts as ``(n, 1)``), in the order of :func:`_heads`."""
+    if not isinstance(out, list | tuple | dict):
+        return out
+    keras = import_keras()
+    parts = keras.tree.flatten(out)
+    if len(parts) == 1:
+        return parts[0]
+    shapes = [tuple(part.shape) for part in parts]
+    parts = [keras.ops.expand_dims(part, -1) if len(shape) == 1 else part
+             for part, shape in zip(parts, shapes, strict=True)]
+    if len({tuple(part.shape[:-1]) for part in parts}) != 1:
+        raise UnsupportedModelError(
+            f"the model has {len(parts)} output heads of shapes {shapes}; varimp joins heads "
+            "that differ in their last axis only (one prediction per sample, or per step). "
+            "Explain one head at a time: keras.Model(model.inputs, model.outputs[k])")
+    return keras.ops.concatenate(parts, axis=-1)
 
 
 class KerasAdapter(Adapter):
-    """Calls ``model(x, training=False)`` in batches; autodiff when Keras runs on torch."""
+    """Calls ``model(x, training=False)`` in batches; autodiff when Keras runs on torch.
+
+    A model with several output heads (a list or dict of outputs) is read as one model whose
+    outputs are the heads' units side by side, in the order of ``keras.tree.flatten`` (a list
+    in its order, a dict by sorted key). The outputs are named by their heads (``"flow"``;
+    ``"flow[0]"``, ``"flow[1]"``.. for a head of several units), so ``output="flow"`` selects
+    a head. The weight-based methods read such a model when its heads are Dense layers on one
+    shared layer (they are one Dense layer with the heads' units side by side).
+    """
 
     def __init__(self, model: object):
         super().__init__(model)
@@ -114,24 +207,26 @@ class KerasAdapter(Adapter):
         self.mask_value = first.mask_value if type(first).__name__ == "Masking" else None
 
     def model_output_kind(self) -> str:
-        """Probabilities when the last layer ends in a softmax or sigmoid activation."""
+        """Probabilities when the last layer (every head's, for several heads) ends in a
+        softmax or sigmoid activation, logits after a log_softmax."""
+        heads = _heads(self.model)
+        if heads is not None:
+            kinds = {_layer_kind(_head_layer(tensor)) for _, tensor in heads}
+            return kinds.pop() if len(kinds) == 1 else "regression"
         layers = [layer for layer in getattr(self.model, "layers", [])
                   if type(layer).__name__ not in ("Dropout", "InputLayer")]
-        if not layers:
-            return "regression"
-        last = layers[-1]
-        inner = getattr(last, "layer", last)  # TimeDistributed(Dense(...))
-        activation = getattr(inner, "activation", None)
-        name = getattr(activation, "__name__", str(activation))
-        if name in ("softmax", "sigmoid"):
-            return "probability"
-        if name == "log_softmax":
-            return "logits"
-        return "regression"
+        return _layer_kind(layers[-1]) if layers else "regression"
 
     def model_output_names(self) -> tuple[str, ...] | None:
-        names = getattr(self.model, "output_names", None)
-        return tuple(str(n) for n in names) if names and len(names) > 1 else None
+        """The heads' names, one per output unit, for a model with several output heads."""
+        heads = _heads(self.model)
+        if heads is None:
+            return None
+        names = []
+        for name, tensor in heads:
+            units = tensor.shape[-1] if len(tensor.shape) > 1 else 1
+            names.extend([name] if units == 1 else [f"{name}[{j}]" for j in range(units)])
+        return tuple(names)
 
     def _tensor(self, X: np.ndarray):
         keras = import_keras()
@@ -145,17 +240,21 @@ class KerasAdapter(Adapter):
             import torch
 
             with torch.no_grad():
-                out = self.model(self._tensor(X), training=False)
+                out = self._call(self._tensor(X))
         else:
-            out = self.model(self._tensor(X), training=False)
+            out = self._call(self._tensor(X))
         return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+
+    def _call(self, x: object) -> object:
+        """The model's prediction for a tensor, its output heads joined (:func:`join_heads`)."""
+        return join_heads(self.model(x, training=False))
 
     def gradient(self, X, output, step=None, batch_size=None):
         if self.backend != "torch":
             return super().gradient(X, output, step, batch_size)
         from .torch import autograd_gradient
 
-        return autograd_gradient(lambda x: self.model(x, training=False), self._tensor, X,
+        return autograd_gradient(self._call, self._tensor, X,
                                  output, step, batch_size, per_step=self.per_step)
 
     def check_padding(self, X: np.ndarray) -> None:
@@ -189,10 +288,55 @@ class KerasAdapter(Adapter):
 
     def network(self) -> Network:
         layers: list[Layer] = []
-        _read(self.model, layers)
+        heads = _heads(self.model)
+        if heads is None:
+            _read(self.model, layers)
+        else:
+            head_layers = [_head_layer(tensor) for _, tensor in heads]
+            _read(self.model, layers, skip=tuple(head_layers))
+            layers.append(_joined_heads(self.model, head_layers, heads))
         if not layers:
             raise UnsupportedModelError(f"Keras model {self.model.name!r} has no Dense or "
                                         "recurrent layer to read")
         steps = self.expected_input[0] if self.expected_input and \
             len(self.expected_input) == 2 else None
         return resolve_network(layers, self, steps=steps)
+
+
+def _layer_kind(layer: object) -> str:
+    """The output kind a layer's activation declares (see ``model_output_kind``)."""
+    inner = getattr(layer, "layer", layer)  # TimeDistributed(Dense(...))
+    activation = getattr(inner, "activation", None)
+    name = getattr(activation, "__name__", str(activation))
+    if name in ("softmax", "sigmoid"):
+        return "probability"
+    if name == "log_softmax":
+        return "logits"
+    return "regression"
+
+
+def _joined_heads(model: object, head_layers: list, heads: list) -> Dense:
+    """Output heads that are Dense layers on one shared tensor, as one Dense layer with their
+    units side by side; any other set of heads is refused."""
+    names = ", ".join(repr(name) for name, _ in heads)
+    inner = [getattr(layer, "layer", layer) if type(layer).__name__ == "TimeDistributed"
+             else layer for layer in head_layers]
+    sources = {tuple(_sources(layer)) for layer in head_layers}
+    if any(type(layer).__name__ != "Dense" for layer in inner) or len(sources) != 1:
+        kinds = ", ".join(f"{layer.name} ({type(layer).__name__}, from "
+                          f"{', '.join(_sources(layer)) or 'the input'})"
+                          for layer in head_layers)
+        raise UnsupportedModelError(
+            f"the model's output heads {names} are {kinds}; the weight-based methods read "
+            "several heads only when they are Dense layers on one shared layer. Explain one "
+            "head at a time: keras.Model(model.inputs, model.outputs[k])")
+    parts = [_dense(layer) for layer in inner]
+    if len({part.activation for part in parts}) != 1:
+        raise UnsupportedModelError(
+            f"the model's output heads {names} have different activations "
+            f"({', '.join(part.activation for part in parts)}); the weight-based methods read "
+            "several heads as one layer of one activation. Explain one head at a time: "
+            "keras.Model(model.inputs, model.outputs[k])")
+    return Dense(np.concatenate([part.weight for part in parts], axis=1),
+                 np.concatenate([part.bias for part in parts]), parts[0].activation,
+                 name="+".join(part.name for part in parts))

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Network
-from .base import Adapter
+from .base import Adapter, OutputNames
 from .structure import resolve_network
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -18,10 +18,19 @@ _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "
 
 class SklearnAdapter(Adapter):
     """Predictions from ``predict`` (regressors) or ``predict_proba`` (classifiers, one column
-    per class in ``classes_`` order; a binary classifier is one logistic unit, the probability
-    of ``classes_[1]``, as its network computes it). Gradients of a bare MLP are exact, by
-    autodiff through a float64 PyTorch twin built from ``coefs_``; through a Pipeline they fall
-    back to finite differences, since the preprocessing steps are not differentiable objects."""
+    per class in ``classes_`` order). Gradients of a bare MLP are exact, by autodiff through a
+    float64 PyTorch twin built from ``coefs_``; through a Pipeline they fall back to finite
+    differences, since the preprocessing steps are not differentiable objects.
+
+    A binary classifier is one output, as its network computes it: one logistic unit, the
+    probability of the positive class ``classes_[1]``. Its one output name is that class;
+    ``output=<positive class>`` or ``output=0`` selects it, and ``output=<negative class>`` is
+    an InputError (the importance for the negative class is the same with opposite sign, since
+    ``p(negative) = 1 - p(positive)``).
+
+    A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a DataFrame of
+    those columns holding the same numbers, so scikit-learn has no feature names to warn about.
+    """
 
     def __init__(self, model: object):
         super().__init__(model)
@@ -56,7 +65,30 @@ class SklearnAdapter(Adapter):
         return self.classifier and classes is not None and np.ndim(classes) == 1 and \
             len(classes) == 2
 
+    @property
+    def output_names(self) -> tuple[str, ...] | None:
+        """The class labels; for a binary classifier the positive class only (its one unit)."""
+        names = super().output_names
+        if not self.binary or names is None or len(names) != 2:
+            return names
+        negative, positive = names
+        return OutputNames((positive,), refused={negative: (
+            f"output must be {positive!r} or 0: this binary classifier has one logistic unit, "
+            f"the probability of class {positive!r} (classes_[1]), and no output for class "
+            f"{negative!r}; its importance for {negative!r} is the same with opposite sign "
+            f"(p({negative}) = 1 - p({positive})); received output={negative!r}")})
+
+    def _frame(self, X: np.ndarray) -> object:
+        """X as the model was fitted: a DataFrame of ``feature_names_in_`` when it has them."""
+        columns = getattr(self.model, "feature_names_in_", None)
+        if columns is None or X.ndim != 2 or len(columns) != X.shape[1]:
+            return X
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=columns, copy=False)
+
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
+        X = self._frame(X)
         if self.classifier:
             proba = self.model.predict_proba(X)
             return proba[:, 1:] if self.binary else proba

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from ..errors import UnsupportedModelError
-from ..network import Dense, Flatten, Layer, Network, Recurrent
+from ..network import Dense, Flatten, Layer, Network, Recurrent, activation
 from .base import as_canonical
 
 PROBE_SAMPLES = 8
@@ -111,13 +111,24 @@ def _cause(candidates: Sequence[Network], probe: np.ndarray, target: np.ndarray,
     for network in shaped:
         found = _functional_activations(network, probe, target)
         if found:
-            where = " and ".join(f"{name.split(':')[0]} after layer {layer}"
-                                 for layer, name in found)
-            modules = ", ".join(dict.fromkeys(_MODULES[name] for _, name in found))
-            return (f"its forward applies {where} as "
-                    f"{'a function' if len(found) == 1 else 'functions'} (torch.softmax, "
-                    f"F.relu, ...), which the layers do not show; apply it as a module "
-                    f"({modules}) so that it is read")
+            return f"its forward applies {_named(found)}, which the layers do not show; " \
+                f"apply it as a module ({_modules(found)}) so that it is read"
+    for network in shaped:
+        skip = _skip_connection(network, probe, target)
+        if skip is not None:
+            (first, last), post, found = skip
+            block = network.layers[first].name if first == last else \
+                f"{network.layers[first].name} to {network.layers[last].name}"
+            parts = [f"a skip connection around layer {block} (h + f(h): the input of the "
+                     f"block added to its output)"]
+            if post != "identity":
+                parts.append(f"{post.split(':')[0]} applied to that sum as a function")
+            if found:
+                parts.append(_named(found))
+            listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+            return (f"its forward has {listed}; the weight-based methods read a "
+                    "chain of layers and cannot follow a skip connection: use a model-agnostic "
+                    "method (permutation, partial_derivatives, perturbation, profile)")
     if _input_skip(shaped[0], adapter, probe.shape[1:]):
         return ("the predictions differ from the layers' by a linear function of the input: "
                 "a skip connection (x + f(x)) in its forward")
@@ -126,27 +137,90 @@ def _cause(candidates: Sequence[Network], probe: np.ndarray, target: np.ndarray,
             "operation")
 
 
-def _functional_activations(network: Network, probe: np.ndarray,
-                            target: np.ndarray) -> list[tuple[str, str]]:
-    """(layer name, activation) pairs that, added to the dense layers that have none (one
-    activation shared by the hidden layers, one after the last), reproduce the target."""
+def _named(found: list[tuple[str, str]]) -> str:
+    """Functional activations as messages name them: "tanh after layer 'a' Linear(3, 4)"."""
+    where = " and ".join(f"{name.split(':')[0]} after layer {layer}" for layer, name in found)
+    return f"{where} as {'a function' if len(found) == 1 else 'functions'} (torch.softmax, " \
+        "F.relu, ...)"
+
+
+def _modules(found: list[tuple[str, str]]) -> str:
+    return ", ".join(dict.fromkeys(_MODULES[name] for _, name in found))
+
+
+def _choices(network: Network, with_identity: bool) -> Iterator[dict[int, str]]:
+    """Activations for the dense layers that have none: one shared by the hidden layers, one
+    after the last (see :func:`_functional_activations`)."""
     dense = [k for k, layer in enumerate(network.layers) if isinstance(layer, Dense)]
     bare = [k for k in dense if network.layers[k].activation == "identity"]
+    if with_identity:
+        yield {}
     if not bare:
-        return []
+        return
     last = dense[-1]
     for hidden in _HIDDEN:
         for final in _LAST if last in bare else ("identity",):
             chosen = {k: final if k == last else hidden for k in bare}
-            if all(name == "identity" for name in chosen.values()):
-                continue
-            layers = list(network.layers)
-            for k, name in chosen.items():
-                layers[k] = replace(layers[k], activation=name)
-            if _matches(_forward(replace(network, layers=tuple(layers)), probe), target):
-                return [(network.layers[k].name, name) for k, name in chosen.items()
-                        if name != "identity"]
+            if any(name != "identity" for name in chosen.values()):
+                yield chosen
+
+
+def _functional_activations(network: Network, probe: np.ndarray,
+                            target: np.ndarray) -> list[tuple[str, str]]:
+    """(layer name, activation) pairs that, added to the dense layers that have none (one
+    activation shared by the hidden layers, one after the last), reproduce the target."""
+    for chosen in _choices(network, with_identity=False):
+        if _matches(_variant(network, probe, chosen), target):
+            return _found(network, chosen)
     return []
+
+
+def _found(network: Network, chosen: dict[int, str]) -> list[tuple[str, str]]:
+    return [(network.layers[k].name, name) for k, name in chosen.items() if name != "identity"]
+
+
+#: Networks with more dense layers than this are not searched for a skip connection.
+_SKIP_SEARCH_LAYERS = 6
+
+
+def _skip_connection(network: Network, probe: np.ndarray, target: np.ndarray
+                     ) -> tuple[tuple[int, int], str, list[tuple[str, str]]] | None:
+    """A skip connection that, added to the layers read, reproduces the target: the block
+    ``(first, last)`` of layers whose input is added to its output (``h + f(h)``), the
+    activation applied to the sum, and the functional activations it takes with it."""
+    dense = [k for k, layer in enumerate(network.layers) if isinstance(layer, Dense)]
+    if len(dense) > _SKIP_SEARCH_LAYERS:
+        return None
+    blocks = [(i, j) for i in dense for j in dense
+              if i <= j and network.layers[i].n_in == network.layers[j].n_out]
+    for block in blocks:
+        for post in ("identity", *_HIDDEN):
+            for chosen in _choices(network, with_identity=True):
+                if _matches(_variant(network, probe, chosen, block, post), target):
+                    return block, post, _found(network, chosen)
+    return None
+
+
+def _variant(network: Network, X: np.ndarray, chosen: dict[int, str],
+             block: tuple[int, int] | None = None, post: str = "identity") -> np.ndarray | None:
+    """The network's canonical prediction with the activations ``chosen`` for some dense
+    layers and, for a ``block`` of layers, its input added to its output, then ``post``
+    applied; None when the layers do not chain."""
+    layers = [replace(layer, activation=chosen[k]) if k in chosen else layer
+              for k, layer in enumerate(network.layers)]
+    if block is None:
+        return _forward(replace(network, layers=tuple(layers)), X)
+    first, last = block
+
+    def run(part: list[Layer], Z: np.ndarray) -> np.ndarray:
+        return replace(network, layers=tuple(part)).forward(Z)
+
+    try:
+        start = run(layers[:first], X)
+        out = activation(post)(run(layers[first:last + 1], start) + start)
+        return as_canonical(run(layers[last + 1:], out), X.shape[0])
+    except ValueError:
+        return None
 
 
 def _input_skip(network: Network, adapter, shape: tuple[int, ...]) -> bool:

@@ -13,7 +13,7 @@ from torch import nn
 from ..errors import UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from .base import Adapter, batch_rows, canonical_shape, model_errors
-from .structure import describe_layer, resolve_network
+from .structure import resolve_network
 
 _ACTIVATIONS = {
     nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ELU: "elu",
@@ -79,10 +79,80 @@ def _recurrent_layers(module: nn.RNNBase, path: str) -> list[Recurrent]:
     return layers
 
 
-def _read_so_far(layers: list) -> str:
-    if not layers:
-        return ""
-    return f"; layers read before it: {' -> '.join(describe_layer(layer) for layer in layers)}"
+#: Settings of the standard modules that a TorchScript twin copies. A traced module keeps
+#: none: where a wrong default could go unseen by the check against the predictions (an
+#: activation that differs for negative inputs only) the layer is refused (``_required``);
+#: a default dimension of Flatten or Softmax is assumed, as a wrong one changes every value.
+_SETTINGS = {"LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
+             "Softplus": ("beta", "threshold"), "RNN": ("nonlinearity",), "Softmax": ("dim",),
+             "LogSoftmax": ("dim",), "Flatten": ("start_dim", "end_dim")}
+_DEFAULTED = {"dim", "start_dim", "end_dim"}
+_SCRIPTED = {"Linear", "RNN", "GRU", "LSTM", "Flatten", "Dropout", "AlphaDropout", "Identity",
+             "ReLU", "Tanh", "Sigmoid", "ELU", "Softplus", "SiLU", "Hardsigmoid", "Softmax",
+             "LogSoftmax", "LeakyReLU", "GELU"}
+
+
+def _required(module: nn.Module) -> list[str]:
+    """Settings a TorchScript module of a standard layer lost that cannot be defaulted."""
+    name = getattr(module, "original_name", None)
+    return [key for key in _SETTINGS.get(name, ()) if key not in _DEFAULTED
+            and not hasattr(module, key)]
+
+
+def _eager(module: nn.Module) -> nn.Module:
+    """A TorchScript submodule (``torch.jit.script`` or ``trace``, saved or not) that is a
+    standard layer, as the eager ``torch.nn`` module it was compiled from: same class, same
+    parameters and settings. Any other module, and one whose settings were lost
+    (:func:`_required`), is returned as it is."""
+    name = getattr(module, "original_name", None)
+    if not isinstance(module, torch.jit.ScriptModule) or name not in _SCRIPTED or \
+            _required(module):
+        return module
+    params = dict(module.named_parameters(recurse=False))
+    settings = {key: getattr(module, key) for key in (*_SETTINGS.get(name, ()), "batch_first")
+                if hasattr(module, key)}
+    try:
+        if name == "Linear":
+            out_features, in_features = params["weight"].shape
+            twin = nn.Linear(in_features, out_features, bias="bias" in params)
+        elif name in ("RNN", "GRU", "LSTM"):
+            twin = getattr(nn, name)(**_recurrent_sizes(params), **settings)
+        else:
+            twin = getattr(nn, name)(**settings)
+        if params:
+            first = next(iter(params.values()))
+            twin = twin.to(dtype=first.dtype, device=first.device)
+        twin.load_state_dict({key: value.detach() for key, value in params.items()})
+    except (KeyError, RuntimeError, TypeError, ValueError):
+        return module
+    return twin.train(module.training)
+
+
+def _recurrent_sizes(params: dict[str, torch.Tensor]) -> dict[str, object]:
+    """Constructor sizes of a recurrent layer, read off its parameters."""
+    forward = [key for key in params if key.startswith("weight_ih_l") and "reverse" not in key]
+    sizes = {"input_size": params["weight_ih_l0"].shape[1],
+             "hidden_size": params["weight_hh_l0"].shape[1], "num_layers": len(forward),
+             "bias": "bias_ih_l0" in params,
+             "bidirectional": any("reverse" in key for key in params)}
+    if "weight_hr_l0" in params:
+        sizes.update(proj_size=params["weight_hr_l0"].shape[0],
+                     hidden_size=params["weight_hr_l0"].shape[1])
+    return sizes
+
+
+def _modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``named_modules`` with TorchScript submodules of standard layers as eager twins."""
+    return [(path, _eager(module)) for path, module in model.named_modules()]
+
+
+def _every_module(model: nn.Module) -> str:
+    """The model's leaf modules, as refusal messages list them."""
+    leaves = [_label(path, f"Linear({module.in_features}, {module.out_features})"
+                     if isinstance(module, nn.Linear) else
+                     getattr(module, "original_name", None) or type(module).__name__)
+              for path, module in _modules(model) if not any(True for _ in module.children())]
+    return f". Modules of the model: {' -> '.join(leaves)}" if leaves else ""
 
 
 class TorchAdapter(Adapter):
@@ -104,10 +174,11 @@ class TorchAdapter(Adapter):
         floating = [p for p in params if p.is_floating_point()]
         self.device = floating[0].device if floating else torch.device("cpu")
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
-        first_rnn = next((m for m in model.modules() if isinstance(m, nn.RNNBase)
+        modules = [module for _, module in _modules(model)]
+        first_rnn = next((m for m in modules if isinstance(m, nn.RNNBase)
                           or hasattr(m, "varimp_layers")), None)
         #: the module that reads the input, taken to be the first one holding parameters
-        first = next((m for m in model.modules() if m is first_rnn or isinstance(m, nn.Flatten)
+        first = next((m for m in modules if m is first_rnn or isinstance(m, nn.Flatten)
                       or any(True for _ in m.parameters(recurse=False))), None)
         #: the layout of sequences in and out of ``forward``: (input is time-major (T, n, p),
         #: the output's sample axis is 1); decided by a probe at the first 3-D input
@@ -128,7 +199,7 @@ class TorchAdapter(Adapter):
             from ..scoring import check_output_kind
 
             return check_output_kind(declared)
-        leaves = [m for m in self.model.modules() if not any(True for _ in m.children())
+        leaves = [m for _, m in _modules(self.model) if not any(True for _ in m.children())
                   and not isinstance(m, _SKIPPED + (nn.Identity,))]
         last = leaves[-1] if leaves else None
         if isinstance(last, nn.Softmax | nn.Sigmoid):
@@ -224,15 +295,25 @@ class TorchAdapter(Adapter):
         return tail_predictor(self, self.dtype, self.device)
 
     def network(self) -> Network:
+        """The chain of layers of the module, proved by its predictions.
+
+        TorchScript (``torch.jit.script`` or ``trace``, e.g. a loaded ``.pt``) is read like the
+        eager module when its submodules are standard layers: each is read as the eager
+        ``torch.nn`` layer with the same parameters and settings. A traced module keeps no
+        settings: a layer that needs one (a LeakyReLU's slope, an RNN's nonlinearity) is
+        refused. A ``torch.export`` program (``.pt2``) keeps its weights but not its layers
+        and is refused.
+        """
         layers: list = []
-        for path, module in self.model.named_modules():
-            kind = type(module).__name__
+        exported = any(isinstance(m, torch.fx.GraphModule) for m in self.model.modules())
+        for path, module in _modules(self.model):
+            kind = getattr(module, "original_name", None) or type(module).__name__
             if len(list(module.children())) and not isinstance(module, nn.RNNBase):
-                if type(module) not in (nn.Sequential, nn.ModuleList) and \
+                if kind not in ("Sequential", "ModuleList") and \
                         any(True for _ in module.parameters(recurse=False)):
                     raise UnsupportedModelError(
                         f"module {_label(path, kind)} holds its own parameters; weight-based "
-                        f"methods cannot read it{_read_so_far(layers)}")
+                        f"methods cannot read it{_every_module(self.model)}")
                 continue
             if isinstance(module, nn.Linear):
                 layers.append(Dense(_numpy(module.weight, 0).T, _numpy(module.bias,
@@ -252,13 +333,25 @@ class TorchAdapter(Adapter):
                 if not layers or not isinstance(layers[-1], Dense):
                     raise UnsupportedModelError(
                         f"activation {_label(path, kind)} does not follow a Linear layer; "
-                        f"cannot read the network{_read_so_far(layers)}")
+                        f"cannot read the network{_every_module(self.model)}")
                 layers[-1] = layers[-1].followed_by(name)
+            elif lost := _required(module):
+                raise UnsupportedModelError(
+                    f"layer {_label(path, kind)} of this traced TorchScript module keeps no "
+                    f"{', '.join(lost)}, which its reading needs; save the model with "
+                    f"torch.jit.script, which keeps them{_every_module(self.model)}")
+            elif exported and type(module) is nn.Module:
+                raise UnsupportedModelError(
+                    "this is a torch.export program (.pt2): it keeps the weights but not the "
+                    f"layers they belong to ({_label(path, 'Module')} holds "
+                    f"{', '.join(n for n, _ in module.named_parameters())}), so the "
+                    "weight-based methods cannot read it. Use a model-agnostic method, or save "
+                    "the model with torch.jit.script (.pt), whose standard layers are read")
             else:
                 raise UnsupportedModelError(
                     f"layer {_label(path, kind)} cannot be read by the weight-based methods "
                     "(supported: Linear, RNN, GRU, LSTM, Flatten, Dropout, elementwise "
-                    f"activations){_read_so_far(layers)}")
+                    f"activations){_every_module(self.model)}")
         if not layers:
             raise UnsupportedModelError(f"{type(self.model).__name__} has no Linear or recurrent "
                                         "layer to read")

@@ -13,7 +13,14 @@ from ..adapters.base import DEFAULT_BATCH_SIZE
 from ..errors import InputError, describe
 from ..result import Importance
 from ..validation import category_names, check_positive_int, check_random_state, one_hot_codes
-from ._common import output_labels, prepare, resolve_output, resolve_step, time_table
+from ._common import (
+    output_labels,
+    output_names,
+    prepare,
+    resolve_output,
+    resolve_step,
+    time_table,
+)
 
 #: Lek's five levels: the quantiles at which the other inputs are held by default.
 QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
@@ -85,7 +92,8 @@ def profile(
     X : array-like (n, p) or (n, T, p), DataFrame or tensor
         The data whose ranges and levels define the sweeps.
     y : array-like, optional
-        Not used (checked for consistency with ``X`` when given).
+        Not used for the scores (checked for consistency with ``X`` when given); the
+        columns of a DataFrame ``y`` name the outputs when the model gives them no names.
     steps : int, default 12
         Points of every sweep, at least 2 (Lek et al. used 12).
     levels : "quantiles", "kmeans", array, dict or DataFrame, default "quantiles"
@@ -147,7 +155,7 @@ def profile(
     sizes = [len(xs[v]) for v in names]
 
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
-    names_out = getattr(adapter, "output_names", None)
+    names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)
     step = resolve_step(output_step, n_steps)
 

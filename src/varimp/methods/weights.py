@@ -28,11 +28,12 @@ from ..adapters import adapt
 from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
-from ..validation import check_choice, check_positive_int, validate
+from ..validation import Data, check_choice, check_positive_int, validate
 from ._common import (
     group_columns,
     names_without_data,
     output_labels,
+    output_names,
     resolve_output,
     resolve_step,
     time_table,
@@ -123,14 +124,15 @@ def linear_path(
     return by_step
 
 
-def _resolve(model: object, X: object, feature_names: object, groups: Any,
+def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
              n_timesteps: int | None) -> tuple[Network, int, dict, Any]:
-    """The network, the number of steps, the variables and the output names."""
+    """The network, the number of steps, the variables and the output names (the model's,
+    else the columns of a DataFrame ``y``)."""
     adapter = adapt(model)
     network = adapter.network()
-    output_names = getattr(adapter, "output_names", None)
+    data = None
     if X is not None:
-        data = validate(X, feature_names=feature_names)
+        data = validate(X, y, feature_names=feature_names)
         adapter.check_input(data.X)
         if data.sequence:
             network = network.read_as_sequences(data.n_timesteps)
@@ -140,6 +142,8 @@ def _resolve(model: object, X: object, feature_names: object, groups: Any,
         _, variables = names_without_data(data.n_features, data.feature_names, groups)
         steps = data.n_timesteps or 1
     else:
+        if isinstance(y, pd.DataFrame):  # without X, y serves only to name the outputs
+            data = Data(np.empty((len(y), 0)), None, (), tuple(str(c) for c in y.columns))
         if n_timesteps is not None:
             network = network.read_as_sequences(check_positive_int(n_timesteps, "n_timesteps"))
         _, variables = names_without_data(network.n_inputs, feature_names, groups)
@@ -151,7 +155,7 @@ def _resolve(model: object, X: object, feature_names: object, groups: Any,
                              "importance can be resolved over time; received neither")
     if n_timesteps is not None:
         steps = check_positive_int(n_timesteps, "n_timesteps")
-    return network, steps, variables, output_names
+    return network, steps, variables, output_names(adapter, data, network.n_outputs)
 
 
 def _result(method: str, path: np.ndarray, network: Network, variables: dict, outputs: list,
@@ -206,7 +210,9 @@ def connection_weights(
         A network of dense layers, optionally after RNN / GRU / LSTM layers.
     X : array-like, optional
         Only used for feature names and, for sequence models, the number of time steps.
-    y : ignored
+    y : array-like, optional
+        Not used for the scores; the columns of a DataFrame ``y`` name the outputs (when the
+        model gives them no names), so ``output=`` can select an output by its column.
     feature_names, groups
         The common options, documented in one place: :func:`varimp.importance`.
     output : int, str, list of them, or None
@@ -237,11 +243,11 @@ def connection_weights(
     Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
     Journal of Statistical Software 85(11), 1-20.
     """
-    network, steps, variables, output_names = _resolve(model, X, feature_names, groups,
-                                                       n_timesteps)
-    outputs = resolve_output(output, network.n_outputs, output_names)
+    network, steps, variables, names_out = _resolve(model, X, y, feature_names, groups,
+                                                    n_timesteps)
+    outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
-    return _result("connection_weights", path, network, variables, outputs, output_names,
+    return _result("connection_weights", path, network, variables, outputs, names_out,
                    False, {"gate_at_rest": _gates(network)})
 
 
@@ -307,11 +313,11 @@ def garson(
     Journal of Statistical Software 85(11), 1-20.
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
-    network, steps, variables, output_names = _resolve(model, X, feature_names, groups,
-                                                       n_timesteps)
-    outputs = resolve_output(output, network.n_outputs, output_names)
+    network, steps, variables, names_out = _resolve(model, X, y, feature_names, groups,
+                                                    n_timesteps)
+    outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
-    return _result("garson", path, network, variables, outputs, output_names, True,
+    return _result("garson", path, network, variables, outputs, names_out, True,
                    {"variant": variant, "gate_at_rest": _gates(network)})
 
 
