@@ -131,3 +131,31 @@ def test_common_options_are_documented_in_one_place_every_method_points_to():
         assert f"``{option}``" in doc, option
     for spec in REGISTRY.values():
         assert "varimp.importance" in spec.function.__doc__, spec.name
+
+
+def test_a_misspelled_or_unused_option_of_a_method_function_is_an_input_error():
+    X, y = rm.tabular()
+    with pytest.raises(InputError) as info:
+        varimp.permutation(rm.plain_callable(), X, y, n_repeat=3)
+    message = str(info.value)
+    assert "'n_repeat'" in message and "did you mean ['n_repeats']" in message
+    assert "'max_samples'" in message and "'scoring'" in message  # the valid ones listed
+    with pytest.raises(InputError) as info:
+        varimp.garson(rm.torch_mlp(), X, classes=[0, 1])
+    assert "['classes']" in str(info.value) and "'variant'" in str(info.value)
+    assert isinstance(info.value, varimp.VarImpError)
+
+
+def test_compare_of_a_plain_callable_skips_what_cannot_run_and_says_why():
+    X, y = rm.tabular()
+    comparison = varimp.compare(rm.plain_callable(), X, y, random_state=0, n_repeats=2)
+    skipped = comparison.skipped
+    assert set(skipped) == {"connection_weights", "garson", "forward_stepwise",
+                            "backward_stepwise"}
+    assert all(skipped[m].startswith("cannot read the weights") for m in
+               ("connection_weights", "garson"))
+    assert all(skipped[m].startswith("cannot retrain") for m in
+               ("forward_stepwise", "backward_stepwise"))
+    assert set(comparison.results) == set(varimp.available_methods()) - set(skipped)
+    with pytest.raises(InputError, match="cannot retrain"):  # named: never skipped
+        varimp.compare(rm.plain_callable(), X, y, methods=["forward_stepwise"])

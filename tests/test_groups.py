@@ -220,3 +220,55 @@ def test_a_torch_network_sees_the_same_category_moves_as_a_function():
     by_function = varimp.perturbation(function, X, **options)
     np.testing.assert_allclose(by_net.scores, by_function.scores, rtol=1e-10)
     assert by_net.scores["colour"] > 0
+
+
+@pytest.mark.parametrize("method", ["improved_stepwise_1", "improved_stepwise_2"])
+def test_improved_stepwise_holds_a_one_hot_group_at_its_most_frequent_category(method):
+    """The block's column means (.3, .2) are no colour: the group is held at its most frequent
+    category (the reference, a row of zeros, half the rows), a single feature at its mean."""
+    X, colour = one_hot_table(3000, seed=1)
+    rng = np.random.default_rng(2)
+    y = valid_linear(X) + 0.1 * rng.normal(size=len(X))
+    result = varimp.importance(valid_linear, X, y, method=method,
+                               groups={"colour": ["red", "blue"]})  # valid_linear checks rows
+
+    def mse(Z):
+        return np.mean((y - valid_linear(Z)) ** 2)
+
+    at_mode = X.assign(red=0.0, blue=0.0)  # the reference colour is the most common
+    at_mean = X.assign(x=X["x"].mean())
+    both = at_mode.assign(x=X["x"].mean())
+    base = mse(X)
+    assert np.bincount(colour).argmax() == 0
+    if method == "improved_stepwise_1":
+        expected = {"x": mse(at_mean) - base, "colour": mse(at_mode) - base}
+    else:  # the smaller increase leaves first, the other is scored with it held
+        first = min(("x", at_mean), ("colour", at_mode), key=lambda item: mse(item[1]))
+        other = "colour" if first[0] == "x" else "x"
+        expected = {first[0]: mse(first[1]) - base, other: mse(both) - mse(first[1])}
+    assert result.scores["x"] == pytest.approx(expected["x"], rel=1e-9)
+    assert result.scores["colour"] == pytest.approx(expected["colour"], rel=1e-9)
+    assert result.details["held_at"] == {"x": "mean",
+                                         "colour": "most frequent category (reference)"}
+    np.testing.assert_allclose(result.details["means"], [X["x"].mean(), 0.0, 0.0])
+
+
+def test_improved_stepwise_holds_a_one_hot_sequence_at_each_steps_most_frequent_category():
+    rng = np.random.default_rng(3)
+    shares = [[0.2, 0.7, 0.1], [0.6, 0.1, 0.3], [0.1, 0.2, 0.7]]  # modes: red, reference, blue
+    colour = np.stack([rng.choice(3, size=4000, p=p) for p in shares], axis=1)
+    X = np.concatenate([rng.normal(size=(4000, 3, 1)),
+                        (colour[..., None] == np.arange(1, 3)).astype(float)], axis=2)
+
+    def model(Z):
+        return valid_linear(Z).sum(axis=1)
+
+    y = model(X) + 0.1 * rng.normal(size=4000)
+    result = varimp.improved_stepwise_1(model, X, y, groups={"colour": ["x2", "x3"]},
+                                        by_time=False)
+    held = X.copy()
+    held[:, :, 1:] = [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
+    base = np.mean((y - model(X)) ** 2)
+    assert result.scores["colour"] == pytest.approx(np.mean((y - model(held)) ** 2) - base,
+                                                    rel=1e-9)
+    assert result.details["held_at"]["colour"] == "most frequent category at each step"

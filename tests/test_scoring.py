@@ -2,6 +2,8 @@
 any type, several outputs, and the reference each number is checked against (sklearn.metrics
 called directly on hand-built predictions)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,13 +128,25 @@ def test_scikit_learn_classifier_with_string_labels_uses_its_classes():
 
 def test_default_scoring_follows_the_model_not_the_values_of_the_data():
     """A regressor whose predictions lie in [0, 1] and whose targets are 0/1 is still scored by
-    MSE, at every step of improved stepwise 2 (it once flipped to log loss)."""
+    MSE, at every step of improved stepwise 2 (it once flipped to log loss); the 0/1 targets
+    of an output read as a value give one UserWarning naming output_kind='logits'."""
     y01 = (X[:, 0] > 0).astype(float)
     reg = MLPRegressor(hidden_layer_sizes=(5,), activation="logistic", max_iter=50,
                        random_state=0).fit(X, y01)
     pred = reg.predict(X)
     assert pred.min() >= 0 and pred.max() <= 1
-    result = varimp.improved_stepwise_2(reg, X, y01)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = varimp.improved_stepwise_2(reg, X, y01)
+    ours = [w for w in caught if "holds only 0 and 1" in str(w.message)]
+    assert len(ours) == 1 and ours[0].category is UserWarning
+    assert "regression (mean squared error" in str(ours[0].message)
+    assert "output_kind='logits'" in str(ours[0].message)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        declared = varimp.improved_stepwise_2(reg, X, y01, output_kind="regression")
+    assert not [w for w in caught if "holds only 0 and 1" in str(w.message)]
+    pd.testing.assert_series_equal(declared.scores, result.scores)
     assert result.details["measure"] == "increase in mean squared error"
     path = result.details["path"]
     means, current = X.mean(axis=0), X.copy()
@@ -251,3 +265,206 @@ def test_perturbation_without_y_scores_each_output_and_takes_their_mean():
     singles = [varimp.perturbation(two, X, output=k, **options).scores for k in (0, 1)]
     np.testing.assert_allclose(both.scores, (singles[0] + singles[1]) / 2, rtol=1e-12)
     assert both.kind == "magnitude"
+
+
+# -- issue 7 follow-up: what the scores mean on common set-ups ------------------------------------
+def test_one_hot_targets_of_outputs_read_as_values_are_refused_naming_output_kind():
+    """Logits (a plain last Linear) with one-hot y were scored by MSE against the one-hot
+    labels; now refused, for tables (n, k) and sequences (n, T, k); output_kind='regression'
+    keeps that MSE (checked against sklearn), output_kind='logits' gives the log loss."""
+    onehot = np.eye(3)[Y_INDEX]
+    with pytest.raises(InputError) as info:
+        varimp.improved_stepwise_1(logits_net(), X, onehot)
+    message = str(info.value)
+    assert "one-hot" in message and "output_kind='logits'" in message
+    assert "output_kind='regression'" in message and "(400, 3)" in message
+    Xs = RNG.normal(size=(60, 4, 3))
+    with pytest.raises(InputError, match="output_kind='regression'"):
+        varimp.improved_stepwise_1(lambda Z: Z @ W + B, Xs,
+                                   np.eye(3)[RNG.integers(0, 3, (60, 4))])
+    values = varimp.improved_stepwise_1(logits_net(), X, onehot, output_kind="regression")
+    expected = increase(metrics.mean_squared_error, onehot, lambda Z: Z @ W + B)
+    np.testing.assert_allclose(values.scores, expected, rtol=1e-9)
+    logits = varimp.improved_stepwise_1(logits_net(), X, onehot, output_kind="logits")
+    np.testing.assert_allclose(
+        logits.scores, increase(metrics.log_loss, Y_INDEX, lambda Z: softmax(Z @ W + B)),
+        rtol=1e-9, atol=1e-12)
+
+
+def _imbalanced_classifier(labels):
+    rng = np.random.default_rng(5)
+    Xc = rng.normal(size=(300, 3))
+    y = np.where(Xc[:, 0] + 0.5 * Xc[:, 1] + 0.5 * rng.normal(size=300) > 0.8,
+                 labels[1], labels[0])  # labels[0] is the common class
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=800, random_state=0).fit(Xc, y)
+    return clf, Xc, y
+
+
+def _scorer_by_hand(scorer, model, Xc, y):
+    """Improved stepwise 1 with scikit-learn's scorer on the model itself."""
+    base = scorer(model, Xc, y)
+    out = []
+    for j in range(Xc.shape[1]):
+        Z = Xc.copy()
+        Z[:, j] = Xc[:, j].mean()
+        out.append(base - scorer(model, Z, y))
+    return np.array(out)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["f1", "precision", "recall", "jaccard", "average_precision",
+                                  "roc_auc", "neg_log_loss"])
+def test_positive_class_scorers_equal_scikit_learn_on_classes_one_and_two(name):
+    """pos_label=1 is the label 1 (the common class here), not the second class."""
+    clf, Xc, y = _imbalanced_classifier([1, 2])
+    result = varimp.improved_stepwise_1(clf, Xc, y, scoring=name)
+    expected = _scorer_by_hand(metrics.get_scorer(name), clf, Xc, y)
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_positive_class_scorers_see_string_labels_and_any_class_order():
+    clf, Xc, y = _imbalanced_classifier(["no", "yes"])
+    for pos in ("no", "yes"):
+        for scorer in (metrics.make_scorer(metrics.f1_score, pos_label=pos),
+                       metrics.make_scorer(metrics.average_precision_score, pos_label=pos,
+                                           response_method="predict_proba")):
+            result = varimp.improved_stepwise_1(clf, Xc, y, scoring=scorer)
+            np.testing.assert_allclose(result.scores, _scorer_by_hand(scorer, clf, Xc, y),
+                                       rtol=1e-9, atol=1e-12)
+    with pytest.raises(InputError, match="pos_label=1 is not a valid label"):
+        varimp.improved_stepwise_1(clf, Xc, y, scoring="f1")  # as scikit-learn refuses it
+    # a network whose outputs are in the order ("yes", "no"): F1 of "yes" by hand
+    def two(Z):
+        s = Z @ np.array([2.0, 1.0, 0.0])
+        return np.column_stack([s, -s])  # logits of ("yes", "no")
+
+    def f1_yes(Z):
+        return metrics.f1_score(y, np.where(two(Z)[:, 0] > 0, "yes", "no"), pos_label="yes")
+
+    scorer = metrics.make_scorer(metrics.f1_score, pos_label="yes")
+    result = varimp.improved_stepwise_1(two, Xc, y, output_kind="logits", classes=["yes", "no"],
+                                        scoring=scorer)
+    held = [Xc.copy() for _ in range(3)]
+    for j, Z in enumerate(held):
+        Z[:, j] = Xc[:, j].mean()
+    np.testing.assert_allclose(result.scores, [f1_yes(Xc) - f1_yes(Z) for Z in held],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_multi_label_sigmoid_outputs_are_binary_probabilities_in_every_method():
+    """Three sigmoid outputs (presence of three species) with a multi-hot y: the log loss is
+    the mean over outputs of sklearn's log_loss of each column; each output's own increase is
+    in details["per_output"]; logits declared give the same numbers."""
+    rng = np.random.default_rng(7)
+    Xm = rng.normal(size=(300, 3))
+    C = np.array([[1.5, 0.0, 1.0], [0.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
+    Y = (Xm @ C + 0.7 * rng.normal(size=(300, 3)) > 0).astype(int)
+    assert not np.all(Y.sum(axis=1) == 1)
+    linear = nn.Linear(3, 3).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(C.T))
+        linear.bias.zero_()
+
+    def proba(Z):
+        return 1 / (1 + np.exp(-(Z @ C)))
+
+    def loss(Z, k=(0, 1, 2)):
+        return np.mean([metrics.log_loss(Y[:, c], proba(Z)[:, c]) for c in k])
+
+    def held(j):
+        Z = Xm.copy()
+        Z[:, j] = Xm[:, j].mean()
+        return Z
+
+    sigmoid = nn.Sequential(linear, nn.Sigmoid())
+    result = varimp.improved_stepwise_1(sigmoid, Xm, Y)
+    assert result.details["measure"] == "increase in log loss"
+    assert result.details["baseline"] == pytest.approx(loss(Xm), rel=1e-9)
+    np.testing.assert_allclose(result.scores, [loss(held(j)) - loss(Xm) for j in range(3)],
+                               rtol=1e-9, atol=1e-12)
+    per_output = result.details["per_output"]
+    for c in range(3):
+        np.testing.assert_allclose(
+            per_output[f"output {c}"], [loss(held(j), (c,)) - loss(Xm, (c,)) for j in range(3)],
+            rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(per_output.mean(axis=1), result.scores, rtol=1e-9, atol=1e-12)
+    logits = varimp.improved_stepwise_1(nn.Sequential(linear), Xm, Y, output_kind="logits")
+    np.testing.assert_allclose(logits.scores, result.scores, rtol=1e-9, atol=1e-12)
+    one = varimp.improved_stepwise_1(sigmoid, Xm, Y, output=1)
+    np.testing.assert_allclose(one.scores, per_output["output 1"], rtol=1e-9, atol=1e-12)
+    for method in ("permutation", "perturbation", "improved_stepwise_2"):
+        other = varimp.importance(sigmoid, Xm, Y, method=method, random_state=0)
+        assert other.details["measure"] == "increase in log loss"
+        assert other.details["baseline"] == pytest.approx(loss(Xm), rel=1e-9)
+        np.testing.assert_allclose(other.details["per_output"].mean(axis=1), other.scores,
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_a_sigmoid_regressor_of_a_proportion_is_told_to_declare_regression():
+    rng = np.random.default_rng(8)
+    Xp = rng.normal(size=(80, 3))
+    linear = nn.Linear(3, 1).double()
+    net = nn.Sequential(linear, nn.Sigmoid())
+    proportion = rng.uniform(size=80)
+    with pytest.raises(InputError) as info:
+        varimp.permutation(net, Xp, proportion, random_state=0)
+    assert "output_kind='regression'" in str(info.value) and "not class labels" in str(info.value)
+    result = varimp.improved_stepwise_1(net, Xp, proportion, output_kind="regression")
+    with torch.no_grad():
+        def predict(Z):
+            return net(torch.from_numpy(Z)).numpy()[:, 0]
+        expected = [metrics.mean_squared_error(proportion, predict(np.where(
+            np.arange(3) == j, Xp[:, j].mean(), Xp))) for j in range(3)]
+        expected = np.array(expected) - metrics.mean_squared_error(proportion, predict(Xp))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_classification_metric_on_regression_values_is_a_clear_error():
+    y = X @ np.array([1.0, 2.0, 0.0])
+    for scoring in ("accuracy", "f1_macro", "balanced_accuracy"):
+        with pytest.raises(InputError, match="compares class labels.*output_kind"):
+            varimp.permutation(lambda Z: Z @ np.array([1.0, 2.0, 0.0]), X, y, scoring=scoring)
+
+
+def test_error_based_methods_give_each_outputs_own_increase_per_output():
+    """Regression outputs: details["per_output"] of permutation, perturbation with y and
+    improved stepwise 1 equal the same method run on each output alone (same draws), and the
+    score is their mean; improved stepwise 2 gives each output's increase at the step its
+    variable leaves, whose mean is the score."""
+    C = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+
+    def three(Z):
+        return Z @ C
+
+    y = pd.DataFrame(three(X) + RNG.normal(size=(400, 3)) * 0.1, columns=["a", "b", "c"])
+    for method, options in (("permutation", {"random_state": 0, "n_repeats": 3}),
+                            ("perturbation", {"random_state": 0, "noise": (0.1, 0.3)}),
+                            ("improved_stepwise_1", {})):
+        both = varimp.importance(three, X, y, method=method, output=["b", "c"], **options)
+        table = both.details["per_output"]
+        assert list(table.columns) == ["b", "c"] and list(table.index) == ["x1", "x2", "x3"]
+        for name in ("b", "c"):
+            alone = varimp.importance(three, X, y, method=method, output=name, **options)
+            np.testing.assert_allclose(table[name], alone.scores, rtol=1e-9, atol=1e-12)
+            assert "per_output" not in alone.details
+        np.testing.assert_allclose(table.mean(axis=1), both.scores, rtol=1e-9, atol=1e-12)
+    second = varimp.improved_stepwise_2(three, X, y)
+    table = second.details["per_output"]
+    np.testing.assert_allclose(table.mean(axis=1), second.scores, rtol=1e-9, atol=1e-12)
+    first = second.details["path"]["removed"][0]  # left first: its increase on the full model
+    alone = varimp.improved_stepwise_1(three, X, y, output="a")
+    assert table.loc[first, "a"] == pytest.approx(alone.scores[first], rel=1e-9)
+
+
+def test_one_float_target_for_two_outputs_is_refused_without_calling_it_labels():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+
+    def model(X):
+        return np.c_[X[:, 0], 2.0 * X[:, 1]]
+
+    with pytest.raises(varimp.InputError, match=r"one value per sample \(shape \(50,\)\) but "
+                       r"the model has 2 outputs: pass y of shape \(n, 2\)") as info:
+        varimp.permutation(model, X, X[:, 0] + 0.1, random_state=0)
+    assert "class labels" not in str(info.value)

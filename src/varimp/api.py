@@ -52,8 +52,10 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
         feature names.
     y : array-like, optional
         Targets, for the methods that measure an error: numbers for regression; class labels of
-        any type for classifiers, ``(n,)``, ``(n, 1)`` or one-hot ``(n, k)``; one per step
-        ``(n, T)`` for a model that predicts every step. DataFrame columns name the outputs.
+        any type for classifiers, ``(n,)``, ``(n, 1)`` or one-hot ``(n, k)``; multi-hot
+        ``(n, k)`` (0/1) for ``k`` independent probabilities or logits (multi-label, e.g. the
+        presence of ``k`` species); one per step ``(n, T)`` for a model that predicts every
+        step. DataFrame columns name the outputs.
     method : str
         One of :func:`varimp.available_methods`.
     ``feature_names`` : sequence of str
@@ -68,23 +70,31 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
         ``y`` columns); None: all. One rule for several outputs in every method: each output's
         score is in ``details["per_output"]`` where the method has one, and the score is their
         mean (signed effects average their magnitudes); error-based methods score the selected
-        outputs together (a regression error averaged over outputs; a classifier's classes by
-        its classification metric, selected classes one versus rest).
+        outputs together (a regression error averaged over outputs, each output's own increase
+        in ``details["per_output"]``; a classifier's classes by its classification metric,
+        selected classes one versus rest; multi-label outputs each as a binary classifier,
+        averaged, each in ``details["per_output"]``).
     ``output_step`` : int or None
         A model predicting every time step (``(n, T)`` or ``(n, T, k)`` outputs): the
         predicted step to explain; None: all steps (errors over all, predictions summed).
     ``output_kind`` : {"regression", "probability", "logits"} or None
         What the outputs are. Default: decided once from the model (a softmax or sigmoid last
         layer or ``predict_proba`` means probabilities), never from the values of the data.
-        Logits are turned into probabilities (softmax, or sigmoid for one output) for the
-        classification metrics. Class labels as ``y`` with outputs read as regression values
-        are refused with a message that names this option.
+        Logits are turned into probabilities (softmax, or sigmoid for one output or for
+        multi-label outputs) for the classification metrics. Class labels as ``y`` (one-hot
+        included) with several outputs read as regression values are refused with a message
+        that names this option; a 0/1 ``y`` for one output read as a value is scored as a
+        regression with a ``UserWarning``. ``output_kind="regression"`` silences both.
     ``scoring`` : str, scorer or :class:`varimp.scoring.Scorer`
         The error measure of the methods that use ``y``: any scikit-learn scorer name
         (``"neg_mean_squared_error"``, ``"r2"``, ``"neg_log_loss"``, ``"accuracy"``,
         ``"balanced_accuracy"``, ``"roc_auc"``...) or object (``make_scorer``), or a metric with
         its direction stated. Default ``"auto"``: log loss for classifiers, mean squared error
-        for regression. Importances are the increase of an error or the drop of a score.
+        for regression. Importances are the increase of an error or the drop of a score. A
+        scorer sees the class labels of ``y`` as on a scikit-learn classifier, so its
+        ``pos_label`` (1 by default for ``"f1"``, ``"precision"``, ``"average_precision"``...)
+        is a label, and the number equals ``sklearn.metrics.get_scorer(name)`` on the same
+        predictions.
     ``classes`` : sequence
         The class labels in the order of the model's outputs (default: ``classes_`` where the
         model has it, else ``0..k-1``; for one probability or logit, ``(negative, positive)``).
@@ -104,7 +114,10 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     ``max_memory`` : int
         Bytes of perturbed input held at once (default 256 MiB).
     ``n_jobs``, ``backend`` : int, str
-        Parallelism of retraining work (accepted; no method of this version retrains).
+        Parallel fits of the methods that retrain networks (forward and backward stepwise,
+        and ``varimp.randomization_test`` / ``varimp.ensemble``): joblib processes
+        (``n_jobs``) or ``backend="dask"``; the result does not depend on them. The other
+        methods leave them out.
     ``progress`` : bool or None
         A progress bar (``tqdm.auto``): None shows it once a call has run a few seconds, also
         in a log file; True at once; False never.

@@ -20,10 +20,12 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
     model, X, y
         As for every method.
     methods : sequence of str, optional
-        Method names. ``None`` runs every applicable method: those that need ``y`` are skipped
-        without it, and the weight-based methods are skipped for a model whose weights cannot be
-        read; ``Comparison.skipped`` says why. A method named explicitly is never skipped: its
-        error is raised.
+        Method names. ``None`` runs every method that can run on this model and data: those
+        that need ``y`` are skipped without it, the weight-based methods for a model whose
+        weights cannot be read (a plain callable, a layer varimp cannot read), and the
+        retraining methods for a model varimp cannot retrain without ``fit=`` (a plain
+        callable); ``Comparison.skipped`` says which and why. A method named explicitly is never
+        skipped: its error is raised.
     **options
         Every common option (see :data:`varimp.registry.COMMON_OPTIONS`), passed to every
         method that uses it, and any method's own options (``noise``, ``variant``, ``steps``...),
@@ -57,7 +59,26 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         except UnsupportedModelError as exc:
             if explicit or not spec.reads_weights:
                 raise
-            skipped[name] = str(exc)
+            skipped[name] = f"cannot read the weights: {exc}"
+        except InputError:
+            reason = None if explicit or not spec.retrains or options.get("fit") is not None \
+                else _cannot_retrain(model, X, y)
+            if reason is None:
+                raise
+            skipped[name] = reason
     if not results:
         raise InputError(f"no method could run on this model and data: {skipped}")
     return Comparison(results, skipped=skipped)
+
+
+def _cannot_retrain(model: object, X: object, y: object) -> str | None:
+    """Why varimp cannot train a model like this one without ``fit=``, or None when it can."""
+    import numpy as np
+
+    from .refit import resolve_fit
+
+    try:
+        resolve_fit(model, None, np.asarray(X), y)
+    except InputError as exc:
+        return f"cannot retrain: {str(exc).split(': pass fit=')[0]}"
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import numbers
@@ -96,6 +97,8 @@ def _one_output(output: object, n_outputs: int, names: Sequence | None) -> int:
         return index % n_outputs
     if labels is not None and str(output) in labels:
         return labels.index(str(output))
+    if str(output) in getattr(names, "refused", {}):  # a class the model has no unit for
+        raise InputError(names.refused[str(output)])
     known = "the model's outputs have no names" if labels is None else \
         f"output names are {labels[:10]}"
     raise InputError(f"output must be an integer index in 0..{n_outputs - 1} or an output name "
@@ -119,7 +122,7 @@ def output_names(adapter: Adapter, data: Data | None, n_outputs: int
     adapter), else the columns of a DataFrame ``y``; None when none of them fits."""
     for names in (adapter.output_names, None if data is None else data.target_names):
         if names is not None and len(names) == n_outputs:
-            return tuple(names)
+            return names if isinstance(names, tuple) else tuple(names)
     return None
 
 
@@ -141,14 +144,24 @@ def time_table(values: np.ndarray, variables: Sequence[str]) -> pd.DataFrame:
 def records_settings(function: Callable[..., Importance], min_samples: int = 1
                      ) -> Callable[..., Importance]:
     """Wrap a method so that its result records, in ``details["settings"]``, every option it
-    ran with (given or default), and so that X with fewer than ``min_samples`` rows (one row
-    cannot be permuted, nor has a spread or a mean other than itself) is an InputError."""
+    ran with (given or default), so that an option it does not take (a misspelling, or a
+    common option it has no use for) is an InputError listing the ones it takes, and so that X
+    with fewer than ``min_samples`` rows (one row cannot be permuted, nor has a spread or a mean
+    other than itself) is an InputError."""
     signature = inspect.signature(function)
     names = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
 
     @functools.wraps(function)
     def method(model: object, X: object = None, y: object = None, **options: Any
                ) -> Importance:
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            close = sorted({n for u in unknown for n in difflib.get_close_matches(u, names)})
+            hint = f" (did you mean {close}?)" if close else ""
+            raise InputError(f"{function.__name__} takes the options {names}; received unknown "
+                             f"{unknown}{hint}. varimp.importance(..., method="
+                             f"{function.__name__!r}) also accepts every common option and "
+                             "leaves out those the method does not use")
         bound = signature.bind(model, X, y, **options)
         bound.apply_defaults()
         rows = np.shape(X)[0] if isinstance(X, np.ndarray | pd.DataFrame) or \

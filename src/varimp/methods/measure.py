@@ -16,7 +16,7 @@ from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
 from ..errors import InputError, describe
 from ..scoring import Evaluation, check_probabilities, read_targets
 from ..validation import check_positive_int, check_random_state
-from ._common import Setup, output_names, resolve_output, resolve_step
+from ._common import Setup, output_labels, output_names, resolve_output, resolve_step
 
 #: Resample counts held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB), in blocks of
 #: at most :data:`BOOTSTRAP_ROWS` resamples. The blocks decide how the matrix product rounds, so
@@ -33,35 +33,58 @@ class Measure:
     predictions over samples and predicted steps, for every selected output, averaged over the
     selected outputs (the rule every method follows for several outputs); the baseline is 0.
 
+    Several outputs (:attr:`per_output`): each selected output is also measured on its own,
+    from the same perturbed predictions (:meth:`statistics`), for ``details["per_output"]``:
+    its RMS change, or its own error when the targets are regression values or multi-label
+    (the classes of one classifier are scored together and have no error of their own). The
+    score is then their mean: the mean of the RMS changes; the error of the selected outputs
+    together, which for scikit-learn's regression metrics (``multioutput="uniform_average"``)
+    and for multi-label outputs is the mean of their own errors.
+
     The output kind, the targets and the scorer are decided once, by :meth:`build`; a method
     that moves its reference (improved stepwise 2) keeps them with :meth:`rebase`.
     """
 
     def __init__(self, base: np.ndarray, evaluation: Evaluation | None, outputs: list[int],
-                 step: int | None):
+                 step: int | None, each: list[Evaluation] | None = None,
+                 names: list[str] | None = None):
         self.base, self.evaluation = base, evaluation
         self.outputs, self.step = outputs, step
+        #: one evaluation per selected output (several outputs with targets that have one)
+        self.each = each or []
+        #: the labels of the selected outputs (names, else "output k")
+        self.output_labels = names or output_labels(outputs, None)
 
     @classmethod
     def build(cls, setup: Setup, base: np.ndarray, scoring: object, output: object,
               output_step: object) -> Measure:
-        """The measure for the unperturbed predictions ``base`` ``(n, steps, outputs)``."""
+        """The measure for the unperturbed predictions ``base`` ``(n, steps, outputs)``.
+
+        A kind read from the model (no ``output_kind=``) is checked against the targets
+        (:func:`varimp.scoring.read_targets`): one-hot labels for outputs read as values are
+        refused, 0/1 targets of one value output give a ``UserWarning``."""
         adapter, data = setup.adapter, setup.data
-        outputs = resolve_output(output, base.shape[2],
-                                 output_names(adapter, data, base.shape[2]))
+        names = output_names(adapter, data, base.shape[2])
+        outputs = resolve_output(output, base.shape[2], names)
         step = resolve_step(output_step, base.shape[1])
-        evaluation = None
+        evaluation, each = None, None
         if data.y is not None:
             kind = adapter.output_kind
-            targets = read_targets(data.y, base.shape, kind, adapter.classes)
+            inferred = not adapter.output_kind_given
+            targets = read_targets(data.y, base.shape, kind, adapter.classes,
+                                   inferred=inferred, multilabel=True)
             if kind == "probability":
-                check_probabilities(base)
+                check_probabilities(base, multilabel=targets.multilabel)
             evaluation = Evaluation(scoring, targets, outputs, step, base.shape[2])
-        return cls(base, evaluation, outputs, step)
+            if len(outputs) > 1 and (not targets.classifier or targets.multilabel):
+                each = [Evaluation(scoring, targets, [k], step, base.shape[2])
+                        for k in outputs]
+        return cls(base, evaluation, outputs, step, each, output_labels(outputs, names))
 
     def rebase(self, base: np.ndarray) -> Measure:
         """The same measure against other unperturbed predictions."""
-        return Measure(base, self.evaluation, self.outputs, self.step)
+        return Measure(base, self.evaluation, self.outputs, self.step, self.each,
+                       self.output_labels)
 
     @property
     def kind(self) -> str:
@@ -90,9 +113,47 @@ class Measure:
 
     @property
     def per_output(self) -> bool:
-        """Without targets and with several outputs selected, every output is measured on
-        its own (:meth:`changes`) and the score is their mean."""
-        return self.evaluation is None and len(self.outputs) > 1
+        """Several outputs selected, each also measured on its own (:meth:`statistics`):
+        always without targets; with targets that give each output an error of its own."""
+        return len(self.outputs) > 1 and (self.evaluation is None or bool(self.each))
+
+    def statistics(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
+                   ) -> np.ndarray:
+        """``(1 + outputs,)``: :meth:`statistic`, then that of every selected output alone."""
+        if self.evaluation is None:
+            each = self.changes(pred, reference, rows)
+            return np.concatenate([[each.mean()], each])
+        return np.array([self.evaluation.loss(pred, rows)] +
+                        [e.loss(pred, rows) for e in self.each])
+
+    @property
+    def engine_statistic(self) -> Callable:
+        """What the engine reduces every copy to: :meth:`statistics` with several outputs
+        measured on their own, else :meth:`statistic`; :meth:`split` separates its values."""
+        return self.statistics if self.per_output else self.statistic
+
+    def split(self, values: np.ndarray, rows: Sequence[np.ndarray | None] | None = None
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Engine values ``(repeats, tasks[, 1 + outputs])`` as increases over the baseline:
+        ``(repeats, tasks)`` of the score and ``(repeats, tasks, outputs)`` of every selected
+        output (None unless :attr:`per_output`). ``rows``: the rows of each repeat."""
+        rows = [None] * values.shape[0] if rows is None else list(rows)
+        base = np.array([self.baseline(r) for r in rows])[:, None]
+        if not self.per_output:
+            return values - base, None
+        each = np.array([self.baselines(r) for r in rows])[:, None, :]
+        return values[..., 0] - base, values[..., 1:] - each
+
+    def baselines(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The loss of the unperturbed predictions of every selected output alone."""
+        if not self.each:
+            return np.zeros(len(self.outputs))
+        pred = self.base if rows is None else self.base[rows]
+        return np.array([e.loss(pred, rows) for e in self.each])
+
+    def per_output_table(self, values: np.ndarray, index: Sequence[str]) -> pd.DataFrame:
+        """``details["per_output"]``: variables x selected outputs."""
+        return pd.DataFrame(values, index=list(index), columns=self.output_labels)
 
     def changes(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
                 ) -> np.ndarray:

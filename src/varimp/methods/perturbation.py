@@ -37,7 +37,7 @@ from ..validation import (
     feature_spread,
     one_hot_codes,
 )
-from ._common import Setup, output_labels, output_names, prepare, time_table
+from ._common import Setup, prepare, time_table
 from .measure import (
     Measure,
     RowShares,
@@ -117,11 +117,20 @@ def perturbation(
     one more repeat of it. Other groups get independent noise in each of their columns.
 
     What is measured: with ``y``, the increase of the error over the unperturbed predictions
-    (``scoring``, default ``"auto"``: log loss for probabilities with 0/1 targets, else MSE);
-    without ``y``, the root mean square change of the predictions over samples, predicted steps
-    and selected outputs. The score of a variable is the mean over repeats and over the noise
-    levels (the levels weigh equally); ``details["levels"]`` holds the mean of every level and
-    ``std`` the standard deviation over repeats (ddof=1) of the level-averaged score.
+    (``scoring``: a scikit-learn scorer name or object or a :class:`varimp.scoring.Scorer`,
+    default ``"auto"``: log loss for a classifier, mean squared error for regression values;
+    a score such as R2 or accuracy counts by its drop). Whether the outputs are regression
+    values, probabilities or logits is decided once from the model (``output_kind=``
+    overrides it), never from the values of ``y``; class labels are mapped through
+    ``classes=`` or the model's ``classes_`` (:mod:`varimp.scoring`). Without ``y``, the root
+    mean square change of the predictions over samples and predicted steps. Several selected
+    outputs: each output's own RMS change (without ``y``) or increase of its own error (with
+    ``y`` of regression values or multi-label) is in ``details["per_output"]``, and the score
+    is their mean (with ``y``: the error of the outputs together, the mean of their own for
+    scikit-learn's regression metrics). The score of a variable is the mean over repeats and
+    over the noise levels (the levels weigh equally); ``details["levels"]`` holds the mean of
+    every level and ``std`` the standard deviation over repeats (ddof=1) of the
+    level-averaged score.
 
     Sequences ``(n, T, p)``: ``scores`` perturb a variable at every step at once; with
     ``by_time`` every cell ``(t, variable)`` is also perturbed alone and ``by_time`` holds the
@@ -150,10 +159,8 @@ def perturbation(
     scale : {"relative", "absolute"}
     n_repeats : int
         Independent noise draws per level and variable.
-    scoring : str, callable or Scorer
-        Error measure when ``y`` is given (see :mod:`varimp.scoring`).
-    feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
-    by_time, ci_level, n_bootstrap
+    scoring, output_kind, classes, feature_names, output, output_step, groups, random_state,
+    batch_size, max_memory, progress, by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
     per_sample : bool
         Also keep every row's share (``details["per_sample"]``).
@@ -166,7 +173,9 @@ def perturbation(
         ``scale``, ``spread`` (the spread of every feature, as above), ``perturbed_as``
         ({variable: ``"noise"`` or ``"category switch"``}), ``categories`` ({one-hot group: its
         observed categories, the member names and ``"reference"`` for a row of zeros}),
-        ``n_repeats``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
+        ``n_repeats``, ``outputs``; ``per_output`` (variable x output) with several outputs
+        selected (without ``y``, or with regression or multi-label ``y``); ``ci_level`` and
+        ``n_bootstrap`` with an interval.
 
     References
     ----------
@@ -191,7 +200,7 @@ def perturbation(
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     spread = feature_spread(data.X)
-    categories = _one_hot_groups(setup, groups)
+    categories = one_hot_groups(setup, groups)
     tasks: list[Task] = []
     cells = False
     for level in levels:
@@ -203,21 +212,17 @@ def perturbation(
 
         level_tasks, cells = variable_tasks(setup, how, by_time)
         tasks += level_tasks
-    statistic = measure.changes if measure.per_output else measure.statistic
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
     samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
-    values = engine.run(tasks, statistic, n_repeats=n_repeats, seed=seed,
-                        observe=observe_both(shares, samples))
+    values, each = measure.split(engine.run(tasks, measure.engine_statistic,
+                                            n_repeats=n_repeats, seed=seed,
+                                            observe=observe_both(shares, samples)))
     per_output = None
-    if measure.per_output:  # (repeats, tasks, outputs): each output's own RMS change
-        per_output = pd.DataFrame(
-            values.mean(axis=0).reshape(len(levels), -1, len(measure.outputs))[:, :len(names)]
-            .mean(axis=0), index=names,
-            columns=output_labels(measure.outputs, output_names(setup.adapter, data,
-                                                                engine.base.shape[2])))
-        values = values.mean(axis=2)
-    values = values - measure.baseline()
+    if each is not None:  # (repeats, tasks, outputs): each output's own change or increase
+        per_output = measure.per_output_table(
+            each.mean(axis=0).reshape(len(levels), -1, len(measure.outputs))[:, :len(names)]
+            .mean(axis=0), names)
     per_level = values.reshape(n_repeats, len(levels), -1)
     scores, std, table = summarize(per_level.mean(axis=1), setup, cells)
     details = {
@@ -242,7 +247,7 @@ def perturbation(
 
 
 
-def _one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
+def one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
     """The observed category codes of every declared group that is a one-hot block."""
     found = {}
     for name in groups or ():
@@ -289,10 +294,18 @@ def permutation(
     ``n_repeats`` of ``error(permuted) - error(original)``; ``std`` is their standard
     deviation (ddof=1). Each repeat draws one permutation of the rows and applies it to every
     variable, group and cell (as scikit-learn's ``permutation_importance`` does), from a
-    generator seeded by ``random_state`` and the repeat only. Scores ("auto": log loss for
-    probabilities with 0/1 targets, else MSE; also ``"mse"``, ``"mae"``, ``"r2"``,
-    ``"accuracy"``, ``"log_loss"`` or a callable error, see :mod:`varimp.scoring`) are turned
-    into losses, so an R2 or accuracy importance is its drop.
+    generator seeded by ``random_state`` and the repeat only.
+
+    What is measured: the error of the predictions against ``y`` by ``scoring`` (a
+    scikit-learn scorer name or object, as in ``permutation_importance``, or a
+    :class:`varimp.scoring.Scorer` with its direction; default ``"auto"``: log loss for a
+    classifier, mean squared error for regression values), turned into a loss so that an R2,
+    accuracy or ROC AUC importance is its drop (``details["measure"]``). Whether the outputs
+    are regression values, probabilities or logits is decided once from the model
+    (``output_kind=`` overrides it), never from the values of ``y``; class labels are mapped
+    through ``classes=`` or the model's ``classes_`` (:mod:`varimp.scoring`). Several selected
+    outputs of regression values (or multi-label outputs): each output's own increase is in
+    ``details["per_output"]``, from the same permutations.
 
     ``max_samples`` (as in scikit-learn): each repeat uses a random subset of that many rows
     (a fraction of ``n`` when a float), drawn without replacement, for both errors.
@@ -320,11 +333,10 @@ def permutation(
     ----------
     model, X, y
         As for every method; ``y`` required.
-    scoring : str, callable or Scorer
     n_repeats : int
     max_samples : int, float or None
-    feature_names, output, output_step, groups, random_state, batch_size, max_memory, progress,
-    by_time, ci_level, n_bootstrap
+    scoring, output_kind, classes, feature_names, output, output_step, groups, random_state,
+    batch_size, max_memory, progress, by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
     per_sample : bool
         Also keep every row's share (``details["per_sample"]``).
@@ -334,7 +346,8 @@ def permutation(
     Importance
         ``ci`` with ``ci_level``. ``details``: ``importances`` (repeat x variable DataFrame of
         increases), ``measure``, ``baseline`` (the unperturbed score, in its own direction),
-        ``n_repeats``, ``max_samples``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an
+        ``n_repeats``, ``max_samples``, ``outputs``; ``per_output`` (variable x output) with
+        several regression or multi-label outputs; ``ci_level`` and ``n_bootstrap`` with an
         interval.
 
     References
@@ -361,9 +374,9 @@ def permutation(
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
     samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
-    values = engine.run(tasks, measure.statistic, n_repeats=n_repeats, seed=seed, rows=rows,
-                        observe=observe_both(shares, samples))
-    values = values - np.array([measure.baseline(r) for r in rows])[:, None]
+    values, each = measure.split(engine.run(tasks, measure.engine_statistic,
+                                            n_repeats=n_repeats, seed=seed, rows=rows,
+                                            observe=observe_both(shares, samples)), rows)
     scores, std, table = summarize(values, setup, cells)
     details = {
         "importances": pd.DataFrame(values[:, :len(names)], columns=names,
@@ -371,6 +384,9 @@ def permutation(
         "measure": measure.name, "baseline": measure.value(), "n_repeats": n_repeats,
         "max_samples": max_samples, "outputs": measure.outputs,
     }
+    if each is not None:
+        details["per_output"] = measure.per_output_table(
+            each.mean(axis=0)[:len(names)], names)
     if samples is not None:
         details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("permutation", pd.Series(scores, index=names), by_time=table, std=std,

@@ -4,7 +4,11 @@ their mean instead of retraining the network.
 Both are thin layers over :class:`varimp.engines.PerturbationEngine` with
 :class:`~varimp.engines.Hold` injected as the perturbation. The mean of a feature is taken over
 the samples; on sequences, at each time step (so a held sequence keeps the average temporal
-profile of the feature and loses only what distinguishes one sample from another).
+profile of the feature and loses only what distinguishes one sample from another). A one-hot
+group (``groups=`` naming a block of 0/1 columns with at most one 1 per row) is held at a valid
+value instead, its most frequent observed category (at each time step on sequences; ties go to
+the reference, then to the first member), since its column means are no category at all. A
+single feature is held at its mean, also when it holds only 0 and 1.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 from ..engines import Hold, PerturbationEngine, Task
 from ..result import Importance
 from ..scoring import check_scoring
-from ..validation import check_flag
+from ..validation import category_names, check_flag, one_hot_codes
 from ._common import Setup, prepare
 from .measure import (
     Measure,
@@ -29,7 +33,7 @@ from .measure import (
     row_interval,
     sample_shares,
 )
-from .perturbation import summarize, variable_tasks
+from .perturbation import one_hot_groups, summarize, variable_tasks
 
 _REFERENCES = """
     References
@@ -40,20 +44,56 @@ _REFERENCES = """
 """
 
 
-def _hold_at_mean(means: np.ndarray):
+_SCORING = """
+    What is measured: the error of the predictions against ``y`` by ``scoring`` (default
+    ``"auto"``: log loss for a classifier, mean squared error for regression values), turned
+    into a loss so that a score is the increase of an error or the drop of a score (R2,
+    accuracy); ``details["measure"]`` says which. Whether the outputs are regression values,
+    probabilities or logits is decided once from the model (``output_kind=`` overrides it),
+    never from the values of ``y``; ``scoring`` is a scikit-learn scorer name or object or a
+    :class:`varimp.scoring.Scorer` with its direction; class labels are mapped through
+    ``classes=`` or the model's ``classes_``. These common options are documented in one place,
+    :func:`varimp.importance` (see also :mod:`varimp.scoring`).
+"""
+
+
+def _hold(held: np.ndarray):
     def how(cols: list[int], t: int | None = None) -> Hold:
-        return Hold(means[..., cols] if t is None else means[t, cols])
+        return Hold(held[..., cols] if t is None else held[t, cols])
 
     return how
 
 
 def _start(model: object, X: object, y: object, feature_names: Any, groups: Any,
            scoring: object, output_kind: str | None, classes: Any
-           ) -> tuple[Setup, np.ndarray]:
+           ) -> tuple[Setup, np.ndarray, dict[str, str]]:
     check_scoring(scoring)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
                     output_kind=output_kind, classes=classes)
-    return setup, setup.data.X.mean(axis=0)
+    held, held_at = _held_values(setup, groups)
+    return setup, held, held_at
+
+
+def _held_values(setup: Setup, groups: Any) -> tuple[np.ndarray, dict[str, str]]:
+    """The value every feature is held at, ``(p,)`` or ``(T, p)``: its mean over samples (at
+    each step); a one-hot group's block: its most frequent observed category (at each step).
+    With ``{variable: "mean" or "most frequent category ..."}``."""
+    X = setup.data.X
+    held = X.mean(axis=0)
+    held_at = dict.fromkeys(setup.groups, "mean")
+    blocks = one_hot_groups(setup, groups)
+    for name, cols in setup.groups.items():
+        if tuple(cols) not in blocks:
+            continue
+        codes = one_hot_codes(X[..., cols]).reshape(X.shape[0], -1)  # (n, 1) or (n, T)
+        mode = np.array([np.bincount(step, minlength=len(cols) + 1).argmax()
+                         for step in codes.T])
+        row = (mode[:, None] == np.arange(1, len(cols) + 1)).astype(held.dtype)
+        held[..., cols] = row[0] if X.ndim == 2 else row
+        members = [setup.data.feature_names[c] for c in cols]
+        held_at[name] = "most frequent category at each step" if X.ndim == 3 else \
+            f"most frequent category ({category_names(mode, members)[0]})"
+    return held, held_at
 
 
 def improved_stepwise_1(
@@ -71,7 +111,13 @@ def improved_stepwise_1(
     of the error over the full model: ``error(variable at its mean) - error(full model)``. One
     pass, every variable scored against the same full model. Sequences: a variable is held at
     every step (at each step's mean); with ``by_time`` each cell ``(t, variable)`` is also held
-    alone at its mean and ``by_time`` holds the increase.
+    alone at its mean and ``by_time`` holds the increase. A one-hot group is held at its most
+    frequent observed category instead of its column means (module docstring).
+
+    Several outputs of regression values (or multi-label outputs): ``details["per_output"]``
+    holds each selected output's own increase, from the same predictions; the score is the
+    error of the selected outputs together (for scikit-learn's regression metrics, the mean of
+    their own errors).
 
     ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows of
     each row's ``loss_row(held) - loss_row(full model)`` (an error that is a mean over rows:
@@ -87,11 +133,8 @@ def improved_stepwise_1(
     ----------
     model, X, y
         As for every method; ``y`` required.
-    scoring : str, callable or Scorer
-        Error measure (see :mod:`varimp.scoring`; default ``"auto"``: log loss for
-        probabilities with 0/1 targets, else MSE).
-    feature_names, output, output_step, groups, batch_size, max_memory, progress, by_time,
-    ci_level, n_bootstrap, random_state
+    scoring, output_kind, classes, feature_names, output, output_step, groups, batch_size,
+    max_memory, progress, by_time, ci_level, n_bootstrap, random_state
         The common options, documented in one place: :func:`varimp.importance`.
     per_sample : bool
         Also keep every row's share (``details["per_sample"]``).
@@ -100,30 +143,37 @@ def improved_stepwise_1(
     -------
     Importance
         ``ci`` with ``ci_level``. ``details``: ``errors`` (the error with each variable held),
-        ``baseline`` (the full model's score), ``measure``, ``means`` (the values held),
-        ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
+        ``baseline`` (the full model's score), ``measure``, ``means`` (the values held: the
+        means, a one-hot group's most frequent category), ``held_at`` ({variable: ``"mean"``
+        or ``"most frequent category (...)"``}), ``outputs``; ``per_output`` (variable x
+        output increases) with several regression or multi-label outputs; ``ci_level`` and
+        ``n_bootstrap`` with an interval.
     """
     by_time = check_flag(by_time, "by_time")
     per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
-    setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
-                           classes)
+    setup, held, held_at = _start(model, X, y, feature_names, groups, scoring, output_kind,
+                                  classes)
     engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
-    tasks, cells = variable_tasks(setup, _hold_at_mean(means), by_time)
+    tasks, cells = variable_tasks(setup, _hold(held), by_time)
     names = setup.variables
     shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
     samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
-    errors = engine.run(tasks, measure.statistic, observe=observe_both(shares, samples))
-    scores, _, table = summarize(errors - measure.baseline(), setup, cells)
+    increases, each = measure.split(engine.run(tasks, measure.engine_statistic,
+                                               observe=observe_both(shares, samples)))
+    scores, _, table = summarize(increases, setup, cells)
     sign = -1.0 if measure.greater_is_better else 1.0
     details = {
-        "errors": pd.Series(sign * errors[0, :len(names)], index=names),
-        "baseline": measure.value(), "measure": measure.name, "means": _means(means, setup),
-        "outputs": measure.outputs,
+        "errors": pd.Series(sign * (increases[0, :len(names)] + measure.baseline()),
+                            index=names),
+        "baseline": measure.value(), "measure": measure.name, "means": _means(held, setup),
+        "held_at": held_at, "outputs": measure.outputs,
     }
+    if each is not None:
+        details["per_output"] = measure.per_output_table(each[0, :len(names)], names)
     if samples is not None:
         details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("improved_stepwise_1", pd.Series(scores, index=names), by_time=table,
@@ -131,7 +181,7 @@ def improved_stepwise_1(
                       details=details, kind="loss")
 
 
-improved_stepwise_1.__doc__ += _REFERENCES
+improved_stepwise_1.__doc__ += _SCORING + _REFERENCES
 
 
 def improved_stepwise_2(
@@ -150,15 +200,17 @@ def improved_stepwise_2(
     when it leaves the model with every other input held, so the scores add up to
     ``error(all inputs at their means) - error(full model)``. Sequences: variables are held at
     every step (at each step's mean); no ``by_time`` table (the procedure has no per-step
-    reading).
+    reading). A one-hot group is held at its most frequent observed category instead of its
+    column means (module docstring). Several outputs of regression values (or multi-label
+    outputs): ``details["per_output"]`` holds each selected output's own increase at the step
+    its variable leaves (the removal order follows the score of the outputs together).
 
     Parameters
     ----------
     model, X, y
         As for every method; ``y`` required.
-    scoring : str, callable or Scorer
-        Error measure (see :mod:`varimp.scoring`).
-    feature_names, output, output_step, groups, batch_size, max_memory, progress
+    scoring, output_kind, classes, feature_names, output, output_step, groups, batch_size,
+    max_memory, progress
         The common options, documented in one place: :func:`varimp.importance`.
 
     Returns
@@ -167,8 +219,9 @@ def improved_stepwise_2(
         ``details``: ``path`` (DataFrame, one row per step: ``step``, ``removed``,
         ``error_before``, ``error_after``, ``increase``), ``errors`` (step x variable: the error
         with each remaining candidate also held; NaN once removed), ``baseline``, ``measure``,
-        ``means``, ``outputs``. ``ranks`` follow the scores, which need not follow the removal
-        order.
+        ``means`` (the values held), ``held_at``, ``outputs``; ``per_output`` with several
+        regression or multi-label outputs. ``ranks`` follow the scores, which need not follow
+        the removal order.
 
     Notes
     -----
@@ -186,13 +239,13 @@ def improved_stepwise_2(
     Var(x_j)`` and the inputs leave in increasing order of it (the two readings agree); with
     interacting inputs they can differ. See ``docs/definitions.md``.
     """
-    setup, means = _start(model, X, y, feature_names, groups, scoring, output_kind,
-                           classes)
+    setup, held, held_at = _start(model, X, y, feature_names, groups, scoring, output_kind,
+                                  classes)
     names = setup.variables
-    how = _hold_at_mean(means)
+    how = _hold(held)
     current = setup.data.X.copy()
     remaining = list(names)
-    scores, path, table = {}, [], []
+    scores, path, table, per_output = {}, [], [], {}
     measure = None
     for step in range(1, len(names) + 1):
         engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
@@ -202,27 +255,33 @@ def improved_stepwise_2(
         else:
             measure = first.rebase(engine.base)
         tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
-        errors = engine.run(tasks, measure.statistic)[0]
+        increases, each = measure.split(engine.run(tasks, measure.engine_statistic))
         before = measure.baseline()
-        pick = int(np.argmin(errors))
+        errors = increases[0] + before
+        pick = int(np.argmin(increases[0]))
         leaving = remaining.pop(pick)
-        scores[leaving] = errors[pick] - before
+        scores[leaving] = increases[0, pick]
+        if each is not None:
+            per_output[leaving] = each[0, pick]
         sign = -1.0 if measure.greater_is_better else 1.0
         path.append({"step": step, "removed": leaving, "error_before": sign * before,
-                     "error_after": sign * errors[pick], "increase": errors[pick] - before})
+                     "error_after": sign * errors[pick], "increase": increases[0, pick]})
         table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
-        current[..., setup.groups[leaving]] = means[..., setup.groups[leaving]]
+        current[..., setup.groups[leaving]] = held[..., setup.groups[leaving]]
     details = {
         "path": pd.DataFrame(path),
         "errors": pd.DataFrame(table).reindex(columns=names).rename_axis("step"),
-        "baseline": first.value(), "measure": measure.name, "means": _means(means, setup),
-        "outputs": measure.outputs,
+        "baseline": first.value(), "measure": measure.name, "means": _means(held, setup),
+        "held_at": held_at, "outputs": measure.outputs,
     }
+    if per_output:
+        details["per_output"] = measure.per_output_table(
+            np.array([per_output[v] for v in names]), names)
     return Importance("improved_stepwise_2", pd.Series(scores).reindex(names), details=details,
                       kind="loss")
 
 
-improved_stepwise_2.__doc__ += _REFERENCES
+improved_stepwise_2.__doc__ += _SCORING + _REFERENCES
 
 
 def _means(means: np.ndarray, setup: Setup) -> pd.DataFrame | pd.Series:

@@ -1,0 +1,182 @@
+"""Targets read once for the model's predictions: regression values, class indices through the
+model's classes (labels of any type, one-hot rows) or multi-label 0/1 columns; a kind read from
+the model is checked against targets that look like classes (:mod:`varimp.scoring`)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, describe
+
+OUTPUT_KINDS = ("regression", "probability", "logits")
+CLASSIFIER_KINDS = ("probability", "logits")
+
+
+def check_output_kind(output_kind: object) -> str | None:
+    if output_kind is None or output_kind in OUTPUT_KINDS:
+        return output_kind
+    raise InputError(f"output_kind must be one of {list(OUTPUT_KINDS)} or None (decided from the "
+                     f"model); received {describe(output_kind)}")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """``y`` read once for the model's predictions ``(n, n_steps, n_outputs)``.
+
+    Regression: ``values`` float ``(n, n_steps, n_outputs)``. Classifiers: ``values`` the class
+    index of every sample and step, int ``(n, n_steps)``, and ``classes`` the labels.
+    Multi-label (``multilabel``): ``values`` int ``(n, n_steps, n_outputs)`` of 0 and 1, each
+    output a binary label, and ``classes`` ``(0, 1)``.
+    """
+
+    kind: str
+    values: np.ndarray
+    classes: tuple | None = None
+    multilabel: bool = False
+
+    @property
+    def classifier(self) -> bool:
+        return self.kind in CLASSIFIER_KINDS
+
+
+def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
+                 classes: Sequence | None, *, inferred: bool = False,
+                 multilabel: bool = False) -> Targets:
+    """``y`` as regression values or class indices for predictions of ``shape``.
+
+    ``inferred``: ``kind`` was read from the model, not given; a regression kind is then
+    checked against targets that look like classes (:mod:`varimp.scoring`). ``multilabel``: a
+    multi-hot ``y`` for several probabilities or logits is read as multi-label targets.
+    """
+    n, steps, outputs = shape
+    y = np.asarray(y)
+    if kind not in CLASSIFIER_KINDS:
+        values = _regression_targets(y, shape, classes)
+        if inferred:
+            _check_values_are_not_classes(y, outputs)
+        return Targets(kind, values)
+    if multilabel and _multi_hot(y, n, steps, outputs):
+        return Targets(kind, y.reshape(n, steps, outputs).astype(np.intp), (0, 1), True)
+    labels = _class_labels(classes, outputs)
+    return Targets(kind, _class_indices(y, n, steps, outputs, labels), labels)
+
+
+def _check_values_are_not_classes(y: np.ndarray, outputs: int) -> None:
+    """Outputs read from the model as regression values, with targets that look like classes:
+    one-hot labels for several outputs are refused, 0/1 values for one output warned about."""
+    if outputs > 1 and y.ndim in (2, 3) and y.shape[-1] == outputs and _one_hot(y):
+        raise InputError(
+            f"y is one-hot (shape {y.shape}, a single 1 in every row) but the model's {outputs} "
+            "outputs are read as regression values (decided from the model: its last layer is "
+            "no softmax or sigmoid), and logits scored by MSE against one-hot labels mean "
+            "nothing: pass output_kind='logits' (e.g. trained with CrossEntropyLoss) or "
+            "output_kind='probability' for a classifier, or output_kind='regression' to score "
+            "these 0/1 columns as values")
+    if outputs == 1 and y.dtype.kind in "biuf" and bool(np.all((y == 0) | (y == 1))):
+        warnings.warn(
+            "y holds only 0 and 1 but the model's output is read as a regression value "
+            "(decided from the model: its last layer is no sigmoid), so it is scored as a "
+            "regression (mean squared error by default); pass output_kind='logits' if the "
+            "model returns a logit (e.g. trained with BCEWithLogitsLoss), "
+            "output_kind='probability' if it returns a probability, or "
+            "output_kind='regression' to keep this scoring without this warning",
+            UserWarning, stacklevel=2)
+
+
+def _multi_hot(y: np.ndarray, n: int, steps: int, outputs: int) -> bool:
+    """Multi-label targets: 0/1 of shape ``(n, outputs)`` (one predicted step) or ``(n, steps,
+    outputs)``, with some row that is not one-hot (else they are the classes of one label)."""
+    shapes = ((n, steps, outputs),) + (((n, outputs),) if steps == 1 else ())
+    return outputs > 1 and y.shape in shapes and y.dtype.kind in "biuf" and \
+        bool(np.all((y == 0) | (y == 1))) and not bool(np.all(y.sum(axis=-1) == 1))
+
+
+def _class_labels(classes: Sequence | None, outputs: int) -> tuple:
+    n_classes = max(outputs, 2)
+    if classes is None:
+        return tuple(range(n_classes))
+    labels = tuple(np.asarray(classes).tolist())
+    if len(labels) != n_classes or len(set(labels)) != len(labels):
+        raise InputError(f"classes must list the {n_classes} distinct class labels in the order of "
+                         f"the model's outputs{' (negative, positive)' if outputs == 1 else ''}; "
+                         f"received {describe(classes)}")
+    return labels
+
+
+def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object
+                        ) -> np.ndarray:
+    n, steps, outputs = shape
+    if y.dtype.kind == "f" and outputs > 1 and steps == 1 and \
+            (y.ndim == 1 or y.shape[1:] == (1,)) and not np.all(np.mod(y, 1) == 0):
+        raise InputError(f"y holds one value per sample (shape {y.shape}) but the model has "
+                         f"{outputs} outputs: pass y of shape (n, {outputs}), one column per "
+                         "output (output= then chooses the output(s) to explain)")
+    if y.dtype.kind not in "biuf" or (outputs > 1 and steps == 1 and
+                                       (y.ndim == 1 or y.shape[1:] == (1,))):
+        raise InputError(
+            f"y holds class labels (shape {y.shape}, values "
+            f"{np.unique(y.astype(str))[:6].tolist()}) but the model's {outputs} output(s) are "
+            "read as regression values (its last layer is no softmax or sigmoid): pass "
+            "output_kind='logits' if the model returns logits (e.g. trained with "
+            "CrossEntropyLoss), or output_kind='probability' if it returns probabilities")
+    y = y.astype(np.float64)
+    if y.ndim == 1 and steps * outputs == 1:
+        return y.reshape(n, 1, 1)
+    if y.ndim == 2 and outputs == 1 and y.shape[1] == steps:
+        return y.reshape(n, steps, 1)
+    if y.ndim == 2 and steps == 1 and y.shape[1] == outputs:
+        return y.reshape(n, 1, outputs)
+    if y.ndim == 3 and y.shape == (n, steps, outputs):
+        return y
+    raise InputError(f"y must match the model's predictions of shape (n, steps, outputs) = "
+                     f"{shape}: (n,), (n, steps), (n, outputs) or (n, steps, outputs); received "
+                     f"y of shape {y.shape}")
+
+
+def _class_indices(y: np.ndarray, n: int, steps: int, outputs: int, labels: tuple
+                   ) -> np.ndarray:
+    n_classes = len(labels)
+    if y.ndim >= 2 and y.shape[-1] == n_classes and outputs > 1 and y.shape[1:] in (
+            (n_classes,), (steps, n_classes)) and _one_hot(y):
+        return y.reshape(n, steps, n_classes).argmax(axis=-1)
+    if y.ndim == 3 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.ndim == 2 and y.shape[1] == 1 and steps == 1:
+        y = y[:, 0]
+    if not ((y.ndim == 1 and steps == 1) or (y.ndim == 2 and y.shape[1] == steps)):
+        raise InputError(f"y for a classifier predicting {steps} step(s) must hold one class label "
+                         f"per sample{' and step' if steps > 1 else ''}: shape (n,)"
+                         f"{' or (n, steps)' if steps > 1 else ' or (n, 1)'}, or one-hot "
+                         f"(n, {'steps, ' if steps > 1 else ''}{n_classes}); received shape "
+                         f"{y.shape}")
+    index = {label: i for i, label in enumerate(labels)}
+    flat = y.reshape(-1).tolist()
+    unknown = sorted({str(v) for v in flat if _key(v) not in index})
+    if unknown and y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise InputError(f"y holds values such as {unknown[:6]} that are not class labels, but "
+                         f"the model's outputs are read as class probabilities (decided from "
+                         f"the model: a softmax or sigmoid last layer, predict_proba): pass "
+                         f"output_kind='regression' if the model predicts a value (e.g. a "
+                         f"proportion in [0, 1]); for a classifier, y holds labels among "
+                         f"{list(labels)[:10]} (classes=)")
+    if unknown:
+        raise InputError(f"y holds labels {unknown[:6]} that are not among the model's classes "
+                         f"{list(labels)[:10]}; pass classes= in the order of the model's "
+                         "outputs")
+    return np.array([index[_key(v)] for v in flat], dtype=np.intp).reshape(n, steps)
+
+
+def _key(value: object) -> object:
+    """A label as a dict key: 1.0 finds the class 1, numpy scalars find Python ones."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    return y.dtype.kind in "biuf" and bool(np.all((y == 0) | (y == 1))) and \
+        bool(np.all(y.sum(axis=-1) == 1))
