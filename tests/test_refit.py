@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import reliability_models as rm
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -22,7 +22,14 @@ import varimp
 from varimp import InputError
 from varimp.adapters import adapt
 from varimp.network import Dense, Recurrent
-from varimp.refit import MLP_TRAINING, RECURRENT_TRAINING, resolve_fit
+from varimp.refit import (
+    MLP_TRAINING,
+    RECURRENT_TRAINING,
+    SEED_GLOBAL,
+    SEED_PASSED,
+    SklearnRefit,
+    resolve_fit,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -108,6 +115,7 @@ def test_torch_mlp_rebuilt_same_architecture_fresh_weights_model_untouched():
     assert not np.array_equal(_weights(fit(X_TAB, Y_TAB, random_state=6)), _weights(refit))
 
 
+@pytest.mark.filterwarnings("ignore:the networks varimp retrains:UserWarning")  # dropout
 @pytest.mark.parametrize("build", [rm.torch_lstm, rm.torch_gru, rm.keras_lstm],
                          ids=["torch-lstm", "torch-gru", "keras-lstm"])
 def test_recurrent_networks_rebuilt_with_their_architecture(build):
@@ -157,7 +165,8 @@ def test_a_model_varimp_cannot_rebuild_asks_for_fit(model):
 def test_a_given_fit_is_used_as_it_is_and_a_non_callable_refused():
     fit = functools.partial(varimp.train_mlp, hidden=(3,))
     used, description = resolve_fit(rm.plain_callable(), fit, X_TAB, Y_TAB)
-    assert used is fit and description == {"how": "given", "fit": "train_mlp"}
+    assert used is fit and description == {"how": "given", "fit": "train_mlp",
+                                            "seeding": SEED_PASSED}
     with pytest.raises(InputError, match="fit must be a callable"):
         resolve_fit(rm.torch_mlp(), "adam", X_TAB, Y_TAB)
 
@@ -189,3 +198,84 @@ def test_a_constant_column_trains_like_a_missing_one():
         warnings.simplefilter("error", ConvergenceWarning)
         model = varimp.train_mlp(X, Y_TAB, hidden=(4,), epochs=20, random_state=0)
     assert np.abs(_weights(model)).max() < 100
+
+
+# -- what a rebuild leaves out, and how fits are seeded -----------------------------------------
+def _resolve_recording(model, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, description = resolve_fit(model, None, X, y)
+    return description, [w for w in caught if issubclass(w.category, UserWarning)
+                         and "varimp retrains" in str(w.message)]
+
+
+def test_what_a_rebuilt_torch_network_leaves_out_is_recorded_and_warned():
+    model = nn.Sequential(nn.Linear(rm.P, 6, bias=False), nn.Dropout(0.3), nn.Tanh(),
+                          nn.Linear(6, 1))
+    description, warned = _resolve_recording(model, X_TAB, Y_TAB)
+    expected = ["layer '0' has no bias: rebuilt with one", "Dropout(p=0.3) at layer '1': dropped"]
+    assert description["not_carried"] == expected
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert all(item in message for item in expected) and "Pass fit= to reproduce" in message
+    plain, warned = _resolve_recording(rm.torch_mlp(dropout=0.0), X_TAB, Y_TAB)
+    assert plain["not_carried"] == [] and warned == []
+
+
+def test_what_a_rebuilt_keras_network_leaves_out_is_recorded_and_warned():
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((X_SEQ.shape[1], rm.P)),
+        keras.layers.GRU(4, dropout=0.2, recurrent_dropout=0.3, name="gru",
+                         kernel_regularizer=keras.regularizers.l2(0.1)),
+        keras.layers.Dropout(0.1, name="drop"),
+        keras.layers.Dense(1, use_bias=False, kernel_constraint=keras.constraints.NonNeg(),
+                           name="out")])
+    description, warned = _resolve_recording(model, X_SEQ, Y_SEQ)
+    assert description["not_carried"] == [
+        "dropout=0.2 at layer 'gru': dropped", "recurrent_dropout=0.3 at layer 'gru': dropped",
+        "kernel_regularizer=L2(l2=0.1) at layer 'gru': dropped",
+        "Dropout(0.1) at layer 'drop': dropped", "kernel_constraint=NonNeg() at layer 'out': "
+        "dropped", "layer 'out' has no bias: rebuilt with one"]
+    assert len(warned) == 1 and "varimp.train_recurrent" in str(warned[0].message)
+
+
+def _seeded(X, y, random_state=None):
+    return varimp.train_mlp(X, y, hidden=(2,), epochs=1, random_state=random_state)
+
+
+def _unseeded(X, y):
+    return varimp.train_mlp(X, y, hidden=(2,), epochs=1)
+
+
+class _NoisyMean(RegressorMixin, BaseEstimator):
+    """An estimator without random_state that draws from NumPy's global generator."""
+
+    def fit(self, X, y):
+        self.offset_ = float(np.mean(y) + np.random.normal())  # noqa: NPY002
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.offset_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_description_says_how_each_fit_is_seeded():
+    assert resolve_fit(None, _seeded, X_TAB, Y_TAB)[1]["seeding"] == SEED_PASSED
+    assert resolve_fit(None, _unseeded, X_TAB, Y_TAB)[1]["seeding"] == SEED_GLOBAL
+    mlp = MLPRegressor(hidden_layer_sizes=(2,), max_iter=5, random_state=0).fit(X_TAB, Y_TAB)
+    assert resolve_fit(mlp, None, X_TAB, Y_TAB)[1]["seeding"] == SEED_PASSED
+    rebuilt, description = resolve_fit(rm.torch_mlp(dropout=0.0), None, X_TAB, Y_TAB)
+    assert description["seeding"] == SEED_PASSED
+    # varimp's rebuild passed back as fit (as the command line does) is still a rebuild
+    assert resolve_fit(rm.torch_mlp(dropout=0.0), rebuilt, X_TAB, Y_TAB)[1] == description
+
+
+def test_an_estimator_without_random_state_is_fitted_with_the_global_generators_seeded():
+    state = np.random.get_state()  # noqa: NPY002
+    refit = SklearnRefit(_NoisyMean(), ())
+    fitted = refit(X_TAB, Y_TAB, random_state=2**32 + 7)  # taken modulo 2**32, as every seed
+    assert fitted.offset_ == np.mean(Y_TAB) + np.random.RandomState(7).normal()
+    after = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(after[1], state[1]) and after[2] == state[2]

@@ -3,8 +3,12 @@
 import functools
 import multiprocessing
 import os
+import random
 import sys
+import threading
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import cloudpickle
 import numpy as np
@@ -19,6 +23,7 @@ import varimp
 from varimp import InputError, ModelError
 from varimp.engines import FitData, FitTask, RetrainEngine, seed_from
 from varimp.engines import retrain as retrain_module
+from varimp.engines.fits import global_seed
 from varimp.engines.retrain import session
 
 TEST_ROWS = np.arange(45, 60)
@@ -174,6 +179,48 @@ def test_random_state_passed_only_when_accepted(data):
     assert RetrainEngine(plain, X, y).run(task, lambda m, d: m) == ["plain"]
     (seed,) = RetrainEngine(keywords, X, y, random_state=2).seeds(1)
     assert RetrainEngine(keywords, X, y, random_state=2).run(task, lambda m, d: m) == [seed]
+
+
+def global_draws(X, y):
+    """A fit without random_state that draws from every global generator."""
+    return random.random(), float(np.random.random_sample()), float(torch.rand(1))  # noqa: NPY002
+
+
+def draws(model, data):
+    return np.array(model)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_a_fit_without_random_state_draws_from_global_generators_seeded_with_its_seed(
+        data, n_jobs):
+    X, y = data
+    engine = RetrainEngine(global_draws, X, y, random_state=4, n_jobs=n_jobs)
+    results = engine.run(TASKS, draws)
+    expected = [[random.Random(seed).random(), np.random.RandomState(seed).random_sample(),
+                 float(torch.rand(1, generator=torch.Generator().manual_seed(seed)))]
+                for seed in engine.seeds(len(TASKS))]
+    np.testing.assert_array_equal(np.array(results), np.array(expected))
+
+
+def test_global_seed_restores_the_generators_also_across_threads():
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()  # noqa: NPY002
+    with pytest.raises(ValueError, match="inside"), global_seed(3):
+        assert np.random.random_sample() == np.random.RandomState(3).random_sample()  # noqa: NPY002
+        raise ValueError("inside")
+    barrier = threading.Barrier(3)
+
+    def blocks(seed):  # three blocks open at once, closed in another order than opened
+        with global_seed(seed):
+            barrier.wait()
+            time.sleep(0.01 * (3 - seed))
+            random.random()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(blocks, range(3)))
+    assert random.getstate() == states[0]
+    after = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(after[1], states[1][1]) and after[2] == states[1][2]
+    assert torch.equal(torch.get_rng_state(), states[2])
 
 
 def vandal_fit(X, y):

@@ -70,7 +70,8 @@ def test_every_error_is_the_hand_computed_held_out_error(friedman, method):
     X, y = friedman
     result = method(rm.torch_mlp(p=10), X, y, fit=poly_ridge, random_state=3)
     test = np.array(result.details["held_out"]["rows"][0])
-    assert len(test) == 75 and result.details["fit"] == {"how": "given", "fit": "poly_ridge"}
+    assert len(test) == 75 and result.details["fit"] == {
+        "how": "given", "fit": "poly_ridge", "seeding": varimp.refit.SEED_GLOBAL}
     path, errors = result.details["path"], result.details["errors"]
     backward = method is varimp.backward_stepwise
     removed = [] if backward else list(range(10))
@@ -263,3 +264,44 @@ def test_bad_options_are_refused_at_the_door(options, fragment):
     with pytest.raises(InputError, match=fragment):
         varimp.forward_stepwise(rm.plain_callable(), X_SMALL, Y_SMALL, fit=rm.least_squares,
                                 **options)
+
+
+@pytest.fixture(scope="module")
+def sorted_classes():
+    """A binary classifier on a file sorted by class: unshuffled KFold folds train on one
+    class each."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    labels = np.where(X[:, 0] > 0, "present", "absent")
+    order = np.argsort(labels, kind="stable")
+    X, labels = X[order], labels[order]
+    model = MLPClassifier(hidden_layer_sizes=(2,), solver="lbfgs", max_iter=50,
+                          random_state=0).fit(X, labels)
+    return model, X, labels
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_int_cv_is_stratified_for_a_classifier(sorted_classes):
+    from sklearn.model_selection import StratifiedKFold
+
+    model, X, labels = sorted_classes
+    result = varimp.backward_stepwise(model, X, labels, cv=2, random_state=0)
+    expected = [np.sort(test).tolist() for _, test in StratifiedKFold(2).split(X, labels)]
+    assert result.details["held_out"]["rows"] == expected
+    assert np.isfinite(result.scores).all()
+
+
+def test_folds_that_train_a_classifier_on_one_class_are_blamed(sorted_classes):
+    model, X, labels = sorted_classes
+    calls = []
+
+    def fit(X, y):
+        calls.append(len(y))
+        return model
+
+    with pytest.raises(InputError, match=r"fold 1 of cv=.*KFold.* leaves a single class, "
+                                         r"'present', in the rows a classifier is trained on"):
+        varimp.backward_stepwise(model, X, labels, cv=KFold(2), fit=fit)
+    assert calls == []  # refused before any fit

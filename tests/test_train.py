@@ -1,5 +1,7 @@
 """The seeded trainers: they learn, they are deterministic, they leave the caller's state alone."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -89,6 +91,29 @@ def test_trainers_leave_arrays_and_global_rng_unchanged():
     assert torch.equal(torch.get_rng_state(), torch_state)
     after = np.random.get_state()  # noqa: NPY002
     assert np.array_equal(after[1], numpy_state[1]) and after[2] == numpy_state[2]
+
+
+def test_concurrent_threads_train_the_networks_of_sequential_runs():
+    """Fits in threads of one process (joblib's threading backend, a Dask worker with several
+    threads) neither race for torch's global RNG nor leave it changed: every network is
+    bitwise the one a sequential run trains, and the caller's RNG state is as it was."""
+    X, y, _ = datasets.olden_simulation(60, random_state=0)
+    Xs, ys, _ = datasets.product_threshold(12, 4, random_state=0)
+    jobs = [lambda seed=seed: train_mlp(X, y, hidden=(6,), epochs=25, batch_size=8,
+                                        validation_fraction=0.2, random_state=seed)
+            for seed in range(4)]
+    jobs += [lambda seed=seed: train_recurrent(Xs, ys, units=(3, 1), activations="sigmoid",
+                                               epochs=3, batch_size=2, random_state=seed)
+             for seed in range(2)]
+    sequential = [job().state_dict() for job in jobs]
+    torch_state = torch.get_rng_state()
+    for _ in range(2):
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            concurrent = [future.result().state_dict()
+                          for future in [pool.submit(job) for job in jobs]]
+        for alone, threaded in zip(sequential, concurrent, strict=True):
+            assert all(torch.equal(alone[k], threaded[k]) for k in alone)
+    assert torch.equal(torch.get_rng_state(), torch_state)
 
 
 def test_reference_lstm_structure_and_learning():

@@ -17,6 +17,19 @@ callable ``fit(X, y, random_state=None) -> model`` and a description of it (reco
   :data:`RECURRENT_TRAINING`);
 - anything else: an :class:`~varimp.InputError` asking for ``fit=``.
 
+A rebuilt network is the same chain of layer sizes, activations and cells, not the same
+network: it is trained by varimp's trainer (not by the user's optimizer, loss and epochs), and
+what the neutral description does not carry is left out: dropout (``Dropout`` layers, a
+recurrent layer's ``dropout`` and ``recurrent_dropout``), noise layers, regularizers,
+constraints and layers without a bias (rebuilt with one). :func:`resolve_fit` lists what it
+left out in the description (``not_carried``) and warns once (``UserWarning``); ``fit=``
+reproduces the user's own training exactly.
+
+The description also says how each fit is seeded (``seeding``): a callable that takes
+``random_state`` gets each fit's seed; any other is run with the global generators (Python's
+``random``, NumPy's, torch's) seeded from the fit's seed and restored afterwards
+(:func:`varimp.engines.fits.global_seed`).
+
 Every callable here is a small picklable object holding an unfitted description, never the
 user's model, so that it travels to worker processes and leaves the model untouched.
 """
@@ -24,6 +37,7 @@ user's model, so that it travels to worker processes and leaves the model untouc
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .adapters import adapt
+from .engines.fits import accepts_random_state, global_seed
 from .errors import InputError, UnsupportedModelError, describe
 
 #: Training of a rebuilt dense network (arguments of :func:`varimp.train_mlp`).
@@ -39,6 +54,11 @@ MLP_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.01,
 #: Training of a rebuilt recurrent network (arguments of :func:`varimp.train_recurrent`).
 RECURRENT_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.02,
                                       "validation_fraction": 0.2, "patience": 20}
+#: ``seeding`` of a description: how each fit's seed reaches the fit.
+SEED_PASSED = "each fit's seed passed as random_state"
+SEED_GLOBAL = ("each fit's seed set in the global generators (Python random, numpy.random, "
+               "torch) before the fit and restored after it: the fit takes no random_state "
+               "(reproducible on processes, not with threads sharing those generators)")
 _ASK = ("pass fit=, a callable fit(X, y) -> model (optionally taking random_state), e.g. "
         "functools.partial(varimp.train_mlp, hidden=(8,))")
 
@@ -70,19 +90,33 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     fit : callable
         ``fit(X, y, random_state=None) -> fitted model`` (a given ``fit`` as it is).
     description : dict
-        ``how`` (``"given"``, ``"clone"`` or ``"rebuilt"``) and what was used: the estimator
-        and its parameters, or the architecture, trainer and training hyper-parameters.
+        ``how`` (``"given"``, ``"clone"`` or ``"rebuilt"``), ``seeding`` (:data:`SEED_PASSED`
+        or :data:`SEED_GLOBAL`) and what was used: the estimator and its parameters, or the
+        architecture, trainer, training hyper-parameters and ``not_carried`` (what the
+        rebuilt network leaves out of the given one, in words).
 
     Raises
     ------
     InputError
         ``fit`` is not callable, or ``fit`` is None and ``model`` cannot be refitted.
+
+    Warns
+    -----
+    UserWarning
+        A rebuilt network leaves out something of the given one (dropout, regularizers,
+        constraints, bias-free layers), naming them (under Python's default filters, once
+        per model and process).
     """
     if fit is not None:
         if not callable(fit):
             raise InputError(f"fit must be a callable fit(X, y) -> model, or None to refit a "
                              f"copy of the model; received {describe(fit)}")
-        return fit, {"how": "given", "fit": _name(fit)}
+        if isinstance(fit, NetworkRefit):  # varimp's rebuild, altered (the CLI's --fit-epochs)
+            return fit, fit.description(type(adapt(model).model).__name__)
+        if isinstance(fit, SklearnRefit):  # a clone with other parameters (--fit-epochs)
+            return fit, _altered_clone(fit, model)
+        return fit, {"how": "given", "fit": _name(fit), "seeding":
+                     SEED_PASSED if accepts_random_state(fit) else SEED_GLOBAL}
     adapter = adapt(model)
     if type(adapter).__name__ == "SklearnAdapter":
         return _sklearn_refit(adapter.model)
@@ -96,7 +130,14 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
         raise InputError(f"varimp cannot rebuild {type(adapter.model).__name__} to retrain it "
                          f"({exc}): {_ASK}") from exc
     refit = _rebuild(network, adapter, np.asarray(X))
-    return refit, refit.description(type(adapter.model).__name__)
+    description = refit.description(type(adapter.model).__name__)
+    if refit.not_carried:  # (issued here: once per model and process, not once per call)
+        warnings.warn(f"the networks varimp retrains are rebuilt from the layer sizes, "
+                      f"activations and cells of the given {type(adapter.model).__name__}, "
+                      f"with fresh weights, and trained by {description['trainer']}; they "
+                      f"also differ from it in: {'; '.join(refit.not_carried)}. Pass fit= to "
+                      f"reproduce your own training exactly", UserWarning, stacklevel=1)
+    return refit, description
 
 
 def _name(fit: object) -> str:
@@ -109,7 +150,9 @@ def _name(fit: object) -> str:
 class SklearnRefit:
     """``clone(estimator)`` with every ``random_state`` parameter set to the fit's seed, fitted.
 
-    A seed above ``2**32 - 1`` (scikit-learn's limit) is taken modulo ``2**32``.
+    A seed above ``2**32 - 1`` (scikit-learn's limit) is taken modulo ``2**32``. An estimator
+    without any ``random_state`` parameter is fitted with the global generators seeded
+    (:func:`varimp.engines.fits.global_seed`).
     """
 
     estimator: Any
@@ -119,9 +162,13 @@ class SklearnRefit:
         from sklearn.base import clone
 
         estimator = clone(self.estimator)
-        if random_state is not None and self.seeded:
-            seed = int(random_state) % 2**32
-            estimator.set_params(**{name: seed for name in self.seeded})
+        if random_state is None:
+            return estimator.fit(X, _sklearn_targets(y))
+        seed = int(random_state) % 2**32
+        if not self.seeded:
+            with global_seed(seed):
+                return estimator.fit(X, _sklearn_targets(y))
+        estimator.set_params(**{name: seed for name in self.seeded})
         return estimator.fit(X, _sklearn_targets(y))
 
 
@@ -146,7 +193,20 @@ def _sklearn_refit(model: object) -> tuple[SklearnRefit, dict[str, Any]]:
              if value is None or isinstance(value, str | int | float | bool | tuple)}
     return SklearnRefit(estimator, seeded), {
         "how": "clone", "estimator": type(model).__name__, "params": shown,
-        "seeded": list(seeded)}
+        "seeded": list(seeded), "seeding": SEED_PASSED if seeded else SEED_GLOBAL}
+
+
+def _altered_clone(fit: SklearnRefit, model: object) -> dict[str, Any]:
+    """The description of a clone whose parameters differ from ``model``'s: ``altered`` names
+    them, so that a randomization test trains its observed network the same way."""
+    description = _sklearn_refit(fit.estimator)[1]
+    given = adapt(model).model
+    ours = fit.estimator.get_params(deep=True)
+    theirs = given.get_params(deep=True) if hasattr(given, "get_params") else {}
+    description["altered"] = sorted(name for name, value in ours.items()
+                                    if name in theirs and not hasattr(value, "get_params")
+                                    and repr(theirs[name]) != repr(value))
+    return description
 
 
 # -- rebuilt networks -----------------------------------------------------------------------------
@@ -159,7 +219,8 @@ class NetworkRefit:
     ``training`` its training ones. ``task`` says how targets are read: ``"regression"`` (as
     given) or ``"classes"`` (labels mapped to the indices of ``classes``, one-hot for several
     sigmoid outputs). With ``logits``, the trained network's final softmax or sigmoid is
-    removed, so that it returns logits as the user's model does.
+    removed, so that it returns logits as the user's model does. ``not_carried``: what the
+    rebuilt network leaves out of the given one, in words.
     """
 
     trainer: str
@@ -171,6 +232,7 @@ class NetworkRefit:
     logits: bool = False
     architecture: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    not_carried: tuple[str, ...] = ()
 
     def __call__(self, X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> Any:
         from . import train
@@ -201,7 +263,8 @@ class NetworkRefit:
         name = "varimp.train_mlp" if self.trainer == "mlp" else "varimp.train_recurrent"
         return {"how": "rebuilt", "model": model_name, "rebuilt_as": "torch.nn.Module",
                 "architecture": self.architecture, "trainer": name,
-                "params": {**self.arguments, **self.training}}
+                "params": {**self.arguments, **self.training},
+                "not_carried": list(self.not_carried), "seeding": SEED_PASSED}
 
 
 def _without_last(model: Any) -> Any:
@@ -243,7 +306,78 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
         task="classes" if classifier else "regression",
         classes=adapter.classes if classifier else None,
         n_outputs=n_outputs, one_hot=classifier and last.activation == "sigmoid" and n_outputs > 1,
-        logits=kind == "logits", architecture=architecture, training=training)
+        logits=kind == "logits", architecture=architecture, training=training,
+        not_carried=tuple(not_carried(adapter.model,
+                                      keras=type(adapter).__name__ == "KerasAdapter")))
+
+
+# -- what a rebuilt network leaves out ------------------------------------------------------------
+_KERAS_NOISE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                "GaussianDropout", "AlphaDropout", "GaussianNoise")
+_KERAS_EXTRAS = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
+                 "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                 "recurrent_constraint", "bias_constraint")
+
+
+def not_carried(model: object, keras: bool = False) -> list[str]:
+    """What a network rebuilt from its neutral description (sizes, activations, cells) leaves
+    out of ``model``, a PyTorch network or (``keras``) a Keras one, one phrase per layer and
+    feature."""
+    if keras:  # (on the torch backend a Keras model is also a torch module: asked first)
+        return [text for layer in _keras_layers(model) for text in _keras_not_carried(layer)]
+    return _torch_not_carried(model)
+
+
+def _torch_not_carried(model: Any) -> list[str]:
+    from torch import nn
+
+    left: list[str] = []
+    for path, module in model.named_modules():
+        where = f"layer {path!r}" if path else type(model).__name__
+        kind = type(module).__name__
+        if "Dropout" in kind and hasattr(module, "p"):
+            left.append(f"{kind}(p={module.p}) at {where}: dropped")
+        elif isinstance(module, nn.Linear) and module.bias is None:
+            left.append(f"{where} has no bias: rebuilt with one")
+        elif isinstance(module, nn.RNNBase):
+            if not module.bias:
+                left.append(f"{where} has no biases: rebuilt with them")
+            if module.dropout and module.num_layers > 1:
+                left.append(f"dropout={module.dropout} between the stacked layers of {where}: "
+                            "dropped")
+    return left
+
+
+def _keras_layers(model: Any) -> list[Any]:
+    """Every layer of a Keras model, nested models and wrapped layers included."""
+    layers = []
+    for layer in getattr(model, "layers", []):
+        if getattr(layer, "layers", None) is not None:
+            layers.extend(_keras_layers(layer))
+        else:
+            layers.append(getattr(layer, "layer", layer))  # TimeDistributed(Dense(...))
+    return layers
+
+
+def _keras_not_carried(layer: Any) -> list[str]:
+    kind = type(layer).__name__
+    where = f"layer {layer.name!r}"
+    if kind in _KERAS_NOISE:
+        amount = getattr(layer, "rate", None)
+        amount = getattr(layer, "stddev", None) if amount is None else amount
+        return [f"{kind}({amount}) at {where}: dropped"]
+    left = []
+    for name in _KERAS_EXTRAS:
+        value = getattr(layer, name, None)
+        if value is None or (isinstance(value, numbers.Real) and value == 0):
+            continue
+        if not isinstance(value, numbers.Real):
+            config = value.get_config() if hasattr(value, "get_config") else {}
+            value = f"{type(value).__name__}({', '.join(f'{k}={v}' for k, v in config.items())})"
+        left.append(f"{name}={value} at {where}: dropped")
+    if getattr(layer, "use_bias", True) is False:
+        left.append(f"{where} has no bias: rebuilt with one")
+    return left
 
 
 def _refuse(adapter: Any, what: str) -> InputError:
@@ -321,5 +455,5 @@ def _recurrent_arguments(recurrent: list, dense: list, layers: list, kind: str, 
     return arguments, architecture
 
 
-__all__ = ["MLP_TRAINING", "RECURRENT_TRAINING", "NetworkRefit", "SklearnRefit", "check_fraction",
-           "resolve_fit"]
+__all__ = ["MLP_TRAINING", "RECURRENT_TRAINING", "SEED_GLOBAL", "SEED_PASSED", "NetworkRefit",
+           "SklearnRefit", "check_fraction", "not_carried", "resolve_fit"]

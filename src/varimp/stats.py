@@ -6,7 +6,10 @@ Two answers by retraining, both built on :class:`varimp.engines.retrain.RetrainE
   refitted on targets permuted across rows, which breaks every link between inputs and targets
   while keeping both distributions; the chosen method on each of these null networks gives the
   importance one sees by chance, and each variable's p-value is the share of null importances
-  at least as large as the observed one.
+  at least as large as the observed one. The test is valid only when the observed network and
+  the null networks are trained by the same procedure: when varimp rebuilds a PyTorch or Keras
+  network, the observed importance is that of one more network it trains, the same way, on the
+  true targets.
 - :func:`ensemble`: networks refitted with their own seeds (on bootstrap resamples of the rows
   by default); the mean importance, with its standard deviation and a percentile interval over
   the members.
@@ -27,10 +30,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .adapters import adapt
 from .api import importance, split_options
 from .engines.retrain import FitData, FitTask, RetrainEngine
 from .engines.tasks import seed_from
 from .errors import InputError, ModelError
+from .methods.retraining import predictions_like
 from .refit import resolve_fit
 from .registry import MethodSpec, method_spec
 from .result import Importance
@@ -40,6 +45,8 @@ __all__ = ["ensemble", "randomization_test"]
 
 #: What ``details["test"]`` of a randomization test says.
 TEST_NAME = "randomization (Olden & Jackson 2002)"
+#: The task label of the observed network of a randomization test, when varimp trains it.
+OBSERVED = ("observed", 0)
 
 
 class NetworkScores(NamedTuple):
@@ -56,26 +63,40 @@ class Recompute:
     """What every worker does with a refitted network: the method, with the options given.
 
     Called as ``evaluate(model, data)`` by the retraining engine (and pickled to its workers).
-    The method sees the refitted network, every row of X (``data.X``) and the targets of every
-    row (``data.y``: permuted for a null network), with the feature names and output names of
-    the data the user gave. A non-finite score is a :class:`~varimp.ModelError`.
+    The refitted network must predict what the given model predicts (``shape``: steps and
+    outputs per sample, read with the given model's ``output_kind`` and ``classes``), else a
+    :class:`~varimp.ModelError`. The method sees the refitted network, every row of X
+    (``data.X``) and the targets of every row (``data.y``: permuted for a null network), with
+    the feature names and output names of the data the user gave. A non-finite score is a
+    :class:`~varimp.ModelError`. The observed network of a randomization test (task
+    :data:`OBSERVED`) gets ``observed_options`` and returns its whole :class:`Importance`.
     """
 
     method: str
     options: dict[str, Any]
     feature_names: tuple[str, ...]
     target_names: tuple[str, ...] | None
+    output_kind: str
+    classes: tuple | None
+    shape: tuple[int, ...]
+    observed_options: dict[str, Any] | None = None
 
-    def __call__(self, model: object, data: FitData) -> NetworkScores:
+    def __call__(self, model: object, data: FitData) -> NetworkScores | Importance:
+        predictions_like(model, data.X, self.output_kind, self.classes, self.shape,
+                         self.options.get("batch_size"))
+        observed = data.task.label == OBSERVED and self.observed_options is not None
         y = data.y
         if self.target_names is not None and np.ndim(y) == 2:
             y = pd.DataFrame(y, columns=list(self.target_names))
         result = importance(model, data.X, y, method=self.method,
-                            feature_names=self.feature_names, **self.options)
+                            feature_names=self.feature_names,
+                            **(self.observed_options if observed else self.options))
         values = [result.scores] + ([] if result.by_time is None else [result.by_time])
         if not all(np.isfinite(v.to_numpy(dtype=float)).all() for v in values):
             raise ModelError(f"method {self.method!r} gave non-finite scores on the refitted "
                              f"network: {result.scores.to_dict()}")
+        if observed:
+            return result
         return NetworkScores(result.scores, result.by_time, result.kind,
                              result.details.get("measure"))
 
@@ -90,6 +111,9 @@ class _Refits:
     fit_description: Any
     seed: int
     options: dict[str, Any]
+    output_kind: str
+    classes: tuple | None
+    shape: tuple[int, ...]  # (steps, outputs) the given model predicts per sample
 
     @classmethod
     def build(cls, model: object, X: object, y: object, method: object, fit: object,
@@ -98,27 +122,49 @@ class _Refits:
         split_options(spec, options)  # an unknown option is refused before any fit
         data = validate(X, y, feature_names=options.get("feature_names"), y_required=True)
         fit_callable, description = resolve_fit(model, fit, data.X, data.y)
+        adapter = adapt(model).configure(output_kind=options.get("output_kind"),
+                                         classes=options.get("classes"))
+        shape = adapter.predict(data.X, options.get("batch_size")).shape[1:]
         seed = _root_seed(random_state)
         options = {k: v for k, v in options.items() if k != "feature_names"}
         if "random_state" in spec.options:
             options["random_state"] = seed
         if spec.retrains:  # a stepwise method retrains each network the same way
             options["fit"] = fit_callable
-        return cls(spec, data, fit_callable, description, seed, options)
+        return cls(spec, data, fit_callable, description, seed, options, adapter.output_kind,
+                   adapter.classes, shape)
 
-    def recompute(self) -> Recompute:
-        """The per-network evaluation (every network's method runs sequentially, silently)."""
+    @property
+    def trains_observed(self) -> bool:
+        """Whether a randomization test trains its observed network: when varimp rebuilds the
+        network, or refits a clone with other parameters (the CLI's ``--fit-epochs``), the
+        user's own training is not the null networks'; for a method that reads
+        the network (a retraining method's importance does not depend on its weights)."""
+        differs = self.fit_description["how"] == "rebuilt" or \
+            bool(self.fit_description.get("altered"))
+        return differs and not self.spec.retrains
+
+    def recompute(self, observed: bool = False) -> Recompute:
+        """The per-network evaluation (every network's method runs sequentially, silently);
+        with ``observed``, the observed network's method keeps its interval options."""
         quiet = {"progress": False} if "progress" in self.spec.options else {}
         # a null network's interval would be computed and thrown away
         options = {k: v for k, v in self.options.items() if k not in ("ci_level", "n_bootstrap")}
         return Recompute(self.spec.name, {**options, **quiet}, self.data.feature_names,
-                         self.data.target_names)
+                         self.data.target_names, self.output_kind, self.classes, self.shape,
+                         {**self.options, **quiet} if observed else None)
 
     def run(self, tasks: list[FitTask], n_jobs: object, backend: object, progress: object
-            ) -> list[NetworkScores]:
+            ) -> list[Any]:
         engine = RetrainEngine(self.fit, self.data.X, self.data.y, n_jobs=n_jobs,
                                backend=backend, progress=progress, random_state=self.seed)
-        return engine.run(tasks, self.recompute())
+        observed = any(task.label == OBSERVED for task in tasks)
+        return engine.run(tasks, self.recompute(observed))
+
+    def seeds(self, n_tasks: int) -> list[int]:
+        """The seeds of ``n_tasks`` fits by position, as :meth:`run` draws them."""
+        return RetrainEngine(self.fit, self.data.X, self.data.y,
+                             random_state=self.seed).seeds(n_tasks)
 
     def settings(self, **extra: Any) -> dict[str, Any]:
         return {"fit": self.fit_description, "random_state": self.seed, **extra}
@@ -171,10 +217,26 @@ def randomization_test(
 ) -> Importance:
     """The randomization test of Olden & Jackson (2002): is each importance more than chance?
 
-    The observed importance is ``method`` on ``model``. Then ``n_permutations`` null networks
-    are trained by ``fit`` on the targets permuted across rows (each permutation drawn from the
-    fit's own seed), and the same method, with the same options, is computed on each null
-    network against the permuted targets it was trained on. The p-value of a variable is
+    ``n_permutations`` null networks are trained by ``fit`` on the targets permuted across rows
+    (each permutation drawn from the fit's own seed), and ``method``, with the same options, is
+    computed on each null network against the permuted targets it was trained on. The observed
+    importance must come from a network trained by the same procedure on the true targets:
+    a network trained longer, or otherwise, than the null networks (one that overfits, say)
+    has importances the null networks never reach, whatever the data, and every p-value would
+    be the smallest. So:
+
+    - ``fit`` given: the observed importance is ``method`` on ``model``, which must have been
+      trained by that ``fit`` (the test assumes it; varimp cannot check it);
+    - ``fit=None`` on a scikit-learn model: the null networks are clones of its estimator,
+      with its hyper-parameters, and the observed importance is ``method`` on ``model``;
+    - ``fit=None`` on a PyTorch or Keras network: varimp rebuilds it and trains it by its own
+      trainer, not the user's training, so the observed importance is ``method`` on one more
+      network rebuilt and trained that way on the true targets (task ``("observed", 0)``, its
+      seed drawn after the permutations', run in the same dispatch); the given model's own
+      importance is kept in ``details["given_model"]`` for reference. A retraining method
+      (stepwise) retrains every network anyway and is computed on ``model``.
+
+    The p-value of a variable is
 
     ``p = (1 + #{null >= observed}) / (1 + n_permutations)``
 
@@ -186,25 +248,32 @@ def randomization_test(
     Parameters
     ----------
     model : torch.nn.Module, Keras model, fitted scikit-learn model, or callable
-        The fitted model whose importance is tested; never changed. With ``fit=None`` it also
-        says how to train the null networks (see :func:`varimp.refit.resolve_fit`).
+        The fitted model whose importance is tested (trained by ``fit`` when ``fit`` is
+        given); never changed. With ``fit=None`` it also says how to train the null networks
+        (see :func:`varimp.refit.resolve_fit`).
     X : array-like ``(n, p)`` or ``(n, T, p)``, DataFrame or tensor
     y : array-like
         The targets the model was trained on (required: the null networks are trained on them,
         permuted).
     method : str
         Any of :func:`varimp.available_methods`, weight-based methods included.
+        A retraining method (``forward_stepwise``, ``backward_stepwise``) runs its whole
+        search on every refitted network: with ``p`` variables that is ``p (p + 1) / 2`` more
+        fits per network (about ``p (p + 1) / 2 x n_permutations`` in all).
     fit : callable, optional
-        ``fit(X, y) -> model``; when it accepts ``random_state``, each null network gets its
-        own seed. None: the model is cloned (scikit-learn) or rebuilt with fresh weights and
-        trained by varimp's seeded trainer (PyTorch, Keras); anything else needs ``fit``.
+        ``fit(X, y) -> model``, the procedure that trained ``model``; when it accepts
+        ``random_state``, each null network gets its own seed, else the global generators are
+        seeded from it (:func:`varimp.engines.fits.global_seed`). None: the model is cloned
+        (scikit-learn) or rebuilt with fresh weights and trained by varimp's seeded trainer
+        (PyTorch, Keras); anything else needs ``fit``.
     n_permutations : int, default 99
         Null networks to train (at least 1).
     random_state : int, numpy Generator or None
         Seeds the permutations and fits (one seed per fit, drawn before any is dispatched) and
         the method's own draws, the same on the model and on every null network. An int is
         handed to the method as it is, so the observed importance equals
-        ``varimp.importance(model, X, y, method=method, random_state=random_state)``.
+        ``varimp.importance(model, X, y, method=method, random_state=random_state)`` (on the
+        network varimp trains for it, when it rebuilds one).
     n_jobs, backend : int, str, optional
         Parallel fits: joblib processes (``n_jobs > 1``, ``backend`` a joblib backend name), or
         ``backend="dask"`` (the current ``dask.distributed`` Client, else a local cluster
@@ -220,16 +289,21 @@ def randomization_test(
         The observed importance (method name and kind unchanged) with ``pvalues`` set, and in
         ``details``: ``"test"`` (the test's name), ``"null"`` (DataFrame, permutation x
         variable: the null importances), ``"pvalues_by_time"`` (sequences, where the method
-        resolves time: a p-value per cell, time x variable, from the null ``by_time`` tables)
-        and ``"test_settings"`` (the fit used, the number of permutations, the root seed).
+        resolves time: a p-value per cell, time x variable, from the null ``by_time`` tables),
+        ``"test_settings"`` (the fit used, the number of permutations, the root seed,
+        ``"observed"``: which network the observed importance comes from, and
+        ``"observed_seed"``: the seed of the network varimp trained for it, or None) and,
+        when varimp trained the observed network, ``"given_model"`` (the given model's own
+        scores, for reference only).
 
     Raises
     ------
     InputError
         ``n_permutations < 1``, an unknown method or option, bad ``X`` or ``y``.
     ModelError
-        A fit (or the method on a null network) that raises, returns NaN or loses its worker;
-        the message names the permutation, e.g. ``("permutation", 17)``.
+        A fit (or the method on a null network) that raises, returns NaN, returns a model that
+        predicts other outputs than the given one, or loses its worker; the message names the
+        permutation, e.g. ``("permutation", 17)``.
 
     References
     ----------
@@ -249,11 +323,15 @@ def randomization_test(
     """
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     refits = _Refits.build(model, X, y, method, fit, random_state, options)
-    observed = importance(model, X, y, method=refits.spec.name,
-                          feature_names=refits.data.feature_names,
-                          **_observed_options(refits, n_jobs, backend, progress))
+    given = importance(model, X, y, method=refits.spec.name,
+                       feature_names=refits.data.feature_names,
+                       **_observed_options(refits, n_jobs, backend, progress))
     tasks = [FitTask(("permutation", i + 1), permute_y=True) for i in range(n_permutations)]
-    null, null_by_time = _stack(refits.run(tasks, n_jobs, backend, progress))
+    if refits.trains_observed:
+        tasks.append(FitTask(OBSERVED))
+    results = refits.run(tasks, n_jobs, backend, progress)
+    observed = results.pop() if refits.trains_observed else given
+    null, null_by_time = _stack(results)
     variables = list(observed.scores.index)
     observed.pvalues = pd.Series(
         permutation_pvalues(observed.scores.to_numpy(dtype=float), null, observed.kind),
@@ -267,8 +345,31 @@ def randomization_test(
                                     observed.kind)
         details["pvalues_by_time"] = pd.DataFrame(cells, index=observed.by_time.index,
                                                   columns=observed.by_time.columns)
-    details["test_settings"] = refits.settings(n_permutations=n_permutations)
+    details["test_settings"] = refits.settings(n_permutations=n_permutations,
+                                               **_observed_settings(refits, len(tasks)))
+    if refits.trains_observed:
+        details["given_model"] = given.scores.rename("given model")
     return observed
+
+
+def _observed_settings(refits: _Refits, n_tasks: int) -> dict[str, Any]:
+    """Which network the observed importance of a randomization test comes from, in words."""
+    if refits.trains_observed:
+        how = refits.fit_description
+        network = (f"a {how['architecture']} network rebuilt and trained by {how['trainer']}"
+                   if how["how"] == "rebuilt" else f"a clone of {how['estimator']} with "
+                   f"{', '.join(how['altered'])} changed, refitted")
+        return {"observed": f"{network} on the true targets, as every null network (the "
+                            "given model's own training is not theirs; its scores are "
+                            "details['given_model'])",
+                "observed_seed": refits.seeds(n_tasks)[-1]}
+    if refits.spec.retrains:
+        reason = "a retraining method's importance does not depend on its weights"
+    elif refits.fit_description["how"] == "clone":
+        reason = "the null networks are clones of its estimator"
+    else:
+        reason = "it must have been trained by fit, as every null network"
+    return {"observed": f"the given model ({reason})", "observed_seed": None}
 
 
 def _observed_options(refits: _Refits, n_jobs: object, backend: object, progress: object
@@ -316,9 +417,16 @@ def ensemble(
         Targets (required: every member is trained on them).
     method : str
         Any of :func:`varimp.available_methods`.
+        A retraining method (``forward_stepwise``, ``backward_stepwise``) runs its whole
+        search on every member: with ``p`` variables that is ``p (p + 1) / 2`` more fits per
+        member (about ``p (p + 1) / 2 x n_models`` in all).
     fit : callable, optional
-        ``fit(X, y) -> model``; when it accepts ``random_state``, each member gets its own seed
-        (without it, members differ only by their bootstrap resample).
+        ``fit(X, y) -> model``; when it accepts ``random_state``, each member gets its own seed;
+        without it, the global generators (Python's ``random``, NumPy's, torch's) are seeded
+        from the member's seed before its fit and restored afterwards
+        (:func:`varimp.engines.fits.global_seed`), so a fit that draws from them differs from
+        member to member and is reproducible, except in threads of one process (joblib's
+        ``"threading"`` backend, Dask workers of several threads), which share them.
     n_models : int, default 10
         Members (at least 2: a spread needs two).
     bootstrap : bool, default True
@@ -348,8 +456,9 @@ def ensemble(
     InputError
         ``n_models < 2``, ``ci_level`` outside ``(0, 1)``, an unknown method or option.
     ModelError
-        A fit (or the method on a member) that raises, returns NaN or loses its worker; the
-        message names the member, e.g. ``("model", 4)``.
+        A fit (or the method on a member) that raises, returns NaN, returns a model that
+        predicts other outputs than the given one, or loses its worker; the message names the
+        member, e.g. ``("model", 4)``.
 
     References
     ----------

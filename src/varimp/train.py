@@ -1,10 +1,15 @@
 """Seeded PyTorch trainers for users who start from data, for the demo and the stepwise methods.
 
 :func:`train_mlp` fits a multilayer perceptron, :func:`train_recurrent` a stack of RNN, GRU or
-LSTM layers. Both are deterministic for a given ``random_state`` (all randomness runs in a
-forked torch RNG, so the caller's global RNG state is left as it was), never modify the arrays
-they are given, and return a plain ``torch.nn.Module`` in eval mode whose ``forward`` takes
-float32 ``(n, p)`` or ``(n, T, p)`` and returns predictions. Called as ``fit(X, y)`` with their
+LSTM layers. Both are deterministic for a given ``random_state`` and thread-safe: the modules
+are built and their weights drawn in a forked torch RNG seeded from ``random_state``, under a
+process-wide lock (module constructors draw from torch's one global generator), and the
+shuffles and the validation split continue that stream in a local ``torch.Generator``; so
+fits running at once in threads of one process (joblib's ``"threading"`` backend, a Dask
+worker with several threads) give the networks of sequential runs, bitwise, and the caller's
+global RNG state is left as it was. They never modify the arrays they are given, and return
+a plain ``torch.nn.Module`` in eval mode whose ``forward`` takes float32 ``(n, p)`` or
+``(n, T, p)`` and returns predictions. Called as ``fit(X, y)`` with their
 defaults they are valid ``fit=`` arguments of ``forward_stepwise`` and ``backward_stepwise``.
 
 A recurrent layer whose cell activation is tanh (or tanh/relu for a simple RNN) is a native
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -39,6 +46,10 @@ _MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.E
             "hard_sigmoid": nn.Hardsigmoid}
 _NATIVE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TASKS = ("regression", "binary", "multiclass")
+#: Held while a trainer uses torch's global generator (seeding it, building the modules, whose
+#: constructors draw from it): threads of one process take turns there and train side by side.
+_GLOBAL_RNG = threading.Lock()
+_Built = TypeVar("_Built")
 
 
 @contextlib.contextmanager
@@ -63,6 +74,21 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
 
 def _seed(random_state: object) -> int:
     return int(check_random_state(random_state).integers(0, 2**62))
+
+
+def _seeded_build(random_state: object, build: Callable[[], _Built]
+                  ) -> tuple[_Built, torch.Generator]:
+    """``build()`` in torch's global generator, forked and seeded from ``random_state``, under
+    :data:`_GLOBAL_RNG`; returns what it built and a local generator continuing the same
+    stream, for the draws of training (so the numbers are those of one seeded global stream,
+    and no other thread's draws can come between them)."""
+    seed = _seed(random_state)
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        built = build()
+        generator = torch.Generator()
+        generator.set_state(torch.get_rng_state())
+    return built, generator
 
 
 def _glorot_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
@@ -113,9 +139,9 @@ def _check_activation(value: object, name: str) -> str:
 
 
 def _fit_loop(model: nn.Module, loss: Callable, X: torch.Tensor, y: torch.Tensor,
-              epochs: int, batch_size: int, lr: float, validation_fraction: float | None = None,
-              patience: int = 10) -> None:
-    """Adam on shuffled mini-batches (the shuffles come from the forked, seeded RNG).
+              epochs: int, batch_size: int, lr: float, generator: torch.Generator,
+              validation_fraction: float | None = None, patience: int = 10) -> None:
+    """Adam on shuffled mini-batches (the shuffles drawn from ``generator``, the trainer's own).
 
     With ``validation_fraction``, that share of the rows (drawn from the same RNG, before any
     shuffle) is held out; after every epoch the loss on them is computed, training stops once it
@@ -125,14 +151,14 @@ def _fit_loop(model: nn.Module, loss: Callable, X: torch.Tensor, y: torch.Tensor
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     held = _held_out_rows(X.shape[0], validation_fraction)
     if held:
-        order = torch.randperm(X.shape[0])
+        order = torch.randperm(X.shape[0], generator=generator)
         X_val, y_val = X[order[:held]], y[order[:held]]
         X, y = X[order[held:]], y[order[held:]]
     n = X.shape[0]
     best, best_state, waited = math.inf, None, 0
     model.train()
     for _ in range(epochs):
-        order = torch.randperm(n)
+        order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             rows = order[start:start + batch_size]
             optimizer.zero_grad()
@@ -270,18 +296,22 @@ def train_mlp(
     scale_y = standardize and task == "regression"
     y_mean, y_std = (target.mean(0), _spread(target)) if scale_y else (0.0, 1.0)
     sizes = (data.n_features, *hidden, n_out)
-    with torch.random.fork_rng(devices=[]), torch_threads(n_threads):
-        torch.manual_seed(_seed(random_state))
-        modules: list[nn.Module] = []
+
+    def build() -> list[nn.Linear]:
         linears = []
         for k in range(len(sizes) - 1):
-            linear = nn.Linear(sizes[k], sizes[k + 1])
-            _init_linear(linear)
-            linears.append(linear)
-            modules.append(linear)
-            if k < len(sizes) - 2 and activation != "identity":
-                modules.append(_MODULES[activation]())
-        model = nn.Sequential(*modules)
+            linears.append(nn.Linear(sizes[k], sizes[k + 1]))
+            _init_linear(linears[-1])
+        return linears
+
+    linears, generator = _seeded_build(random_state, build)
+    modules: list[nn.Module] = []
+    for k, linear in enumerate(linears):
+        modules.append(linear)
+        if k < len(sizes) - 2 and activation != "identity":
+            modules.append(_MODULES[activation]())
+    model = nn.Sequential(*modules)
+    with torch_threads(n_threads):
         xt = torch.as_tensor((x - x_mean) / x_std, dtype=torch.float32)
         if task == "multiclass":
             yt = torch.as_tensor(target, dtype=torch.long)
@@ -289,7 +319,8 @@ def train_mlp(
         else:
             yt = torch.as_tensor((target - y_mean) / y_std, dtype=torch.float32)
             loss = F.mse_loss if task == "regression" else F.binary_cross_entropy_with_logits
-        _fit_loop(model, loss, xt, yt, epochs, batch_size, lr, validation_fraction, patience)
+        _fit_loop(model, loss, xt, yt, epochs, batch_size, lr, generator, validation_fraction,
+                  patience)
     if standardize:
         _fold_scaling(linears[0], linears[-1], x_mean, x_std, y_mean, y_std)
     if task == "binary":
@@ -417,9 +448,9 @@ def train_recurrent(
         if output_activation not in ("sigmoid", "hard_sigmoid"):
             raise InputError(f"loss='bce' needs a probability output: the last activation must "
                              f"be 'sigmoid' (or head=True); received {activations[-1]!r}")
-    with torch.random.fork_rng(devices=[]), torch_threads(n_threads):
-        torch.manual_seed(_seed(random_state))
-        sizes = (data.n_features, *units)
+    sizes = (data.n_features, *units)
+
+    def build() -> RecurrentNet:
         layers = [_recurrent_layer(cell, sizes[j], sizes[j + 1], activations[j])
                   for j in range(len(units))]
         out = None
@@ -427,13 +458,16 @@ def train_recurrent(
             linear = nn.Linear(units[-1], k)
             _init_linear(linear)
             out = nn.Sequential(linear, nn.Sigmoid()) if loss == "bce" else linear
-        model = RecurrentNet(layers, out, return_sequences)
-        if loss == "bce":  # trained as probabilities: varimp scores it as a classifier
-            model.varimp_output_kind = "probability"
-        criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
+        return RecurrentNet(layers, out, return_sequences)
+
+    model, generator = _seeded_build(random_state, build)
+    if loss == "bce":  # trained as probabilities: varimp scores it as a classifier
+        model.varimp_output_kind = "probability"
+    criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
+    with torch_threads(n_threads):
         _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=torch.float32),
                   torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr,
-                  validation_fraction, patience)
+                  generator, validation_fraction, patience)
     return model.eval()
 
 

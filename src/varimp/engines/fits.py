@@ -20,6 +20,17 @@ Removing an input
     weights fold into the bias). ``removal="drop"`` deletes the columns, for a ``fit`` that
     accepts fewer of them.
 
+Seeding a fit
+    A ``fit`` that takes ``random_state`` is called with the fit's seed. Any other ``fit`` runs
+    inside :func:`global_seed`: Python's ``random``, NumPy's global generator and torch's (CPU,
+    and CUDA once initialised) are seeded from the fit's seed and restored afterwards, so a fit
+    that draws from them (``np.random.rand``, a module's default initialisation, an
+    estimator's ``random_state=None``) is reproducible too, and the caller's process sees its
+    generators as they were. Fits running at once in threads of one process share those global
+    generators, so such fits are reproducible one per process only (sequentially, on joblib
+    processes, on single-threaded Dask workers), not with ``backend="threading"`` or Dask
+    workers of several threads.
+
 Failures
     A fit or an evaluation that raises, a fit that returns None or an evaluation that returns
     a non-finite number raises a :class:`varimp.ModelError` naming the fit (its task label); a
@@ -32,7 +43,9 @@ import contextlib
 import inspect
 import numbers
 import os
+import random
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -167,7 +180,8 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
     data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows)
     kwargs = {"random_state": item.seed} if seeded else {}
     try:
-        model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
+        with contextlib.nullcontext() if seeded else global_seed(item.seed):
+            model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
     except Exception as exc:
         raise _failure(exc, f"fit {task.label!r} raised") from exc
     if model is None:
@@ -227,6 +241,67 @@ def _finite(value: Any) -> bool:
     if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.inexact):
         return bool(np.all(np.isfinite(value)))
     return True
+
+
+class _GlobalStates:
+    """The process's global generators as they were before the first of the :func:`global_seed`
+    blocks running at once (in several threads) began; restored when the last one ends."""
+
+    lock = threading.Lock()
+    depth = 0
+    saved: tuple | None = None
+
+
+def global_seed(seed: int) -> contextlib.AbstractContextManager[None]:
+    """A block in which Python's ``random``, NumPy's global generator and torch's (when torch is
+    imported; CUDA only once initialised) are seeded from ``seed``; their states are restored
+    afterwards, also when the block raises. Blocks running at once in several threads restore
+    the states of before the first one once the last one ends (their draws mix: threads
+    sharing these generators cannot be reproducible)."""
+    return _global_seed(int(seed) % 2**32)
+
+
+@contextlib.contextmanager
+def _global_seed(seed: int) -> Iterator[None]:
+    with _GlobalStates.lock:
+        if _GlobalStates.depth == 0:
+            _GlobalStates.saved = _global_states()
+        _GlobalStates.depth += 1
+        random.seed(seed)
+        np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is what is seeded
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.random.default_generator.manual_seed(seed)
+            if torch.cuda.is_initialized():
+                torch.cuda.manual_seed_all(seed)
+    try:
+        yield
+    finally:
+        with _GlobalStates.lock:
+            _GlobalStates.depth -= 1
+            if _GlobalStates.depth == 0:
+                _restore(_GlobalStates.saved)
+                _GlobalStates.saved = None
+
+
+def _global_states() -> tuple:
+    torch = sys.modules.get("torch")
+    torch_state = cuda = None
+    if torch is not None:
+        torch_state = torch.get_rng_state()
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    return random.getstate(), np.random.get_state(), torch_state, cuda  # noqa: NPY002
+
+
+def _restore(states: tuple) -> None:
+    python, numpy_state, torch_state, cuda = states
+    random.setstate(python)
+    np.random.set_state(numpy_state)  # noqa: NPY002
+    torch = sys.modules.get("torch")
+    if torch is not None and torch_state is not None:
+        torch.set_rng_state(torch_state)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
 
 
 def accepts_random_state(fit: Callable) -> bool:
@@ -289,5 +364,5 @@ def check_removed(task: FitTask, n_features: int, removal: str) -> None:
 
 
 __all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
-           "accepts_random_state", "check_removed", "fit_data", "host_of", "run_task",
-           "thread_limits"]
+           "accepts_random_state", "check_removed", "fit_data", "global_seed", "host_of",
+           "run_task", "thread_limits"]

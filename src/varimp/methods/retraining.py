@@ -75,8 +75,10 @@ _PARAMETERS = """
         ``random_state``; ignored when ``cv`` is given.
     cv : int, cross-validation splitter or iterable of (train, test), optional
         Measure every candidate on each fold's held-out rows (the model trains on the other
-        rows) and average: an int is scikit-learn's ``KFold(cv)`` (unshuffled); the folds cost
-        ``cv`` times the fits.
+        rows) and average: an int is scikit-learn's ``check_cv(cv, y, classifier=...)``,
+        ``StratifiedKFold(cv)`` for a classifier with one label per row, else ``KFold(cv)``
+        (both unshuffled); the folds cost ``cv`` times the fits. A fold that leaves a
+        classifier a single class to train on is an :class:`~varimp.InputError`.
     scoring : str, scorer or :class:`varimp.scoring.Scorer`
         Error measure (default: log loss for classifiers, MSE for regression).
     random_state : int, numpy Generator or None
@@ -91,6 +93,28 @@ _PARAMETERS = """
 
 
 # -- the error of a refitted model on held-out rows ---------------------------------------------
+def predictions_like(model: object, X: np.ndarray, output_kind: str, classes: tuple | None,
+                     shape: tuple[int, ...], batch_size: int | None = None) -> np.ndarray:
+    """A refitted model's predictions of ``X``, read as the given model's are (its output kind
+    and classes), ``(n, steps, outputs)``.
+
+    Raises
+    ------
+    ModelError
+        The refitted model predicts another number of steps or outputs per sample than the
+        given model's ``shape``: the fit does not return a model like the given one.
+    """
+    from ..adapters import adapt
+
+    adapter = adapt(model).configure(output_kind=output_kind, classes=classes)
+    pred = adapter.predict(X, batch_size)
+    if pred.shape[1:] != tuple(shape):
+        raise ModelError(f"the refitted model predicts (steps, outputs) = {pred.shape[1:]} "
+                         f"per sample where the given model predicts {tuple(shape)}; fit "
+                         "must return a model like the given one")
+    return pred
+
+
 @dataclass(frozen=True)
 class HeldOutLoss:
     """``evaluate(model, data)`` for the retraining engine: the loss (``-score``) of a refitted
@@ -106,14 +130,8 @@ class HeldOutLoss:
     batch_size: int | None = None
 
     def __call__(self, model: object, data: FitData) -> float:
-        from ..adapters import adapt
-
-        adapter = adapt(model).configure(output_kind=self.output_kind, classes=self.classes)
-        pred = adapter.predict(data.X_test, self.batch_size)
-        if pred.shape[1:] != self.shape:
-            raise ModelError(f"the refitted model predicts (steps, outputs) = {pred.shape[1:]} "
-                             f"per sample where the given model predicts {self.shape}; fit "
-                             "must return a model like the given one")
+        pred = predictions_like(model, data.X_test, self.output_kind, self.classes, self.shape,
+                                self.batch_size)
         if self.output_kind == "probability":
             check_probabilities(pred)
         targets = read_targets(data.y_test, pred.shape, self.output_kind, self.classes)
@@ -207,8 +225,9 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups, y_required=True,
                     output_kind=output_kind, classes=classes)
     n = setup.data.n_samples
-    folds = _folds(cv, validation_fraction, setup, seed := seed_from(random_state))
+    seed = seed_from(random_state)
     base = setup.adapter.predict(setup.data.X, batch_size)
+    folds = _folds(cv, validation_fraction, setup, seed, _class_indices(setup, base.shape))
     measure = Measure.build(setup, base, scoring, output, output_step)
     fit_callable, description = resolve_fit(setup.adapter, fit, setup.data.X, setup.data.y)
     evaluate = HeldOutLoss(scoring, setup.adapter.output_kind, setup.adapter.classes,
@@ -318,25 +337,53 @@ def _removal_for(removed: list[str], names: list[str], removal: str) -> str:
     return "mean" if len(removed) == len(names) else removal
 
 
-def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int
-           ) -> list[np.ndarray]:
-    """The held-out rows of every fold: one random validation split, or ``cv``'s folds."""
+def _class_indices(setup: Setup, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple] | None:
+    """For a classifier, the class index of every row and predicted step ``(n, steps)`` and
+    the class labels; None for a regression or multi-label model."""
+    kind = setup.adapter.output_kind
+    if kind not in ("probability", "logits"):
+        return None
+    targets = read_targets(setup.data.y, shape, kind, setup.adapter.classes)
+    return None if targets.multilabel else (targets.values, targets.classes)
+
+
+def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int,
+           classes: tuple[np.ndarray, tuple] | None = None) -> list[np.ndarray]:
+    """The held-out rows of every fold: one random validation split, or ``cv``'s folds.
+
+    ``classes`` (a classifier's class indices and labels, :func:`_class_indices`): an int
+    ``cv`` is stratified (scikit-learn's ``check_cv(cv, y, classifier=True)``:
+    ``StratifiedKFold`` for one label per row), and a fold whose training rows hold a single
+    class is an :class:`~varimp.InputError` that blames the folds."""
     n = setup.data.n_samples
     if cv is None:
         fraction = check_fraction(validation_fraction, "validation_fraction")
         held = min(n - 1, max(1, round(fraction * n)))
         order = generator(seed, 0).permutation(n)
-        return [np.sort(order[:held])]
+        folds = [np.sort(order[:held])]
+    else:
+        folds = _cv_folds(cv, setup, classes)
+    if classes is not None:
+        _check_classes_in_training(folds, classes, cv, validation_fraction)
+    return folds
+
+
+def _cv_folds(cv: object, setup: Setup, classes: tuple[np.ndarray, tuple] | None
+              ) -> list[np.ndarray]:
     from sklearn.model_selection import check_cv
 
+    n = setup.data.n_samples
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and not 2 <= cv <= n:
         raise InputError(f"cv must be an int in [2, n_samples = {n}], a cross-validation "
                          f"splitter or an iterable of (train, test) rows; received {cv!r}")
+    # one class label per row stratifies an int cv (several per row: plain KFold)
+    one_label = classes is not None and classes[0].shape[1] == 1
+    labels = classes[0][:, 0] if one_label else setup.data.y
     try:
-        splitter = check_cv(cv)
+        splitter = check_cv(cv, labels, classifier=classes is not None)
         flat = setup.data.X.reshape(n, -1)
         folds = [np.unique(np.asarray(test, dtype=np.intp))
-                 for _, test in splitter.split(flat, setup.data.y)]
+                 for _, test in splitter.split(flat, labels)]
     except InputError:
         raise
     except (TypeError, ValueError) as exc:
@@ -347,6 +394,24 @@ def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int
         raise InputError(f"every fold of cv must hold out some rows of the {n} and leave some "
                          f"for training; received folds of sizes {[f.size for f in folds]}")
     return folds
+
+
+def _check_classes_in_training(folds: list[np.ndarray], classes: tuple[np.ndarray, tuple],
+                               cv: object, validation_fraction: object) -> None:
+    """A classifier cannot be trained on one class: refuse folds that leave it one."""
+    indices, labels = classes
+    for k, test in enumerate(folds):
+        train = np.ones(len(indices), dtype=bool)
+        train[test] = False
+        present = np.unique(indices[train])
+        if present.size < 2:
+            which = f"fold {k + 1} of cv={describe(cv)}" if cv is not None else (
+                f"the validation split (validation_fraction={validation_fraction})")
+            raise InputError(
+                f"{which} leaves a single class, {labels[present[0]]!r}, in the rows a "
+                f"classifier is trained on (classes {list(labels)}); no fit can learn from "
+                "one class: give folds that keep at least two classes in every training part "
+                "(an int cv is stratified for a classifier: scikit-learn's StratifiedKFold)")
 
 
 # -- the two methods -----------------------------------------------------------------------------
