@@ -43,6 +43,11 @@ def test_quick_demo_in_a_subprocess(tmp_path):
                 assert (out / f"{case}_{name}_heatmap.png").is_file()
     for case in ("mlp", "lstm"):
         assert (out / f"{case}_comparison.png").is_file() and (out / f"{case}_ranks.png").is_file()
+    # the MLP's neural interpretation diagram; the LSTM has none
+    assert matplotlib.image.imread(out / "mlp_network.png").shape[0] > 100
+    assert not (out / "lstm_network.png").exists() and "mlp_network.png" in text
+    manifest = json.loads((out / cli.MANIFEST).read_text())
+    assert manifest["files"] == sorted(p.name for p in out.iterdir() if p.name != cli.MANIFEST)
 
 
 def _not_json(constant):
@@ -63,11 +68,20 @@ def test_demo_through_main_matches_a_hand_computed_reference(tmp_path, capsys):
     w1, w2 = model[0].weight.detach().double().numpy(), model[2].weight.detach().double().numpy()
     scores = Importance.from_dict(payload["mlp"]["connection_weights"]).scores
     np.testing.assert_allclose(scores.to_numpy(), (w2 @ w1)[0], rtol=1e-6)
-    # a second run replaces the earlier demo directory
-    stale = out / "stale.png"
-    stale.write_bytes(b"old")
-    assert cli.main(["demo", "--quick", "--out", str(out)]) == 0
-    assert not stale.exists() and (out / "report.txt").is_file()
+    # a second run replaces the earlier demo only with --overwrite, and only when the folder
+    # holds nothing that the demo did not write
+    capsys.readouterr()
+    assert cli.main(["demo", "--quick", "--out", str(out)]) == 2
+    assert "holds an earlier varimp output; pass --overwrite" in capsys.readouterr().err
+    mine = out / "mine.png"
+    mine.write_bytes(b"the user's")
+    assert cli.main(["demo", "--quick", "--overwrite", "--out", str(out)]) == 2
+    assert "files varimp did not write there (mine.png)" in capsys.readouterr().err
+    assert mine.read_bytes() == b"the user's"
+    mine.unlink()
+    (out / "report.txt").write_text("the earlier demo")
+    assert cli.main(["demo", "--quick", "--overwrite", "--out", str(out)]) == 0
+    assert "reference LSTM" in (out / "report.txt").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
@@ -86,15 +100,19 @@ def test_a_failing_demo_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
 def test_out_must_be_a_new_empty_or_earlier_demo_directory(tmp_path, capsys):
     precious = tmp_path / "mine"
     precious.mkdir()
-    (precious / "thesis.tex").write_text("keep me")
-    assert cli.main(["demo", "--quick", "--out", str(precious)]) == 2
-    assert (precious / "thesis.tex").read_text() == "keep me"
-    assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
+    kept = {"thesis.tex": "keep me", "report.html": "my report", "report.txt": "my notes"}
+    for name, text in kept.items():
+        (precious / name).write_text(text)
+    for extra in ([], ["--overwrite"]):
+        assert cli.main(["demo", "--quick", "--out", str(precious), *extra]) == 2
+        assert {p.name: p.read_text() for p in precious.iterdir()} == kept
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     assert cli.main(["demo", "--out", str(a_file)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all(line.startswith("varimp: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("varimp: ") for line in err)
+    assert err[0] == f"varimp: --out {precious} exists and is not empty, and is not a folder " \
+        "varimp wrote; choose a new or empty directory"
 
 
 def test_version(capsys):
@@ -136,8 +154,9 @@ def test_out_that_cannot_be_written_names_the_users_path_and_writes_nothing(
 
 def test_a_failed_move_into_place_keeps_the_earlier_demo(tmp_path, capsys, monkeypatch):
     out = tmp_path / "demo"
-    out.mkdir()
-    (out / "report.txt").write_text("the earlier demo")
+    monkeypatch.setattr(demo, "run_demo", lambda work, quick: (work / "report.txt").write_text(
+        "the earlier demo"))
+    assert cli.main(["demo", "--out", str(out)]) == 0
     monkeypatch.setattr(demo, "run_demo", lambda work, quick: (work / "report.txt").write_text(
         "new"))
     real_rename = type(out).rename
@@ -148,9 +167,11 @@ def test_a_failed_move_into_place_keeps_the_earlier_demo(tmp_path, capsys, monke
         return real_rename(self, target)
 
     monkeypatch.setattr(type(out), "rename", rename)
-    err = _refused(["demo", "--out", str(out)], capsys)
+    capsys.readouterr()
+    err = _refused(["demo", "--overwrite", "--out", str(out)], capsys)
     assert f"--out {out}: No space left on device" in err
     assert (out / "report.txt").read_text() == "the earlier demo"
+    assert sorted(p.name for p in out.iterdir()) == [cli.MANIFEST, "report.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 

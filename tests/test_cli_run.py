@@ -10,6 +10,8 @@ import subprocess
 import sys
 import warnings
 
+import matplotlib.image
+import matplotlib.pyplot
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,9 +19,10 @@ import torch
 from torch import nn
 
 import varimp
-from varimp import cli
+from varimp import cli, runner
 from varimp.frameworks import import_keras
-from varimp.loaders import load_model
+from varimp.loaders import load_data, load_model
+from varimp.report import network_diagram, output_labels
 from varimp.result import Importance
 
 N_ROWS, N_SEQ, STEPS = 60, 30, 5
@@ -48,6 +51,9 @@ def files(tmp_path_factory):
     np.save(root / "seq_X.npy", S)
     np.savez(root / "seq.npz", X=S, y=s_y)
 
+    labels = np.where(y > 0, "present", "absent")
+    table.drop(columns="y").assign(state=labels).to_csv(root / "labels.csv", index=False)
+
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).eval()
     program = torch.export.export(mlp, (torch.from_numpy(X[:2]),),
@@ -57,6 +63,9 @@ def files(tmp_path_factory):
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.script(mlp), root / "mlp.pt")
     torch.save(mlp, root / "full.pt")
+    logits = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).eval()
+    torch.export.save(torch.export.export(logits, (torch.from_numpy(X[:2]),), dynamic_shapes=(
+        {0: torch.export.Dim("batch")},)), root / "logits.pt2")
 
     gru = _GRU().eval()
     with warnings.catch_warnings():
@@ -73,7 +82,7 @@ def files(tmp_path_factory):
 
     import joblib
     import skops.io
-    from sklearn.neural_network import MLPRegressor
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -82,13 +91,17 @@ def files(tmp_path_factory):
         sk = MLPRegressor(hidden_layer_sizes=(4,), max_iter=200, random_state=0).fit(X, y)
         piped = make_pipeline(FunctionTransformer(operator.neg), MLPRegressor(
             hidden_layer_sizes=(4,), max_iter=50, random_state=0)).fit(X, y)
+        binary = MLPClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0).fit(
+            table[["a", "b", "c"]], labels)
     skops.io.dump(sk, root / "mlp.skops")
+    skops.io.dump(binary, root / "binary.skops")
     skops.io.dump(piped, root / "piped.skops")
     joblib.dump(sk, root / "mlp.joblib")
     with open(root / "list.pkl", "wb") as stream:
         pickle.dump([1, 2], stream)
     return {"root": root, "X": X, "y": y, "S": S, "s_y": s_y, "mlp": mlp, "gru": gru,
-            "lstm": lstm, "sk": sk, "piped": piped}
+            "lstm": lstm, "sk": sk, "piped": piped, "labels": labels, "binary": binary,
+            "logits": logits}
 
 
 def _dyadic(values):
@@ -133,9 +146,10 @@ def _written(out, name):
 def _check(out, model, X, y, names, methods, *, exact=True, rtol=1e-5, atol=1e-7, **options):
     """Every written result equals ``varimp.importance`` on ``model`` with the same options,
     on the data as the command reads them (float64)."""
+    y = y if y.dtype.kind in "OUS" else np.float64(y)  # class labels stay labels
     for method in methods:
         written = _written(out, method)
-        expected = varimp.importance(model, np.float64(X), np.float64(y), method=method,
+        expected = varimp.importance(model, np.float64(X), y, method=method,
                                      random_state=SEED,
                                      feature_names=names, progress=False, **options)
         assert written.method == method and written.feature_names == names
@@ -174,17 +188,16 @@ def test_torch_export_mlp_on_csv_and_npy(files, tmp_path):
     _check(out, loaded, X, y, DEFAULT_X, methods)
 
 
-def test_torchscript_runs_and_its_weights_are_skipped(files, tmp_path):
+def test_torchscript_runs_every_method(files, tmp_path):
     out = _run(files, tmp_path, "mlp.pt", "table.csv", "--target", "y", methods=None,
                extra=["--n-repeats", "2"])
     run = json.loads((out / "run.json").read_text())
-    assert set(run["skipped"]) == {"connection_weights", "garson", "forward_stepwise",
-                                   "backward_stepwise"}
-    assert "RecursiveScriptModule" in run["skipped"]["garson"]
-    methods = ["partial_derivatives", "perturbation", "profile", "improved_stepwise_1",
-               "improved_stepwise_2", "permutation"]
+    assert run["skipped"] == {}  # TorchScript keeps its layers: weights read, model retrained
+    assert run["methods"] == ", ".join(varimp.available_methods())
     loaded = load_model(files["root"] / "mlp.pt").model
-    _check(out, loaded, files["X"], files["y"], TABLE, methods, n_repeats=2)
+    _check(out, loaded, files["X"], files["y"], TABLE, varimp.available_methods(), n_repeats=2)
+    methods = ["connection_weights", "garson", "partial_derivatives", "perturbation", "profile",
+               "improved_stepwise_1", "improved_stepwise_2", "permutation"]
     _check(out, files["mlp"], files["X"], files["y"], TABLE, methods, exact=False, n_repeats=2)
 
 
@@ -195,6 +208,9 @@ def test_keras_lstm_on_a_long_csv_and_on_npy(files, tmp_path):
                "--target", "y", methods=methods)
     _check(out, lstm, S, s_y, SEQ, methods)
     assert _written(out, "partial_derivatives").by_time.shape == (STEPS, 3)
+    facts = json.loads((out / "run.json").read_text())["facts"]
+    assert facts["time steps"] == "5 per sequence, t in numeric order: first 0, last 4"
+    assert facts["time steps"] in (out / "report.html").read_text()
     out = _run(files, tmp_path / "npy", "lstm.keras", "seq.npz", "--features", "u", "v", "w",
                methods=methods)
     _check(out, lstm, S, s_y, SEQ, methods)
@@ -243,6 +259,170 @@ def test_trusted_types_and_pickles_load_when_the_user_says_so(files, tmp_path):
     out = _run(files, tmp_path / "joblib", "mlp.joblib", "table.csv", "--target", "y",
                methods=["garson"], extra=["--trust-pickle"])
     _check(out, files["sk"], X, y, TABLE, ["garson"])
+
+
+def test_a_binary_classifier_with_text_labels_and_its_diagram(files, tmp_path):
+    methods = ["garson", "connection_weights", "permutation"]
+    out = _run(files, tmp_path, "binary.skops", "labels.csv", "--target", "state",
+               methods=methods)
+    _check(out, files["binary"], files["X"], files["labels"], TABLE, methods)
+    assert (out / "network.png").is_file()
+    assert matplotlib.image.imread(out / "network.png").shape[0] > 100
+    assert 'alt="network diagram"' in (out / "report.html").read_text()
+    # one output node, the logistic unit: the probability of classes_[1], "present"
+    ax = network_diagram(files["binary"], TABLE)
+    assert [text.get_text() for text in ax.texts if text.get_text() in
+            ("a", "b", "c", "present", "absent")] == ["a", "b", "c", "present"]
+    matplotlib.pyplot.close(ax.figure)
+
+
+@pytest.mark.parametrize(("names", "nodes", "labels"), [
+    (("absent", "present"), 1, ["P(present)"]),  # both classes named, one logistic unit
+    (("present",), 1, ["present"]), (("a", "b", "c"), 3, ["a", "b", "c"]),
+    (("a", "b", "c"), 2, None), (None, 1, None)])
+def test_output_nodes_get_names_that_match_them(names, nodes, labels):
+    assert output_labels(names, nodes) == labels
+
+
+def test_output_kind_and_classes_options(files, tmp_path, capsys):
+    root, X, labels = files["root"], files["X"], files["labels"]
+    argv = ["run", str(root / "logits.pt2"), str(root / "labels.csv"), "--target", "state",
+            "--methods", "permutation", "--out", str(tmp_path / "refused")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "output_kind" not in err
+    assert "pass --output-kind logits if the model returns logits" in err
+    assert "or --output-kind probability if it returns probabilities" in err
+    loaded = load_model(root / "logits.pt2").model
+    for classes in (["absent", "present"], ["present", "absent"]):
+        out = _run(files, tmp_path / classes[0], "logits.pt2", "labels.csv", "--target",
+                   "state", methods=["permutation"],
+                   extra=["--output-kind", "logits", "--classes", ",".join(classes)])
+        _check(out, loaded, X, labels, TABLE, ["permutation"], output_kind="logits",
+               classes=classes)
+        run = json.loads((out / "run.json").read_text())
+        assert f"classes={','.join(classes)}" in run["options"]
+    first = _written(tmp_path / "absent" / "out", "permutation").scores
+    assert not np.allclose(first, _written(tmp_path / "present" / "out", "permutation").scores)
+
+
+@pytest.mark.parametrize(("python", "command_line"), [
+    ("pass output_kind='logits' if they are logits", "pass --output-kind logits if they are "
+     "logits"),
+    ("pass output_kind='probability' or 'logits' if the model is a classifier",
+     "pass --output-kind probability or logits if the model is a classifier"),
+    ("pass classes= in the order of the model's outputs", "pass --classes in the order of the "
+     "model's outputs"),
+    ("n_repeats must be a positive integer; received 0", "n_repeats must be a positive "
+     "integer; received 0")])
+def test_python_hints_are_said_in_the_command_lines_words(python, command_line):
+    assert cli._cli_words(python) == command_line
+
+
+def test_the_class_labels_of_classes_match_the_targets():
+    assert runner.class_labels("0, 1,2", np.array([0, 1, 2])) == [0, 1, 2]
+    assert runner.class_labels("no,yes", np.array(["no", "yes"])) == ["no", "yes"]
+    with pytest.raises(varimp.InputError, match="the classes must be numbers too"):
+        runner.class_labels("no,yes", np.array([0, 1]))
+    with pytest.raises(varimp.InputError, match="received ' , '"):
+        runner.class_labels(" , ", None)
+
+
+DATES = {
+    "month": ([f"{m}/2020" for m in range(1, 13)], "%m/%Y", "1/2020", "12/2020"),
+    "day first": ([f"{d:02d}/01/2020" for d in range(1, 25, 2)], "%d/%m/%Y", "01/01/2020",
+                  "23/01/2020"),
+    "iso": ([f"2020-{m:02d}-15" for m in range(1, 13)], "%Y-%m-%d", "2020-01-15",
+            "2020-12-15"),
+}
+
+
+@pytest.mark.parametrize("kind", DATES)
+def test_a_long_table_with_dates_is_in_time_order(tmp_path, kind):
+    steps, form, first, last = DATES[kind]
+    rows = [{"site": site, "when": when, "level": 100 * site + k, "flow": float(k)}
+            for site in (2, 1) for k, when in enumerate(steps, start=1)]
+    table = pd.DataFrame(rows).sample(frac=1.0, random_state=0)
+    if kind == "day first":  # a first value that reads month first too: 05/01/2020
+        table = pd.concat([table[table["when"] == "05/01/2020"],
+                           table[table["when"] != "05/01/2020"]])
+    table.to_csv(tmp_path / "dates.csv", index=False)
+    data = load_data(tmp_path / "dates.csv", target="flow", id_column="site", time_column="when")
+    # text order would put 10/2020 between 1/2020 and 2/2020; time order is 1..12
+    np.testing.assert_array_equal(data.X[:, :, 0], [np.arange(101, 113), np.arange(201, 213)])
+    np.testing.assert_array_equal(data.y, [np.arange(1, 13)] * 2)
+    assert data.facts["time steps"] == (f"12 per sequence, when dates in the format {form}, "
+                                        f"in time order: first {first}, last {last}")
+
+
+def test_a_run_records_where_it_ran_and_the_files_absolute_paths(files, tmp_path,
+                                                                 monkeypatch):
+    root = files["root"]
+    monkeypatch.chdir(root)
+    out = tmp_path / "rel"
+    assert cli.main(["run", "mlp.skops", "table.csv", "--target", "y", "--methods", "garson",
+                     "--quiet", "--out", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["working folder"] == str(root)
+    assert run["model file"] == str(root / "mlp.skops")
+    assert run["data file"] == str(root / "table.csv")
+    assert run["command"] == f"varimp run mlp.skops table.csv --target y --methods garson " \
+        f"--quiet --out {out}"
+    assert f"<td>{root}</td>" in (out / "report.html").read_text()
+
+
+# -- warnings -----------------------------------------------------------------------------------
+REFITS = ["--methods", "backward_stepwise", "--fit-epochs", "2"]  # refits that stop early
+
+
+def test_warnings_are_one_line_each_and_said_once(files, tmp_path, capsys):
+    root = files["root"]
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     *REFITS, "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "backward_stepwise" in captured.out
+    lines = captured.err.splitlines()
+    assert lines and all(line.startswith("varimp: warning: ") for line in lines)
+    converged = [line for line in lines if "ConvergenceWarning: Stochastic Optimizer: Maximum "
+                 "iterations (2) reached" in line]
+    assert len(converged) == 1 and converged[0].endswith(" times)")  # many refits, one line
+
+
+def test_quiet_is_quiet(files, tmp_path, capsys):
+    root = files["root"]
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     *REFITS, "--quiet", "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_an_error_after_warnings_is_still_one_line(files, tmp_path, capsys, monkeypatch):
+    def unwritable(work, case, info):
+        raise PermissionError(13, "Permission denied", str(work / "report.html"))
+
+    monkeypatch.setattr(runner, "write_outputs", unwritable)
+    root, out = files["root"], tmp_path / "out"
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     *REFITS, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"varimp: cannot write --out {out}: Permission denied\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("n", "warned"), [(4, True), (19, False)])
+def test_too_few_permutations_for_a_star_are_said(files, tmp_path, capsys, n, warned):
+    root, out = files["root"], tmp_path / "out"
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     "--methods", "garson", "--fit-epochs", "2", "--randomization", str(n),
+                     "--out", str(out)]) == 0
+    said = (f"varimp: warning: --randomization {n}: the smallest p-value {n} permutations can "
+            f"give is 1/({n}+1) = {1 / (n + 1):.3g}, above 0.05, so no variable can be marked "
+            "significant; use at least 19 permutations")
+    assert (said in capsys.readouterr().err.splitlines()) == warned
+    noted = f"the smallest attainable p-value is 1/({n}+1) = {1 / (n + 1):.3g}, above 0.05"
+    assert (noted in (out / "report.html").read_text()) == warned
+    assert (noted in json.loads((out / "run.json").read_text())["p-values"]) == warned
+    assert (_written(out, "garson").pvalues.min() >= 1 / (n + 1))
 
 
 def _short_fit(model, X, y, epochs):
@@ -346,7 +526,7 @@ def test_the_row_bootstrap_interval_equals_the_python_apis(files, tmp_path):
                                 "permutation, improved_stepwise_1, partial_derivatives")
 
 
-def test_a_subprocess_run_and_a_second_run_replacing_it(files, tmp_path):
+def test_a_subprocess_run_and_a_second_run_replacing_it(files, tmp_path, capsys):
     env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "torch"}
     root, out = files["root"], tmp_path / "results"
     argv = [sys.executable, "-m", "varimp.cli", "run", str(root / "mlp.pt2"),
@@ -358,15 +538,36 @@ def test_a_subprocess_run_and_a_second_run_replacing_it(files, tmp_path):
     assert f"to {out}" in done.stdout and "permutation" in done.stdout
     loaded = load_model(root / "mlp.pt2").model
     _check(out, loaded, files["X"], files["y"], TABLE, ["permutation", "profile"])
-    assert sorted(p.name for p in out.iterdir()) == sorted(
+    written = sorted(
         ["agreement.csv", "comparison.csv", "comparison.json", "comparison.png", "ranks.png",
          "permutation.csv", "permutation.json", "permutation_bar.png", "profile.csv",
          "profile.json", "profile_bar.png", "profile_profile.png", "report.html", "run.json"])
-    (out / "stale.png").write_bytes(b"old")
-    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
-                     "--methods", "garson", "--quiet", "--out", str(out)]) == 0
-    assert not (out / "stale.png").exists() and (out / "garson.json").is_file()
+    assert sorted(p.name for p in out.iterdir()) == sorted([*written, cli.MANIFEST])
+    assert json.loads((out / cli.MANIFEST).read_text())["files"] == written
+    again = ["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+             "--methods", "garson", "--quiet", "--out", str(out)]
+    before = _snapshot(out)
+    assert cli.main(again) == 2  # an earlier output: replaced only with --overwrite
+    assert capsys.readouterr().err == (f"varimp: --out {out} holds an earlier varimp output; "
+                                       "pass --overwrite to replace it, or choose a new or "
+                                       "empty directory\n")
+    assert _snapshot(out) == before
+    (out / "mine.png").write_bytes(b"the user's")
+    before = _snapshot(out)
+    assert cli.main([*again, "--overwrite"]) == 2  # with a file varimp did not write: never
+    assert "holds an earlier varimp output and files varimp did not write there (mine.png)" in \
+        capsys.readouterr().err
+    assert _snapshot(out) == before
+    (out / "mine.png").unlink()
+    assert cli.main([*again, "--overwrite"]) == 0
+    assert (out / "garson.json").is_file() and not (out / "permutation.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def _snapshot(folder):
+    """Every file under ``folder`` (relative path -> bytes) and every folder."""
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else "folder"
+            for p in sorted(folder.rglob("*"))}
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -376,6 +577,10 @@ def _bad_files(root):
     (root / "ragged.csv").write_text("id,t,u,v,w,y\n1,0,1,2,3,4\n1,1,1,2,3,4\n2,0,1,2,3,4\n",
                                      encoding="utf-8")
     (root / "words.csv").write_text("a,b,c,y\n1,x,3,4\n2,y,3,5\n", encoding="utf-8")
+    (root / "odd_time.csv").write_text("id,t,u,v,w,y\n1,0,1,2,3,4\n1,x,1,2,3,4\n2,0,1,2,3,4\n"
+                                       "2,x,1,2,3,4\n", encoding="utf-8")
+    (root / "no_id.csv").write_text("id,t,u,v,w,y\n1,0,1,2,3,4\n,1,1,2,3,4\n",
+                                    encoding="utf-8")
 
 
 ERRORS = [
@@ -390,18 +595,28 @@ ERRORS = [
      "= (3,); the data in {root}/seq.npz are (5, 3) per sample"),
     (["gru.onnx", "table.csv", "--target", "y"], "reads inputs of shape (steps, features) = "
      "(5, 3)"),
-    (["mlp.pt", "table.csv", "--target", "y", "--features", "a"], "ModelError: the model "
-     "raised RuntimeError on input of shape"),
+    (["mlp.pt", "table.csv", "--target", "y", "--features", "a"], "InputError: the model "
+     "expects input of shape (n, 3); received X of shape (60, 1)"),
     (["mlp.pt2", "holes.csv", "--target", "y"], "has 1 missing or infinite values in b (1)"),
     (["mlp.pt2", "words.csv", "--target", "y"], "feature columns ['b'] of data file"),
     (["lstm.keras", "ragged.csv", "--id", "id", "--time", "t", "--target", "y"], "every "
      "sequence must have the same time steps: id=1 has 2 steps (0, 1), id=2 has 1 (0)"),
+    (["lstm.keras", "odd_time.csv", "--id", "id", "--time", "t", "--target", "y"], "the time "
+     "column 't' of data file {root}/odd_time.csv must hold numbers or dates written in one "
+     "format (e.g. 2020-01-31 or 01/2020); it holds '0', 'x'"),
+    (["lstm.keras", "no_id.csv", "--id", "id", "--time", "t", "--target", "y"], "the id "
+     "column 'id' of data file {root}/no_id.csv has 1 missing values (the first in data row 2)"),
+    (["binary.skops", "labels.csv", "--target", "state", "--features", "c", "b", "a"], "the "
+     "model in {root}/binary.skops was fitted on the columns ['a', 'b', 'c'] in this order; the "
+     "inputs read from {root}/labels.csv are ['c', 'b', 'a']: pass --features a b c"),
+    (["mlp.skops", "labels.csv", "--target", "state", "--classes", ","], "--classes must "
+     "name the class labels"),
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation,shap"],
      "method must be one of"),
     (["mlp.pt2", "table.csv", "--features", "a", "b", "c", "--methods", "permutation"],
      "measures an error and needs y"),
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "garson"],
-     "UnsupportedModelError: layer"),
+     "UnsupportedModelError: this is a torch.export program (.pt2)"),
     (["list.pkl", "table.csv", "--target", "y"], "model file {root}/list.pkl is a pickle: "
      "refused without --trust-pickle, because loading an untrusted pickle can run arbitrary code"),
     (["full.pt", "table.csv", "--target", "y"], "is a full torch.save pickle, not TorchScript: "
@@ -419,8 +634,8 @@ ERRORS = [
      "table"),
     (["mlp.pt2", "table.csv", "--target", "y", "--randomization", "9"], "InputError: "
      "--randomization 9 retrains the model: varimp cannot rebuild GraphModule"),
-    (["mlp.pt", "table.csv", "--target", "y", "--ensemble", "3"], "--ensemble 3 retrains the "
-     "model: varimp cannot"),
+    (["gru.onnx", "seq.npz", "--ensemble", "3"], "--ensemble 3 retrains the model: varimp "
+     "cannot"),
     (["gru.onnx", "seq.npz", "--randomization", "9"], "--randomization 9 retrains the model: "
      "varimp cannot retrain"),
     (["mlp.skops", "table_X.npy", "--ensemble", "3"], "--ensemble 3 trains networks on the "
@@ -467,17 +682,55 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsy
 
 def test_an_output_folder_that_is_not_ours_is_left_alone(files, tmp_path, capsys):
     out = tmp_path / "mine"
-    out.mkdir()
+    (out / "data").mkdir(parents=True)
     (out / "notes.txt").write_text("keep me")
+    (out / "report.html").write_text("<p>my own report, not varimp's</p>")
+    (out / "report.txt").write_text("mine too")
+    (out / "data" / "sites.csv").write_text("a,b\n1,2\n")
+    before = _snapshot(out)
     root = files["root"]
-    assert cli.main(["run", str(root / "mlp.pt2"), str(root / "table.csv"), "--target", "y",
-                     "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == (f"varimp: --out {out} exists, is not empty and is not an earlier "
-                           "varimp output; choose a new or empty directory")
-    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
-    assert [p.name for p in out.iterdir()] == ["notes.txt"]
-    assert (out / "notes.txt").read_text() == "keep me"
+    for extra in ([], ["--overwrite"]):
+        assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target",
+                         "y", "--methods", "garson", "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"varimp: --out {out} exists and is not empty, and is not a folder "
+                       "varimp wrote; choose a new or empty directory\n")
+        assert _snapshot(out) == before
+        assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+
+
+def test_out_dot_in_a_folder_of_the_users_is_refused(files, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    work = tmp_path / "project"
+    work.mkdir()
+    for name in ("mlp.skops", "table.csv"):
+        shutil.copy(files["root"] / name, work / name)
+    (work / "notes.md").write_text("field notes")
+    (work / "report.html").write_text("<p>last year's report</p>")
+    before = _snapshot(work)
+    monkeypatch.chdir(work)
+    for extra in ([], ["--overwrite"]):
+        assert cli.main(["run", "mlp.skops", "table.csv", "--target", "y", "--methods",
+                         "garson", "--out", ".", *extra]) == 2
+        assert capsys.readouterr().err.startswith("varimp: --out . exists and is not empty")
+        assert _snapshot(work) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["project"]
+
+
+def test_overwrite_deletes_only_the_files_the_manifest_lists(files, tmp_path, capsys):
+    out, outside = tmp_path / "earlier", tmp_path / "outside.txt"
+    out.mkdir()
+    outside.write_text("not varimp's")
+    (out / "report.html").write_text("an earlier report")
+    (out / cli.MANIFEST).write_text(json.dumps(
+        {"files": ["report.html", "../outside.txt", str(outside), ".."]}))
+    root = files["root"]
+    assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                     "--methods", "garson", "--quiet", "--overwrite", "--out", str(out)]) == 0
+    assert outside.read_text() == "not varimp's"
+    assert "an earlier report" not in (out / "report.html").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "outside.txt"]
 
 
 def test_help_names_every_uncertainty_option_and_the_rule_that_joins_them(capsys):

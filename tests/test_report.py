@@ -250,3 +250,26 @@ def test_format_and_bad_cases():
         "3", "7", "0.1235", "1.235e+06", "n/a", "n/a", "n/a"]
     with pytest.raises(varimp.InputError):
         report.render_report(title="t", run={}, cases=[{"name": "not a Case"}])
+
+
+def test_a_binary_classifier_named_by_both_classes_gets_its_diagram(monkeypatch):
+    """One logistic unit, output names for both classes (as the scikit-learn adapter gave them
+    once): the diagram names the unit P(second class) instead of failing."""
+    from sklearn.neural_network import MLPClassifier
+
+    from varimp.adapters.sklearn import SklearnAdapter
+
+    X, y, _ = varimp.datasets.olden_simulation(80, random_state=0)
+    labels = np.where(y > 0, "present", "absent")
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=20, random_state=0)
+    with pytest.warns(Warning):  # 20 iterations do not converge; no matter here
+        model.fit(X, labels)
+    monkeypatch.setattr(SklearnAdapter, "output_names", property(lambda self: self.classes))
+    comparison = varimp.compare(model, X, labels, methods=["garson"], progress=False)
+    page = Page(report.render_report(title="binary", run={}, cases=[
+        Case("binary", "a binary classifier", comparison, {}, model=model)]))
+    assert [image["alt"] for image in page.images][0] == "network diagram"
+    ax = report.network_diagram(model, list(comparison.scores.index))
+    outputs = [text.get_text() for text in ax.texts if text.get_text().startswith("P(")]
+    assert outputs == ["P(present)"]
+    plt.close(ax.figure)

@@ -1,29 +1,40 @@
 """The ``varimp`` command line: ``varimp run MODEL DATA --out DIR``, ``varimp demo [--out DIR]
 [--quick]``, ``varimp methods`` and ``varimp --version``.
 
-Bad arguments or input give one line on stderr and exit status 2, never a traceback. ``run``
-reads and checks everything and computes every result before it writes anything; then, like
-the demo, it writes into a temporary directory in the nearest existing directory above ``DIR``
-and moves it into place (creating the missing parents) only when it succeeded, so a failed run
-leaves no partial output, and an ``--out`` that cannot be written is reported by the path the
-user gave.
+Bad arguments or input give one line on stderr and exit status 2, never a traceback; a
+message written for Python callers (``output_kind='logits'``) names the command's option
+instead (``--output-kind logits``). ``run`` reads and checks everything and computes every
+result before it writes anything; then, like the demo, it writes its output folder as
+:mod:`varimp.output_folder` does: into a temporary directory moved into place only when it
+succeeded, into an ``--out`` that is new or empty, or an earlier varimp output replaced with
+``--overwrite``.
+
+Python warnings (a refitted network that stopped before converging, ...) are shown once each,
+as one line ``varimp: warning: ...`` on stderr after a successful run; ``--quiet`` silences
+them. A failed run prints its one error line and nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
+import re
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import VarImpError
+from .output_folder import MANIFEST, OutputError, check_out, one_line, write_into
 
 USAGE_ERROR = 2
-#: Files that mark a directory as an earlier varimp output, which a new one may replace.
-_MARKERS = ("report.html", "report.txt")
+#: Options of the Python API that the command line spells as an option of its own.
+CLI_OPTIONS = {"output_kind": "--output-kind", "classes": "--classes", "n_repeats":
+               "--n-repeats", "scoring": "--scoring", "batch_size": "--batch-size",
+               "by_time": "--by-time", "ci_level": "--ci-level", "n_bootstrap": "--n-bootstrap",
+               "n_jobs": "--n-jobs", "backend": "--backend", "output": "--output",
+               "feature_names": "--features"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="directory for the plots and the report (default ./varimp-demo)")
     demo.add_argument("--quick", action="store_true",
                       help="a seconds-long version with small data and short training")
+    demo.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     commands.add_parser("methods", help="list the importance methods")
     _run_parser(commands.add_parser(
         "run", help="every importance method on a saved model and a data file: tables, plots "
@@ -65,7 +77,8 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                      "with --trust-pickle")
     run.add_argument("data", type=Path, help="the data: .csv, .parquet, .npy or .npz")
     run.add_argument("--out", type=Path, required=True, metavar="DIR",
-                     help="new directory for the results (an earlier varimp output is replaced)")
+                     help="new or empty directory for the results")
+    run.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     data = run.add_argument_group("data")
     data.add_argument("--target", metavar="COL", help="tables: the column of the targets")
     data.add_argument("--features", nargs="+", metavar="COL", help="tables: the input columns "
@@ -95,6 +108,9 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     methods.add_argument("--output", help="the output to explain: index or name (default all)")
     methods.add_argument("--output-kind", choices=("regression", "probability", "logits"),
                          help="what the model returns (default: read from the model)")
+    methods.add_argument("--classes", metavar="LABEL,...", help="the class labels in the "
+                         "order of the model's outputs, comma separated (default: the "
+                         "model's own)")
     methods.add_argument("--scoring", help="error measure: a scikit-learn scorer name "
                          "(default: log loss for classifiers, MSE for regression)")
     methods.add_argument("--batch-size", type=int, help="rows per model call")
@@ -129,6 +145,10 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     talk.add_argument("--quiet", action="store_true", help="print nothing but errors")
     talk.add_argument("--verbose", action="store_true", help="say every step and show "
                       "progress bars at once")
+
+
+OVERWRITE_HELP = (f"replace an earlier varimp output in --out: a folder holding nothing but "
+                  f"the files varimp listed in its {MANIFEST} (anything else is never replaced)")
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -166,11 +186,13 @@ def _version() -> str:
 
 
 def methods() -> None:
-    """Print every method, one line each: name, what it measures, its source and its facts."""
+    """Print every method, one line each: name, what it measures, its source and its facts
+    (the canonical methods, then any added with :func:`varimp.registry.register`)."""
     from .registry import METHODS, REGISTRY
 
-    width = max(len(name) for name in METHODS)
-    for name in METHODS:
+    names = list(dict.fromkeys([*METHODS, *REGISTRY]))
+    width = max(len(name) for name in names)
+    for name in names:
         spec = REGISTRY.get(name)
         if spec is None:
             print(f"{name:<{width}}  (not available in this version)")
@@ -194,87 +216,64 @@ def _check_intervals(args: argparse.Namespace) -> None:
                           "interval; give --ci-level too (see varimp run --help)")
 
 
-def _check_out(out: Path, given: Path) -> Path:
-    """Refuse an ``--out`` that cannot be written; return the directory to work in.
-
-    An earlier varimp output (a directory holding one of :data:`_MARKERS`) is replaced, never
-    anything else. The work directory is the nearest existing directory above ``out``: the
-    output is written there first, so nothing is created where the user asked until it
-    succeeded.
-    """
-    if out.exists():
-        if not out.is_dir():
-            raise _UsageError(f"varimp: --out {given} is a file, not a directory")
-        if any(out.iterdir()) and not any((out / name).is_file() for name in _MARKERS):
-            raise _UsageError(f"varimp: --out {given} exists, is not empty and is not an "
-                              "earlier varimp output; choose a new or empty directory")
-    above = out.parent
-    while not above.exists():
-        above = above.parent
-    if not above.is_dir():
-        raise _UsageError(f"varimp: cannot write --out {given}: {above} is a file, not a "
-                          "directory")
-    if not os.access(above, os.W_OK | os.X_OK):
-        raise _UsageError(f"varimp: cannot write --out {given}: no permission to write in "
-                          f"{above}")
-    return above
-
-
-def _write_into(given: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(directory)`` on a fresh temporary directory, then move it to ``given``."""
-    out = given.expanduser().absolute()
-    above = _check_out(out, given)
-    try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=above))
-    except OSError as exc:
-        raise _UsageError(f"varimp: cannot write --out {given}: {exc.strerror}") from exc
-    try:
-        try:
-            write(work)
-        except OSError as exc:  # named by the user's path, not the temporary one
-            raise _UsageError(f"varimp: cannot write --out {given}: "
-                              f"{exc.strerror or exc}") from exc
-        _move_into_place(work, out, given)
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
-    return out
-
-
-def demo(given: Path, quick: bool) -> None:
+def demo(given: Path, quick: bool, overwrite: bool) -> None:
     """Run the demo into a temporary directory, then move it to ``given``."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .demo import run_demo
 
-    out = _write_into(given, lambda work: run_demo(work, quick=quick))
+    out = write_into(given, overwrite, lambda work: run_demo(work, quick=quick))
     print(f"\nwrote {out.name}/report.html (open it in a browser), report.txt, results.json and "
           f"the plots to {out}")
 
 
-def _move_into_place(work: Path, out: Path, given: Path) -> None:
-    """Rename ``work`` to ``out``, replacing an earlier demo; on failure ``out`` is as it was."""
-    created = [parent for parent in out.parents if not parent.exists()]
+
+@contextlib.contextmanager
+def _warnings_once(quiet: bool) -> Iterator[None]:
+    """Python warnings of the block as one line each, each distinct one once, after the block
+    succeeded (none with ``quiet``; none when it failed, whose error is the one line)."""
+    with warnings.catch_warnings(record=True) as caught, _workers_quiet(quiet):
+        if quiet:
+            warnings.simplefilter("ignore")
+        yield
+    counts: dict[str, int] = {}
+    for item in [] if quiet else caught:
+        kind = "" if item.category is UserWarning else f"{item.category.__name__}: "
+        text = f"varimp: warning: {kind}{item.message}"
+        counts[text] = counts.get(text, 0) + 1
+    for text, count in counts.items():
+        one_line(text + (f" ({count} times)" if count > 1 else ""))
+
+
+@contextlib.contextmanager
+def _workers_quiet(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, worker processes started in the block (``--n-jobs``) ignore warnings
+    too: they print their own, which this process cannot catch."""
+    if not quiet:
+        yield
+        return
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = "ignore"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not out.exists():
-            work.rename(out)
-            return
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        out.rename(old / out.name)
-        try:
-            work.rename(out)
-        except OSError:
-            (old / out.name).rename(out)
-            old.rmdir()
-            raise
-        shutil.rmtree(old)
-    except OSError as exc:
-        for parent in created:  # innermost first
-            if parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-        raise _UsageError(f"varimp: cannot write --out {given}: {exc.strerror or exc}") from exc
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
+def _cli_words(message: str) -> str:
+    """A message written for Python callers, in the command line's words: ``output_kind=
+    'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``."""
+
+    def option(match: re.Match) -> str:
+        values = re.sub(r"'([^']*)'", r"\1", match.group(2) or "").strip()
+        return CLI_OPTIONS[match.group(1)] + (f" {values}" if values else "")
+
+    names = "|".join(CLI_OPTIONS)
+    return re.sub(rf"\b({names})=((?:'[^']*'(?: or '[^']*')*)?)", option, message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,33 +286,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .runner import run
 
             _check_intervals(args)
-            _check_out(args.out.expanduser().absolute(), args.out)
-            run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
-                lambda write: _write_into(args.out, write))
+            check_out(args.out.expanduser().absolute(), args.out, args.overwrite)
+            with _warnings_once(args.quiet):
+                run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
+                    lambda write: write_into(args.out, args.overwrite, write))
         else:
-            demo(args.out, args.quick)
-    except _UsageError as exc:
-        _one_line(str(exc))
+            with _warnings_once(quiet=False):
+                demo(args.out, args.quick, args.overwrite)
+    except (_UsageError, OutputError) as exc:
+        one_line(str(exc))
         return USAGE_ERROR
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except (VarImpError, OSError) as exc:
-        _one_line(f"varimp: error: {type(exc).__name__}: {exc}")
+        one_line(f"varimp: error: {type(exc).__name__}: {_cli_words(str(exc))}")
         return USAGE_ERROR
     except KeyboardInterrupt:
-        _one_line("varimp: interrupted")
+        one_line("varimp: interrupted")
         return 130
     except Exception as exc:
         if os.environ.get("VARIMP_TRACEBACK"):
             raise
-        _one_line(f"varimp: internal error: {type(exc).__name__}: {exc} (set VARIMP_TRACEBACK=1 "
-                  "for the traceback, and please report it)")
+        one_line(f"varimp: internal error: {type(exc).__name__}: {exc} (set VARIMP_TRACEBACK=1 "
+                 "for the traceback, and please report it)")
         return 1
     return 0
-
-
-def _one_line(message: str) -> None:
-    print(" ".join(message.split()), file=sys.stderr)
 
 
 if __name__ == "__main__":

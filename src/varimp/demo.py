@@ -12,9 +12,9 @@
    x2 about 15 times x3).
 
 Every method of :func:`varimp.available_methods` runs on both models; a method that does not
-apply is reported as skipped with its reason. Plots (PNG), a text report and every result as
-JSON are written to the output directory, and everything in one self-contained
-``report.html`` (:mod:`varimp.report`).
+apply is reported as skipped with its reason. Plots (PNG, with the MLP's neural interpretation
+diagram ``mlp_network.png``), a text report and every result as JSON are written to the output
+directory, and everything in one self-contained ``report.html`` (:mod:`varimp.report`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from . import datasets
 from .errors import InputError, UnsupportedModelError
 from .plot import measure_label, plot_kinds
 from .registry import available_methods, method_spec
+from .report import network_diagram
 from .result import Comparison, Importance
 from .train import torch_threads, train_mlp, train_recurrent
 
@@ -142,7 +143,12 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
     if results:
         _save(comparison.plot(kind="bar"), out / f"{case}_comparison.png")
         _save(comparison.plot(kind="heatmap"), out / f"{case}_ranks.png")
-        report(f"\n  plots: {case}_comparison.png, {case}_ranks.png")
+        plots = [f"{case}_comparison.png", f"{case}_ranks.png"]
+        diagram = network_diagram(model, list(comparison.scores.index))
+        if diagram is not None:
+            _save(diagram, out / f"{case}_network.png")
+            plots.append(f"{case}_network.png")
+        report(f"\n  plots: {', '.join(plots)}")
     return comparison
 
 

@@ -23,7 +23,7 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -224,22 +224,53 @@ def _comparison(comparison: Comparison) -> str:
 
 def _diagram(case: Case) -> str:
     """The neural interpretation diagram of an MLP case, or "" for any other model."""
-    if case.model is None:
-        return ""
-    from .adapters import adapt
-    from .plot import plot_network
-
-    try:
-        adapter = adapt(case.model)
-        network = adapter.network()
-        names = list(case.comparison.scores.index)
-        drawn = plot_network(network, feature_names=names if len(names) == network.n_inputs
-                             else None, output_names=adapter.output_names)
-    except UnsupportedModelError:  # not a stack of dense layers: no diagram to draw
+    drawn = network_diagram(case.model, list(case.comparison.scores.index))
+    if drawn is None:
         return ""
     return _figure(drawn, "Neural interpretation diagram (Özesmi & Özesmi 1999; NeuralNetTools' "
                    "plotnet): one line per weight, its width proportional to |weight|, black "
                    "positive and grey negative; B nodes are the biases.", "network diagram")
+
+
+def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> Any:
+    """The neural interpretation diagram of a model (:func:`varimp.plot.plot_network`), its
+    nodes named; None for a model that varimp cannot read as a stack of dense layers.
+
+    Input nodes take ``feature_names`` when there is one per input. Output nodes take the
+    model's output names when there is one per output node; a binary classifier's single
+    output unit, which the adapter may name by both classes, is the probability of the second
+    class (``P(present)``); any other mismatch leaves the default names ``y1..yk``.
+    """
+    if model is None:
+        return None
+    from .adapters import adapt
+    from .plot import plot_network
+
+    try:
+        adapter = adapt(model)
+        network = adapter.network()
+    except UnsupportedModelError:
+        return None
+    names = list(feature_names) if feature_names is not None else None
+    try:
+        return plot_network(network, feature_names=names if names and len(names) ==
+                            network.n_inputs else None,
+                            output_names=output_labels(adapter.output_names, network.n_outputs))
+    except UnsupportedModelError:  # a recurrent network: no diagram to draw
+        return None
+
+
+def output_labels(names: Sequence[str] | None, n_outputs: int) -> list[str] | None:
+    """Labels of ``n_outputs`` output nodes from the model's output names (see
+    :func:`network_diagram`)."""
+    if names is None:
+        return None
+    names = [str(name) for name in names]
+    if len(names) == n_outputs:
+        return names
+    if n_outputs == 1 and len(names) == 2:
+        return [f"P({names[1]})"]
+    return None
 
 
 def _method(name: str, result: Importance, anchor: str) -> str:
@@ -337,4 +368,5 @@ def _figure(drawn: Any, caption: str, alt: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
-__all__ = ["Case", "format_number", "render_report", "write_report"]
+__all__ = ["Case", "format_number", "network_diagram", "output_labels", "render_report",
+           "write_report"]

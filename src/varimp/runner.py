@@ -13,21 +13,25 @@
 4. Only then write, into a fresh directory that the command line moves into place: every
    result as CSV (:meth:`Importance.to_frame`) and JSON (:meth:`Importance.to_json`), its
    plots as PNG, the comparison (``comparison.csv``, ``comparison.json``, ``agreement.csv`` and
-   two plots), ``run.json`` (what was run) and ``report.html`` (:func:`varimp.report.write_report`).
+   two plots), the neural interpretation diagram of an MLP (``network.png``), ``run.json``
+   (what was run: the command, the working folder and the files' absolute paths, enough to run
+   it again) and ``report.html`` (:func:`varimp.report.write_report`).
+
+Warnings (``warnings.warn``) are left to the command line, which shows each once as one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime
 import json
+import os
 import re
 import shlex
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,8 @@ PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size"
                   "backend", "ci_level", "n_bootstrap")
 #: Options of the command line that retrain the model for every method.
 RETRAINED = ("randomization", "ensemble")
+#: The significance level of the report's first star (``*``: p < 0.05).
+FIRST_STAR = 0.05
 
 
 def run(args: argparse.Namespace, command: Sequence[str],
@@ -77,7 +83,13 @@ def run(args: argparse.Namespace, command: Sequence[str],
     check_fit(loaded, data, args.model, args.data)
     y = targets(loaded.model, data)
     check_retrainable(args, loaded.model, data.X, y)
-    options = common_options(args, data)
+    options = common_options(args, data, y)
+    if smallest_pvalue(args) is not None:
+        n = args.randomization
+        warnings.warn(f"--randomization {n}: the smallest p-value {n} permutations can give is "
+                      f"1/({n}+1) = {smallest_pvalue(args):.3g}, above {FIRST_STAR}, so no "
+                      f"variable can be marked significant; use at least "
+                      f"{round(1 / FIRST_STAR) - 1} permutations", UserWarning, stacklevel=2)
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, y)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
@@ -87,8 +99,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
         if args.randomization is not None else "") + (
         f", each over {args.ensemble} refitted networks" if args.ensemble is not None else ""))
     start = time.perf_counter()
-    with _each_warning_once():  # a refitted model that stops early: said once, not per fit
-        comparison = compute(args, loaded.model, data.X, y, names, options)
+    comparison = compute(args, loaded.model, data.X, y, names, options)
     comparison = Comparison(comparison.results, {**skipped, **comparison.skipped})
     elapsed = time.perf_counter() - start
     info = run_facts(command, args, names, elapsed)
@@ -111,17 +122,12 @@ def run(args: argparse.Namespace, command: Sequence[str],
         f"({elapsed:.1f} s)")
 
 
-@contextlib.contextmanager
-def _each_warning_once() -> Iterator[None]:
-    """Show each distinct warning that the filters let through once, when the block ends."""
-    with warnings.catch_warnings(record=True) as caught:
-        yield
-    seen = set()
-    for item in caught:
-        key = (item.category, str(item.message))
-        if key not in seen:
-            seen.add(key)
-            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+def smallest_pvalue(args: argparse.Namespace) -> float | None:
+    """``1 / (N + 1)``, the smallest p-value of ``--randomization N``, when it is too large for
+    the first star (:data:`FIRST_STAR`); None otherwise."""
+    if args.randomization is None or 1 / (args.randomization + 1) <= FIRST_STAR:
+        return None
+    return 1 / (args.randomization + 1)
 
 
 def _names(values: Sequence[str] | None) -> list[str] | None:
@@ -132,7 +138,16 @@ def _names(values: Sequence[str] | None) -> list[str] | None:
 
 
 def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path) -> None:
-    """InputError when the input shape the model declares does not match the data."""
+    """InputError when the input shape the model declares does not match the data, or when a
+    scikit-learn model fitted on named columns would read a table's other columns, or the
+    same in another order (it is handed arrays, so it could not tell)."""
+    fitted = getattr(loaded.model, "feature_names_in_", None)
+    table = data_path.suffix.lower() not in (".npy", ".npz")
+    if table and fitted is not None and [str(c) for c in fitted] != data.feature_names:
+        fitted = [str(c) for c in fitted]
+        raise InputError(f"the model in {model_path} was fitted on the columns {fitted} in this "
+                         f"order; the inputs read from {data_path} are {data.feature_names}: "
+                         f"pass --features {' '.join(fitted)}")
     declared, received = loaded.input_shape, data.X.shape[1:]
     if declared is None:
         return
@@ -160,7 +175,8 @@ def targets(model: object, data: Data) -> np.ndarray | None:
     return data.y if steps == data.y.shape[1] else data.y[:, -1]
 
 
-def common_options(args: argparse.Namespace, data: Data) -> dict[str, Any]:
+def common_options(args: argparse.Namespace, data: Data, y: np.ndarray | None = None
+                   ) -> dict[str, Any]:
     """The options of :func:`varimp.compare` that the command line sets."""
     options: dict[str, Any] = {
         "random_state": args.seed, "feature_names": data.feature_names,
@@ -170,7 +186,26 @@ def common_options(args: argparse.Namespace, data: Data) -> dict[str, Any]:
     if args.output is not None:
         options["output"] = int(args.output) if re.fullmatch(r"-?\d+", args.output) else \
             args.output
+    if args.classes is not None:
+        options["classes"] = class_labels(args.classes, y)
     return options
+
+
+def class_labels(text: str, y: np.ndarray | None) -> list:
+    """The labels of ``--classes`` (comma separated): numbers when the targets are numbers,
+    so that they find the targets' labels, else text."""
+    labels = [label.strip() for label in text.split(",") if label.strip()]
+    if not labels:
+        raise InputError(f"--classes must name the class labels, comma separated (e.g. "
+                         f"--classes absent,present); received {text!r}")
+    if y is None or y.dtype.kind not in "iuf":
+        return labels
+    try:
+        numbers = [float(label) for label in labels]
+    except ValueError:
+        raise InputError(f"--classes {text}: the targets are numbers, so the classes must be "
+                         "numbers too") from None
+    return [int(v) if v.is_integer() else v for v in numbers]
 
 
 def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
@@ -310,14 +345,19 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
     """What was run, for the report and ``run.json``: enough to run it again."""
     from . import __version__
 
-    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "fit_epochs",
-                                                     *RETRAINED)
+    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "classes",
+                                                     "fit_epochs", *RETRAINED)
              if getattr(args, name) is not None}
     uncertainty = {}
     if args.randomization is not None:
         uncertainty["p-values"] = (f"randomization test (Olden & Jackson 2002) from "
                                    f"{args.randomization} permutations: networks refitted on "
                                    "permuted targets")
+        if smallest_pvalue(args) is not None:
+            uncertainty["p-values"] += (
+                f"; the smallest attainable p-value is 1/({args.randomization}+1) = "
+                f"{smallest_pvalue(args):.3g}, above {FIRST_STAR}: no variable can be marked "
+                f"significant (at least {round(1 / FIRST_STAR) - 1} permutations are needed)")
     if args.ensemble is not None:
         level = 0.95 if args.ci_level is None else args.ci_level
         uncertainty["ensemble"] = (f"mean over {args.ensemble} refitted networks, each on a "
@@ -330,11 +370,12 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
                                     f"{', '.join(taking) or 'none of these methods'}")
     return {
         "command": shlex.join(command),
+        "working folder": os.getcwd(),
         "seed": str(args.seed),
         "varimp version": __version__,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "model file": str(args.model),
-        "data file": str(args.data),
+        "model file": str(args.model.expanduser().absolute()),
+        "data file": str(args.data.expanduser().absolute()),
         "methods": ", ".join(names),
         "options": ", ".join(f"{k}={v}" for k, v in given.items()) or "defaults",
         **uncertainty,
@@ -345,7 +386,7 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
 def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
     """Every result, plot and the report of one case into the directory ``work``."""
     from .demo import _plots, _save
-    from .report import write_report
+    from .report import network_diagram, write_report
 
     comparison = case.comparison
     for name, result in comparison.results.items():
@@ -357,10 +398,14 @@ def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
     (work / "comparison.json").write_text(comparison.to_json(indent=1), encoding="utf-8")
     _save(comparison.plot(kind="bar"), work / "comparison.png")
     _save(comparison.plot(kind="heatmap"), work / "ranks.png")
+    diagram = network_diagram(case.model, list(comparison.scores.index))
+    if diagram is not None:
+        _save(diagram, work / "network.png")
     payload = {**info, "skipped": comparison.skipped, "facts": case.facts}
     (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
     write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case])
 
 
-__all__ = ["check_fit", "check_retrainable", "choose_methods", "common_options", "compute",
-           "refit_with_epochs", "run", "run_facts", "targets", "write_outputs"]
+__all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",
+           "compute", "refit_with_epochs", "run", "run_facts", "smallest_pvalue", "targets",
+           "write_outputs"]

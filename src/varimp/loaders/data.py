@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from ._files import check_file, first_line
 
 #: Data file suffixes.
 DATA_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
+#: Date formats tried on a long table's time column after the ones pandas guesses from its
+#: first value (which needs a day: "01/2020" is only read by these).
+DATE_FORMATS = ("%m/%Y", "%Y/%m", "%m-%Y", "%Y-%m", "%b %Y", "%B %Y", "%Y%m")
 
 
 @dataclass
@@ -29,7 +33,8 @@ class Data:
         Targets: ``(n,)``, or ``(n, T)`` for a long table whose target changes over time.
     feature_names : list of str
     facts : dict
-        What was read, for the report (label -> value).
+        What was read, for the report (label -> value); a long table's ``"time steps"`` say
+        how the time column was read and its first and last step.
     targets_per_step : bool
         ``y`` holds one target per time step of a long table, whichever the model predicts.
     """
@@ -59,7 +64,9 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
     id_column, time_column : str, optional
         Tables: a long table of sequences, one row per sequence and time step, pivoted into
         ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
-        same time steps.
+        same time steps. Time is numbers (numeric order) or dates that
+        :func:`pandas.to_datetime` reads with one format (time order); the data facts say
+        which, and the first and last step.
     target_file : Path, optional
         Targets in their own file (``.npy``, ``.npz`` or a one-column CSV), for arrays.
 
@@ -86,11 +93,12 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
             raise InputError("--target-file is for array data; a table names its target "
                              "column with --target")
         table = _table(path, suffix)
+        facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
         if id_column is None:
             X, y, names = _columns(table, path, target, features)
         else:
-            X, y, names = _long(table, path, target, features, id_column, time_column)
-        facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
+            X, y, names, facts["time steps"] = _long(table, path, target, features, id_column,
+                                                     time_column)
     _check_finite(X, names, path)
     if y is not None and np.issubdtype(y.dtype, np.number):
         _check_finite(y.astype(float), ["target"], path)
@@ -149,27 +157,82 @@ def _columns(table: pd.DataFrame, path: Path, target: str | None,
 
 def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequence[str] | None,
           id_column: str, time_column: str
-          ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)``."""
+          ) -> tuple[np.ndarray, np.ndarray | None, list[str], str]:
+    """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)``, and
+    what the time steps are (for the report)."""
     keys = [id_column, time_column]
     _, _, names = _columns(table, path, target, features, exclude=keys)
-    table = table.sort_values(keys, kind="stable")
-    if table.duplicated(keys).any():
-        row = table[table.duplicated(keys, keep=False)].iloc[0]
+    for column in keys:
+        missing = table[column].isna().to_numpy()
+        if missing.any():
+            raise InputError(f"the {'id' if column == id_column else 'time'} column "
+                             f"{column!r} of data file {path} has {int(missing.sum())} missing "
+                             f"values (the first in data row {int(np.argmax(missing)) + 1}); "
+                             "every row needs its sequence and its time step")
+    when, read_as = _time_order(table[time_column], time_column, path)
+    order = pd.DataFrame({"id": table[id_column], "when": when}).sort_values(
+        ["id", "when"], kind="stable").index
+    table, when = table.loc[order], when.loc[order]
+    twice = pd.DataFrame({"id": table[id_column], "when": when}).duplicated(keep=False)
+    if twice.any():
+        row = table[twice.to_numpy()].iloc[0]
         raise InputError(f"data file {path} has several rows for {id_column}={row[id_column]}, "
                          f"{time_column}={row[time_column]}")
-    steps = table.groupby(id_column, sort=False)[time_column].agg(tuple)
+    steps = when.groupby(table[id_column].to_numpy(), sort=False).agg(tuple)
+    labels = table[time_column].groupby(table[id_column].to_numpy(), sort=False).agg(tuple)
     first = steps.iloc[0]
     odd = steps[steps.map(lambda s: s != first)]
     if len(odd):
+        where = steps.index.get_loc(odd.index[0])
         raise InputError(f"every sequence must have the same time steps: {id_column}="
-                         f"{steps.index[0]} has {len(first)} steps {_short(first)}, "
+                         f"{steps.index[0]} has {len(first)} steps {_short(labels.iloc[0])}, "
                          f"{id_column}={odd.index[0]} has {len(odd.iloc[0])} "
-                         f"{_short(odd.iloc[0])}")
+                         f"{_short(labels.iloc[where])}")
     n, T = len(steps), len(first)
     X = table[names].to_numpy(dtype=np.float64).reshape(n, T, len(names))
     y = None if target is None else table[target].to_numpy().reshape(n, T)
-    return X, y, names
+    span = labels.iloc[0]
+    described = (f"{T} per sequence, {time_column} {read_as}: first {span[0]}, last "
+                 f"{span[-1]}")
+    return X, y, names, described
+
+
+def _time_order(values: pd.Series, column: str, path: Path) -> tuple[pd.Series, str]:
+    """What orders a long table's time steps, and how it was read.
+
+    Numbers (or text that is all numbers) in numeric order; other text parsed into dates by
+    :func:`pandas.to_datetime` with one format for every value (the one pandas guesses from
+    the first value, month or day first, or a month-and-year format), in time order. Anything
+    else is refused: sorting text would put "10/2020" between "1/2020" and "2/2020".
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values, "in numeric order"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, "dates, in time order"
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all():
+        return numbers, "numbers written as text, in numeric order"
+    text = values.astype(str).str.strip()
+    for form in _date_formats(text.iloc[0]):
+        try:
+            return pd.to_datetime(text, format=form), f"dates in the format {form}, in time order"
+        except (ValueError, TypeError, OverflowError):
+            continue
+    examples = ", ".join(repr(v) for v in text.drop_duplicates().iloc[:4])
+    raise InputError(f"the time column {column!r} of data file {path} must hold numbers or "
+                     f"dates written in one format (e.g. 2020-01-31 or 01/2020); it holds "
+                     f"{examples}, which pandas.to_datetime cannot read with one format")
+
+
+def _date_formats(first: str) -> list[str]:
+    """The formats to try on a time column: pandas' guesses from its first value, month first
+    then day first, then :data:`DATE_FORMATS`."""
+    from pandas.tseries.api import guess_datetime_format
+
+    with warnings.catch_warnings():  # pandas' note that a year-first date ignores dayfirst
+        warnings.simplefilter("ignore")
+        guesses = [guess_datetime_format(first), guess_datetime_format(first, dayfirst=True)]
+    return list(dict.fromkeys(form for form in [*guesses, *DATE_FORMATS] if form))
 
 
 def _short(values: tuple) -> str:
