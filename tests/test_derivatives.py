@@ -251,3 +251,28 @@ def test_no_unit_warning_when_scaled_or_spreads_are_alike():
 def test_bad_scale_is_an_input_error():
     with pytest.raises(varimp.InputError, match=r"scale must be one of \['none', 'std'\]"):
         varimp.partial_derivatives(tabular_model(), np.zeros((3, P)), scale="minmax")
+
+
+def test_the_columns_of_a_dataframe_y_name_the_outputs():
+    import pandas as pd
+
+    model = tabular_model()
+    X = np.random.default_rng(22).normal(size=(N, P))
+    Y = pd.DataFrame(np.zeros((N, 2)), columns=["flow", "temp"])
+    grad = finite_differences(model, X, 1)
+    named = varimp.partial_derivatives(model, X, Y, output="temp")
+    np.testing.assert_allclose(named.details["derivatives"].to_numpy(), grad, rtol=1e-6,
+                               atol=1e-9)
+    np.testing.assert_allclose(named.scores.to_numpy(), (grad**2).sum(axis=0), rtol=1e-6)
+    assert list(named.details["per_output"].columns) == ["temp"]
+    both = varimp.partial_derivatives(model, X, Y)
+    assert list(both.details["per_output"].columns) == ["flow", "temp"]
+    # compare() reads the same names in every method it runs
+    comparison = varimp.compare(model, X, Y, methods=["connection_weights",
+                                                      "partial_derivatives", "profile"],
+                                output="temp")
+    np.testing.assert_allclose(comparison.results["partial_derivatives"].scores.to_numpy(),
+                               named.scores.to_numpy(), rtol=1e-12)
+    w1, w2 = (m.weight.detach().numpy().T for m in model if isinstance(m, nn.Linear))
+    np.testing.assert_allclose(comparison.results["connection_weights"].scores.to_numpy(),
+                               (w1 @ w2)[:, 1], rtol=1e-12)

@@ -61,6 +61,22 @@ def test_import_varimp_loads_no_framework_and_every_public_name_resolves():
     assert got["spec"] == "varimp.registry"
 
 
+def test_the_plot_package_loads_matplotlib_only_to_draw():
+    got = run_python("""
+        import json, sys
+        import varimp.plot
+        from varimp.plot import (SIGNIFICANCE_CAPTION, measure_label, plot_comparison,
+                                 plot_importance, plot_kinds, plot_network, stars, time_ticks)
+        print(json.dumps({"loaded": sorted(m for m in ("matplotlib", "torch") if m in sys.modules),
+                          "modules": sorted(m for m in sys.modules
+                                            if m.startswith("varimp.plot."))}))
+    """)
+    assert got["loaded"] == []
+    assert got["modules"] == ["varimp.plot._common", "varimp.plot.bars", "varimp.plot.diagram",
+                              "varimp.plot.draw", "varimp.plot.heatmaps",
+                              "varimp.plot.profiles"]
+
+
 def test_an_unknown_attribute_is_an_attribute_error():
     import varimp
 

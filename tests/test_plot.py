@@ -133,7 +133,8 @@ def test_heatmap_array_is_by_time_with_most_recent_step_last():
     image = ax.images[0]
     assert image.get_cmap().name == "RdBu_r"
     assert image.get_clim() == pytest.approx((-0.9, 0.9))
-    assert "linear path with gates at rest" in ax.get_xlabel()  # weights, not data
+    # weights, not data (however the user's rc settings wrap the caption)
+    assert "linear path with gates at rest" in " ".join(ax.get_xlabel().split())
     assert ax.figure.axes[1].get_ylabel() == "signed effect"
 
 
@@ -421,3 +422,141 @@ def test_network_diagram_refuses_what_is_not_a_stack_of_dense_layers():
         plot.plot_network(lambda X: X.sum(axis=1))
     with pytest.raises(varimp.InputError, match="feature_names must name all 3"):
         plot.plot_network(_mlp([np.ones((2, 3)), np.ones((1, 2))]), feature_names=["a"])
+
+
+def _drawn_texts(figure):
+    """Every non-empty text the rendered figure shows: titles, axis labels, annotations and the
+    tick labels inside each axis's view (the colour bar's included)."""
+    for ax in figure.axes:
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label,
+                 *ax.texts]
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            texts += [label for tick in axis.get_major_ticks()
+                      if low - 1e-9 <= tick.get_loc() <= high + 1e-9
+                      for label in (tick.label1, tick.label2)]
+        yield from (t for t in texts if t.get_visible() and t.get_text().strip())
+    yield from (t for t in figure.texts if t.get_visible() and t.get_text().strip())
+
+
+def _outside(figure):
+    """The texts whose rendered extent leaves the figure (half a pixel of tolerance)."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    outside = []
+    for text in _drawn_texts(figure):
+        box = text.get_window_extent(renderer)
+        if box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > width + 0.5 or box.y1 > height + 0.5:
+            outside.append(text.get_text())
+    return outside
+
+
+def _touching(labels):
+    """Pairs of rendered tick labels whose extents intersect."""
+    renderer = labels[0].figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    return [(labels[i].get_text(), labels[j].get_text()) for i in range(len(boxes))
+            for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+MEASURES = {"garson": ("share", "share of absolute weight products"),
+            "connection_weights": ("effect", "summed weight products (signed)"),
+            "permutation": ("loss", "increase in mean squared error")}
+
+
+@pytest.mark.parametrize("method", list(MEASURES))
+@pytest.mark.parametrize("n_features", [1, 2, 3, 10, 40])
+def test_every_text_of_a_heatmap_lies_inside_its_figure(method, n_features):
+    kind, measure = MEASURES[method]
+    rng = np.random.default_rng(n_features)
+    by_time = pd.DataFrame(rng.normal(size=(10, n_features)),
+                           columns=[f"x{i + 1}" for i in range(n_features)])
+    result = Importance(method, by_time.sum(), by_time=by_time, kind=kind,
+                        details={"measure": measure})
+    ax = result.plot()
+    figure = ax.figure
+    assert _outside(figure) == []
+    bar = figure.axes[-1]
+    assert bar.get_ylabel() == measure  # the figure grew to hold it whole, on one line
+    caption = " ".join(ax.get_xlabel().split())  # however the rc settings wrap it
+    assert ("linear path with gates at rest" in caption) == (method != "permutation")
+    renderer = figure.canvas.get_renderer()
+    label = bar.yaxis.label.get_window_extent(renderer)
+    bar_box = bar.get_window_extent(renderer)
+    assert bar_box.y0 - 1 <= label.y0 and label.y1 <= bar_box.y1 + 1  # along the bar
+    assert all(size <= limit for size, limit in zip(figure.get_size_inches(), plot.PAGE,
+                                                    strict=True))
+    assert _touching(ax.get_yticklabels()) == []  # 40 rows on a page: no label over another
+
+
+def test_a_colour_bar_label_too_long_for_the_users_subplot_is_wrapped_inside_the_figure():
+    by_time = pd.DataFrame(np.linspace(0.0, 1.0, 10)[:, None], columns=["x1"])
+    result = Importance("garson", by_time.sum(), by_time=by_time, kind="share",
+                        details={"measure": "share of absolute weight products"})
+    figure, axes = plt.subplots(2, 2, figsize=(8, 4), layout="constrained")
+    result.plot(ax=axes[0, 0])
+    assert figure.get_size_inches().tolist() == [8, 4]  # the user's figure keeps its size
+    label = figure.axes[-1].get_ylabel()
+    assert "\n" in label and label.replace("\n", " ") == "share of absolute weight products"
+    assert _outside(figure) == []
+
+
+@pytest.mark.parametrize("names, upright", [
+    (["a", "b", "c", "d", "e", "f"], False),
+    ([f"station_{i:02d}_flow_rate" for i in range(6)], True),  # 6 long names overlap flat
+    ([f"v{i}" for i in range(34)], True),
+])
+def test_rank_heatmap_turns_names_upright_only_when_they_would_overlap(names, upright):
+    comparison = _comparison(len(names), methods=tuple(MEASURES) + ("partial_derivatives",))
+    comparison = Comparison({m: Importance(m, r.scores.set_axis(names), kind=r.kind)
+                             for m, r in comparison.results.items()})
+    ax = comparison.plot(kind="heatmap")
+    figure = ax.figure
+    assert _outside(figure) == []
+    labels = ax.get_xticklabels()
+    assert {t.get_rotation() for t in labels} == {90.0 if upright else 0.0}
+    assert _touching(labels) == []
+    assert all(size <= limit for size, limit in zip(figure.get_size_inches(), plot.PAGE,
+                                                    strict=True))
+
+
+def test_grouped_bars_with_long_names_do_not_overlap():
+    names = [f"a_rather_long_variable_name_{i}" for i in range(5)]
+    comparison = Comparison({m: Importance(m, pd.Series(np.arange(1.0, 6.0), index=names))
+                             for m in ("garson", "profile")})
+    ax = comparison.plot(kind="bar")
+    ax.figure.canvas.draw()
+    assert _touching(ax.get_xticklabels()) == [] and _outside(ax.figure) == []
+
+
+def test_a_comparison_of_many_variables_and_methods_stays_on_a_page_as_a_dot_plot():
+    methods = ("connection_weights", "garson", "partial_derivatives", "permutation",
+               "improved_stepwise_1", "perturbation", "profile")
+    names = [f"station_{i:02d}_flow" for i in range(34)]
+    rng = np.random.default_rng(5)
+    comparison = Comparison({m: Importance(m, pd.Series(rng.random(34), index=names))
+                             for m in methods})
+    ax = comparison.plot(kind="bar")  # 238 bars would be under 3 points thick on a page
+    figure = ax.figure
+    width, height = figure.get_size_inches()
+    assert width <= 10 and height <= 10
+    assert len(ax.patches) == 0 and len(ax.lines) == 7  # one series of markers per method
+    order = comparison.relative.mean(axis=1).sort_values(ascending=False, kind="stable").index
+    for line, method in zip(ax.lines, methods, strict=True):
+        assert line.get_label() == method
+        np.testing.assert_allclose(line.get_xdata(), comparison.relative.loc[order, method])
+        np.testing.assert_array_equal(line.get_ydata(), np.arange(34))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(order)
+    assert _outside(figure) == [] and _touching(ax.get_yticklabels()) == []
+    assert len({line.get_marker() for line in ax.lines}) == 7
+    heat = comparison.plot()  # the default for 34 variables: the rank heatmap, also on a page
+    assert all(size <= 10 for size in heat.figure.get_size_inches())
+    assert _outside(heat.figure) == [] and _touching(heat.get_xticklabels()) == []
+
+
+def test_a_long_sequence_heatmap_stays_on_a_page():
+    by_time = pd.DataFrame(np.ones((365, 2)), columns=["u", "v"])
+    ax = Importance("perturbation", by_time.sum(), by_time=by_time).plot()
+    assert ax.figure.get_size_inches()[0] == 10.0
+    assert _outside(ax.figure) == [] and _touching(ax.get_xticklabels()) == []

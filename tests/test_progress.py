@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -125,3 +128,61 @@ def test_progress_must_be_a_bool_or_none(mlp, data):
     with pytest.raises(varimp.InputError, match="progress must be True, False or None; "
                                                 "received str 'yes'"):
         varimp.permutation(mlp, X, y, progress="yes")
+
+
+BAR_LINE = re.compile(r"^(?P<desc>[\w ]+): +\d+%\|[^|]*\| (?P<done>\d+)/(?P<total>\d+) \[.*\]$")
+
+
+def test_a_log_file_gets_one_line_per_refresh(tmp_path):
+    """stderr redirected to a file: every refresh is a line of its own, ending in a newline."""
+    log = tmp_path / "run.log"
+    code = textwrap.dedent("""
+        import numpy as np
+        import varimp
+        from varimp import progress
+        progress.LOG_INTERVAL = 0.0  # a refresh at every update instead of every 10 s
+        w = np.array([1.0, -2.0, 0.5])
+        X = np.random.default_rng(2).normal(size=(10, 3))
+        varimp.permutation(lambda a: a @ w, X, X @ w, n_repeats=2, batch_size=10,
+                           random_state=0, progress=True)
+    """)
+    with log.open("w") as stderr:
+        subprocess.run([sys.executable, "-c", code], stderr=stderr, check=True, timeout=120)
+    text = log.read_text()
+    assert "\r" not in text and text.endswith("\n")
+    lines = text.splitlines()
+    matches = [BAR_LINE.match(line) for line in lines]
+    assert all(matches), lines
+    assert {m["desc"] for m in matches} == {"perturbed copies"}
+    done = [int(m["done"]) for m in matches]
+    assert {int(m["total"]) for m in matches} == {6}  # 3 variables x 2 repeats
+    assert done[0] == 0 and done[-1] == 6 and done == sorted(done)
+    assert len(lines) >= 3  # the start, at least one update between, the end
+
+
+def test_log_lines_turn_carriage_returns_and_cursor_moves_into_lines():
+    sink = io.StringIO()
+    lines = progress_module.LogLines(sink)
+    lines.write("\rwork:   0%|   | 0/4 [00:00<?, ?it/s]")
+    lines.write("\rwork:  50%|#  | 2/4 [00:01<00:01, 2.0it/s]   ")
+    lines.write("\n\x1b[A\rwork:  50%|#  | 2/4 [00:01<00:01, 2.0it/s]")  # the same state again
+    lines.write("\rwork: 100%|###| 4/4 [00:02<00:00, 2.0it/s]\n")
+    assert sink.getvalue() == ("work:   0%|   | 0/4 [00:00<?, ?it/s]\n"
+                               "work:  50%|#  | 2/4 [00:01<00:01, 2.0it/s]\n"
+                               "work: 100%|###| 4/4 [00:02<00:00, 2.0it/s]\n")
+
+
+def test_partial_derivatives_shows_a_bar_over_row_batches(mlp, monkeypatch, capfd):
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    X = np.random.default_rng(3).normal(size=(60, 4))
+    result = varimp.partial_derivatives(mlp, X, batch_size=25, progress=True)
+    # 60 rows in batches of 25: 25, 50, 60 rows done
+    assert [done for done, _ in counts(capfd.readouterr().err)] == [0, 25, 50, 60]
+    quiet = varimp.importance(mlp, X, method="partial_derivatives", batch_size=25,
+                              progress=False)
+    assert "progress" not in quiet.details["options_not_used"]
+    assert quiet.details["settings"]["progress"] is False
+    assert capfd.readouterr() == ("", "")
+    np.testing.assert_array_equal(quiet.scores, result.scores)  # the batches change nothing
+    whole = varimp.partial_derivatives(mlp, X, progress=False)
+    np.testing.assert_allclose(whole.scores, result.scores, rtol=1e-12)

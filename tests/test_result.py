@@ -287,3 +287,43 @@ def test_to_frame_leaves_the_result_as_it_was():
     before = result.to_json()
     assert result.to_frame()["feature"].tolist() == ["a", "b"]
     assert result.scores.index.name is None and result.to_json() == before
+
+
+def _stepwise_and_derivatives(n):
+    """Forward stepwise (held-out rows per fold) and partial derivatives (derivatives and
+    squared terms per row) of y = 2 x1 - x2 on ``n`` rows."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    y = 2 * X[:, 0] - X[:, 1]
+
+    def fit(X_fit, y_fit):  # least squares on the kept columns
+        coef = np.linalg.lstsq(X_fit, y_fit, rcond=None)[0]
+        return lambda Z: Z @ coef
+
+    stepwise = varimp.forward_stepwise(lambda Z: Z @ [2.0, -1.0, 0.0], X, y, fit=fit,
+                                       random_state=0, progress=False)
+    derivatives = varimp.partial_derivatives(lambda Z: Z @ [2.0, -1.0, 0.0], X,
+                                             per_sample=True)
+    return stepwise, derivatives
+
+
+def test_json_size_does_not_grow_with_the_number_of_samples():
+    small = [len(r.to_json()) for r in _stepwise_and_derivatives(500)]
+    stepwise, derivatives = _stepwise_and_derivatives(5000)
+    for result, before in zip((stepwise, derivatives), small, strict=True):
+        text = result.to_json()
+        assert abs(len(text) - before) < 100  # a few digits apart, not 4,500 rows' worth
+        assert Importance.from_json(text) == result
+    assert strict_loads(stepwise.to_json())["details"]["held_out"] == {"of": 5000, "cv": False}
+    assert "rows" in stepwise.details["held_out"]  # the result itself keeps them
+    held = stepwise.details["held_out"]["rows"]
+    assert sum(len(rows) for rows in held) >= 1000  # the held-out fifth of 5,000 rows
+    full = Importance.from_json(stepwise.to_json(include_samples=True))
+    assert full.details["held_out"]["rows"] == held and full == stepwise
+    assert len(stepwise.to_json(include_samples=True)) > len(stepwise.to_json()) + 4 * 1000
+    full = Importance.from_json(derivatives.to_json(include_samples=True))
+    np.testing.assert_array_equal(full.details["per_sample"], derivatives.details["per_sample"])
+    assert full.details["derivatives"].shape == (5000, 3)
+    both = Comparison({"forward_stepwise": stepwise, "partial_derivatives": derivatives})
+    assert len(both.to_json()) < 2 * sum(small)
+    assert Comparison.from_json(both.to_json()) == both

@@ -1,13 +1,17 @@
 """Progress bars for long work: one helper that every engine uses.
 
-A bar is a :func:`tqdm.auto.tqdm` bar: a widget in Jupyter, text on stderr elsewhere, also when
-stderr is a log file rather than a terminal. ``progress=None`` (the default of every method)
-shows it only once the work has run for :data:`DEFAULT_DELAY` seconds, so short calls print
-nothing; ``True`` shows it at once; ``False`` never.
+A bar is a :func:`tqdm.auto.tqdm` bar: a widget in Jupyter, text on stderr elsewhere. On a
+terminal it is redrawn in place; when stderr is a log file (or any stream that is not a
+terminal) every refresh is a line of its own, one every :data:`LOG_INTERVAL` seconds, so a log
+reads as a list of dated states rather than one endless line of carriage returns.
+``progress=None`` (the default of every method) shows it only once the work has run for
+:data:`DEFAULT_DELAY` seconds, so short calls print nothing; ``True`` shows it at once;
+``False`` never.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -16,8 +20,10 @@ from .errors import InputError, describe
 #: Seconds of work after which a default bar (``progress=None``) appears.
 DEFAULT_DELAY = 3.0
 #: Seconds between refreshes when the bar is written to a file that is not a terminal (a log):
-#: a line every so often instead of ten a second.
+#: a line every so often instead of ten a second, each ending in a newline.
 LOG_INTERVAL = 10.0
+#: Width of a bar's line in a log file.
+LOG_COLUMNS = 80
 
 
 def check_progress(progress: object) -> bool | None:
@@ -46,8 +52,8 @@ def progress_bar(total: int, enabled: bool | None = None, desc: str | None = Non
     Returns
     -------
     tqdm.auto.tqdm
-        On stderr (a widget in Jupyter); refreshed every :data:`LOG_INTERVAL` seconds when
-        stderr is not a terminal.
+        On stderr (a widget in Jupyter); when stderr is not a terminal, refreshed every
+        :data:`LOG_INTERVAL` seconds, one line per refresh (:class:`LogLines`).
     """
     enabled = check_progress(enabled)
     from tqdm.auto import tqdm
@@ -56,9 +62,42 @@ def progress_bar(total: int, enabled: bool | None = None, desc: str | None = Non
         return tqdm(total=total, disable=True)
     options: dict[str, Any] = {}
     if not _is_widget(tqdm) and not _is_terminal(sys.stderr):
-        options = {"mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL}
+        options = {"mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL,
+                   "ncols": LOG_COLUMNS, "file": LogLines(sys.stderr)}
     delay = 0.0 if enabled else DEFAULT_DELAY
     return tqdm(total=total, desc=desc, unit=unit, delay=delay, **options)
+
+
+class LogLines:
+    """A stream for tqdm that writes every refresh as a line of its own.
+
+    tqdm redraws a bar in place: a carriage return, the new state, spaces over the old one
+    (and cursor moves for stacked bars). On a terminal that overwrites the line; in a log file
+    it piles every state onto one physical line. This writes each state, stripped, followed by
+    a newline (a state equal to the last one written is not repeated).
+    """
+
+    _CURSOR_UP = "\x1b[A"
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.last = ""
+
+    def write(self, text: str) -> int:
+        for state in re.split(r"[\r\n]", str(text).replace(self._CURSOR_UP, "")):
+            state = state.rstrip()
+            if state and state != self.last:
+                self.stream.write(state + "\n")
+                self.last = state
+        return len(text)
+
+    def flush(self) -> None:
+        flush = getattr(self.stream, "flush", None)
+        if callable(flush):
+            flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty... of the stream
+        return getattr(self.stream, name)
 
 
 def _is_widget(bar_class: type) -> bool:
@@ -74,4 +113,5 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
-__all__ = ["DEFAULT_DELAY", "LOG_INTERVAL", "check_progress", "progress_bar"]
+__all__ = ["DEFAULT_DELAY", "LOG_COLUMNS", "LOG_INTERVAL", "LogLines", "check_progress",
+           "progress_bar"]

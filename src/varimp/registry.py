@@ -39,7 +39,8 @@ class MethodSpec:
     Attributes
     ----------
     name : str
-        Canonical name (one of :data:`METHODS`).
+        Canonical name (one of :data:`METHODS`), or the name of a method added with
+        :func:`register`.
     target : str
         ``"module:function"`` implementing it, imported on first use (:attr:`function`).
     title, reference : str
@@ -136,8 +137,10 @@ REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
 
 
 def available_methods() -> tuple[str, ...]:
-    """The methods of ``METHODS`` this version implements, in canonical order."""
-    return tuple(name for name in METHODS if name in REGISTRY)
+    """Every method in the registry: those of ``METHODS`` this version implements, in canonical
+    order, then the ones added with :func:`register`, in the order they were added."""
+    extras = tuple(name for name in REGISTRY if name not in METHODS)
+    return tuple(name for name in METHODS if name in REGISTRY) + extras
 
 
 def method_spec(method: object) -> MethodSpec:
@@ -151,5 +154,14 @@ def method_spec(method: object) -> MethodSpec:
 
 
 def register(spec: MethodSpec) -> None:
-    """Add a method (one entry) so that importance, compare and ``varimp methods`` see it."""
+    """Add a method (one entry) so that importance, compare and ``varimp methods`` see it.
+
+    The entry joins :data:`REGISTRY`, so :func:`available_methods` lists it after the canonical
+    methods (and :func:`varimp.compare` runs it by default); its function is imported on first
+    use and must take ``model, X, y`` and keyword-only options, returning an
+    :class:`~varimp.Importance`. An entry of the same name is replaced. ``METHODS`` keeps the
+    canonical names only.
+    """
+    if not isinstance(spec, MethodSpec):
+        raise InputError(f"register needs a MethodSpec; received {type(spec).__name__}")
     REGISTRY[spec.name] = spec

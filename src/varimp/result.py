@@ -19,9 +19,12 @@ from .errors import InputError
 
 #: What ``Importance.scores`` can hold, and how each kind is read (see :class:`Importance`).
 KINDS = ("loss", "effect", "share", "magnitude")
-#: Keys of ``details`` holding one row per sample: left out of ``to_dict`` / ``to_json`` unless
-#: ``include_samples=True``, and compared by ``==`` only when both results carry them.
-SAMPLE_KEYS = ("derivatives", "per_sample")
+#: Where ``details`` holds one entry per sample, so that its size grows with the data: a key, or
+#: a path of keys into nested dicts (the held-out rows of the stepwise methods' folds). Left out
+#: of ``to_dict`` / ``to_json`` unless ``include_samples=True``, and compared by ``==`` only
+#: when both results carry them.
+SAMPLE_KEYS: tuple[str | tuple[str, ...], ...] = (
+    "derivatives", "per_sample", ("held_out", "rows"))
 #: The marker of a tagged pandas or numpy object inside serialised ``details``.
 _TAG = "__varimp__"
 
@@ -64,8 +67,9 @@ class Importance:
     -----
     Two results are equal (``==``) when their serialised forms (:meth:`to_dict`) are equal:
     same method, kind, numbers (bit for bit, a non-finite number standing for ``NaN``) and
-    details. Per-sample details (:data:`SAMPLE_KEYS`) are compared only when both results
-    carry them, so a result equals its own ``to_json()`` round trip, which leaves them out.
+    details. Per-sample details (:data:`SAMPLE_KEYS`: derivatives and shares per row, the
+    held-out rows of every fold) are compared only when both results carry them, so a result
+    equals its own ``to_json()`` round trip, which leaves them out.
     """
 
     method: str
@@ -139,11 +143,12 @@ class Importance:
 
         Numbers survive a JSON round trip exactly; a non-finite number becomes ``None``.
         DataFrames, Series and arrays in ``details`` are tagged so that :meth:`from_dict`
-        rebuilds them with their index. Per-sample details (``details["derivatives"]``) are
-        left out unless ``include_samples`` is true.
+        rebuilds them with their index. Per-sample details (:data:`SAMPLE_KEYS`:
+        ``details["derivatives"]``, ``details["per_sample"]``, ``details["held_out"]["rows"]``),
+        whose size grows with the number of samples, are left out unless ``include_samples``
+        is true, so the size of the JSON does not depend on the data's length.
         """
-        details = {key: value for key, value in self.details.items()
-                   if include_samples or key not in SAMPLE_KEYS}
+        details = self.details if include_samples else _without(self.details, _sample_paths())
         return {
             "method": self.method,
             "kind": self.kind,
@@ -198,9 +203,9 @@ class Importance:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Importance):
             return NotImplemented
-        shared = [k for k in SAMPLE_KEYS if k in self.details and k in other.details]
-        mine = {k: v for k, v in self.details.items() if k not in SAMPLE_KEYS or k in shared}
-        theirs = {k: v for k, v in other.details.items() if k not in SAMPLE_KEYS or k in shared}
+        unshared = [path for path in _sample_paths()
+                    if not (_holds(self.details, path) and _holds(other.details, path))]
+        mine, theirs = _without(self.details, unshared), _without(other.details, unshared)
         return (_replace_details(self, mine).to_dict(include_samples=True)
                 == _replace_details(other, theirs).to_dict(include_samples=True))
 
@@ -221,6 +226,31 @@ class Importance:
         table = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")
         extra = "" if self.by_time is None else f"\nby_time: {self.by_time.shape[0]} steps"
         return f"Importance(method={self.method!r}, kind={self.kind!r})\n{table}{extra}"
+
+
+def _sample_paths() -> list[tuple[str, ...]]:
+    return [(key,) if isinstance(key, str) else tuple(key) for key in SAMPLE_KEYS]
+
+
+def _holds(details: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether ``details[path[0]][path[1]]...`` exists."""
+    for key in path:
+        if not isinstance(details, dict) or key not in details:
+            return False
+        details = details[key]
+    return True
+
+
+def _without(details: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """``details`` less the entries at ``paths``; the dicts along a path are copied, the
+    original is left alone."""
+    for path in paths:
+        if not _holds(details, path):
+            continue
+        head, rest = path[0], path[1:]
+        details = {key: _without(value, [rest]) if key == head else value
+                   for key, value in details.items() if key != head or rest}
+    return details
 
 
 def _replace_details(result: Importance, details: dict[str, Any]) -> Importance:

@@ -8,11 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..adapters.base import batch_rows
+from ..progress import progress_bar
 from ..result import Importance
 from ..validation import check_choice, check_flag, feature_spread
 from ._common import (
     group_columns,
     output_labels,
+    output_names,
     prepare,
     resolve_output,
     resolve_step,
@@ -30,7 +33,7 @@ def partial_derivatives(
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, batch_size: int | None = None, by_time: bool = True,
     ci_level: float | None = None, n_bootstrap: int = 1000, random_state: Any = None,
-    per_sample: bool = False,
+    per_sample: bool = False, progress: bool | None = None,
 ) -> Importance:
     """Partial derivatives of the output with respect to every input, at every observation.
 
@@ -76,7 +79,8 @@ def partial_derivatives(
     Parameters
     ----------
     model, X, y
-        As for every method; ``y`` is not used.
+        As for every method; ``y`` is not used for the scores, and the columns of a
+        DataFrame ``y`` name the outputs when the model gives them no names.
     scale : {"none", "std"}, default "none"
         Raw derivatives, or derivatives per standard deviation of each input.
     feature_names, output, output_step, groups, batch_size, by_time, ci_level, n_bootstrap,
@@ -84,6 +88,10 @@ def partial_derivatives(
         The common options, documented in one place: :func:`varimp.importance`.
     per_sample : bool
         Also keep every row's squared derivatives (``details["per_sample"]``).
+    progress : bool or None
+        A bar over the rows whose derivatives are taken, batch by batch, for every selected
+        output (:func:`varimp.progress.progress_bar`; None: once the work has run a few
+        seconds).
 
     Returns
     -------
@@ -116,15 +124,16 @@ def partial_derivatives(
         _warn_units(spread, data.feature_names)
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     output_step = resolve_step(output_step, n_steps)
-    names_out = getattr(adapter, "output_names", None)
+    names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)
     labels = output_labels(outputs, names_out)
     ssd, cells, summaries, derivatives = [], [], [], {}
     squares = np.zeros((data.n_samples, len(names)))  # each row's SSD term, mean over outputs
     row_cells = np.zeros((*data.X.shape[:2], len(names))) if per_sample and data.sequence \
         and by_time else None  # each row's term of every cell, mean over outputs
+    bar = progress_bar(data.n_samples * len(outputs), progress, "derivatives", "row")
     for k, label in zip(outputs, labels, strict=True):
-        grad = adapter.gradient(data.X, k, output_step, batch_size)
+        grad = _gradient(adapter, data.X, k, output_step, batch_size, bar)
         if scale == "std":
             grad = grad * spread
         grad = group_columns(grad, setup.groups)
@@ -141,6 +150,7 @@ def partial_derivatives(
             "rms": np.sqrt((along**2).mean(axis=0)), "ssd": ssd[-1],
         }))
         derivatives[label] = pd.DataFrame(along, columns=names)
+    bar.close()
     details = {
         "measure": "sum of squared derivatives" + (" per input sd" if scale == "std" else ""),
         "per_output": pd.DataFrame(np.stack(ssd, axis=1), index=names, columns=labels),
@@ -161,6 +171,18 @@ def partial_derivatives(
         details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
                       by_time=table, ci=ci, details=details, kind="magnitude")
+
+
+def _gradient(adapter: Any, X: np.ndarray, output: int, step: int | None,
+              batch_size: int | None, bar: Any) -> np.ndarray:
+    """The adapter's gradient taken ``batch_size`` rows at a time, each batch counted on
+    ``bar`` (the rows' derivatives do not depend on the batches)."""
+    size = batch_rows(batch_size)
+    parts = []
+    for start in range(0, len(X), size):
+        parts.append(adapter.gradient(X[start:start + size], output, step, batch_size))
+        bar.update(len(parts[-1]))
+    return np.concatenate(parts, axis=0)
 
 
 def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:

@@ -1,0 +1,50 @@
+"""Plots of results: every plot takes an :class:`~varimp.Importance` or a
+:class:`~varimp.Comparison` and returns the matplotlib Axes it drew on (a Figure for a grid).
+
+- ``kind="bar"``: one bar per variable, most important first, error bars from ``std`` (or the
+  confidence interval ``ci``), stars for the p-values of a randomization test; horizontal bars
+  when there are many variables (:mod:`.bars`);
+- ``kind="heatmap"``: the time x feature table ``by_time`` of a sequence model, time running
+  left to right (step 0 and the most recent step always labelled), features top to bottom, with
+  a colour bar labelled with the measure (:mod:`.heatmaps`);
+- ``kind="profile"``: Lek's profile curves (Lek et al. 1996), one panel per variable on a shared
+  y-axis, one line per level at which the other inputs are held and the median curve that the
+  score is read from (:mod:`.profiles`);
+- comparisons: grouped bars of the relative importance (a dot plot when the bars would be too
+  thin), or the methods x features table of ranks (``kind="heatmap"``, the default for many
+  features);
+- :func:`plot_network`: the neural interpretation diagram of an MLP's weights (NeuralNetTools'
+  ``plotnet``, :mod:`.diagram`).
+
+A figure varimp makes fits on a page (at most 10 x 10 inches); its height follows what it holds
+(rows, caption lines, the length of the colour bar's label), and tick labels that would overlap
+once drawn are turned upright, then made smaller. Importing this package imports no matplotlib;
+drawing does.
+"""
+
+from ._common import (
+    COMPARISON_KINDS,
+    KIND_LABELS,
+    KINDS,
+    LINEAR_PATH_CAPTION,
+    MANY,
+    MEDIAN_LABEL,
+    PAGE,
+    SIGNIFICANCE_CAPTION,
+    STARS,
+    TIME_TICKS,
+    colorbar,
+    default_kind,
+    measure_label,
+    plot_kinds,
+    stars,
+    time_ticks,
+)
+from .bars import MOST_BARS
+from .diagram import plot_network
+from .draw import plot_comparison, plot_importance
+
+__all__ = ["COMPARISON_KINDS", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION", "MANY",
+           "MEDIAN_LABEL", "MOST_BARS", "PAGE", "SIGNIFICANCE_CAPTION", "STARS", "TIME_TICKS",
+           "colorbar", "default_kind", "measure_label", "plot_comparison", "plot_importance",
+           "plot_kinds", "plot_network", "stars", "time_ticks"]

@@ -1,0 +1,160 @@
+"""Bar charts: one result's scores, and several methods' relative importance side by side
+(grouped bars, or a dot plot when the bars would be too thin to read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..result import Comparison, Importance
+from ._common import (
+    MANY,
+    PAGE,
+    SIGNIFICANCE_CAPTION,
+    fit_tick_labels,
+    fit_ylabel,
+    measure_label,
+    new_axes,
+    stars,
+)
+
+#: The most bars (variables x methods) a comparison draws as grouped bars: on a page, more would
+#: be thinner than about 4 points, so a dot plot (one marker per method) is drawn instead.
+MOST_BARS = 100
+#: Markers of the methods on a dot plot, in the order of ``Comparison.results``.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+RELATIVE_LABEL = "relative importance (%)"
+
+
+def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str = "tab:blue",
+         horizontal: bool | None = None) -> Any:
+    """One bar per variable, most important first, error bars from ``std`` or ``ci``, stars
+    for the p-values."""
+    order = importance.ranks.sort_values(kind="stable").index
+    if top is not None:
+        order = order[:top]
+    horizontal = len(order) > MANY if horizontal is None else horizontal
+    scores = importance.scores[order].to_numpy()
+    err = None
+    if importance.std is not None:
+        err = importance.std[order].to_numpy()
+    elif importance.ci is not None:
+        ci = importance.ci.loc[order]
+        err = np.vstack([scores - ci["low"].to_numpy(), ci["high"].to_numpy() - scores])
+    names = [str(name) for name in order]
+    positions = np.arange(len(order))
+    ours = ax is None
+    if horizontal:
+        ax = new_axes(ax, (6.0, max(3.0, 0.28 * len(order) + 1.2)))
+        ax.barh(positions, scores, xerr=err, capsize=3, color=color)
+        ax.set_yticks(positions, names)
+        ax.set_ylim(len(order) - 0.5, -0.5)  # the most important on top, no empty margins
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlabel(measure_label(importance))
+    else:
+        ax = new_axes(ax, (max(4.0, 0.6 * len(order) + 2), 3.5))
+        ax.bar(positions, scores, yerr=err, capsize=3, color=color)
+        ax.set_xticks(positions, names)
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_ylabel(measure_label(importance))
+    ax.set_title(importance.method)
+    if importance.pvalues is not None:
+        below, above = (0.0, 0.0) if err is None else np.atleast_2d(err)[[0, -1]]
+        tips = np.where(scores < 0, scores - below, scores + above)
+        significance(ax, importance.pvalues[order].to_numpy(dtype=float), positions, tips,
+                     horizontal)
+    fit_tick_labels(ax, "y" if horizontal else "x")
+    if not horizontal:  # upright names take height from the bars
+        fit_ylabel(ax, ours)
+    return ax
+
+
+def significance(ax: Any, pvalues: np.ndarray, positions: np.ndarray, tips: np.ndarray,
+                 horizontal: bool) -> None:
+    """Stars beyond the tip of each significant bar (its error bar included; below a negative
+    bar), room made for them, and a legend that reads the stars (:data:`SIGNIFICANCE_CAPTION`)."""
+    from matplotlib.lines import Line2D
+
+    for at, pvalue, tip in zip(positions, pvalues, tips, strict=True):
+        mark = stars(pvalue)
+        if not mark:
+            continue
+        away = 1 if tip >= 0 else -1
+        if horizontal:
+            ax.annotate(mark, (tip, at), xytext=(2 * away, 0), textcoords="offset points",
+                        ha="left" if away > 0 else "right", va="center")
+        else:
+            ax.annotate(mark, (at, tip), xytext=(0, away), textcoords="offset points",
+                        ha="center", va="bottom" if away > 0 else "top")
+    low, high = ax.get_xlim() if horizontal else ax.get_ylim()
+    room = 0.12 * (high - low)
+    (ax.set_xlim if horizontal else ax.set_ylim)(low - room * (low < 0), high + room)
+    key = Line2D([], [], linestyle="none", label=SIGNIFICANCE_CAPTION)
+    ax.legend(handles=[key], loc="best", handlelength=0, handletextpad=0, fontsize="small",
+              title="randomization test", title_fontsize="small")
+
+
+def grouped_bars(comparison: Comparison, ax: Any) -> Any:
+    """Every method's relative importance of every variable, variables by their mean (largest
+    first); a dot plot (:func:`dots`) past :data:`MOST_BARS` bars."""
+    relative = _by_mean(comparison)
+    n_vars, n_methods = relative.shape
+    if n_vars * n_methods > MOST_BARS:
+        return dots(relative, ax)
+    horizontal = n_vars > MANY
+    width = 0.8 / n_methods
+    positions = np.arange(n_vars)
+    names = [str(name) for name in relative.index]
+    ours = ax is None
+    if horizontal:
+        ax = new_axes(ax, (7.0, max(3.5, 0.12 * n_vars * n_methods + 1.5)))
+    else:
+        ax = new_axes(ax, (max(5.0, 0.5 * n_vars * n_methods ** 0.5 + 3), 3.8))
+    for k, method in enumerate(relative.columns):
+        at = positions - 0.4 + width * (k + 0.5)
+        heights = relative[method].fillna(0.0).to_numpy()
+        if horizontal:
+            ax.barh(at, heights, width, label=str(method))
+        else:
+            ax.bar(at, heights, width, label=str(method))
+    if horizontal:
+        ax.set_yticks(positions, names)
+        ax.set_ylim(n_vars - 0.5, -0.5)  # the most important on top, no empty margins
+        ax.set_xlabel(RELATIVE_LABEL)
+    else:
+        ax.set_xticks(positions, names)
+        ax.set_ylabel(RELATIVE_LABEL)
+    _legend(ax)
+    fit_tick_labels(ax, "y" if horizontal else "x")
+    if not horizontal:
+        fit_ylabel(ax, ours)
+    return ax
+
+
+def dots(relative: Any, ax: Any) -> Any:
+    """A dot plot of the variables x methods table ``relative``: one row per variable (the
+    first on top), one marker per method at its relative importance."""
+    n_vars = len(relative.index)
+    ax = new_axes(ax, (7.0, min(PAGE[1], max(3.5, 0.25 * n_vars + 1.5))))
+    rows = np.arange(n_vars)
+    for k, method in enumerate(relative.columns):
+        ax.plot(relative[method].to_numpy(dtype=float), rows, linestyle="none",
+                marker=MARKERS[k % len(MARKERS)], markersize=5, alpha=0.85, label=str(method))
+    ax.set_yticks(rows, [str(name) for name in relative.index])
+    ax.set_ylim(n_vars - 0.5, -0.5)
+    ax.grid(axis="y", color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(RELATIVE_LABEL)
+    _legend(ax)
+    fit_tick_labels(ax, "y")
+    return ax
+
+
+def _by_mean(comparison: Comparison) -> Any:
+    relative = comparison.relative
+    return relative.loc[relative.mean(axis=1).sort_values(ascending=False, kind="stable").index]
+
+
+def _legend(ax: Any) -> None:
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
