@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -222,13 +222,15 @@ class Adapter(abc.ABC):
 
     # -- gradients ----------------------------------------------------------------------------
     def gradient(
-        self, X: np.ndarray, output: int, step: int | None = None, batch_size: int | None = None
+        self, X: np.ndarray, output: int, step: int | None = None, batch_size: int | None = None,
+        on_rows: Callable[[float], object] | None = None,
     ) -> np.ndarray:
         """d(prediction) / dX for one output, per sample, with X's shape.
 
         The differentiated quantity is ``pred[:, step, output]``, or its sum over the predicted
         steps when ``step`` is None. This base version uses central finite differences with a
         step of ``1e-4 * max(1, |x|)`` per cell, in float64; frameworks with autodiff override it.
+        ``on_rows(k)`` is told of the progress in rows done (a progress bar's ``update``).
         """
         X = np.asarray(X, dtype=np.float64)
         flat = X.reshape(X.shape[0], -1)
@@ -244,6 +246,8 @@ class Adapter(abc.ABC):
             plus[:, j] += h[:, j]
             minus[:, j] -= h[:, j]
             grad[:, j] = (value(plus) - value(minus)) / (2 * h[:, j])
+            if on_rows is not None:
+                on_rows(flat.shape[0] / flat.shape[1])
         return grad.reshape(X.shape)
 
     # -- structure ----------------------------------------------------------------------------

@@ -249,13 +249,13 @@ class KerasAdapter(Adapter):
         """The model's prediction for a tensor, its output heads joined (:func:`join_heads`)."""
         return join_heads(self.model(x, training=False))
 
-    def gradient(self, X, output, step=None, batch_size=None):
+    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
         if self.backend != "torch":
-            return super().gradient(X, output, step, batch_size)
+            return super().gradient(X, output, step, batch_size, on_rows)
         from .torch import autograd_gradient
 
-        return autograd_gradient(self._call, self._tensor, X,
-                                 output, step, batch_size, per_step=self.per_step)
+        return autograd_gradient(self._call, self._tensor, X, output, step, batch_size,
+                                 per_step=self.per_step, on_rows=on_rows)
 
     def check_padding(self, X: np.ndarray) -> None:
         """A leading ``Masking`` layer skips the steps whose every feature equals its

@@ -122,11 +122,11 @@ class SklearnAdapter(Adapter):
         return tail_predictor(self, torch.float32 if single else torch.float64,
                               torch.device("cpu"))
 
-    def gradient(self, X, output, step=None, batch_size=None):
+    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
         if self.gradient_kind != "autodiff":
-            return super().gradient(X, output, step, batch_size)
+            return super().gradient(X, output, step, batch_size, on_rows)
         from .torch import TorchAdapter, module_from_network
 
         if self._twin is None:
             self._twin = TorchAdapter(module_from_network(self.network()))
-        return self._twin.gradient(X, output, None, batch_size)
+        return self._twin.gradient(X, output, None, batch_size, on_rows)

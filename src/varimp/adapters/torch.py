@@ -276,13 +276,13 @@ class TorchAdapter(Adapter):
             out = self._output(self.model(self._tensor(X)), X)
         return out.detach().cpu().double().numpy()
 
-    def gradient(self, X, output, step=None, batch_size=None):
+    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
         with self.guard(), _no_cudnn_if_rnn(self.device):
             X = np.asarray(X)
             time_major = self.layout(X)[0]
             return autograd_gradient(lambda x: self._output(self.model(x), X), self._tensor, X,
                                      output, step, batch_size, time_major=time_major,
-                                     per_step=self.per_step)
+                                     per_step=self.per_step, on_rows=on_rows)
 
     def suffix_predictor(self):
         from .suffix import suffix_predictor
@@ -375,13 +375,14 @@ class TorchAdapter(Adapter):
 
 def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,
                       batch_size: int | None, *, time_major: bool = False,
-                      per_step=None) -> np.ndarray:
+                      per_step=None, on_rows=None) -> np.ndarray:
     """d(selected prediction) / dX by torch autograd, batch by batch, as float64 numpy.
 
     ``call(x)`` runs the model on a tensor made by ``tensor(X_batch)``; the selected quantity is
     ``pred[:, step, output]``, or its sum over the predicted steps when ``step`` is None, with
     the prediction in the canonical shape ``(n, n_steps, n_outputs)``: ``per_step(X_batch,
-    out)`` says whether a 2-D output holds one value per step (the adapter's rule).
+    out)`` says whether a 2-D output holds one value per step (the adapter's rule);
+    ``on_rows(k)`` is told of every batch's ``k`` rows once done.
     """
     size = batch_rows(batch_size)
     grads = []
@@ -398,6 +399,8 @@ def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None
             if time_major:
                 grad = grad.transpose(0, 1)
             grads.append(grad.detach().cpu().double().numpy())
+            if on_rows is not None:
+                on_rows(len(batch))
     return np.concatenate(grads, axis=0)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..adapters.base import batch_rows
 from ..progress import progress_bar
 from ..result import Importance
 from ..validation import check_choice, check_flag, feature_spread
@@ -133,7 +132,7 @@ def partial_derivatives(
         and by_time else None  # each row's term of every cell, mean over outputs
     bar = progress_bar(data.n_samples * len(outputs), progress, "derivatives", "row")
     for k, label in zip(outputs, labels, strict=True):
-        grad = _gradient(adapter, data.X, k, output_step, batch_size, bar)
+        grad = adapter.gradient(data.X, k, output_step, batch_size, on_rows=bar.update)
         if scale == "std":
             grad = grad * spread
         grad = group_columns(grad, setup.groups)
@@ -171,18 +170,6 @@ def partial_derivatives(
         details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
                       by_time=table, ci=ci, details=details, kind="magnitude")
-
-
-def _gradient(adapter: Any, X: np.ndarray, output: int, step: int | None,
-              batch_size: int | None, bar: Any) -> np.ndarray:
-    """The adapter's gradient taken ``batch_size`` rows at a time, each batch counted on
-    ``bar`` (the rows' derivatives do not depend on the batches)."""
-    size = batch_rows(batch_size)
-    parts = []
-    for start in range(0, len(X), size):
-        parts.append(adapter.gradient(X[start:start + size], output, step, batch_size))
-        bar.update(len(parts[-1]))
-    return np.concatenate(parts, axis=0)
 
 
 def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:
