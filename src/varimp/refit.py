@@ -307,77 +307,7 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
         classes=adapter.classes if classifier else None,
         n_outputs=n_outputs, one_hot=classifier and last.activation == "sigmoid" and n_outputs > 1,
         logits=kind == "logits", architecture=architecture, training=training,
-        not_carried=tuple(not_carried(adapter.model,
-                                      keras=type(adapter).__name__ == "KerasAdapter")))
-
-
-# -- what a rebuilt network leaves out ------------------------------------------------------------
-_KERAS_NOISE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                "GaussianDropout", "AlphaDropout", "GaussianNoise")
-_KERAS_EXTRAS = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
-                 "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                 "recurrent_constraint", "bias_constraint")
-
-
-def not_carried(model: object, keras: bool = False) -> list[str]:
-    """What a network rebuilt from its neutral description (sizes, activations, cells) leaves
-    out of ``model``, a PyTorch network or (``keras``) a Keras one, one phrase per layer and
-    feature."""
-    if keras:  # (on the torch backend a Keras model is also a torch module: asked first)
-        return [text for layer in _keras_layers(model) for text in _keras_not_carried(layer)]
-    return _torch_not_carried(model)
-
-
-def _torch_not_carried(model: Any) -> list[str]:
-    from torch import nn
-
-    left: list[str] = []
-    for path, module in model.named_modules():
-        where = f"layer {path!r}" if path else type(model).__name__
-        kind = type(module).__name__
-        if "Dropout" in kind and hasattr(module, "p"):
-            left.append(f"{kind}(p={module.p}) at {where}: dropped")
-        elif isinstance(module, nn.Linear) and module.bias is None:
-            left.append(f"{where} has no bias: rebuilt with one")
-        elif isinstance(module, nn.RNNBase):
-            if not module.bias:
-                left.append(f"{where} has no biases: rebuilt with them")
-            if module.dropout and module.num_layers > 1:
-                left.append(f"dropout={module.dropout} between the stacked layers of {where}: "
-                            "dropped")
-    return left
-
-
-def _keras_layers(model: Any) -> list[Any]:
-    """Every layer of a Keras model, nested models and wrapped layers included."""
-    layers = []
-    for layer in getattr(model, "layers", []):
-        if getattr(layer, "layers", None) is not None:
-            layers.extend(_keras_layers(layer))
-        else:
-            layers.append(getattr(layer, "layer", layer))  # TimeDistributed(Dense(...))
-    return layers
-
-
-def _keras_not_carried(layer: Any) -> list[str]:
-    kind = type(layer).__name__
-    where = f"layer {layer.name!r}"
-    if kind in _KERAS_NOISE:
-        amount = getattr(layer, "rate", None)
-        amount = getattr(layer, "stddev", None) if amount is None else amount
-        return [f"{kind}({amount}) at {where}: dropped"]
-    left = []
-    for name in _KERAS_EXTRAS:
-        value = getattr(layer, name, None)
-        if value is None or (isinstance(value, numbers.Real) and value == 0):
-            continue
-        if not isinstance(value, numbers.Real):
-            config = value.get_config() if hasattr(value, "get_config") else {}
-            value = f"{type(value).__name__}({', '.join(f'{k}={v}' for k, v in config.items())})"
-        left.append(f"{name}={value} at {where}: dropped")
-    if getattr(layer, "use_bias", True) is False:
-        left.append(f"{where} has no bias: rebuilt with one")
-    return left
+        not_carried=tuple(adapter.not_carried()))
 
 
 def _refuse(adapter: Any, what: str) -> InputError:
@@ -456,4 +386,4 @@ def _recurrent_arguments(recurrent: list, dense: list, layers: list, kind: str, 
 
 
 __all__ = ["MLP_TRAINING", "RECURRENT_TRAINING", "SEED_GLOBAL", "SEED_PASSED", "NetworkRefit",
-           "SklearnRefit", "check_fraction", "not_carried", "resolve_fit"]
+           "SklearnRefit", "check_fraction", "resolve_fit"]

@@ -251,6 +251,11 @@ class Adapter(abc.ABC):
         return grad.reshape(X.shape)
 
     # -- structure ----------------------------------------------------------------------------
+    def not_carried(self) -> list[str]:
+        """What a network rebuilt from :meth:`network` (sizes, activations, cells) leaves out
+        of the model, in words: dropout, regularizers, constraints, layers without a bias."""
+        return []
+
     def network(self) -> Network:
         raise UnsupportedModelError(
             f"{type(self.model).__name__} is read as a plain function; weight-based methods "

@@ -286,6 +286,11 @@ class KerasAdapter(Adapter):
 
         return tail_predictor(self, getattr(torch, str(self.dtype)), torch.device("cpu"))
 
+    def not_carried(self) -> list[str]:
+        from .training import keras_not_carried
+
+        return keras_not_carried(self.model)
+
     def network(self) -> Network:
         layers: list[Layer] = []
         heads = _heads(self.model)

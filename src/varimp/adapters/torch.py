@@ -294,6 +294,11 @@ class TorchAdapter(Adapter):
 
         return tail_predictor(self, self.dtype, self.device)
 
+    def not_carried(self) -> list[str]:
+        from .training import torch_not_carried
+
+        return torch_not_carried(self.model)
+
     def network(self) -> Network:
         """The chain of layers of the module, proved by its predictions.
 
