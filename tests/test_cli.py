@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -152,17 +153,20 @@ def test_out_that_cannot_be_written_names_the_users_path_and_writes_nothing(
     assert f"--out {target}: no permission to write in {tmp_path}" in err
 
 
+def _fake_demo(text):
+    """A stand-in for the demo that writes one file."""
+    return lambda work, quick: (work / "report.txt").write_text(text)
+
+
 def test_a_failed_move_into_place_keeps_the_earlier_demo(tmp_path, capsys, monkeypatch):
     out = tmp_path / "demo"
-    monkeypatch.setattr(demo, "run_demo", lambda work, quick: (work / "report.txt").write_text(
-        "the earlier demo"))
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("the earlier demo"))
     assert cli.main(["demo", "--out", str(out)]) == 0
-    monkeypatch.setattr(demo, "run_demo", lambda work, quick: (work / "report.txt").write_text(
-        "new"))
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("new"))
     real_rename = type(out).rename
 
-    def rename(self, target):
-        if self.name.startswith(".demo-") and not self.name.startswith(".demo-old-"):
+    def rename(self, target):  # the new report fails to move in, after the earlier one left
+        if self.parent.name.startswith(".varimp-new-") and self.name == "report.txt":
             raise OSError(28, "No space left on device")
         return real_rename(self, target)
 
@@ -173,6 +177,75 @@ def test_a_failed_move_into_place_keeps_the_earlier_demo(tmp_path, capsys, monke
     assert (out / "report.txt").read_text() == "the earlier demo"
     assert sorted(p.name for p in out.iterdir()) == [cli.MANIFEST, "report.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+@pytest.fixture
+def umask():
+    """The umask 027 for the test, then the one before."""
+    before = os.umask(0o027)
+    yield 0o027
+    os.umask(before)
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_output_folders_get_the_permissions_of_a_plain_mkdir(tmp_path, capsys, monkeypatch,
+                                                             umask):
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("demo"))
+    reference = tmp_path / "made by mkdir"
+    reference.mkdir()
+    assert _mode(reference) == 0o777 & ~umask == 0o750
+    out = tmp_path / "new" / "demo"
+    assert cli.main(["demo", "--out", str(out)]) == 0
+    # not mkdtemp's 0o700: others in the group can read the results
+    assert _mode(out) == _mode(out.parent) == _mode(reference)
+    assert (out / "report.txt").read_text() == "demo"
+
+
+def test_an_empty_folder_is_kept_and_written_into(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("demo"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o2770)  # setgid, for a group
+    before = shared.stat()
+    assert cli.main(["demo", "--out", str(shared)]) == 0
+    after = shared.stat()
+    assert (after.st_ino, _mode(shared), after.st_gid) == (before.st_ino, 0o2770, before.st_gid)
+    assert sorted(p.name for p in shared.iterdir()) == [cli.MANIFEST, "report.txt"]
+    # --out . in an empty folder writes there, the folder kept; the same again is refused
+    here = tmp_path / "here"
+    here.mkdir()
+    inode = here.stat().st_ino
+    monkeypatch.chdir(here)
+    assert cli.main(["demo", "--out", "."]) == 0
+    assert here.stat().st_ino == inode
+    assert sorted(p.name for p in here.iterdir()) == [cli.MANIFEST, "report.txt"]
+    capsys.readouterr()
+    assert "holds an earlier varimp output" in _refused(["demo", "--out", "."], capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "shared"]
+
+
+def test_out_through_a_symbolic_link_writes_into_its_folder_and_keeps_the_link(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("first"))
+    target, link = tmp_path / "runs" / "2024", tmp_path / "latest"
+    target.parent.mkdir()
+    link.symlink_to(target.relative_to(tmp_path), target_is_directory=True)
+    assert cli.main(["demo", "--out", str(link)]) == 2  # a link to nothing: refused
+    assert "--out " + str(link) + " is a symbolic link to runs/2024, which does not exist" in \
+        capsys.readouterr().err
+    target.mkdir()
+    assert cli.main(["demo", "--out", str(link)]) == 0
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("second"))
+    assert cli.main(["demo", "--overwrite", "--out", str(link)]) == 0
+    assert link.is_symlink() and link.resolve() == target
+    assert (target / "report.txt").read_text() == "second"
+    assert sorted(p.name for p in target.iterdir()) == [cli.MANIFEST, "report.txt"]
+    # nothing left beside them: no moved-aside earlier output, no temporary folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "runs"]
+    assert [p.name for p in target.parent.iterdir()] == ["2024"]
 
 
 def test_methods_lists_every_method_once(capsys):

@@ -355,6 +355,59 @@ def test_a_long_table_with_dates_is_in_time_order(tmp_path, kind):
                                         f"in time order: first {first}, last {last}")
 
 
+def _days(tmp_path, days):
+    """A long table of two sites over ``days`` (text), level 1, 2, ... in the order given."""
+    rows = [{"site": site, "day": day, "level": k, "flow": float(k)}
+            for site in (1, 2) for k, day in enumerate(days, start=1)]
+    path = tmp_path / "days.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+AMBIGUOUS = ["10.01.2020", "03.02.2020", "07.03.2020", "12.03.2020"]
+
+
+@pytest.mark.parametrize(("form", "order"), [
+    ("%d.%m.%Y", [1, 2, 3, 4]),  # 10 Jan, 3 Feb, 7 Mar, 12 Mar
+    ("%m.%d.%Y", [2, 3, 1, 4]),  # 2 Mar, 3 Jul, 1 Oct, 3 Dec
+])
+def test_dates_that_read_day_or_month_first_need_a_time_format(files, tmp_path, capsys, form,
+                                                               order):
+    path = _days(tmp_path, AMBIGUOUS)
+    with pytest.raises(varimp.InputError) as refused:
+        load_data(path, target="flow", id_column="site", time_column="day")
+    assert str(refused.value) == (
+        f"the time column 'day' of data file {path} holds dates that read in several formats, "
+        "in different orders: %m.%d.%Y, %d.%m.%Y ('10.01.2020', '03.02.2020', '07.03.2020', "
+        "'12.03.2020'); say which with --time-format FORMAT (e.g. --time-format %d.%m.%Y), or "
+        "write the dates as ISO dates (2020-01-31)")
+    data = load_data(path, target="flow", id_column="site", time_column="day",
+                     time_format=form)
+    np.testing.assert_array_equal(data.X[:, :, 0], [order, order])
+    first, last = (AMBIGUOUS[order[0] - 1], AMBIGUOUS[order[-1] - 1])
+    assert data.facts["time steps"] == (f"4 per sequence, day dates in the format {form} "
+                                        f"(--time-format), in time order: first {first}, last "
+                                        f"{last}")
+    # the command line: refused in one line without the option, read with it
+    argv = ["run", str(files["root"] / "mlp.skops"), str(path), "--id", "site", "--time", "day",
+            "--target", "flow", "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 2
+    assert "--time-format FORMAT" in capsys.readouterr().err
+    with pytest.raises(varimp.InputError, match=r"is not in the --time-format %Y-%m-%d: "
+                       r"'10.01.2020' \(data row 1\) does not match it"):
+        load_data(path, target="flow", id_column="site", time_column="day",
+                  time_format="%Y-%m-%d")
+
+
+def test_iso_and_unambiguous_dates_need_no_time_format(tmp_path):
+    for days, form in [(["2020-01-10", "2020-02-03", "2020-03-07"], "%Y-%m-%d"),
+                       (["13.01.2020", "03.02.2020", "07.03.2020"], "%d.%m.%Y"),
+                       (["01.01.2020", "02.02.2020", "03.03.2020"], "%m.%d.%Y")]:
+        data = load_data(_days(tmp_path, days), id_column="site", time_column="day")
+        np.testing.assert_array_equal(data.X[:, :, 0], [[1, 2, 3], [1, 2, 3]])
+        assert f"dates in the format {form}, in time order" in data.facts["time steps"]
+
+
 def test_a_run_records_where_it_ran_and_the_files_absolute_paths(files, tmp_path,
                                                                  monkeypatch):
     root = files["root"]
@@ -393,10 +446,39 @@ def test_quiet_is_quiet(files, tmp_path, capsys):
     assert cli.main(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
                      *REFITS, "--quiet", "--out", str(tmp_path / "out")]) == 0
     assert capsys.readouterr() == ("", "")
+    # still recorded in the output
+    warned = json.loads((tmp_path / "out" / "run.json").read_text())["warnings"]
+    assert [w["category"] for w in warned] == ["ConvergenceWarning"]
+
+
+def test_warnings_of_worker_processes_are_one_line_and_in_the_report(files, tmp_path):
+    """--n-jobs 2: the refits run in joblib's processes; their warnings come back and are said
+    as in a sequential run: one line with the number of times, which run.json and the report
+    record too."""
+    env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "torch"}
+    root, out = files["root"], tmp_path / "out"
+    argv = [sys.executable, "-m", "varimp.cli", "run", str(root / "mlp.skops"),
+            str(root / "table.csv"), "--target", "y", *REFITS, "--n-jobs", "2", "--out",
+            str(out)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    line = ("varimp: warning: ConvergenceWarning: Stochastic Optimizer: Maximum iterations (2) "
+            "reached and the optimization hasn't converged yet.")
+    lines = [text for text in done.stderr.splitlines() if "%|" not in text]  # not progress
+    assert len(lines) == 1 and lines[0].startswith(line + " ("), done.stderr
+    times = int(re.fullmatch(r".* \((\d+) times\)", lines[0]).group(1))
+    # 1 + 3 + 2 + 1 fits for three inputs, more with the fits run ahead on a guess
+    assert times >= 7
+    warned = json.loads((out / "run.json").read_text())["warnings"]
+    assert warned == [{"category": "ConvergenceWarning", "message": line.split(": ", 3)[3],
+                       "count": times}]
+    report = (out / "report.html").read_text()
+    assert f'<ul class="warnings"><li data-count="{times}">' in report
+    assert f"(ConvergenceWarning, {times} times)" in report
 
 
 def test_an_error_after_warnings_is_still_one_line(files, tmp_path, capsys, monkeypatch):
-    def unwritable(work, case, info):
+    def unwritable(work, case, info, warned):
         raise PermissionError(13, "Permission denied", str(work / "report.html"))
 
     monkeypatch.setattr(runner, "write_outputs", unwritable)

@@ -186,3 +186,45 @@ def test_partial_derivatives_shows_a_bar_over_row_batches(mlp, monkeypatch, capf
     np.testing.assert_array_equal(quiet.scores, result.scores)  # the batches change nothing
     whole = varimp.partial_derivatives(mlp, X, progress=False)
     np.testing.assert_allclose(whole.scores, result.scores, rtol=1e-12)
+
+
+class Clock:
+    """A stand-in for ``time.time`` that the test moves forward."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_in_a_log_file_a_default_bar_says_its_first_line_after_the_delay_then_every_interval(
+        monkeypatch, capfd):
+    clock = Clock()
+    monkeypatch.setattr("tqdm.std.time", clock)
+    assert (progress_module.DEFAULT_DELAY, LOG_INTERVAL) == (3.0, 10.0)
+    written = {}
+    with progress_bar(100, None, desc="work") as bar:
+        for second in range(1, 31):  # one unit of work a second
+            clock.now += 1.0
+            bar.update(1)
+            written[second] = counts(capfd.readouterr().err)
+    lines = {second: done for second, done in written.items() if done}
+    # the first line once the 3 s delay is over, the next ones 10 s apart
+    assert lines == {3: [(3, 100)], 13: [(13, 100)], 23: [(23, 100)]}
+
+
+def test_stepwise_bars_name_the_method_and_the_step(monkeypatch, capfd):
+    from sklearn.neural_network import MLPRegressor
+
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] - X[:, 1]
+    with pytest.warns(Warning):  # short refits stop before they converge
+        model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y)
+        varimp.backward_stepwise(model, X, y, random_state=0, progress=True)
+    labels = set(re.findall(r"^(.*?): +\d+%\|", capfd.readouterr().err, flags=re.MULTILINE))
+    # three steps, the last one run with the first (its one candidate: every input removed)
+    assert labels == {"backward_stepwise: fits, step 1 of 3",
+                      "backward_stepwise: fits, step 2 of 3"}

@@ -7,6 +7,7 @@ import html
 import io
 import os
 import struct
+import warnings
 from html.parser import HTMLParser
 
 import matplotlib
@@ -254,7 +255,7 @@ def test_format_and_bad_cases():
 
 def test_a_binary_classifier_named_by_both_classes_gets_its_diagram(monkeypatch):
     """One logistic unit, output names for both classes (as the scikit-learn adapter gave them
-    once): the diagram names the unit P(second class) instead of failing."""
+    once): the diagram names the unit by its positive class instead of failing."""
     from sklearn.neural_network import MLPClassifier
 
     from varimp.adapters.sklearn import SklearnAdapter
@@ -270,6 +271,33 @@ def test_a_binary_classifier_named_by_both_classes_gets_its_diagram(monkeypatch)
         Case("binary", "a binary classifier", comparison, {}, model=model)]))
     assert [image["alt"] for image in page.images][0] == "network diagram"
     ax = report.network_diagram(model, list(comparison.scores.index))
-    outputs = [text.get_text() for text in ax.texts if text.get_text().startswith("P(")]
-    assert outputs == ["P(present)"]
+    outputs = [text.get_text() for text in ax.texts if "present" in text.get_text()
+               or "absent" in text.get_text()]
+    assert outputs == ["present"]  # the one unit, named by its positive class
     plt.close(ax.figure)
+
+
+def test_the_runs_warnings_are_listed_once_each_with_their_counts(cases):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(15):
+            warnings.warn("Maximum iterations (2) reached", ConvergenceWarning, stacklevel=1)
+        warnings.warn(f"odd input {EVIL}", UserWarning, stacklevel=1)
+        warnings.warn("Maximum iterations (2) reached", ConvergenceWarning, stacklevel=1)
+    warned = report.distinct_warnings(caught)
+    assert warned == [
+        {"category": "ConvergenceWarning", "message": "Maximum iterations (2) reached",
+         "count": 16},
+        {"category": "UserWarning", "message": f"odd input {EVIL}", "count": 1}]
+    text = report.render_report(title="t", run={"seed": "0"}, cases=cases[1:], warned=warned)
+    assert EVIL not in text
+    items = [attrs for tag, attrs in Page(text).tags if tag == "li" and "data-count" in attrs]
+    assert [item["data-count"] for item in items] == ["16", "1"]
+    assert ('<li data-count="16">Maximum iterations (2) reached <span class="note">'
+            "(ConvergenceWarning, 16 times)</span></li>") in text
+    assert "(UserWarning, once)" in text
+    # after what was run, before the first case
+    assert text.index('id="run"') < text.index('id="warnings"') < text.index('class="case"')
+    assert 'id="warnings"' not in report.render_report(title="t", run={}, cases=cases[1:])

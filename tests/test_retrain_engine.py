@@ -448,3 +448,58 @@ def test_bad_tasks_and_callables(data):
         engine.run([("x1",)], keep)
     assert engine.run([], keep) == []
     assert isinstance(RetrainEngine(identity_fit, X, y).run(TASKS[:1], keep)[0][1], FitData)
+
+
+def warning_fit(X, y, random_state):
+    """A fit that warns as a refitted network stopped early does, then a DeprecationWarning,
+    which Python's default filters hide."""
+    warnings.warn(f"fit with seed {random_state} did not converge", ConvergenceWarning,
+                  stacklevel=2)
+    warnings.warn("an old keyword", DeprecationWarning, stacklevel=2)
+    return random_state
+
+
+def seed_of(model, data):
+    return float(model)
+
+
+def same_warning_fit(X, y):
+    warnings.warn("did not converge", ConvergenceWarning, stacklevel=2)
+    return 0
+
+
+@pytest.mark.parametrize("backend", ["sequential", "joblib", "threading", "dask"])
+def test_the_warnings_of_every_fit_reach_the_callers_process_once_each(client, data, capfd,
+                                                                       backend):
+    X, y = data
+    options = {"sequential": {}, "joblib": {"n_jobs": 2},
+               "threading": {"n_jobs": 2, "backend": "threading"},
+               "dask": {"backend": "dask"}}[backend]
+    seeds = RetrainEngine(warning_fit, X, y, random_state=7).seeds(len(TASKS))
+    with client.as_current(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = RetrainEngine(warning_fit, X, y, random_state=7, **options).run(TASKS,
+                                                                                 seed_of)
+    assert values == [float(seed) for seed in seeds]
+    # every fit warned once, wherever it ran: here, in the caller's process, in fit order
+    # (threads of this process warn at once, in the order they run)
+    said = [(w.category, str(w.message)) for w in caught]
+    converged = [(ConvergenceWarning, f"fit with seed {seed} did not converge")
+                 for seed in seeds]
+    if backend == "threading":
+        said = sorted(said, key=str)
+        converged = sorted(converged, key=str)
+    assert [s for s in said if s[0] is ConvergenceWarning] == converged
+    assert said.count((DeprecationWarning, "an old keyword")) == len(TASKS)
+    # with Python's default filters, a user sees each distinct warning once, the hidden
+    # categories not at all, and no worker prints its own
+    with client.as_current(), warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        RetrainEngine(warning_fit, X, y, random_state=8, **options).run(TASKS, seed_of)
+        RetrainEngine(same_warning_fit, X, y, **options).run(TASKS, seed_of)
+    said = [str(w.message) for w in caught]
+    assert {w.category for w in caught} == {ConvergenceWarning}
+    assert len(said) == len(set(said)) == len(TASKS) + 1 or backend == "threading"
+    assert "did not converge" not in capfd.readouterr().err

@@ -5,13 +5,16 @@ Bad arguments or input give one line on stderr and exit status 2, never a traceb
 message written for Python callers (``output_kind='logits'``) names the command's option
 instead (``--output-kind logits``). ``run`` reads and checks everything and computes every
 result before it writes anything; then, like the demo, it writes its output folder as
-:mod:`varimp.output_folder` does: into a temporary directory moved into place only when it
-succeeded, into an ``--out`` that is new or empty, or an earlier varimp output replaced with
-``--overwrite``.
+:mod:`varimp.output_folder` does: into a temporary folder put in place only when it succeeded,
+at an ``--out`` that is new or empty (an empty folder is kept and written into), or an earlier
+varimp output replaced with ``--overwrite``.
 
-Python warnings (a refitted network that stopped before converging, ...) are shown once each,
-as one line ``varimp: warning: ...`` on stderr after a successful run; ``--quiet`` silences
-them. A failed run prints its one error line and nothing else.
+Python warnings (a refitted network that stopped before converging, ...), also those raised in
+worker processes (``--n-jobs``), are shown once each, as one line ``varimp: warning: ...`` with
+the number of times on stderr after a successful run; ``--quiet`` silences them (``run``
+still records them in ``run.json`` and the report). The categories Python hides by default
+(``DeprecationWarning``, ...) stay hidden. A failed run prints its one error line and nothing
+else.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import VarImpError
-from .output_folder import MANIFEST, OutputError, check_out, one_line, write_into
+from .output_folder import MANIFEST, OutputError, check_out, one_line, resolve_out, write_into
 
 USAGE_ERROR = 2
 #: Options of the Python API that the command line spells as an option of its own.
@@ -87,6 +90,9 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                       "sequences: the column naming the sequence (with --time)")
     data.add_argument("--time", dest="time_column", metavar="COL", help="a long table of "
                       "sequences: the column ordering the steps (with --id)")
+    data.add_argument("--time-format", metavar="FORMAT", help="a long table of sequences: how "
+                      "the --time column writes its dates, in strftime codes (e.g. %%d.%%m.%%Y); "
+                      "needed when they read in several formats in different orders")
     data.add_argument("--target-file", type=Path, metavar="FILE", help="arrays: the targets "
                       "in their own .npy, .npz or one-column .csv")
     model = run.add_argument_group("model")
@@ -229,27 +235,37 @@ def demo(given: Path, quick: bool, overwrite: bool) -> None:
 
 
 
+#: Warning categories that Python's default filters hide, hidden by the command line too.
+HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
 @contextlib.contextmanager
-def _warnings_once(quiet: bool) -> Iterator[None]:
-    """Python warnings of the block as one line each, each distinct one once, after the block
-    succeeded (none with ``quiet``; none when it failed, whose error is the one line)."""
+def _warnings_once(quiet: bool) -> Iterator[list[warnings.WarningMessage]]:
+    """Record every Python warning of the block (each occurrence, except the :data:`HIDDEN`
+    categories) in the list it yields; after the block succeeded, print each distinct one as
+    one line with the number of times (nothing with ``quiet``; nothing when it failed, whose
+    error is the one line)."""
     with warnings.catch_warnings(record=True) as caught, _workers_quiet(quiet):
-        if quiet:
-            warnings.simplefilter("ignore")
-        yield
-    counts: dict[str, int] = {}
-    for item in [] if quiet else caught:
-        kind = "" if item.category is UserWarning else f"{item.category.__name__}: "
-        text = f"varimp: warning: {kind}{item.message}"
-        counts[text] = counts.get(text, 0) + 1
-    for text, count in counts.items():
-        one_line(text + (f" ({count} times)" if count > 1 else ""))
+        warnings.simplefilter("always")  # counted, not shown once per place by Python
+        for category in HIDDEN:
+            warnings.simplefilter("ignore", category)
+        yield caught
+    if quiet:
+        return
+    from .report import distinct_warnings
+
+    for warned in distinct_warnings(caught):
+        kind = "" if warned["category"] == "UserWarning" else f"{warned['category']}: "
+        count = warned["count"]
+        one_line(f"varimp: warning: {kind}{warned['message']}"
+                 + (f" ({count} times)" if count > 1 else ""))
 
 
 @contextlib.contextmanager
 def _workers_quiet(quiet: bool) -> Iterator[None]:
     """With ``quiet``, worker processes started in the block (``--n-jobs``) ignore warnings
-    too: they print their own, which this process cannot catch."""
+    too: a fit's warnings come back to this process with its result, but a worker could print
+    others of its own (while it starts, say), which this process cannot catch."""
     if not quiet:
         yield
         return
@@ -286,10 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .runner import run
 
             _check_intervals(args)
-            check_out(args.out.expanduser().absolute(), args.out, args.overwrite)
-            with _warnings_once(args.quiet):
+            check_out(resolve_out(args.out), args.out, args.overwrite)
+            with _warnings_once(args.quiet) as caught:
                 run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
-                    lambda write: write_into(args.out, args.overwrite, write))
+                    lambda write: write_into(args.out, args.overwrite, write), caught)
         else:
             with _warnings_once(quiet=False):
                 demo(args.out, args.quick, args.overwrite)

@@ -92,8 +92,10 @@ def _save(drawn: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
+    from .plot import DPI
+
     figure = drawn if isinstance(drawn, Figure) else drawn.figure
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=DPI)
     plt.close(figure)
 
 

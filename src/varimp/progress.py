@@ -6,13 +6,15 @@ terminal) every refresh is a line of its own, one every :data:`LOG_INTERVAL` sec
 reads as a list of dated states rather than one endless line of carriage returns.
 ``progress=None`` (the default of every method) shows it only once the work has run for
 :data:`DEFAULT_DELAY` seconds, so short calls print nothing; ``True`` shows it at once;
-``False`` never.
+``False`` never. In a log file the first line comes then too (at the first update after
+:data:`DEFAULT_DELAY` seconds, or at once), the next ones every :data:`LOG_INTERVAL` seconds.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InputError, describe
@@ -52,20 +54,26 @@ def progress_bar(total: int, enabled: bool | None = None, desc: str | None = Non
     Returns
     -------
     tqdm.auto.tqdm
-        On stderr (a widget in Jupyter); when stderr is not a terminal, refreshed every
-        :data:`LOG_INTERVAL` seconds, one line per refresh (:class:`LogLines`).
+        On stderr (a widget in Jupyter); when stderr is not a terminal, one line per refresh
+        (:class:`LogLines`): the first once the delay is over, then every
+        :data:`LOG_INTERVAL` seconds.
     """
     enabled = check_progress(enabled)
     from tqdm.auto import tqdm
 
     if enabled is False:
         return tqdm(total=total, disable=True)
-    options: dict[str, Any] = {}
-    if not _is_widget(tqdm) and not _is_terminal(sys.stderr):
-        options = {"mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL,
-                   "ncols": LOG_COLUMNS, "file": LogLines(sys.stderr)}
     delay = 0.0 if enabled else DEFAULT_DELAY
-    return tqdm(total=total, desc=desc, unit=unit, delay=delay, **options)
+    if _is_widget(tqdm) or _is_terminal(sys.stderr):
+        return tqdm(total=total, desc=desc, unit=unit, delay=delay)
+    # tqdm writes only when both the delay and mininterval have passed since the start: the
+    # first line waits for the delay alone, the next ones for LOG_INTERVAL
+    lines = LogLines(sys.stderr)
+    bar = tqdm(total=total, desc=desc, unit=unit, delay=delay, file=lines, ncols=LOG_COLUMNS,
+               mininterval=min(delay, LOG_INTERVAL) if delay else LOG_INTERVAL,
+               maxinterval=LOG_INTERVAL)
+    lines.written = lambda: setattr(bar, "mininterval", LOG_INTERVAL)
+    return bar
 
 
 class LogLines:
@@ -74,7 +82,8 @@ class LogLines:
     tqdm redraws a bar in place: a carriage return, the new state, spaces over the old one
     (and cursor moves for stacked bars). On a terminal that overwrites the line; in a log file
     it piles every state onto one physical line. This writes each state, stripped, followed by
-    a newline (a state equal to the last one written is not repeated).
+    a newline (a state equal to the last one written is not repeated), and calls
+    ``written()`` after each line.
     """
 
     _CURSOR_UP = "\x1b[A"
@@ -82,6 +91,7 @@ class LogLines:
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.last = ""
+        self.written: Callable[[], None] = lambda: None
 
     def write(self, text: str) -> int:
         for state in re.split(r"[\r\n]", str(text).replace(self._CURSOR_UP, "")):
@@ -89,6 +99,7 @@ class LogLines:
             if state and state != self.last:
                 self.stream.write(state + "\n")
                 self.last = state
+                self.written()
         return len(text)
 
     def flush(self) -> None:

@@ -1,7 +1,8 @@
 """One self-contained HTML report of one or more analyses (``report.html``).
 
-:func:`write_report` writes what was run, then one section per :class:`Case` (a model and its
-data): the facts of the model and data, the comparison of every method (rank heatmap, relative
+:func:`write_report` writes what was run and the Python warnings it raised (each distinct one
+once, with the number of times), then one section per :class:`Case` (a model and its data):
+the facts of the model and data, the comparison of every method (rank heatmap, relative
 importance, Spearman agreement of the ranks), the neural interpretation diagram of an MLP, then
 every method with what it measures (from the registry), its table and its plots, and the
 methods that were skipped with the reason. Figures are PNGs embedded as base64 ``data:`` URIs,
@@ -11,7 +12,8 @@ can be mailed as it is, and prints one figure or table per page block.
 Tables carry stable hooks for tests and scripts: ``<table class="importance"
 data-method="NAME">`` per method (one ``<tbody>`` row per variable, every number also in full
 precision in its cell's ``data-value``), ``class="agreement"``, ``class="ranks"``,
-``class="facts"`` and ``class="run"``. Everything user-provided (names, facts, reasons) is
+``class="facts"``, ``class="run"`` and ``class="warnings"`` (one ``<li data-count="N">`` per
+distinct warning). Everything user-provided (names, facts, reasons) is
 escaped.
 """
 
@@ -23,6 +25,7 @@ import io
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
@@ -76,7 +79,7 @@ figure { margin: 0.6rem 0 1.2rem; }
 figure img { max-width: 100%; height: auto; display: block; }
 nav ol { margin: 0.3rem 0 1rem; }
 section.method { margin-left: 0; }
-ul.skipped li { margin: 0.2rem 0; }
+ul.skipped li, ul.warnings li { margin: 0.2rem 0; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
        font-size: 0.9em; }
 footer { margin-top: 3rem; color: #666; font-size: 0.85rem; }
@@ -119,7 +122,7 @@ class Case:
 
 
 def write_report(path: Path | str, *, title: str, run: Mapping[str, str],
-                 cases: Iterable[Case]) -> None:
+                 cases: Iterable[Case], warned: Sequence[Mapping[str, Any]] = ()) -> None:
     """Write one self-contained HTML report to ``path``.
 
     Parameters
@@ -134,8 +137,11 @@ def write_report(path: Path | str, *, title: str, run: Mapping[str, str],
         What was run (command line, seed, varimp's version, date, ...), shown first.
     cases : iterable of Case
         One section each, in order.
+    warned : sequence of mapping
+        The run's warnings as :func:`distinct_warnings` gives them (``category``, ``message``,
+        ``count``), shown after what was run; none: no section.
     """
-    text = render_report(title=title, run=run, cases=cases)
+    text = render_report(title=title, run=run, cases=cases, warned=warned)
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp",
                                          dir=path.parent)
@@ -149,7 +155,8 @@ def write_report(path: Path | str, *, title: str, run: Mapping[str, str],
         raise
 
 
-def render_report(*, title: str, run: Mapping[str, str], cases: Iterable[Case]) -> str:
+def render_report(*, title: str, run: Mapping[str, str], cases: Iterable[Case],
+                  warned: Sequence[Mapping[str, Any]] = ()) -> str:
     """The HTML text that :func:`write_report` writes (same arguments, no file)."""
     from . import __version__
 
@@ -161,7 +168,7 @@ def render_report(*, title: str, run: Mapping[str, str], cases: Iterable[Case]) 
     contents = "".join(f'<li><a href="#case-{k}">{_e(case.name)}</a></li>'
                        for k, case in enumerate(cases, start=1))
     body = [f"<h1>{_e(title)}</h1>", "<h2 id=\"run\">What was run</h2>",
-            _key_values(run, "run"),
+            _key_values(run, "run"), _warnings(warned),
             f'<nav><h4>Contents</h4><ol>{contents}</ol></nav>' if len(cases) > 1 else ""]
     body += [_case(case, f"case-{k}") for k, case in enumerate(cases, start=1)]
     body.append(f"<footer>Written by varimp {_e(__version__)}. Every figure is embedded in this "
@@ -171,6 +178,35 @@ def render_report(*, title: str, run: Mapping[str, str], cases: Iterable[Case]) 
             f"<meta name=\"generator\" content=\"varimp {_e(__version__)}\">\n"
             f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
             + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
+
+
+def distinct_warnings(records: Iterable[warnings.WarningMessage]) -> list[dict[str, Any]]:
+    """Each distinct warning of ``records`` (as ``warnings.catch_warnings(record=True)`` lists
+    them) once, in the order of its first appearance: ``{"category": class name, "message":
+    text, "count": times raised}``."""
+    counts: dict[tuple[str, str], int] = {}
+    for record in records:
+        key = (record.category.__name__, str(record.message))
+        counts[key] = counts.get(key, 0) + 1
+    return [{"category": category, "message": message, "count": count}
+            for (category, message), count in counts.items()]
+
+
+def _warnings(warned: Sequence[Mapping[str, Any]]) -> str:
+    """The section of the run's warnings, or "" when it raised none."""
+    if not warned:
+        return ""
+    items = "".join(f'<li data-count="{int(w["count"])}">{_e(w["message"])} <span class="note">'
+                    f'({_e(w["category"])}, {_times(int(w["count"]))})</span></li>'
+                    for w in warned)
+    return ('<h2 id="warnings">Warnings</h2>\n<p class="note">Python warnings raised during the '
+            "run, each distinct one once (a refitted network that stopped before it converged "
+            "warns once per fit).</p>\n"
+            f'<ul class="warnings">{items}</ul>')
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _e(value: object) -> str:
@@ -255,7 +291,8 @@ def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> A
     try:
         return plot_network(network, feature_names=names if names and len(names) ==
                             network.n_inputs else None,
-                            output_names=output_labels(adapter.output_names, network.n_outputs))
+                            output_names=output_labels(adapter.unit_names(network.n_outputs),
+                                                       network.n_outputs))
     except UnsupportedModelError:  # a recurrent network: no diagram to draw
         return None
 
@@ -368,5 +405,5 @@ def _figure(drawn: Any, caption: str, alt: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
-__all__ = ["Case", "format_number", "network_diagram", "output_labels", "render_report",
-           "write_report"]
+__all__ = ["Case", "distinct_warnings", "format_number", "network_diagram", "output_labels",
+           "render_report", "write_report"]

@@ -15,9 +15,12 @@
    plots as PNG, the comparison (``comparison.csv``, ``comparison.json``, ``agreement.csv`` and
    two plots), the neural interpretation diagram of an MLP (``network.png``), ``run.json``
    (what was run: the command, the working folder and the files' absolute paths, enough to run
-   it again) and ``report.html`` (:func:`varimp.report.write_report`).
+   it again; and the run's warnings) and ``report.html`` (:func:`varimp.report.write_report`).
 
-Warnings (``warnings.warn``) are left to the command line, which shows each once as one line.
+Warnings (``warnings.warn``) are left to the command line, which records them (the list it
+hands to :func:`run`) and shows each once as one line; :func:`run` writes those raised until
+the output is written, each distinct one once with the number of times, into ``run.json``
+(``"warnings"``) and the report's "Warnings" section.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ FIRST_STAR = 0.05
 
 
 def run(args: argparse.Namespace, command: Sequence[str],
-        write_into: Callable[[Callable[[Path], None]], Path]) -> None:
+        write_into: Callable[[Callable[[Path], None]], Path],
+        caught: Sequence[warnings.WarningMessage] = ()) -> None:
     """Run ``varimp run`` with parsed ``args``; ``write_into(write)`` places the output.
 
     Parameters
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace, command: Sequence[str],
     write_into : callable
         Calls ``write(directory)`` on a fresh directory and moves it to ``--out``; returns
         the final path.
+    caught : sequence of warnings.WarningMessage
+        The warnings recorded so far (a list that grows as the run warns), written into
+        ``run.json`` and the report.
     """
     import matplotlib
 
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
     step(f"reading the data {args.data}")
     data = load_data(args.data, target=args.target, features=_names(args.features),
                      id_column=args.id_column, time_column=args.time_column,
-                     target_file=args.target_file)
+                     time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
     y = targets(loaded.model, data)
     check_retrainable(args, loaded.model, data.X, y)
@@ -93,7 +100,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, y)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
-        options["fit"] = refit_with_epochs(loaded.model, data.X, y, args.fit_epochs)
+        options["fit"] = refit_with_epochs(_configured(loaded.model, options), data.X, y,
+                                           args.fit_epochs)
     step(f"running {', '.join(names)} on {data.facts['inputs']}" + (
         f", each tested on {args.randomization} networks refitted on permuted targets"
         if args.randomization is not None else "") + (
@@ -103,13 +111,13 @@ def run(args: argparse.Namespace, command: Sequence[str],
     comparison = Comparison(comparison.results, {**skipped, **comparison.skipped})
     elapsed = time.perf_counter() - start
     info = run_facts(command, args, names, elapsed)
-    from .report import Case
+    from .report import Case, distinct_warnings
 
     case = Case(name=args.model.name, description=f"{loaded.format} {args.model.name} on "
                 f"{data.facts['data']}.", comparison=comparison,
                 facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
                 model=loaded.model)
-    out = write_into(lambda work: write_outputs(work, case, info))
+    out = write_into(lambda work: write_outputs(work, case, info, distinct_warnings(caught)))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:
         pvalues = pd.DataFrame({name: result.pvalues
@@ -319,6 +327,15 @@ def compute(args: argparse.Namespace, model: object, X: np.ndarray, y: np.ndarra
     return Comparison(results)
 
 
+def _configured(model: object, options: dict[str, Any]) -> Any:
+    """The model's adapter with the run's ``output_kind`` and ``classes``, so that a network
+    rebuilt from it is trained as the model is (a classifier returning logits, string labels)."""
+    from .adapters import adapt
+
+    return adapt(model).configure(output_kind=options.get("output_kind"),
+                                  classes=options.get("classes"))
+
+
 def refit_with_epochs(model: object, X: np.ndarray, y: np.ndarray | None, epochs: int) -> Any:
     """varimp's default ``fit`` for this model, training ``epochs`` epochs (``max_iter``)."""
     from .refit import NetworkRefit, SklearnRefit, resolve_fit
@@ -383,8 +400,10 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
     }
 
 
-def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
-    """Every result, plot and the report of one case into the directory ``work``."""
+def write_outputs(work: Path, case: Any, info: dict[str, str],
+                  warned: Sequence[dict[str, Any]] = ()) -> None:
+    """Every result, plot and the report of one case into the directory ``work``; ``warned``:
+    the run's distinct warnings (:func:`varimp.report.distinct_warnings`)."""
     from .demo import _plots, _save
     from .report import network_diagram, write_report
 
@@ -401,9 +420,11 @@ def write_outputs(work: Path, case: Any, info: dict[str, str]) -> None:
     diagram = network_diagram(case.model, list(comparison.scores.index))
     if diagram is not None:
         _save(diagram, work / "network.png")
-    payload = {**info, "skipped": comparison.skipped, "facts": case.facts}
+    payload = {**info, "skipped": comparison.skipped, "facts": case.facts,
+               "warnings": list(warned)}
     (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case])
+    write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case],
+                 warned=warned)
 
 
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",

@@ -10,7 +10,10 @@ Random draws of a task
     ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
     ``order = rng.permutation(n)`` and the targets become ``y[order]`` (every row, training and
     held-out alike, ``X`` unchanged); ``bootstrap``: ``rows = rng.integers(0, n_train,
-    size=n_train)`` and the training rows become ``X_train[rows], y_train[rows]``.
+    size=n_train)`` and the training rows become ``X_train[rows], y_train[rows]``. For a
+    classifier (the engine's ``strata``: the class of every row), the bootstrap is stratified
+    (:func:`bootstrap_rows`): each class is resampled within itself, so that a resample holds
+    every class of the data, a rare one included, in its own proportion.
 
 Removing an input
     ``removal="mean"`` (the default) holds a removed column at its mean over the training rows
@@ -31,6 +34,13 @@ Seeding a fit
     processes, on single-threaded Dask workers), not with ``backend="threading"`` or Dask
     workers of several threads.
 
+Warnings
+    A fit that runs in another process (a joblib or Dask worker) records the Python warnings of
+    its fit and evaluation (every one, whatever the worker's filters) and returns them with its
+    result as ``(category, message)`` pairs (:class:`TaskResult`); the engine raises them again
+    in the caller's process, whose filters then decide what is shown, as for a fit run there. A
+    fit run in the caller's process (sequentially, or in its threads) warns there directly.
+
 Failures
     A fit or an evaluation that raises, a fit that returns None or an evaluation that returns
     a non-finite number raises a :class:`varimp.ModelError` naming the fit (its task label); a
@@ -43,12 +53,15 @@ import contextlib
 import inspect
 import numbers
 import os
+import pickle
 import random
 import sys
 import threading
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -110,11 +123,13 @@ class FitData:
 @dataclass(frozen=True, eq=False)
 class DataSetting:
     """How an engine alters the data of every fit: the removal, the training means a removed
-    column is held at, and the held-out rows (None: train and test on all rows)."""
+    column is held at, the held-out rows (None: train and test on all rows) and the strata of
+    a stratified bootstrap (a classifier's class index of every row, or None)."""
 
     removal: str
     means: np.ndarray
     test_rows: np.ndarray | None
+    strata: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -144,40 +159,92 @@ class Failed:
         raise self.error
 
 
+#: This process: its id and a token drawn at import (a forked child keeps the token, a process
+#: on another machine may reuse the id; together they tell whether a fit runs elsewhere).
+_THIS_PROCESS = (os.getpid(), uuid.uuid4().hex)
+
+
+def this_process() -> tuple[int, str]:
+    """This process's ``(pid, token)``, as :class:`Job` records the caller's."""
+    return os.getpid(), _THIS_PROCESS[1]
+
+
 @dataclass(frozen=True)
 class Job:
-    """What every worker needs besides the data, the callables and the fit itself (small)."""
+    """What every worker needs besides the data, the callables and the fit itself (small).
+
+    ``caller``: the process that dispatched the fits (:func:`this_process`); a fit running in
+    any other process records its warnings and returns them with its result."""
 
     seeded: bool
     threads: int | dict[str, int] | None
     trace_dir: str | None = None
+    caller: tuple[int, str] = field(default_factory=this_process)
+
+
+class TaskResult(NamedTuple):
+    """What a worker returns for one fit: its position, ``evaluate``'s result (or a
+    :class:`Failed`) and the warnings it recorded, ``(category, message)`` in order."""
+
+    index: int
+    value: Any
+    warned: tuple[tuple[type[Warning], str], ...] = ()
 
 
 def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
-              fit: Callable, evaluate: Callable, job: Job) -> tuple[int, Any]:
-    """One fit and its evaluation (on the worker); returns ``(index, evaluate's result)``, or
-    ``(index, Failed(error))`` for an optional fit that failed. ``setting`` travels apart from
-    ``item`` (on Dask, scattered once to every worker)."""
+              fit: Callable, evaluate: Callable, job: Job) -> TaskResult:
+    """One fit and its evaluation (on the worker); returns its :class:`TaskResult`: the
+    value is ``evaluate``'s result, or ``Failed(error)`` for an optional fit that failed.
+    ``setting`` travels apart from ``item`` (on Dask, scattered once to every worker). In a
+    process other than the caller's, the fit's warnings are recorded and returned."""
     marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
     if marker is not None:
         open(marker, "w").close()
+    elsewhere = this_process() != job.caller
     try:
-        with thread_limits(_local_threads(job.threads)):
-            return index, _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
-    except VarImpError as exc:
-        if item.optional:
-            return index, Failed(exc)
-        raise
+        with warnings.catch_warnings(record=True) if elsewhere else \
+                contextlib.nullcontext() as caught:
+            if elsewhere:
+                warnings.simplefilter("always")  # the caller's filters decide
+            with thread_limits(_local_threads(job.threads)):
+                try:
+                    value = _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
+                except VarImpError as exc:
+                    if not item.optional:
+                        raise
+                    value = Failed(exc)
+        return TaskResult(index, value, tuple(_portable(w.category, str(w.message))
+                                              for w in caught or ()))
     finally:
         if marker is not None:
             with contextlib.suppress(OSError):
                 os.remove(marker)
 
 
+def _portable(category: type[Warning], message: str) -> tuple[type[Warning], str]:
+    """A recorded warning as the worker can send it back: a category that cannot be pickled
+    (a class defined inside a function, say) becomes a UserWarning named after it."""
+    try:
+        pickle.dumps(category)
+    except Exception:
+        return UserWarning, f"{category.__name__}: {message}"
+    return category, message
+
+
+def warn_again(results: list[TaskResult]) -> None:
+    """Raise, in the caller's process, the warnings that fits run elsewhere recorded, in the
+    order of the fits (each with its category and message, so that the caller's filters and
+    a ``warnings.catch_warnings(record=True)`` treat them as warnings of this process)."""
+    for result in sorted(results, key=lambda r: r.index):
+        for category, message in result.warned:
+            warnings.warn(message, category, stacklevel=2)
+
+
 def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
                       fit: Callable, evaluate: Callable, seeded: bool) -> Any:
     task = item.task
-    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows)
+    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows,
+                    setting.strata)
     kwargs = {"random_state": item.seed} if seeded else {}
     try:
         with contextlib.nullcontext() if seeded else global_seed(item.seed):
@@ -197,12 +264,13 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
 
 
 def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
-             means: np.ndarray, test_rows: np.ndarray | None) -> FitData:
+             means: np.ndarray, test_rows: np.ndarray | None,
+             strata: np.ndarray | None = None) -> FitData:
     """The arrays one task trains and is evaluated on (fresh arrays; ``X``, ``y`` untouched).
 
     Draws, from ``rng = numpy.random.default_rng(seed)`` in this order: ``rng.permutation(n)``
-    when ``task.permute_y``, then ``rng.integers(0, n_train, size=n_train)`` when
-    ``task.bootstrap``.
+    when ``task.permute_y``, then the bootstrap rows (:func:`bootstrap_rows`, stratified by
+    ``strata``: the class of every row of ``y``, permuted with it) when ``task.bootstrap``.
     """
     rng = np.random.default_rng(seed)
     removed = list(task.removed)
@@ -211,7 +279,10 @@ def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: st
     else:
         X_all = np.array(X, copy=True)
         X_all[..., removed] = means[removed].astype(X_all.dtype, copy=False)
-    y_all = y[rng.permutation(y.shape[0])] if task.permute_y else np.array(y, copy=True)
+    order = rng.permutation(y.shape[0]) if task.permute_y else None
+    y_all = np.array(y, copy=True) if order is None else y[order]
+    if strata is not None and order is not None:
+        strata = strata[order]
     if test_rows is None:
         X_train, y_train, X_test, y_test = X_all, y_all, X_all, y_all
     else:
@@ -219,10 +290,28 @@ def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: st
         train[test_rows] = False
         X_train, y_train = X_all[train], y_all[train]
         X_test, y_test = X_all[test_rows], y_all[test_rows]
+        strata = None if strata is None else strata[train]
     if task.bootstrap:
-        rows = rng.integers(0, X_train.shape[0], size=X_train.shape[0])
+        rows = bootstrap_rows(rng, X_train.shape[0], strata)
         X_train, y_train = X_train[rows], y_train[rows]
     return FitData(task, seed, X_train, y_train, X_test, y_test, X_all, y_all)
+
+
+def bootstrap_rows(rng: np.random.Generator, n: int, strata: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """``n`` row indices drawn with replacement: ``rng.integers(0, n, size=n)``.
+
+    With ``strata`` (the class of every row, for a classifier) the bootstrap is stratified:
+    for every class in increasing order, its ``n_c`` rows are resampled within themselves,
+    ``rows_c[rng.integers(0, n_c, size=n_c)]``, and the rows are returned sorted. A resample
+    then holds every class of the data in its own proportion, so that no member of an
+    ensemble is trained without a rare class (it would predict fewer classes than the model).
+    """
+    if strata is None:
+        return rng.integers(0, n, size=n)
+    drawn = [members[rng.integers(0, members.size, size=members.size)]
+             for members in (np.flatnonzero(strata == c) for c in np.unique(strata))]
+    return np.sort(np.concatenate(drawn))
 
 
 def _failure(exc: Exception, what: str) -> VarImpError:
@@ -364,5 +453,5 @@ def check_removed(task: FitTask, n_features: int, removal: str) -> None:
 
 
 __all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
-           "accepts_random_state", "check_removed", "fit_data", "global_seed", "host_of",
-           "run_task", "thread_limits"]
+           "TaskResult", "accepts_random_state", "bootstrap_rows", "check_removed", "fit_data",
+           "global_seed", "host_of", "run_task", "this_process", "thread_limits", "warn_again"]

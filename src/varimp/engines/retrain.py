@@ -33,6 +33,14 @@ Backends
     host), and restores them after each fit, so two workers on two cores really run side by
     side. See ``docs/parallel.md`` for a cluster of several machines.
 
+Warnings
+    A fit run in another process (joblib's processes, Dask workers) records its Python
+    warnings and returns them with its result; once every fit has finished, they are raised
+    again here, in the caller's process, each with its category and message, in the order of
+    the fits (:func:`varimp.engines.fits.warn_again`). The caller's filters then apply as to
+    any warning of its own: shown once each by Python's default filters, counted one by one by
+    the command line, never printed raw by a worker.
+
 Failures
     A fit or an evaluation that raises, a fit that returns None, an evaluation that returns a
     non-finite number (or a float array holding one), or a worker process that dies raises a
@@ -64,7 +72,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelError, describe
+from ..errors import InputError, ModelError, VarImpError, describe
 from ..progress import check_progress, progress_bar
 from .fits import (
     REMOVALS,
@@ -74,12 +82,14 @@ from .fits import (
     FitTask,
     Job,
     SeededFit,
+    TaskResult,
     accepts_random_state,
     check_removed,
     fit_data,
     host_of,
     run_task,
     thread_limits,
+    warn_again,
 )
 from .tasks import seed_from
 
@@ -109,12 +119,15 @@ class RetrainEngine:
         Progress bar over fits (None: shown once the work has lasted a few seconds).
     random_state : int, numpy Generator or None
         Source of every fit's seed.
+    strata : array of int, optional
+        A classifier's class index of every row: a task's bootstrap is then stratified, each
+        class resampled within itself (:func:`varimp.engines.fits.bootstrap_rows`).
     """
 
     def __init__(self, fit: Callable, X: np.ndarray, y: np.ndarray, *, removal: str = "mean",
                  test_rows: np.ndarray | None = None, n_jobs: int | None = None,
                  backend: str | None = None, progress: bool | None = None,
-                 random_state: object = None) -> None:
+                 random_state: object = None, strata: np.ndarray | None = None) -> None:
         if not callable(fit):
             raise InputError(f"fit must be a callable fit(X, y) -> model; received "
                              f"{describe(fit)}")
@@ -137,7 +150,12 @@ class RetrainEngine:
         if self.test_rows is not None:
             train[self.test_rows] = False
         self.means = X[train].reshape(-1, X.shape[-1]).mean(axis=0)
-        self.setting = DataSetting(removal, self.means, self.test_rows)
+        if strata is not None:
+            strata = np.asarray(strata)
+            if strata.shape != (X.shape[0],) or strata.dtype.kind not in "iu":
+                raise InputError(f"strata must hold one integer class per row of X "
+                                 f"({X.shape[0]}); received {describe(strata)}")
+        self.setting = DataSetting(removal, self.means, self.test_rows, strata)
 
     @property
     def n_workers(self) -> int:
@@ -184,8 +202,8 @@ class RetrainEngine:
         return self.execute(self.fits(tasks), evaluate)
 
     def execute(self, fits: Sequence[SeededFit], evaluate: Callable[[Any, FitData], Any],
-                ahead: Callable[[dict[int, Any]], Sequence[SeededFit]] | None = None
-                ) -> list[Any]:
+                ahead: Callable[[dict[int, Any]], Sequence[SeededFit]] | None = None,
+                label: str = "fits") -> list[Any]:
         """Run planned fits (this engine's or another's over the same ``fit``, ``X`` and
         ``y``) in one dispatch and return ``evaluate(model, data)`` of each, in order; an
         optional fit that failed gives a :class:`Failed`. Raises as :meth:`run`.
@@ -195,6 +213,8 @@ class RetrainEngine:
         first worker is about to go idle, with the results of the fits finished so far (by
         index); the optional fits it returns run in the idle slots (at most as many as there
         are), and their results follow the others'. Never called on one worker.
+
+        ``label``: the progress bar's label (e.g. ``"backward_stepwise: fits, step 2 of 8"``).
         """
         fits = list(fits)
         for item in fits:
@@ -208,24 +228,27 @@ class RetrainEngine:
         job = Job(accepts_random_state(self.fit), None)
         n_workers = self.n_workers
         extra = _Ahead(ahead, -len(fits) % n_workers if ahead is not None else 0)
-        with progress_bar(len(fits), self.progress, desc="fits", unit="fit") as bar:
+        with progress_bar(len(fits), self.progress, desc=label, unit="fit") as bar:
             if self.backend == "dask":
-                return self._run_dask(fits, evaluate, job, bar, extra)
-            if n_workers == 1:
-                return self._run_sequential(fits, evaluate, job, bar)
-            return self._run_joblib(fits, evaluate, job, bar, extra)
+                done = self._run_dask(fits, evaluate, job, bar, extra)
+            elif n_workers == 1:
+                done = self._run_sequential(fits, evaluate, job, bar)
+            else:
+                done = self._run_joblib(fits, evaluate, job, bar, extra)
+        warn_again(done)
+        return [result.value for result in done]
 
     def _run_sequential(self, fits: list[SeededFit], evaluate: Callable, job: Job,
-                        bar: Any) -> list[Any]:
+                        bar: Any) -> list[TaskResult]:
         results = []
         for index, item in enumerate(fits):
             results.append(run_task(index, item, item.setting, self.X, self.y, self.fit,
-                                     evaluate, job)[1])
+                                     evaluate, job))
             bar.update(1)
         return results
 
     def _run_joblib(self, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
-                    extra: _Ahead) -> list[Any]:
+                    extra: _Ahead) -> list[TaskResult]:
         from joblib import Parallel, delayed
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -251,13 +274,13 @@ class RetrainEngine:
         parallel = Parallel(n_jobs=n_workers, backend=self.backend, batch_size=1,
                             pre_dispatch=n_workers if extra.spare else "2 * n_jobs",
                             return_as="generator_unordered")
-        results: dict[int, Any] = {}
+        results: dict[int, TaskResult] = {}
         try:
             with thread_limits(threads if in_process else None):
-                for index, value in parallel(calls()):
-                    results[index] = value
-                    if index < len(fits):
-                        extra.done[index] = value
+                for result in parallel(calls()):
+                    results[result.index] = result
+                    if result.index < len(fits):
+                        extra.done[result.index] = result.value
                         bar.update(1)
         except (TerminatedWorkerError, BrokenPipeError, EOFError) as exc:
             running = sorted(int(name) for name in os.listdir(trace_dir)) if trace_dir else []
@@ -272,7 +295,7 @@ class RetrainEngine:
         return [results[index] for index in range(len(results))]
 
     def _run_dask(self, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
-                  extra: _Ahead) -> list[Any]:
+                  extra: _Ahead) -> list[TaskResult]:
         from distributed import CancelledError, KilledWorker, as_completed
 
         cluster = None
@@ -314,10 +337,10 @@ class RetrainEngine:
 
             unfinished = len(fits)
             top_up(unfinished)
-            results: dict[int, Any] = {}
+            results: dict[int, TaskResult] = {}
             for future in pending:
                 try:
-                    index, value = future.result()
+                    result = future.result()
                 except KilledWorker as exc:
                     label = labels.get(getattr(exc, "task", None), None)
                     name = repr(label) if label is not None else "an unknown fit"
@@ -326,10 +349,10 @@ class RetrainEngine:
                 except CancelledError as exc:
                     raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
                                      "cluster (a worker or the scheduler went away)") from exc
-                results[index] = value
-                if index < len(fits):
+                results[result.index] = result
+                if result.index < len(fits):
                     unfinished -= 1
-                    extra.done[index] = value
+                    extra.done[result.index] = result.value
                     bar.update(1)
                     top_up(unfinished)
             extra.check()
@@ -420,14 +443,30 @@ _QUIET_CLUSTER = {"distributed.worker.profile.enabled": False,
                   "distributed.admin.system-monitor.interval": "5s"}
 
 
+#: Why a LocalCluster's worker processes fail to start, most often.
+_CLUSTER_FAILED = (
+    "backend='dask' could not start the worker processes of a local Dask cluster ({error}). "
+    "The usual cause is a script that calls varimp at its top level: each worker process "
+    "starts by importing the main module again, as with multiprocessing, so the code that runs "
+    "the call must sit under `if __name__ == \"__main__\":` (a notebook or an interactive "
+    "session needs no guard). Otherwise, start a dask.distributed.Client yourself (varimp uses "
+    "the current one), or use n_jobs with the default joblib backend")
+
+
 def _start_cluster(n_workers: int) -> tuple[Any, Any]:
-    """A LocalCluster of single-threaded worker processes, no dashboard (``_QUIET_CLUSTER``)."""
+    """A LocalCluster of single-threaded worker processes, no dashboard (``_QUIET_CLUSTER``);
+    a worker that fails to start (a script without a main guard) is a :class:`VarImpError`
+    that says so."""
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set(_QUIET_CLUSTER):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        try:
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        except RuntimeError as exc:  # "Nanny failed to start.": a worker process died at start
+            raise VarImpError(_CLUSTER_FAILED.format(error=f"{type(exc).__name__}: {exc}")) \
+                from exc
     try:
         return cluster, Client(cluster, set_as_default=False)
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ class Data:
 
 def load_data(path: Path, *, target: str | None = None, features: Sequence[str] | None = None,
               id_column: str | None = None, time_column: str | None = None,
-              target_file: Path | None = None) -> Data:
+              time_format: str | None = None, target_file: Path | None = None) -> Data:
     """Read inputs and targets from a data file.
 
     Parameters
@@ -66,7 +67,11 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
         ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
         same time steps. Time is numbers (numeric order) or dates that
         :func:`pandas.to_datetime` reads with one format (time order); the data facts say
-        which, and the first and last step.
+        which, and the first and last step. Dates that read in several formats giving
+        different orders (``03.02.2020``: 3 February or 2 March) are refused unless
+        ``time_format`` says which.
+    time_format : str, optional
+        The format of the time column's dates, in ``strftime`` codes (``"%d.%m.%Y"``).
     target_file : Path, optional
         Targets in their own file (``.npy``, ``.npz`` or a one-column CSV), for arrays.
 
@@ -81,6 +86,9 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
                          f"{', '.join(DATA_FORMATS)}")
     if (id_column is None) != (time_column is None):
         raise InputError("--id and --time go together: a long table of sequences needs both")
+    if time_format is not None and time_column is None:
+        raise InputError(f"--time-format {time_format} says how the --time column writes its "
+                         "dates: give --id and --time too")
     if suffix in (".npy", ".npz"):
         if target is not None or id_column is not None:
             raise InputError(f"--target, --id and --time name columns of a table; data file "
@@ -98,7 +106,7 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
             X, y, names = _columns(table, path, target, features)
         else:
             X, y, names, facts["time steps"] = _long(table, path, target, features, id_column,
-                                                     time_column)
+                                                     time_column, time_format)
     _check_finite(X, names, path)
     if y is not None and np.issubdtype(y.dtype, np.number):
         _check_finite(y.astype(float), ["target"], path)
@@ -156,7 +164,7 @@ def _columns(table: pd.DataFrame, path: Path, target: str | None,
 
 
 def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequence[str] | None,
-          id_column: str, time_column: str
+          id_column: str, time_column: str, time_format: str | None = None
           ) -> tuple[np.ndarray, np.ndarray | None, list[str], str]:
     """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)``, and
     what the time steps are (for the report)."""
@@ -169,7 +177,7 @@ def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequenc
                              f"{column!r} of data file {path} has {int(missing.sum())} missing "
                              f"values (the first in data row {int(np.argmax(missing)) + 1}); "
                              "every row needs its sequence and its time step")
-    when, read_as = _time_order(table[time_column], time_column, path)
+    when, read_as = _time_order(table[time_column], time_column, path, time_format)
     order = pd.DataFrame({"id": table[id_column], "when": when}).sort_values(
         ["id", "when"], kind="stable").index
     table, when = table.loc[order], when.loc[order]
@@ -197,14 +205,20 @@ def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequenc
     return X, y, names, described
 
 
-def _time_order(values: pd.Series, column: str, path: Path) -> tuple[pd.Series, str]:
+def _time_order(values: pd.Series, column: str, path: Path, time_format: str | None = None
+                ) -> tuple[pd.Series, str]:
     """What orders a long table's time steps, and how it was read.
 
-    Numbers (or text that is all numbers) in numeric order; other text parsed into dates by
-    :func:`pandas.to_datetime` with one format for every value (the one pandas guesses from
-    the first value, month or day first, or a month-and-year format), in time order. Anything
-    else is refused: sorting text would put "10/2020" between "1/2020" and "2/2020".
+    With ``time_format``, dates in that format. Otherwise numbers (or text that is all numbers)
+    in numeric order, or text parsed into dates by :func:`pandas.to_datetime`, one format for
+    every value, in time order. The candidate formats are those pandas guesses from the first
+    value, month first and day first, then :data:`DATE_FORMATS`; when several read every value
+    and put them in different orders (``10.01.2020, 03.02.2020``: January before February, or
+    March before October), the dates are ambiguous and refused. Anything else is refused too:
+    sorting text would put "10/2020" between "1/2020" and "2/2020".
     """
+    if time_format is not None:
+        return _dates_in(values, column, path, time_format)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values, "in numeric order"
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -213,26 +227,64 @@ def _time_order(values: pd.Series, column: str, path: Path) -> tuple[pd.Series, 
     if numbers.notna().all():
         return numbers, "numbers written as text, in numeric order"
     text = values.astype(str).str.strip()
+    read = {}
     for form in _date_formats(text.iloc[0]):
         try:
-            return pd.to_datetime(text, format=form), f"dates in the format {form}, in time order"
+            read[form] = pd.to_datetime(text, format=form)
         except (ValueError, TypeError, OverflowError):
             continue
-    examples = ", ".join(repr(v) for v in text.drop_duplicates().iloc[:4])
-    raise InputError(f"the time column {column!r} of data file {path} must hold numbers or "
-                     f"dates written in one format (e.g. 2020-01-31 or 01/2020); it holds "
-                     f"{examples}, which pandas.to_datetime cannot read with one format")
+    if not read:
+        raise InputError(f"the time column {column!r} of data file {path} must hold numbers or "
+                         f"dates written in one format (e.g. 2020-01-31 or 01/2020); it holds "
+                         f"{_examples(text)}, which pandas.to_datetime cannot read with one "
+                         "format")
+    (form, when), *others = read.items()
+    orders = {name: dates.rank(method="dense") for name, dates in read.items()}
+    if any(not orders[name].equals(orders[form]) for name, _ in others):
+        forms = ", ".join(read)
+        raise InputError(f"the time column {column!r} of data file {path} holds dates that read "
+                         f"in several formats, in different orders: {forms} ({_examples(text)}); "
+                         f"say which with --time-format FORMAT (e.g. --time-format "
+                         f"{list(read)[-1]}), or write the dates as ISO dates (2020-01-31)")
+    return when, f"dates in the format {form}, in time order"
+
+
+def _dates_in(values: pd.Series, column: str, path: Path, form: str) -> tuple[pd.Series, str]:
+    """The time column read as dates in the format ``form`` (``--time-format``)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        raise InputError(f"the time column {column!r} of data file {path} holds dates already "
+                         f"(not text): leave out --time-format {form}")
+    text = values.astype(str).str.strip()
+    try:
+        when = pd.to_datetime(text, format=form, errors="coerce")
+    except (ValueError, TypeError) as exc:  # not a format
+        raise InputError(f"--time-format {form} is not a date format: {first_line(exc)}") \
+            from exc
+    missed = when.isna().to_numpy()
+    if missed.any():
+        row = int(np.argmax(missed))
+        raise InputError(f"the time column {column!r} of data file {path} is not in the "
+                         f"--time-format {form}: {text.iloc[row]!r} (data row {row + 1}) does "
+                         f"not match it; the column holds {_examples(text)}")
+    return when, f"dates in the format {form} (--time-format), in time order"
+
+
+def _examples(text: pd.Series) -> str:
+    """The first four distinct values of a column, quoted."""
+    return ", ".join(repr(v) for v in text.drop_duplicates().iloc[:4])
 
 
 def _date_formats(first: str) -> list[str]:
     """The formats to try on a time column: pandas' guesses from its first value, month first
-    then day first, then :data:`DATE_FORMATS`."""
+    then day first, then :data:`DATE_FORMATS`. A date that starts with its year is read year,
+    month, day (ISO 8601), never year, day, month, which pandas may guess but nobody writes."""
     from pandas.tseries.api import guess_datetime_format
 
     with warnings.catch_warnings():  # pandas' note that a year-first date ignores dayfirst
         warnings.simplefilter("ignore")
         guesses = [guess_datetime_format(first), guess_datetime_format(first, dayfirst=True)]
-    return list(dict.fromkeys(form for form in [*guesses, *DATE_FORMATS] if form))
+    return list(dict.fromkeys(form for form in [*guesses, *DATE_FORMATS]
+                              if form and not re.search("%Y.*%d.*%m", form)))
 
 
 def _short(values: tuple) -> str:
