@@ -560,3 +560,107 @@ def test_a_long_sequence_heatmap_stays_on_a_page():
     ax = Importance("perturbation", by_time.sum(), by_time=by_time).plot()
     assert ax.figure.get_size_inches()[0] == 10.0
     assert _outside(ax.figure) == [] and _touching(ax.get_xticklabels()) == []
+
+
+def test_heatmaps_in_the_users_plain_subplots_keep_within_their_own_axes():
+    """A default ``plt.subplots(2, 2)`` (no layout engine): everything drawn for a heatmap (its
+    tick labels, title, caption, colour bar and colour-bar label) lies inside the area of the
+    subplot it was drawn into, so nothing crosses into a neighbour's."""
+    rng = np.random.default_rng(0)
+    names = [f"sensor_{i:02d}_long_name" for i in range(30)]
+    by_time = pd.DataFrame(rng.random((50, 30)), columns=names)
+    weights = Importance("garson", by_time.sum(), by_time=by_time, kind="share",
+                         details={"measure": "share of absolute weight products"})
+    data = Importance("partial_derivatives", by_time.sum(), by_time=by_time,
+                      details={"measure": "sum of squared derivatives"})
+    ranks = Comparison({m: Importance(m, pd.Series(rng.random(30), index=names))
+                        for m in ("garson", "permutation", "profile")})
+    figure, axes = plt.subplots(2, 2, figsize=(12, 9))
+    assert figure.get_layout_engine() is None
+    boxes = [ax.get_position(original=True).transformed(figure.transFigure)
+             for ax in axes.ravel()]
+    panels = []
+    for ax, draw in zip(axes.ravel(), (lambda ax: weights.plot(ax=ax),
+                                       lambda ax: data.plot(ax=ax),
+                                       lambda ax: weights.plot(ax=ax),
+                                       lambda ax: ranks.plot(kind="heatmap", ax=ax)),
+                        strict=True):
+        before = list(figure.axes)
+        assert draw(ax) is ax
+        panels.append([ax] + [new for new in figure.axes if new not in before])
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for k, (panel, box) in enumerate(zip(panels, boxes, strict=True)):
+        assert len(panel) == 2  # the heatmap and its colour bar
+        assert panel[1].get_ylabel().replace("\n", " ") in {
+            "share of absolute weight products", "sum of squared derivatives",
+            "rank (1 = most important)"}
+        drawn = [part.get_tightbbox(renderer) for part in panel]
+        for extent in drawn:  # inside its own area, to half a pixel
+            assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5
+            assert extent.y0 >= box.y0 - 0.5 and extent.y1 <= box.y1 + 0.5
+            others = [other for j, other in enumerate(boxes) if j != k]
+            assert not any(extent.overlaps(other) for other in others)
+        heat = panel[0].get_window_extent(renderer)  # the heatmap keeps most of its area
+        assert heat.width >= 0.4 * box.width and heat.height >= 0.3 * box.height
+    caption = " ".join(axes[0, 0].get_xlabel().split())
+    assert "the linear path with gates at rest" in caption
+
+
+@pytest.mark.parametrize("sizes", [(36, 10, 1), (5, 3, 1)])
+def test_network_diagram_labels_lie_inside_their_nodes_over_the_lines(sizes):
+    """Every H and B label's rendered extent lies inside its circle (the circle's radius from
+    the scatter's marker area, in points), and labels are drawn over the lines and nodes."""
+    rng = np.random.default_rng(0)
+    n_in, n_hidden, n_out = sizes
+    ax = plot.plot_network(_mlp([rng.normal(size=(n_hidden, n_in)),
+                                 rng.normal(size=(n_out, n_hidden))]))
+    figure = ax.figure
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    inner = [t for t in ax.texts if t.get_text()[:1] in "HB" and t.get_text()[1:].isdigit()]
+    assert sorted(t.get_text() for t in inner) == sorted(
+        [f"H{n}" for n in range(1, n_hidden + 1)] + ["B1", "B2"])
+    nodes = ax.collections[1:]
+    centres = {tuple(np.round(xy, 9)) for c in nodes for xy in c.get_offsets()}
+    (area,) = {float(s) for c in nodes for s in c.get_sizes()}
+    radius = np.sqrt(area) / 2 * figure.dpi / 72.0  # pixels
+    assert radius > 3
+    for text in inner:
+        assert tuple(np.round(text.get_position(), 9)) in centres  # centred on a node
+        centre = ax.transData.transform(text.get_position())
+        box = text.get_window_extent(renderer)
+        corners = np.array([[box.x0, box.y0], [box.x0, box.y1], [box.x1, box.y0],
+                            [box.x1, box.y1]])
+        assert np.hypot(*(corners - centre).T).max() <= radius, text.get_text()
+        assert text.get_zorder() > max(c.get_zorder() for c in ax.collections)
+
+
+def test_profile_of_a_model_predicting_every_step_labels_the_summed_prediction():
+    """A model predicting all 10 steps: profile sums the predicted steps (or takes
+    ``output_step``), so the curves' axis and the bar chart's say so. Closed form: each step
+    predicts ``2 x1 + x2``; sweeping x1 at every step moves the sum by ``10 * 2 * range(x1)``."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(40, 10, 2))
+
+    def every_step(Z):
+        return 2.0 * Z[:, :, 0] + Z[:, :, 1]  # (n, T): one prediction per step
+
+    summed = varimp.profile(every_step, X, by_time=False)
+    np.testing.assert_allclose(summed.scores, [20.0 * np.ptp(X[..., 0]),
+                                               10.0 * np.ptp(X[..., 1])], rtol=1e-9)
+    assert summed.details["prediction"] == "prediction summed over 10 steps"
+    figure = summed.plot()
+    assert figure.axes[0].get_ylabel() == "prediction summed over 10 steps"
+    np.testing.assert_allclose(np.ptp(figure.axes[0].lines[-1].get_ydata()),
+                               summed.scores["x1"], rtol=1e-9)  # the drawn curve is the sum
+    bars = summed.plot(kind="bar")
+    assert bars.get_ylabel().replace("\n", " ") == (
+        "range of the median response curve (prediction summed over 10 steps)")
+    one = varimp.profile(every_step, X, by_time=False, output_step=3)
+    np.testing.assert_allclose(one.scores, [2.0 * np.ptp(X[..., 0]), np.ptp(X[..., 1])],
+                               rtol=1e-9)
+    assert one.plot().axes[0].get_ylabel() == "prediction at step 3"
+    table = varimp.profile(lambda Z: Z @ [2.0, 1.0], X[:, 0])  # one prediction: plain label
+    assert table.plot().axes[0].get_ylabel() == "prediction"
+    assert table.plot(kind="bar").get_ylabel() == "range of the median response curve"

@@ -57,3 +57,86 @@ def test_without_registrations_the_registry_is_the_canonical_methods():
 def test_register_needs_a_method_spec():
     with pytest.raises(varimp.InputError, match="register needs a MethodSpec; received dict"):
         register({"name": "variance"})
+
+
+def not_an_importance(model, X, y=None, *, feature_names=None):
+    """A broken method: returns a dict."""
+    return {"x1": 1.0}
+
+
+def one_argument(X):
+    """Not a method: it takes X only."""
+    return X
+
+
+def test_a_registered_method_records_its_settings_like_the_built_in_ones(registered):
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    result = varimp.importance(lambda a: a @ W, X, method="variance", random_state=0,
+                               n_repeats=5, progress=False)
+    np.testing.assert_allclose(result.scores, X.var(axis=0), rtol=1e-12)
+    assert result.details["settings"] == {"feature_names": None, "random_state": 0}
+    assert result.details["options_not_used"] == ["n_repeats", "progress"]
+    built_in = varimp.importance(lambda a: a @ W, X, method="permutation", y=X @ W,
+                                 random_state=0, n_repeats=2)
+    assert built_in.details["settings"]["random_state"] == 0  # the same record, built in
+    direct = REGISTRY["variance"].function(lambda a: a @ W, X, feature_names=["a", "b", "c"])
+    assert direct.details["settings"] == {"feature_names": ["a", "b", "c"],
+                                          "random_state": None}
+    with pytest.raises(varimp.InputError, match=r"variance takes the options \['feature_names', "
+                       r"'random_state'\]; received unknown \['noise'\]"):
+        REGISTRY["variance"].function(lambda a: a @ W, X, noise=0.1)
+
+
+def test_a_registered_method_must_return_an_importance():
+    register(MethodSpec("broken", f"{__name__}:not_an_importance", "a dict", "a test"))
+    try:
+        with pytest.raises(varimp.ModelError) as info:
+            varimp.importance(lambda a: a @ W, np.ones((4, 3)), method="broken")
+    finally:
+        REGISTRY.pop("broken")
+    assert str(info.value) == (f"method 'broken' ({__name__}:not_an_importance) must return a "
+                               "varimp.Importance; it returned dict {'x1': 1.0}")
+
+
+def test_a_registered_method_refuses_too_few_rows():
+    register(MethodSpec("variance", f"{__name__}:variance", "v", "a test", min_samples=3))
+    try:
+        with pytest.raises(varimp.InputError, match=r"method 'variance' needs X with at least 3 "
+                           r"rows; received 2"):
+            varimp.importance(lambda a: a @ W, np.ones((2, 3)), method="variance")
+    finally:
+        REGISTRY.pop("variance")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"name": ""}, "a method's name must be a Python identifier (letters, digits and "
+     "underscores, not starting with a digit); received ''"),
+    ({"name": "a,b"}, "a method's name must be a Python identifier (letters, digits and "
+     "underscores, not starting with a digit); received 'a,b'"),
+    ({"name": "garson"}, "'garson' is a built-in method; register a new method under another "
+     "name"),
+    ({"name": "groups"}, "a method's name must not be a common option or an argument of "
+     "varimp.importance"),
+    ({"kind": "banana"}, "method 'variance': kind must be one of ['loss', 'effect', 'share', "
+     "'magnitude', 'magnitude or loss']; received 'banana'"),
+    ({"needs_y": "yes"}, "method 'variance': needs_y must be True or False; received str 'yes'"),
+    ({"min_samples": 0}, "method 'variance': min_samples must be an integer >= 1; received "
+     "int 0"),
+    ({"target": "variance"}, "method 'variance': target must be 'module:function'; received "
+     "'variance'"),
+    ({"target": "no_such_module_here:f"}, "method 'variance': target 'no_such_module_here:f' "
+     "does not import: ModuleNotFoundError: No module named 'no_such_module_here'"),
+    ({"target": f"{__name__}:nothere"}, f"method 'variance': module {__name__!r} has no "
+     f"'nothere' (target '{__name__}:nothere')"),
+    ({"target": f"{__name__}:W"}, f"method 'variance': target '{__name__}:W' must be a "
+     "function; it is ndarray of shape (3,) and dtype float64"),
+    ({"target": f"{__name__}:one_argument"}, f"method 'variance': {__name__}:one_argument must "
+     "take (model, X, y) and keyword-only options; its signature is (X)"),
+])
+def test_register_checks_the_entry_when_it_is_added(changes, message):
+    fields = {"name": "variance", "target": f"{__name__}:variance", "title": "t",
+              "reference": "r", **changes}
+    with pytest.raises(varimp.InputError) as info:
+        register(MethodSpec(**fields))
+    assert str(info.value).startswith(message)
+    assert varimp.available_methods() == tuple(METHODS)  # nothing was added

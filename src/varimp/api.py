@@ -53,9 +53,10 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     y : array-like, optional
         Targets, for the methods that measure an error: numbers for regression; class labels of
         any type for classifiers, ``(n,)``, ``(n, 1)`` or one-hot ``(n, k)``; multi-hot
-        ``(n, k)`` (0/1) for ``k`` independent probabilities or logits (multi-label, e.g. the
-        presence of ``k`` species); one per step ``(n, T)`` for a model that predicts every
-        step. DataFrame columns name the outputs.
+        ``(n, k)`` (0/1) for ``k`` independent sigmoid outputs (multi-label, e.g. the presence
+        of ``k`` species: read from the model's last layer; for logits, from a multi-hot
+        ``y``); one per step ``(n, T)`` for a model that predicts every step. DataFrame
+        columns name the outputs.
     method : str
         One of :func:`varimp.available_methods`.
     ``feature_names`` : sequence of str
@@ -98,6 +99,7 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     ``classes`` : sequence
         The class labels in the order of the model's outputs (default: ``classes_`` where the
         model has it, else ``0..k-1``; for one probability or logit, ``(negative, positive)``).
+        For a model that declares its classes (``classes_``), only those, in that order.
     ``random_state`` : int, numpy Generator or None
         Seeds every random draw; the same value gives the same result.
     ``ci_level``, ``n_bootstrap`` : float or None, int

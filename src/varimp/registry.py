@@ -8,13 +8,15 @@ so reading the registry imports no framework.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, ModelError, describe
+from .result import KINDS, Importance
 
 #: Canonical method names, in the order of Olden, Joy & Death (2004), then permutation.
 METHODS: tuple[str, ...] = (
@@ -30,6 +32,13 @@ COMMON_OPTIONS: tuple[str, ...] = (
     "random_state", "ci_level", "n_bootstrap", "n_repeats", "batch_size", "max_memory",
     "n_jobs", "backend", "progress", "by_time",
 )
+
+#: What a method's scores can hold: the kinds of :class:`varimp.Importance`, and perturbation's
+#: ``"magnitude or loss"`` (a loss with ``y``, else a magnitude).
+SPEC_KINDS: tuple[str, ...] = (*KINDS, "magnitude or loss")
+#: Names a method cannot take: the common options, and the arguments of
+#: :func:`varimp.importance` and :func:`varimp.compare` themselves.
+RESERVED_NAMES: tuple[str, ...] = (*COMMON_OPTIONS, "model", "X", "y", "method", "methods")
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,19 @@ class MethodSpec:
 
     @property
     def function(self) -> Callable[..., Any]:
+        """The function implementing the method. A method added with :func:`register` is
+        wrapped as the built-in ones are: its result records the options it ran with in
+        ``details["settings"]``, an option it does not take is an InputError, X with fewer than
+        ``min_samples`` rows is an InputError, and a result that is not an
+        :class:`~varimp.Importance` is a :class:`~varimp.ModelError` naming the method."""
         module, name = self.target.split(":")
-        return getattr(importlib.import_module(module), name)
+        function = getattr(importlib.import_module(module), name)
+        if self.name in METHODS:  # the built-in methods are wrapped in varimp.methods
+            return function
+        from .methods._common import records_settings
+
+        return records_settings(_returns_importance(function, self.name, self.target),
+                                self.min_samples)
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -157,11 +177,90 @@ def register(spec: MethodSpec) -> None:
     """Add a method (one entry) so that importance, compare and ``varimp methods`` see it.
 
     The entry joins :data:`REGISTRY`, so :func:`available_methods` lists it after the canonical
-    methods (and :func:`varimp.compare` runs it by default); its function is imported on first
-    use and must take ``model, X, y`` and keyword-only options, returning an
-    :class:`~varimp.Importance`. An entry of the same name is replaced. ``METHODS`` keeps the
-    canonical names only.
+    methods (and :func:`varimp.compare` runs it by default). It is checked here, not at first
+    use: its ``name`` is a Python identifier that is neither a built-in method (:data:`METHODS`)
+    nor a common option or an argument of :func:`varimp.importance` (:data:`RESERVED_NAMES`);
+    its ``kind`` is one of :data:`SPEC_KINDS`; its flags are booleans and ``min_samples`` an
+    integer >= 1; its ``target`` ``"module:function"`` imports now and names a callable that
+    takes ``model, X, y`` (its options keyword-only). Its function must return an
+    :class:`~varimp.Importance` (else :class:`~varimp.ModelError`); the options it ran with,
+    defaults included, are recorded in ``details["settings"]`` as for the built-in methods (see
+    :attr:`MethodSpec.function`). An entry added earlier under the same name is replaced.
+    ``METHODS`` keeps the canonical names only. A bad entry is an :class:`~varimp.InputError`
+    and leaves the registry as it was.
     """
     if not isinstance(spec, MethodSpec):
         raise InputError(f"register needs a MethodSpec; received {type(spec).__name__}")
+    _check_entry(spec)
     REGISTRY[spec.name] = spec
+
+
+def _check_entry(spec: MethodSpec) -> None:
+    """InputError for a :class:`MethodSpec` that :func:`register` cannot take."""
+    name = spec.name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise InputError(f"a method's name must be a Python identifier (letters, digits and "
+                         f"underscores, not starting with a digit); received {name!r}")
+    if name in METHODS:
+        raise InputError(f"{name!r} is a built-in method; register a new method under another "
+                         "name")
+    if name in RESERVED_NAMES:
+        raise InputError(f"a method's name must not be a common option or an argument of "
+                         f"varimp.importance {sorted(RESERVED_NAMES)}; received {name!r}")
+    if spec.kind not in SPEC_KINDS:
+        raise InputError(f"method {name!r}: kind must be one of {list(SPEC_KINDS)}; received "
+                         f"{spec.kind!r}")
+    for field in fields(MethodSpec):
+        value = getattr(spec, field.name)
+        if field.type == "bool" and not isinstance(value, bool):
+            raise InputError(f"method {name!r}: {field.name} must be True or False; received "
+                             f"{describe(value)}")
+        if field.type == "str" and not isinstance(value, str):
+            raise InputError(f"method {name!r}: {field.name} must be a string; received "
+                             f"{describe(value)}")
+    if isinstance(spec.min_samples, bool) or not isinstance(spec.min_samples, int) or \
+            spec.min_samples < 1:
+        raise InputError(f"method {name!r}: min_samples must be an integer >= 1; received "
+                         f"{describe(spec.min_samples)}")
+    _check_target(name, spec.target)
+
+
+def _check_target(name: str, target: str) -> None:
+    """InputError unless ``target`` imports now as a callable taking ``model, X, y``."""
+    module, _, attribute = target.partition(":")
+    if not module or not attribute or ":" in attribute:
+        raise InputError(f"method {name!r}: target must be 'module:function'; received "
+                         f"{target!r}")
+    try:
+        function = getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        raise InputError(f"method {name!r}: target {target!r} does not import: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    except AttributeError as exc:
+        raise InputError(f"method {name!r}: module {module!r} has no {attribute!r} (target "
+                         f"{target!r})") from exc
+    if not callable(function):
+        raise InputError(f"method {name!r}: target {target!r} must be a function; it is "
+                         f"{describe(function)}")
+    try:
+        inspect.signature(function).bind(None, None, None)
+    except TypeError as exc:
+        raise InputError(f"method {name!r}: {target} must take (model, X, y) and keyword-only "
+                         f"options; its signature is {inspect.signature(function)}") from exc
+    except ValueError:  # a builtin without a signature: it is called as it is
+        pass
+
+
+def _returns_importance(function: Callable[..., Any], name: str, target: str
+                        ) -> Callable[..., Any]:
+    """``function``, raising ModelError when it returns anything but an Importance."""
+
+    @functools.wraps(function)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if not isinstance(result, Importance):
+            raise ModelError(f"method {name!r} ({target}) must return a varimp.Importance; it "
+                             f"returned {describe(result)}")
+        return result
+
+    return method

@@ -48,8 +48,8 @@ def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
     """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy)."""
     columns = None
     if isinstance(value, pd.DataFrame):
-        bad = [str(c) for c, t in value.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
-               or pd.api.types.is_bool_dtype(t)]
+        # bool columns (pandas.get_dummies' one-hot columns) are numbers 0 and 1
+        bad = [str(c) for c, t in value.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
         if bad:
             raise InputError(
                 f"{what} must hold numeric columns only; received non-numeric column(s) "
@@ -149,9 +149,15 @@ def check_y(y: object, n_samples: int, *, required: bool
     return array, columns
 
 
-def check_classes(classes: object) -> tuple:
+def check_classes(classes: object, declared: Sequence | None = None) -> tuple:
     """Class labels in the order of the model's outputs: a non-empty sequence of distinct,
-    hashable labels."""
+    hashable labels.
+
+    ``declared``: the classes the model itself declares (a scikit-learn ``classes_``), in the
+    order of its outputs, or None. ``classes=`` names the outputs of a model that does not
+    declare its classes; for one that does, it must be those classes in the same order (a
+    different order would relabel the outputs and flip every score), else InputError.
+    """
     if isinstance(classes, str) or not isinstance(classes, Sequence | np.ndarray | pd.Index):
         raise InputError(f"classes must be a list of class labels in the order of the model's "
                          f"outputs; received {describe(classes)}")
@@ -159,7 +165,18 @@ def check_classes(classes: object) -> tuple:
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise InputError(f"classes must list at least two distinct labels; received "
                          f"{describe(classes)}")
-    return labels
+    if declared is None or labels == tuple(declared):
+        return labels
+    own = list(declared)
+    if set(labels) == set(own):
+        raise InputError(f"classes {list(labels)} lists the model's classes in another order: "
+                         f"the model's outputs are in the order of its own classes {own}, so "
+                         "another order would give each output the wrong label and flip the "
+                         "scores. classes= is only for models that do not declare their "
+                         f"classes; leave it out, or pass {own}")
+    raise InputError(f"classes must be the model's own classes {own} (in that order); received "
+                     f"{list(labels)}. classes= is only for models that do not declare their "
+                     "classes; leave it out")
 
 
 def validate(

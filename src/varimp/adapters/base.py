@@ -173,7 +173,9 @@ class Adapter(abc.ABC):
 
     # -- what the outputs are --------------------------------------------------------------------
     def configure(self, output_kind: str | None = None, classes: object = None) -> Adapter:
-        """Override what is read from the model: the output kind and the class labels."""
+        """Override what is read from the model: the output kind and the class labels (for a
+        model that declares its classes, only those classes in its order; see
+        :func:`varimp.validation.check_classes`)."""
         from ..scoring import check_output_kind
 
         if output_kind is not None:
@@ -181,7 +183,7 @@ class Adapter(abc.ABC):
         if classes is not None:
             from ..validation import check_classes
 
-            self._classes = check_classes(classes)
+            self._classes = check_classes(classes, declared=self.model_classes())
         return self
 
     @property
@@ -202,10 +204,14 @@ class Adapter(abc.ABC):
 
     @property
     def classes(self) -> tuple | None:
-        """Class labels in the order of the outputs (``classes=``, else the model's own)."""
+        """Class labels in the order of the outputs (``classes=``, else the model's own). A
+        model that declares its classes (:meth:`model_classes`) takes ``classes=`` only when it
+        lists those classes in the same order: ``configure`` refuses any other."""
         return self._classes if self._classes is not None else self.model_classes()
 
     def model_classes(self) -> tuple | None:
+        """The class labels the model declares, in the order of its outputs (scikit-learn's
+        ``classes_``), or None when it declares none."""
         return None
 
     @property
@@ -219,6 +225,22 @@ class Adapter(abc.ABC):
 
     def model_output_names(self) -> tuple[str, ...] | None:
         return None
+
+    def unit_names(self, n_outputs: int) -> tuple[str, ...] | None:
+        """Names of the model's ``n_outputs`` output units: :attr:`output_names`, except that a
+        classifier of two classes with one unit (one sigmoid probability or one logit, in any
+        framework, as a binary scikit-learn classifier) is one output named by its positive
+        class ``classes[1]``; ``output=`` the negative class is refused, saying why."""
+        names = self.output_names
+        if n_outputs != 1 or names is None or len(names) != 2 or \
+                self.output_kind == "regression":
+            return names
+        negative, positive = names
+        return OutputNames((positive,), refused={negative: (
+            f"output must be {positive!r} or 0: this binary classifier has one output unit, "
+            f"for class {positive!r} (classes[1]), and no output for class {negative!r}; its "
+            f"importance for {negative!r} is the same with opposite sign (p({negative}) = "
+            f"1 - p({positive})); received output={negative!r}")})
 
     # -- gradients ----------------------------------------------------------------------------
     def gradient(

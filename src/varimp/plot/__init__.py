@@ -18,12 +18,15 @@
 
 A figure varimp makes fits on a page (at most 10 x 10 inches); its height follows what it holds
 (rows, caption lines, the length of the colour bar's label), and tick labels that would overlap
-once drawn are turned upright, then made smaller. Importing this package imports no matplotlib;
-drawing does.
+once drawn are turned upright, then made smaller; varimp saves PNGs at :data:`DPI` (200) dots
+per inch. A heatmap drawn into the user's own subplot of a figure without a layout engine keeps
+everything it draws (colour bar, labels, caption) inside that subplot's area. Importing this
+package imports no matplotlib; drawing does.
 """
 
 from ._common import (
     COMPARISON_KINDS,
+    DPI,
     KIND_LABELS,
     KINDS,
     LINEAR_PATH_CAPTION,
@@ -44,7 +47,7 @@ from .bars import MOST_BARS
 from .diagram import plot_network
 from .draw import plot_comparison, plot_importance
 
-__all__ = ["COMPARISON_KINDS", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION", "MANY",
+__all__ = ["COMPARISON_KINDS", "DPI", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION", "MANY",
            "MEDIAN_LABEL", "MOST_BARS", "PAGE", "SIGNIFICANCE_CAPTION", "STARS", "TIME_TICKS",
            "colorbar", "default_kind", "measure_label", "plot_comparison", "plot_importance",
            "plot_kinds", "plot_network", "stars", "time_ticks"]

@@ -4,6 +4,7 @@ whose label fits beside them and tick labels that never overlap."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ KIND_LABELS = {"loss": "increase in error", "effect": "signed effect",
 MEDIAN_LABEL = "median (scored)"
 #: The largest figure varimp makes, (width, height) in inches: one page of a paper.
 PAGE = (10.0, 10.0)
+#: Dots per inch of a PNG varimp saves (the demo, ``varimp run``): print quality for a paper.
+DPI = 200
 #: The smallest font, in points, that crowded tick labels shrink to.
 SMALLEST_FONT = 5.0
 
@@ -54,9 +57,21 @@ def stars(pvalue: float) -> str:
 
 
 def measure_label(importance: Importance) -> str:
-    """What the scores measure, with its direction: ``details["measure"]`` or the kind's."""
+    """What the scores measure, with its direction: ``details["measure"]`` or the kind's, and
+    the prediction it is read from where that is more than one plain prediction
+    (``details["prediction"]``: "range of the median response curve (prediction summed over 10
+    steps)")."""
     measure = importance.details.get("measure")
-    return measure if isinstance(measure, str) and measure else KIND_LABELS[importance.kind]
+    label = measure if isinstance(measure, str) and measure else KIND_LABELS[importance.kind]
+    read = prediction_label(importance)
+    return label if read == "prediction" else f"{label} ({read})"
+
+
+def prediction_label(importance: Importance) -> str:
+    """What a prediction in the result is (``details["prediction"]``): ``"prediction"``, or
+    e.g. ``"prediction summed over 10 steps"`` for a model that predicts every step."""
+    read = importance.details.get("prediction")
+    return read if isinstance(read, str) and read else "prediction"
 
 
 def default_kind(importance: Importance) -> str:
@@ -122,16 +137,20 @@ def grow_to(ax: Any, height: float) -> None:
         figure.set_size_inches(width, min(PAGE[1], tall + short))
 
 
-def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False) -> Any:
+def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False,
+             refit: Callable[[], object] | None = None) -> Any:
     """A labelled colour bar beside ``ax`` whose label fits along it and that stays out of the
     neighbouring axes.
 
     The bar is as tall as ``ax``. A label longer than that makes a figure varimp made (``grow``)
     taller, up to the page; what still does not fit is wrapped onto more lines. A figure with
-    constrained layout makes room for the bar; in any other figure the colour bar, its tick
-    labels and its label are carved out of the space of ``ax`` itself (Matplotlib's
-    ``make_axes_locatable``), so that a heatmap drawn into the user's own subplot never spills
-    over the next one.
+    constrained layout makes room for the bar. In any other figure (the user's own
+    ``plt.subplots``) the colour bar is carved out of the area of ``ax`` (Matplotlib's
+    ``make_axes_locatable``), and the heatmap then shrinks until everything drawn for it (tick
+    labels, title, axis labels and caption, the colour bar, its ticks and its label) lies
+    inside the area ``ax`` was given (:func:`keep_within`), so that nothing spills over a
+    neighbouring subplot. ``refit`` is called before each measurement: it re-wraps what
+    depends on the heatmap's size (the caption, crowded tick labels).
     """
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -141,15 +160,52 @@ def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False) -> Any:
         grow_to(ax, text_width(label, size) + 0.15)
     if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
         return figure.colorbar(image, ax=ax, label=wrap_to(label, size, axes_inches(ax)[1]))
-    from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
 
     divider = make_axes_locatable(ax)
     bar = figure.colorbar(image, cax=divider.append_axes("right", size=0.12, pad=0.08),
-                          label=wrap_to(label, size, axes_inches(ax)[1]))
-    renderer = figure.canvas.get_renderer()
-    labels = bar.ax.get_tightbbox(renderer).x1 - bar.ax.get_window_extent(renderer).x1
-    divider.append_size("right", axes_size.Fixed(max(labels, 0.0) / figure.dpi))
+                          label=label)
+
+    def fit() -> None:
+        if refit is not None:
+            refit()
+        bar.set_label(wrap_to(label, size, axes_inches(ax)[1]))
+
+    keep_within(divider, [ax, bar.ax], fit)
     return bar
+
+
+def keep_within(divider: Any, axes: Sequence[Any], refit: Callable[[], object],
+                rounds: int = 8) -> None:
+    """Shrink the axes laid out by ``divider`` (an ``AxesDivider`` of the first of ``axes``)
+    until everything drawn for ``axes``, labels included, lies inside the area the first one
+    was given, to half a pixel: the overflow on each side becomes a fixed margin on that side.
+    ``refit()`` runs before each measurement. The margins never take more than 90% of the area
+    (an area too small to hold the labels keeps a sliver of heatmap)."""
+    from matplotlib.transforms import Bbox
+    from mpl_toolkits.axes_grid1 import axes_size
+
+    figure = axes[0].figure
+    margins = {side: axes_size.Fixed(0.0) for side in ("left", "right", "bottom", "top")}
+    for side, margin in margins.items():
+        divider.append_size(side, margin)
+    for _ in range(rounds):
+        refit()
+        figure.draw_without_rendering()
+        renderer = figure.canvas.get_renderer()
+        drawn = Bbox.union([ax.get_tightbbox(renderer) for ax in axes])
+        area = Bbox.from_bounds(*divider.get_position()).transformed(figure.transFigure)
+        over = {"left": area.x0 - drawn.x0, "right": drawn.x1 - area.x1,
+                "bottom": area.y0 - drawn.y0, "top": drawn.y1 - area.y1}
+        if max(over.values()) <= 0.5:
+            return
+        room = {"left": area.width, "right": area.width, "bottom": area.height,
+                "top": area.height}
+        for side, pixels in over.items():
+            across = ("left", "right") if side in ("left", "right") else ("bottom", "top")
+            used = sum(margins[s].fixed_size for s in across) * figure.dpi
+            grow = min(max(pixels, 0.0), 0.9 * room[side] - used)
+            margins[side].fixed_size += max(grow, 0.0) / figure.dpi
 
 
 def fit_ylabel(ax: Any, grow: bool, least: float = 2.2) -> None:

@@ -9,7 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ._common import new_axes
+from ._common import axes_inches, new_axes
+
+#: The smallest font, in points, of the labels inside the nodes (H1, B1); nodes too small to
+#: hold them at this size are drawn without them.
+SMALLEST_LABEL = 4.0
 
 
 def plot_network(model_or_network: Any, ax: Any = None, *,
@@ -22,6 +26,9 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     between the two nodes it connects, its width proportional to ``|weight|`` (the largest
     ``max_width`` points wide) and its colour its sign (Özesmi & Özesmi 1999; Beck 2018).
     Biases are drawn from one bias node above each layer they feed (``B1``, ``B2``, ...).
+    Nodes are as large as the room between them allows; the labels inside the hidden and bias
+    nodes (``H1``, ``B1``) are drawn over the lines, at the size that keeps each inside its
+    circle, and left out when that would be under :data:`SMALLEST_LABEL` points.
 
     Parameters
     ----------
@@ -71,7 +78,8 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
 
         adapter = adapt(model_or_network)
         network = adapter.network()
-        output_names = adapter.output_names if output_names is None else output_names
+        if output_names is None:
+            output_names = adapter.unit_names(network.n_outputs)
     layers = [layer for layer in network.layers if isinstance(layer, Dense)]
     other = [layer for layer in network.layers if not isinstance(layer, Dense | Flatten)]
     if other or network.sequence or not layers:
@@ -83,9 +91,15 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     outputs = _node_labels(output_names, sizes[-1], "y", "output_names")
     tallest = max(sizes) + (1 if bias else 0)
     ax = new_axes(ax, (1.9 * len(sizes) + 2.4, max(3.0, 0.45 * tallest + 1.2)))
-    spacing = 72.0 * ax.get_window_extent().height / ax.figure.dpi / (tallest + 2.0)
-    area = min(620.0, (0.75 * spacing) ** 2)  # nodes as large as the room between them allows
+    ax.set_title("neural interpretation diagram (line width: |weight|)")
+    ax.set_axis_off()
+    # points between two nodes of a column, in the axes as laid out
+    spacing = 72.0 * axes_inches(ax)[1] / (tallest + 2.0)
+    area = min(620.0, (0.8 * spacing) ** 2)  # nodes as large as the room between them allows
     gap = np.sqrt(area) / 2 + 5.0  # from a node's centre to its label, in points
+    inner = [f"H{n}" for n in range(1, max(sizes[1:-1], default=0) + 1)] + \
+        ([f"B{k}" for k in range(1, len(layers) + 1)] if bias else [])
+    inside = _inside_size(ax, inner, np.sqrt(area)) if inner else None
 
     def column(k: int) -> np.ndarray:  # node heights of layer k, centred on 0
         return (sizes[k] - 1) / 2.0 - np.arange(sizes[k])
@@ -106,6 +120,7 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     largest = np.abs(weights).max()
     widths = max_width * np.abs(weights) / largest if largest > 0 else np.zeros_like(weights)
     colours = [positive if w >= 0 else negative for w in weights]
+    # edges under the nodes, node labels over both
     ax.add_collection(LineCollection(segments, linewidths=widths, colors=colours, zorder=1))
     node = dict(s=area, facecolor="white", edgecolor="black", linewidths=1.0, zorder=2)
     for k in range(len(sizes)):
@@ -119,14 +134,14 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
             for label, height in zip(outputs, heights, strict=True):
                 ax.annotate(label, (k, height), xytext=(gap, 0), textcoords="offset points",
                             ha="left", va="center")
-        else:
+        elif inside is not None:
             for n, height in enumerate(heights, start=1):
-                ax.text(k, height, f"H{n}", ha="center", va="center", fontsize="small",
-                        zorder=3, clip_on=True)
+                ax.text(k, height, f"H{n}", ha="center", va="center", fontsize=inside,
+                        zorder=3)
     if bias:
         ax.scatter(np.arange(len(layers)) + 0.5, np.full(len(layers), top), **node)
-        for k in range(len(layers)):
-            ax.text(k + 0.5, top, f"B{k + 1}", ha="center", va="center", fontsize="small",
+        for k in range(len(layers) if inside is not None else 0):
+            ax.text(k + 0.5, top, f"B{k + 1}", ha="center", va="center", fontsize=inside,
                     zorder=3)
     captions = ["input"] + [f"hidden {k}" for k in range(1, len(layers))] + ["output"]
     captions = [f"{caption}\n({layers[k - 1].activation})" if k else caption
@@ -136,12 +151,29 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
         ax.text(k, bottom, caption, ha="center", va="top", fontsize="small", color="0.3")
     ax.set_xlim(-0.9, len(sizes) - 0.1)
     ax.set_ylim(bottom - 0.8, top + 0.6)
-    ax.set_axis_off()
     ax.legend(handles=[Line2D([], [], color=positive, linewidth=2, label="positive weight"),
                        Line2D([], [], color=negative, linewidth=2, label="negative weight")],
               loc="upper right", fontsize="small", frameon=False)
-    ax.set_title("neural interpretation diagram (line width: |weight|)")
     return ax
+
+
+def _inside_size(ax: Any, labels: Sequence[str], diameter: float) -> float | None:
+    """The font size, in points, at which every one of ``labels`` drawn centred on a node of
+    ``diameter`` points lies inside its circle (the corners of its drawn extent within 90% of
+    the radius inside the edge line), at most matplotlib's ``"small"``; None when that is below
+    :data:`SMALLEST_LABEL` points (the labels are then left out)."""
+    from matplotlib.font_manager import FontProperties
+
+    small = FontProperties(size="small").get_size_in_points()
+    probe = ax.figure.text(0, 0, max(labels, key=len), fontsize=small)
+    try:
+        extent = probe.get_window_extent(ax.figure.canvas.get_renderer())
+    finally:
+        probe.remove()
+    half_diagonal = 0.5 * np.hypot(extent.width, extent.height) * 72.0 / ax.figure.dpi
+    radius = diameter / 2 - 0.5  # inside the circle's edge line (1 point wide)
+    size = min(small, small * 0.9 * radius / half_diagonal)
+    return size if size >= SMALLEST_LABEL else None
 
 
 def _node_labels(names: Sequence[Any] | None, n: int, stem: str, option: str) -> list[str]:

@@ -56,7 +56,12 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
     ax.set_title(importance.method)
     # as wide as the axes will be beside the colour bar (a narrow subplot of the user's)
     ax.set_xlabel(wrap_to(label, label_size(), axes_inches(ax)[0] - 0.9))
-    colorbar(image, ax, measure_label(importance), grow=ours)
+
+    def refit() -> None:  # the user's figure without a layout engine: as wide as the heatmap
+        ax.set_xlabel(wrap_to(label, label_size(), axes_inches(ax)[0]))
+        fit_tick_labels(ax, "y")
+
+    colorbar(image, ax, measure_label(importance), grow=ours, refit=refit)
     fit_tick_labels(ax, "y")
     return ax
 
@@ -94,7 +99,8 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
                     color="black" if light else "white")
     ax.set_title("rank of every variable by every method")
     fit_tick_labels(ax, "x")
-    bar = colorbar(image, ax, "rank (1 = most important)", grow=ours)
+    bar = colorbar(image, ax, "rank (1 = most important)", grow=ours,
+                   refit=lambda: fit_tick_labels(ax, "x"))
     bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     bar.ax.invert_yaxis()  # rank 1 on top
     fit_tick_labels(ax, "x")

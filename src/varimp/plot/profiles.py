@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..result import Importance
-from ._common import MEDIAN_LABEL
+from ._common import MEDIAN_LABEL, prediction_label
 
 
 def median_curve(importance: Importance, part: pd.DataFrame, name: str,
@@ -83,7 +83,7 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     margin = 0.05 * (high - low) if high > low else 0.5
     for panel in axes:
         panel.set_ylim(low - margin, high + margin)
-    ylabel = f"prediction (output {output})" if several else "prediction"
+    ylabel = prediction_label(importance) + (f" (output {output})" if several else "")
     for panel in axes:
         first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
         panel.set_ylabel(ylabel if first_column or not ours else "")
