@@ -272,3 +272,29 @@ def test_improved_stepwise_holds_a_one_hot_sequence_at_each_steps_most_frequent_
     assert result.scores["colour"] == pytest.approx(np.mean((y - model(held)) ** 2) - base,
                                                     rel=1e-9)
     assert result.details["held_at"]["colour"] == "most frequent category at each step"
+
+
+def test_a_get_dummies_frame_with_bool_columns_is_a_one_hot_group():
+    """pandas.get_dummies gives bool columns: they are read as 0 and 1 (they used to be
+    refused as non-numeric), named by their columns, and a group of them is one variable;
+    improved stepwise 1 holds the block at its most frequent category, as by hand."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"depth": rng.normal(size=60),
+                          "soil": rng.choice(["clay", "loam", "sand"], size=60, p=[.2, .5, .3])})
+    X = pd.get_dummies(frame, columns=["soil"])
+    assert all(pd.api.types.is_bool_dtype(t) for t in X.dtypes[1:])
+    effect = np.array([0.0, 2.0, -1.0])
+
+    def model(Z):
+        return Z[:, 0] + Z[:, 1:] @ effect
+
+    values = X.to_numpy(dtype=float)
+    y = model(values) + 0.1 * rng.normal(size=60)
+    soil = ["soil_clay", "soil_loam", "soil_sand"]
+    result = varimp.improved_stepwise_1(model, X, y, groups={"soil": soil})
+    assert result.scores.index.tolist() == ["depth", "soil"]
+    held = values.copy()
+    held[:, 1:] = [0.0, 1.0, 0.0]  # loam, the most frequent
+    mse = np.mean((y - model(values)) ** 2)
+    assert result.scores["soil"] == pytest.approx(np.mean((y - model(held)) ** 2) - mse,
+                                                  rel=1e-12)

@@ -376,3 +376,37 @@ def test_the_columns_of_a_dataframe_y_name_the_outputs(table):
     with pytest.raises(varimp.InputError, match=r"output names are \['flow', 'temp'\]\); "
                                                 r"received str 'rain'"):
         varimp.profile(two, X, Y, output="rain")
+
+
+def test_cell_sweeps_hold_a_one_hot_group_at_its_most_frequent_category_at_each_step():
+    """by_time on sequences: while a cell is swept, a one-hot block sits at its most frequent
+    category at each step (the column medians would make [0, 0, 0] or [0, 1, 1]); a model
+    that refuses invalid one-hot input runs, and the held blocks are the modes by hand."""
+    rng = np.random.default_rng(0)
+    n, T = 80, 5
+    cat = np.column_stack([rng.choice(3, size=n, p=p) for p in
+                           ([0.2, 0.5, 0.3], [0.45, 0.1, 0.45], [0.6, 0.2, 0.2],
+                            [0.3, 0.3, 0.4], [0.1, 0.2, 0.7])])
+    X = np.concatenate([rng.normal(size=(n, T, 2)), np.eye(3)[cat]], axis=-1)
+    seen = []
+
+    def model(x):
+        block = x[..., 2:]
+        if not (((block == 0) | (block == 1)).all() and (block.sum(axis=-1) == 1).all()):
+            raise ValueError("invalid one-hot input")
+        seen.append(x.copy())
+        return x[:, -1, :1] + (block @ np.array([0.0, 1.0, 3.0])).sum(axis=1, keepdims=True)
+
+    result = varimp.profile(model, X, groups={"cat": [2, 3, 4]}, by_time=True)
+    modes = [np.bincount(cat[:, t], minlength=3).argmax() for t in range(T)]
+    held = np.eye(3)[modes]  # (T, 3)
+    cell_rows = np.concatenate(seen)
+    cell_rows = cell_rows[-(T * (2 * 12 + 3)):]  # the cell sweeps come last
+    swept_cat = (np.abs(cell_rows[..., 2:] - held[None]).sum(axis=-1) > 0)  # (rows, T)
+    assert (swept_cat.sum(axis=1) <= 1).all()  # at most the swept step leaves the mode
+    # the sweep of "cat" at step t ranges over the category effects: 3 - 0
+    np.testing.assert_allclose(result.by_time["cat"], np.full(T, 3.0), rtol=1e-12)
+    # x1 moves the prediction at the last step only, by its range
+    expected = np.zeros(T)
+    expected[-1] = np.ptp(X[:, :, 0])
+    np.testing.assert_allclose(result.by_time["x1"], expected, rtol=1e-12, atol=1e-12)

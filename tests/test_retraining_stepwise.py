@@ -164,8 +164,8 @@ def test_two_workers_overlap_the_steps_with_the_sequential_numbers(friedman, met
     dispatched = []  # the fits each dispatch ran, those chosen ahead included
     execute = varimp.engines.RetrainEngine.execute
 
-    def counted(engine, fits, evaluate, ahead=None):
-        values = execute(engine, fits, evaluate, ahead)
+    def counted(engine, fits, evaluate, *args, **kwargs):
+        values = execute(engine, fits, evaluate, *args, **kwargs)
         dispatched.append(len(values))
         return values
 
@@ -305,3 +305,108 @@ def test_folds_that_train_a_classifier_on_one_class_are_blamed(sorted_classes):
                                          r"'present', in the rows a classifier is trained on"):
         varimp.backward_stepwise(model, X, labels, cv=KFold(2), fit=fit)
     assert calls == []  # refused before any fit
+
+
+class FixedNetwork:
+    """``fit`` that returns the same network whatever the data: a candidate's held-out error
+    is then that of this network with the removed inputs held at their training mean, which
+    the tests below recompute by hand."""
+
+    def __init__(self, network: nn.Module):
+        self.network = network
+
+    def __call__(self, X, y):
+        return self.network
+
+
+def _hand_stepwise(direction, predict, X, Y, test, errors):
+    """The greedy path by hand: the held-out ``errors(Y_test, P_test)`` (each output's) of the
+    network with removed columns at their training mean; scores and each output's change."""
+    train = np.setdiff1d(np.arange(len(X)), test)
+    means = X[train].mean(axis=0)
+
+    def each(removed):
+        Z = X[test].copy()
+        Z[:, removed] = means[removed]
+        return np.asarray(errors(Y[test], predict(Z)))
+
+    backward = direction == "backward"
+    removed = [] if backward else list(range(X.shape[1]))
+    before = each(removed)
+    scores, per_output = {}, {}
+    remaining = list(range(X.shape[1]))
+    while remaining:
+        trials = [removed + [v] if backward else [r for r in removed if r != v]
+                  for v in remaining]
+        after = [each(trial) for trial in trials]
+        pick = int(np.argmin([a.mean() for a in after]))
+        v = remaining.pop(pick)
+        change = after[pick] - before if backward else before - after[pick]
+        scores[f"x{v + 1}"], per_output[f"x{v + 1}"] = change.mean(), change
+        removed, before = trials[pick], after[pick]
+    return pd.Series(scores), pd.DataFrame(per_output).T
+
+
+def test_multi_label_outputs_are_stepwise_scored_as_binary_labels_with_per_output_changes():
+    """Three sigmoid outputs (multi-label, decided from the model) with a multi-hot y: every
+    held-out error is the mean of each label's log loss (sklearn), and details["per_output"]
+    holds each label's own change at the step the variable left, from the same fits."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(120, 3))
+    C = np.array([[1.5, 0.0, 1.0], [0.0, -2.0, 1.0], [0.2, 0.0, 0.0]])
+    Y = (X @ C + 0.7 * rng.normal(size=(120, 3)) > 0).astype(int)
+    linear = nn.Linear(3, 3).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(C.T))
+        linear.bias.zero_()
+    network = nn.Sequential(linear, nn.Sigmoid())
+
+    def predict(Z):
+        return 1 / (1 + np.exp(-(Z @ C)))
+
+    def errors(y, p):
+        return [log_loss(y[:, k], p[:, k], labels=[0, 1]) for k in range(3)]
+
+    result = varimp.backward_stepwise(network, X, Y, fit=FixedNetwork(network), random_state=2)
+    test = np.array(result.details["held_out"]["rows"][0])
+    scores, per_output = _hand_stepwise("backward", predict, X, Y, test, errors)
+    assert result.details["measure"] == "increase in log loss"
+    np.testing.assert_allclose(result.scores[scores.index], scores, rtol=1e-9, atol=1e-12)
+    table = result.details["per_output"]
+    assert list(table.columns) == ["output 0", "output 1", "output 2"]
+    np.testing.assert_allclose(table.loc[per_output.index].to_numpy(), per_output.to_numpy(),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(table.mean(axis=1), result.scores, rtol=1e-9, atol=1e-12)
+
+
+def test_several_regression_outputs_have_per_output_changes_in_forward_stepwise():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(100, 3))
+    W = np.array([[1.0, 0.0], [0.0, 2.0], [0.5, -0.5]])
+    Y = pd.DataFrame(X @ W + 0.3 * rng.normal(size=(100, 2)), columns=["flow", "temp"])
+    linear = nn.Linear(3, 2).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(W.T))
+        linear.bias.zero_()
+
+    def errors(y, p):
+        return [mean_squared_error(y[:, k], p[:, k]) for k in range(2)]
+
+    result = varimp.forward_stepwise(linear, X, Y, fit=FixedNetwork(linear), random_state=5)
+    test = np.array(result.details["held_out"]["rows"][0])
+    scores, per_output = _hand_stepwise("forward", lambda Z: Z @ W, X, Y.to_numpy(), test,
+                                        errors)
+    np.testing.assert_allclose(result.scores[scores.index], scores, rtol=1e-9, atol=1e-12)
+    table = result.details["per_output"]
+    assert list(table.columns) == ["flow", "temp"]
+    np.testing.assert_allclose(table.loc[per_output.index].to_numpy(), per_output.to_numpy(),
+                               rtol=1e-9, atol=1e-12)
+    # one output selected: no per-output table, the score is that output's change
+    temp = varimp.forward_stepwise(linear, X, Y, fit=FixedNetwork(linear), output="temp",
+                                   random_state=5)
+    assert "per_output" not in temp.details
+    hand, _ = _hand_stepwise("forward", lambda Z: (Z @ W)[:, 1:], X, Y.to_numpy()[:, 1:], test,
+                             lambda y, p: [mean_squared_error(y, p)])
+    np.testing.assert_allclose(temp.scores[hand.index], hand, rtol=1e-9, atol=1e-12)

@@ -468,3 +468,119 @@ def test_one_float_target_for_two_outputs_is_refused_without_calling_it_labels()
                        r"the model has 2 outputs: pass y of shape \(n, 2\)") as info:
         varimp.permutation(model, X, X[:, 0] + 0.1, random_state=0)
     assert "class labels" not in str(info.value)
+
+
+def test_classes_must_agree_with_the_classes_a_scikit_learn_classifier_declares():
+    """``classes=`` names the outputs of a model that declares none; a scikit-learn classifier
+    declares ``classes_``, so another order (which would relabel its outputs and flip the scores)
+    or other labels are refused, and its own order is accepted with the same numbers."""
+    binary_y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0.2, "present", "absent")
+    three_y = np.select([X[:, 0] < -0.5, X[:, 0] < 0.5], ["low", "mid"], "high")
+    for y in (binary_y, three_y):
+        clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0).fit(X, y)
+        own = clf.classes_.tolist()
+        given = varimp.improved_stepwise_1(clf, X, y, classes=own)
+        expected = increase(metrics.log_loss, y, clf.predict_proba)  # sklearn maps the labels
+        np.testing.assert_allclose(given.scores, expected, rtol=1e-9, atol=1e-12)
+        with pytest.raises(InputError) as info:
+            varimp.improved_stepwise_1(clf, X, y, classes=own[::-1])
+        assert str(info.value) == (
+            f"classes {own[::-1]} lists the model's classes in another order: the model's "
+            f"outputs are in the order of its own classes {own}, so another order would give "
+            "each output the wrong label and flip the scores. classes= is only for models "
+            f"that do not declare their classes; leave it out, or pass {own}")
+        with pytest.raises(InputError, match=rf"classes must be the model's own classes "
+                           rf"\[{', '.join(repr(c) for c in own)}\] \(in that order\); "
+                           r"received \[0, 1"):
+            varimp.permutation(clf, X, y, classes=list(range(len(own))), random_state=0)
+
+
+def test_a_pytorch_logits_model_takes_its_classes_in_any_order():
+    """A PyTorch module declares no classes: ``classes=`` says which label each output is, in
+    any order; the score is the log loss of the outputs read with those labels."""
+    expected = increase(metrics.log_loss, Y_INDEX, lambda Z: softmax(Z @ W + B))
+    for order in (["low", "mid", "high"], ["high", "low", "mid"], ["mid", "high", "low"]):
+        y = np.asarray(order)[Y_INDEX]  # output k is the class order[k]
+        result = varimp.improved_stepwise_1(logits_net(), X, y, output_kind="logits",
+                                            classes=order)
+        np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+
+
+# -- multi-label decided from the model; a binary classifier's one unit named by classes[1] -----
+def _sigmoid_net(C: np.ndarray) -> nn.Module:
+    linear = nn.Linear(3, C.shape[1]).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(C.T))
+        linear.bias.zero_()
+    return nn.Sequential(linear, nn.Sigmoid())
+
+
+def _mean_label_log_loss(Y, proba_of):
+    def loss(y, P):
+        return np.mean([metrics.log_loss(y[:, c], P[:, c], labels=[0, 1])
+                        for c in range(y.shape[1])])
+    return increase(loss, Y, proba_of)
+
+
+def test_several_sigmoid_outputs_are_multi_label_even_when_every_row_holds_one_label():
+    """Multi-label is read from the model (a Sigmoid after three units), not from the values
+    of y: rows that each hold one label are scored label by label (mean of sklearn's binary
+    log losses), where they used to be read as one classifier's classes and refused."""
+    C = np.array([[1.5, 0.0, -1.0], [0.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
+    Y = np.eye(3, dtype=int)[Y_INDEX]  # every row one-hot: still three binary labels
+    result = varimp.improved_stepwise_1(_sigmoid_net(C), X, Y)
+    expected = _mean_label_log_loss(Y, lambda Z: 1 / (1 + np.exp(-(Z @ C))))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    assert list(result.details["per_output"].columns) == ["output 0", "output 1", "output 2"]
+    with pytest.raises(InputError, match=r"independent binary labels .* must be 0/1 of shape "
+                                         r"\(400, 1, 3\) or \(400, 3\)"):
+        varimp.improved_stepwise_1(_sigmoid_net(C), X, Y_INDEX)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_multi_label_scikit_learn_classifier_accepts_rows_of_one_label():
+    Y = (np.column_stack([X[:, 0], X[:, 1], X[:, 0] + X[:, 1]]) > 0).astype(int)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=200, random_state=0).fit(X, Y)
+    one = Y.sum(axis=1) == 1
+    Xs, Ys = X[one], Y[one]
+    result = varimp.improved_stepwise_1(clf, Xs, Ys)
+
+    def loss(y, P):
+        return np.mean([metrics.log_loss(y[:, c], P[:, c], labels=[0, 1]) for c in range(3)])
+
+    base = loss(Ys, clf.predict_proba(Xs))
+    held = [Xs.copy() for _ in range(3)]
+    for j, Z in enumerate(held):
+        Z[:, j] = Xs[:, j].mean()
+    np.testing.assert_allclose(result.scores, [loss(Ys, clf.predict_proba(Z)) - base
+                                               for Z in held], rtol=1e-9, atol=1e-12)
+
+
+def test_a_softmax_classifier_refuses_a_one_hot_y_with_an_empty_row():
+    """A softmax's outputs are one classifier's classes (decided from the model): a 0/1 y
+    with a row holding no class is a data error, not a multi-label y."""
+    net = nn.Sequential(nn.Linear(3, 3).double(), nn.Softmax(dim=1))
+    Y = np.eye(3, dtype=int)[Y_INDEX]
+    Y[7] = 0
+    with pytest.raises(InputError) as info:
+        varimp.permutation(net, X, Y, random_state=0)
+    assert "row 7 holds 0 ones" in str(info.value) and "softmax" in str(info.value)
+
+
+def test_a_single_sigmoid_network_is_one_output_named_by_its_positive_class():
+    """As for scikit-learn: a PyTorch classifier with one sigmoid unit and classes=["absent",
+    "present"] has one output, "present"; output="absent" is refused with the reason."""
+    C = np.array([[1.5], [-1.0], [0.0]])
+    net = _sigmoid_net(C)
+    y = np.where(Y_INDEX == 0, "present", "absent")
+    classes = ["absent", "present"]
+    weights = varimp.importance(net, X, y, method="connection_weights", classes=classes,
+                                output="present")
+    np.testing.assert_allclose(weights.scores, C[:, 0], rtol=1e-12)
+    assert list(weights.details["per_output"].columns) == ["present"]
+    result = varimp.improved_stepwise_1(net, X, y, classes=classes, output="present")
+    expected = increase(metrics.log_loss, y, lambda Z: 1 / (1 + np.exp(-(Z @ C[:, 0]))))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    with pytest.raises(InputError, match=r"output must be 'present' or 0: this binary "
+                                         r"classifier has one output unit"):
+        varimp.permutation(net, X, y, classes=classes, output="absent", random_state=0)

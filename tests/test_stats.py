@@ -473,3 +473,204 @@ def test_a_clone_with_other_parameters_is_tested_against_a_clone_trained_like_th
     assert settings["fit"]["altered"] == ["max_iter"]
     assert settings["observed"].startswith("a clone of MLPRegressor with max_iter changed")
     assert settings["observed_seed"] == seed
+
+
+# -- networks rebuilt as the model is read; members with their own rows and seeds ---------------
+def stratified_rows(seed, strata):
+    """The stratified bootstrap by hand: each class, in increasing order, resampled within
+    itself from ``default_rng(seed)``; the rows sorted."""
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for c in np.unique(strata):
+        members = np.flatnonzero(strata == c)
+        drawn.append(members[rng.integers(0, len(members), size=len(members))])
+    return np.sort(np.concatenate(drawn))
+
+
+def held_at_mean(X, j):
+    Z = X.copy()
+    Z[:, j] = X[:, j].mean()
+    return Z
+
+
+def torch_predict(network, Z):
+    with torch.no_grad():
+        return network(torch.as_tensor(Z, dtype=torch.float32)).double().numpy()
+
+
+def test_a_logit_classifier_is_rebuilt_as_a_classifier_that_returns_logits():
+    """output_kind="logits" reaches the rebuilt members: each is trained as a binary
+    classifier (cross-entropy) and returns logits, so improved stepwise 1 on a member is the
+    increase of sklearn's log loss of sigmoid(logits) (before: trained by MSE on 0/1)."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3)).astype(np.float32)
+    yb = (X[:, 0] + 0.3 * rng.normal(size=90) > 0).astype(int)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    bag = varimp.ensemble(net, X, yb, method="improved_stepwise_1", output_kind="logits",
+                          n_models=2, random_state=0)
+    settings = bag.details["ensemble_settings"]
+    assert settings["fit"]["params"]["task"] == "binary"
+    X64 = X.astype(np.float64)
+    for k, seed in enumerate(settings["seeds"]):
+        rows = stratified_rows(seed, yb)
+        member = varimp.train_mlp(X64[rows], yb[rows].astype(float), hidden=(4,),
+                                  activation="tanh", task="binary", **varimp.refit.MLP_TRAINING,
+                                  random_state=seed)
+        logits = nn.Sequential(*list(member)[:-1])
+
+        def loss(Z, logits=logits):
+            return log_loss(yb, 1 / (1 + np.exp(-torch_predict(logits, Z)[:, 0])))
+
+        hand = [loss(held_at_mean(X64, j)) - loss(X64) for j in range(3)]
+        np.testing.assert_allclose(bag.details["members"].iloc[k], hand, rtol=1e-6, atol=1e-9)
+
+
+def test_string_classes_reach_the_rebuilt_members_of_a_softmax_classifier():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 3))
+    index = (X[:, 0] > 0.3).astype(int) + (X[:, 1] > 0.5).astype(int)
+    classes = ["fir", "oak", "pine"]
+    labels = np.array(classes)[index]
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3), nn.Softmax(dim=1))
+    test = varimp.randomization_test(net, X, labels, method="improved_stepwise_1",
+                                     classes=classes, n_permutations=2, random_state=0)
+    assert test.details["null"].shape == (2, 3)
+    bag = varimp.ensemble(net, X, labels, method="improved_stepwise_1", classes=classes,
+                          n_models=2, random_state=0)
+    for k, seed in enumerate(bag.details["ensemble_settings"]["seeds"]):
+        rows = stratified_rows(seed, index)
+        member = varimp.train_mlp(X[rows], index[rows], hidden=(4,), activation="tanh",
+                                  task="multiclass", n_classes=3, **varimp.refit.MLP_TRAINING,
+                                  random_state=seed)
+
+        def loss(Z, member=member):  # float32 softmax rows sum to 1 within 1e-7: renormalised
+            P = torch_predict(member, Z)
+            return log_loss(labels, P / P.sum(axis=1, keepdims=True), labels=classes)
+
+        hand = [loss(held_at_mean(X, j)) - loss(X) for j in range(3)]
+        np.testing.assert_allclose(bag.details["members"].iloc[k], hand, rtol=1e-6, atol=1e-9)
+
+
+def test_multi_label_members_are_rebuilt_and_average_each_labels_increase():
+    """Three sigmoid outputs with a multi-hot y and fit=None: members are trained one sigmoid
+    per label; the ensemble's per_output is the members' mean of each label's increase."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 3))
+    Y = (np.column_stack([X[:, 0], X[:, 1], X[:, 0] + X[:, 1]])
+         + 0.3 * rng.normal(size=(90, 3)) > 0).astype(int)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3), nn.Sigmoid())
+    test = varimp.randomization_test(net, X, Y, method="permutation", n_permutations=2,
+                                     random_state=0)
+    assert test.details["null"].shape == (2, 3)
+    bag = varimp.ensemble(net, X, Y, method="improved_stepwise_1", n_models=2, random_state=0)
+    tables = []
+    for seed in bag.details["ensemble_settings"]["seeds"]:
+        rows = np.random.default_rng(seed).integers(0, 90, size=90)  # not stratified
+        member = varimp.train_mlp(X[rows], Y[rows], hidden=(4,), activation="tanh",
+                                  task="binary", **varimp.refit.MLP_TRAINING, random_state=seed)
+
+        def losses(Z, member=member):
+            P = torch_predict(member, Z)
+            return np.array([log_loss(Y[:, c], P[:, c], labels=[0, 1]) for c in range(3)])
+
+        tables.append([losses(held_at_mean(X, j)) - losses(X) for j in range(3)])
+    tables = np.array(tables)  # member x variable x label
+    np.testing.assert_allclose(bag.details["per_output"].to_numpy(), tables.mean(axis=0),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(bag.scores, tables.mean(axis=(0, 2)), rtol=1e-6, atol=1e-9)
+    assert list(bag.details["per_output"].columns) == ["output 0", "output 1", "output 2"]
+
+
+def test_members_of_a_stepwise_ensemble_search_on_their_own_rows_with_their_own_seeds():
+    """Each member runs the stepwise search on its bootstrap resample with its seed: the
+    members differ (spread > 0) and member k equals the search rerun by hand (before, every
+    member reran the same search on all rows with the root seed: spread exactly 0)."""
+    X, y, _ = varimp.datasets.friedman1(60, random_state=0)
+    X = X[:, :3]
+    fit = functools.partial(varimp.train_mlp, hidden=(3,), epochs=10)
+    model = fit(X, y, random_state=0)
+    bag = varimp.ensemble(model, X, y, method="backward_stepwise", fit=fit, n_models=3,
+                          random_state=0)
+    assert (bag.std > 0).all(), bag.details["members"]
+    for k, seed in enumerate(bag.details["ensemble_settings"]["seeds"]):
+        rows = np.random.default_rng(seed).integers(0, 60, size=60)
+        hand = varimp.backward_stepwise(model, X[rows], y[rows], fit=fit, random_state=seed)
+        np.testing.assert_array_equal(bag.details["members"].iloc[k].to_numpy(),
+                                      hand.scores.to_numpy())
+
+
+class ClassRecorder:
+    """``fit`` that records the targets of every fit and returns the given classifier."""
+
+    def __init__(self, model):
+        self.model, self.seen = model, []
+
+    def __call__(self, X, y):
+        self.seen.append(np.asarray(y).copy())
+        return self.model
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_classifiers_bootstrap_is_stratified_so_every_member_sees_a_rare_class():
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    labels = np.array(["common"] * 36 + ["mid"] * 21 + ["rare"] * 3)
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=50, random_state=0).fit(X, labels)
+    recorder = ClassRecorder(clf)
+    bag = varimp.ensemble(clf, X, labels, method="garson", fit=recorder, n_models=6,
+                          random_state=0)
+    index = np.searchsorted(["common", "mid", "rare"], labels)
+    for seen, seed in zip(recorder.seen, bag.details["ensemble_settings"]["seeds"], strict=True):
+        np.testing.assert_array_equal(seen, labels[stratified_rows(seed, index)])
+        assert (np.unique(seen, return_counts=True)[1] == [36, 21, 3]).all()
+    # refitted clones (fit=None) all have the three classes
+    varimp.ensemble(clf, X, labels, method="garson", n_models=4, random_state=1)
+
+
+def test_keras_head_names_select_the_same_output_of_rebuilt_members():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype("float32")
+    Y = np.column_stack([X[:, 0], 2 * X[:, 1]]).astype("float32")
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, activation="tanh")(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(1, name="flow")(hidden),
+                                 keras.layers.Dense(1, name="temp")(hidden)])
+    bag = varimp.ensemble(model, X, Y, method="connection_weights", output="temp", n_models=2,
+                          random_state=0)
+    assert list(bag.details["per_output"].columns) == ["temp"]
+    for k, seed in enumerate(bag.details["ensemble_settings"]["seeds"]):
+        rows = np.random.default_rng(seed).integers(0, 60, size=60)
+        member = varimp.train_mlp(X[rows].astype(np.float64), Y[rows].astype(np.float64),
+                                  hidden=(4,), activation="tanh", **varimp.refit.MLP_TRAINING,
+                                  random_state=seed)
+        first, last = member[0].weight.detach().double(), member[2].weight.detach().double()
+        hand = (first.T @ last[1]).numpy()  # input -> hidden -> "temp"
+        np.testing.assert_allclose(bag.details["members"].iloc[k], hand, rtol=1e-5, atol=1e-7)
+
+
+def test_a_dask_cluster_whose_workers_cannot_start_says_to_guard_the_main_module(
+        tabular, monkeypatch):
+    import distributed
+
+    def no_worker(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_worker)
+    X, y = tabular
+    with pytest.raises(VarImpError) as info:
+        varimp.ensemble(linear_network(X, y), X, y, method="connection_weights",
+                        fit=linear_network, n_models=2, backend="dask", random_state=0)
+    message = str(info.value)
+    assert 'if __name__ == "__main__":' in message and "Nanny failed to start" in message

@@ -129,7 +129,7 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     except UnsupportedModelError as exc:
         raise InputError(f"varimp cannot rebuild {type(adapter.model).__name__} to retrain it "
                          f"({exc}): {_ASK}") from exc
-    refit = _rebuild(network, adapter, np.asarray(X))
+    refit = _rebuild(network, adapter, np.asarray(X), None if y is None else np.asarray(y))
     description = refit.description(type(adapter.model).__name__)
     if refit.not_carried:  # (issued here: once per model and process, not once per call)
         warnings.warn(f"the networks varimp retrains are rebuilt from the layer sizes, "
@@ -217,8 +217,9 @@ class NetworkRefit:
     ``trainer`` is ``"mlp"`` (:func:`varimp.train_mlp`) or ``"recurrent"``
     (:func:`varimp.train_recurrent`); ``arguments`` are the trainer's architecture arguments and
     ``training`` its training ones. ``task`` says how targets are read: ``"regression"`` (as
-    given) or ``"classes"`` (labels mapped to the indices of ``classes``, one-hot for several
-    sigmoid outputs). With ``logits``, the trained network's final softmax or sigmoid is
+    given) or ``"classes"`` (labels mapped to the indices of ``classes``; with
+    ``multilabel``, several sigmoid outputs, one 0/1 column per label, each trained by binary
+    cross-entropy). With ``logits``, the trained network's final softmax or sigmoid is
     removed, so that it returns logits as the user's model does. ``not_carried``: what the
     rebuilt network leaves out of the given one, in words.
     """
@@ -228,7 +229,7 @@ class NetworkRefit:
     task: str = "regression"
     classes: tuple | None = None
     n_outputs: int = 1
-    one_hot: bool = False
+    multilabel: bool = False
     logits: bool = False
     architecture: str = ""
     training: dict[str, Any] = field(default_factory=dict)
@@ -253,11 +254,10 @@ class NetworkRefit:
         steps = X.shape[1] if self.trainer == "recurrent" and \
             self.arguments.get("return_sequences") else 1
         kind = "logits" if self.logits else "probability"
-        index = read_targets(y, (X.shape[0], steps, self.n_outputs), kind, self.classes).values
+        index = read_targets(y, (X.shape[0], steps, self.n_outputs), kind, self.classes,
+                             multilabel=self.multilabel).values
         index = index[:, 0] if steps == 1 else index
-        if self.one_hot:
-            return np.eye(self.n_outputs)[index]
-        return index.astype(np.float64) if self.n_outputs == 1 else index
+        return index.astype(np.float64) if self.n_outputs == 1 or self.multilabel else index
 
     def description(self, model_name: str) -> dict[str, Any]:
         name = "varimp.train_mlp" if self.trainer == "mlp" else "varimp.train_recurrent"
@@ -280,7 +280,7 @@ def _without_last(model: Any) -> Any:
     return stripped
 
 
-def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
+def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) -> NetworkRefit:
     from .network import Dense, Recurrent
 
     layers = list(network.layers)
@@ -293,11 +293,12 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
     classifier = kind in ("probability", "logits")
     recurrent = [layer for layer in layers if isinstance(layer, Recurrent)]
     dense = [layer for layer in layers if isinstance(layer, Dense)]
+    multilabel = _multilabel(last, kind, adapter, X, y)
     if recurrent:
         arguments, architecture = _recurrent_arguments(recurrent, dense, layers, kind, adapter)
         trainer, training = "recurrent", dict(RECURRENT_TRAINING)
     else:
-        arguments, architecture = _dense_arguments(dense, kind, adapter)
+        arguments, architecture = _dense_arguments(dense, kind, adapter, multilabel)
         trainer, training = "mlp", dict(MLP_TRAINING)
         if arguments["task"] == "multiclass":  # every class an output, even one absent from y
             arguments["n_classes"] = n_outputs
@@ -305,16 +306,33 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray) -> NetworkRefit:
         trainer=trainer, arguments=arguments,
         task="classes" if classifier else "regression",
         classes=adapter.classes if classifier else None,
-        n_outputs=n_outputs, one_hot=classifier and last.activation == "sigmoid" and n_outputs > 1,
+        n_outputs=n_outputs, multilabel=multilabel,
         logits=kind == "logits", architecture=architecture, training=training,
         not_carried=tuple(adapter.not_carried()))
+
+
+def _multilabel(last: Any, kind: str, adapter: Any, X: np.ndarray, y: np.ndarray | None
+                ) -> bool:
+    """Whether the outputs are independent binary labels, as the methods read them
+    (:func:`varimp.scoring.multilabel_outputs`): several sigmoid units; for several logits, a
+    multi-hot ``y``."""
+    if kind == "probability":
+        return last.activation == "sigmoid" and last.n_out > 1
+    if kind != "logits" or last.n_out < 2 or y is None:
+        return False
+    from .scoring import read_targets
+
+    steps = X.shape[1] if X.ndim == 3 and np.ndim(y) == 3 else 1
+    shape = (X.shape[0], steps, last.n_out)
+    return read_targets(y, shape, kind, adapter.classes, multilabel=None).multilabel
 
 
 def _refuse(adapter: Any, what: str) -> InputError:
     return InputError(f"varimp cannot rebuild {type(adapter.model).__name__}: {what}; {_ASK}")
 
 
-def _dense_arguments(dense: list, kind: str, adapter: Any) -> tuple[dict[str, Any], str]:
+def _dense_arguments(dense: list, kind: str, adapter: Any, multilabel: bool = False
+                     ) -> tuple[dict[str, Any], str]:
     from .modules import TORCH_ACTIVATIONS
 
     hidden, last = dense[:-1], dense[-1]
@@ -326,15 +344,17 @@ def _dense_arguments(dense: list, kind: str, adapter: Any) -> tuple[dict[str, An
     if activation not in TORCH_ACTIVATIONS:
         raise _refuse(adapter, f"hidden activation {activation!r} is not one of "
                                f"{sorted(TORCH_ACTIVATIONS)}")
-    task = _dense_task(last, kind, adapter)
+    task = _dense_task(last, kind, adapter, multilabel)
     arguments = {"hidden": tuple(layer.n_out for layer in hidden), "activation": activation,
                  "task": task}
     sizes = " -> ".join(str(s) for s in (dense[0].n_in, *arguments["hidden"], last.n_out))
     return arguments, f"Dense {sizes}, hidden {activation}, output {last.activation}"
 
 
-def _dense_task(last: Any, kind: str, adapter: Any) -> str:
-    """The train_mlp task that gives the user's output layer and output kind."""
+def _dense_task(last: Any, kind: str, adapter: Any, multilabel: bool = False) -> str:
+    """The train_mlp task that gives the user's output layer and output kind: several
+    sigmoid outputs (probabilities, or multi-label logits) are ``"binary"``, one sigmoid
+    per label."""
     if kind == "regression" and last.activation == "identity":
         return "regression"
     if kind == "probability" and last.activation == "softmax":
@@ -342,7 +362,7 @@ def _dense_task(last: Any, kind: str, adapter: Any) -> str:
     if kind == "probability" and last.activation == "sigmoid":
         return "binary"
     if kind == "logits" and last.activation == "identity":
-        return "binary" if last.n_out == 1 else "multiclass"
+        return "binary" if last.n_out == 1 or multilabel else "multiclass"
     raise _refuse(adapter, f"its output layer ({last.activation}, read as {kind}) is not one "
                            "varimp.train_mlp trains (identity for regression or logits, "
                            "sigmoid or softmax for probabilities)")
@@ -366,13 +386,12 @@ def _recurrent_arguments(recurrent: list, dense: list, layers: list, kind: str, 
     out_activation = head.activation if head else recurrent[-1].activation
     if kind == "regression" and (head is None or head.activation == "identity"):
         loss = "mse"
-    elif kind == "probability" and out_activation == "sigmoid" and \
-            (head is None or head.n_out == 1):
-        loss = "bce"
+    elif kind == "probability" and out_activation == "sigmoid":
+        loss = "bce"  # one sigmoid output, or one per label (multi-label)
     else:
         raise _refuse(adapter, f"its output ({out_activation}, read as {kind}) is not one "
                                "varimp.train_recurrent trains (a linear head for regression, "
-                               "one sigmoid output for probabilities)")
+                               "sigmoid outputs for probabilities)")
     arguments = {"cell": cell, "units": tuple(layer.n_out for layer in recurrent),
                  "activations": tuple(layer.activation for layer in recurrent),
                  "return_sequences": bool(recurrent[-1].return_sequences),

@@ -39,6 +39,7 @@ from .methods.retraining import predictions_like
 from .refit import resolve_fit
 from .registry import MethodSpec, method_spec
 from .result import Importance
+from .scoring import CLASSIFIER_KINDS, multilabel_outputs, read_targets
 from .validation import Data, check_positive_float, check_positive_int, validate
 
 __all__ = ["ensemble", "randomization_test"]
@@ -56,6 +57,7 @@ class NetworkScores(NamedTuple):
     by_time: pd.DataFrame | None
     kind: str
     measure: str | None
+    per_output: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,16 @@ class Recompute:
     outputs per sample, read with the given model's ``output_kind`` and ``classes``), else a
     :class:`~varimp.ModelError`. The method sees the refitted network, every row of X
     (``data.X``) and the targets of every row (``data.y``: permuted for a null network), with
-    the feature names and output names of the data the user gave. A non-finite score is a
+    the feature names and output names of the data the user gave (``target_names``: the
+    columns of a DataFrame ``y``, else the given model's own output names, such as Keras
+    heads, which a rebuilt network does not carry). A non-finite score is a
     :class:`~varimp.ModelError`. The observed network of a randomization test (task
     :data:`OBSERVED`) gets ``observed_options`` and returns its whole :class:`Importance`.
+
+    ``own_search`` (an ensemble of a retraining method): the method's search runs on the
+    member's own training rows (``data.X_train``, ``data.y_train``: its bootstrap resample)
+    with the member's own seed (``data.seed``) as ``random_state``, so that members differ
+    by their sampling and training as the members of any other ensemble do.
     """
 
     method: str
@@ -80,17 +89,21 @@ class Recompute:
     classes: tuple | None
     shape: tuple[int, ...]
     observed_options: dict[str, Any] | None = None
+    own_search: bool = False
 
     def __call__(self, model: object, data: FitData) -> NetworkScores | Importance:
         predictions_like(model, data.X, self.output_kind, self.classes, self.shape,
                          self.options.get("batch_size"))
         observed = data.task.label == OBSERVED and self.observed_options is not None
-        y = data.y
+        options = self.observed_options if observed else self.options
+        X, y = data.X, data.y
+        if self.own_search:
+            X, y = data.X_train, data.y_train
+            options = {**options, "random_state": data.seed}
         if self.target_names is not None and np.ndim(y) == 2:
             y = pd.DataFrame(y, columns=list(self.target_names))
-        result = importance(model, data.X, y, method=self.method,
-                            feature_names=self.feature_names,
-                            **(self.observed_options if observed else self.options))
+        result = importance(model, X, y, method=self.method,
+                            feature_names=self.feature_names, **options)
         values = [result.scores] + ([] if result.by_time is None else [result.by_time])
         if not all(np.isfinite(v.to_numpy(dtype=float)).all() for v in values):
             raise ModelError(f"method {self.method!r} gave non-finite scores on the refitted "
@@ -98,7 +111,7 @@ class Recompute:
         if observed:
             return result
         return NetworkScores(result.scores, result.by_time, result.kind,
-                             result.details.get("measure"))
+                             result.details.get("measure"), result.details.get("per_output"))
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,8 @@ class _Refits:
     output_kind: str
     classes: tuple | None
     shape: tuple[int, ...]  # (steps, outputs) the given model predicts per sample
+    target_names: tuple[str, ...] | None  # the outputs' names a refitted network is read with
+    strata: np.ndarray | None  # a classifier's class of every row: stratified bootstrap
 
     @classmethod
     def build(cls, model: object, X: object, y: object, method: object, fit: object,
@@ -121,10 +136,12 @@ class _Refits:
         spec = method_spec(method)
         split_options(spec, options)  # an unknown option is refused before any fit
         data = validate(X, y, feature_names=options.get("feature_names"), y_required=True)
-        fit_callable, description = resolve_fit(model, fit, data.X, data.y)
+        # the configured adapter: a rebuilt network is trained as the model is read (its
+        # output kind and classes as given), as the stepwise methods do
         adapter = adapt(model).configure(output_kind=options.get("output_kind"),
                                          classes=options.get("classes"))
-        shape = adapter.predict(data.X, options.get("batch_size")).shape[1:]
+        fit_callable, description = resolve_fit(adapter, fit, data.X, data.y)
+        pred = adapter.predict(data.X, options.get("batch_size"))
         seed = _root_seed(random_state)
         options = {k: v for k, v in options.items() if k != "feature_names"}
         if "random_state" in spec.options:
@@ -132,7 +149,8 @@ class _Refits:
         if spec.retrains:  # a stepwise method retrains each network the same way
             options["fit"] = fit_callable
         return cls(spec, data, fit_callable, description, seed, options, adapter.output_kind,
-                   adapter.classes, shape)
+                   adapter.classes, pred.shape[1:], _target_names(adapter, data),
+                   _strata(adapter, data, pred))
 
     @property
     def trains_observed(self) -> bool:
@@ -144,22 +162,25 @@ class _Refits:
             bool(self.fit_description.get("altered"))
         return differs and not self.spec.retrains
 
-    def recompute(self, observed: bool = False) -> Recompute:
+    def recompute(self, observed: bool = False, own_search: bool = False) -> Recompute:
         """The per-network evaluation (every network's method runs sequentially, silently);
-        with ``observed``, the observed network's method keeps its interval options."""
+        with ``observed``, the observed network's method keeps its interval options; with
+        ``own_search``, a retraining method searches on each member's rows with its seed."""
         quiet = {"progress": False} if "progress" in self.spec.options else {}
         # a null network's interval would be computed and thrown away
         options = {k: v for k, v in self.options.items() if k not in ("ci_level", "n_bootstrap")}
         return Recompute(self.spec.name, {**options, **quiet}, self.data.feature_names,
-                         self.data.target_names, self.output_kind, self.classes, self.shape,
-                         {**self.options, **quiet} if observed else None)
+                         self.target_names, self.output_kind, self.classes, self.shape,
+                         {**self.options, **quiet} if observed else None,
+                         own_search and self.spec.retrains)
 
-    def run(self, tasks: list[FitTask], n_jobs: object, backend: object, progress: object
-            ) -> list[Any]:
+    def run(self, tasks: list[FitTask], n_jobs: object, backend: object, progress: object,
+            own_search: bool = False) -> list[Any]:
         engine = RetrainEngine(self.fit, self.data.X, self.data.y, n_jobs=n_jobs,
-                               backend=backend, progress=progress, random_state=self.seed)
+                               backend=backend, progress=progress, random_state=self.seed,
+                               strata=self.strata)
         observed = any(task.label == OBSERVED for task in tasks)
-        return engine.run(tasks, self.recompute(observed))
+        return engine.run(tasks, self.recompute(observed, own_search))
 
     def seeds(self, n_tasks: int) -> list[int]:
         """The seeds of ``n_tasks`` fits by position, as :meth:`run` draws them."""
@@ -168,6 +189,33 @@ class _Refits:
 
     def settings(self, **extra: Any) -> dict[str, Any]:
         return {"fit": self.fit_description, "random_state": self.seed, **extra}
+
+
+def _target_names(adapter: Any, data: Data) -> tuple[str, ...] | None:
+    """The names a refitted network's outputs are read with: the columns of a DataFrame
+    ``y``, else the given model's own output names (a Keras model's heads) when ``y`` has a
+    column per output, so that ``output="temp"`` selects the same output on every refitted
+    network (a network varimp rebuilds in PyTorch has no names of its own)."""
+    if data.target_names is not None:
+        return data.target_names
+    names = adapter.model_output_names()
+    if names is None or np.ndim(data.y) != 2 or data.y.shape[1] != len(names):
+        return None
+    return tuple(names)
+
+
+def _strata(adapter: Any, data: Data, pred: np.ndarray) -> np.ndarray | None:
+    """A classifier's class index of every row (one label per row), for a stratified
+    bootstrap (:func:`varimp.engines.fits.bootstrap_rows`); None for a regression, a
+    multi-label model or labels per time step. Reading the targets here also refuses labels
+    the model has no class for before any fit."""
+    if adapter.output_kind not in CLASSIFIER_KINDS:
+        return None
+    targets = read_targets(data.y, pred.shape, adapter.output_kind, adapter.classes,
+                           multilabel=multilabel_outputs(adapter, pred))
+    if targets.multilabel or targets.values.shape[1] != 1:
+        return None
+    return targets.values[:, 0]
 
 
 def _root_seed(random_state: object) -> int:
@@ -402,9 +450,18 @@ def ensemble(
     ``n_models`` networks are trained by ``fit``, each with its own seed and, by default, on
     its own bootstrap resample of the rows (bagging, Breiman 1996), so that the spread covers
     both the randomness of training and that of the sample. ``method`` runs on every member
-    against every row of ``X`` and ``y``, with the options given. A single network's ranking
-    can change from one training run to the next (Olden & Jackson 2002; Gevrey et al. 2003);
-    the ensemble shows by how much.
+    against every row of ``X`` and ``y``, with the options given. A retraining method
+    (``forward_stepwise``, ``backward_stepwise``) trains its own networks: for each member it
+    runs its whole search on the member's rows (its bootstrap resample, or every row) with the
+    member's seed as ``random_state``, so that members differ as those of any other method.
+    A single network's ranking can change from one training run to the next (Olden & Jackson
+    2002; Gevrey et al. 2003); the ensemble shows by how much.
+
+    For a classifier (one class label per row) the bootstrap is stratified: each class is
+    resampled within itself (:func:`varimp.engines.fits.bootstrap_rows`), so every member is
+    trained on every class of the data, a rare one included, in its own proportion; an
+    unstratified resample can miss a rare class and give a member fewer outputs than the
+    model.
 
     Parameters
     ----------
@@ -430,13 +487,14 @@ def ensemble(
     n_models : int, default 10
         Members (at least 2: a spread needs two).
     bootstrap : bool, default True
-        Train each member on a bootstrap resample of the rows; False: on every row, members
-        differing by their seed only.
+        Train each member on a bootstrap resample of the rows (stratified by class for a
+        classifier); False: on every row, members differing by their seed only.
     ci_level : float, default 0.95
         Level of the percentile interval over the members' scores.
     random_state : int, numpy Generator or None
-        Seeds every fit and resample (one seed per member, drawn before any fit is dispatched)
-        and the method's own draws, the same on every member.
+        Seeds every fit and resample (one seed per member, drawn before any fit is dispatched,
+        listed in ``details["ensemble_settings"]["seeds"]``) and the method's own draws, the
+        same on every member (a retraining method's search: the member's own seed).
     n_jobs, backend, progress
         As in :func:`randomization_test`.
     **options
@@ -449,7 +507,8 @@ def ensemble(
         the ``(1 - ci_level) / 2`` and ``1 - (1 - ci_level) / 2`` percentiles of their scores
         (linear interpolation, :func:`numpy.percentile`); ``by_time``: the members' mean table,
         where the method has one; ``kind``: the method's. ``details["members"]`` holds every
-        member's scores (member x variable).
+        member's scores (member x variable); ``details["per_output"]``, where the method gives
+        one per output (several outputs), the members' mean of it.
 
     Raises
     ------
@@ -481,7 +540,7 @@ def ensemble(
         raise InputError(f"ci_level must lie strictly between 0 and 1; received {ci_level!r}")
     refits = _Refits.build(model, X, y, method, fit, random_state, options)
     tasks = [FitTask(("model", i + 1), bootstrap=bool(bootstrap)) for i in range(n_models)]
-    results = refits.run(tasks, n_jobs, backend, progress)
+    results = refits.run(tasks, n_jobs, backend, progress, own_search=True)
     members, tables = _stack(results)
     first = results[0]
     variables = first.scores.index
@@ -494,10 +553,12 @@ def ensemble(
                                 index=pd.RangeIndex(1, n_models + 1, name="model")),
         "settings": {k: v for k, v in refits.options.items() if k != "fit"},
         "ensemble_settings": refits.settings(n_models=n_models, bootstrap=bool(bootstrap),
-                                             ci_level=ci_level),
+                                             ci_level=ci_level, seeds=refits.seeds(n_models)),
     }
     if first.measure is not None:
         details["measure"] = first.measure
+    if all(r.per_output is not None for r in results):  # several outputs: each one's mean
+        details["per_output"] = sum(r.per_output for r in results) / n_models
     return Importance(
         method=refits.spec.name,
         scores=pd.Series(members.mean(axis=0), index=variables),

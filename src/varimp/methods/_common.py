@@ -120,7 +120,7 @@ def output_names(adapter: Adapter, data: Data | None, n_outputs: int
                  ) -> tuple[str, ...] | None:
     """Names of the model's ``n_outputs`` outputs: class labels or Keras output names (from the
     adapter), else the columns of a DataFrame ``y``; None when none of them fits."""
-    for names in (adapter.output_names, None if data is None else data.target_names):
+    for names in (adapter.unit_names(n_outputs), None if data is None else data.target_names):
         if names is not None and len(names) == n_outputs:
             return names if isinstance(names, tuple) else tuple(names)
     return None

@@ -14,7 +14,7 @@ import pandas as pd
 from ..engines import Task
 from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
 from ..errors import InputError, describe
-from ..scoring import Evaluation, check_probabilities, read_targets
+from ..scoring import Evaluation, check_probabilities, multilabel_outputs, read_targets
 from ..validation import check_positive_int, check_random_state
 from ._common import Setup, output_labels, output_names, resolve_output, resolve_step
 
@@ -72,7 +72,8 @@ class Measure:
             kind = adapter.output_kind
             inferred = not adapter.output_kind_given
             targets = read_targets(data.y, base.shape, kind, adapter.classes,
-                                   inferred=inferred, multilabel=True)
+                                   inferred=inferred,
+                                   multilabel=multilabel_outputs(adapter, base))
             if kind == "probability":
                 check_probabilities(base, multilabel=targets.multilabel)
             evaluation = Evaluation(scoring, targets, outputs, step, base.shape[2])

@@ -71,7 +71,9 @@ def profile(
     on the ``n * T`` rows of ``X``) of ``X[:, :, j]`` over all samples and steps, held constant
     at every step; sweeping ``j`` sets it to the swept value at all steps. With ``by_time``
     every cell ``(t, j)`` is swept alone over the range of feature ``j`` while every other cell
-    sits at its median over the samples; ``by_time`` holds the range of that curve.
+    sits at its median over the samples (a one-hot group: at its most frequent category at
+    that step, so the model sees valid categories only); ``by_time`` holds the range of that
+    curve.
 
     Outputs: the prediction of a row is taken at ``output_step`` when the model predicts one
     value per time step, else summed over the predicted steps (as in
@@ -116,8 +118,9 @@ def profile(
         output labels: the range of every output's median curve; the score is their mean),
         ``"levels"`` (a column ``level`` with the labels, then one column per feature),
         ``"x"`` ({variable: "value", "fraction" or "category"}), ``"outputs"``, ``"steps"``,
-        ``"level_kind"``; with ``by_time`` also ``"cell_curves"`` (time_step, variable, x,
-        prediction, output).
+        ``"level_kind"``, ``"prediction"`` (what a curve's prediction is, e.g. "prediction
+        summed over 10 steps"; the plots' label); with ``by_time`` also ``"cell_curves"``
+        (time_step, variable, x, prediction, output).
 
     References
     ----------
@@ -187,11 +190,14 @@ def profile(
         "outputs": outputs,
         "steps": steps,
         "level_kind": levels if isinstance(levels, str) else "given",
+        # what a curve's y is (the plots label it): one step, or the sum over the predicted steps
+        "prediction": "prediction" if n_steps == 1 else f"prediction at step {step}"
+        if step is not None else f"prediction summed over {n_steps} steps",
     }
     table = None
     if data.sequence and by_time:
         table, details["cell_curves"] = _by_time(respond, data.X, setup.groups, grids, xs,
-                                                 outputs)
+                                                 outputs, categories)
     return Importance("profile", pd.Series(per_output.mean(axis=1), index=names),
                       by_time=table, details=details, kind="magnitude")
 
@@ -279,9 +285,11 @@ def _sweep(base: np.ndarray, cols: list[int], grid: np.ndarray) -> np.ndarray:
 
 def _by_time(respond: Any, X: np.ndarray, groups: Mapping[str, list[int]],
              grids: Mapping[str, np.ndarray], xs: Mapping[str, np.ndarray],
-             outputs: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sweep every cell ``(t, variable)`` alone, the other cells at their median over samples."""
-    base = np.median(X, axis=0)  # (T, p)
+             outputs: list[int], categories: Mapping[str, Any]
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sweep every cell ``(t, variable)`` alone, the other cells at their median over samples;
+    a one-hot group (``categories``) at its most frequent observed category at each step."""
+    base = _step_levels(X, groups, categories)  # (T, p)
     n_time, names = X.shape[1], list(groups)
 
     def cells() -> Iterator[np.ndarray]:
@@ -300,6 +308,23 @@ def _by_time(respond: Any, X: np.ndarray, groups: Mapping[str, list[int]],
     curves = pd.concat(frames, ignore_index=True)
     curves = curves[["time_step", "variable", "x", "prediction", "output"]]
     return time_table(np.asarray(ranges), names), curves
+
+
+def _step_levels(X: np.ndarray, groups: Mapping[str, list[int]],
+                 categories: Mapping[str, Any]) -> np.ndarray:
+    """The values ``(T, p)`` other cells are held at while one cell is swept: every feature's
+    median over the samples at each step, and every one-hot group's most frequent category at
+    each step (the median of a one-hot column is 0 or 1 on its own, which together can make
+    a row of several ones or of zeros that the data never holds); ties: the first category,
+    the reference (a row of zeros) first."""
+    base = np.median(X, axis=0)
+    for v in categories:
+        cols = groups[v]
+        for t in range(X.shape[1]):
+            codes = one_hot_codes(X[:, t, cols])
+            mode = np.bincount(codes, minlength=len(cols) + 1).argmax()
+            base[t, cols] = mode == np.arange(1, len(cols) + 1)
+    return base
 
 
 def _tidy(values: Sequence[np.ndarray], names: list[str], outputs: list[int], *,

@@ -40,7 +40,7 @@ from ..engines.tasks import generator, seed_from
 from ..errors import InputError, ModelError, describe
 from ..refit import check_fraction, resolve_fit
 from ..result import Importance
-from ..scoring import Evaluation, check_probabilities, check_scoring, read_targets
+from ..scoring import Evaluation, Targets, check_probabilities, check_scoring, read_targets
 from ..validation import check_choice
 from ._common import Setup, prepare
 from .measure import Measure
@@ -119,7 +119,10 @@ def predictions_like(model: object, X: np.ndarray, output_kind: str, classes: tu
 class HeldOutLoss:
     """``evaluate(model, data)`` for the retraining engine: the loss (``-score``) of a refitted
     model's predictions of the held-out rows ``data.X_test`` against ``data.y_test``, on the
-    outputs and predicted step selected for the given model. Pickled to the workers."""
+    outputs and predicted step selected for the given model, as an array: that loss first,
+    then, with ``per_output``, each selected output's own loss from the same predictions.
+    ``multilabel``: the targets are multi-label, as decided once from the given model and
+    its targets (:func:`varimp.scoring.multilabel_outputs`). Pickled to the workers."""
 
     scoring: Any
     output_kind: str
@@ -128,16 +131,20 @@ class HeldOutLoss:
     step: int | None
     shape: tuple[int, int]  # (predicted steps, outputs) of the given model
     batch_size: int | None = None
+    multilabel: bool = False
+    per_output: bool = False
 
-    def __call__(self, model: object, data: FitData) -> float:
+    def __call__(self, model: object, data: FitData) -> np.ndarray:
         pred = predictions_like(model, data.X_test, self.output_kind, self.classes, self.shape,
                                 self.batch_size)
         if self.output_kind == "probability":
-            check_probabilities(pred)
-        targets = read_targets(data.y_test, pred.shape, self.output_kind, self.classes)
-        evaluation = Evaluation(self.scoring, targets, list(self.outputs), self.step,
-                                pred.shape[2])
-        return evaluation.loss(pred)
+            check_probabilities(pred, multilabel=self.multilabel)
+        targets = read_targets(data.y_test, pred.shape, self.output_kind, self.classes,
+                               multilabel=self.multilabel)
+        selections = [list(self.outputs)] + \
+            ([[k] for k in self.outputs] if self.per_output else [])
+        return np.array([Evaluation(self.scoring, targets, selected, self.step,
+                                    pred.shape[2]).loss(pred) for selected in selections])
 
 
 # -- the search ----------------------------------------------------------------------------------
@@ -177,11 +184,12 @@ class _Search:
                  for k, item in enumerate(fold_fits)] for fold_fits in zip(*by_fold, strict=True)]
 
     def run(self, needed: list[tuple[_Key, SeededFit]],
-            guess: Callable[[dict[_Key, Any]], list[tuple[_Key, SeededFit]]] | None = None
-            ) -> None:
+            guess: Callable[[dict[_Key, Any]], list[tuple[_Key, SeededFit]]] | None = None,
+            label: str = "fits") -> None:
         """Run the needed fits not run yet, in one dispatch. When their number would leave
         workers idle at its end, ``guess(results so far)`` names fits of the next step (on a
-        guess of this step's pick) for those slots, as the first worker is about to idle."""
+        guess of this step's pick) for those slots, as the first worker is about to idle.
+        ``label`` names the progress bar."""
         todo = dict((key, item) for key, item in needed if key not in self.results)
         if not todo:
             return
@@ -196,13 +204,14 @@ class _Search:
 
         engine = self.engine(0, 0, self.removal)
         values = engine.execute(list(todo.values()), self.evaluate,
-                                ahead if guess is not None else None)
+                                ahead if guess is not None else None, label)
         keys += [key for key, _ in chosen][:len(values) - len(keys)]
         self.results.update(zip(keys, values, strict=True))
 
     def losses(self, candidates: list[list[tuple[_Key, SeededFit]]]
                ) -> tuple[np.ndarray, list[list[int]]]:
-        """Mean held-out loss of every candidate over the folds, and its seeds (per fold)."""
+        """Mean held-out losses of every candidate over the folds, ``(candidates, 1 + k)``: the
+        loss, then each output's (:class:`HeldOutLoss`); and its seeds (per fold)."""
         for key, _ in (pair for fits in candidates for pair in fits):
             if isinstance(self.results[key], Failed):  # a fit run ahead, now needed
                 self.results[key].throw()
@@ -227,16 +236,18 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
     n = setup.data.n_samples
     seed = seed_from(random_state)
     base = setup.adapter.predict(setup.data.X, batch_size)
-    folds = _folds(cv, validation_fraction, setup, seed, _class_indices(setup, base.shape))
     measure = Measure.build(setup, base, scoring, output, output_step)
+    targets = measure.evaluation.targets  # read once, multi-label decided from the model
+    folds = _folds(cv, validation_fraction, setup, seed, _class_indices(targets))
     fit_callable, description = resolve_fit(setup.adapter, fit, setup.data.X, setup.data.y)
     evaluate = HeldOutLoss(scoring, setup.adapter.output_kind, setup.adapter.classes,
-                           tuple(measure.outputs), measure.step, base.shape[1:], batch_size)
+                           tuple(measure.outputs), measure.step, base.shape[1:], batch_size,
+                           targets.multilabel, bool(measure.each))
     search = _Search(setup, fit_callable, evaluate, folds, removal, seed,
                      {"n_jobs": n_jobs, "backend": backend, "progress": progress})
     sign = -1.0 if measure.greater_is_better else 1.0
     with session(n_jobs, backend):  # one set of Dask workers for every step of the search
-        path, table, scores, start = _greedy(direction, search, sign)
+        path, table, scores, start, changes = _greedy(direction, search, sign)
     details = {
         "path": pd.DataFrame(path), "errors": pd.DataFrame(table).reindex(
             columns=setup.variables).rename_axis("step"),
@@ -244,13 +255,23 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
         "fit": description, "removal": removal,
         "held_out": {"rows": [f.tolist() for f in folds], "of": int(n), "cv": cv is not None},
     }
+    if measure.each:  # several outputs with errors of their own: each one's change
+        details["per_output"] = pd.DataFrame(
+            [changes[v] for v in setup.variables], index=setup.variables,
+            columns=measure.output_labels)
     return Importance(f"{direction}_stepwise", pd.Series(scores).reindex(setup.variables),
                       details=details, kind="loss")
 
 
 def _greedy(direction: str, search: _Search, sign: float
-            ) -> tuple[list[dict], list[pd.Series], dict[str, float], dict[str, Any]]:
+            ) -> tuple[list[dict], list[pd.Series], dict[str, float], dict[str, Any],
+                       dict[str, np.ndarray]]:
     """The greedy path: every step tries each candidate, keeps the lowest held-out loss.
+
+    Returns the path, the error of every candidate by step, each variable's score (the change
+    of the loss at the step it entered or left), the start and, by variable, the change of each
+    selected output's own loss between the same fits (empty without :class:`HeldOutLoss`'s
+    ``per_output``).
 
     The fits that do not depend on the path, the first network and the last step's (no input
     left, or every input back), run with the first step's candidates. When a step's fits would
@@ -279,9 +300,9 @@ def _greedy(direction: str, search: _Search, sign: float
             """The next step's fits if this step picks the candidate with the lowest mean loss
             among those finished (none finished: the lowest at the previous step)."""
             finished = [i for i, fits in enumerate(candidates)
-                        if all(isinstance(known.get(key), float) for key, _ in fits)]
+                        if all(isinstance(known.get(key), np.ndarray) for key, _ in fits)]
             if finished:
-                pick = min(finished, key=lambda i: np.mean([known[key] for key, _ in
+                pick = min(finished, key=lambda i: np.mean([known[key][0] for key, _ in
                                                             candidates[i]]))
             else:
                 pick = min(range(len(remaining)), key=lambda i: previous.get(remaining[i], 0))
@@ -299,9 +320,9 @@ def _greedy(direction: str, search: _Search, sign: float
     if p > 1:  # the last step has one candidate whatever the path: no input, or all inputs
         last = list(names) if backward else []
         extra += search.plan(p, [(direction, p, "the last input")], [last])[0]
-    path, table, scores = [], [], {}
+    path, table, scores, changes = [], [], {}, {}
     previous: dict[str, float] = {}
-    before = None
+    before = each_before = None
     for step in range(1, p + 1):
         # the likeliest picks first (lowest loss at the previous step), so that the fits still
         # running when a worker idles are the least likely picks; results do not depend on it
@@ -311,25 +332,27 @@ def _greedy(direction: str, search: _Search, sign: float
 
         # the next step depends on this step's pick, except the last one (run with step 1)
         search.run(needed, guess_after(step, removed, list(remaining), candidates, previous)
-                   if step + 1 < p else None)
+                   if step + 1 < p else None, f"{direction}_stepwise: fits, step {step} of {p}")
         if before is None:
             start_losses, start_seeds = search.losses(start_fits)
-            before = float(start_losses[0])
+            before, each_before = float(start_losses[0, 0]), start_losses[0, 1:]
             start = {"error": sign * before, "seeds": start_seeds[0],
                      "inputs": "all" if backward else "none"}
         extra = []
-        losses, seeds = search.losses(candidates)
+        all_losses, seeds = search.losses(candidates)
+        losses, each = all_losses[:, 0], all_losses[:, 1:]
         previous = dict(zip(remaining, losses, strict=True))
         pick = int(np.argmin(losses))  # ties: the first in column order
         variable, after = remaining.pop(pick), float(losses[pick])
         change = after - before if backward else before - after
         scores[variable] = change
+        changes[variable] = each[pick] - each_before if backward else each_before - each[pick]
         path.append({"step": step, "variable": variable, "error_before": sign * before,
                      "error_after": sign * after, "change": change, "seeds": seeds[pick]})
         table.append(pd.Series(sign * losses, index=list(previous), name=step))
         removed = trial(removed, variable)
-        before = after
-    return path, table, scores, start
+        before, each_before = after, each[pick]
+    return path, table, scores, start, changes
 
 
 def _removal_for(removed: list[str], names: list[str], removal: str) -> str:
@@ -337,14 +360,12 @@ def _removal_for(removed: list[str], names: list[str], removal: str) -> str:
     return "mean" if len(removed) == len(names) else removal
 
 
-def _class_indices(setup: Setup, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple] | None:
+def _class_indices(targets: Targets) -> tuple[np.ndarray, tuple] | None:
     """For a classifier, the class index of every row and predicted step ``(n, steps)`` and
     the class labels; None for a regression or multi-label model."""
-    kind = setup.adapter.output_kind
-    if kind not in ("probability", "logits"):
+    if not targets.classifier or targets.multilabel:
         return None
-    targets = read_targets(setup.data.y, shape, kind, setup.adapter.classes)
-    return None if targets.multilabel else (targets.values, targets.classes)
+    return targets.values, targets.classes
 
 
 def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int,
@@ -483,9 +504,13 @@ _RETURNS = """
         error of every candidate of the step), ``start`` (the error and seeds of the first
         network, with all inputs or none), ``measure``, ``outputs``, ``fit`` (how networks were
         trained: :func:`varimp.refit.resolve_fit`'s description, hyper-parameters included),
-        ``removal`` and ``held_out`` (``rows``: the held-out rows of every fold). Errors are in
-        the measure's own direction (an MSE, or an R2 for ``scoring="r2"``); ``change`` is
-        always a loss.
+        ``removal`` and ``held_out`` (``rows``: the held-out rows of every fold) and, for
+        several selected outputs with errors of their own (regression values, multi-label
+        outputs), ``per_output`` (variable x output: each output's own change of error at the
+        step the variable entered or left, from the same fits; the score is the error of the
+        outputs together, for scikit-learn's averaged metrics their mean). Errors are in the
+        measure's own direction (an MSE, or an R2 for ``scoring="r2"``); ``change`` is always
+        a loss.
 """
 
 for _function in (backward_stepwise, forward_stepwise):

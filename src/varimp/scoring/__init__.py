@@ -6,9 +6,15 @@ layer, ``predict_proba``) or ``"logits"`` (declared with ``output_kind="logits"`
 probabilities by a softmax over several outputs, a sigmoid for one). Targets are read
 accordingly: numbers for regression; class labels of any type for classifiers, mapped through
 the model's classes (``classes=``, else ``classes_``, else ``0..k-1``; a single probability or
-logit is the positive class ``classes[1]`` of two). Several probabilities (or logits) with a
-multi-hot ``y`` ``(n, k)`` (0/1, some rows without exactly one 1) are multi-label: each output
-is the probability of its own label (a sigmoid of each logit).
+logit is the positive class ``classes[1]`` of two). Whether several outputs are multi-label
+is decided from the model too (:func:`multilabel_outputs`): several sigmoid units (a
+multi-label ``MLPClassifier``, a ``Sigmoid`` after several units; for a model whose layers
+varimp cannot read, probabilities that do not sum to 1) are independent binary labels, each
+output the probability of its own label, and ``y`` is then 0/1 ``(n, k)``, a row holding any
+number of labels; a softmax's outputs are the classes of one classifier, and a 0/1 ``y``
+with a row that does not hold exactly one 1 is refused. Logits do not say which: several
+logits with a multi-hot ``y`` (0/1, some rows without exactly one 1) are multi-label (a
+sigmoid of each logit), with any other ``y`` the logits of one softmax.
 
 A kind *read* from the model (not given) is checked against targets that look like classes: a
 one-hot ``y`` for several outputs read as regression values is refused (logits scored by MSE
@@ -41,8 +47,15 @@ from .closed_forms import CHECK_ROWS
 from .evaluation import Evaluation
 from .probability import check_probabilities, probabilities
 from .scorers import ALIASES, DEFAULT_SCORING, Scorer, check_scoring
-from .targets import CLASSIFIER_KINDS, OUTPUT_KINDS, Targets, check_output_kind, read_targets
+from .targets import (
+    CLASSIFIER_KINDS,
+    OUTPUT_KINDS,
+    Targets,
+    check_output_kind,
+    multilabel_outputs,
+    read_targets,
+)
 
 __all__ = ["ALIASES", "CHECK_ROWS", "CLASSIFIER_KINDS", "DEFAULT_SCORING", "OUTPUT_KINDS",
            "Evaluation", "Scorer", "Targets", "check_output_kind", "check_probabilities",
-           "check_scoring", "probabilities", "read_targets"]
+           "check_scoring", "multilabel_outputs", "probabilities", "read_targets"]

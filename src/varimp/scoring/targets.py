@@ -1,16 +1,18 @@
 """Targets read once for the model's predictions: regression values, class indices through the
-model's classes (labels of any type, one-hot rows) or multi-label 0/1 columns; a kind read from
-the model is checked against targets that look like classes (:mod:`varimp.scoring`)."""
+model's classes (labels of any type, one-hot rows) or multi-label 0/1 columns (multi-label
+decided from the model: :func:`multilabel_outputs`); a kind read from the model is checked
+against targets that look like classes (:mod:`varimp.scoring`)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, describe
+from ..errors import InputError, VarImpError, describe
 
 OUTPUT_KINDS = ("regression", "probability", "logits")
 CLASSIFIER_KINDS = ("probability", "logits")
@@ -43,14 +45,44 @@ class Targets:
         return self.kind in CLASSIFIER_KINDS
 
 
+def multilabel_outputs(adapter: Any, pred: np.ndarray) -> bool | None:
+    """Whether a classifier's outputs are independent binary labels (multi-label), decided
+    from the model, never from the values of ``y``.
+
+    - One output, or outputs read as regression values: False.
+    - Probabilities: the last layer of the network when varimp reads it (several sigmoid
+      units, as a multi-label ``MLPClassifier`` or a ``Sigmoid`` after several units: True; a
+      softmax: False); for a model whose layers varimp cannot read (a Pipeline, a callable, a
+      custom ``forward``), whether its probabilities of X (``pred``, ``(n, steps, outputs)``)
+      sum to 1 over the outputs, as a softmax's always do and independent sigmoids' do not.
+    - Logits: None, "not decided by the model": logits do not say whether they feed one
+      softmax or a sigmoid each; :func:`read_targets` then reads a multi-hot ``y`` (0/1 with
+      some row that does not hold exactly one 1) as multi-label, any other ``y`` as the
+      classes of one softmax classifier.
+    """
+    if adapter.output_kind not in CLASSIFIER_KINDS or pred.shape[-1] < 2:
+        return False
+    if adapter.output_kind == "logits":
+        return None
+    try:
+        last = adapter.network().layers[-1]
+    except VarImpError:  # layers varimp cannot read: what the probabilities add up to
+        return not bool(np.allclose(pred.sum(axis=-1), 1.0, atol=1e-3))
+    return last.activation == "sigmoid" and last.n_out > 1
+
+
 def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
                  classes: Sequence | None, *, inferred: bool = False,
-                 multilabel: bool = False) -> Targets:
+                 multilabel: bool | None = False) -> Targets:
     """``y`` as regression values or class indices for predictions of ``shape``.
 
     ``inferred``: ``kind`` was read from the model, not given; a regression kind is then
-    checked against targets that look like classes (:mod:`varimp.scoring`). ``multilabel``: a
-    multi-hot ``y`` for several probabilities or logits is read as multi-label targets.
+    checked against targets that look like classes (:mod:`varimp.scoring`). ``multilabel``
+    (:func:`multilabel_outputs`: decided from the model): True, the outputs are independent
+    binary labels and ``y`` must be 0/1 of shape ``(n, outputs)`` or ``(n, steps, outputs)``
+    (a row with one label, or none, is a valid multi-label row); False, the outputs are the
+    classes of one classifier (a 0/1 ``y`` with a row that does not hold exactly one 1 is
+    refused); None (logits), a multi-hot ``y`` is read as multi-label.
     """
     n, steps, outputs = shape
     y = np.asarray(y)
@@ -59,10 +91,50 @@ def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
         if inferred:
             _check_values_are_not_classes(y, outputs)
         return Targets(kind, values)
-    if multilabel and _multi_hot(y, n, steps, outputs):
-        return Targets(kind, y.reshape(n, steps, outputs).astype(np.intp), (0, 1), True)
+    if multilabel or (multilabel is None and _multi_hot(y, n, steps, outputs)):
+        return Targets(kind, _multi_hot_values(y, shape), (0, 1), True)
     labels = _class_labels(classes, outputs)
+    if multilabel is False:
+        _check_not_multi_hot(y, steps, outputs)
     return Targets(kind, _class_indices(y, n, steps, outputs, labels), labels)
+
+
+def _multi_hot_values(y: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Multi-label targets ``(n, steps, outputs)`` of 0 and 1 (booleans included)."""
+    n, steps, outputs = shape
+    shapes = ((n, steps, outputs),) + (((n, outputs),) if steps == 1 else ())
+    if y.shape not in shapes:
+        want = " or ".join(str(s) for s in shapes)
+        raise InputError(f"the model's {outputs} outputs are independent binary labels "
+                         f"(multi-label: several sigmoid outputs, decided from the model), so y "
+                         f"must be 0/1 of shape {want}, one column per label; received y of "
+                         f"shape {y.shape}")
+    if y.dtype.kind not in "biuf" or not bool(np.all((y == 0) | (y == 1))):
+        shown = np.unique(y.astype(str))[:6].tolist()
+        raise InputError(f"the model's {outputs} outputs are independent binary labels "
+                         f"(multi-label: several sigmoid outputs, decided from the model), so y "
+                         f"must hold 0 and 1 only (1: the label is present); received values "
+                         f"{shown}")
+    return y.reshape(n, steps, outputs).astype(np.intp)
+
+
+def _check_not_multi_hot(y: np.ndarray, steps: int, outputs: int) -> None:
+    """A 0/1 table with one column per class for one classifier must be one-hot: say which row
+    is not (a row with no class, or several) and why multi-label does not apply."""
+    tables = (((outputs,),) if steps == 1 else ()) + ((steps, outputs),)  # (n, steps): labels
+    if outputs < 2 or y.shape[1:] not in tables or y.dtype.kind not in "biuf" or \
+            not bool(np.all((y == 0) | (y == 1))):
+        return
+    counts = y.reshape(y.shape[0], -1, outputs).sum(axis=-1)
+    bad = np.argwhere(counts != 1)
+    if bad.size:
+        row = int(bad[0][0])
+        raise InputError(
+            f"y is a 0/1 table with one column per class (shape {y.shape}), but row {row} holds "
+            f"{int(counts[tuple(bad[0])])} ones ({bad.shape[0]} row(s) or cell(s) do not hold "
+            f"exactly one): the model's {outputs} outputs are the class probabilities of one "
+            "classifier (a softmax, decided from the model), so every row needs exactly one "
+            "class; a multi-label model has one sigmoid output per label")
 
 
 def _check_values_are_not_classes(y: np.ndarray, outputs: int) -> None:
