@@ -19,7 +19,7 @@
 
 import warnings
 
-import neuralsens.partial_derivatives as ns
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,6 +30,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from torch import nn
 
 import varimp
+
+with mpl.rc_context():  # neuralsens changes matplotlib's rc settings when imported
+    import neuralsens.partial_derivatives as ns
 
 # -- NeuralNetTools ---------------------------------------------------------------------------
 
