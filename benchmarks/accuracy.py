@@ -8,12 +8,18 @@ generator's ``truth``:
 
 ``similarity``
     Olden, Joy & Death (2004): the share of inputs whose estimated rank equals their true rank.
-    Inputs tied in the truth (``x1 = x2`` in Friedman #1, the zero inputs) form a block of
-    positions, and an input counts as correctly ranked when its estimated rank (average rank for
-    ties in the estimate) falls inside its block.
+    Inputs tied in the truth (``x1 = x2`` in Friedman #1 and product_threshold, the features of
+    a box, the driven features of state_switching, the zero inputs) form a block of positions,
+    and an input counts as correctly ranked when its estimated rank (average rank for ties in
+    the estimate) falls anywhere inside its block: the truth does not order them, so neither
+    does the score.
 ``spearman``
-    Spearman correlation between the method's per-feature importance and the per-feature truth
-    (0 when either is constant).
+    Spearman correlation between the method's per-feature importance and the per-feature
+    truth, with the same rule for ties in the truth: the estimate's ranks of the inputs of a
+    tied block are replaced by their mean before the correlation is taken, so an estimate that
+    puts the block in its positions, in any order, scores like one that ties them (1 for a
+    perfect ranking; without the rule the ceiling would be 0.87 for 2 tied inputs of 3). 0
+    when either side is constant.
 ``recall@k``
     Top-k recall of the informative inputs: ``k`` is the number of inputs with a non-zero truth,
     and the score is the share of them among the ``k`` inputs the method ranks highest.
@@ -34,11 +40,25 @@ generator's ``truth``:
 ``ratio``
     Sequences only: the smallest importance of an informative feature divided by the largest of
     an uninformative one (the reference LSTM target: ``x1`` and ``x2`` at least 15x ``x3``).
+    A misranking is never infinite: the ratio is 0 when an informative feature scores <= 0
+    (it is not separated from "no effect"), and inf only when every informative feature
+    scores > 0 and every uninformative one <= 0.
 
 A method's per-feature importance is its score as :attr:`varimp.Importance.ranks` reads it:
 ``abs(scores)`` for effects (connection weights), the signed increase for losses, the value for
-shares and magnitudes. The per-feature truth is ``abs(truth)`` (tables) or ``abs(truth).sum()``
-over time (sequences).
+shares and magnitudes. The per-feature truth is the design's: ``truth.attrs["feature_truth"]``
+where the generator gives one (state_switching, spike, the moving box: the expected number of a
+sample's truth cells per feature, equal for the features the design treats alike), else
+``abs(truth)`` (tables) or ``abs(truth).sum()`` over time (sequences). The sample mean of a
+per-sample mask is not used: in state_switching it gives ``x1`` 1.309 and ``x2`` 1.379 in one
+draw, and a ranking scored against it would reward a coin flip.
+
+Timing: ``seconds`` is the time of one call of the method on the replicate's network and rows,
+and the table gives its median over replicates. Right before the timed call the same method is
+called once, untimed, on the first 64 rows, so that one-time costs (lazy imports, first calls
+into the framework: 0.8 s for the first ``perturbation`` call of a process) are not charged to
+whichever replicate a worker process happens to run first; the median keeps a replicate slowed
+by other work on the machine from moving the figure.
 
 Replicates run through varimp's retraining engine (:class:`varimp.engines.RetrainEngine`): one
 seeded draw of each data set, and replicate ``r`` is a :class:`~varimp.engines.FitTask` trained
@@ -48,6 +68,10 @@ on the worker (``--n-jobs`` joblib processes). The retraining stepwise methods g
 ``fit=`` (the case's trainer with fewer epochs) and run their fits in the replicate's process.
 ``--quick`` uses fewer rows, fewer epochs and skips the retraining methods on sequences (the
 table says so).
+
+The box layouts all use Ismail et al.'s "shift" signal (a binary label moves the box's cells by
++1 or -1); ``box_sequences/middle_sum`` adds the middle box with the linear "sum" regression as a
+contrast (there the derivatives are exact by construction).
 
 Usage: ``python benchmarks/accuracy.py [--quick] [--replicates R] [--n-jobs N] [--seed S]
 [--data NAME ...] [--out docs/benchmarks.md]``.
@@ -78,7 +102,10 @@ SCORES = ("similarity", "spearman", "recall@k", "auprc", "auprc/sample", "ratio"
 
 # --------------------------------------------------------------------------------- scoring
 def feature_truth(truth: pd.Series | pd.DataFrame) -> pd.Series:
-    """Per-feature truth: ``abs(truth)``, summed over time for sequences."""
+    """Per-feature truth: the design's (``truth.attrs["feature_truth"]``) where the generator
+    gives one, else ``abs(truth)``, summed over time for sequences."""
+    if "feature_truth" in truth.attrs:
+        return truth.attrs["feature_truth"].astype(float).abs()
     if isinstance(truth, pd.DataFrame):
         return truth.abs().sum(axis=0)
     return truth.abs()
@@ -101,12 +128,17 @@ def olden_similarity(estimate: pd.Series, truth: pd.Series) -> float:
 
 
 def spearman(estimate: pd.Series, truth: pd.Series) -> float:
-    """Spearman correlation of estimate and truth (average ranks); 0 when either is constant."""
+    """Spearman correlation of estimate and truth (average ranks), ties in the truth scored as
+    in :func:`olden_similarity`: within a block of inputs tied in the truth, the estimate's
+    ranks are replaced by their mean (its order there is not scored). 0 when either side is
+    constant."""
+    truth = truth.astype(float)
     a = estimate.reindex(truth.index).astype(float).fillna(-np.inf).rank(method="average")
-    b = truth.astype(float).rank(method="average")
+    a = a.groupby(truth.to_numpy()).transform("mean")
+    b = truth.rank(method="average")
     a, b = a.to_numpy() - a.mean(), b.to_numpy() - b.mean()
     denominator = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denominator if denominator > 0 else 0.0
+    return min(1.0, max(-1.0, float(a @ b) / denominator)) if denominator > 0 else 0.0
 
 
 def top_k_recall(estimate: pd.Series, truth: pd.Series) -> float:
@@ -134,7 +166,8 @@ def auprc(by_time: pd.DataFrame, truth: pd.DataFrame) -> float:
     values = np.abs(np.asarray(by_time, dtype=float))
     if values.shape != mask.shape:
         raise ValueError(f"by_time has shape {values.shape}; the truth {mask.shape}")
-    return float(average_precision_score(mask.ravel(), np.nan_to_num(values.ravel())))
+    score = average_precision_score(mask.ravel(), np.nan_to_num(values.ravel()))
+    return min(1.0, float(score))  # a sum of products can round to 1 + 2e-16
 
 
 def sample_auprc(values: np.ndarray, mask: np.ndarray) -> float:
@@ -162,25 +195,35 @@ def sample_auprc(values: np.ndarray, mask: np.ndarray) -> float:
     ends[:, :-1] = ranked[:, 1:] != ranked[:, :-1]
     end = np.minimum.accumulate(np.where(ends, np.arange(cells), cells)[:, ::-1], axis=1)[:, ::-1]
     precision = np.take_along_axis(np.cumsum(hits, axis=1), end, axis=1) / (end + 1)
-    return float(((precision * hits).sum(axis=1) / hits.sum(axis=1)).mean())
+    return min(1.0, float(((precision * hits).sum(axis=1) / hits.sum(axis=1)).mean()))
 
 
 def separation_ratio(estimate: pd.Series, truth: pd.Series) -> float:
-    """Smallest informative importance over the largest uninformative one (inf if that is <= 0)."""
+    """Smallest informative importance over the largest uninformative one.
+
+    0 when the smallest informative importance is <= 0 (an informative input not separated
+    from "no effect"); inf when it is > 0 and every uninformative importance is <= 0; else the
+    quotient, below 1 exactly when an informative input ranks below an uninformative one. A
+    misranking is never inf. NaN when either group is empty.
+    """
     truth = truth.astype(float)
     est = estimate.reindex(truth.index).astype(float)
     inside, outside = est[truth != 0], est[truth == 0]
     if outside.empty or inside.empty:
         return float("nan")
-    top = float(outside.max())
-    return float(inside.min()) / top if top > 0 else float("inf")
+    low, top = float(inside.min()), float(outside.max())
+    if low <= 0:
+        return 0.0
+    return low / top if top > 0 else float("inf")
 
 
 def score_result(result: varimp.Importance, truth: pd.Series | pd.DataFrame,
-                 mask: np.ndarray | None = None) -> dict[str, float]:
+                 mask: np.ndarray | None = None, per_feature: pd.Series | None = None
+                 ) -> dict[str, float]:
     """Every score of one method's result against the truth (NaN where it does not apply);
-    ``mask`` is the per-sample truth ``(n, T, p)``, scored against ``details["per_sample"]``."""
-    per_feature = feature_truth(truth)
+    ``mask`` is the per-sample truth ``(n, T, p)``, scored against ``details["per_sample"]``;
+    ``per_feature`` the per-feature truth (default :func:`feature_truth` of ``truth``)."""
+    per_feature = feature_truth(truth) if per_feature is None else per_feature
     estimate = importance_key(result.scores, result.kind)
     scores = {"similarity": olden_similarity(estimate, per_feature),
               "spearman": spearman(estimate, per_feature),
@@ -231,18 +274,23 @@ def _recurrent(cell: str, epochs: int, units: int, *, sequences: bool) -> Callab
                              loss="mse", epochs=epochs, batch_size=32, lr=0.01)
 
 
-#: The box layouts of the benchmark: layout -> (base process, signal, what the table says).
+#: The box cases of the benchmark: name -> (layout, base process, signal, what the table says).
+#: Every layout uses Ismail et al.'s "shift" signal; "middle_sum" is the linear contrast.
 BOX_CASES = {
-    "middle": ("gaussian", "sum", "N(0, 1) cells; y = sum of the box, steps 12..15 of x1, x2 "
-               "(regression)"),
-    "rare_feature": ("ar", "sum", "AR(1) cells (phi 0.8); y = sum of the box, x1 over steps "
-                     "4..15 (regression)"),
-    "rare_time": ("harmonic", "shift", "harmonic cells (random frequency and phase, plus "
-                  "noise); the box, step 10 of x1..x3, shifted by +1 or -1 with a binary label "
-                  "(classification)"),
-    "moving": ("gaussian", "shift", "N(0, 1) cells; a box of 4 steps of x1, x2 at a position "
-               "drawn per sample, shifted by +1 or -1 with a binary label (classification); "
-               "the truth is a mask per sample"),
+    "middle": ("middle", "gaussian", "shift", "N(0, 1) cells; the box, steps 12..15 of x1 and "
+               "x2, shifted by +1 or -1 with a binary label (classification)"),
+    "rare_feature": ("rare_feature", "ar", "shift", "AR(1) cells (phi 0.8); the box, x1 over "
+                     "steps 4..15, shifted by +1 or -1 with a binary label (classification)"),
+    "rare_time": ("rare_time", "harmonic", "shift", "harmonic cells (random frequency and "
+                  "phase, plus noise); the box, step 10 of x1..x3, shifted by +1 or -1 with a "
+                  "binary label (classification)"),
+    "moving": ("moving", "gaussian", "shift", "N(0, 1) cells; a box of 4 steps of x1, x2 at a "
+               "position drawn per sample, shifted by +1 or -1 with a binary label "
+               "(classification); the truth is a mask per sample"),
+    "middle_sum": ("middle", "gaussian", "sum", "A contrast, not one of Ismail et al.'s "
+                   "designs: the middle box with the linear \"sum\" regression, y = the sum of "
+                   "steps 12..15 of x1 and x2 plus noise; every box cell moves y by the same "
+                   "amount, so a network that learns y has equal, exact derivatives there"),
 }
 
 
@@ -251,7 +299,7 @@ def cases(*, quick: bool, tiny: bool = False, names: tuple[str, ...] | None = No
     """The benchmark's data sets and networks; ``tiny`` is the test's form (seconds).
 
     ``names`` keeps the cases whose name, or the part of it before ``/``, is listed
-    (``box_sequences`` keeps every layout, ``box_sequences/moving`` one of them).
+    (``box_sequences`` keeps every box case, ``box_sequences/moving`` one of them).
     """
     d = varimp.datasets
     n_table = 200 if tiny else 600 if quick else 1000
@@ -266,14 +314,14 @@ def cases(*, quick: bool, tiny: bool = False, names: tuple[str, ...] | None = No
         Case("friedman1", "mlp", functools.partial(_make, d.friedman1, n_table),
              _mlp(epochs, hidden), _mlp(max(2, epochs // 3), hidden)),
     ]
-    shape = (10, 3) if tiny else (20, 4)
+    shape = (10, 4) if tiny else (20, 4)  # p = 4: every layout keeps an uninformative feature
     sequence_sets: list[tuple[str, Callable[[int], Any], bool | None, str]] = [
         ("product_threshold", functools.partial(_make, d.product_threshold, n_seq, 10), True,
          "")]
-    for layout, (process, signal, text) in BOX_CASES.items():
+    for box, (layout, process, signal, text) in BOX_CASES.items():
         make = functools.partial(_make, d.box_sequences, n_seq, *shape, layout=layout,
                                  process=process, signal=signal)
-        sequence_sets.append((f"box_sequences/{layout}", make, False, "" if tiny else text))
+        sequence_sets.append((f"box_sequences/{box}", make, False, "" if tiny else text))
     sequence_sets += [
         ("state_switching", functools.partial(_make, d.state_switching, n_seq), None, ""),
         ("spike", functools.partial(_make, d.spike, n_seq), None, ""),
@@ -314,13 +362,22 @@ class _auto_recurrent:  # noqa: N801 -- a picklable fit that reads the target's 
 
 
 # --------------------------------------------------------------------------------- running
+#: Rows of the untimed warm-up call that precedes each timed call.
+WARM_UP_ROWS = 64
+
+
 @dataclass
 class Replicate:
     """``evaluate(model, data)`` for the retraining engine: every method on one replicate's
-    network, scored against the truth; one row per method (runs on the worker)."""
+    network, scored against the truth; one row per method (runs on the worker).
+
+    Each method is first called once, untimed, on the first :data:`WARM_UP_ROWS` rows, so the
+    timed call does not carry one-time costs of the process (imports, first framework calls).
+    """
 
     label: str
     truth: pd.Series | pd.DataFrame
+    per_feature: pd.Series
     mask: np.ndarray | None
     refit: Callable[..., Any]
     retrain: bool
@@ -339,8 +396,15 @@ class Replicate:
             options: dict[str, Any] = {"random_state": data.seed}
             if spec.retrains:
                 options["fit"] = self.refit
+            if "progress" in spec.options:
+                options["progress"] = False
             if self.mask is not None and "per_sample" in spec.options:
                 options["per_sample"] = True
+            try:
+                varimp.importance(model, data.X[:WARM_UP_ROWS], data.y[:WARM_UP_ROWS],
+                                  method=name, **options)
+            except VarImpError:
+                pass  # the timed call below says why, on all rows
             start = time.perf_counter()
             try:
                 result = varimp.importance(model, data.X, data.y, method=name, **options)
@@ -348,7 +412,7 @@ class Replicate:
                 rows.append({**row, "note": f"n/a: {str(exc).splitlines()[0][:80]}"})
                 continue
             row["seconds"] = time.perf_counter() - start
-            row.update(score_result(result, self.truth, self.mask))
+            row.update(score_result(result, self.truth, self.mask, self.per_feature))
             rows.append(row)
         return rows
 
@@ -359,12 +423,11 @@ def run_case(case: Case, replicates: int, *, n_jobs: int = 1, seed: int = 0,
     of the data (from ``seed``), replicate ``r`` trained on a bootstrap resample from its own
     seed; one row per replicate and method."""
     X, y, truth = case.make(random_state=seed)
-    mask = None
-    if isinstance(truth, pd.DataFrame) and "mask" in truth.attrs:
-        mask = truth.attrs["mask"]
-        truth = truth.copy()
-        truth.attrs = {}
-    evaluate = Replicate(case.label, truth, mask, case.refit, case.retrain,
+    per_feature = feature_truth(truth)
+    mask = truth.attrs.get("mask")
+    truth = truth.copy()
+    truth.attrs = {}
+    evaluate = Replicate(case.label, truth, per_feature, mask, case.refit, case.retrain,
                          tuple(methods or varimp.available_methods()))
     engine = RetrainEngine(case.fit, X, y, n_jobs=n_jobs, progress=False, random_state=seed)
     tasks = [FitTask(("replicate", r), bootstrap=True) for r in range(replicates)]
@@ -391,6 +454,12 @@ def _cell(values: pd.Series, digits: int = 2) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
+def _seconds_cell(values: pd.Series) -> str:
+    """Times: the median over replicates (robust to a replicate slowed by other work)."""
+    values = values.dropna()
+    return f"{values.median():.2g}" if not values.empty else ""
+
+
 def _ratio_cell(values: pd.Series) -> str:
     """Ratios spread over orders of magnitude: the median and the smallest over replicates."""
     values = values.dropna()
@@ -400,8 +469,9 @@ def _ratio_cell(values: pd.Series) -> str:
 
 
 def summary(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """One table per case: method rows; mean ± sd over replicates of each score and seconds.
-    Sequences get ``auprc`` and ``ratio``; data with a per-sample truth ``auprc/sample``."""
+    """One table per case: method rows; mean ± sd over replicates of each score (``ratio``:
+    median and smallest), the median of ``seconds``. Sequences get ``auprc`` and ``ratio``;
+    data with a per-sample truth ``auprc/sample``."""
     tables = {}
     for label, block in rows.groupby("data", sort=False):
         sequence = block.get("auprc", pd.Series(dtype=float)).notna().any() or any(
@@ -415,7 +485,7 @@ def summary(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 else ""
             line = {"method": method}
             for column in (*columns, "seconds"):
-                cell = _ratio_cell if column == "ratio" else _cell
+                cell = {"ratio": _ratio_cell, "seconds": _seconds_cell}.get(column, _cell)
                 line[column] = cell(part[column]) if column in part else ""
             if note:
                 line[columns[0]] = note
@@ -462,6 +532,8 @@ def targets(rows: pd.DataFrame) -> list[str]:
             if per_sample:
                 line += f"; on the mask averaged over samples, {checks[1][0]}: " \
                     f"{verdict(checks[1][1])}, {checks[1][2]}"
+            if "middle_sum" in label:
+                line += " (the linear-sum contrast, not one of the issue's layouts)"
             lines.append(line + ".")
     return lines
 
@@ -491,15 +563,29 @@ def markdown(tables: dict[str, pd.DataFrame], command: str, seconds: float, repl
            "precision of a method's per-sample, per-cell values (`details[\"per_sample\"]`) "
            "against each sample's own truth mask, averaged over samples, `ratio` the smallest "
            "informative over the largest uninformative importance (median and smallest over "
-           "replicates; inf when every uninformative score is <= 0); `seconds` is the method's "
-           "time on one replicate (the network's training excluded).", "",
-           "Where two informative inputs are tied in the truth (`x1 = x2` in product_threshold, "
-           "the box's features) an estimate without ties cannot reach a Spearman of 1: the "
-           "ceiling is 0.87 for 2 informative features of 3, 0.89 for 2 of 4 and 0.77 for 1 "
-           "or 3 of 4 (the rare feature and rare time boxes; the table's maximum). For "
-           "state_switching, spike and the moving box the truth is a mask per sample: "
-           "`similarity`, `spearman`, `recall@k` and `auprc` use the mask averaged over "
-           "samples (which features and steps matter on average), and `auprc/sample` asks "
+           "replicates; 0 when an informative score is <= 0, inf only when every informative "
+           "score is > 0 and every uninformative one <= 0, so a misranking is never inf); "
+           "`seconds` is the median over replicates of the method's time on one replicate (the "
+           "network's training excluded; each timed call follows one untimed warm-up call of "
+           f"the same method on the first {WARM_UP_ROWS} rows, so one-time costs of a worker "
+           "process are not charged to its first replicate).", "",
+           "Inputs tied in the truth (`x1 = x2` in Friedman #1 and product_threshold, the "
+           "features of a box, the two driven features of state_switching, the inputs that do "
+           "not matter) form a block, and every score treats the block alike: for "
+           "`similarity` an input is in its true place when its estimated rank falls anywhere "
+           "within the block's positions, and for `spearman` the estimate's ranks within a "
+           "block are averaged before the correlation, so the estimate's order inside a block "
+           "is not scored and a perfect ranking reaches 1 (without the rule the ceiling would "
+           "be 0.87 for 2 tied informative features of 3). The per-feature truth is the "
+           "design's: for state_switching `x1` and `x2` matter equally by construction (the "
+           "hidden state is symmetric), so they are tied, although the sample mean of the mask "
+           "gives them 1.31 and 1.38 in a draw of 1,000; for spike it is `x1` alone and for "
+           "the moving box `x1` and `x2` equally. The box layouts use Ismail et al.'s (2020) "
+           "design, a binary label that shifts the box's cells by +1 or -1 "
+           "(`signal=\"shift\"`); `box_sequences/middle_sum` is the linear \"sum\" "
+           "regression on the middle box, kept as a contrast. For state_switching, spike and "
+           "the moving box the truth is a mask per sample: `auprc` uses the mask averaged over "
+           "samples (which steps of which features matter on average), and `auprc/sample` asks "
            "whether a method finds the cells that mattered in each sample. It is blank for the "
            "methods without per-sample values: `connection_weights` and `garson` (one answer "
            "for the whole network), `profile` (its rows are synthetic sweeps, not the samples), "

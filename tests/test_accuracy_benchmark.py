@@ -41,6 +41,38 @@ def test_olden_similarity_by_hand():
     assert accuracy.olden_similarity(_s([1, 1, 1, 1, 1]), truth) == pytest.approx(0.2)
 
 
+def test_tied_truth_scores_any_order_inside_the_block_alike():
+    # state_switching's design truth: x1 and x2 matter equally; either order of them is right
+    design = varimp.datasets.state_switching(50, random_state=0)[2].attrs["feature_truth"]
+    assert design.tolist() == pytest.approx([0.5 * (1 + 0.9 + 0.81)] * 2 + [0.0])
+    for estimate in ([1.0, 1.0, 0.0], [1.01, 1.0, 0.0], [1.0, 1.01, 0.0]):
+        assert accuracy.olden_similarity(_s(estimate), design) == 1.0
+        assert accuracy.spearman(_s(estimate), design) == pytest.approx(1.0)
+        assert accuracy.top_k_recall(_s(estimate), design) == 1.0
+    # against the sample mean of one draw's mask (x1 1.309, x2 1.379) the same estimates
+    # scored 1/3 or 1 and 0.5 or 1: a coin flip
+    drawn = _s([1.309, 1.379, 0.0])
+    assert accuracy.olden_similarity(_s([1.01, 1.0, 0.0]), drawn) == pytest.approx(1 / 3)
+    # an uninformative input inside the informative block is still a mistake
+    assert accuracy.olden_similarity(_s([1.0, 0.0, 0.5]), design) == pytest.approx(1 / 3)
+
+
+def test_spearman_with_ties_in_the_truth_by_hand():
+    from scipy.stats import pearsonr
+
+    truth = _s([2.0, 2.0, 1.0, 0.0, 0.0])
+    # estimate ranks (1 = lowest) 5, 4, 1, 3, 2; averaged within the truth's blocks
+    # {x1, x2} -> 4.5, {x3} -> 1, {x4, x5} -> 2.5; the truth's ranks 4.5, 4.5, 3, 1.5, 1.5:
+    # centred (1.5, 1.5, -2, -0.5, -0.5) . (1.5, 1.5, 0, -1.5, -1.5) = 6 over sqrt(9 * 9)
+    estimate = _s([5.0, 4.0, 1.0, 3.0, 2.0])
+    assert accuracy.spearman(estimate, truth) == pytest.approx(2.0 / 3.0)
+    assert accuracy.spearman(estimate, truth) == pytest.approx(
+        pearsonr([4.5, 4.5, 1, 2.5, 2.5], [4.5, 4.5, 3, 1.5, 1.5]).statistic)
+    # any order inside the blocks is a perfect ranking
+    assert accuracy.spearman(_s([9.0, 8.0, 5.0, 1.0, 2.0]), truth) == pytest.approx(1.0)
+    assert accuracy.spearman(_s([8.0, 9.0, 5.0, 2.0, 1.0]), truth) == pytest.approx(1.0)
+
+
 def test_spearman_by_hand():
     truth = _s([0.8, 0.6, 0.4, 0.2, 0.0])
     assert accuracy.spearman(_s([5, 4, 3, 2, 1]), truth) == pytest.approx(1.0)
@@ -75,10 +107,21 @@ def test_separation_ratio_and_feature_truth():
     truth = pd.DataFrame([[1, 1, 0], [1, 1, 0]], columns=["x1", "x2", "x3"], dtype=float)
     per_feature = accuracy.feature_truth(truth)
     assert per_feature.tolist() == [2.0, 2.0, 0.0]
-    assert accuracy.separation_ratio(pd.Series([3.0, 4.5, 0.2], index=per_feature.index),
-                                     per_feature) == pytest.approx(15.0)
-    assert accuracy.separation_ratio(pd.Series([3.0, 4.5, -0.1], index=per_feature.index),
-                                     per_feature) == math.inf
+
+    def ratio(values):
+        return accuracy.separation_ratio(pd.Series(values, index=per_feature.index), per_feature)
+
+    assert ratio([3.0, 4.5, 0.2]) == pytest.approx(15.0)
+    assert ratio([3.0, 4.5, -0.1]) == math.inf  # separated in sign: every uninformative <= 0
+    assert ratio([3.0, 0.1, 0.2]) == pytest.approx(0.5)  # misranked: below 1
+    # an informative input at or below zero is never separated, whatever x3 scores
+    assert ratio([5.0, -3.0, -0.1]) == 0.0
+    assert ratio([-5.0, -4.0, -10.0]) == 0.0
+    assert ratio([2.0, 0.0, -1.0]) == 0.0
+    # the design's per-feature truth, where the generator gives one, wins over the mask's mean
+    drawn = truth.copy()
+    drawn.attrs["feature_truth"] = pd.Series([-1.5, 1.5, 0.0], index=truth.columns)
+    assert accuracy.feature_truth(drawn).tolist() == [1.5, 1.5, 0.0]
     signed = pd.Series([-0.8, 0.6], index=["x1", "x2"])
     assert accuracy.feature_truth(signed).tolist() == [0.8, 0.6]
     assert accuracy.importance_key(signed, "effect").tolist() == [0.8, 0.6]
@@ -162,23 +205,31 @@ def test_per_sample_values_average_to_by_time_and_change_nothing_else(method):
         varimp.importance(model, X, y, method=method, per_sample=True, scoring="r2")
 
 
-def test_reduced_benchmark_every_score_in_range():
-    names = ("olden_simulation", "box_sequences/middle", "box_sequences/moving")
-    cases = accuracy.cases(quick=True, tiny=True, names=names)
-    cases = [c for c in cases if c.model in ("mlp", "lstm")]
-    assert [c.label for c in cases] == ["olden_simulation (MLP)", "box_sequences/middle (LSTM)",
-                                        "box_sequences/moving (LSTM)"]
-    rows = accuracy.run(cases, 2)
+def _reduced_rows() -> tuple[list, pd.DataFrame]:
+    """Every case of the benchmark in its tiny form: 2 replicates, 4 units, a few epochs."""
+    cases = accuracy.cases(quick=True, tiny=True)
+    return cases, accuracy.run(cases, 2)
+
+
+def test_reduced_benchmark_every_data_set_and_network_every_score_in_range():
+    cases, rows = _reduced_rows()
+    labels = [c.label for c in cases]
+    boxes = [f"box_sequences/{name}" for name in accuracy.BOX_CASES]
+    sequences = ["product_threshold", *boxes, "state_switching", "spike"]
+    assert labels == ["olden_simulation (MLP)", "friedman1 (MLP)",
+                      *[f"{name} ({cell})" for name in sequences for cell in ("LSTM", "GRU")]]
+    assert list(rows["data"].unique()) == labels  # every table computed
     methods = set(varimp.available_methods())
     per_sample = {m for m in methods if "per_sample" in varimp.registry.method_spec(m).options}
     assert per_sample == {"partial_derivatives", "perturbation", "permutation",
                           "improved_stepwise_1"}
+    masked = ("state_switching", "spike", "box_sequences/moving")
     for label, block in rows.groupby("data"):
         assert set(block["method"]) == methods, label
         assert sorted(block["replicate"].unique()) == [0, 1]
         assert block.groupby("replicate")["seed"].nunique().eq(1).all()  # one seed per network
         assert block["seed"].nunique() == 2
-        sequence = "LSTM" in label
+        sequence = "LSTM" in label or "GRU" in label
         ran = block[block["note"].isna()] if "note" in block else block
         # tables run every method; sequences skip only the retraining ones in quick form
         skipped = set(block["method"]) - set(ran["method"])
@@ -186,43 +237,90 @@ def test_reduced_benchmark_every_score_in_range():
         assert np.isfinite(ran["seconds"]).all() and (ran["seconds"] >= 0).all()
         for column in ("similarity", "recall@k"):
             assert ran[column].between(0.0, 1.0).all(), (label, column)
-        assert ran["spearman"].between(-1.0, 1.0).all()
+        assert ran["spearman"].between(-1.0, 1.0).all(), label
         if sequence:
             with_time = ran[ran["method"].map(lambda m: varimp.registry.method_spec(m).by_time)]
-            assert with_time["auprc"].between(0.0, 1.0).all()
-            assert ran["ratio"].notna().all()
+            assert with_time["auprc"].between(0.0, 1.0).all(), label
+            assert ran.loc[~ran.index.isin(with_time.index), "auprc"].isna().all()
+            assert (ran["ratio"] >= 0).all(), label  # 0 .. inf, never NaN
         else:
-            assert ran["auprc"].isna().all()
+            assert ran["auprc"].isna().all() and ran["ratio"].isna().all()
         # per-sample scores exactly where the truth is a mask per sample and the method has them
         scored = set(ran.loc[ran["auprc/sample"].notna(), "method"])
-        assert scored == (per_sample if "moving" in label else set()), label
+        assert scored == (per_sample if label.startswith(masked) else set()), label
         assert ran["auprc/sample"].dropna().between(0.0, 1.0).all()
     tables = accuracy.summary(rows)
-    assert "auprc/sample" in tables["box_sequences/moving (LSTM)"].columns
-    assert "auprc/sample" not in tables["box_sequences/middle (LSTM)"].columns
-    assert tables["box_sequences/moving (LSTM)"].set_index("method").loc[
-        "garson", "auprc/sample"] == ""
+    assert list(tables) == labels
+    for label in labels:
+        columns = list(tables[label].columns)
+        assert ("auprc/sample" in columns) == label.startswith(masked), label
+        assert ("ratio" in columns) == ("MLP" not in label), label
+        assert tables[label]["seconds"].ne("").sum() == (10 if "MLP" in label else 8)
+    assert tables["spike (GRU)"].set_index("method").loc["garson", "auprc/sample"] == ""
     goals = accuracy.targets(rows)
-    assert len(goals) == 3 and goals[0].startswith("- olden_simulation (MLP): mean similarity")
-    assert goals[1].startswith("- box_sequences/middle (LSTM): top-k recall 1.0 and auprc")
-    assert goals[2].startswith("- box_sequences/moving (LSTM): top-k recall 1.0 and auprc")
-    assert "auprc/sample >= 0.9" in goals[2]
+    target_labels = [g.split(":")[0][2:] for g in goals]
+    assert target_labels == [lab for lab in labels if lab.startswith(
+        ("olden_simulation", "product_threshold", "box_sequences"))]
+    assert all(" met" in g or "**missed**" in g for g in goals)
+    assert sum("auprc/sample >= 0.9" in g for g in goals) == 2  # the moving box, both cells
+    assert sum("linear-sum contrast" in g for g in goals) == 2
     text = accuracy.markdown(tables, "python benchmarks/accuracy.py --test", 1.0, 2, goals,
                              {"box_sequences/moving (LSTM)": "a moving box"})
     assert "`python benchmarks/accuracy.py --test`" in text
-    assert text.count("| connection_weights |") == len(tables) == 3
+    assert text.count("| connection_weights |") == len(tables) == 18
     assert "skipped (--quick)" in text and "±" in text and "## Targets (issue 11)" in text
     assert "## box_sequences/moving (LSTM)\n\na moving box.\n" in text
 
 
-def test_cases_cover_every_box_layout_and_filter_by_family():
+class _Recorder:
+    """Stands in for ``varimp.importance``: records (method, rows) and times nothing else."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.real = varimp.importance
+
+    def __call__(self, model, X, y=None, *, method, **options):
+        self.calls.append((method, len(X)))
+        return self.real(model, X, y, method=method, **options)
+
+
+def test_each_timed_call_follows_an_untimed_warm_up_and_seconds_are_medians(monkeypatch):
+    recorder = _Recorder()
+    monkeypatch.setattr(accuracy.varimp, "importance", recorder)
+    case = accuracy.cases(quick=True, tiny=True, names=("olden_simulation",))[0]
+    methods = ("partial_derivatives", "perturbation")
+    rows = accuracy.run([case], 2, methods=methods)
+    n = len(case.make(random_state=0)[0])
+    assert n > accuracy.WARM_UP_ROWS
+    # per replicate and method: one call on the first 64 rows, then the timed one on all rows
+    assert recorder.calls == [(m, rows_) for _ in range(2) for m in methods
+                              for rows_ in (accuracy.WARM_UP_ROWS, n)]
+    # the table's seconds are the median over replicates, not a mean a slow one can move
+    times = pd.DataFrame({"data": "d", "method": "m", "replicate": [0, 1, 2],
+                          "similarity": 1.0, "seconds": [0.9, 0.004, 0.006]})
+    assert accuracy.summary(times)["d"].loc[0, "seconds"] == "0.006"
+    assert set(rows["method"]) == set(methods)
+
+
+def test_cases_cover_every_box_layout_with_the_shift_signal_and_filter_by_family():
     every = accuracy.cases(quick=False)
     labels = [c.label for c in every]
     for layout in varimp.datasets.BOX_LAYOUTS:
         for model in ("LSTM", "GRU"):
             assert f"box_sequences/{layout} ({model})" in labels
     box = accuracy.cases(quick=False, names=("box_sequences",))
-    assert len(box) == 2 * len(varimp.datasets.BOX_LAYOUTS)
-    moving = [c for c in box if c.name.endswith("moving")][0]
-    X, y, truth = moving.make(random_state=0)
-    assert set(np.unique(y)) == {0.0, 1.0} and truth.attrs["mask"].shape == X.shape
+    assert len(box) == 2 * (len(varimp.datasets.BOX_LAYOUTS) + 1)  # and the middle_sum contrast
+    for case in box[::2]:
+        X, y, truth = case.make(random_state=0)
+        layout = case.name.split("/")[1]
+        if layout == "middle_sum":  # the linear regression: y is the box's sum plus noise
+            np.testing.assert_allclose(y, X[:, 12:16, :2].sum(axis=(1, 2)), atol=0.5)
+            continue
+        # Ismail et al.'s design: a binary label shifts the box's cells by +1 or -1
+        assert set(np.unique(y)) == {0.0, 1.0}, layout
+        mask = truth.attrs["mask"] if layout == "moving" else \
+            np.broadcast_to(truth.to_numpy() != 0, X.shape)
+        gap = X[y == 1][mask[y == 1]].mean() - X[y == 0][mask[y == 0]].mean()
+        assert abs(gap - 2.0) < 0.15, layout
+        if layout == "moving":
+            assert truth.attrs["mask"].shape == X.shape

@@ -342,3 +342,70 @@ def test_spike_without_distractors_and_bad_options():
                 {"height": 0.0}):
         with pytest.raises(varimp.InputError):
             datasets.spike(10, **bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"steps": (0, np.inf)}, "steps must be a pair of integers"),
+    ({"steps": (0.0, 3.7)}, "steps must be a pair of integers"),
+    ({"steps": (0, 3, 5)}, "steps must be a pair of integers"),
+    ({"steps": "03"}, "steps must be a pair of integers"),
+    ({"features": [0.9]}, "features must be integer column indices"),
+    ({"features": [np.nan]}, "features must be integer column indices"),
+    ({"features": [True]}, "features must be integer column indices"),
+    ({"features": 1}, "features must be integer column indices"),
+])
+def test_box_sequences_refuses_steps_and_features_that_are_not_integers(bad, message):
+    with pytest.raises(varimp.InputError, match=message) as info:
+        datasets.box_sequences(10, **bad)
+    assert repr(next(iter(bad.values()))) in str(info.value)  # says what came
+
+
+def test_box_sequences_accepts_numpy_integers_for_steps_and_features():
+    _, _, truth = datasets.box_sequences(10, 8, 3, steps=(np.int64(2), np.int32(5)),
+                                         features=np.array([2]), random_state=0)
+    expected = np.zeros((8, 3))
+    expected[2:5, 2] = 1.0
+    np.testing.assert_array_equal(truth.to_numpy(), expected)
+
+
+def test_olden_refuses_text_coefficients_and_accepts_numpy_correlations():
+    for bad in ("ab", "12", ["a", 1.0], {"x": 1.0}):
+        with pytest.raises(varimp.InputError, match="coefficients must be a non-empty list"):
+            datasets.olden_simulation(10, coefficients=bad)
+    for bad in (np.nan, True, "0.2", np.float32(1.0)):
+        with pytest.raises(varimp.InputError, match="correlation must be a number in"):
+            datasets.olden_simulation(10, correlation=bad)
+    # a numpy float is a real number: the same draw as the Python float of the same value
+    X32, y32, _ = datasets.olden_simulation(200, correlation=np.float32(0.2), random_state=0)
+    X, y, _ = datasets.olden_simulation(200, correlation=float(np.float32(0.2)), random_state=0)
+    np.testing.assert_array_equal(X32, X)
+    np.testing.assert_array_equal(y32, y)
+    X64, _, _ = datasets.olden_simulation(20_000, correlation=np.float64(0.4), random_state=1)
+    corr = np.corrcoef(X64, rowvar=False)[np.triu_indices(5, 1)]
+    np.testing.assert_allclose(corr, 0.4, atol=0.03)
+
+
+def test_state_switching_design_truth_ties_the_driven_features():
+    # the final state is uniform (symmetric chain) and the final run covers step T - 1 - j with
+    # probability persistence**j: expected label cells per driven feature sum(0.9**j, j < 3) / 2
+    X, y, truth = datasets.state_switching(20_000, random_state=0)
+    design = truth.attrs["feature_truth"]
+    assert list(design.index) == ["x1", "x2", "x3"]
+    np.testing.assert_allclose(design, [(1 + 0.9 + 0.81) / 2, (1 + 0.9 + 0.81) / 2, 0.0])
+    # the mask's sample mean converges to it (1.309 / 1.379 in a draw of 1,000 is noise)
+    np.testing.assert_allclose(truth.attrs["mask"].mean(axis=0).sum(axis=0), design, atol=0.03)
+    _, _, three = datasets.state_switching(300, 8, 4, n_states=3, persistence=0.0, window=1,
+                                           random_state=1)
+    np.testing.assert_allclose(three.attrs["feature_truth"], [1 / 3, 1 / 3, 1 / 3, 0.0])
+
+
+def test_spike_and_moving_box_design_truth():
+    _, _, truth = datasets.spike(20_000, spike_probability=0.3, random_state=0)
+    np.testing.assert_allclose(truth.attrs["feature_truth"], [0.3, 0.0, 0.0])
+    np.testing.assert_allclose(truth.attrs["mask"].sum(axis=(0, 1)) / 20_000, [0.3, 0, 0],
+                               atol=0.01)
+    _, _, moving = datasets.box_sequences(50, 12, 3, layout="moving", steps=(0, 3),
+                                          features=(0, 2), random_state=0)
+    np.testing.assert_array_equal(moving.attrs["feature_truth"], [3.0, 0.0, 3.0])
+    # every sample's box holds exactly 3 cells of x1 and of x3
+    np.testing.assert_array_equal(moving.attrs["mask"].sum(axis=1), [[3, 0, 3]] * 50)

@@ -77,7 +77,14 @@ def state_switching(
         - ``"mask"``: bool ndarray ``(n_samples, n_timesteps, n_features)``, the cells that enter
           each sample's label;
         - ``"states"``: int ndarray ``(n_samples, n_timesteps)``, the hidden states;
-        - ``"probability"``: ndarray ``(n_samples,)``, ``P(y = 1)`` for each sample.
+        - ``"probability"``: ndarray ``(n_samples,)``, ``P(y = 1)`` for each sample;
+        - ``"feature_truth"``: the design's per-feature truth, a :class:`pandas.Series`: the
+          expected number of a sample's label cells in each feature,
+          ``sum(persistence**j for j < window) / n_states`` for each driven feature ``x1 ..
+          x{n_states}`` and 0 for the others. The chain's transitions are symmetric, so the final
+          state is uniform and the driven features matter equally by design; the sample mean
+          of the mask (``truth.sum()``) differs from it by sampling noise only (with the
+          defaults, 1.355 for ``x1`` and ``x2``; 1.309 and 1.379 in one draw of 1,000).
 
         ``truth.attrs`` holds arrays, which ``pandas.concat`` cannot compare: clear them
         (``truth.attrs = {}`` on a copy) before concatenating such frames.
@@ -131,6 +138,10 @@ def state_switching(
     truth = time_truth(mask.mean(axis=0))
     truth.attrs["mask"] = mask
     truth.attrs["states"] = states
+    expected_cells = np.sum(persistence ** np.arange(window)) / n_states
+    truth.attrs["feature_truth"] = pd.Series(
+        np.where(np.arange(n_features) < n_states, expected_cells, 0.0), index=truth.columns,
+        name="truth")
     truth.attrs["probability"] = probability
     return X, y, truth
 
@@ -195,7 +206,10 @@ def spike(
 
         - ``"mask"``: bool ndarray ``(n_samples, n_timesteps, n_features)``, the spike cell of
           each sample (all False without a spike);
-        - ``"spike_step"``: int ndarray ``(n_samples,)``, ``t_s``, or -1 without a spike.
+        - ``"spike_step"``: int ndarray ``(n_samples,)``, ``t_s``, or -1 without a spike;
+        - ``"feature_truth"``: the design's per-feature truth, a :class:`pandas.Series`: the
+          expected number of a sample's mask cells in each feature, ``spike_probability`` for
+          ``x1`` and 0 for the others.
 
         ``truth.attrs`` holds arrays, which ``pandas.concat`` cannot compare: clear them on a
         copy before concatenating such frames.
@@ -244,4 +258,7 @@ def spike(
     truth = time_truth(mask.mean(axis=0))
     truth.attrs["mask"] = mask
     truth.attrs["spike_step"] = spike_step
+    truth.attrs["feature_truth"] = pd.Series(
+        np.where(np.arange(n_features) == 0, spike_probability, 0.0), index=truth.columns,
+        name="truth")
     return X, y, truth

@@ -126,9 +126,10 @@ def box_sequences(
     process : {"gaussian", "ar", "harmonic"}
     signal : {"sum", "shift"} or None
     steps : (int, int) or None
-        The half-open range ``[t0, t1)`` of time steps carrying the signal (0 = the oldest).
+        The half-open range ``[t0, t1)`` of time steps carrying the signal (0 = the oldest);
+        integers (a float such as ``3.7`` or ``np.inf`` is refused, not rounded).
     features : sequence of int or None
-        The feature columns carrying the signal.
+        The feature columns carrying the signal (integers).
     noise : float
         ``"sum"``: standard deviation of the noise added to ``y`` (>= 0).
     shift : float
@@ -147,9 +148,12 @@ def box_sequences(
         1 inside the box and 0 outside (for ``"sum"``, the coefficient of every cell in
         ``y``). ``"moving"``: the share of sequences whose box holds each cell (the per-sample
         mask averaged over samples), with ``truth.attrs["mask"]``, a bool ndarray
-        ``(n_sequences, n_timesteps, n_features)`` (each sequence's box), and
-        ``truth.attrs["start"]``, an int ndarray ``(n_sequences,)`` (each box's first step);
-        clear ``truth.attrs`` on a copy before concatenating such frames.
+        ``(n_sequences, n_timesteps, n_features)`` (each sequence's box),
+        ``truth.attrs["start"]``, an int ndarray ``(n_sequences,)`` (each box's first step),
+        and ``truth.attrs["feature_truth"]``, the design's per-feature truth (a
+        :class:`pandas.Series`: the box's length for each of its features, 0 for the others;
+        every sample's box holds that many cells of each); clear ``truth.attrs`` on a copy
+        before concatenating such frames.
 
     References
     ----------
@@ -193,6 +197,9 @@ def box_sequences(
     if layout == "moving":
         truth.attrs["mask"] = mask
         truth.attrs["start"] = start
+        truth.attrs["feature_truth"] = pd.Series(
+            np.isin(np.arange(n_features), cols) * float(t1 - t0), index=truth.columns,
+            name="truth")
     return X, y, truth
 
 
@@ -207,21 +214,33 @@ def _box(layout: str, n_timesteps: int, n_features: int, steps: object, features
     if features is None:
         features = {"rare_feature": (0,), "rare_time": range(p - p // 4)}.get(
             layout, range(min(2, p)))
-    try:
-        t0, t1 = (int(v) for v in steps)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"steps must be a pair (t0, t1); received {steps!r}") from exc
+    pair = _integers(steps)
+    if pair is None or len(pair) != 2:
+        raise InputError(f"steps must be a pair of integers (t0, t1); received {steps!r}")
+    t0, t1 = pair
     if not 0 <= t0 < t1 <= T:
         raise InputError(f"steps must satisfy 0 <= t0 < t1 <= n_timesteps ({T}); received "
                          f"{steps!r}")
-    try:
-        cols = sorted({int(j) for j in features})
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"features must be column indices; received {features!r}") from exc
+    listed = _integers(features)
+    if listed is None:
+        raise InputError(f"features must be integer column indices; received {features!r}")
+    cols = sorted(set(listed))
     if not cols or cols[0] < 0 or cols[-1] >= p:
         raise InputError(f"features must be column indices in 0..{p - 1}; received "
                          f"{features!r}")
     return (t0, t1), cols
+
+
+def _integers(values: object) -> list[int] | None:
+    """``values`` as a list of ints, or None unless it is a sequence of integers (no floats,
+    no booleans: a step or a column index is never rounded)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence | range | np.ndarray):
+        return None
+    items = list(values)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+               for v in items):
+        return None
+    return [int(v) for v in items]
 
 
 def _base_process(process: str, shape: tuple[int, int, int], phi: float,

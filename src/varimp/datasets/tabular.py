@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -77,13 +78,18 @@ def olden_simulation(
     Ecological Modelling 178, 389-397.
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    beta = np.asarray(coefficients, dtype=np.float64)
-    if beta.ndim != 1 or beta.size == 0 or not np.all(np.isfinite(beta)):
+    try:
+        beta = np.asarray(coefficients, dtype=np.float64)
+    except (TypeError, ValueError):
+        beta = np.empty(0)
+    if isinstance(coefficients, str) or beta.ndim != 1 or beta.size == 0 or \
+            not np.all(np.isfinite(beta)):
         raise InputError(f"coefficients must be a non-empty list of finite numbers; received "
                          f"{coefficients!r}")
     p = beta.size
     low = -1.0 / (p - 1) if p > 1 else -1.0
-    if not isinstance(correlation, int | float) or not low < correlation < 1:
+    real = isinstance(correlation, numbers.Real) and not isinstance(correlation, bool)
+    if not real or not low < correlation < 1:
         raise InputError(f"correlation must be a number in ({low:.4g}, 1) for {p} inputs "
                          f"(a valid correlation matrix); received {correlation!r}")
     noise = check_positive_float(noise, "noise", allow_zero=True)
