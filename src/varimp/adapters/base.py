@@ -101,6 +101,18 @@ class OutputNames(tuple):
         return self
 
 
+def one_unit_names(names: Sequence[str], unit: str) -> OutputNames:
+    """The output names of a two-class classifier with one unit: the positive class
+    ``names[1]`` alone, ``output=`` the negative class refused with a message saying why.
+    ``unit`` describes the unit, with ``{positive}`` for the positive class's repr."""
+    negative, positive = names
+    described = unit.format(positive=repr(positive))
+    return OutputNames((positive,), refused={negative: (
+        f"output must be {positive!r} or 0: this binary classifier has {described}, and no "
+        f"output for class {negative!r}; its importance for {negative!r} is the same with "
+        f"opposite sign (p({negative}) = 1 - p({positive})); received output={negative!r}")})
+
+
 class Adapter(abc.ABC):
     """Base adapter. Subclasses implement ``_predict_batch`` and, where they can, the rest."""
 
@@ -235,12 +247,7 @@ class Adapter(abc.ABC):
         if n_outputs != 1 or names is None or len(names) != 2 or \
                 self.output_kind == "regression":
             return names
-        negative, positive = names
-        return OutputNames((positive,), refused={negative: (
-            f"output must be {positive!r} or 0: this binary classifier has one output unit, "
-            f"for class {positive!r} (classes[1]), and no output for class {negative!r}; its "
-            f"importance for {negative!r} is the same with opposite sign (p({negative}) = "
-            f"1 - p({positive})); received output={negative!r}")})
+        return one_unit_names(names, "one output unit, for class {positive} (classes[1])")
 
     # -- gradients ----------------------------------------------------------------------------
     def gradient(

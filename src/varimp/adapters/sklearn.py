@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import UnsupportedModelError
 from ..network import Dense, Network
-from .base import Adapter, OutputNames
+from .base import Adapter, one_unit_names
 from .structure import resolve_network
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -71,12 +71,8 @@ class SklearnAdapter(Adapter):
         names = super().output_names
         if not self.binary or names is None or len(names) != 2:
             return names
-        negative, positive = names
-        return OutputNames((positive,), refused={negative: (
-            f"output must be {positive!r} or 0: this binary classifier has one logistic unit, "
-            f"the probability of class {positive!r} (classes_[1]), and no output for class "
-            f"{negative!r}; its importance for {negative!r} is the same with opposite sign "
-            f"(p({negative}) = 1 - p({positive})); received output={negative!r}")})
+        return one_unit_names(names, "one logistic unit, the probability of class {positive} "
+                                     "(classes_[1])")
 
     def _frame(self, X: np.ndarray) -> object:
         """X as the model was fitted: a DataFrame of ``feature_names_in_`` when it has them."""
