@@ -243,7 +243,7 @@ class NetworkRefit:
         seed = 0 if random_state is None else random_state
         model = trainer(X, target, **self.arguments, **self.training, random_state=seed)
         if self.logits:
-            model = _without_last(model)
+            model = train.without_probability_layer(model)
         return model
 
     def _targets(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -265,19 +265,6 @@ class NetworkRefit:
                 "architecture": self.architecture, "trainer": name,
                 "params": {**self.arguments, **self.training},
                 "not_carried": list(self.not_carried), "seeding": SEED_PASSED}
-
-
-def _without_last(model: Any) -> Any:
-    """The trained network without its final probability layer, declared to return logits."""
-    from torch import nn
-
-    if isinstance(model, nn.Sequential):
-        stripped = nn.Sequential(*list(model)[:-1]).eval()
-    else:  # a RecurrentNet whose head ends in a sigmoid
-        model.head = nn.Sequential(*list(model.head)[:-1])
-        stripped = model.eval()
-    stripped.varimp_output_kind = "logits"
-    return stripped
 
 
 def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) -> NetworkRefit:

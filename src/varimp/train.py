@@ -471,4 +471,16 @@ def train_recurrent(
     return model.eval()
 
 
-__all__ = ["RecurrentLayer", "RecurrentNet", "torch_threads", "train_mlp", "train_recurrent"]
+def without_probability_layer(model: nn.Module) -> nn.Module:
+    """The trained network without its final probability layer, declared to return logits."""
+    if isinstance(model, nn.Sequential):
+        stripped = nn.Sequential(*list(model)[:-1]).eval()
+    else:  # a RecurrentNet whose head ends in a sigmoid
+        model.head = nn.Sequential(*list(model.head)[:-1])
+        stripped = model.eval()
+    stripped.varimp_output_kind = "logits"
+    return stripped
+
+
+__all__ = ["RecurrentLayer", "RecurrentNet", "torch_threads", "train_mlp", "train_recurrent",
+           "without_probability_layer"]
