@@ -696,3 +696,38 @@ def test_a_traced_layer_that_lost_its_settings_and_an_exported_program_are_refus
                        match=r"this is a torch.export program \(.pt2\): it keeps the weights but "
                              r"not the layers"):
         varimp.connection_weights(loaded, X)
+
+
+class _TwoParts(nn.Module):
+    """An LSTM whose forward returns ``(head, second)``: a state when ``second="state"``, a
+    second head otherwise."""
+
+    def __init__(self, second):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lstm = nn.LSTM(P, UNITS, batch_first=True)
+        self.head = nn.Linear(UNITS, 1)
+        self.other = nn.Linear(UNITS, 2)
+        self.second = second
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        y = self.head(out[:, -1])
+        return (y, (h, c)) if self.second == "state" else (y, self.other(out[:, -1]))
+
+
+def test_a_tuple_holding_a_state_is_read_as_output_and_state_a_second_head_is_refused():
+    X = np.random.default_rng(1).normal(size=(N, T, P))
+    y = X[:, -1, 0].copy()
+    with_state = _TwoParts("state")
+    # The output of (output, state) is the first part: the same as calling the layers by hand.
+    with torch.no_grad():
+        expected = with_state.head(with_state.lstm(torch.as_tensor(X, dtype=torch.float32))[0]
+                                   [:, -1]).numpy().ravel()
+    np.testing.assert_allclose(adapt(with_state).predict(X).ravel(), expected, rtol=1e-6)
+    assert varimp.importance(with_state, X, y, method="permutation",
+                             random_state=0).scores.shape == (P,)
+    two_heads = _TwoParts("heads")
+    for method in ("permutation", "partial_derivatives"):
+        with pytest.raises(varimp.VarImpError, match=r"tuple of 2 parts \(\(\d+, 1\), \(\d+, 2\)\)"):
+            varimp.importance(two_heads, X, y, method=method, random_state=0)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UnsupportedModelError
+from ..errors import ModelError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from .base import Adapter, batch_rows, canonical_shape, model_errors
 from .structure import resolve_network
@@ -141,6 +141,16 @@ def _recurrent_sizes(params: dict[str, torch.Tensor]) -> dict[str, object]:
     return sizes
 
 
+def _is_state(part: object, n: int) -> bool:
+    """Whether ``part`` is a recurrent state for ``n`` sequences: a ``(layers, n, hidden)``
+    tensor, a pair of them (an LSTM's ``(h, c)``), or None."""
+    if part is None:
+        return True
+    if isinstance(part, tuple | list):
+        return bool(part) and all(_is_state(p, n) for p in part)
+    return isinstance(part, torch.Tensor) and part.ndim == 3 and part.shape[1] == n
+
+
 def _modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``named_modules`` with TorchScript submodules of standard layers as eager twins."""
     return [(path, _eager(module)) for path, module in model.named_modules()]
@@ -242,9 +252,8 @@ class TorchAdapter(Adapter):
             warnings.simplefilter("ignore")
             for candidate in (time_major, not time_major):
                 try:
-                    a, b = (self._raw_output(self.model(self._as_tensor(x, candidate)))
-                            for x in
-                            (first, second))
+                    a, b = (self._raw_output(self.model(self._as_tensor(x, candidate)), n)
+                            for x in (first, second))
                 except Exception:  # noqa: BLE001 - this layout is not the module's
                     continue
                 for axis in range(min(a.ndim, 2)):
@@ -262,25 +271,39 @@ class TorchAdapter(Adapter):
         return self._as_tensor(X, self.layout(X)[0])
 
     @staticmethod
-    def _raw_output(out: object) -> torch.Tensor:
-        if isinstance(out, tuple | list):  # nn.RNN/LSTM/GRU return (output, state)
-            out = out[0]
-        return out
+    def _raw_output(out: object, n: int) -> torch.Tensor:
+        """The output tensor of a forward pass on ``n`` sequences or rows. A tuple is read as
+        ``(output, state)`` the way ``nn.RNN/LSTM/GRU`` return it (a state tensor is
+        ``(layers, n, hidden)``, an LSTM's a pair of them); a tuple holding anything else, such
+        as a second head, is refused rather than silently explained through its first part."""
+        if not isinstance(out, tuple | list):
+            return out
+        if out and all(_is_state(part, n) for part in out[1:]):
+            return out[0]
+        shapes = ", ".join(str(tuple(part.shape)) if isinstance(part, torch.Tensor)
+                           else type(part).__name__ for part in out)
+        raise ModelError(
+            f"the model's forward returned a {type(out).__name__} of {len(out)} parts "
+            f"({shapes}); varimp explains one output tensor, or an "
+            "(output, state) pair as recurrent layers return. Wrap the model so that forward "
+            "returns the output to explain, or joins several heads with torch.cat(..., dim=-1)")
 
-    def _output(self, out: object, X: np.ndarray) -> torch.Tensor:
-        out = self._raw_output(out)
+    def _output(self, out: object, X: np.ndarray, n: int) -> torch.Tensor:
+        out = self._raw_output(out, n)
         return out.transpose(0, 1) if self.layout(X)[1] and out.ndim >= 2 else out
 
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            out = self._output(self.model(self._tensor(X)), X)
+            out = self._output(self.model(self._tensor(X)), X, len(X))
         return out.detach().cpu().double().numpy()
 
     def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
         with self.guard(), _no_cudnn_if_rnn(self.device):
             X = np.asarray(X)
             time_major = self.layout(X)[0]
-            return autograd_gradient(lambda x: self._output(self.model(x), X), self._tensor, X,
+            rows_axis = 1 if time_major else 0
+            return autograd_gradient(lambda x: self._output(self.model(x), X, x.shape[rows_axis]),
+                                     self._tensor, X,
                                      output, step, batch_size, time_major=time_major,
                                      per_step=self.per_step, on_rows=on_rows)
 
