@@ -729,5 +729,6 @@ def test_a_tuple_holding_a_state_is_read_as_output_and_state_a_second_head_is_re
                              random_state=0).scores.shape == (P,)
     two_heads = _TwoParts("heads")
     for method in ("permutation", "partial_derivatives"):
-        with pytest.raises(varimp.VarImpError, match=r"tuple of 2 parts \(\(\d+, 1\), \(\d+, 2\)\)"):
+        with pytest.raises(varimp.VarImpError,
+                           match=r"tuple of 2 parts \(\(\d+, 1\), \(\d+, 2\)\)"):
             varimp.importance(two_heads, X, y, method=method, random_state=0)

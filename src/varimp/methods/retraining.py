@@ -19,7 +19,6 @@ zero columns: it is always fitted with every column held at its mean.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,19 +29,18 @@ import pandas as pd
 from ..engines.retrain import (
     REMOVALS,
     Failed,
-    FitData,
     FitTask,
     RetrainEngine,
     SeededFit,
     session,
 )
 from ..engines.tasks import generator, seed_from
-from ..errors import InputError, ModelError, describe
-from ..refit import check_fraction, resolve_fit
+from ..refit import resolve_fit
 from ..result import Importance
-from ..scoring import Evaluation, Targets, check_probabilities, check_scoring, read_targets
+from ..scoring import check_scoring
 from ..validation import check_choice
 from ._common import Setup, prepare
+from .held_out import HeldOutLoss, class_indices, held_out_folds
 from .measure import Measure
 from .stepwise import _REFERENCES as GEVREY_2003
 
@@ -90,61 +88,6 @@ _PARAMETERS = """
     feature_names, groups, output, output_step, output_kind, classes, batch_size, progress
         The common options, documented in one place: :func:`varimp.importance`.
 """
-
-
-# -- the error of a refitted model on held-out rows ---------------------------------------------
-def predictions_like(model: object, X: np.ndarray, output_kind: str, classes: tuple | None,
-                     shape: tuple[int, ...], batch_size: int | None = None) -> np.ndarray:
-    """A refitted model's predictions of ``X``, read as the given model's are (its output kind
-    and classes), ``(n, steps, outputs)``.
-
-    Raises
-    ------
-    ModelError
-        The refitted model predicts another number of steps or outputs per sample than the
-        given model's ``shape``: the fit does not return a model like the given one.
-    """
-    from ..adapters import adapt
-
-    adapter = adapt(model).configure(output_kind=output_kind, classes=classes)
-    pred = adapter.predict(X, batch_size)
-    if pred.shape[1:] != tuple(shape):
-        raise ModelError(f"the refitted model predicts (steps, outputs) = {pred.shape[1:]} "
-                         f"per sample where the given model predicts {tuple(shape)}; fit "
-                         "must return a model like the given one")
-    return pred
-
-
-@dataclass(frozen=True)
-class HeldOutLoss:
-    """``evaluate(model, data)`` for the retraining engine: the loss (``-score``) of a refitted
-    model's predictions of the held-out rows ``data.X_test`` against ``data.y_test``, on the
-    outputs and predicted step selected for the given model, as an array: that loss first,
-    then, with ``per_output``, each selected output's own loss from the same predictions.
-    ``multilabel``: the targets are multi-label, as decided once from the given model and
-    its targets (:func:`varimp.scoring.multilabel_outputs`). Pickled to the workers."""
-
-    scoring: Any
-    output_kind: str
-    classes: tuple | None
-    outputs: tuple[int, ...]
-    step: int | None
-    shape: tuple[int, int]  # (predicted steps, outputs) of the given model
-    batch_size: int | None = None
-    multilabel: bool = False
-    per_output: bool = False
-
-    def __call__(self, model: object, data: FitData) -> np.ndarray:
-        pred = predictions_like(model, data.X_test, self.output_kind, self.classes, self.shape,
-                                self.batch_size)
-        if self.output_kind == "probability":
-            check_probabilities(pred, multilabel=self.multilabel)
-        targets = read_targets(data.y_test, pred.shape, self.output_kind, self.classes,
-                               multilabel=self.multilabel)
-        selections = [list(self.outputs)] + \
-            ([[k] for k in self.outputs] if self.per_output else [])
-        return np.array([Evaluation(self.scoring, targets, selected, self.step,
-                                    pred.shape[2]).loss(pred) for selected in selections])
 
 
 # -- the search ----------------------------------------------------------------------------------
@@ -238,7 +181,7 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
     base = setup.adapter.predict(setup.data.X, batch_size)
     measure = Measure.build(setup, base, scoring, output, output_step)
     targets = measure.evaluation.targets  # read once, multi-label decided from the model
-    folds = _folds(cv, validation_fraction, setup, seed, _class_indices(targets))
+    folds = held_out_folds(cv, validation_fraction, setup, seed, class_indices(targets))
     fit_callable, description = resolve_fit(setup.adapter, fit, setup.data.X, setup.data.y)
     evaluate = HeldOutLoss(scoring, setup.adapter.output_kind, setup.adapter.classes,
                            tuple(measure.outputs), measure.step, base.shape[1:], batch_size,
@@ -358,81 +301,6 @@ def _greedy(direction: str, search: _Search, sign: float
 def _removal_for(removed: list[str], names: list[str], removal: str) -> str:
     """A fit without any input is always fitted with every column at its mean."""
     return "mean" if len(removed) == len(names) else removal
-
-
-def _class_indices(targets: Targets) -> tuple[np.ndarray, tuple] | None:
-    """For a classifier, the class index of every row and predicted step ``(n, steps)`` and
-    the class labels; None for a regression or multi-label model."""
-    if not targets.classifier or targets.multilabel:
-        return None
-    return targets.values, targets.classes
-
-
-def _folds(cv: object, validation_fraction: object, setup: Setup, seed: int,
-           classes: tuple[np.ndarray, tuple] | None = None) -> list[np.ndarray]:
-    """The held-out rows of every fold: one random validation split, or ``cv``'s folds.
-
-    ``classes`` (a classifier's class indices and labels, :func:`_class_indices`): an int
-    ``cv`` is stratified (scikit-learn's ``check_cv(cv, y, classifier=True)``:
-    ``StratifiedKFold`` for one label per row), and a fold whose training rows hold a single
-    class is an :class:`~varimp.InputError` that blames the folds."""
-    n = setup.data.n_samples
-    if cv is None:
-        fraction = check_fraction(validation_fraction, "validation_fraction")
-        held = min(n - 1, max(1, round(fraction * n)))
-        order = generator(seed, 0).permutation(n)
-        folds = [np.sort(order[:held])]
-    else:
-        folds = _cv_folds(cv, setup, classes)
-    if classes is not None:
-        _check_classes_in_training(folds, classes, cv, validation_fraction)
-    return folds
-
-
-def _cv_folds(cv: object, setup: Setup, classes: tuple[np.ndarray, tuple] | None
-              ) -> list[np.ndarray]:
-    from sklearn.model_selection import check_cv
-
-    n = setup.data.n_samples
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and not 2 <= cv <= n:
-        raise InputError(f"cv must be an int in [2, n_samples = {n}], a cross-validation "
-                         f"splitter or an iterable of (train, test) rows; received {cv!r}")
-    # one class label per row stratifies an int cv (several per row: plain KFold)
-    one_label = classes is not None and classes[0].shape[1] == 1
-    labels = classes[0][:, 0] if one_label else setup.data.y
-    try:
-        splitter = check_cv(cv, labels, classifier=classes is not None)
-        flat = setup.data.X.reshape(n, -1)
-        folds = [np.unique(np.asarray(test, dtype=np.intp))
-                 for _, test in splitter.split(flat, labels)]
-    except InputError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"cv must be an int, a cross-validation splitter or an iterable of "
-                         f"(train, test) rows; received {describe(cv)}: {exc}") from exc
-    bad = [f for f in folds if f.size == 0 or f.size >= n or f.min() < 0 or f.max() >= n]
-    if not folds or bad:
-        raise InputError(f"every fold of cv must hold out some rows of the {n} and leave some "
-                         f"for training; received folds of sizes {[f.size for f in folds]}")
-    return folds
-
-
-def _check_classes_in_training(folds: list[np.ndarray], classes: tuple[np.ndarray, tuple],
-                               cv: object, validation_fraction: object) -> None:
-    """A classifier cannot be trained on one class: refuse folds that leave it one."""
-    indices, labels = classes
-    for k, test in enumerate(folds):
-        train = np.ones(len(indices), dtype=bool)
-        train[test] = False
-        present = np.unique(indices[train])
-        if present.size < 2:
-            which = f"fold {k + 1} of cv={describe(cv)}" if cv is not None else (
-                f"the validation split (validation_fraction={validation_fraction})")
-            raise InputError(
-                f"{which} leaves a single class, {labels[present[0]]!r}, in the rows a "
-                f"classifier is trained on (classes {list(labels)}); no fit can learn from "
-                "one class: give folds that keep at least two classes in every training part "
-                "(an int cv is stratified for a classifier: scikit-learn's StratifiedKFold)")
 
 
 # -- the two methods -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..api import importance, split_options
 from ..engines.retrain import FitData, FitTask, RetrainEngine
 from ..engines.tasks import seed_from
 from ..errors import InputError, ModelError
-from ..methods.retraining import predictions_like
+from ..methods.held_out import predictions_like
 from ..refit import resolve_fit
 from ..registry import MethodSpec, method_spec
 from ..result import Importance

@@ -1,0 +1,303 @@
+"""Where the fits of :class:`varimp.engines.retrain.RetrainEngine` run: in this process, on
+joblib processes, or on a ``dask.distributed`` cluster (the current client's, or a
+``LocalCluster`` started for the call or for a :func:`session`), and the checks of ``n_jobs``
+and ``backend``. Every runner takes the engine (its ``fit``, ``X``, ``y``, ``backend`` and
+worker count) and a list of planned fits, and returns their results by position; the seeds
+and data settings were fixed before, so the runner changes only where the work happens."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..errors import InputError, ModelError, VarImpError, describe
+from .fits import DataSetting, Job, SeededFit, TaskResult, host_of, run_task, thread_limits
+
+
+def run_sequential(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
+                    bar: Any) -> list[TaskResult]:
+    results = []
+    for index, item in enumerate(fits):
+        results.append(run_task(index, item, item.setting, engine.X, engine.y, engine.fit,
+                                 evaluate, job))
+        bar.update(1)
+    return results
+
+def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
+                extra: Ahead) -> list[TaskResult]:
+    from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    n_workers = engine.n_workers
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    in_process = engine.backend == "threading"
+    trace_dir = None if in_process else tempfile.mkdtemp(prefix="varimp-fits-")
+    job = _replace(job, threads=None if in_process else threads, trace_dir=trace_dir)
+    planned = list(fits)
+
+    def calls() -> Iterator[Any]:  # joblib draws the next call as a worker frees up
+        for index, item in enumerate(fits):
+            yield delayed(run_task)(index, item, item.setting, engine.X, engine.y, engine.fit,
+                                     evaluate, job)
+        for index, item in enumerate(extra.choose(), start=len(fits)):
+            planned.append(item)
+            yield delayed(run_task)(index, item, item.setting, engine.X, engine.y, engine.fit,
+                                     evaluate, job)
+
+    # one fit per dispatch: a fit is long, and batching several on one worker would leave
+    # the other workers idle at the end of the list; with fits to choose ahead, no more
+    # dispatched than there are workers, so that the choice waits for the last results
+    parallel = Parallel(n_jobs=n_workers, backend=engine.backend, batch_size=1,
+                        pre_dispatch=n_workers if extra.spare else "2 * n_jobs",
+                        return_as="generator_unordered")
+    results: dict[int, TaskResult] = {}
+    try:
+        with thread_limits(threads if in_process else None):
+            for result in parallel(calls()):
+                results[result.index] = result
+                if result.index < len(fits):
+                    extra.done[result.index] = result.value
+                    bar.update(1)
+    except (TerminatedWorkerError, BrokenPipeError, EOFError) as exc:
+        running = sorted(int(name) for name in os.listdir(trace_dir)) if trace_dir else []
+        names = " or ".join(repr(planned[i].task.label) for i in running) or \
+            "an unknown fit"
+        raise ModelError(f"a joblib worker died while running fit {names}: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if trace_dir is not None:
+            shutil.rmtree(trace_dir, ignore_errors=True)
+    extra.check()
+    return [results[index] for index in range(len(results))]
+
+def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
+              extra: Ahead) -> list[TaskResult]:
+    from distributed import CancelledError, KilledWorker, as_completed
+
+    cluster = None
+    client = current_client()
+    if client is None:
+        cluster, client = start_cluster(engine.n_workers if engine.n_jobs else 2)
+    futures: list[Any] = []
+    try:
+        n_workers = max(1, sum(client.nthreads().values()))
+        job = _replace(job, threads=_threads_by_host(client))
+        data = client.scatter([engine.X, engine.y, engine.fit, evaluate, job], broadcast=True,
+                              hash=False)
+        shared: dict[int, Any] = {}
+        run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
+        labels: dict[str, tuple] = {}
+
+        def submit(items: list[SeededFit]) -> list[Any]:
+            fresh = [s for i, s in _distinct(item.setting for item in items).items()
+                     if i not in shared]
+            for setting, future in zip(fresh, client.scatter(fresh, broadcast=True,
+                                                             hash=False), strict=True):
+                shared[id(setting)] = future
+            new = [client.submit(run_task, len(futures) + k, _replace(item, setting=None),
+                                 shared[id(item.setting)], *data, pure=False,
+                                 key=f"varimp-fit-{run_id}-{len(futures) + k}")
+                   for k, item in enumerate(items)]
+            labels.update((f.key, item.task.label) for f, item in zip(new, items,
+                                                                      strict=True))
+            futures.extend(new)
+            return new
+
+        pending = as_completed(submit(fits), loop=client.loop)
+
+        def top_up(unfinished: int) -> None:  # run the fits ahead once a worker idles
+            if extra.spare and extra.chosen is None and \
+                    unfinished <= n_workers - extra.spare:
+                for new in submit(extra.choose()):
+                    pending.add(new)
+
+        unfinished = len(fits)
+        top_up(unfinished)
+        results: dict[int, TaskResult] = {}
+        for future in pending:
+            try:
+                result = future.result()
+            except KilledWorker as exc:
+                label = labels.get(getattr(exc, "task", None), None)
+                name = repr(label) if label is not None else "an unknown fit"
+                raise ModelError(f"a Dask worker died while running fit {name}: {exc}") \
+                    from exc
+            except CancelledError as exc:
+                raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
+                                 "cluster (a worker or the scheduler went away)") from exc
+            results[result.index] = result
+            if result.index < len(fits):
+                unfinished -= 1
+                extra.done[result.index] = result.value
+                bar.update(1)
+                top_up(unfinished)
+        extra.check()
+        return [results[index] for index in range(len(results))]
+    finally:
+        if futures:
+            client.cancel(futures)
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
+class Ahead:
+    """The optional fits chosen, once, for the slots a dispatch would leave idle at its end
+    (``ahead`` of :meth:`varimp.engines.retrain.RetrainEngine.execute`), from the results
+    finished by then (``done``). The choice may run in joblib's dispatching thread: an error
+    is kept and raised later, in the caller's thread (:meth:`check`)."""
+
+    def __init__(self, ahead: Callable[[dict[int, Any]], Sequence[SeededFit]] | None,
+                 spare: int) -> None:
+        self.ahead, self.spare = ahead, spare
+        self.done: dict[int, Any] = {}
+        self.chosen: list[SeededFit] | None = None
+        self.error: BaseException | None = None
+
+    def choose(self) -> list[SeededFit]:
+        if self.chosen is None:
+            self.chosen = []
+            if self.spare and self.ahead is not None:
+                try:
+                    chosen = list(self.ahead(dict(self.done)))[:self.spare]
+                    bad = [item for item in chosen
+                           if not isinstance(item, SeededFit) or not item.optional]
+                    if bad:
+                        raise InputError(f"ahead must return optional SeededFit objects; "
+                                         f"received {describe(bad[0])}")
+                    self.chosen = chosen
+                except Exception as exc:  # raised by check(), in the caller's thread
+                    self.error = exc
+        return self.chosen
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+@contextlib.contextmanager
+def session(n_jobs: int | None = None, backend: str | None = None) -> Iterator[None]:
+    """Keep one set of Dask workers for every engine run in the block.
+
+    With ``backend="dask"`` and no current ``dask.distributed`` client, starts a
+    ``LocalCluster`` of ``n_jobs`` (default 2) single-threaded worker processes, makes its
+    client the current one for the block (engines find it) and closes both afterwards, also
+    when the block raises; otherwise does nothing. Methods that run the engine several times
+    (one run per step of a stepwise search) wrap their search in it, so that the workers start
+    once. joblib's loky workers are reused between runs without it.
+    """
+    n_jobs = check_n_jobs(n_jobs)
+    if check_backend(backend) != "dask" or current_client() is not None:
+        yield
+        return
+    cluster, client = start_cluster(workers(n_jobs) if n_jobs else 2)
+    try:
+        with client.as_current():
+            yield
+    finally:
+        client.close()
+        cluster.close()
+
+
+def current_client() -> Any:
+    """The current ``dask.distributed`` client (on a worker: the worker's), or None."""
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+#: Settings of the LocalCluster varimp starts, which has no dashboard: no statistical profiler
+#: (it samples every running task's stack 100 times a second), and the event loops' tick and
+#: system monitor, which feed the dashboard, at 1 s and 5 s instead of 20 ms and 0.5 s. Each
+#: wakes the worker's event loop, which then takes the GIL from the fit: together about 8% of a
+#: small network's training time.
+_QUIET_CLUSTER = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.tick.interval": "1s",
+                  "distributed.admin.system-monitor.interval": "5s"}
+
+
+#: Why a LocalCluster's worker processes fail to start, most often.
+_CLUSTER_FAILED = (
+    "backend='dask' could not start the worker processes of a local Dask cluster ({error}). "
+    "The usual cause is a script that calls varimp at its top level: each worker process "
+    "starts by importing the main module again, as with multiprocessing, so the code that runs "
+    "the call must sit under `if __name__ == \"__main__\":` (a notebook or an interactive "
+    "session needs no guard). Otherwise, start a dask.distributed.Client yourself (varimp uses "
+    "the current one), or use n_jobs with the default joblib backend")
+
+
+def start_cluster(n_workers: int) -> tuple[Any, Any]:
+    """A LocalCluster of single-threaded worker processes, no dashboard (``_QUIET_CLUSTER``);
+    a worker that fails to start (a script without a main guard) is a :class:`VarImpError`
+    that says so."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(_QUIET_CLUSTER):
+        try:
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        except RuntimeError as exc:  # "Nanny failed to start.": a worker process died at start
+            raise VarImpError(_CLUSTER_FAILED.format(error=f"{type(exc).__name__}: {exc}")) \
+                from exc
+    try:
+        return cluster, Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _threads_by_host(client: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for address, info in client.scheduler_info().get("workers", {}).items():
+        host = host_of(address)
+        counts[host] = counts.get(host, 0) + int(info.get("nthreads", 1))
+    return counts
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _distinct(settings: Iterator[DataSetting]) -> dict[int, DataSetting]:
+    """Each setting once, by identity (fits of one engine share its setting)."""
+    return {id(setting): setting for setting in settings}
+
+
+def workers(n_jobs: int | None) -> int:
+    """Workers for a validated ``n_jobs``: None is 1, ``-k`` is ``cpu_count + 1 - k``."""
+    if n_jobs is None:
+        return 1
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+def check_n_jobs(n_jobs: object) -> int | None:
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 \
+            or (os.cpu_count() or 1) + 1 + int(n_jobs) < 1:
+        raise InputError(f"n_jobs must be None, a positive integer or -1 (all cores), -2 (all "
+                         f"but one), ...; received {n_jobs!r}")
+    return int(n_jobs)
+
+
+def check_backend(backend: object) -> str | None:
+    if backend is None or backend == "dask":
+        return backend
+    from joblib.parallel import BACKENDS
+
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise InputError(f"backend must be None, 'dask' or a joblib backend name "
+                         f"{sorted(BACKENDS)}; received {backend!r}")
+    return backend
