@@ -584,3 +584,15 @@ def test_a_single_sigmoid_network_is_one_output_named_by_its_positive_class():
     with pytest.raises(InputError, match=r"output must be 'present' or 0: this binary "
                                          r"classifier has one output unit"):
         varimp.permutation(net, X, y, classes=classes, output="absent", random_state=0)
+
+
+def test_extreme_logits_become_probabilities_without_overflow_warnings():
+    from varimp.scoring.probability import probabilities
+
+    z = np.array([[800.0], [-800.0], [0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # np.exp(800) overflows: a RuntimeWarning
+        one = probabilities(z, "logits")
+        several = probabilities(np.array([[1000.0, 0.0, -5.0]]), "logits")
+    np.testing.assert_allclose(one, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    np.testing.assert_allclose(several, [[1.0, 0.0, 0.0]])

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from .closed_forms import _CHECKED, _ROW_FORMS, CHECK_ROWS, _closed_form
 from .frozen import _Classes, _Labels, _Values
-from .probability import _sigmoid, probabilities
+from .probability import probabilities
 from .scorers import (
     _classification_metric,
     _needs_probabilities,
@@ -85,7 +85,9 @@ class Evaluation:
             pred = pred[:, [self.step]]
         binary = (self.one_vs_rest, self.binary_labels)
         if self.targets.multilabel:
-            proba = _sigmoid(pred) if self.targets.kind == "logits" else pred
+            from scipy.special import expit
+
+            proba = expit(pred) if self.targets.kind == "logits" else pred
             return [(_binary(proba[..., c].reshape(-1)), y[..., c].reshape(-1), *binary)
                     for c in self.outputs]
         proba = probabilities(pred, self.targets.kind)

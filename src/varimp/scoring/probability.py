@@ -12,12 +12,9 @@ def probabilities(pred: np.ndarray, kind: str) -> np.ndarray:
     """Class probabilities ``(..., n_classes)`` from a classifier's outputs: softmax or
     sigmoid of logits; one probability ``p`` becomes ``(1 - p, p)``."""
     if kind == "logits":
-        if pred.shape[-1] == 1:
-            pred = _sigmoid(pred)
-        else:
-            shifted = pred - pred.max(axis=-1, keepdims=True)
-            e = np.exp(shifted)
-            pred = e / e.sum(axis=-1, keepdims=True)
+        from scipy.special import expit, softmax  # on first use: importing varimp stays light
+
+        pred = expit(pred) if pred.shape[-1] == 1 else softmax(pred, axis=-1)
     elif pred.shape[-1] > 1:  # float32 softmax rows sum to 1 only to about 1e-7
         pred = pred / pred.sum(axis=-1, keepdims=True)
     if pred.shape[-1] == 1:
@@ -38,7 +35,3 @@ def check_probabilities(pred: np.ndarray, multilabel: bool = False) -> None:
                          "1 over the classes: pass output_kind='logits' if they are logits, or "
                          "output_kind='regression'; for independent probabilities (several "
                          "sigmoid outputs, multi-label), y must be multi-hot (n, outputs)")
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
