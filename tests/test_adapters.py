@@ -732,3 +732,148 @@ def test_a_tuple_holding_a_state_is_read_as_output_and_state_a_second_head_is_re
         with pytest.raises(varimp.VarImpError,
                            match=r"tuple of 2 parts \(\(\d+, 1\), \(\d+, 2\)\)"):
             varimp.importance(two_heads, X, y, method=method, random_state=0)
+
+
+# -- what the outputs are: read from the model, a contradicting output_kind refused -----------
+
+def reference_log_loss(y, proba, labels=None):
+    """scikit-learn's log loss of probabilities a float32 model returned (rows renormalised:
+    their sums differ from 1 by rounding only)."""
+    from sklearn.metrics import log_loss
+
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 2 and proba.shape[1] > 1:
+        proba = proba / proba.sum(axis=1, keepdims=True)
+    return log_loss(y, proba, labels=labels)
+
+
+def classifier_data(n=120, seed=20):
+    X = np.random.default_rng(seed).normal(size=(n, P))
+    return X, np.digitize(X[:, 0] - X[:, 1], [-0.5, 0.5])
+
+
+def softmax_keras(last):
+    """Dense(4, relu) -> Dense(3) with the softmax as ``last``: the Dense activation, an
+    Activation layer or a Softmax layer; the same weights whichever it is."""
+    keras.utils.set_random_seed(21)
+    hidden = keras.layers.Dense(4, activation="relu")
+    out = keras.layers.Dense(3, activation="softmax" if last == "dense" else None)
+    extra = {"dense": [], "activation": [keras.layers.Activation("softmax")],
+             "layer": [keras.layers.Softmax()]}[last]
+    model = keras.Sequential([keras.Input((P,)), hidden, out, *extra])
+    rng = np.random.default_rng(22)
+    hidden.set_weights([rng.normal(size=(P, 4)), rng.normal(size=4) * 0.1])
+    out.set_weights([rng.normal(size=(4, 3)), rng.normal(size=3) * 0.1])
+    return model
+
+
+PROBABILITY_MODELS = [
+    (lambda: fit_quietly(MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, random_state=0),
+                         *classifier_data()),
+     r"MLPClassifier is a classifier, read through predict_proba \(its output layer is a "
+     r"softmax\)"),
+    (lambda: nn.Sequential(nn.Linear(P, 3), nn.Softmax(dim=-1), nn.Dropout(0.1)).double(),
+     r"its last module '1' Softmax returns probabilities"),
+    (lambda: softmax_keras("dense"), r"its last layer 'dense.*' \(Dense\) applies a softmax"),
+    (lambda: softmax_keras("layer"), r"its last layer 'softmax.*' \(Softmax\) applies a softmax"),
+]
+
+
+@pytest.mark.parametrize("build,source", PROBABILITY_MODELS)
+def test_logits_declared_for_a_model_that_returns_probabilities_is_refused(build, source):
+    model = build()
+    X, y = classifier_data()
+    with pytest.raises(varimp.InputError, match=r"output_kind='logits' was given, but this model "
+                                                r"returns probabilities: " + source +
+                                                r"\. Read as logits they would go through a "
+                                                r"second softmax"):
+        varimp.permutation(model, X, y, output_kind="logits", random_state=0)
+    # read from the model, the outputs are probabilities: the baseline is scikit-learn's log
+    # loss of the model's own probabilities
+    proba = model.predict_proba(X) if hasattr(model, "predict_proba") else \
+        np.asarray(adapt(model).predict(X))[:, 0]
+    result = varimp.permutation(model, X, y, random_state=0)
+    assert result.details["measure"] == "increase in log loss"
+    np.testing.assert_allclose(result.details["baseline"],
+                               reference_log_loss(y, proba, labels=[0, 1, 2]), rtol=1e-6)
+
+
+def test_a_regression_kind_is_said_to_be_given_or_read_from_the_model():
+    X, y = classifier_data()
+    clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, random_state=0), X, y)
+    with pytest.raises(varimp.InputError, match=r"output\(s\) are read as regression values "
+                                                r"\(output_kind='regression' was given\)"):
+        varimp.permutation(clf, X, y, output_kind="regression")
+    with pytest.raises(varimp.InputError, match=r"output\(s\) are read as regression values "
+                                                r"\(decided from the model: its last layer is "
+                                                r"no softmax or sigmoid\)"):
+        varimp.permutation(nn.Sequential(nn.Linear(P, 3)).double(), X, y)
+
+
+def test_keras_softmax_and_activation_layers_are_read_as_the_dense_activation():
+    X, y = classifier_data()
+    reference = softmax_keras("dense")
+    proba = np.asarray(reference.predict(X, verbose=0), dtype=np.float64)
+    expected = {method: varimp.importance(reference, X, method=method)
+                for method in ("connection_weights", "garson")}
+    for last in ("activation", "layer"):
+        model = softmax_keras(last)
+        np.testing.assert_allclose(adapt(model).predict(X)[:, 0], proba, rtol=1e-6)
+        assert adapt(model).output_kind == "probability"
+        assert adapt(model).network().layers[-1].activation == "softmax"
+        result = varimp.permutation(model, X, y, random_state=0)
+        np.testing.assert_allclose(result.details["baseline"], reference_log_loss(y, proba),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            result.scores.to_numpy(),
+            varimp.permutation(reference, X, y, random_state=0).scores.to_numpy(), rtol=1e-5)
+        for method, scores in expected.items():
+            assert_same_scores(varimp.importance(model, X, method=method), scores)
+    # a sigmoid as an Activation layer: one probability, like Dense(1, activation="sigmoid")
+    keras.utils.set_random_seed(23)
+    binary = keras.Sequential([keras.Input((P,)), keras.layers.Dense(3, activation="tanh"),
+                               keras.layers.Dense(1), keras.layers.Activation("sigmoid")])
+    assert adapt(binary).output_kind == "probability"
+    yb = (y > 0).astype(int)
+    p1 = np.asarray(binary.predict(X, verbose=0), dtype=np.float64)[:, 0]
+    result = varimp.permutation(binary, X, yb, random_state=0)
+    np.testing.assert_allclose(result.details["baseline"], reference_log_loss(yb, p1), rtol=1e-5)
+
+
+def two_heads(kinds):
+    """A functional Keras model whose heads ("a", "b") are regression (None) or softmax."""
+    keras.utils.set_random_seed(24)
+    inp = keras.Input((P,))
+    hidden = keras.layers.Dense(6, activation="tanh")(inp)
+    heads = [keras.layers.Dense(1 if kind is None else 3, activation=kind, name=name)(hidden)
+             for kind, name in zip(kinds, "ab", strict=True)]
+    return keras.Model(inp, heads)
+
+
+@pytest.mark.parametrize("kinds,listed", [
+    (("softmax", "softmax"), r"'a' \(probability\), 'b' \(probability\)"),
+    ((None, "softmax"), r"'a' \(regression\), 'b' \(probability\)"),
+])
+def test_keras_heads_holding_a_classifier_are_refused_for_a_loss(kinds, listed):
+    model = two_heads(kinds)
+    X = np.random.default_rng(25).normal(size=(30, P))
+    y = np.hstack([np.eye(3)[np.arange(30) % 3] if kind else X[:, :1] for kind in kinds])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"the model has 2 output heads: " + listed + r", decided from "
+                             r"their last layers\..*Explain one head at a time: "
+                             r"keras.Model\(model.inputs, model.outputs\[k\]\)$"):
+        varimp.permutation(model, X, y, random_state=0)
+    with pytest.raises(varimp.UnsupportedModelError, match=r"'a' \(logits\), 'b' \(logits\), "
+                                                           r"output_kind='logits' was given"):
+        varimp.permutation(model, X, y, output_kind="logits", random_state=0)
+    if kinds[0] == "softmax":  # one softmax over both heads' units joined is neither head's
+        with pytest.raises(varimp.UnsupportedModelError, match=r"each apply a softmax over "
+                                                               r"their own units"):
+            varimp.garson(model)
+    # one head at a time, as the message says, is scored as that head
+    head = keras.Model(model.inputs, model.outputs[1])
+    labels = np.arange(30) % 3
+    proba = np.asarray(head.predict(X, verbose=0), dtype=np.float64)
+    result = varimp.permutation(head, X, labels, random_state=0)
+    np.testing.assert_allclose(result.details["baseline"], reference_log_loss(labels, proba),
+                               rtol=1e-5)

@@ -104,10 +104,14 @@ def keras_step_head(rnn, head):
 @pytest.mark.parametrize("method", ["connection_weights", "garson"])
 @pytest.mark.parametrize("step", [None, 2])
 def test_weight_methods_read_a_torch_step_head_as_keras_time_distributed(method, step):
+    """The squeezed torch head, and its Keras twin Reshape((T,)) after the TimeDistributed
+    head, read as the TimeDistributed Dense model without Reshape."""
     squeezed, kept = step_heads()
-    reference = varimp.importance(keras_step_head(kept.rnn, kept.head), X_SEQ, method=method,
-                                  output_step=step)
-    for model in (squeezed, kept):
+    time_distributed = keras_step_head(kept.rnn, kept.head)
+    reshaped = keras.Sequential([keras.Input((T, P)), *time_distributed.layers,
+                                 keras.layers.Reshape((T,))])
+    reference = varimp.importance(time_distributed, X_SEQ, method=method, output_step=step)
+    for model in (squeezed, kept, reshaped):
         result = varimp.importance(model, X_SEQ, method=method, output_step=step)
         np.testing.assert_allclose(result.scores.to_numpy(), reference.scores.to_numpy(),
                                    rtol=1e-5)
@@ -321,6 +325,37 @@ class Pooled(nn.Module):
         return self.head(self.rnn(x)[0].mean(dim=1))
 
 
+class LstmMean(nn.Module):
+    """An LSTM whose outputs are averaged over time (``o.mean(1)``) before the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = nn.LSTM(P, UNITS, batch_first=True), nn.Linear(UNITS, 1)
+
+    def forward(self, x):
+        o, _ = self.rnn(x)
+        return self.head(o.mean(1))
+
+
+class Scaled(nn.Module):
+    """A hidden layer's output multiplied by 2.0 in forward, an operation that is no module."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.act, self.out = nn.Linear(P, 5), nn.Tanh(), nn.Linear(5, 1)
+
+    def forward(self, x):
+        return self.out(self.act(self.hidden(x)) * 2.0)
+
+
+class ScaledWhenFinite(Scaled):
+    """Scaled, with control flow on values: torch.fx cannot trace it."""
+
+    def forward(self, x):
+        h = self.act(self.hidden(x))
+        return self.out(h * 2.0 if bool(torch.isfinite(h).all()) else h)
+
+
 class Sliced(nn.Module):
     def __init__(self):
         super().__init__()
@@ -335,8 +370,16 @@ REFUSALS = [
      r"and softmax after layer 'out' Linear\(5, 3\) as functions .*apply it as a module "
      r"\(nn.ReLU\(\), nn.Softmax\(dim=-1\)\).* Layers read \(2\): 'hidden' Linear\(3, 5\) -> "
      r"'out' Linear\(5, 3\)$"),
-    (Pooled, (N, T, P), r"a pooling or reordering over time.* Layers read \(2\): 'rnn' "
-     r"GRU\[layer 0\] -> 'head' Linear\(4, 1\)$"),
+    (Pooled, (N, T, P), r"its forward takes the mean over time steps of the last recurrent "
+     r"layer's outputs .* Layers read \(2\): 'rnn' GRU\[layer 0\] -> 'head' Linear\(4, 1\)$"),
+    (LstmMean, (N, T, P), r"its forward takes the mean over time steps of the last recurrent "
+     r"layer's outputs .* Layers read \(2\): 'rnn' LSTM\[layer 0\] -> 'head' Linear\(4, 1\)$"),
+    (Scaled, (N, P), r"do not reproduce its predictions; its forward applies mul\(act\(\.\.\.\), "
+     r"2\.0\) outside its modules.* Layers read \(2\): 'hidden' Linear\(3, 5\) \+ tanh -> "
+     r"'out' Linear\(5, 1\)$"),
+    (ScaledWhenFinite, (N, P), r"its forward does something the layers do not show, most "
+     r"likely an operation between layers that is no module \(x \* 2.0, a mean over time, "
+     r"torch.cat\), else a skip connection"),
     (Sliced, (N, P), r"predicts \(steps, outputs\) = \(1, 2\) per sample where the layers give "
      r"\(1, 3\): its forward reshapes, slices"),
     (lambda: keras.Sequential([keras.Input((P,)), keras.layers.Dense(4, activation="tanh"),

@@ -202,3 +202,27 @@ def test_identity_modules_are_transparent_and_two_activations_are_refused():
                               keras.layers.Activation("linear"), keras.layers.Dense(1)])
     network = adapt(dense).network()
     assert [layer.activation for layer in network.layers] == ["relu", "identity"]
+
+
+@pytest.mark.parametrize("name", [*varimp.network.ACTIVATIONS, "leaky_relu:0.1"])
+def test_every_activation_name_has_one_pytorch_function_and_module(name):
+    """The names live in varimp.network.ACTIVATIONS (numpy); the PyTorch table gives each one
+    a function and a module that compute the same values, and the twin of a dense network
+    (used for scikit-learn gradients) takes any of them."""
+    from varimp.adapters.torch import module_from_network
+    from varimp.modules import TORCH_TABLE, torch_function, torch_module
+    from varimp.network import Network, activation
+
+    assert set(TORCH_TABLE) == set(varimp.network.ACTIVATIONS)
+    x = np.linspace(-4, 4, 24).reshape(4, 6)
+    expected = activation(name)(x)
+    xt = torch.as_tensor(x)
+    np.testing.assert_allclose(torch_function(name)(xt).numpy(), expected, rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(torch_module(name)(xt).numpy(), expected, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(7)
+    network = Network((Dense(rng.normal(size=(3, 6)), rng.normal(size=6), name, "a"),),
+                      n_inputs=3, sequence=False)
+    with torch.no_grad():
+        twin = module_from_network(network)(torch.as_tensor(X_TAB)).numpy()
+    np.testing.assert_allclose(twin, network.forward(X_TAB), rtol=1e-12, atol=1e-12)

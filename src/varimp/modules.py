@@ -11,6 +11,7 @@ to varimp's PyTorch adapter, so the weight-based methods read it like a native l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -20,18 +21,53 @@ from torch import nn
 from .network import Recurrent
 from .validation import check_choice
 
-#: Cell and hidden activations by neutral name (the names of :data:`varimp.network.ACTIVATIONS`).
-TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "identity": lambda x: x,
-    "relu": torch.relu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "hard_sigmoid": F.hardsigmoid,
-    "elu": F.elu,
-    "softplus": F.softplus,
-    "silu": F.silu,
-    "gelu": F.gelu,
+#: Every activation of :data:`varimp.network.ACTIVATIONS` in PyTorch, by the same neutral name:
+#: the function, and the module that applies it (an ``nn`` class, or a factory that sets it
+#: up). ``"leaky_relu:<slope>"`` carries its slope (:func:`torch_function`, :func:`torch_module`).
+#: The one PyTorch table: the rebuilt networks (``adapters.suffix``), the trainers, the
+#: PyTorch adapter's reading of activation modules and its network twins read it.
+TORCH_TABLE: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[], nn.Module]]] = {
+    "identity": (lambda x: x, nn.Identity),
+    "relu": (torch.relu, nn.ReLU),
+    "tanh": (torch.tanh, nn.Tanh),
+    "sigmoid": (torch.sigmoid, nn.Sigmoid),
+    "hard_sigmoid": (F.hardsigmoid, nn.Hardsigmoid),
+    "elu": (F.elu, nn.ELU),
+    "gelu": (F.gelu, nn.GELU),
+    "gelu_tanh": (partial(F.gelu, approximate="tanh"), partial(nn.GELU, approximate="tanh")),
+    "softplus": (F.softplus, nn.Softplus),
+    "silu": (F.silu, nn.SiLU),
+    "softmax": (partial(torch.softmax, dim=-1), partial(nn.Softmax, dim=-1)),
+    "log_softmax": (partial(torch.log_softmax, dim=-1), partial(nn.LogSoftmax, dim=-1)),
 }
+#: Cell and hidden activations by neutral name: the elementwise ones :class:`RecurrentLayer`
+#: and the trainers take.
+TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    name: TORCH_TABLE[name][0] for name in (
+        "identity", "relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "softplus", "silu",
+        "gelu")}
+
+
+def _slope(name: str) -> float | None:
+    return float(name.split(":", 1)[1]) if name.startswith("leaky_relu:") else None
+
+
+def torch_function(name: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The PyTorch function of a neutral activation name, or None for a name it lacks."""
+    if (slope := _slope(name)) is not None:
+        return partial(F.leaky_relu, negative_slope=slope)
+    entry = TORCH_TABLE.get(name)
+    return None if entry is None else entry[0]
+
+
+def torch_module(name: str) -> nn.Module | None:
+    """A new PyTorch module applying a neutral activation, or None for a name it lacks."""
+    if (slope := _slope(name)) is not None:
+        return nn.LeakyReLU(slope)
+    entry = TORCH_TABLE.get(name)
+    return None if entry is None else entry[1]()
+
+
 #: Gate blocks per cell, in PyTorch's layout.
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import InputError
-from .modules import GATE_COUNT, TORCH_ACTIVATIONS, RecurrentLayer, RecurrentNet
+from .modules import GATE_COUNT, TORCH_ACTIVATIONS, RecurrentLayer, RecurrentNet, torch_module
 from .refit import check_fraction
 from .validation import (
     check_choice,
@@ -41,9 +41,6 @@ from .validation import (
     validate,
 )
 
-_MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
-            "softplus": nn.Softplus, "silu": nn.SiLU, "gelu": nn.GELU,
-            "hard_sigmoid": nn.Hardsigmoid}
 _NATIVE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TASKS = ("regression", "binary", "multiclass")
 #: Held while a trainer uses torch's global generator (seeding it, building the modules, whose
@@ -309,7 +306,7 @@ def train_mlp(
     for k, linear in enumerate(linears):
         modules.append(linear)
         if k < len(sizes) - 2 and activation != "identity":
-            modules.append(_MODULES[activation]())
+            modules.append(torch_module(activation))
     model = nn.Sequential(*modules)
     with torch_threads(n_threads):
         xt = torch.as_tensor((x - x_mean) / x_std, dtype=torch.float32)

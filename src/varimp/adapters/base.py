@@ -187,11 +187,23 @@ class Adapter(abc.ABC):
     def configure(self, output_kind: str | None = None, classes: object = None) -> Adapter:
         """Override what is read from the model: the output kind and the class labels (for a
         model that declares its classes, only those classes in its order; see
-        :func:`varimp.validation.check_classes`)."""
+        :func:`varimp.validation.check_classes`).
+
+        ``output_kind="logits"`` for a model whose outputs are known to be probabilities (a
+        softmax or sigmoid last layer, ``predict_proba``: :meth:`probability_source`) is an
+        InputError: the probabilities would go through a second softmax or sigmoid."""
         from ..scoring import check_output_kind
 
         if output_kind is not None:
-            self._output_kind = check_output_kind(output_kind)
+            kind = check_output_kind(output_kind)
+            if kind == "logits" and (source := self.probability_source()) is not None:
+                raise InputError(
+                    f"output_kind='logits' was given, but this model returns probabilities: "
+                    f"{source}. Read as logits they would go through a second softmax (or "
+                    "sigmoid) and every score would be wrong; leave output_kind out (or pass "
+                    "output_kind='probability'), or explain the network without its last "
+                    "layer to explain logits")
+            self._output_kind = kind
         if classes is not None:
             from ..validation import check_classes
 
@@ -213,6 +225,11 @@ class Adapter(abc.ABC):
     def model_output_kind(self) -> str:
         """The output kind the model itself declares; a plain function predicts values."""
         return "regression"
+
+    def probability_source(self) -> str | None:
+        """What makes the model's outputs probabilities, in words ("its last module '2'
+        Softmax returns probabilities"), or None when the model does not say they are."""
+        return None
 
     @property
     def classes(self) -> tuple | None:
@@ -290,6 +307,12 @@ class Adapter(abc.ABC):
             f"{type(self.model).__name__} is read as a plain function; weight-based methods "
             "need a PyTorch, Keras or scikit-learn network"
         )
+
+    def forward_operations(self) -> list[str] | None:
+        """Operations the model applies outside the layers :meth:`network` reads, written as
+        calls (``mul(hidden(...), 2.0)``), for the weight reader's refusals; None when the adapter
+        cannot see them (only PyTorch modules can be traced)."""
+        return None
 
     def suffix_predictor(self) -> object | None:
         """A :class:`varimp.adapters.suffix.SuffixPredictor` for a recurrent network whose

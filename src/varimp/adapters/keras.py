@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
-from ..network import Dense, Flatten, Layer, Network, Recurrent
+from ..network import ACTIVATIONS, Dense, Flatten, Layer, Network, Recurrent
 from .base import Adapter
 from .structure import resolve_network
 
@@ -21,10 +21,54 @@ def _activation_name(fn: object) -> str:
     name = {"linear": "identity", "swish": "silu"}.get(name, name)
     if name == "leaky_relu":
         return "leaky_relu:0.2"
-    if name not in {"identity", "relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "gelu",
-                    "softplus", "silu", "softmax", "log_softmax"}:
+    if name not in ACTIVATIONS:
         raise UnsupportedModelError(f"activation {name!r} cannot be read by varimp")
     return name
+
+
+def _activation_layer(layer: object) -> str | None:
+    """The neutral activation of a layer that only applies one: ``Activation``, ``Softmax``
+    over the last axis, ``ReLU``, ``LeakyReLU`` and ``ELU`` with the settings varimp reads;
+    None for any other layer."""
+    kind = type(layer).__name__
+    if kind == "Activation":
+        return _activation_name(layer.activation)
+    if kind == "Softmax":
+        return "softmax" if _last_axis(layer, layer.axis) else None
+    if kind == "ReLU" and layer.max_value is None and not layer.negative_slope and \
+            not layer.threshold:
+        return "relu"
+    if kind == "LeakyReLU":
+        return f"leaky_relu:{float(layer.negative_slope)}"
+    if kind == "ELU" and float(layer.alpha) == 1.0:
+        return "elu"
+    return None
+
+
+def _last_axis(layer: object, axis: object) -> bool:
+    """Whether ``axis`` (an int, or a list of one) is the last axis of the layer's output."""
+    axes = list(axis) if isinstance(axis, list | tuple) else [axis]
+    if len(axes) != 1 or not isinstance(axes[0], int):
+        return False
+    if axes[0] == -1:
+        return True
+    try:
+        return axes[0] == len(layer.output.shape) - 1
+    except (AttributeError, ValueError):  # a layer never called on a symbolic input
+        return False
+
+
+def _drops_unit_axis(layer: object) -> bool:
+    """A ``Reshape`` that only drops a trailing axis of size 1 (``(T, 1)`` to ``(T,)``, the
+    Keras twin of PyTorch's ``squeeze(-1)``): it changes no value."""
+    if type(layer).__name__ != "Reshape":
+        return False
+    try:
+        before = tuple(layer.input.shape)[1:]
+    except (AttributeError, ValueError):
+        return False
+    return len(before) >= 2 and before[-1] == 1 and \
+        tuple(layer.target_shape) == before[:-1] and None not in before[:-1]
 
 
 def _dense(layer: object) -> Dense:
@@ -90,7 +134,8 @@ def _refusal(layer: object, model: object) -> UnsupportedModelError:
                "show; use a Dense activation or an Activation layer for an activation")
     else:
         why = ("the layers it reads are Dense, SimpleRNN, GRU, LSTM, Flatten, "
-               "TimeDistributed(Dense), Activation and Dropout")
+               "TimeDistributed(Dense), Activation, Softmax, ReLU, LeakyReLU, ELU and Dropout "
+               "after a Dense layer, and a Reshape that drops a last axis of size 1")
     every = " -> ".join(f"{other.name} ({type(other).__name__})"
                         for other in _all_layers(model))
     return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
@@ -120,8 +165,11 @@ def _read(model: object, layers: list[Layer], top: object = None,
             layers.append(_recurrent(layer))
         elif kind == "Flatten":
             layers.append(Flatten(name=layer.name))
-        elif kind == "Activation" and layers and isinstance(layers[-1], Dense):
-            layers[-1] = layers[-1].followed_by(_activation_name(layer.activation))
+        elif layers and isinstance(layers[-1], Dense) and \
+                (name := _activation_layer(layer)) is not None:
+            layers[-1] = layers[-1].followed_by(name)
+        elif _drops_unit_axis(layer):  # (n, T, 1) to (n, T): one value per step, as before
+            continue
         else:
             raise _refusal(layer, top)
 
@@ -181,7 +229,15 @@ class KerasAdapter(Adapter):
     in its order, a dict by sorted key). The outputs are named by their heads (``"flow"``;
     ``"flow[0]"``, ``"flow[1]"``.. for a head of several units), so ``output="flow"`` selects
     a head. The weight-based methods read such a model when its heads are Dense layers on one
-    shared layer (they are one Dense layer with the heads' units side by side).
+    shared layer (they are one Dense layer with the heads' units side by side) with one
+    elementwise activation. Heads are scored by a loss together only when every head predicts
+    regression values: a classifier head among several (softmax, sigmoid or log_softmax) is an
+    UnsupportedModelError, as is a classifier ``output_kind`` for several heads; explain such
+    a model one head at a time.
+
+    The output kind is read from the last layer: a Dense (or TimeDistributed Dense) activation,
+    an ``Activation`` layer or a ``Softmax`` layer over the last axis; dropout, noise and a
+    ``Reshape`` that drops a last axis of size 1 are looked through.
     """
 
     def __init__(self, model: object):
@@ -206,16 +262,38 @@ class KerasAdapter(Adapter):
         #: the input mask value when the model starts with a Masking layer (padded steps)
         self.mask_value = first.mask_value if type(first).__name__ == "Masking" else None
 
+    def configure(self, output_kind: str | None = None, classes: object = None
+                  ) -> KerasAdapter:
+        """As :meth:`Adapter.configure`; a classifier kind for a model of several heads is
+        refused (its heads' units are not one classifier's)."""
+        from ..scoring import CLASSIFIER_KINDS
+
+        heads = _heads(self.model)
+        if heads is not None and output_kind in CLASSIFIER_KINDS:
+            raise _heads_refusal(heads, [output_kind] * len(heads), output_kind)
+        super().configure(output_kind, classes)
+        return self
+
     def model_output_kind(self) -> str:
-        """Probabilities when the last layer (every head's, for several heads) ends in a
-        softmax or sigmoid activation, logits after a log_softmax."""
+        """Probabilities when the last layer ends in a softmax or sigmoid (a Dense activation,
+        an ``Activation`` or a ``Softmax`` layer), logits after a log_softmax. A model of
+        several heads is read as regression values when every head is; a classifier head
+        among several is an UnsupportedModelError (:func:`_heads_refusal`)."""
         heads = _heads(self.model)
         if heads is not None:
-            kinds = {_layer_kind(_head_layer(tensor)) for _, tensor in heads}
-            return kinds.pop() if len(kinds) == 1 else "regression"
-        layers = [layer for layer in getattr(self.model, "layers", [])
-                  if type(layer).__name__ not in ("Dropout", "InputLayer")]
-        return _layer_kind(layers[-1]) if layers else "regression"
+            kinds = [_layer_kind(_head_layer(tensor)) for _, tensor in heads]
+            if any(kind != "regression" for kind in kinds):
+                raise _heads_refusal(heads, kinds)
+            return "regression"
+        last = _output_layer(self.model)
+        return "regression" if last is None else _layer_kind(last)
+
+    def probability_source(self) -> str | None:
+        if _heads(self.model) is not None or self.model_output_kind() != "probability":
+            return None
+        last = _output_layer(self.model)
+        return f"its last layer {last.name!r} ({type(last).__name__}) applies a " \
+            f"{'softmax' if type(last).__name__ == 'Softmax' else _activation_of(last)}"
 
     def model_output_names(self) -> tuple[str, ...] | None:
         """The heads' names, one per output unit, for a model with several output heads."""
@@ -309,7 +387,11 @@ class KerasAdapter(Adapter):
 
 
 def _layer_kind(layer: object) -> str:
-    """The output kind a layer's activation declares (see ``model_output_kind``)."""
+    """The output kind a layer's activation declares (see ``model_output_kind``): a layer's
+    ``activation`` (``Dense(..., activation="softmax")``, ``Activation("softmax")``,
+    ``TimeDistributed(Dense(...))``) or a ``Softmax`` layer over the last axis."""
+    if type(layer).__name__ == "Softmax":
+        return "probability" if _last_axis(layer, layer.axis) else "regression"
     inner = getattr(layer, "layer", layer)  # TimeDistributed(Dense(...))
     activation = getattr(inner, "activation", None)
     name = getattr(activation, "__name__", str(activation))
@@ -318,6 +400,33 @@ def _layer_kind(layer: object) -> str:
     if name == "log_softmax":
         return "logits"
     return "regression"
+
+
+def _output_layer(model: object) -> object | None:
+    """The last layer of a model of one output, nested models opened, leaving out the layers
+    that change no value of the output (dropout, noise, a Reshape dropping an axis of 1)."""
+    layers = [layer for layer in _all_layers(model)
+              if type(layer).__name__ not in _SKIPPED and not _drops_unit_axis(layer)]
+    return layers[-1] if layers else None
+
+
+def _activation_of(layer: object) -> str:
+    activation = getattr(getattr(layer, "layer", layer), "activation", None)
+    return getattr(activation, "__name__", str(activation))
+
+
+def _heads_refusal(heads: list, kinds: list[str], given: str | None = None
+                   ) -> UnsupportedModelError:
+    """Several heads that cannot be scored as one set of outputs (a classifier among them)."""
+    listed = ", ".join(f"{name!r} ({kind})" for (name, _), kind in zip(heads, kinds, strict=True))
+    why = f"output_kind={given!r} was given" if given else "decided from their last layers"
+    return UnsupportedModelError(
+        f"the model has {len(heads)} output heads: {listed}, {why}. varimp joins several heads "
+        "only when every head predicts regression values: a classifier's units are scored "
+        "together (one softmax over every unit joined, or each unit as a binary label), so "
+        "two classifier heads, or a classifier head beside a regression head, would be scored "
+        "by a loss that is neither head's. Explain one head at a time: "
+        "keras.Model(model.inputs, model.outputs[k])")
 
 
 def _joined_heads(model: object, head_layers: list, heads: list) -> Dense:
@@ -342,6 +451,11 @@ def _joined_heads(model: object, head_layers: list, heads: list) -> Dense:
             f"({', '.join(part.activation for part in parts)}); the weight-based methods read "
             "several heads as one layer of one activation. Explain one head at a time: "
             "keras.Model(model.inputs, model.outputs[k])")
+    if parts[0].activation in ("softmax", "log_softmax"):
+        raise UnsupportedModelError(
+            f"the model's output heads {names} each apply a {parts[0].activation} over their "
+            "own units, which one layer over the heads' units joined would not. Explain one "
+            "head at a time: keras.Model(model.inputs, model.outputs[k])")
     return Dense(np.concatenate([part.weight for part in parts], axis=1),
                  np.concatenate([part.bias for part in parts]), parts[0].activation,
                  name="+".join(part.name for part in parts))

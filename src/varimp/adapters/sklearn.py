@@ -51,6 +51,14 @@ class SklearnAdapter(Adapter):
     def model_output_kind(self) -> str:
         return "probability" if self.classifier else "regression"
 
+    def probability_source(self) -> str | None:
+        if not self.classifier:
+            return None
+        name = type(self.estimator).__name__
+        layer = getattr(self.estimator, "out_activation_", None)
+        where = f" (its output layer is a {layer})" if layer is not None else ""
+        return f"{name} is a classifier, read through predict_proba{where}"
+
     def model_classes(self) -> tuple | None:
         classes = getattr(self.estimator, "classes_", None)
         if classes is None or not self.classifier or np.ndim(classes) != 1:

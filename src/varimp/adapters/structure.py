@@ -102,11 +102,13 @@ def _cause(candidates: Sequence[Network], probe: np.ndarray, target: np.ndarray,
     outputs = [_forward(net, probe) for net in candidates]
     shaped = [net for net, out in zip(candidates, outputs, strict=True)
               if out is not None and out.shape == target.shape]
+    operations = adapter.forward_operations()
     if not shaped:
         given = next((out.shape[1:] for out in outputs if out is not None), None)
         layers = "do not chain" if given is None else f"give {given}"
+        what = f"{_applies(operations)}, or it" if operations else "its forward"
         return (f"the model predicts (steps, outputs) = {target.shape[1:]} per sample where the "
-                f"layers {layers}: its forward reshapes, slices, pools or concatenates (an "
+                f"layers {layers}: {what} reshapes, slices, pools or concatenates (an "
                 "indexing, a mean over time, a torch.cat, a view)")
     for network in shaped:
         found = _functional_activations(network, probe, target)
@@ -129,12 +131,54 @@ def _cause(candidates: Sequence[Network], probe: np.ndarray, target: np.ndarray,
             return (f"its forward has {listed}; the weight-based methods read a "
                     "chain of layers and cannot follow a skip connection: use a model-agnostic "
                     "method (permutation, partial_derivatives, perturbation, profile)")
+    pooling = _pooling_over_time(candidates[0], probe, target)
+    if pooling is not None:
+        return (f"its forward takes the {pooling} over time steps of the last recurrent "
+                "layer's outputs (a pooling the layers do not show); the weight-based methods "
+                "read the whole sequence or its last step only: use a model-agnostic method "
+                "(permutation, partial_derivatives, perturbation, profile)")
+    if operations:
+        return (f"{_applies(operations)} outside its modules, which the layers do not show "
+                "and the weight-based methods cannot read: apply it as a module if it is an "
+                "activation, else use a model-agnostic method (permutation, "
+                "partial_derivatives, perturbation, profile)")
     if _input_skip(shaped[0], adapter, probe.shape[1:]):
         return ("the predictions differ from the layers' by a linear function of the input: "
                 "a skip connection (x + f(x)) in its forward")
-    return ("its forward does something the layers do not show: a skip connection, a pooling "
-            "or reordering over time, a functional operation between layers or a custom "
-            "operation")
+    return ("its forward does something the layers do not show, most likely an operation "
+            "between layers that is no module (x * 2.0, a mean over time, torch.cat), else a "
+            "skip connection, a reordering over time or a custom operation")
+
+
+def _applies(operations: list[str]) -> str:
+    """Operations a forward applies outside its modules, as messages name them."""
+    return f"its forward applies {' and '.join(operations)}"
+
+
+#: Poolings over time, by name, as numpy reductions of ``(n, steps, outputs)`` over steps.
+_POOLINGS = {"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}
+
+
+def _pooling_over_time(network: Network, probe: np.ndarray, target: np.ndarray
+                       ) -> str | None:
+    """The pooling over time steps (mean, sum, max, min) that, applied to the whole
+    sequence the network's last recurrent layer returns and then run through the dense
+    layers after it, reproduces the target; None when none does (or no recurrent layer)."""
+    recurrent = [k for k, layer in enumerate(network.layers) if isinstance(layer, Recurrent)]
+    if not recurrent or not network.sequence:
+        return None
+    split = recurrent[-1] + 1
+    try:
+        states = replace(network, layers=network.layers[:split]).forward(probe)
+    except ValueError:
+        return None
+    if np.ndim(states) != 3:
+        return None
+    after = replace(network, layers=network.layers[split:])
+    for name, pool in _POOLINGS.items():
+        if _matches(_forward(after, pool(states, axis=1)), target):
+            return name
+    return None
 
 
 def _named(found: list[tuple[str, str]]) -> str:

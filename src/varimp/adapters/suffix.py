@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import VarImpError
+from ..modules import torch_function
 from ..network import Dense, Network, Recurrent
 
 _VERIFY_ROWS = 16
@@ -31,25 +31,15 @@ _VERIFY_ROWS = 16
 WORKSPACE_BYTES = 16 * 2**20
 MIN_ROWS = 32
 
-_ACTIVATIONS = {
-    "identity": lambda x: x, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-    "hard_sigmoid": lambda x: torch.clamp(x / 6.0 + 0.5, 0.0, 1.0), "elu": F.elu,
-    "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "softplus": F.softplus, "silu": F.silu, "softmax": lambda x: torch.softmax(x, dim=-1),
-    "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
-}
-
-
-#: The same activations applied in place, for the tensors a stage has just made.
+#: The common activations applied in place, for the tensors a stage has just made (the
+#: functions themselves: :data:`varimp.modules.TORCH_TABLE`).
 _IN_PLACE = {"identity": lambda x: x, "relu": torch.relu_, "tanh": torch.tanh_,
              "sigmoid": torch.sigmoid_}
 
 
 def _activation(name: str):
-    if name.startswith("leaky_relu:"):
-        slope = float(name.split(":", 1)[1])
-        return lambda x: F.leaky_relu(x, slope)
-    return _ACTIVATIONS.get(name)
+    """The PyTorch function of a neutral activation name, or None (:func:`torch_function`)."""
+    return torch_function(name)
 
 
 @dataclass

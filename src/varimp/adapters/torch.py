@@ -11,15 +11,24 @@ import torch
 from torch import nn
 
 from ..errors import ModelError, UnsupportedModelError
+from ..modules import TORCH_TABLE, torch_module
 from ..network import Dense, Flatten, Network, Recurrent
 from .base import Adapter, batch_rows, canonical_shape, model_errors
 from .structure import resolve_network
 
-_ACTIVATIONS = {
-    nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ELU: "elu",
-    nn.Softplus: "softplus", nn.Identity: "identity", nn.SiLU: "silu", nn.Hardsigmoid:
-    "hard_sigmoid", nn.Softmax: "softmax", nn.LogSoftmax: "log_softmax",
-}
+
+def _module_names() -> dict[type, str]:
+    """Activation module classes with their neutral names, from
+    :data:`varimp.modules.TORCH_TABLE` (a factory stands for the class it calls; the first
+    name of a class wins: a GELU, a LeakyReLU and settings other than the defaults are read
+    by ``_activation_name``)."""
+    names: dict[type, str] = {}
+    for name, (_, module) in TORCH_TABLE.items():
+        names.setdefault(getattr(module, "func", module), name)
+    return names
+
+
+_ACTIVATIONS = _module_names()
 _SKIPPED = (nn.Dropout, nn.AlphaDropout)
 _GATE_ORDER = {nn.RNN: ("rnn", ("h",)), nn.LSTM: ("lstm", tuple("ifgo")), nn.GRU: ("gru", "rzn")}
 
@@ -156,6 +165,14 @@ def _modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(path, _eager(module)) for path, module in model.named_modules()]
 
 
+def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
+    """The path and module of the model's last leaf module, dropout and identity left out
+    (they do not change what the outputs are)."""
+    leaves = [(path, m) for path, m in _modules(model) if not any(True for _ in m.children())
+              and not isinstance(m, _SKIPPED + (nn.Identity,))]
+    return leaves[-1] if leaves else ("", None)
+
+
 def _every_module(model: nn.Module) -> str:
     """The model's leaf modules, as refusal messages list them."""
     leaves = [_label(path, f"Linear({module.in_features}, {module.out_features})"
@@ -209,14 +226,20 @@ class TorchAdapter(Adapter):
             from ..scoring import check_output_kind
 
             return check_output_kind(declared)
-        leaves = [m for _, m in _modules(self.model) if not any(True for _ in m.children())
-                  and not isinstance(m, _SKIPPED + (nn.Identity,))]
-        last = leaves[-1] if leaves else None
+        _, last = _last_module(self.model)
         if isinstance(last, nn.Softmax | nn.Sigmoid):
             return "probability"
         if isinstance(last, nn.LogSoftmax):
             return "logits"
         return "regression"
+
+    def probability_source(self) -> str | None:
+        if self.model_output_kind() != "probability":
+            return None
+        if getattr(self.model, "varimp_output_kind", None) is not None:
+            return "it declares varimp_output_kind='probability'"
+        path, last = _last_module(self.model)
+        return f"its last module {_label(path, type(last).__name__)} returns probabilities"
 
     @property
     def input_dtype(self) -> type:
@@ -385,6 +408,11 @@ class TorchAdapter(Adapter):
                                         "layer to read")
         return resolve_network(layers, self)
 
+    def forward_operations(self) -> list[str] | None:
+        """The operations ``forward`` applies outside its modules, found by ``torch.fx``
+        (:func:`forward_operations`); None when the module cannot be traced."""
+        return forward_operations(self.model)
+
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
         if getattr(self, "_guarded", False):  # re-entered (an engine guards a whole run)
@@ -399,6 +427,64 @@ class TorchAdapter(Adapter):
             self._guarded = False
             for module, training in modes:
                 module.training = training
+
+
+#: Operations that move or index values without changing them; the reader follows them (a
+#: squeezed step head, a last step, the layout) or the shape check reports them.
+_NEUTRAL_OPS = {"getitem", "getattr", "size", "dim", "squeeze", "unsqueeze", "flatten", "view",
+                "reshape", "transpose", "permute", "contiguous", "float", "double", "to",
+                "type_as", "clone", "detach"}
+
+
+def forward_operations(model: nn.Module) -> list[str] | None:
+    """What ``model.forward`` computes outside its modules, as ``torch.fx`` traces it: each
+    operation that changes values (``x * 2.0``, ``o.mean(1)``, ``torch.relu``, ``h + x``)
+    written as a call whose arguments are the modules they take (``mul(hidden(...), 2.0)``,
+    ``mean(rnn(...)[0], 1)``), in order. None when the module cannot be traced symbolically
+    (control flow on values, a TorchScript module)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+        return None
+
+    def shown(arg: object) -> str:
+        if not isinstance(arg, torch.fx.Node):
+            return "(" + ", ".join(map(shown, arg)) + ")" if isinstance(arg, tuple) else \
+                repr(arg)
+        if arg.op == "placeholder":
+            return arg.name
+        if arg.op == "call_module":
+            return f"{arg.target}(...)"
+        if arg.op == "call_function" and _op_name(arg) == "getitem":
+            return f"{shown(arg.args[0])}[{_index(arg.args[1])}]"
+        return f"{_op_name(arg)}(...)"
+
+    found = []
+    for node in graph.nodes:
+        if node.op not in ("call_function", "call_method") or _op_name(node) in _NEUTRAL_OPS:
+            continue
+        args = [shown(arg) for arg in node.args] + \
+            [f"{key}={shown(value)}" for key, value in node.kwargs.items()]
+        found.append(f"{_op_name(node)}({', '.join(args)})")
+    return found
+
+
+def _op_name(node: object) -> str:
+    target = node.target
+    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
+
+
+def _index(index: object) -> str:
+    def one(part: object) -> str:
+        if isinstance(part, slice):
+            return ":".join("" if v is None else str(v)
+                            for v in (part.start, part.stop)) if part.step is None else \
+                f"{part.start or ''}:{part.stop or ''}:{part.step}"
+        return "..." if part is Ellipsis else repr(part)
+
+    return ", ".join(map(one, index)) if isinstance(index, tuple) else one(index)
 
 
 def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,
@@ -451,17 +537,18 @@ def _no_cudnn_if_rnn(device: torch.device) -> Iterator[None]:
 
 
 def module_from_network(network: Network) -> nn.Module:
-    """A float64 ``nn.Sequential`` twin of a dense :class:`Network` (used for exact gradients)."""
+    """A float64 ``nn.Sequential`` twin of a dense :class:`Network` (used for exact gradients):
+    each layer a ``Linear`` and the module of its activation, any activation of
+    :data:`varimp.modules.TORCH_TABLE`, as the networks rebuilt in ``adapters.suffix`` read."""
     modules: list[nn.Module] = []
-    builders = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity,
-                "softmax": lambda: nn.Softmax(dim=-1)}
     for layer in network.layers:
-        if not isinstance(layer, Dense) or layer.activation not in builders:
+        act = torch_module(layer.activation) if isinstance(layer, Dense) else None
+        if act is None:
             raise UnsupportedModelError(f"cannot build a PyTorch twin of layer {layer.name}")
         linear = nn.utils.skip_init(nn.Linear, layer.n_in, layer.n_out, dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(layer.weight.T))
             linear.bias.copy_(torch.from_numpy(layer.bias))
-        modules.extend([linear, builders[layer.activation]()])
+        modules.extend([linear, act])
     return nn.Sequential(*modules).eval().requires_grad_(False)
 
