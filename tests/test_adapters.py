@@ -698,6 +698,21 @@ def test_a_traced_layer_that_lost_its_settings_and_an_exported_program_are_refus
         varimp.connection_weights(loaded, X)
 
 
+def test_a_torch_export_program_loaded_by_the_user_is_explained_like_the_eager_model():
+    torch.manual_seed(22)
+    X = np.random.default_rng(22).normal(size=(16, P))
+    model = nn.Sequential(nn.Linear(P, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    program = torch.export.export(model, (torch.as_tensor(X[:2]),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},)).module()
+    # torch refuses eval() on a program; varimp must still call it, and leave it as it was
+    with pytest.raises(NotImplementedError):
+        program.eval()
+    for method in ("perturbation", "partial_derivatives"):
+        np.testing.assert_allclose(
+            run(method, program, X, random_state=0).scores.to_numpy(),
+            run(method, model, X, random_state=0).scores.to_numpy(), rtol=1e-10)
+
+
 class _TwoParts(nn.Module):
     """An LSTM whose forward returns ``(head, second)``: a state when ``second="state"``, a
     second head otherwise."""

@@ -421,7 +421,11 @@ class TorchAdapter(Adapter):
         modes = [(m, m.training) for m in self.model.modules()]
         try:
             self._guarded = True
-            self.model.eval()
+            try:
+                self.model.eval()
+            except NotImplementedError:  # a torch.export program: its mode was fixed at export
+                for module, _ in modes:
+                    module.training = False
             yield
         finally:
             self._guarded = False
