@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..errors import UnsupportedModelError
@@ -327,7 +329,9 @@ class KerasAdapter(Adapter):
         """The model's prediction for a tensor, its output heads joined (:func:`join_heads`)."""
         return join_heads(self.model(x, training=False))
 
-    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
+    def gradient(self, X: np.ndarray, output: int, step: int | None = None,
+                 batch_size: int | None = None,
+                 on_rows: Callable[[float], object] | None = None) -> np.ndarray:
         if self.backend != "torch":
             return super().gradient(X, output, step, batch_size, on_rows)
         from .torch import autograd_gradient
@@ -350,14 +354,14 @@ class KerasAdapter(Adapter):
                 "into data. Use partial_derivatives (0 at padded steps), or pass sequences of "
                 "one length without padding")
 
-    def suffix_predictor(self):
+    def suffix_predictor(self) -> object | None:
         import torch
 
         from .suffix import suffix_predictor
 
         return suffix_predictor(self, getattr(torch, str(self.dtype)), torch.device("cpu"))
 
-    def tail_predictor(self):
+    def tail_predictor(self) -> object | None:
         import torch
 
         from .tail import tail_predictor
@@ -377,7 +381,7 @@ class KerasAdapter(Adapter):
         else:
             head_layers = [_head_layer(tensor) for _, tensor in heads]
             _read(self.model, layers, skip=tuple(head_layers))
-            layers.append(_joined_heads(self.model, head_layers, heads))
+            layers.append(_joined_heads(head_layers, heads))
         if not layers:
             raise UnsupportedModelError(f"Keras model {self.model.name!r} has no Dense or "
                                         "recurrent layer to read")
@@ -429,7 +433,7 @@ def _heads_refusal(heads: list, kinds: list[str], given: str | None = None
         "keras.Model(model.inputs, model.outputs[k])")
 
 
-def _joined_heads(model: object, head_layers: list, heads: list) -> Dense:
+def _joined_heads(head_layers: list, heads: list) -> Dense:
     """Output heads that are Dense layers on one shared tensor, as one Dense layer with their
     units side by side; any other set of heads is refused."""
     names = ", ".join(repr(name) for name, _ in heads)

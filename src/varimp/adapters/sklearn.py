@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
@@ -115,7 +117,7 @@ class SklearnAdapter(Adapter):
             layers.append(Dense(w, b, _ACTIVATIONS[act], name=f"coefs_[{k}]"))
         return resolve_network(layers, self)
 
-    def tail_predictor(self):
+    def tail_predictor(self) -> object | None:
         """The network's twin in PyTorch, in the dtype of ``coefs_`` (a bare MLP only)."""
         import torch
 
@@ -126,7 +128,9 @@ class SklearnAdapter(Adapter):
         return tail_predictor(self, torch.float32 if single else torch.float64,
                               torch.device("cpu"))
 
-    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
+    def gradient(self, X: np.ndarray, output: int, step: int | None = None,
+                 batch_size: int | None = None,
+                 on_rows: Callable[[float], object] | None = None) -> np.ndarray:
         if self.gradient_kind != "autodiff":
             return super().gradient(X, output, step, batch_size, on_rows)
         from .torch import TorchAdapter, module_from_network

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -320,7 +320,9 @@ class TorchAdapter(Adapter):
             out = self._output(self.model(self._tensor(X)), X, len(X))
         return out.detach().cpu().double().numpy()
 
-    def gradient(self, X, output, step=None, batch_size=None, on_rows=None):
+    def gradient(self, X: np.ndarray, output: int, step: int | None = None,
+                 batch_size: int | None = None,
+                 on_rows: Callable[[float], object] | None = None) -> np.ndarray:
         with self.guard(), _no_cudnn_if_rnn(self.device):
             X = np.asarray(X)
             time_major = self.layout(X)[0]
@@ -330,12 +332,12 @@ class TorchAdapter(Adapter):
                                      output, step, batch_size, time_major=time_major,
                                      per_step=self.per_step, on_rows=on_rows)
 
-    def suffix_predictor(self):
+    def suffix_predictor(self) -> object | None:
         from .suffix import suffix_predictor
 
         return suffix_predictor(self, self.dtype, self.device)
 
-    def tail_predictor(self):
+    def tail_predictor(self) -> object | None:
         from .tail import tail_predictor
 
         return tail_predictor(self, self.dtype, self.device)
