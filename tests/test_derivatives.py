@@ -276,3 +276,85 @@ def test_the_columns_of_a_dataframe_y_name_the_outputs():
     w1, w2 = (m.weight.detach().numpy().T for m in model if isinstance(m, nn.Linear))
     np.testing.assert_allclose(comparison.results["connection_weights"].scores.to_numpy(),
                                (w1 @ w2)[:, 1], rtol=1e-12)
+
+
+# -- logits are explained as probabilities --------------------------------------------------------
+def logits_model(n_out=3, seed=2):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(P, 6, dtype=torch.float64), nn.Tanh(),
+                         nn.Linear(6, n_out, dtype=torch.float64))
+
+
+def shifted_twin(model):
+    """Logits plus a common function of the input (a hidden unit driven by x3): the same
+    softmax probabilities, other logits."""
+    twin = nn.Sequential(nn.Linear(P, 7, dtype=torch.float64), nn.Tanh(),
+                         nn.Linear(7, model[2].out_features, dtype=torch.float64))
+    with torch.no_grad():
+        twin[0].weight.zero_()
+        twin[0].bias.zero_()
+        twin[0].weight[:6], twin[0].bias[:6] = model[0].weight, model[0].bias
+        twin[0].weight[6, 2] = 2.0
+        twin[2].weight[:, :6], twin[2].bias[:] = model[2].weight, model[2].bias
+        twin[2].weight[:, 6] = 4.0
+    return twin
+
+
+def test_logits_are_differentiated_as_softmax_probabilities():
+    """dp_k = p_k (dz_k - sum_j p_j dz_j) from the logits' gradients equals autograd through
+    an appended Softmax and central differences of the softmax; logits that differ by a
+    common function of x3 (the same probabilities) get the same scores."""
+    model = logits_model()
+    X = np.random.default_rng(5).normal(size=(N, P))
+    logits = varimp.partial_derivatives(model, X, output_kind="logits")
+    softmax = varimp.partial_derivatives(nn.Sequential(*model, nn.Softmax(dim=-1)), X)
+    np.testing.assert_allclose(logits.scores, softmax.scores, rtol=1e-5)
+    np.testing.assert_allclose(logits.details["per_output"], softmax.details["per_output"],
+                               rtol=1e-5)
+    assert logits.details["explained"] == "class probabilities (softmax of the logits)"
+    assert softmax.details["explained"] == "the model's outputs as they are (probabilities)"
+
+    def proba(Z):
+        z = predict(model, Z)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    fd = [finite_differences(lambda t, k=k: torch.from_numpy(proba(t.numpy())), X, k)
+          for k in range(3)]
+    np.testing.assert_allclose(logits.details["per_output"].to_numpy(),
+                               np.stack([(g**2).sum(axis=0) for g in fd], axis=1), rtol=1e-5)
+    np.testing.assert_allclose(logits.scores, np.mean([(g**2).sum(axis=0) for g in fd], axis=0),
+                               rtol=1e-5)
+    one = varimp.partial_derivatives(model, X, output_kind="logits", output=1)
+    np.testing.assert_allclose(one.details["derivatives"].to_numpy(), fd[1], rtol=1e-5,
+                               atol=1e-9)
+    raw = varimp.partial_derivatives(shifted_twin(model), X, output_kind="regression")
+    twin = varimp.partial_derivatives(shifted_twin(model), X, output_kind="logits")
+    np.testing.assert_allclose(twin.scores, logits.scores, rtol=1e-5)
+    assert raw.relative["x3"] > 5 * logits.relative["x3"]  # the raw logits see the shift
+
+
+def test_one_logit_is_differentiated_as_its_sigmoid():
+    model = logits_model(n_out=1)
+    X = np.random.default_rng(6).normal(size=(N, P))
+    logit = varimp.partial_derivatives(model, X, output_kind="logits")
+    sigmoid = varimp.partial_derivatives(nn.Sequential(*model, nn.Sigmoid()), X)
+    np.testing.assert_allclose(logit.scores, sigmoid.scores, rtol=1e-5)
+    p = 1 / (1 + np.exp(-predict(model, X)[:, 0]))
+    dz = finite_differences(model, X, 0)
+    np.testing.assert_allclose(logit.details["derivatives"].to_numpy(),
+                               (p * (1 - p))[:, None] * dz, rtol=1e-5, atol=1e-10)
+    assert logit.details["explained"] == "probabilities (sigmoid of each logit)"
+
+
+def test_logits_of_every_predicted_step_go_through_the_softmax_of_each_step():
+    torch.manual_seed(3)
+    head = RecurrentHead(nn.GRU(P, 4, batch_first=True, dtype=torch.float64),
+                         nn.Linear(4, 3, dtype=torch.float64), last_step=False)
+    X = np.random.default_rng(7).normal(size=(N, T, P))
+    with_softmax = nn.Sequential(head, nn.Softmax(dim=-1))
+    for step in (None, 2):
+        logits = varimp.partial_derivatives(head, X, output_kind="logits", output_step=step)
+        softmax = varimp.partial_derivatives(with_softmax, X, output_step=step)
+        np.testing.assert_allclose(logits.scores, softmax.scores, rtol=1e-5)
+        np.testing.assert_allclose(logits.by_time, softmax.by_time, rtol=1e-5, atol=1e-12)

@@ -298,3 +298,117 @@ def test_a_get_dummies_frame_with_bool_columns_is_a_one_hot_group():
     mse = np.mean((y - model(values)) ** 2)
     assert result.scores["soil"] == pytest.approx(np.mean((y - model(held)) ** 2) - mse,
                                                   rel=1e-12)
+
+
+# -- derivatives and connection weights of a one-hot block: the moves a row can make --------------
+def plain_linear(X):
+    """2 x + 3 red - blue with no check: finite differences step off the one-hot rows."""
+    X = np.asarray(X)
+    return 2 * X[..., 0] + X[..., 1:] @ VALUES[1:]
+
+
+def category_moves(colour, values, categories):
+    """Each row's mean over the other categories c of (value_c - value_a)^2, by hand."""
+    return np.array([np.mean([(values[c] - values[a]) ** 2 for c in categories if c != a])
+                     for a in colour])
+
+
+def test_derivatives_of_a_one_hot_group_average_the_category_moves_of_each_row():
+    """A row in category a can move to c only (along e_c - e_a): the derivative is g_c - g_a
+    (g of the reference 0), a linear model's w_c - w_a; its term is the mean over c of the
+    square. Summing the members' derivatives (the move along (1, 1)) would score 3 - 1 = 2."""
+    X, colour = one_hot_table(400)
+    groups = {"colour": ["red", "blue"]}
+    result = varimp.partial_derivatives(plain_linear, X, groups=groups)
+    terms = category_moves(colour, VALUES, range(3))
+    assert result.scores["colour"] == pytest.approx(terms.sum(), rel=1e-6)
+    assert result.scores["x"] == pytest.approx(400 * 4.0, rel=1e-6)
+    np.testing.assert_allclose(result.details["derivatives"]["colour"], np.sqrt(terms),
+                               rtol=1e-6)
+    assert result.details["category_moves"] == ["colour"]
+    # per standard deviation, x is scaled and a category switch stays the unit
+    scaled = varimp.partial_derivatives(plain_linear, X, groups=groups, scale="std")
+    assert scaled.scores["colour"] == pytest.approx(terms.sum(), rel=1e-6)
+    assert scaled.scores["x"] == pytest.approx(400 * (2 * X["x"].std(ddof=0)) ** 2, rel=1e-6)
+    # a full block (no row of zeros): the reference is no category to move to
+    full = X.assign(grey=(colour == 0).astype(float))[["x", "grey", "red", "blue"]]
+    weights = np.array([2.0, 0.5, 3.0, -1.0])
+    whole = varimp.partial_derivatives(lambda Z: Z @ weights, full,
+                                       groups={"colour": ["grey", "red", "blue"]})
+    by_hand = category_moves(colour, weights[1:], range(3)).sum()
+    assert whole.scores["colour"] == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_connection_weights_of_a_one_hot_group_contrast_its_categories():
+    """The largest change of category: max_c CW_c - min_c CW_c, with the reference (CW 0)
+    when X holds a row of zeros; a numeric group still sums its members."""
+    X, colour = one_hot_table(200)
+    net = nn.Sequential(nn.Linear(3, 1, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[2.0, 3.0, -1.0]]))
+    result = varimp.connection_weights(net, X, groups={"colour": ["red", "blue"]})
+    assert result.scores.to_dict() == pytest.approx({"x": 2.0, "colour": 3.0 - -1.0})
+    only_members = X[colour != 0]  # no row of zeros: red and blue only
+    contrast = varimp.connection_weights(net, only_members, groups={"colour": ["red", "blue"]})
+    assert contrast.scores["colour"] == pytest.approx(4.0)
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[2.0, 3.0, 1.0]]))
+    assert varimp.connection_weights(net, X, groups={"colour": ["red", "blue"]}).scores[
+        "colour"] == pytest.approx(3.0 - 0.0)  # the reference is the lowest category
+    assert varimp.connection_weights(net, only_members, groups={"colour": ["red", "blue"]}
+                                     ).scores["colour"] == pytest.approx(3.0 - 1.0)
+    numeric = X.assign(red=X["red"] + 0.5)
+    assert varimp.connection_weights(net, numeric, groups={"colour": ["red", "blue"]}).scores[
+        "colour"] == pytest.approx(3.0 + 1.0)
+    assert varimp.connection_weights(net, groups={"colour": ["x2", "x3"]}).scores[
+        "colour"] == pytest.approx(4.0)  # without X: numeric
+
+
+def test_derivatives_of_a_one_hot_sequence_move_every_step_to_one_category():
+    """Sequences: the whole-variable move sets every step to category c (the sum over steps of
+    g_{t,c} - g_{t,a_t}; a c equal to every step's category moves nothing and is left out);
+    by_time holds each cell's own moves."""
+    rng = np.random.default_rng(4)
+    colour = rng.choice(3, size=(200, 3), p=[0.5, 0.3, 0.2])
+    colour[:50] = colour[:50, :1]  # some rows keep one colour at every step
+    X = np.concatenate([rng.normal(size=(200, 3, 1)),
+                        (colour[..., None] == np.arange(1, 3)).astype(float)], axis=2)
+    result = varimp.partial_derivatives(lambda Z: plain_linear(Z).sum(axis=1), X,
+                                        groups={"colour": ["x2", "x3"]})
+    whole = []
+    for row in colour:
+        moves = [sum(VALUES[c] - VALUES[a] for a in row) for c in range(3)
+                 if np.any(row != c)]
+        whole.append(np.mean(np.square(moves)))
+    assert result.scores["colour"] == pytest.approx(np.sum(whole), rel=1e-6)
+    cells = [category_moves(colour[:, t], VALUES, range(3)).sum() for t in range(3)]
+    np.testing.assert_allclose(result.by_time["colour"], cells, rtol=1e-6)
+    np.testing.assert_allclose(result.by_time["x1"], 200 * 4.0, rtol=1e-6)
+
+
+def test_a_one_hot_group_whose_effects_cancel_ranks_first_in_every_method():
+    """f = temp + 4 forest - 4 field + 0 urban + 0.2 rain: summing the members' derivatives
+    or weights gave habitat 0; the category moves give it the largest effect, as every other
+    method finds."""
+    rng = np.random.default_rng(0)
+    n = 300
+    dummies = np.eye(3)[rng.integers(0, 3, n)]
+    X = pd.DataFrame({"temp": rng.normal(size=n), "forest": dummies[:, 0],
+                      "field": dummies[:, 1], "urban": dummies[:, 2], "rain": rng.normal(size=n)})
+    w = np.array([1.0, 4.0, -4.0, 0.0, 0.2])
+    net = nn.Sequential(nn.Linear(5, 1, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.from_numpy(w[None]))
+    y = X.to_numpy() @ w + 0.1 * rng.normal(size=n)
+    groups = {"habitat": ["forest", "field", "urban"]}
+    for method in ("connection_weights", "garson", "partial_derivatives", "perturbation",
+                   "profile", "permutation", "improved_stepwise_1"):
+        result = varimp.importance(net, X, y, method=method, groups=groups, random_state=0)
+        assert result.ranks["habitat"] == 1, method
+    cw = varimp.connection_weights(net, X, groups=groups)
+    assert cw.scores.to_dict() == pytest.approx({"temp": 1.0, "habitat": 8.0, "rain": 0.2})
+    pd_result = varimp.partial_derivatives(net, X, groups=groups)
+    codes = dummies.argmax(axis=1)
+    by_hand = category_moves(codes, w[1:4], range(3)).sum()  # 40 per forest/field row, 16 urban
+    assert pd_result.scores["habitat"] == pytest.approx(by_hand, rel=1e-9)
+    assert by_hand == pytest.approx(40 * np.sum(codes < 2) + 16 * np.sum(codes == 2))

@@ -178,3 +178,38 @@ def test_reference_lstm_task_x1_x2_far_above_x3(product_threshold_lstm):
     assert scores["x1"] >= 10 * scores["x3"] and scores["x2"] >= 10 * scores["x3"]
     assert result.by_time.shape == (10, 3) and (result.by_time["x1"] > result.by_time["x3"]).all()
     assert result.std is not None and (result.std > 0).all()
+
+
+def test_without_y_logits_are_perturbed_as_probabilities():
+    """A logits network and the same network with a Softmax (a Sigmoid for one logit) give the
+    same RMS changes: of the probabilities, which a shift common to every logit (a function of
+    x3) leaves alone; with the raw logits x3 would score through the shift."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(3, 5, dtype=torch.float64), nn.Tanh(),
+                        nn.Linear(5, 3, dtype=torch.float64))
+    shifted = nn.Sequential(nn.Linear(3, 6, dtype=torch.float64), nn.Tanh(),
+                            nn.Linear(6, 3, dtype=torch.float64))
+    with torch.no_grad():
+        shifted[0].weight.zero_()
+        shifted[0].bias.zero_()
+        shifted[0].weight[:5], shifted[0].bias[:5] = net[0].weight, net[0].bias
+        shifted[0].weight[5, 2] = 2.0
+        shifted[2].weight[:, :5], shifted[2].bias[:] = net[2].weight, net[2].bias
+        shifted[2].weight[:, 5] = 4.0
+    X = np.random.default_rng(8).normal(size=(300, 3))
+    options = {"noise": (0.2, 0.4), "random_state": 1, "n_repeats": 2}
+    logits = varimp.perturbation(net, X, output_kind="logits", **options)
+    softmax = varimp.perturbation(nn.Sequential(*net, nn.Softmax(dim=-1)), X, **options)
+    np.testing.assert_allclose(logits.scores, softmax.scores, rtol=1e-5)
+    np.testing.assert_allclose(logits.details["per_output"], softmax.details["per_output"],
+                               rtol=1e-5)
+    assert logits.details["explained"] == "class probabilities (softmax of the logits)"
+    assert logits.details["measure"] == "rms change of probabilities"
+    twin = varimp.perturbation(shifted, X, output_kind="logits", **options)
+    np.testing.assert_allclose(twin.scores, logits.scores, rtol=1e-5)
+    raw = varimp.perturbation(shifted, X, output_kind="regression", **options)
+    assert raw.relative["x3"] > 2 * logits.relative["x3"]  # the raw logits see the shift
+    one = nn.Sequential(*net[:2], nn.Linear(5, 1, dtype=torch.float64))
+    sigmoid = varimp.perturbation(nn.Sequential(*one, nn.Sigmoid()), X, **options)
+    np.testing.assert_allclose(varimp.perturbation(one, X, output_kind="logits",
+                                                   **options).scores, sigmoid.scores, rtol=1e-5)

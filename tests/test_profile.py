@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import varimp
-from varimp.methods.profile import kmeans
 
 QUANTILES = [0.0, 0.25, 0.5, 0.75, 1.0]
 LABELS = ["min", "q25", "median", "q75", "max"]
@@ -279,7 +278,14 @@ def test_kmeans_levels_are_the_centres_of_separated_clusters():
                                atol=1e-12)
     again = varimp.profile(interaction, X, levels="kmeans", n_clusters=3, random_state=0)
     pd.testing.assert_frame_equal(result.details["curves"], again.details["curves"])
-    np.testing.assert_allclose(kmeans(X, 3, np.random.default_rng(9)), levels.iloc[:, 1:])
+    # scikit-learn's KMeans on the standardised rows, from any seed, ordered by cluster size
+    from sklearn.cluster import KMeans
+
+    mean, sd = X.mean(axis=0), X.std(axis=0)
+    fitted = KMeans(n_clusters=3, n_init=1, random_state=9).fit((X - mean) / sd)
+    order = np.argsort(-np.bincount(fitted.labels_))
+    np.testing.assert_allclose(fitted.cluster_centers_[order] * sd + mean, levels.iloc[:, 1:],
+                               atol=1e-12)
 
 
 def test_kmeans_levels_of_sequences_cluster_the_rows_of_every_step():
@@ -410,3 +416,27 @@ def test_cell_sweeps_hold_a_one_hot_group_at_its_most_frequent_category_at_each_
     expected = np.zeros(T)
     expected[-1] = np.ptp(X[:, :, 0])
     np.testing.assert_allclose(result.by_time["x1"], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_logits_are_swept_as_probabilities():
+    """The curves of a logits network are those of the same network with a Softmax: the
+    probabilities, which a softmax identifies, not the logits, which it does not."""
+    model = _mlp().double()
+    X = np.random.default_rng(3).normal(size=(60, 3))
+    logits = varimp.profile(model, X, output_kind="logits", steps=6)
+    softmax = varimp.profile(torch.nn.Sequential(*model, torch.nn.Softmax(dim=-1)), X, steps=6)
+    np.testing.assert_allclose(logits.scores, softmax.scores, rtol=1e-5)
+    np.testing.assert_allclose(logits.details["curves"]["prediction"],
+                               softmax.details["curves"]["prediction"], rtol=1e-5)
+    assert logits.details["prediction"] == "probability"
+    assert logits.details["explained"] == "class probabilities (softmax of the logits)"
+    # by hand at one point: the softmax of the logits of the min level, x1 at its minimum
+    first = logits.details["curves"].iloc[0]
+    row = X.min(axis=0)
+    with torch.no_grad():
+        z = model(torch.from_numpy(row[None])).numpy()[0]
+    assert first["prediction"] == pytest.approx(np.exp(z[0]) / np.exp(z).sum(), rel=1e-9)
+    one = torch.nn.Sequential(*model[:2], torch.nn.Linear(6, 1).double())
+    sigmoid = varimp.profile(torch.nn.Sequential(*one, torch.nn.Sigmoid()), X, steps=6)
+    np.testing.assert_allclose(varimp.profile(one, X, output_kind="logits", steps=6).scores,
+                               sigmoid.scores, rtol=1e-5)

@@ -138,14 +138,14 @@ def test_default_scoring_follows_the_model_not_the_values_of_the_data():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = varimp.improved_stepwise_2(reg, X, y01)
-    ours = [w for w in caught if "holds only 0 and 1" in str(w.message)]
+    ours = [w for w in caught if "two distinct values only (0 and 1)" in str(w.message)]
     assert len(ours) == 1 and ours[0].category is UserWarning
     assert "regression (mean squared error" in str(ours[0].message)
     assert "output_kind='logits'" in str(ours[0].message)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         declared = varimp.improved_stepwise_2(reg, X, y01, output_kind="regression")
-    assert not [w for w in caught if "holds only 0 and 1" in str(w.message)]
+    assert not [w for w in caught if "two distinct values only" in str(w.message)]
     pd.testing.assert_series_equal(declared.scores, result.scores)
     assert result.details["measure"] == "increase in mean squared error"
     path = result.details["path"]
@@ -156,6 +156,27 @@ def test_default_scoring_follows_the_model_not_the_values_of_the_data():
         assert row["error_before"] == pytest.approx(before, rel=1e-9)
         assert row["error_after"] == pytest.approx(
             metrics.mean_squared_error(y01, reg.predict(current)), rel=1e-9)
+
+
+def test_two_label_values_other_than_0_1_for_a_value_output_warn_as_0_1_do():
+    """Labels {1, 2} (or {-1, 1}) for one output read as a value are class labels as much as
+    0/1 are: the same UserWarning naming output_kind, and still scored by MSE (by hand)."""
+    f = lambda Z: 1.5 + 0.4 * Z[:, 0]  # noqa: E731
+    for labels in ([1, 2], [-1.0, 1.0]):
+        y = np.where(X[:, 0] > 0, labels[1], labels[0])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = varimp.improved_stepwise_1(f, X, y)
+        shown = " and ".join(f"{v:g}" for v in labels)
+        ours = [w for w in caught if f"two distinct values only ({shown})" in str(w.message)]
+        assert len(ours) == 1 and ours[0].category is UserWarning
+        assert "output_kind='logits'" in str(ours[0].message)
+        expected = increase(metrics.mean_squared_error, y, f)
+        np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    with warnings.catch_warnings(record=True) as caught:  # three values: no warning
+        warnings.simplefilter("always")
+        varimp.improved_stepwise_1(f, X, np.digitize(X[:, 0], [-0.5, 0.5]).astype(float))
+    assert not [w for w in caught if "distinct values" in str(w.message)]
 
 
 def test_a_bare_callable_must_state_its_direction_and_metrics_get_2d_arrays():
@@ -596,3 +617,73 @@ def test_extreme_logits_become_probabilities_without_overflow_warnings():
         several = probabilities(np.array([[1000.0, 0.0, -5.0]]), "logits")
     np.testing.assert_allclose(one, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
     np.testing.assert_allclose(several, [[1.0, 0.0, 0.0]])
+
+
+def _hand_interval(shares, seed, level, n_bootstrap):
+    """Percentile interval of the mean of resampled rows, resampling by index with the
+    documented generator (as tests/test_bootstrap_ci.py does)."""
+    from varimp.engines import generator
+    from varimp.engines.tasks import BOOTSTRAP_KEY
+
+    rng = generator(seed, BOOTSTRAP_KEY)
+    n = shares.shape[1]
+    stats = np.array([shares[:, rng.integers(0, n, n)].mean(axis=1) for _ in range(n_bootstrap)])
+    return np.percentile(stats, [50 * (1 - level), 50 * (1 + level)], axis=0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_brier_score_is_a_mean_over_rows_and_takes_an_interval(n_classes):
+    """neg_brier_score is a mean over rows: sum_c (onehot - p)^2 per row (halved for two
+    classes, scikit-learn's scale_by_half="auto"), so ci_level resamples the rows."""
+    from varimp.engines import seed_from
+
+    weights = W[:, :n_classes]
+    y = (X @ weights + RNG.gumbel(size=(400, n_classes))).argmax(axis=1)
+
+    def proba(Z):
+        return softmax(Z @ weights)
+
+    result = varimp.improved_stepwise_1(proba, X, y, scoring="neg_brier_score",
+                                        output_kind="probability", ci_level=0.9,
+                                        n_bootstrap=300, random_state=4)
+    assert result.details["measure"] == "increase in brier score"
+
+    def brier_rows(p):
+        return ((np.eye(n_classes)[y] - p) ** 2).sum(axis=1) * (0.5 if n_classes == 2 else 1)
+
+    shares = np.stack([brier_rows(proba(held(j))) - brier_rows(proba(X)) for j in range(3)])
+    score = (lambda p: metrics.brier_score_loss(y, p[:, 1])) if n_classes == 2 else \
+        (lambda p: metrics.brier_score_loss(y, p, labels=[0, 1, 2]))
+    np.testing.assert_allclose(result.scores, [score(proba(held(j))) - score(proba(X))
+                                               for j in range(3)], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.scores, shares.mean(axis=1), rtol=1e-9, atol=1e-12)
+    low, high = _hand_interval(shares, seed_from(4), 0.9, 300)
+    np.testing.assert_allclose(result.ci["low"], low, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.ci["high"], high, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("scoring, metric, rows", [
+    ("neg_mean_squared_log_error", metrics.mean_squared_log_error,
+     lambda y, p: (np.log1p(y) - np.log1p(p)) ** 2),
+    ("neg_mean_absolute_percentage_error", metrics.mean_absolute_percentage_error,
+     lambda y, p: np.abs(y - p) / np.abs(y)),
+    ("neg_mean_poisson_deviance", metrics.mean_poisson_deviance,
+     lambda y, p: 2 * (y * np.log(y / p) - y + p)),
+    ("neg_mean_gamma_deviance", metrics.mean_gamma_deviance,
+     lambda y, p: 2 * (np.log(p / y) + y / p - 1)),
+])
+def test_every_row_mean_regression_scorer_takes_an_interval(scoring, metric, rows):
+    from varimp.engines import seed_from
+
+    def positive(Z):
+        return np.exp(0.3 * Z[:, 0] - 0.2 * Z[:, 1])
+
+    y = positive(X) * RNG.uniform(0.5, 1.5, size=400)
+    result = varimp.improved_stepwise_1(positive, X, y, scoring=scoring, ci_level=0.8,
+                                        n_bootstrap=200, random_state=2)
+    expected = [metric(y, positive(held(j))) - metric(y, positive(X)) for j in range(3)]
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    shares = np.stack([rows(y, positive(held(j))) - rows(y, positive(X)) for j in range(3)])
+    low, high = _hand_interval(shares, seed_from(2), 0.8, 200)
+    np.testing.assert_allclose(result.ci["low"], low, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.ci["high"], high, rtol=1e-9, atol=1e-12)

@@ -269,6 +269,35 @@ def test_relu_rnn_on_nonnegative_input_has_connection_weights_equal_to_derivativ
     np.testing.assert_allclose(both.by_time.to_numpy(), cells, rtol=1e-10)
 
 
+def test_a_one_hot_sequence_group_contrasts_its_categories_at_every_step_and_summed():
+    """On the linear path of a relu RNN (which never clips on non-negative input) the cells'
+    connection weights are the Jacobian J (T, p): a one-hot group's by_time is the range over
+    its categories (reference 0) of J[t, c], its score the range of the sums over steps."""
+    T = 4
+    model = nonnegative_relu_rnn(1, last_step=True, seed=2)
+    rng = np.random.default_rng(3)
+    colour = rng.choice(3, size=(20, T))  # 0: the reference, a row of zeros
+    X = np.concatenate([rng.uniform(size=(20, T, 1)),
+                        (colour[..., None] == np.arange(1, 3)).astype(float)], axis=2)
+    exact = jacobian(model, torch.from_numpy(X[:1]), 1)  # the same at every sample
+    result = varimp.connection_weights(model, X, output=1, groups={"colour": ["x2", "x3"]})
+    cells = np.column_stack([np.zeros(T), exact[:, 1:]])
+    np.testing.assert_allclose(result.by_time["colour"], np.ptp(cells, axis=1), rtol=1e-10)
+    assert result.scores["colour"] == pytest.approx(np.ptp(cells.sum(axis=0)), rel=1e-10)
+    assert result.scores["x1"] == pytest.approx(exact[:, 0].sum(), rel=1e-10)
+    assert result.details["category_moves"] == ["colour"]
+
+
+def test_a_table_for_a_sequence_model_names_the_shape_of_x_before_y():
+    """The rank of X is checked first, as in every other method, not the length of y."""
+    model = RecurrentHead(nn.LSTM(P, 3, batch_first=True), nn.Linear(3, 1), last_step=True)
+    X = np.random.default_rng(0).normal(size=(30, P))
+    for method in (varimp.garson, varimp.connection_weights):
+        with pytest.raises(varimp.InputError, match=r"reads sequences .* received X of shape "
+                                                    r"\(30, 3\)"):
+            method(model, X, np.zeros(5))
+
+
 def test_relu_rnn_output_step_of_a_sequence_to_sequence_model():
     T = 4
     model = nonnegative_relu_rnn(2, last_step=False, seed=5)

@@ -64,8 +64,10 @@ def importance(model: object, X: object = None, y: object = None, *, method: str
     ``groups`` : dict
         ``{name: [feature, ...]}``: several features scored as one variable in every method
         (a one-hot block is moved to another observed category, swept over its categories,
-        its derivatives summed). A group name may not clash with another feature; results
-        keep column order, a group in place of its first member.
+        differentiated along each change of category, its connection weights contrasted over
+        its categories; a numeric group's derivatives and weights are summed). A group name
+        may not clash with another feature; results keep column order, a group in place of
+        its first member.
     ``output`` : int, str, list of them, or None
         The output(s) to explain, by index or name (class labels, Keras output names, DataFrame
         ``y`` columns); None: all. One rule for several outputs in every method: each output's

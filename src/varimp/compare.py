@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .api import importance
-from .errors import InputError, UnsupportedModelError
+from .errors import InputError, UnsupportedModelError, describe
 from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
 
 
 def compare(model: object, X: object, y: object = None, *, methods: Sequence[str] | None = None,
+            method_options: Mapping[str, Mapping[str, Any]] | None = None,
             **options: Any) -> Comparison:
     """Run several importance methods on the same model and data.
+
+    The common options (``feature_names``, ``groups``, ``output``, ``output_step``,
+    ``output_kind``, ``scoring``, ``random_state``, ``batch_size``, ``by_time``...) are
+    documented in one place, :func:`varimp.importance`; each method's own options in its
+    function's docstring.
 
     Parameters
     ----------
@@ -30,6 +36,12 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         Every common option (see :data:`varimp.registry.COMMON_OPTIONS`), passed to every
         method that uses it, and any method's own options (``noise``, ``variant``, ``steps``...),
         passed to the methods that take them. An option that is neither is an InputError.
+    method_options : dict of str to dict, optional
+        Options for one method only, ``{method: {option: value}}``, applied over ``**options``
+        for that method: e.g. ``{"partial_derivatives": {"scale": "std"}}`` while
+        perturbation keeps its own ``scale``. A method that is not compared, or an option the
+        method does not take, is an InputError listing the valid ones. Like every option, they
+        are recorded in that result's ``details["settings"]``.
 
     Returns
     -------
@@ -46,6 +58,7 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         raise InputError(f"compare received options that are neither common options nor taken by "
                          f"any selected method: {unknown}; common options are "
                          f"{sorted(COMMON_OPTIONS)}")
+    own_options = _check_method_options(method_options, specs)
     results, skipped = {}, {}
     for name, spec in specs.items():
         if y is None and spec.needs_y:
@@ -54,6 +67,7 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
             skipped[name] = "needs y"
             continue
         own = {k: v for k, v in options.items() if k in COMMON_OPTIONS or k in spec.options}
+        own.update(own_options.get(name, {}))
         try:
             results[name] = importance(model, X, y, method=name, **own)
         except UnsupportedModelError as exc:
@@ -69,6 +83,32 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
     if not results:
         raise InputError(f"no method could run on this model and data: {skipped}")
     return Comparison(results, skipped=skipped)
+
+
+def _check_method_options(method_options: object, specs: Mapping[str, Any]
+                          ) -> dict[str, dict[str, Any]]:
+    """``method_options`` checked at the door: a dict of the compared methods' names to dicts
+    of options that method takes."""
+    if method_options is None:
+        return {}
+    if not isinstance(method_options, Mapping):
+        raise InputError(f"method_options must be a dict {{method: {{option: value}}}}; "
+                         f"received {describe(method_options)}")
+    checked = {}
+    for name, chosen in method_options.items():
+        if name not in specs:
+            raise InputError(f"method_options names {name!r}, which is not among the methods "
+                             f"compared {list(specs)}")
+        if not isinstance(chosen, Mapping) or not all(isinstance(k, str) for k in chosen):
+            raise InputError(f"method_options[{name!r}] must be a dict {{option: value}}; "
+                             f"received {describe(chosen)}")
+        valid = specs[name].options
+        unknown = sorted(set(chosen) - set(valid))
+        if unknown:
+            raise InputError(f"method_options[{name!r}] holds {unknown}, which method {name!r} "
+                             f"does not take; it takes {sorted(valid)}")
+        checked[name] = dict(chosen)
+    return checked
 
 
 def _cannot_retrain(model: object, X: object, y: object) -> str | None:

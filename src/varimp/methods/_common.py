@@ -16,7 +16,7 @@ import pandas as pd
 from ..adapters import Adapter, adapt
 from ..errors import InputError, describe
 from ..result import Importance
-from ..validation import Data, check_feature_names, check_groups, check_y, validate
+from ..validation import Data, check_feature_names, check_groups, check_y, one_hot_codes, validate
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,41 @@ def output_names(adapter: Adapter, data: Data | None, n_outputs: int
 
 def output_labels(indices: Sequence[int], names: Sequence | None) -> list[str]:
     return [str(names[i]) if names is not None else f"output {i}" for i in indices]
+
+
+def explained_outputs(setup: Setup, shape: tuple[int, int, int]) -> tuple[str | None, str]:
+    """What the methods that read the outputs themselves (partial derivatives, profile,
+    perturbation without ``y``) explain: ``(link, words)``. Logits are explained as
+    probabilities (:func:`varimp.scoring.logit_link`: a softmax of several logits, a sigmoid of
+    one, or of each with a multi-hot ``y``), since a softmax does not identify them; regression
+    values and probabilities as they are. ``words`` goes to ``details["explained"]``."""
+    from ..scoring import EXPLAINED, logit_link
+
+    kind = setup.adapter.output_kind
+    link = logit_link(kind, shape, setup.data.y)
+    words = {"regression": "regression values", "probability": "probabilities"}.get(kind, kind)
+    return link, EXPLAINED[link].format(kind=words)
+
+
+def one_hot_blocks(X: np.ndarray, variables: Mapping[str, list[int]], declared: object
+                   ) -> dict[str, np.ndarray]:
+    """The category code of every row (every cell of a sequence), ``(n[, T])``, of each declared
+    group (``declared``: the ``groups=`` option) that is a one-hot block: members holding only
+    0 and 1, at most one 1 per row (:func:`varimp.validation.one_hot_codes`; code 0 is the
+    reference, a row of zeros, code ``j + 1`` member ``j``)."""
+    found = {}
+    for name in map(str, declared or ()):
+        codes = one_hot_codes(X[..., variables[name]])
+        if codes is not None:
+            found[name] = codes
+    return found
+
+
+def block_categories(codes: np.ndarray, n_members: int) -> np.ndarray:
+    """The categories a one-hot block can be moved to or swept over: every member (codes
+    ``1..m``), then the reference (code 0) when ``X`` holds a row of zeros."""
+    members = np.arange(1, n_members + 1)
+    return np.append(members, 0) if np.any(codes == 0) else members
 
 
 def group_columns(values: np.ndarray, groups: Mapping[str, list[int]]) -> np.ndarray:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..adapters import Adapter
 from ..progress import progress_bar
 from ..result import Importance
+from ..scoring import link_probabilities
 from ..validation import check_choice, check_flag, feature_spread
 from ._common import (
+    block_categories,
+    explained_outputs,
     group_columns,
+    one_hot_blocks,
     output_labels,
     output_names,
     prepare,
@@ -29,6 +35,7 @@ SPREAD_RATIO_WARNING = 10.0
 
 def partial_derivatives(
     model: object, X: object, y: object = None, *, scale: str = "none",
+    output_kind: str | None = None, classes: Any = None,
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, batch_size: int | None = None, by_time: bool = True,
     ci_level: float | None = None, n_bootstrap: int = 1000, random_state: Any = None,
@@ -43,6 +50,16 @@ def partial_derivatives(
     root mean square of the derivatives (as NeuralSens reports them) and
     ``details["derivatives"]`` the derivatives themselves.
 
+    What is differentiated: the model's outputs, except logits (``output_kind="logits"``,
+    declared or read from the model), which a softmax does not identify (adding any function
+    of the input to every logit changes no probability but every derivative). A logits model
+    is explained on its probabilities, as the same network with a softmax (or sigmoid) layer
+    would be: ``p = softmax(z)`` of several logits, ``p = sigmoid(z)`` of one logit (the
+    positive class) or of each logit when ``y`` is multi-hot (multi-label). The derivatives
+    follow by the chain rule from the logits' own gradients, ``dp_k = p_k (dz_k - sum_j p_j
+    dz_j)`` (softmax) and ``dp_k = p_k (1 - p_k) dz_k`` (sigmoid), per predicted step.
+    ``details["explained"]`` says which.
+
     Units: a raw derivative is in units of the output per unit of the input, so an input
     measured in large units (an elevation in metres beside standardised inputs) gets a tiny
     derivative whatever its effect. ``scale="none"`` (default) keeps Dimopoulos' raw
@@ -52,14 +69,27 @@ def partial_derivatives(
     model ``f = X w`` the scaled derivative of input ``j`` is ``w_j * std_j``). The standard
     deviation is that of :func:`varimp.validation.feature_spread` (on sequences, across samples
     at each step). ``details["scale"]`` says which was used and ``details["spread"]`` holds
-    the standard deviations.
+    the standard deviations. The members of a one-hot group are never scaled (see below).
 
     Sequences ``(n, T, p)``: the derivative is taken for every cell. A variable's score uses the
     derivative along a shift of the variable at all steps together (the sum of its cell
     derivatives), matching what perturbation does; ``by_time`` holds the SSD of every cell.
-    A group (``groups=``) moves all its features together in the same way: its derivative is
-    the sum of its members' (scaled) derivatives. Predictions per time step are summed over the
-    steps, or taken at ``output_step``.
+    Predictions per time step are summed over the steps, or taken at ``output_step``.
+
+    Groups (``groups=``): a numeric group moves all its features together, so its derivative
+    is the sum of its members' (scaled) derivatives. A one-hot group (members that hold only 0
+    and 1, at most one 1 per row: a one-hot block, possibly with its reference column dropped)
+    cannot move along ``(1, ..., 1)``; a row can only move from its category ``a`` to another
+    category ``c`` (every member, and the reference, a row of zeros, when ``X`` holds one),
+    along ``e_c - e_a``, whose directional derivative is ``g_c - g_a`` (``g`` the members'
+    derivatives, ``g_reference = 0``). The row's term is the mean over those moves of
+    ``(g_c - g_a)^2`` (a linear model's ``(w_c - w_a)^2``, the squared change of the output
+    per category switch), so ``SSD = sum_n mean_c (g_c - g_a)^2``; its "derivative" in
+    ``details["derivatives"]`` and ``details["summary"]`` is the root of that term, unsigned
+    (a category move has no direction to sign). On sequences the whole-variable move sets
+    every step to category ``c`` (the sum over steps of ``g_{t,c} - g_{t,a_t}``; moves that
+    change no step are left out) and ``by_time`` holds each cell's own moves.
+    ``details["category_moves"]`` lists these groups.
 
     Several outputs: every selected output (``output=None``: all of them) has its own SSD, in
     ``details["per_output"]`` (variables x output labels); the score, and ``by_time``, are the
@@ -79,17 +109,18 @@ def partial_derivatives(
     ----------
     model, X, y
         As for every method; ``y`` is not used for the scores, and the columns of a
-        DataFrame ``y`` name the outputs when the model gives them no names.
+        DataFrame ``y`` name the outputs when the model gives them no names (a multi-hot ``y``
+        marks several logits as multi-label).
     scale : {"none", "std"}, default "none"
         Raw derivatives, or derivatives per standard deviation of each input.
-    feature_names, output, output_step, groups, batch_size, by_time, ci_level, n_bootstrap,
-    random_state
+    output_kind, classes, feature_names, output, output_step, groups, batch_size, by_time,
+    ci_level, n_bootstrap, random_state
         The common options, documented in one place: :func:`varimp.importance`.
     per_sample : bool
         Also keep every row's squared derivatives (``details["per_sample"]``).
     progress : bool or None
-        A bar over the rows whose derivatives are taken, batch by batch, for every selected
-        output (:func:`varimp.progress.progress_bar`; None: once the work has run a few
+        A bar over the rows whose derivatives are taken, batch by batch, for every gradient
+        taken (:func:`varimp.progress.progress_bar`; None: once the work has run a few
         seconds).
 
     Returns
@@ -98,7 +129,8 @@ def partial_derivatives(
         Non-negative scores (kind ``"magnitude"``), ``ci`` with ``ci_level``; ``details``:
         ``per_output``, ``summary`` (output, variable, mean, std, rms, ssd), ``derivatives``
         (a DataFrame per sample, or a dict of them by output label), ``gradient``, ``scale``,
-        ``spread``, ``outputs``; ``ci_level`` and ``n_bootstrap`` with an interval.
+        ``spread``, ``outputs``, ``explained``, ``category_moves``; ``ci_level`` and
+        ``n_bootstrap`` with an interval.
 
     References
     ----------
@@ -116,33 +148,40 @@ def partial_derivatives(
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     seed = interval_seed(ci_level, random_state)
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
-                    replaces_cells=False)
+                    replaces_cells=False, output_kind=output_kind, classes=classes)
     data, adapter, names = setup.data, setup.adapter, setup.variables
+    blocks = one_hot_blocks(data.X, setup.groups, groups)
     spread = feature_spread(data.X)
+    factor = np.ones_like(spread) if scale == "none" else spread.copy()
+    for name in blocks:  # a category switch is its own unit: never scaled, never warned about
+        factor[setup.groups[name]] = 1.0
     if scale == "none":
-        _warn_units(spread, data.feature_names)
+        numeric = np.ones(len(spread), dtype=bool)
+        numeric[[c for name in blocks for c in setup.groups[name]]] = False
+        _warn_units(np.where(numeric, spread, 0.0), data.feature_names)
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     output_step = resolve_step(output_step, n_steps)
     names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)
     labels = output_labels(outputs, names_out)
+    link, explained = explained_outputs(setup, (data.n_samples, n_steps, n_outputs))
     ssd, cells, summaries, derivatives = [], [], [], {}
     squares = np.zeros((data.n_samples, len(names)))  # each row's SSD term, mean over outputs
     row_cells = np.zeros((*data.X.shape[:2], len(names))) if per_sample and data.sequence \
         and by_time else None  # each row's term of every cell, mean over outputs
-    bar = progress_bar(data.n_samples * len(outputs), progress, "derivatives", "row")
-    for k, label in zip(outputs, labels, strict=True):
-        grad = adapter.gradient(data.X, k, output_step, batch_size, on_rows=bar.update)
-        if scale == "std":
-            grad = grad * spread
-        grad = group_columns(grad, setup.groups)
-        along = grad.sum(axis=1) if data.sequence else grad  # (n, variables)
+    calls = _gradient_calls(link, outputs, n_outputs, n_steps if output_step is None else 1)
+    bar = progress_bar(data.n_samples * calls, progress, "derivatives", "row")
+    gradients = _output_gradients(adapter, data.X, outputs, output_step, n_steps, link,
+                                  batch_size, bar.update)
+    for k, label, grad in zip(outputs, labels, gradients, strict=True):
+        along, cell_terms = _variable_terms(grad * factor, setup.groups, blocks,
+                                            data.sequence and by_time)
         ssd.append((along**2).sum(axis=0))
         squares += along**2 / len(outputs)
-        if data.sequence and by_time:
-            cells.append((grad**2).sum(axis=0))
+        if cell_terms is not None:
+            cells.append(cell_terms.sum(axis=0))
             if row_cells is not None:
-                row_cells += grad**2 / len(outputs)
+                row_cells += cell_terms / len(outputs)
         summaries.append(pd.DataFrame({
             "output": k, "variable": names, "mean": along.mean(axis=0),
             "std": along.std(axis=0, ddof=1) if len(along) > 1 else np.zeros(len(names)),
@@ -159,6 +198,8 @@ def partial_derivatives(
         "scale": scale,
         "spread": pd.Series(spread, index=list(data.feature_names)),
         "outputs": outputs,
+        "explained": explained,
+        "category_moves": list(blocks),
     }
     if per_sample:
         details["per_sample"] = squares if row_cells is None else row_cells
@@ -170,6 +211,80 @@ def partial_derivatives(
         details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
                       by_time=table, ci=ci, details=details, kind="magnitude")
+
+
+def _gradient_calls(link: str | None, outputs: list[int], n_outputs: int, steps: int) -> int:
+    """How many gradients :func:`_output_gradients` takes (for the progress bar)."""
+    if link is None:
+        return len(outputs)
+    return steps * (n_outputs if link == "softmax" else len(outputs))
+
+
+def _output_gradients(adapter: Adapter, X: np.ndarray, outputs: list[int], step: int | None,
+                      n_steps: int, link: str | None, batch_size: int | None,
+                      on_rows: Callable[[float], object]) -> Iterator[np.ndarray]:
+    """The gradient, with X's shape, of every selected output as explained (``link``, see
+    :func:`varimp.scoring.logit_link`): the output itself, or its probability by the chain rule
+    from the logits' gradients at every predicted step (summed over the steps, or at ``step``)."""
+    if link is None:
+        for k in outputs:
+            yield adapter.gradient(X, k, step, batch_size, on_rows=on_rows)
+        return
+    proba = link_probabilities(adapter.predict(X, batch_size), link)  # (n, steps, outputs)
+    steps = range(n_steps) if step is None else [step]
+    rows = (-1,) + (1,) * (X.ndim - 1)  # a row's probability against every cell of the row
+
+    def p(t: int, k: int) -> np.ndarray:
+        return proba[:, t, k].reshape(rows)
+
+    if link == "sigmoid":  # dp_k = p_k (1 - p_k) dz_k
+        for k in outputs:
+            yield sum(p(t, k) * (1 - p(t, k)) * adapter.gradient(X, k, t, batch_size,
+                                                                   on_rows=on_rows)
+                      for t in steps)
+        return
+    total = {k: np.zeros(X.shape) for k in outputs}
+    for t in steps:  # dp_k = p_k (dz_k - sum_j p_j dz_j)
+        mean, own = np.zeros(X.shape), {}
+        for j in range(proba.shape[2]):
+            grad = adapter.gradient(X, j, t, batch_size, on_rows=on_rows)
+            mean += p(t, j) * grad
+            if j in total:
+                own[j] = grad
+        for k in outputs:
+            total[k] += p(t, k) * (own[k] - mean)
+    yield from (total[k] for k in outputs)
+
+
+def _variable_terms(grad: np.ndarray, variables: Mapping[str, list[int]],
+                    blocks: Mapping[str, np.ndarray], cells: bool
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every variable's derivative per row, ``(n, V)`` (signed; for a one-hot block the root
+    of its mean squared category move, unsigned), and with ``cells`` (sequences) every cell's
+    squared term, ``(n, T, V)``: the rule of :func:`partial_derivatives`."""
+    sequence = grad.ndim == 3
+    grouped = group_columns(grad, variables)  # (n, [T,] V): a numeric group moves as one
+    along = grouped.sum(axis=1) if sequence else grouped.copy()
+    terms = grouped**2 if cells else None
+    position = {name: i for i, name in enumerate(variables)}
+    for name, codes in blocks.items():
+        members = grad[..., variables[name]]
+        g = np.concatenate([np.zeros(members.shape[:-1] + (1,)), members], axis=-1)  # code 0
+        targets = block_categories(codes, members.shape[-1])
+        moved = codes[..., None] != targets  # (n, [T,] C): the moves a row (cell) can make
+        moves = g[..., targets] - np.take_along_axis(g, codes[..., None], axis=-1)
+        if sequence:
+            if terms is not None:
+                terms[..., position[name]] = _mean_square(moves, moved)
+            moves, moved = moves.sum(axis=1), moved.any(axis=1)  # category c at every step
+        along[:, position[name]] = np.sqrt(_mean_square(moves, moved))
+    return along, terms
+
+
+def _mean_square(moves: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The mean over the last axis of ``moves**2`` where ``valid`` (0 where none is)."""
+    count = valid.sum(axis=-1)
+    return np.where(valid, moves**2, 0.0).sum(axis=-1) / np.maximum(count, 1)
 
 
 def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:

@@ -14,9 +14,23 @@ import pandas as pd
 from ..engines import Task
 from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
 from ..errors import InputError, describe
-from ..scoring import Evaluation, check_probabilities, multilabel_outputs, read_targets
+from ..scoring import (
+    ROW_MEAN_SCORERS,
+    Evaluation,
+    check_probabilities,
+    link_probabilities,
+    multilabel_outputs,
+    read_targets,
+)
 from ..validation import check_positive_int, check_random_state
-from ._common import Setup, output_labels, output_names, resolve_output, resolve_step
+from ._common import (
+    Setup,
+    explained_outputs,
+    output_labels,
+    output_names,
+    resolve_output,
+    resolve_step,
+)
 
 #: Resample counts held at once by :func:`row_bootstrap` (8 bytes each: 32 MiB), in blocks of
 #: at most :data:`BOOTSTRAP_ROWS` resamples. The blocks decide how the matrix product rounds, so
@@ -47,9 +61,12 @@ class Measure:
 
     def __init__(self, base: np.ndarray, evaluation: Evaluation | None, outputs: list[int],
                  step: int | None, each: list[Evaluation] | None = None,
-                 names: list[str] | None = None):
+                 names: list[str] | None = None, link: str | None = None):
         self.base, self.evaluation = base, evaluation
         self.outputs, self.step = outputs, step
+        #: without targets, how the outputs become what is explained (logits: probabilities,
+        #: :func:`varimp.scoring.logit_link`); None: the outputs as they are
+        self.link = link
         #: one evaluation per selected output (several outputs with targets that have one)
         self.each = each or []
         #: the labels of the selected outputs (names, else "output k")
@@ -60,15 +77,21 @@ class Measure:
               output_step: object) -> Measure:
         """The measure for the unperturbed predictions ``base`` ``(n, steps, outputs)``.
 
+        Without targets, logits are explained as probabilities (:attr:`link`), since a
+        softmax does not identify them.
+
         A kind read from the model (no ``output_kind=``) is checked against the targets
         (:func:`varimp.scoring.read_targets`): one-hot labels for outputs read as values are
-        refused, 0/1 targets of one value output give a ``UserWarning``."""
+        refused, targets of two distinct values (0/1, 1/2) for one value output give a
+        ``UserWarning``."""
         adapter, data = setup.adapter, setup.data
         names = output_names(adapter, data, base.shape[2])
         outputs = resolve_output(output, base.shape[2], names)
         step = resolve_step(output_step, base.shape[1])
-        evaluation, each = None, None
-        if data.y is not None:
+        evaluation, each, link = None, None, None
+        if data.y is None:
+            link = explained_outputs(setup, base.shape)[0]
+        else:
             kind = adapter.output_kind
             inferred = not adapter.output_kind_given
             targets = read_targets(data.y, base.shape, kind, adapter.classes,
@@ -80,12 +103,12 @@ class Measure:
             if len(outputs) > 1 and (not targets.classifier or targets.multilabel):
                 each = [Evaluation(scoring, targets, [k], step, base.shape[2])
                         for k in outputs]
-        return cls(base, evaluation, outputs, step, each, output_labels(outputs, names))
+        return cls(base, evaluation, outputs, step, each, output_labels(outputs, names), link)
 
     def rebase(self, base: np.ndarray) -> Measure:
         """The same measure against other unperturbed predictions."""
         return Measure(base, self.evaluation, self.outputs, self.step, self.each,
-                       self.output_labels)
+                       self.output_labels, self.link)
 
     @property
     def kind(self) -> str:
@@ -94,7 +117,7 @@ class Measure:
     @property
     def name(self) -> str:
         if self.evaluation is None:
-            return "rms change of predictions"
+            return "rms change of " + ("predictions" if self.link is None else "probabilities")
         return self.evaluation.measure
 
     @property
@@ -104,7 +127,7 @@ class Measure:
     def _select(self, pred: np.ndarray) -> np.ndarray:
         if self.step is not None:
             pred = pred[:, [self.step]]
-        return pred[..., self.outputs]
+        return link_probabilities(pred, self.link)[..., self.outputs]
 
     def statistic(self, pred: np.ndarray, reference: np.ndarray, rows: np.ndarray | None
                   ) -> float:
@@ -281,10 +304,10 @@ class RowShares:
             if not measure.evaluation.per_row:
                 raise InputError(
                     "ci_level needs an error that is a mean over rows, so that rows can be "
-                    "resampled: scoring 'neg_mean_squared_error' (the Brier score of a "
-                    "classifier), 'neg_mean_absolute_error', 'neg_log_loss' or 'accuracy'; "
-                    f"received scoring {measure.evaluation.scoring_name!r}. Pass "
-                    "ci_level=None, or use varimp.ensemble for an interval of any measure")
+                    f"resampled: scoring one of {list(ROW_MEAN_SCORERS)} (with their "
+                    "default options); received scoring "
+                    f"{measure.evaluation.scoring_name!r}. Pass ci_level=None, or use "
+                    "varimp.ensemble for an interval of any measure")
             self.base_rows = measure.evaluation.row_losses(measure.base)
 
     def __call__(self, repeat: int, task: int, pred: np.ndarray, reference: np.ndarray,
@@ -340,8 +363,8 @@ def sample_shares(measure: Measure, tasks: Sequence[Task], setup: Setup, cells: 
     variable's score, for ``per_sample``: the values the engine's copies already hold."""
     measure.baseline()  # the metric's closed form is checked on the first loss
     if measure.evaluation is not None and not measure.evaluation.per_row:
-        raise InputError(f"per_sample needs an error that is a mean over rows (MSE, MAE, log "
-                         f"loss, accuracy); received scoring "
+        raise InputError(f"per_sample needs an error that is a mean over rows, scoring one of "
+                         f"{list(ROW_MEAN_SCORERS)}; received scoring "
                          f"{measure.evaluation.scoring_name!r}")
     names = setup.variables
     if not cells:

@@ -35,9 +35,8 @@ from ..validation import (
     check_positive_float,
     check_positive_int,
     feature_spread,
-    one_hot_codes,
 )
-from ._common import Setup, prepare, time_table
+from ._common import Setup, explained_outputs, one_hot_blocks, prepare, time_table
 from .measure import (
     Measure,
     RowShares,
@@ -123,7 +122,10 @@ def perturbation(
     values, probabilities or logits is decided once from the model (``output_kind=``
     overrides it), never from the values of ``y``; class labels are mapped through
     ``classes=`` or the model's ``classes_`` (:mod:`varimp.scoring`). Without ``y``, the root
-    mean square change of the predictions over samples and predicted steps. Several selected
+    mean square change of the predictions over samples and predicted steps; logits (declared
+    or read from the model), which a softmax does not identify, are measured as probabilities,
+    as the same network with a softmax (or sigmoid) layer would be: the softmax of several
+    logits, the sigmoid of one (``details["explained"]`` says which). Several selected
     outputs: each output's own RMS change (without ``y``) or increase of its own error (with
     ``y`` of regression values or multi-label) is in ``details["per_output"]``, and the score
     is their mean (with ``y``: the error of the outputs together, the mean of their own for
@@ -141,9 +143,10 @@ def perturbation(
     ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows of
     what was already computed, with no further model call (see :class:`~varimp.methods.
     measure.RowShares`): with ``y``, each row's increase of a per-row error (MSE, MAE, log
-    loss, accuracy), averaged over levels and repeats; without ``y``, each row's squared
-    change, the RMS of the resampled rows recovered from their mean (exact for one level and
-    one repeat, first order otherwise). Whole-variable scores only, not ``by_time``.
+    loss, Brier score, accuracy: :data:`varimp.scoring.ROW_MEAN_SCORERS`), averaged over
+    levels and repeats; without ``y``, each row's squared change, the RMS of the resampled
+    rows recovered from their mean (exact for one level and one repeat, first order
+    otherwise). Whole-variable scores only, not ``by_time``.
 
     ``per_sample``: ``details["per_sample"]`` holds each row's share of every cell of
     ``by_time`` (``(n, T, V)``; of every score, ``(n, V)``, without a time table), the same
@@ -173,9 +176,9 @@ def perturbation(
         ``scale``, ``spread`` (the spread of every feature, as above), ``perturbed_as``
         ({variable: ``"noise"`` or ``"category switch"``}), ``categories`` ({one-hot group: its
         observed categories, the member names and ``"reference"`` for a row of zeros}),
-        ``n_repeats``, ``outputs``; ``per_output`` (variable x output) with several outputs
-        selected (without ``y``, or with regression or multi-label ``y``); ``ci_level`` and
-        ``n_bootstrap`` with an interval.
+        ``n_repeats``, ``outputs``, ``explained`` (without ``y``); ``per_output`` (variable x
+        output) with several outputs selected (without ``y``, or with regression or
+        multi-label ``y``); ``ci_level`` and ``n_bootstrap`` with an interval.
 
     References
     ----------
@@ -239,6 +242,8 @@ def perturbation(
     }
     if per_output is not None:
         details["per_output"] = per_output
+    if data.y is None:
+        details["explained"] = explained_outputs(setup, engine.base.shape)[1]
     if samples is not None:
         details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
@@ -249,13 +254,8 @@ def perturbation(
 
 def one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
     """The observed category codes of every declared group that is a one-hot block."""
-    found = {}
-    for name in groups or ():
-        cols = setup.groups[str(name)]
-        codes = one_hot_codes(setup.data.X[..., cols])
-        if codes is not None:
-            found[tuple(cols)] = tuple(np.unique(codes).tolist())
-    return found
+    return {tuple(setup.groups[name]): tuple(np.unique(codes).tolist())
+            for name, codes in one_hot_blocks(setup.data.X, setup.groups, groups).items()}
 
 
 def _sample_rows(max_samples: object, n: int, n_repeats: int, seed: int
@@ -318,7 +318,8 @@ def permutation(
     ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows,
     with no further model call: the score is the mean over rows of each row's
     ``loss_row(permuted) - loss_row(original)`` (averaged over repeats), for an error that is a
-    mean over rows (MSE, MAE, log loss, accuracy; another scoring is refused), and those per-row
+    mean over rows (MSE, MAE, log loss, Brier score, accuracy...:
+    :data:`varimp.scoring.ROW_MEAN_SCORERS`; another scoring is refused), and those per-row
     shares are resampled (:class:`~varimp.methods.measure.RowShares`). With ``max_samples``, a
     row's share counts only the repeats that drew it, weighted so that the mean over all rows
     is the score. Unlike ``std`` (the spread over repeats of the permutation alone), the

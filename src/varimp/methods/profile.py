@@ -12,8 +12,11 @@ from ..adapters import Adapter
 from ..adapters.base import DEFAULT_BATCH_SIZE
 from ..errors import InputError, describe
 from ..result import Importance
+from ..scoring import link_probabilities
 from ..validation import category_names, check_positive_int, check_random_state, one_hot_codes
 from ._common import (
+    explained_outputs,
+    one_hot_blocks,
     output_labels,
     output_names,
     prepare,
@@ -28,7 +31,8 @@ QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1
 
 def profile(
     model: object, X: object, y: object = None, *, steps: int = 12,
-    levels: Any = "quantiles", n_clusters: int = 6, feature_names: Any = None,
+    levels: Any = "quantiles", n_clusters: int = 6, output_kind: str | None = None,
+    classes: Any = None, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
     batch_size: int | None = None, random_state: Any = None, by_time: bool = True,
 ) -> Importance:
@@ -39,10 +43,11 @@ def profile(
     are, by default, Lek's five: the minimum, the quartiles and the maximum of every input
     (labels ``"min"``, ``"q25"``, ``"median"``, ``"q75"``, ``"max"``). With
     ``levels="kmeans"`` they are the centres of ``n_clusters`` k-means clusters of ``X``
-    (k-means++ started, seeded by ``random_state``, on inputs scaled to unit variance, centres
-    reported in the original units, labels ``"cluster 1"``.. by decreasing cluster size). Given
-    levels are an array ``(n_levels, n_features)`` (or one row ``(n_features,)``), a dict
-    ``{label: row}`` or a DataFrame whose columns are the feature names.
+    (:class:`sklearn.cluster.KMeans`, one k-means++ start seeded by ``random_state``, on inputs
+    scaled to unit variance, centres reported in the original units, labels ``"cluster 1"``..
+    by decreasing cluster size). Given levels are an array ``(n_levels, n_features)`` (or one
+    row ``(n_features,)``), a dict ``{label: row}`` or a DataFrame whose columns are the
+    feature names.
 
     NeuralNetTools' ``lekprofile`` (Beck 2018) has other defaults: ``steps = 100`` and the other
     inputs held at the six quantiles ``group_vals = seq(0, 1, by = 0.2)`` (R's default quantile,
@@ -77,8 +82,12 @@ def profile(
 
     Outputs: the prediction of a row is taken at ``output_step`` when the model predicts one
     value per time step, else summed over the predicted steps (as in
-    :func:`partial_derivatives`). Every selected output (``output=None``: all of them) has its
-    own curves and its own score, the range of its median curve (``details["per_output"]``);
+    :func:`partial_derivatives`). Logits (``output_kind="logits"``, declared or read from the
+    model), which a softmax does not identify, are swept as probabilities, as the same network
+    with a softmax (or sigmoid) layer would be: the softmax of several logits, the sigmoid of
+    one (or of each, with a multi-hot ``y``: multi-label); ``details["explained"]`` says
+    which. Every selected output (``output=None``: all of them) has its own curves and its
+    own score, the range of its median curve (``details["per_output"]``);
     the score of a variable, and ``by_time``, are the mean over the selected outputs (for
     class probabilities, whose sum is constant, each class's range keeps its response
     visible).
@@ -102,7 +111,7 @@ def profile(
         The fixed values of the other inputs, as described above.
     n_clusters : int, default 6
         Clusters for ``levels="kmeans"``.
-    feature_names, output, output_step, groups, batch_size
+    output_kind, classes, feature_names, output, output_step, groups, batch_size
         The common options, documented in one place: :func:`varimp.importance`.
     random_state : int, Generator or None
         Seeds k-means; the other levels are deterministic.
@@ -119,8 +128,8 @@ def profile(
         ``"levels"`` (a column ``level`` with the labels, then one column per feature),
         ``"x"`` ({variable: "value", "fraction" or "category"}), ``"outputs"``, ``"steps"``,
         ``"level_kind"``, ``"prediction"`` (what a curve's prediction is, e.g. "prediction
-        summed over 10 steps"; the plots' label); with ``by_time`` also ``"cell_curves"``
-        (time_step, variable, x, prediction, output).
+        summed over 10 steps", "probability"; the plots' label), ``"explained"``; with
+        ``by_time`` also ``"cell_curves"`` (time_step, variable, x, prediction, output).
 
     References
     ----------
@@ -144,13 +153,14 @@ def profile(
     steps = check_positive_int(steps, "steps", minimum=2)
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
-    setup = prepare(model, X, y, feature_names=feature_names, groups=groups)
+    setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
+                    output_kind=output_kind, classes=classes)
     data, adapter, names = setup.data, setup.adapter, setup.variables
     rows = data.X.reshape(-1, data.n_features)  # a sequence's steps count as rows
     labels, level_values = _levels(levels, rows, data.feature_names, n_clusters,
                                    check_random_state(random_state))
-    categories = {v: np.unique(codes) for v in map(str, groups or ())
-                  if (codes := one_hot_codes(rows[:, setup.groups[v]])) is not None}
+    categories = {v: np.unique(codes)
+                  for v, codes in one_hot_blocks(data.X, setup.groups, groups).items()}
     if isinstance(levels, str):
         level_values = _hold_at_categories(level_values, rows, setup.groups, categories,
                                            every_row=levels == "quantiles")
@@ -161,11 +171,12 @@ def profile(
     names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)
     step = resolve_step(output_step, n_steps)
+    link, explained = explained_outputs(setup, (data.n_samples, n_steps, n_outputs))
 
     def respond(blocks: Iterable[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
         """Selected predictions ``(rows, outputs)`` of blocks of synthetic rows, split into
         pieces of ``sizes`` rows."""
-        pred = _predict_in_chunks(adapter, blocks, outputs, step, batch_size)
+        pred = _predict_in_chunks(adapter, blocks, outputs, step, batch_size, link)
         return np.split(pred, np.cumsum(sizes)[:-1])
 
     base = level_values
@@ -174,6 +185,7 @@ def profile(
     sweeps = (_sweep(base, cols, grids[v]) for v, cols in setup.groups.items())
     pred = [piece.reshape(len(labels), size, len(outputs)) for piece, size in
             zip(respond(sweeps, [len(labels) * size for size in sizes]), sizes, strict=True)]
+    noun = "prediction" if link is None else "probability"
     median = [np.median(curves, axis=0) for curves in pred]  # (points, outputs) per variable
     per_output = np.stack([np.ptp(curve, axis=0) for curve in median])  # (variables, outputs)
     details = {
@@ -191,8 +203,9 @@ def profile(
         "steps": steps,
         "level_kind": levels if isinstance(levels, str) else "given",
         # what a curve's y is (the plots label it): one step, or the sum over the predicted steps
-        "prediction": "prediction" if n_steps == 1 else f"prediction at step {step}"
-        if step is not None else f"prediction summed over {n_steps} steps",
+        "prediction": noun if n_steps == 1 else f"{noun} at step {step}"
+        if step is not None else f"{noun} summed over {n_steps} steps",
+        "explained": explained,
     }
     table = None
     if data.sequence and by_time:
@@ -254,11 +267,13 @@ def _hold_at_categories(level_values: np.ndarray, rows: np.ndarray,
 
 
 def _predict_in_chunks(adapter: Adapter, blocks: Iterable[np.ndarray], outputs: list[int],
-                       step: int | None, batch_size: int | None) -> np.ndarray:
+                       step: int | None, batch_size: int | None, link: str | None
+                       ) -> np.ndarray:
     """Predict blocks of synthetic rows, stacked into model calls of about ``batch_size`` rows.
 
     Rows are built lazily, block by block, so at most one chunk of synthetic input is held at
-    once. A row's prediction is taken at ``step`` or summed over the predicted steps.
+    once. Logits become probabilities through ``link`` (:func:`varimp.scoring.logit_link`). A
+    row's prediction is taken at ``step`` or summed over the predicted steps.
     """
     size = batch_size or DEFAULT_BATCH_SIZE
     pieces, pending, held = [], [], 0
@@ -270,7 +285,7 @@ def _predict_in_chunks(adapter: Adapter, blocks: Iterable[np.ndarray], outputs: 
             pending, held = [], 0
     if pending:
         pieces.append(adapter.predict(np.concatenate(pending), batch_size))
-    pred = np.concatenate(pieces)[:, :, outputs]
+    pred = link_probabilities(np.concatenate(pieces), link)[:, :, outputs]
     return pred.sum(axis=1) if step is None else pred[:, step]
 
 
@@ -397,51 +412,18 @@ def _levels(levels: object, rows: np.ndarray, feature_names: tuple[str, ...], n_
     return labels, values
 
 
-def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
-           tol: float = 1e-4) -> np.ndarray:
-    """Cluster centres of ``rows`` by Lloyd's k-means from a k-means++ start.
+def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Cluster centres of ``rows`` by :class:`sklearn.cluster.KMeans` (Lloyd's algorithm from
+    one k-means++ start, ``n_init=1``, seeded by one integer drawn from ``rng``).
 
-    Distances are measured on columns scaled to unit variance. One k-means++ start (as
-    scikit-learn's ``n_init="auto"``); Lloyd's iterations stop when the centres move by less
-    than ``tol`` (squared, summed: ``tol`` times the unit variance, scikit-learn's rule) or
-    after ``max_iter``. The centres are returned in the original units, ordered by decreasing
-    cluster size.
+    Distances are measured on columns scaled to unit variance; the centres are returned in the
+    original units, ordered by decreasing cluster size (ties: scikit-learn's cluster order).
     """
+    from sklearn.cluster import KMeans
+
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    Z = (rows - mean) / scale
-    centres = _kmeans_pp(Z, k, rng)
-    for _ in range(max_iter):
-        assign = _nearest(Z, centres)
-        counts = np.bincount(assign, minlength=k)
-        sums = np.column_stack([np.bincount(assign, Z[:, j], minlength=k)
-                                for j in range(Z.shape[1])])
-        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-        shift = ((moved - centres) ** 2).sum()
-        centres = moved
-        if shift <= tol:
-            break
-    sizes = np.bincount(_nearest(Z, centres), minlength=k)
-    return centres[np.argsort(-sizes, kind="stable")] * scale + mean
-
-
-def _nearest(Z: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre of every row (``|z|^2`` is common to all and left out).
-
-    ``einsum`` rather than ``@``: a (rows, p) x (p, k) product is too thin to gain from BLAS
-    threads, and on a busy machine their start-up cost dominates.
-    """
-    cross = np.einsum("ij,kj->ik", Z, centres, optimize=False)
-    return (np.einsum("ij,ij->i", centres, centres)[None] - 2 * cross).argmin(axis=1)
-
-
-def _kmeans_pp(Z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeding (Arthur & Vassilvitskii 2007): far points are likelier centres."""
-    centres = [Z[rng.integers(len(Z))]]
-    d2 = ((Z - centres[0]) ** 2).sum(axis=1)
-    for _ in range(1, k):
-        total = d2.sum()
-        pick = rng.choice(len(Z), p=d2 / total) if total > 0 else rng.integers(len(Z))
-        centres.append(Z[pick])
-        d2 = np.minimum(d2, ((Z - Z[pick]) ** 2).sum(axis=1))
-    return np.array(centres)
+    fitted = KMeans(n_clusters=k, init="k-means++", n_init=1,
+                    random_state=int(rng.integers(0, 2**32 - 1))).fit((rows - mean) / scale)
+    sizes = np.bincount(fitted.labels_, minlength=k)
+    return fitted.cluster_centers_[np.argsort(-sizes, kind="stable")] * scale + mean

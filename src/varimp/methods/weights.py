@@ -19,6 +19,7 @@ respect to each input cell, which the tests check against autograd.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,12 @@ from ..adapters import adapt
 from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
-from ..validation import Data, check_choice, check_positive_int, validate
+from ..validation import Data, check_choice, check_positive_int, check_y, validate
 from ._common import (
+    block_categories,
     group_columns,
     names_without_data,
+    one_hot_blocks,
     output_labels,
     output_names,
     resolve_output,
@@ -125,21 +128,27 @@ def linear_path(
 
 
 def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
-             n_timesteps: int | None) -> tuple[Network, int, dict, Any]:
-    """The network, the number of steps, the variables and the output names (the model's,
-    else the columns of a DataFrame ``y``)."""
+             n_timesteps: int | None) -> tuple[Network, int, dict, Any, dict]:
+    """The network, the number of steps, the variables, the output names (the model's, else
+    the columns of a DataFrame ``y``) and the categories of every one-hot group (read from X;
+    none without X)."""
     adapter = adapt(model)
     network = adapter.network()
     data = None
+    blocks: dict[str, np.ndarray] = {}
     if X is not None:
-        data = validate(X, y, feature_names=feature_names)
-        adapter.check_input(data.X)
+        data = validate(X, None, feature_names=feature_names)
+        adapter.check_input(data.X)  # the shape of X before y: a 2-D X for a sequence model
+        target, target_names = check_y(y, data.n_samples, required=False)
+        data = replace(data, y=target, target_names=target_names)
         if data.sequence:
             network = network.read_as_sequences(data.n_timesteps)
         if data.n_features != network.n_inputs or data.sequence != network.sequence:
             raise InputError(f"X must have shape (n, {'T, ' if network.sequence else ''}"
                              f"{network.n_inputs}) for this network; received {data.X.shape}")
         _, variables = names_without_data(data.n_features, data.feature_names, groups)
+        blocks = {name: block_categories(codes, len(variables[name]))
+                  for name, codes in one_hot_blocks(data.X, variables, groups).items()}
         steps = data.n_timesteps or 1
     else:
         if isinstance(y, pd.DataFrame):  # without X, y serves only to name the outputs
@@ -155,23 +164,32 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
                              "importance can be resolved over time; received neither")
     if n_timesteps is not None:
         steps = check_positive_int(n_timesteps, "n_timesteps")
-    return network, steps, variables, output_names(adapter, data, network.n_outputs)
+    return network, steps, variables, output_names(adapter, data, network.n_outputs), blocks
 
 
 def _result(method: str, path: np.ndarray, network: Network, variables: dict, outputs: list,
-            output_names: Any, shares: bool, details: dict) -> Importance:
+            output_names: Any, shares: bool, details: dict,
+            blocks: dict[str, np.ndarray] | None = None) -> Importance:
     """Scores per selected output, combined by the one rule for several outputs.
 
     Every selected output gets its own scores (``details["per_output"]``). Shares (Garson) are
     normalised per output and averaged over outputs (kind "share"). Connection weights keep
     their sign for one output (kind "effect"); several are combined as the mean of their
     absolute values (kind "magnitude"), since a sign is meaningful for one output only.
+    ``blocks`` (connection weights): the categories of every one-hot group, scored by the
+    contrast of its categories' products (:func:`_category_contrast`).
     """
-    cells = group_columns(np.moveaxis(path, -1, 0), variables)[outputs]  # (k_sel, T, v)
+    by_output = np.moveaxis(path, -1, 0)[outputs]  # (k_sel, T, p)
+    cells = group_columns(by_output, variables)  # (k_sel, T, v)
     if shares:
         totals = cells.sum(axis=(1, 2), keepdims=True)
         cells = cells / np.where(totals > 0, totals, 1.0)
     per_output = cells.sum(axis=1)  # (k_sel, v)
+    position = {name: i for i, name in enumerate(variables)}
+    for name, categories in (blocks or {}).items():
+        i = position[name]
+        cells[..., i], per_output[:, i] = _category_contrast(by_output[..., variables[name]],
+                                                            categories)
     if shares:
         kind, scores, combined = "share", per_output.mean(axis=0), cells.mean(axis=0)
     elif len(outputs) == 1:
@@ -191,6 +209,17 @@ def _result(method: str, path: np.ndarray, network: Network, variables: dict, ou
                       kind=kind)
 
 
+def _category_contrast(products: np.ndarray, categories: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The contrast of a one-hot block's categories: ``max_c P_c - min_c P_c`` over its
+    ``categories`` (codes: 0 the reference, whose product is 0; ``j + 1`` member ``j``), for
+    every cell ``(k, T)`` and for the block moved at every step together ``(k,)``, from the
+    members' products ``(k, T, m)``."""
+    padded = np.concatenate([np.zeros(products.shape[:-1] + (1,)), products], axis=-1)
+    chosen = padded[..., categories]  # (k, T, C)
+    return np.ptp(chosen, axis=-1), np.ptp(chosen.sum(axis=1), axis=-1)
+
+
 def connection_weights(
     model: object, X: object = None, y: object = None, *, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
@@ -203,6 +232,17 @@ def connection_weights(
     returns (Beck 2018). Recurrent layers contribute their linear path at rest (see the module
     docstring and ``docs/recurrent-weights.md``); then ``by_time`` holds the connection weight
     of every time step and ``scores`` their sum over steps.
+
+    Groups (``groups=``): a numeric group's connection weight is the sum of its members' (all
+    members moved together). A one-hot group (read from ``X``: members that hold only 0 and 1,
+    at most one 1 per row) cannot move so, and a sum of its members' products would let
+    opposite categories cancel: its score is the contrast of its categories, ``max_c CW_c -
+    min_c CW_c`` over every member and the reference (a row of zeros, ``CW = 0``) when ``X``
+    holds one, the effect along the linear path of the largest change of category, unsigned
+    (a linear model's ``max_c w_c - min_c w_c``). On sequences the score contrasts each
+    category's products summed over the steps, and ``by_time`` each step's contrast. Without
+    ``X``, every group is read as numeric. ``details["category_moves"]`` lists the one-hot
+    groups.
 
     Parameters
     ----------
@@ -230,7 +270,8 @@ def connection_weights(
     -------
     Importance
         ``scores``, ``kind`` as above; ``details["per_output"]`` (variables x output labels,
-        signed), ``details["outputs"]`` (the output indices).
+        signed, one-hot groups unsigned), ``details["outputs"]`` (the output indices),
+        ``details["category_moves"]`` (the one-hot groups).
 
     References
     ----------
@@ -243,12 +284,13 @@ def connection_weights(
     Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
     Journal of Statistical Software 85(11), 1-20.
     """
-    network, steps, variables, names_out = _resolve(model, X, y, feature_names, groups,
-                                                    n_timesteps)
+    network, steps, variables, names_out, blocks = _resolve(model, X, y, feature_names, groups,
+                                                            n_timesteps)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
     return _result("connection_weights", path, network, variables, outputs, names_out,
-                   False, {"gate_at_rest": _gates(network)})
+                   False, {"gate_at_rest": _gates(network), "category_moves": list(blocks)},
+                   blocks)
 
 
 def garson(
@@ -313,8 +355,8 @@ def garson(
     Journal of Statistical Software 85(11), 1-20.
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
-    network, steps, variables, names_out = _resolve(model, X, y, feature_names, groups,
-                                                    n_timesteps)
+    network, steps, variables, names_out, _ = _resolve(model, X, y, feature_names, groups,
+                                                       n_timesteps)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
     return _result("garson", path, network, variables, outputs, names_out, True,

@@ -18,8 +18,9 @@ sigmoid of each logit), with any other ``y`` the logits of one softmax.
 
 A kind *read* from the model (not given) is checked against targets that look like classes: a
 one-hot ``y`` for several outputs read as regression values is refused (logits scored by MSE
-against one-hot labels would be meaningless), and a 0/1 ``y`` for one output read as a value
-gives a ``UserWarning``; ``output_kind="regression"`` silences both.
+against one-hot labels would be meaningless), and a numeric ``y`` of two distinct values
+(0/1, 1/2) for one output read as a value gives a ``UserWarning``; ``output_kind="regression"``
+silences both.
 
 ``scoring`` is any scikit-learn scorer name (``"neg_mean_squared_error"``, ``"r2"``,
 ``"neg_log_loss"``, ``"accuracy"``, ``"balanced_accuracy"``, ``"roc_auc"``, ...), a scorer
@@ -43,9 +44,15 @@ Every score is turned into a loss (``-score``), so an importance is "how much wo
 gets": an increase of MSE or log loss, a drop of R2, accuracy or ROC AUC.
 """
 
-from .closed_forms import CHECK_ROWS
+from .closed_forms import CHECK_ROWS, ROW_MEAN_SCORERS
 from .evaluation import Evaluation
-from .probability import check_probabilities, probabilities
+from .probability import (
+    EXPLAINED,
+    check_probabilities,
+    link_probabilities,
+    logit_link,
+    probabilities,
+)
 from .scorers import ALIASES, DEFAULT_SCORING, Scorer, check_scoring
 from .targets import (
     CLASSIFIER_KINDS,
@@ -56,6 +63,7 @@ from .targets import (
     read_targets,
 )
 
-__all__ = ["ALIASES", "CHECK_ROWS", "CLASSIFIER_KINDS", "DEFAULT_SCORING", "OUTPUT_KINDS",
-           "Evaluation", "Scorer", "Targets", "check_output_kind", "check_probabilities",
-           "check_scoring", "multilabel_outputs", "probabilities", "read_targets"]
+__all__ = ["ALIASES", "CHECK_ROWS", "CLASSIFIER_KINDS", "DEFAULT_SCORING", "EXPLAINED",
+           "OUTPUT_KINDS", "ROW_MEAN_SCORERS", "Evaluation", "Scorer", "Targets",
+           "check_output_kind", "check_probabilities", "check_scoring", "link_probabilities",
+           "logit_link", "multilabel_outputs", "probabilities", "read_targets"]

@@ -46,8 +46,19 @@ def _accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(proba.argmax(axis=1) == labels))
 
 
+def _row_mean(rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
+              ) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The metric that is the mean over samples of the per-row form ``rows``."""
+    def metric(y: np.ndarray, pred: np.ndarray) -> float:
+        return float(np.mean(rows(y, pred)))
+
+    metric.__name__ = rows.__name__.replace("_rows", "")
+    return metric
+
+
 # Per-row forms: each sample's term of the closed forms above (averaged over output columns),
-# whose mean over samples is the closed form. R2 is not a mean over samples.
+# whose mean over samples is the closed form. R2 is not a mean over samples; the metrics below
+# accuracy are defined by their per-row form.
 def _squared_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     values = (y - pred) ** 2
     return values if values.ndim == 1 else values.mean(axis=1)
@@ -67,8 +78,51 @@ def _accuracy_rows(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return (proba.argmax(axis=1) == labels).astype(np.float64)
 
 
+def _per_output(values: np.ndarray) -> np.ndarray:
+    return values if values.ndim == 1 else values.mean(axis=1)
+
+
+def _brier_rows(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """``sum_c (onehot - p)^2`` of every row, halved for two classes (scikit-learn's
+    ``scale_by_half="auto"``: then ``(y - p_positive)^2``)."""
+    picked = proba[np.arange(len(labels)), labels]
+    values = (proba**2).sum(axis=1) - 2.0 * picked + 1.0
+    return 0.5 * values if proba.shape[1] < 3 else values
+
+
+def _squared_log_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return _per_output((np.log1p(y) - np.log1p(pred)) ** 2)
+
+
+def _absolute_percentage_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return _per_output(np.abs(y - pred) / np.maximum(np.abs(y), np.finfo(np.float64).eps))
+
+
+def _poisson_deviance_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    from scipy.special import xlogy
+
+    return _per_output(2.0 * (xlogy(y, y / pred) - y + pred))
+
+
+def _gamma_deviance_rows(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return _per_output(2.0 * (np.log(pred / y) + y / pred - 1.0))
+
+
+_brier, _squared_log, _absolute_percentage, _poisson_deviance, _gamma_deviance = (
+    _row_mean(rows) for rows in (_brier_rows, _squared_log_rows, _absolute_percentage_rows,
+                                 _poisson_deviance_rows, _gamma_deviance_rows))
+
 _ROW_FORMS = {_mse: _squared_rows, _mae: _absolute_rows, _log_loss: _log_loss_rows,
-              _accuracy: _accuracy_rows}
+              _accuracy: _accuracy_rows, _brier: _brier_rows, _squared_log: _squared_log_rows,
+              _absolute_percentage: _absolute_percentage_rows,
+              _poisson_deviance: _poisson_deviance_rows, _gamma_deviance: _gamma_deviance_rows}
+
+#: The scikit-learn scorers that are a mean over rows, whose closed form above splits them into
+#: the rows' shares (``ci_level``, ``per_sample``).
+ROW_MEAN_SCORERS = ("neg_mean_squared_error", "neg_mean_absolute_error",
+                    "neg_mean_absolute_percentage_error", "neg_mean_squared_log_error",
+                    "neg_mean_poisson_deviance", "neg_mean_gamma_deviance", "neg_log_loss",
+                    "neg_brier_score", "accuracy")
 
 
 def _closed_form(scorer: Any) -> Callable | None:
@@ -77,7 +131,11 @@ def _closed_form(scorer: Any) -> Callable | None:
 
     forms = {metrics.mean_squared_error: _mse, metrics.mean_absolute_error: _mae,
              metrics.r2_score: _r2, metrics.log_loss: _log_loss,
-             metrics.accuracy_score: _accuracy}
+             metrics.accuracy_score: _accuracy, metrics.brier_score_loss: _brier,
+             metrics.mean_squared_log_error: _squared_log,
+             metrics.mean_absolute_percentage_error: _absolute_percentage,
+             metrics.mean_poisson_deviance: _poisson_deviance,
+             metrics.mean_gamma_deviance: _gamma_deviance}
     func = getattr(scorer, "_score_func", None)
     kwargs = getattr(scorer, "_kwargs", {})
     if func not in forms or set(kwargs) - {"labels"}:

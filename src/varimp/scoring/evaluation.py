@@ -112,11 +112,11 @@ class Evaluation:
 
     @property
     def per_row(self) -> bool:
-        """Whether the loss is a mean over the rows of X (MSE, MAE, log loss, accuracy, and the
-        Brier score of a classifier), so that :meth:`row_losses` splits it into the rows'
-        shares. True once a loss has been computed with the metric's closed form, checked equal
-        to scikit-learn's (an R2, a balanced accuracy, a ROC AUC or a user's metric is not a
-        mean over rows)."""
+        """Whether the loss is a mean over the rows of X (:data:`~varimp.scoring.
+        ROW_MEAN_SCORERS`: MSE, MAE, log loss, Brier score, accuracy...), so that
+        :meth:`row_losses` splits it into the rows' shares. True once a loss has been computed
+        with the metric's closed form, checked equal to scikit-learn's (an R2, a balanced
+        accuracy, a ROC AUC or a user's metric is not a mean over rows)."""
         scorer = self._used_scorer()
         form = _closed_form(scorer)
         return form in _ROW_FORMS and self._fast.get(id(scorer)) is form

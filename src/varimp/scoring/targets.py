@@ -87,11 +87,11 @@ def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
     n, steps, outputs = shape
     y = np.asarray(y)
     if kind not in CLASSIFIER_KINDS:
-        values = _regression_targets(y, shape, classes)
+        values = _regression_targets(y, shape, classes, inferred)
         if inferred:
             _check_values_are_not_classes(y, outputs)
         return Targets(kind, values)
-    if multilabel or (multilabel is None and _multi_hot(y, n, steps, outputs)):
+    if multilabel or (multilabel is None and multi_hot(y, n, steps, outputs)):
         return Targets(kind, _multi_hot_values(y, shape), (0, 1), True)
     labels = _class_labels(classes, outputs)
     if multilabel is False:
@@ -139,7 +139,8 @@ def _check_not_multi_hot(y: np.ndarray, steps: int, outputs: int) -> None:
 
 def _check_values_are_not_classes(y: np.ndarray, outputs: int) -> None:
     """Outputs read from the model as regression values, with targets that look like classes:
-    one-hot labels for several outputs are refused, 0/1 values for one output warned about."""
+    one-hot labels for several outputs are refused, two distinct values (0/1, 1/2, -1/1...)
+    for one output warned about."""
     if outputs > 1 and y.ndim in (2, 3) and y.shape[-1] == outputs and _one_hot(y):
         raise InputError(
             f"y is one-hot (shape {y.shape}, a single 1 in every row) but the model's {outputs} "
@@ -148,18 +149,20 @@ def _check_values_are_not_classes(y: np.ndarray, outputs: int) -> None:
             "nothing: pass output_kind='logits' (e.g. trained with CrossEntropyLoss) or "
             "output_kind='probability' for a classifier, or output_kind='regression' to score "
             "these 0/1 columns as values")
-    if outputs == 1 and y.dtype.kind in "biuf" and bool(np.all((y == 0) | (y == 1))):
+    values = np.unique(y) if outputs == 1 and y.dtype.kind in "biuf" else ()
+    if len(values) == 2 and y.size > 2:  # two rows always hold two values at most
+        shown = " and ".join(f"{v:g}" for v in values.tolist())
         warnings.warn(
-            "y holds only 0 and 1 but the model's output is read as a regression value "
-            "(decided from the model: its last layer is no sigmoid), so it is scored as a "
-            "regression (mean squared error by default); pass output_kind='logits' if the "
-            "model returns a logit (e.g. trained with BCEWithLogitsLoss), "
-            "output_kind='probability' if it returns a probability, or "
+            f"y holds two distinct values only ({shown}), as class labels do, but the model's "
+            "output is read as a regression value (decided from the model: its last layer is "
+            "no sigmoid), so it is scored as a regression (mean squared error by default); "
+            "pass output_kind='logits' if the model returns a logit (e.g. trained with "
+            "BCEWithLogitsLoss), output_kind='probability' if it returns a probability, or "
             "output_kind='regression' to keep this scoring without this warning",
             UserWarning, stacklevel=2)
 
 
-def _multi_hot(y: np.ndarray, n: int, steps: int, outputs: int) -> bool:
+def multi_hot(y: np.ndarray, n: int, steps: int, outputs: int) -> bool:
     """Multi-label targets: 0/1 of shape ``(n, outputs)`` (one predicted step) or ``(n, steps,
     outputs)``, with some row that is not one-hot (else they are the classes of one label)."""
     shapes = ((n, steps, outputs),) + (((n, outputs),) if steps == 1 else ())
@@ -179,8 +182,13 @@ def _class_labels(classes: Sequence | None, outputs: int) -> tuple:
     return labels
 
 
-def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object
-                        ) -> np.ndarray:
+#: Why outputs are read as regression values: given (False) or read from the model (True).
+_REGRESSION_WHY = {False: "output_kind='regression' was given",
+                   True: "decided from the model: its last layer is no softmax or sigmoid"}
+
+
+def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object,
+                        inferred: bool = False) -> np.ndarray:
     n, steps, outputs = shape
     if y.dtype.kind == "f" and outputs > 1 and steps == 1 and \
             (y.ndim == 1 or y.shape[1:] == (1,)) and not np.all(np.mod(y, 1) == 0):
@@ -192,7 +200,7 @@ def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: obj
         raise InputError(
             f"y holds class labels (shape {y.shape}, values "
             f"{np.unique(y.astype(str))[:6].tolist()}) but the model's {outputs} output(s) are "
-            "read as regression values (its last layer is no softmax or sigmoid): pass "
+            f"read as regression values ({_REGRESSION_WHY[inferred]}): pass "
             "output_kind='logits' if the model returns logits (e.g. trained with "
             "CrossEntropyLoss), or output_kind='probability' if it returns probabilities")
     y = y.astype(np.float64)
