@@ -2,6 +2,7 @@
 any type, several outputs, and the reference each number is checked against (sklearn.metrics
 called directly on hand-built predictions)."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -687,3 +688,16 @@ def test_every_row_mean_regression_scorer_takes_an_interval(scoring, metric, row
     low, high = _hand_interval(shares, seed_from(2), 0.8, 200)
     np.testing.assert_allclose(result.ci["low"], low, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(result.ci["high"], high, rtol=1e-9, atol=1e-12)
+
+
+def test_a_scorer_missing_what_varimp_reads_is_refused_not_read_with_a_default():
+    from sklearn.metrics import get_scorer
+
+    X = np.random.default_rng(3).normal(size=(40, 3))
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=50, random_state=0).fit(X, X[:, 0])
+    scorer = get_scorer("neg_mean_squared_error")
+    assert scorer._sign == -1  # what a renamed attribute would otherwise default to +1
+    broken = copy.copy(scorer)
+    del broken._sign
+    with pytest.raises(InputError, match=r"has no _sign .*varimp.scoring.Scorer"):
+        varimp.permutation(model, X, X[:, 0], scoring=broken, random_state=0)

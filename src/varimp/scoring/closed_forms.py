@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _sklearn as sk
+
 #: Rows on which a metric's closed form is checked against scikit-learn, once per call.
 CHECK_ROWS = 2048
 #: (metric, options, response, array ranks) -> whether its closed form equals scikit-learn's
@@ -136,8 +138,7 @@ def _closed_form(scorer: Any) -> Callable | None:
              metrics.mean_absolute_percentage_error: _absolute_percentage,
              metrics.mean_poisson_deviance: _poisson_deviance,
              metrics.mean_gamma_deviance: _gamma_deviance}
-    func = getattr(scorer, "_score_func", None)
-    kwargs = getattr(scorer, "_kwargs", {})
-    if func not in forms or set(kwargs) - {"labels"}:
+    func = sk.score_func(scorer)
+    if func not in forms or set(sk.kwargs(scorer)) - {"labels"}:
         return None
     return forms[func]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from . import _sklearn as sk
 from .closed_forms import _CHECKED, _ROW_FORMS, CHECK_ROWS, _closed_form
 from .frozen import _Classes, _Labels, _Values
 from .probability import probabilities
@@ -163,7 +164,7 @@ class Evaluation:
             return _sign(scorer) * fast(y, frozen.array)
         if fast is False:  # first call: check the closed form against scikit-learn, once per
             form = _closed_form(scorer)  # metric and process, on at most CHECK_ROWS rows
-            key = (getattr(scorer, "_score_func", None), frozenset(getattr(scorer, "_kwargs", {})),
+            key = (sk.score_func(scorer), frozenset(sk.kwargs(scorer)),
                    type(frozen), np.ndim(y), np.ndim(frozen.array))
             if form is not None and key not in _CHECKED:
                 rows = slice(0, CHECK_ROWS)

@@ -3,7 +3,6 @@ call into a scikit-learn scorer with its name, direction and kind of metric."""
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, describe
+from . import _sklearn as sk
 from .targets import Targets
 
 ALIASES = {"mse": "neg_mean_squared_error", "mae": "neg_mean_absolute_error",
@@ -84,11 +84,7 @@ def _scorer_names() -> list[str]:
 
 
 def _is_sklearn_scorer(scoring: object) -> bool:
-    if "sklearn" not in type(scoring).__module__:
-        return False
-    from sklearn.metrics._scorer import _BaseScorer
-
-    return isinstance(scoring, _BaseScorer)
+    return sk.is_scorer(scoring)
 
 
 def _scoring_name(scoring: object, kind: str) -> str:
@@ -97,8 +93,7 @@ def _scoring_name(scoring: object, kind: str) -> str:
         return name
     if isinstance(scoring, Scorer):
         return scoring.name or getattr(scoring.function, "__name__", "scorer")
-    func = getattr(scoring, "_score_func", None)
-    return getattr(func, "__name__", type(scoring).__name__)
+    return getattr(sk.score_func(scoring), "__name__", type(scoring).__name__)
 
 
 def _resolve_scorer(scoring: object, targets: Targets, labels: list) -> Any:
@@ -113,13 +108,9 @@ def _resolve_scorer(scoring: object, targets: Targets, labels: list) -> Any:
         scorer = get_scorer(_scoring_name(scoring, targets.kind))
     else:
         scorer = scoring
-    func = getattr(scorer, "_score_func", None)
-    kwargs = getattr(scorer, "_kwargs", None)
-    if targets.classifier and func is not None and isinstance(kwargs, dict) and \
-            "labels" not in kwargs and "labels" in _parameters(func) and \
-            not _regression_metric(scorer):
-        scorer = copy.copy(scorer)
-        scorer._kwargs = {**kwargs, "labels": labels}
+    if targets.classifier and "labels" not in sk.kwargs(scorer) and \
+            "labels" in _parameters(sk.score_func(scorer)) and not _regression_metric(scorer):
+        scorer = sk.with_kwargs(scorer, labels=labels)
     return scorer
 
 
@@ -131,21 +122,17 @@ def _parameters(func: Callable) -> tuple[str, ...]:
 
 
 def _sign(scorer: Any) -> int:
-    return int(getattr(scorer, "_sign", 1))
+    return sk.sign(scorer)
 
 
 def _regression_metric(scorer: Any) -> bool:
-    func = getattr(scorer, "_score_func", None)
-    return getattr(func, "__module__", "").startswith("sklearn.metrics._regression")
+    return sk.metric_module(scorer).startswith("sklearn.metrics._regression")
 
 
 def _classification_metric(scorer: Any) -> bool:
     """A metric of predicted class labels (accuracy, F1, precision...)."""
-    func = getattr(scorer, "_score_func", None)
-    return getattr(func, "__module__", "").startswith("sklearn.metrics._classification")
+    return sk.metric_module(scorer).startswith("sklearn.metrics._classification")
 
 
 def _needs_probabilities(scorer: Any) -> bool:
-    method = getattr(scorer, "_response_method", "predict")
-    methods = (method,) if isinstance(method, str) else tuple(method)
-    return any(m in ("predict_proba", "decision_function") for m in methods)
+    return any(m in ("predict_proba", "decision_function") for m in sk.response_methods(scorer))
