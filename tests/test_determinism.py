@@ -123,18 +123,40 @@ def test_batching_changes_a_model_result_by_its_rounding_only(
     close(batched, reference, rtol=rtol, atol=rtol * (scale + 1e-2))
 
 
+#: The options under which a method the registry calls random draws its random numbers, where
+#: its defaults draw none (profile's levels at quantiles; k-means centres are seeded).
+RANDOM_OPTIONS: dict[str, dict[str, Any]] = {"profile": {"levels": "kmeans", "n_clusters": 3}}
+
+
 @pytest.mark.parametrize("method", rm.REGISTERED)
 def test_same_seed_same_result_and_the_seed_is_used(method: str):
     """Twice the same seed: equal; an int or a Generator seeded with it: equal; for a method
-    that draws random numbers, another seed gives another result (the seed is really used)."""
+    the registry calls random (with the options under which it draws: ``RANDOM_OPTIONS``),
+    another seed gives another result (the seed is really used)."""
     row = rm.spec(method)
     first, again = call(method, "torch_lstm"), call(method, "torch_lstm")
     same(first, again)
     if not row.random:
         return
-    same(first, call(method, "torch_lstm", random_state=np.random.default_rng(7)))
-    other = call(method, "torch_lstm", random_state=8)
+    drawing = RANDOM_OPTIONS.get(method, {})
+    first = call(method, "torch_lstm", **drawing)
+    same(first, call(method, "torch_lstm", **drawing))
+    same(first, call(method, "torch_lstm", random_state=np.random.default_rng(7), **drawing))
+    other = call(method, "torch_lstm", random_state=8, **drawing)
     assert not np.array_equal(first.scores.to_numpy(), other.scores.to_numpy())
+
+
+def test_the_registry_calls_random_every_method_whose_unseeded_calls_differ():
+    """Without ``random_state`` two calls of a method drawing random numbers differ: a method
+    the registry must call random. Profile's k-means levels are one (Lek's levels at the
+    quantiles are not: those calls agree)."""
+    model, X = rm.torch_mlp(), X_TAB
+    kmeans = [varimp.profile(model, X, levels="kmeans", n_clusters=3, steps=4)
+              for _ in range(4)]
+    assert any(not np.array_equal(kmeans[0].scores, other.scores) for other in kmeans[1:])
+    assert varimp.registry.REGISTRY["profile"].random
+    quantiles = [varimp.profile(model, X, steps=4) for _ in range(2)]
+    same(*quantiles)
 
 
 @pytest.mark.parametrize("method", rm.REGISTERED)

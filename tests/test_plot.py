@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 import varimp  # noqa: E402
 from varimp import plot  # noqa: E402
@@ -150,16 +151,19 @@ def test_heatmap_always_labels_step_0_and_the_last_step(n_steps):
     assert gaps.min() >= gaps.max() / 2  # evenly spaced, the last gap not squeezed
 
 
-@pytest.mark.parametrize("layout", [None, "constrained", "tight"])
+@pytest.mark.parametrize("layout", ["constrained", "tight", "tight_layout()"])
 def test_heatmap_colour_bar_stays_out_of_the_neighbouring_subplot(layout):
     by_time = pd.DataFrame(np.arange(30.0).reshape(10, 3) * 1000, columns=["x1", "x2", "x3"])
     result = Importance("permutation", by_time.sum(), by_time=by_time,
                         details={"measure": "increase in log loss"})
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), layout=layout)
+    engine = None if layout == "tight_layout()" else layout
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), layout=engine)
     right.plot([0, 1], [0, 1])
     right.set_ylabel("a neighbour's label")
     assert result.plot(ax=left) is left
     bar = next(ax for ax in figure.axes if ax not in (left, right))
+    if engine is None:
+        figure.tight_layout()  # the user's layout, after the plot
     figure.canvas.draw()
     assert " ".join(bar.get_ylabel().split()) == "increase in log loss"  # wrapped or not
     assert not _overlap(bar, right)
@@ -219,7 +223,7 @@ def test_profile_uses_the_methods_median_curve_and_draws_into_given_axes():
                            "prediction": [5.0, 6.0, 7.0, 8.0], "output": 1})
     result = Importance("profile", pd.Series([1.0, 2.0], index=["x1", "x2"]),
                         details={"curves": curves, "median_curve": median})
-    _, single = plt.subplots()
+    _, single = plt.subplots(layout="constrained")
     ax = plot.plot_importance(result, kind="profile", ax=single, variables=["x2"], output=1)
     assert ax is single
     part = curves[(curves.variable == "x2") & (curves.level == "max") & (curves.output == 1)]
@@ -228,6 +232,12 @@ def test_profile_uses_the_methods_median_curve_and_draws_into_given_axes():
     legend = ax.get_legend()
     ax.figure.canvas.draw()
     assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # outside, to the right
+    assert _outside(ax.figure) == []  # the layout made room for it
+    _, plain = plt.subplots()  # no layout engine to make room: inside the axes
+    ax = plot.plot_importance(result, kind="profile", ax=plain, variables=["x2"])
+    ax.figure.canvas.draw()
+    assert ax.get_window_extent().contains(*ax.get_legend().get_window_extent().p0)
+    assert ax.get_window_extent().contains(*ax.get_legend().get_window_extent().p1)
     figure, pair = plt.subplots(1, 2)  # the user's own axes, not shared: varimp shares them
     assert plot.plot_importance(result, kind="profile", ax=pair) is figure
     assert pair[0].get_ylim() == pair[1].get_ylim()
@@ -497,9 +507,10 @@ def test_a_colour_bar_label_too_long_for_the_users_subplot_is_wrapped_inside_the
     figure, axes = plt.subplots(2, 2, figsize=(8, 4), layout="constrained")
     result.plot(ax=axes[0, 0])
     assert figure.get_size_inches().tolist() == [8, 4]  # the user's figure keeps its size
-    label = figure.axes[-1].get_ylabel()
-    assert "\n" in label and label.replace("\n", " ") == "share of absolute weight products"
     assert _outside(figure) == []
+    label = figure.axes[-1].get_ylabel()  # wrapped as the figure was drawn
+    assert "\n" in label and label.replace("\n", " ") == "share of absolute weight products"
+    _along_its_bar(figure.axes[-1])
 
 
 @pytest.mark.parametrize("names, upright", [
@@ -562,23 +573,98 @@ def test_a_long_sequence_heatmap_stays_on_a_page():
     assert _outside(ax.figure) == [] and _touching(ax.get_xticklabels()) == []
 
 
-def test_heatmaps_in_the_users_plain_subplots_keep_within_their_own_axes():
-    """A default ``plt.subplots(2, 2)`` (no layout engine): everything drawn for a heatmap (its
-    tick labels, title, caption, colour bar and colour-bar label) lies inside the area of the
-    subplot it was drawn into, so nothing crosses into a neighbour's."""
-    rng = np.random.default_rng(0)
+STATIONS = ["river_discharge_upstream", "precipitation", "air_temperature",
+            "snow_water_equivalent", "soil_moisture"]
+
+
+def _weights_heatmap(n_steps=24, names=STATIONS, method="garson", seed=0):
+    by_time = pd.DataFrame(np.random.default_rng(seed).random((n_steps, len(names))),
+                           columns=names)
+    return Importance(method, by_time.sum(), by_time=by_time, kind="share",
+                      details={"measure": "share of absolute weight products"})
+
+
+def _along_its_bar(bar):
+    """The colour bar's label lies along the bar, within its length (a pixel of tolerance)."""
+    renderer = bar.figure.canvas.get_renderer()
+    label = bar.yaxis.label.get_window_extent(renderer)
+    box = bar.get_window_extent(renderer)
+    assert box.y0 - 1 <= label.y0 and label.y1 <= box.y1 + 1, bar.get_ylabel()
+
+
+def _readable_heatmap(ax, n_steps):
+    """Time steps 0 and the last labelled, no two tick labels touching, names at 7 points or
+    more, the caption no wider than the heatmap."""
+    renderer = ax.figure.canvas.get_renderer()
+    steps = [t for t in ax.get_xticklabels() if t.get_text()]
+    assert steps[0].get_text() == "0" and steps[-1].get_text() == str(n_steps - 1)
+    assert _touching(steps) == [] and _touching(ax.get_yticklabels()) == []
+    assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 7.0
+    caption = ax.xaxis.label.get_window_extent(renderer)
+    assert caption.width <= ax.get_window_extent(renderer).width + 1
+
+
+@pytest.mark.parametrize(("shape", "size"), [((1, 1), (6.4, 4.8)), ((1, 2), (12, 4)),
+                                             ((2, 2), (10, 7))])
+def test_a_heatmap_in_the_users_plain_subplot_keeps_the_room_a_colour_bar_leaves(shape, size):
+    """No layout engine: varimp reserves no margins of its own. The heatmap keeps exactly the
+    area that Matplotlib's ``figure.colorbar(image, ax=ax)`` leaves any ``imshow`` (drawn
+    here as the reference); its labels fit that area as drawn (time steps thinned, names at
+    10 points, the one-line note wrapped to the heatmap's width)."""
+    result = _weights_heatmap()
+    figure, axes = plt.subplots(*shape, figsize=size)
+    reference, others = plt.subplots(*shape, figsize=size)
+    ax, mine = np.ravel(axes)[0], np.ravel(others)[0]
+    assert result.plot(ax=ax) is ax
+    reference.colorbar(mine.imshow(result.by_time.to_numpy().T, aspect="auto"), ax=mine)
+    figure.canvas.draw()
+    reference.canvas.draw()
+    np.testing.assert_allclose(ax.get_position().bounds, mine.get_position().bounds)
+    assert figure.get_size_inches().tolist() == list(size)  # the user's figure keeps its size
+    _readable_heatmap(ax, 24)
+    assert {t.get_fontsize() for t in ax.get_yticklabels()} == {10.0}
+    assert " ".join(ax.get_xlabel().split()) == ("time step (most recent last) "
+                                                 + plot.LINEAR_PATH_NOTE)
+    _along_its_bar(figure.axes[-1])
+
+
+def test_time_steps_are_thinned_to_the_drawn_width_and_follow_a_later_layout():
+    """100 steps: a wide heatmap labels more steps than a narrow one; each keeps 0 and 99 and
+    no two labels touch, also after the user's ``tight_layout`` moves things (the labels are
+    chosen again at every draw)."""
+    result = _weights_heatmap(100, names=["u", "v"], method="permutation")
+    counts = []
+    for size in ((12, 3), (3, 3)):
+        figure, ax = plt.subplots(figsize=size)
+        result.plot(ax=ax)
+        figure.canvas.draw()
+        _readable_heatmap(ax, 100)
+        counts.append(len([t for t in ax.get_xticklabels() if t.get_text()]))
+    assert counts[0] > counts[1] >= 2
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6))
+    _weights_heatmap().plot(ax=top)
+    _weights_heatmap(method="permutation").plot(kind="bar", ax=bottom)
+    figure.tight_layout()
+    figure.canvas.draw()
+    _readable_heatmap(top, 24)
+    assert top.get_window_extent().height / figure.dpi >= 1.0  # not squeezed by fixed margins
+    assert _outside(figure) == []
+    assert not _overlap(top, bottom)
+    _along_its_bar(figure.axes[-1])
+
+
+def test_heatmaps_in_a_constrained_grid_of_the_user_stay_readable_and_apart():
+    """A 2 x 2 constrained grid of 30 long names and 50 steps: every panel readable (names at
+    7 points, then every other name; steps thinned), each colour bar's label along its bar,
+    nothing outside the figure and no panel (heatmap, colour bar and their labels) over
+    another."""
     names = [f"sensor_{i:02d}_long_name" for i in range(30)]
-    by_time = pd.DataFrame(rng.random((50, 30)), columns=names)
-    weights = Importance("garson", by_time.sum(), by_time=by_time, kind="share",
-                         details={"measure": "share of absolute weight products"})
-    data = Importance("partial_derivatives", by_time.sum(), by_time=by_time,
-                      details={"measure": "sum of squared derivatives"})
-    ranks = Comparison({m: Importance(m, pd.Series(rng.random(30), index=names))
+    weights = _weights_heatmap(50, names)
+    data = _weights_heatmap(50, names, method="partial_derivatives", seed=1)
+    ranks = Comparison({m: Importance(m, pd.Series(np.random.default_rng(2).random(30),
+                                                   index=names))
                         for m in ("garson", "permutation", "profile")})
-    figure, axes = plt.subplots(2, 2, figsize=(12, 9))
-    assert figure.get_layout_engine() is None
-    boxes = [ax.get_position(original=True).transformed(figure.transFigure)
-             for ax in axes.ravel()]
+    figure, axes = plt.subplots(2, 2, figsize=(12, 9), layout="constrained")
     panels = []
     for ax, draw in zip(axes.ravel(), (lambda ax: weights.plot(ax=ax),
                                        lambda ax: data.plot(ax=ax),
@@ -588,23 +674,41 @@ def test_heatmaps_in_the_users_plain_subplots_keep_within_their_own_axes():
         before = list(figure.axes)
         assert draw(ax) is ax
         panels.append([ax] + [new for new in figure.axes if new not in before])
-    figure.canvas.draw()
+    assert _outside(figure) == []
     renderer = figure.canvas.get_renderer()
-    for k, (panel, box) in enumerate(zip(panels, boxes, strict=True)):
-        assert len(panel) == 2  # the heatmap and its colour bar
-        assert panel[1].get_ylabel().replace("\n", " ") in {
-            "share of absolute weight products", "sum of squared derivatives",
-            "rank (1 = most important)"}
-        drawn = [part.get_tightbbox(renderer) for part in panel]
-        for extent in drawn:  # inside its own area, to half a pixel
-            assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5
-            assert extent.y0 >= box.y0 - 0.5 and extent.y1 <= box.y1 + 0.5
-            others = [other for j, other in enumerate(boxes) if j != k]
-            assert not any(extent.overlaps(other) for other in others)
-        heat = panel[0].get_window_extent(renderer)  # the heatmap keeps most of its area
-        assert heat.width >= 0.4 * box.width and heat.height >= 0.3 * box.height
-    caption = " ".join(axes[0, 0].get_xlabel().split())
-    assert "the linear path with gates at rest" in caption
+    for ax in axes.ravel()[:3]:
+        _readable_heatmap(ax, 50)
+    names_drawn = [t.get_text() for t in axes[0, 0].get_yticklabels() if t.get_text()]
+    assert names_drawn == names[::2]  # 3.4 inches for 30 rows: every other name, at 7 points
+    for panel in panels:
+        assert len(panel) == 2
+        _along_its_bar(panel[1])
+    extents = [Bbox.union([part.get_tightbbox(renderer) for part in panel])
+               for panel in panels]
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not extents[i].overlaps(extents[j]), (i, j)
+
+
+def test_a_colour_bar_label_follows_its_row_when_later_subplots_shrink_it():
+    """A constrained 2 x 2 grid: two heatmaps on top, then a bar chart whose upright names
+    take height from the top row. The colour bars' labels are wrapped when the figure is
+    drawn, to the bars' final length, so they are not cut at the figure's top."""
+    by_time = pd.DataFrame(np.random.default_rng(0).random((7, 5)), columns=STATIONS)
+    weights = Importance("garson", by_time.sum(), by_time=by_time, kind="share",
+                         details={"measure": "share of absolute weight products"})
+    loss = Importance("permutation", by_time.sum(), by_time=by_time - 0.5, kind="loss",
+                      details={"measure": "increase in mean squared error"})
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
+    weights.plot(ax=axes[0, 0])
+    loss.plot(ax=axes[0, 1])
+    loss.plot(kind="bar", ax=axes[1, 0])
+    assert _outside(figure) == []
+    bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 2
+    for bar in bars:
+        _along_its_bar(bar)
+        assert "\n" in bar.get_ylabel()  # the row shrank below the one-line label
 
 
 @pytest.mark.parametrize("sizes", [(36, 10, 1), (5, 3, 1)])
@@ -664,3 +768,71 @@ def test_profile_of_a_model_predicting_every_step_labels_the_summed_prediction()
     table = varimp.profile(lambda Z: Z @ [2.0, 1.0], X[:, 0])  # one prediction: plain label
     assert table.plot().axes[0].get_ylabel() == "prediction"
     assert table.plot(kind="bar").get_ylabel() == "range of the median response curve"
+
+
+def test_a_classifiers_profile_is_drawn_for_an_output_named_by_its_class():
+    """Outputs are named as ``details["per_output"]`` names them (its columns follow
+    ``details["outputs"]``): ``output="oak"`` draws output 1's curves, labelled with it."""
+    curves = _curves()  # outputs 0 and 1
+    per_output = pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], index=["x1", "x2"],
+                              columns=["fir", "oak"])
+    result = Importance("profile", pd.Series([1.0, 2.0], index=["x1", "x2"]),
+                        details={"curves": curves, "outputs": [0, 1], "per_output": per_output})
+    figure = result.plot(output="oak")
+    part = curves[(curves.variable == "x1") & (curves.level == "min") & (curves.output == 1)]
+    np.testing.assert_array_equal(figure.axes[0].lines[0].get_ydata(), part["prediction"])
+    assert figure.axes[0].get_ylabel() == "prediction (oak)"
+    assert result.plot(output=1).axes[0].get_ylabel() == "prediction (oak)"
+    assert result.plot().axes[0].get_ylabel() == "prediction (fir)"
+    with pytest.raises(varimp.InputError, match=r"output must be one of \[0, 1, 'fir', 'oak'\]; "
+                       r"received 'pine'"):
+        result.plot(output="pine")
+    unnamed = Importance("profile", result.scores, details={"curves": curves})
+    assert unnamed.plot(output=1).axes[0].get_ylabel() == "prediction (output 1)"
+
+
+def test_a_real_classifiers_profile_plots_the_class_it_is_asked_for():
+    """A three-class softmax network profiled with ``classes``: ``plot(output="oak")`` draws
+    the median curve whose range is the method's own score for oak."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 3)), columns=["a", "b", "c"])
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3),
+                              torch.nn.Softmax(dim=1))
+    result = varimp.importance(net, X, method="profile", classes=["fir", "oak", "pine"])
+    figure = result.plot(output="oak")
+    assert figure.axes[0].get_ylabel() == "prediction (oak)"
+    for ax, name in zip(figure.axes, ["a", "b", "c"], strict=True):
+        assert np.ptp(ax.lines[-1].get_ydata()) == pytest.approx(
+            result.details["per_output"].loc[name, "oak"], rel=1e-9)
+
+
+@pytest.mark.parametrize("n_variables", [3, 5, 12, 35])
+def test_a_profile_figure_stays_on_a_page(n_variables):
+    names = [f"x{i + 1}" for i in range(n_variables)]
+    curves = pd.DataFrame([(v, level, x, x * k, 0) for k, v in enumerate(names)
+                           for level in ("min", "max") for x in (0.0, 1.0)],
+                          columns=["variable", "level", "x", "prediction", "output"])
+    figure = Importance("profile", pd.Series(1.0, index=names),
+                        details={"curves": curves}).plot()
+    assert len(figure.axes) == n_variables
+    assert all(size <= limit for size, limit in zip(figure.get_size_inches(), plot.PAGE,
+                                                    strict=True))
+    assert _outside(figure) == []
+
+
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_a_comparison_drawn_into_the_users_axes_keeps_its_legend_in_the_figure(layout):
+    """Without a layout engine to make room beside the axes the legend goes inside them;
+    with one, beside them; either way inside the figure."""
+    comparison = _comparison(4, methods=("garson", "permutation", "profile",
+                                         "partial_derivatives"))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout=layout)
+    comparison.plot(kind="heatmap", ax=left)
+    ax = comparison.plot(kind="bar", ax=right)
+    figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(comparison.results)
+    assert figure.bbox.contains(*legend.p0) and figure.bbox.contains(*legend.p1)
+    inside = ax.get_window_extent().contains(*legend.p0)
+    assert inside == (layout is None)

@@ -228,3 +228,30 @@ def test_stepwise_bars_name_the_method_and_the_step(monkeypatch, capfd):
     # three steps, the last one run with the first (its one candidate: every input removed)
     assert labels == {"backward_stepwise: fits, step 1 of 3",
                       "backward_stepwise: fits, step 2 of 3"}
+
+
+def test_improved_stepwise_2_shows_one_bar_over_the_call_labelled_with_the_step(
+        monkeypatch, capfd):
+    """Every model call takes half a second of tqdm's clock: each step (at most 2.5 s) is
+    shorter than the 3 s delay, the call (14 passes, 7 s) is longer. One bar over the call,
+    its delay counted from the start: it appears at the seventh pass (3 s) and counts the
+    4 + 4 + 3 + 2 + 1 passes over the rows (each step's inputs, then its candidates)."""
+    clock = Clock()
+    monkeypatch.setattr("tqdm.std.time", clock)
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    w = np.array([1.0, -2.0, 0.5, 3.0])
+
+    def slow(inputs: np.ndarray) -> np.ndarray:
+        clock.now += 0.5
+        return inputs @ w
+
+    X = np.random.default_rng(5).normal(size=(30, 4))
+    result = varimp.improved_stepwise_2(slow, X, X @ w + 0.1, batch_size=30)
+    err = capfd.readouterr().err
+    assert {total for _, total in counts(err)} == {14}
+    done = [count for count, _ in counts(err)]
+    assert done[0] == 6 and done[-1] == 14 and done == sorted(done)  # shown from 3 s on
+    labels = re.findall(r"^(.*?): +\d+%\|", err, flags=re.MULTILINE)
+    assert labels[0] == "improved_stepwise_2: step 2 of 4"  # passes 6 and 7: step 2
+    assert labels[-1] == "improved_stepwise_2: step 4 of 4"
+    assert result.details["path"]["step"].tolist() == [1, 2, 3, 4]

@@ -118,7 +118,8 @@ def test_a_registered_method_refuses_too_few_rows():
     ({"name": "groups"}, "a method's name must not be a common option or an argument of "
      "varimp.importance"),
     ({"kind": "banana"}, "method 'variance': kind must be one of ['loss', 'effect', 'share', "
-     "'magnitude', 'magnitude or loss']; received 'banana'"),
+     "'magnitude', 'loss (with y) or magnitude (without)', 'effect (one output) or magnitude "
+     "(several)']; received 'banana'"),
     ({"needs_y": "yes"}, "method 'variance': needs_y must be True or False; received str 'yes'"),
     ({"min_samples": 0}, "method 'variance': min_samples must be an integer >= 1; received "
      "int 0"),

@@ -327,3 +327,41 @@ def test_json_size_does_not_grow_with_the_number_of_samples():
     both = Comparison({"forward_stepwise": stepwise, "partial_derivatives": derivatives})
     assert len(both.to_json()) < 2 * sum(small)
     assert Comparison.from_json(both.to_json()) == both
+
+
+@pytest.mark.parametrize(("read", "text", "message"), [
+    (Importance.from_json, Comparison({"garson": Importance("garson", pd.Series(
+        [1.0], index=["a"]))}).to_json(),
+     "Importance.from_json needs an Importance's JSON (with the keys 'method', 'scores', as "
+     "Importance.to_json writes it); received a Comparison's JSON (read it with "
+     "Comparison.from_json)"),
+    (Comparison.from_json, Importance("garson", pd.Series([1.0], index=["a"])).to_json(),
+     "Comparison.from_json needs a Comparison's JSON (with the keys 'results', as "
+     "Comparison.to_json writes it); received an Importance's JSON (read it with "
+     "Importance.from_json)"),
+    (Importance.from_json, '{"rain": 1.0, "temp": 2.0}',
+     "Importance.from_json needs an Importance's JSON (with the keys 'method', 'scores', as "
+     "Importance.to_json writes it); received an object with the keys ['rain', 'temp']"),
+    (Comparison.from_json, "[1, 2]",
+     "Comparison.from_json needs a Comparison's JSON (with the keys 'results', as "
+     "Comparison.to_json writes it); received an array of 2 item(s)"),
+    (Comparison.from_json, "null", "Comparison.from_json needs a Comparison's JSON (with the "
+     "keys 'results', as Comparison.to_json writes it); received null"),
+    (Importance.from_json, "{'method': 'garson'}",
+     "Importance.from_json needs JSON text written by Importance.to_json; received text that "
+     "is not JSON (Expecting property name enclosed in double quotes at line 1 column 2): "
+     "\"{'method': 'garson'}\""),
+    (Importance.from_json, 3, "Importance.from_json needs JSON text (a str, as "
+     "Importance.to_json writes it); received int 3"),
+    (Importance.from_dict, Comparison({}).to_dict(),
+     "Importance.from_dict needs an Importance's dict (with the keys 'method', 'scores', as "
+     "Importance.to_dict writes it); received a Comparison's dict (read it with "
+     "Comparison.from_dict)"),
+    (Comparison.from_json, '{"results": {"garson": {"scores": {}}}}',
+     "Comparison.from_json: result 'garson': Importance.from_json needs an Importance's JSON"),
+])
+def test_reading_json_of_something_else_says_what_was_expected_and_what_came(read, text,
+                                                                             message):
+    with pytest.raises(varimp.InputError) as info:
+        read(text)
+    assert str(info.value).startswith(message)

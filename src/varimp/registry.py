@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -33,9 +34,11 @@ COMMON_OPTIONS: tuple[str, ...] = (
     "n_jobs", "backend", "progress", "by_time",
 )
 
-#: What a method's scores can hold: the kinds of :class:`varimp.Importance`, and perturbation's
-#: ``"magnitude or loss"`` (a loss with ``y``, else a magnitude).
-SPEC_KINDS: tuple[str, ...] = (*KINDS, "magnitude or loss")
+#: What a method's scores can hold: one of the kinds of :class:`varimp.Importance`, or a kind
+#: that depends on the call: perturbation's (a loss with ``y``, a magnitude without) and
+#: connection weights' (a signed effect for one output, the mean magnitude over several).
+SPEC_KINDS: tuple[str, ...] = (*KINDS, "loss (with y) or magnitude (without)",
+                               "effect (one output) or magnitude (several)")
 #: Names a method cannot take: the common options, and the arguments of
 #: :func:`varimp.importance` and :func:`varimp.compare` themselves.
 RESERVED_NAMES: tuple[str, ...] = (*COMMON_OPTIONS, "model", "X", "y", "method", "methods")
@@ -63,10 +66,14 @@ class MethodSpec:
     by_time : bool
         Resolves importance per time step (``Importance.by_time``) on sequences.
     random : bool
-        Draws random numbers from ``random_state``.
+        Can draw random numbers (seeded by ``random_state``), with its defaults or with one of
+        its options (profile's ``levels="kmeans"``): with ``random_state=None`` two calls
+        may differ.
     kind : str
-        What its scores hold: ``"loss"``, ``"effect"``, ``"share"`` or ``"magnitude"``
-        (``"magnitude or loss"`` for perturbation: a loss with ``y``, else a magnitude).
+        What its scores hold: ``"loss"``, ``"effect"``, ``"share"`` or ``"magnitude"``, or a
+        kind that depends on the call (one of :data:`SPEC_KINDS`): ``"loss (with y) or
+        magnitude (without)"`` (perturbation), ``"effect (one output) or magnitude
+        (several)"`` (connection weights). :attr:`kinds` lists the plain kinds.
     cost : str
         Its cost in model calls (``n`` samples, ``p`` variables, ``T`` steps).
     min_samples : int
@@ -103,6 +110,12 @@ class MethodSpec:
                                 self.min_samples)
 
     @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of :class:`~varimp.Importance` its results can have, in the order
+        :attr:`kind` names them (``("effect", "magnitude")`` for connection weights)."""
+        return tuple(word for word in re.findall(r"\w+", self.kind) if word in KINDS)
+
+    @property
     def options(self) -> tuple[str, ...]:
         """The keyword options its function takes (everything after model, X, y)."""
         params = inspect.signature(self.function).parameters
@@ -113,8 +126,8 @@ _M = "varimp.methods"
 REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
     MethodSpec("connection_weights", f"{_M}:connection_weights",
                "summed products of raw weights along every input-output path",
-               "Olden & Jackson (2002)", reads_weights=True, kind="effect",
-               cost="no model call"),
+               "Olden & Jackson (2002)", reads_weights=True,
+               kind="effect (one output) or magnitude (several)", cost="no model call"),
     MethodSpec("garson", f"{_M}:garson", "shares of absolute weight products",
                "Garson (1991); Goh (1995)", reads_weights=True, kind="share",
                cost="no model call"),
@@ -124,11 +137,12 @@ REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
     MethodSpec("perturbation", f"{_M}:perturbation",
                "noise on one input at a time: increase in error, or RMS change without y",
                "Scardi & Harding (1999); Gevrey et al. (2003)", random=True,
-               kind="magnitude or loss", cost="levels x repeats x (p + T p) passes",
+               kind="loss (with y) or magnitude (without)",
+               cost="levels x repeats x (p + T p) passes",
                min_samples=2),
     MethodSpec("profile", f"{_M}:profile",
                "each input swept over its range, the others at fixed levels; range of the "
-               "median curve", "Lek et al. (1996)",
+               "median curve", "Lek et al. (1996)", random=True,
                cost="p x levels x 12 rows (+ T p x 12 for cells)", min_samples=2),
     MethodSpec("forward_stepwise", f"{_M}:forward_stepwise",
                "inputs added one by one, the network retrained for each candidate; each "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, describe
 
 #: What ``Importance.scores`` can hold, and how each kind is read (see :class:`Importance`).
 KINDS = ("loss", "effect", "share", "magnitude")
@@ -24,7 +24,7 @@ KINDS = ("loss", "effect", "share", "magnitude")
 #: of ``to_dict`` / ``to_json`` unless ``include_samples=True``, and compared by ``==`` only
 #: when both results carry them.
 SAMPLE_KEYS: tuple[str | tuple[str, ...], ...] = (
-    "derivatives", "per_sample", ("held_out", "rows"))
+    "derivatives", "per_sample", ("held_out", "rows"), ("held_out", "train_rows"))
 #: The marker of a tagged pandas or numpy object inside serialised ``details``.
 _TAG = "__varimp__"
 
@@ -174,7 +174,22 @@ class Importance:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Importance:
-        """The result written by :meth:`to_dict` (a missing ``kind`` reads as "magnitude")."""
+        """The result written by :meth:`to_dict` (a missing ``kind`` reads as "magnitude").
+        Anything else (a :class:`Comparison`'s dict, unrelated data) is an InputError saying
+        what was expected and what came."""
+        return cls._read(data, "from_dict")
+
+    @classmethod
+    def _read(cls, data: Any, call: str) -> Importance:
+        _expect(data, "Importance", call)
+        try:
+            return cls._from_dict(data)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"Importance.{call} could not read the result of method "
+                             f"{data.get('method')!r}: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Importance:
         by_time = data.get("by_time")
         ci = data.get("ci")
         if by_time is not None:
@@ -196,9 +211,11 @@ class Importance:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> Importance:
-        """The result written by :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Importance:
+        """The result written by :meth:`to_json`. Text that is not JSON, or JSON of anything
+        else (a :class:`Comparison`'s, unrelated data), is an InputError saying what was
+        expected and what came."""
+        return cls._read(_load(text, "Importance"), "from_json")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Importance):
@@ -226,6 +243,72 @@ class Importance:
         table = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")
         extra = "" if self.by_time is None else f"\nby_time: {self.by_time.shape[0]} steps"
         return f"Importance(method={self.method!r}, kind={self.kind!r})\n{table}{extra}"
+
+
+#: The keys that say which object a JSON object was written by: (class, keys, its writer).
+_SIGNATURES = (("Importance", ("method", "scores"), "Importance.to_json"),
+               ("Comparison", ("results",), "Comparison.to_json"))
+
+
+def _load(text: object, kind: str) -> Any:
+    """``text`` parsed as JSON; InputError for anything that is not JSON text."""
+    if not isinstance(text, str | bytes | bytearray):
+        raise InputError(f"{kind}.from_json needs JSON text (a str, as {kind}.to_json writes "
+                         f"it); received {describe(text)}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise InputError(f"{kind}.from_json needs JSON text written by {kind}.to_json; "
+                         f"received text that is not JSON ({exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno}): {shown!r}") from exc
+
+
+def _written_by(data: object) -> str | None:
+    """The class whose JSON ``data`` is (by its keys), or None."""
+    if isinstance(data, dict):
+        for kind, keys, _ in _SIGNATURES:
+            if all(key in data for key in keys):
+                return kind
+    return None
+
+
+def _expect(data: object, kind: str, call: str) -> None:
+    """InputError unless ``data`` is what ``kind.to_dict`` writes, naming what came instead."""
+    came = _written_by(data)
+    if came == kind and (kind != "Comparison" or isinstance(data["results"], dict)):
+        return
+    keys, writer = next((keys, writer) for name, keys, writer in _SIGNATURES if name == kind)
+    wanted = ", ".join(repr(key) for key in keys)
+    noun = "JSON" if call == "from_json" else "dict"
+    if call == "from_dict":
+        writer = writer.replace("to_json", "to_dict")
+    if came is not None:
+        received = f"{'an' if came == 'Importance' else 'a'} {came}'s {noun} (read it with " \
+                   f"{came}.{call})"
+    elif isinstance(data, dict):
+        names = sorted(str(key) for key in data)
+        received = f"an object with the keys {names[:8]}{' ...' if len(names) > 8 else ''}"
+    else:
+        received = _json_name(data)
+    raise InputError(f"{kind}.{call} needs {'an' if kind == 'Importance' else 'a'} {kind}'s "
+                     f"{noun} (with the keys {wanted}, as {writer} writes it); received "
+                     f"{received}")
+
+
+def _json_name(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"a string {describe(value)[4:]}"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item(s)"
+    return describe(value)
 
 
 def _sample_paths() -> list[tuple[str, ...]]:
@@ -393,14 +476,26 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Comparison:
-        """The comparison written by :meth:`to_dict`."""
-        return cls({name: Importance.from_dict(r) for name, r in data["results"].items()},
-                   skipped=dict(data.get("skipped", {})))
+        """The comparison written by :meth:`to_dict`; anything else (an :class:`Importance`'s
+        dict, unrelated data) is an InputError saying what was expected and what came."""
+        return cls._read(data, "from_dict")
 
     @classmethod
-    def from_json(cls, text: str) -> Comparison:
-        """The comparison written by :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+    def _read(cls, data: Any, call: str) -> Comparison:
+        _expect(data, "Comparison", call)
+        results = {}
+        for name, result in data["results"].items():
+            try:
+                results[name] = Importance._read(result, call)
+            except InputError as exc:
+                raise InputError(f"Comparison.{call}: result {name!r}: {exc}") from exc
+        return cls(results, skipped=dict(data.get("skipped") or {}))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Comparison:
+        """The comparison written by :meth:`to_json`; text that is not JSON, or JSON of
+        anything else, is an InputError as for :meth:`from_dict`."""
+        return cls._read(_load(text, "Comparison"), "from_json")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Comparison):

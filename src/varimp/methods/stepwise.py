@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines import Hold, PerturbationEngine, Task
+from ..progress import check_progress, progress_bar
 from ..result import Importance
 from ..scoring import check_scoring
 from ..validation import category_names, check_flag, one_hot_codes
@@ -205,6 +206,11 @@ def improved_stepwise_2(
     outputs): ``details["per_output"]`` holds each selected output's own increase at the step
     its variable leaves (the removal order follows the score of the outputs together).
 
+    ``progress``: one bar over the whole call (shown by default once the call has run a few
+    seconds), counting passes over the rows (each step's inputs, then each of its candidates:
+    ``V + V (V + 1) / 2`` in all) and labelled with the step, ``"improved_stepwise_2: step k
+    of V"``.
+
     Parameters
     ----------
     model, X, y
@@ -239,6 +245,7 @@ def improved_stepwise_2(
     Var(x_j)`` and the inputs leave in increasing order of it (the two readings agree); with
     interacting inputs they can differ. See ``docs/definitions.md``.
     """
+    progress = check_progress(progress)
     setup, held, held_at = _start(model, X, y, feature_names, groups, scoring, output_kind,
                                   classes)
     names = setup.variables
@@ -247,27 +254,36 @@ def improved_stepwise_2(
     remaining = list(names)
     scores, path, table, per_output = {}, [], [], {}
     measure = None
-    for step in range(1, len(names) + 1):
-        engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
-                                    max_memory=max_memory, progress=progress)
-        if step == 1:  # the output kind, targets and scorer are decided once
-            measure = first = Measure.build(setup, engine.base, scoring, output, output_step)
-        else:
-            measure = first.rebase(engine.base)
-        tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
-        increases, each = measure.split(engine.run(tasks, measure.engine_statistic))
-        before = measure.baseline()
-        errors = increases[0] + before
-        pick = int(np.argmin(increases[0]))
-        leaving = remaining.pop(pick)
-        scores[leaving] = increases[0, pick]
-        if each is not None:
-            per_output[leaving] = each[0, pick]
-        sign = -1.0 if measure.greater_is_better else 1.0
-        path.append({"step": step, "removed": leaving, "error_before": sign * before,
-                     "error_after": sign * errors[pick], "increase": increases[0, pick]})
-        table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
-        current[..., setup.groups[leaving]] = held[..., setup.groups[leaving]]
+    n_steps = len(names)
+    # one bar over the whole call (its delay counts from the start), one unit per pass over
+    # the rows: each step's unperturbed inputs, then its candidates
+    with progress_bar(n_steps + n_steps * (n_steps + 1) // 2, progress, unit="pass") as bar:
+        for step in range(1, n_steps + 1):
+            bar.set_description(f"improved_stepwise_2: step {step} of {n_steps}",
+                                refresh=False)
+            engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
+                                        max_memory=max_memory, progress=False)
+            base = engine.base
+            bar.update(1)
+            if step == 1:  # the output kind, targets and scorer are decided once
+                measure = first = Measure.build(setup, base, scoring, output, output_step)
+            else:
+                measure = first.rebase(base)
+            tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
+            increases, each = measure.split(engine.run(
+                tasks, measure.engine_statistic, observe=lambda *_: bar.update(1)))
+            before = measure.baseline()
+            errors = increases[0] + before
+            pick = int(np.argmin(increases[0]))
+            leaving = remaining.pop(pick)
+            scores[leaving] = increases[0, pick]
+            if each is not None:
+                per_output[leaving] = each[0, pick]
+            sign = -1.0 if measure.greater_is_better else 1.0
+            path.append({"step": step, "removed": leaving, "error_before": sign * before,
+                         "error_after": sign * errors[pick], "increase": increases[0, pick]})
+            table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
+            current[..., setup.groups[leaving]] = held[..., setup.groups[leaving]]
     details = {
         "path": pd.DataFrame(path),
         "errors": pd.DataFrame(table).reindex(columns=names).rename_axis("step"),

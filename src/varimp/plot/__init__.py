@@ -18,10 +18,15 @@
 
 A figure varimp makes fits on a page (at most 10 x 10 inches); its height follows what it holds
 (rows, caption lines, the length of the colour bar's label), and tick labels that would overlap
-once drawn are turned upright, then made smaller; varimp saves PNGs at :data:`DPI` (200) dots
-per inch. A heatmap drawn into the user's own subplot of a figure without a layout engine keeps
-everything it draws (colour bar, labels, caption) inside that subplot's area. Importing this
-package imports no matplotlib; drawing does.
+once drawn are turned upright, then made smaller (never below 7 points); varimp saves PNGs at
+:data:`DPI` (200) dots per inch. Drawn into the user's own axes, a plot reserves no margins of
+its own: the figure's layout engine (``layout="constrained"``, ``tight_layout()``, or none)
+places its labels, legend and colour bar as it places any Matplotlib artist. What depends on the
+room a heatmap finally gets is decided each time the figure is laid out or drawn: the time steps
+labelled (as many as fit, step 0 and the last always), the size of the feature names (down to 7
+points, then every other name), the line breaks of the caption (as wide as the heatmap) and of
+the colour bar's label (as long as the bar). In a figure without a layout engine a legend goes
+inside its axes. Importing this package imports no matplotlib; drawing does.
 """
 
 from ._common import (
@@ -30,6 +35,7 @@ from ._common import (
     KIND_LABELS,
     KINDS,
     LINEAR_PATH_CAPTION,
+    LINEAR_PATH_NOTE,
     MANY,
     MEDIAN_LABEL,
     PAGE,
@@ -47,7 +53,7 @@ from .bars import MOST_BARS
 from .diagram import plot_network
 from .draw import plot_comparison, plot_importance
 
-__all__ = ["COMPARISON_KINDS", "DPI", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION", "MANY",
-           "MEDIAN_LABEL", "MOST_BARS", "PAGE", "SIGNIFICANCE_CAPTION", "STARS", "TIME_TICKS",
-           "colorbar", "default_kind", "measure_label", "plot_comparison", "plot_importance",
-           "plot_kinds", "plot_network", "stars", "time_ticks"]
+__all__ = ["COMPARISON_KINDS", "DPI", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION",
+           "LINEAR_PATH_NOTE", "MANY", "MEDIAN_LABEL", "MOST_BARS", "PAGE", "SIGNIFICANCE_CAPTION",
+           "STARS", "TIME_TICKS", "colorbar", "default_kind", "measure_label", "plot_comparison",
+           "plot_importance", "plot_kinds", "plot_network", "stars", "time_ticks"]

@@ -3,11 +3,8 @@ whose label fits beside them and tick labels that never overlap."""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..result import Importance
@@ -22,9 +19,12 @@ SIGNIFICANCE_CAPTION = "* p < 0.05   ** p < 0.01   *** p < 0.001"
 MANY = 15
 #: At most this many labelled time steps on a heatmap (step 0 and the last always among them).
 TIME_TICKS = 12
-#: Caption of the ``by_time`` heatmap of a method that reads the weights (the registry's
-#: ``reads_weights``): it follows the network's linear path, not the data.
-LINEAR_PATH_CAPTION = ("weights only: the linear path with gates at rest,\n"
+#: The note under the ``by_time`` heatmap of a method that reads the weights (the registry's
+#: ``reads_weights``): it follows the network's linear path, not the data. One line: in the
+#: user's own axes it is all of the caption, an axis label the user's layout places.
+LINEAR_PATH_NOTE = "weights only: the linear path with gates at rest"
+#: The caption under such a heatmap in a figure varimp makes: the note, and where to read more.
+LINEAR_PATH_CAPTION = (LINEAR_PATH_NOTE + ",\n"
                        "not a data-driven map (see docs/recurrent-weights.md)")
 #: Axis label of a score of each kind when the result does not name its measure.
 KIND_LABELS = {"loss": "increase in error", "effect": "signed effect",
@@ -35,7 +35,7 @@ PAGE = (10.0, 10.0)
 #: Dots per inch of a PNG varimp saves (the demo, ``varimp run``): print quality for a paper.
 DPI = 200
 #: The smallest font, in points, that crowded tick labels shrink to.
-SMALLEST_FONT = 5.0
+SMALLEST_FONT = 7.0
 
 
 def new_axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -88,14 +88,18 @@ def plot_kinds(importance: Importance) -> list[str]:
     return list(dict.fromkeys(kinds + ["heatmap"] * (importance.by_time is not None)))
 
 
-def time_ticks(n_steps: int, most: int = TIME_TICKS) -> list[int]:
-    """Evenly spaced time steps to label, always step 0 and the last one, at most ``most``."""
-    if n_steps <= most:
+def time_ticks(n_steps: int, most: int = TIME_TICKS, apart: float = 1.0) -> list[int]:
+    """Evenly spaced time steps to label: always step 0 and the last one, at most ``most``, and
+    (but for those two) at least ``apart`` steps from one another, every 1, 2 or 5 x 10^k
+    steps."""
+    if n_steps <= 1:
         return list(range(n_steps))
-    stride = int(np.ceil((n_steps - 1) / (most - 1)))
+    least = max(apart, (n_steps - 1) / (max(most, 2) - 1), 1.0)
+    stride = next(step for power in range(20) for step in (10**power, 2 * 10**power,
+                                                           5 * 10**power) if step >= least)
     ticks = list(range(0, n_steps - 1, stride))
-    if n_steps - 1 - ticks[-1] < stride / 2:  # too close to the last step to read apart
-        ticks.pop()
+    if len(ticks) > 1 and n_steps - 1 - ticks[-1] < max(stride / 2, apart):
+        ticks.pop()  # too close to the last step to read apart
     return ticks + [n_steps - 1]
 
 
@@ -137,75 +141,77 @@ def grow_to(ax: Any, height: float) -> None:
         figure.set_size_inches(width, min(PAGE[1], tall + short))
 
 
-def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False,
-             refit: Callable[[], object] | None = None) -> Any:
-    """A labelled colour bar beside ``ax`` whose label fits along it and that stays out of the
-    neighbouring axes.
+def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False) -> Any:
+    """A labelled colour bar beside ``ax`` (Matplotlib's ``figure.colorbar(image, ax=ax)``)
+    whose label fits along it.
 
-    The bar is as tall as ``ax``. A label longer than that makes a figure varimp made (``grow``)
-    taller, up to the page; what still does not fit is wrapped onto more lines. A figure with
-    constrained layout makes room for the bar. In any other figure (the user's own
-    ``plt.subplots``) the colour bar is carved out of the area of ``ax`` (Matplotlib's
-    ``make_axes_locatable``), and the heatmap then shrinks until everything drawn for it (tick
-    labels, title, axis labels and caption, the colour bar, its ticks and its label) lies
-    inside the area ``ax`` was given (:func:`keep_within`), so that nothing spills over a
-    neighbouring subplot. ``refit`` is called before each measurement: it re-wraps what
-    depends on the heatmap's size (the caption, crowded tick labels).
+    A label longer than the bar makes a figure varimp made (``grow``) taller, up to the page.
+    What still does not fit is wrapped onto more lines, at draw time: the label is re-wrapped
+    to the bar's height every time the bar is laid out or drawn (:class:`FittedBarLabel`), so a
+    row that later subplots or the user's ``tight_layout`` shrink keeps its label along the bar.
+    In the user's own figure the bar takes its room from ``ax`` as any Matplotlib colour bar
+    does, and the figure's layout engine (constrained, tight, or none) places everything else.
     """
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
     figure = ax.figure
     size = label_size()
     if grow:
         grow_to(ax, text_width(label, size) + 0.15)
-    if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
-        return figure.colorbar(image, ax=ax, label=wrap_to(label, size, axes_inches(ax)[1]))
-    from mpl_toolkits.axes_grid1 import make_axes_locatable
-
-    divider = make_axes_locatable(ax)
-    bar = figure.colorbar(image, cax=divider.append_axes("right", size=0.12, pad=0.08),
-                          label=label)
-
-    def fit() -> None:
-        if refit is not None:
-            refit()
-        bar.set_label(wrap_to(label, size, axes_inches(ax)[1]))
-
-    keep_within(divider, [ax, bar.ax], fit)
+    bar = figure.colorbar(image, ax=ax, label=label)
+    bar.ax.set_axes_locator(FittedBarLabel(bar, label, size))
     return bar
 
 
-def keep_within(divider: Any, axes: Sequence[Any], refit: Callable[[], object],
-                rounds: int = 8) -> None:
-    """Shrink the axes laid out by ``divider`` (an ``AxesDivider`` of the first of ``axes``)
-    until everything drawn for ``axes``, labels included, lies inside the area the first one
-    was given, to half a pixel: the overflow on each side becomes a fixed margin on that side.
-    ``refit()`` runs before each measurement. The margins never take more than 90% of the area
-    (an area too small to hold the labels keeps a sliver of heatmap)."""
-    from matplotlib.transforms import Bbox
-    from mpl_toolkits.axes_grid1 import axes_size
+class FittedBarLabel:
+    """The axes locator of a colour bar that, each time the bar is placed (by a layout engine
+    or a draw), first wraps the bar's label to the bar's length, then places the bar as
+    Matplotlib would have (the colour bar's own locator)."""
 
-    figure = axes[0].figure
-    margins = {side: axes_size.Fixed(0.0) for side in ("left", "right", "bottom", "top")}
-    for side, margin in margins.items():
-        divider.append_size(side, margin)
-    for _ in range(rounds):
-        refit()
-        figure.draw_without_rendering()
-        renderer = figure.canvas.get_renderer()
-        drawn = Bbox.union([ax.get_tightbbox(renderer) for ax in axes])
-        area = Bbox.from_bounds(*divider.get_position()).transformed(figure.transFigure)
-        over = {"left": area.x0 - drawn.x0, "right": drawn.x1 - area.x1,
-                "bottom": area.y0 - drawn.y0, "top": drawn.y1 - area.y1}
-        if max(over.values()) <= 0.5:
-            return
-        room = {"left": area.width, "right": area.width, "bottom": area.height,
-                "top": area.height}
-        for side, pixels in over.items():
-            across = ("left", "right") if side in ("left", "right") else ("bottom", "top")
-            used = sum(margins[s].fixed_size for s in across) * figure.dpi
-            grow = min(max(pixels, 0.0), 0.9 * room[side] - used)
-            margins[side].fixed_size += max(grow, 0.0) / figure.dpi
+    def __init__(self, bar: Any, label: str, fontsize: float) -> None:
+        self.bar = bar
+        self.label = label
+        self.fontsize = fontsize
+        self.inner = bar.ax.get_axes_locator()
+
+    def __call__(self, ax: Any, renderer: Any) -> Any:
+        place = self.inner(ax, renderer) if self.inner is not None else None
+        box = place if place is not None else ax.get_position(original=True)
+        across = box.height if self.bar.orientation == "vertical" else box.width
+        length = across * ax.figure.get_size_inches()[1 if self.bar.orientation == "vertical"
+                                                      else 0]
+        wrapped = wrap_to(self.label, self.fontsize, length)
+        text = self.bar.ax.yaxis.label if self.bar.orientation == "vertical" else \
+            self.bar.ax.xaxis.label
+        if text.get_text() != wrapped:
+            text.set_text(wrapped)
+        return place
+
+    def get_subplotspec(self) -> Any:
+        """The subplot the bar belongs to, as the colour bar's own locator says (read by
+        ``tight_layout``, which places an axes with a locator by its locator's subplot)."""
+        own = getattr(self.inner, "get_subplotspec", None)
+        return own() if callable(own) else self.bar.ax.get_subplotspec()
+
+
+def legend_beside(ax: Any, *args: Any, ours: bool = False, **kwargs: Any) -> Any:
+    """A legend (``ax.legend(*args, **kwargs)``) beside ``ax``, its upper left corner at the
+    axes' upper right, where it covers no mark: in a figure varimp made (``ours``) or one whose
+    layout engine makes room for it. In a figure without a layout engine it stays there only
+    when, as the figure is drawn now, it lies inside the figure and over no other axes (their
+    labels included); else it goes inside ``ax``, where it covers the fewest points."""
+    legend = ax.legend(*args, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                       **kwargs)
+    figure = ax.figure
+    if ours or figure.get_layout_engine() is not None:
+        return legend
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    inside = figure.bbox.contains(box.x0, box.y0) and figure.bbox.contains(box.x1, box.y1)
+    others = [other.get_tightbbox(renderer) for other in figure.axes
+              if other is not ax and other.get_visible()]
+    if inside and not any(box.overlaps(other) for other in others if other is not None):
+        return legend
+    return ax.legend(*args, loc="best", **kwargs)
 
 
 def fit_ylabel(ax: Any, grow: bool, least: float = 2.2) -> None:
@@ -221,13 +227,18 @@ def fit_ylabel(ax: Any, grow: bool, least: float = 2.2) -> None:
 
 def wrap_to(text: str, fontsize: float, length: float) -> str:
     """``text`` on as many lines as it needs for none to be longer than ``length`` inches (its
-    own line breaks kept)."""
+    own line breaks kept): words are added to a line while its measured width fits (a word
+    longer than ``length`` gets a line of its own)."""
     lines = []
     for line in str(text).split("\n"):
-        width = text_width(line, fontsize)
-        chars = len(line) if width + 0.1 <= length else \
-            max(8, int(len(line) * (length - 0.1) / width))
-        lines += textwrap.wrap(line, chars, break_long_words=False) or [line]
+        current = ""
+        for word in line.split(" "):
+            longer = f"{current} {word}" if current else word
+            if current and text_width(longer, fontsize) > length - 0.05:
+                lines.append(current)
+                longer = word
+            current = longer
+        lines.append(current)
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from ._common import (
     SIGNIFICANCE_CAPTION,
     fit_tick_labels,
     fit_ylabel,
+    legend_beside,
     measure_label,
     new_axes,
     stars,
@@ -125,7 +126,7 @@ def grouped_bars(comparison: Comparison, ax: Any) -> Any:
     else:
         ax.set_xticks(positions, names)
         ax.set_ylabel(RELATIVE_LABEL)
-    _legend(ax)
+    _legend(ax, ours)
     fit_tick_labels(ax, "y" if horizontal else "x")
     if not horizontal:
         fit_ylabel(ax, ours)
@@ -136,6 +137,7 @@ def dots(relative: Any, ax: Any) -> Any:
     """A dot plot of the variables x methods table ``relative``: one row per variable (the
     first on top), one marker per method at its relative importance."""
     n_vars = len(relative.index)
+    ours = ax is None
     ax = new_axes(ax, (7.0, min(PAGE[1], max(3.5, 0.25 * n_vars + 1.5))))
     rows = np.arange(n_vars)
     for k, method in enumerate(relative.columns):
@@ -146,7 +148,7 @@ def dots(relative: Any, ax: Any) -> Any:
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.set_xlabel(RELATIVE_LABEL)
-    _legend(ax)
+    _legend(ax, ours)
     fit_tick_labels(ax, "y")
     return ax
 
@@ -156,5 +158,7 @@ def _by_mean(comparison: Comparison) -> Any:
     return relative.loc[relative.mean(axis=1).sort_values(ascending=False, kind="stable").index]
 
 
-def _legend(ax: Any) -> None:
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+def _legend(ax: Any, ours: bool) -> None:
+    """The methods' legend beside the axes (inside them where the user's figure has no room
+    beside them: :func:`legend_beside`)."""
+    legend_beside(ax, fontsize="small", ours=ours)

@@ -12,14 +12,15 @@ from ..registry import REGISTRY
 from ..result import Comparison, Importance
 from ._common import (
     LINEAR_PATH_CAPTION,
-    axes_inches,
+    LINEAR_PATH_NOTE,
+    PAGE,
+    SMALLEST_FONT,
     colorbar,
     fit_tick_labels,
     label_size,
     measure_label,
     new_axes,
     text_width,
-    time_ticks,
     wrap_to,
 )
 
@@ -29,7 +30,14 @@ ROW, STEP = 0.3, 0.35
 
 def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) -> Any:
     """``by_time``: time running left to right, features top to bottom, a colour bar labelled
-    with the measure; a weight-based map carries :data:`LINEAR_PATH_CAPTION`."""
+    with the measure; a weight-based map carries :data:`LINEAR_PATH_CAPTION` under its time
+    axis (in the user's own axes, :data:`LINEAR_PATH_NOTE`).
+
+    The time steps labelled, the caption's line breaks and the size of the features' names
+    follow the heatmap's drawn size, re-read every time the figure is laid out or drawn
+    (:class:`TimeTicks`, :class:`RowTicks`): in the user's own subplot they fit whatever room
+    the user's layout (or none) leaves, and varimp reserves no margins of its own there.
+    """
     table = importance.by_time
     if table is None:
         raise InputError(f"the {importance.method} result has no by_time table to draw as a "
@@ -40,29 +48,29 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
     if cmap is None:
         cmap = "RdBu_r" if signed else "viridis"
     limit = np.abs(finite).max() if signed else None
+    ours = ax is None
     label = "time step (most recent last)"
     spec = REGISTRY.get(importance.method)
     if spec is not None and spec.reads_weights:
-        label += "\n" + LINEAR_PATH_CAPTION
-    ours = ax is None
+        label += "\n" + (LINEAR_PATH_CAPTION if ours else LINEAR_PATH_NOTE)
+    width = min(PAGE[0], max(4.5, STEP * len(table.index) + 3))
+    lines = 1 + wrap_to(label, label_size(), width - 3).count("\n")
     # the rows, the title above and the tick labels and caption lines below
-    height = ROW * values.shape[0] + 0.9 + 0.2 * label.count("\n")
-    ax = new_axes(ax, (max(4.5, STEP * len(table.index) + 3), max(2.8, height)))
+    ax = new_axes(ax, (width, max(2.8, ROW * values.shape[0] + 0.7 + 0.2 * lines)))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
                       vmin=-limit if signed else None, vmax=limit)
-    ax.set_yticks(np.arange(values.shape[0]), [str(c) for c in table.columns])
-    ticks = time_ticks(len(table.index))
-    ax.set_xticks(ticks, [str(table.index[t]) for t in ticks])
+    steps = [str(step) for step in table.index]
+    names = [str(c) for c in table.columns]
+
+    from .ticks import Names, RowTicks, TimeTicks
+
+    ax.xaxis.set_major_locator(TimeTicks(steps, caption=label))  # the caption as wide as drawn
+    ax.xaxis.set_major_formatter(Names(steps))
+    ax.yaxis.set_major_locator(RowTicks(len(names), label_size("ytick.labelsize")))
+    ax.yaxis.set_major_formatter(Names(names))
+    ax.set_xlabel(label)
     ax.set_title(importance.method)
-    # as wide as the axes will be beside the colour bar (a narrow subplot of the user's)
-    ax.set_xlabel(wrap_to(label, label_size(), axes_inches(ax)[0] - 0.9))
-
-    def refit() -> None:  # the user's figure without a layout engine: as wide as the heatmap
-        ax.set_xlabel(wrap_to(label, label_size(), axes_inches(ax)[0]))
-        fit_tick_labels(ax, "y")
-
-    colorbar(image, ax, measure_label(importance), grow=ours, refit=refit)
-    fit_tick_labels(ax, "y")
+    colorbar(image, ax, measure_label(importance), grow=ours)
     return ax
 
 
@@ -90,7 +98,7 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
                       interpolation="nearest", vmin=0.5, vmax=max(top, 2) + 0.5)
     ax.set_xticks(np.arange(n_vars), names)
     ax.set_yticks(np.arange(n_methods), methods)
-    size = "small" if n_vars <= 20 else "x-small"
+    size = "small" if n_vars <= 20 else SMALLEST_FONT
     for (row, col), rank in np.ndenumerate(values):
         if np.isfinite(rank):
             shade = image.cmap(image.norm(rank))
@@ -98,9 +106,7 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
             ax.text(col, row, str(int(rank)), ha="center", va="center", fontsize=size,
                     color="black" if light else "white")
     ax.set_title("rank of every variable by every method")
-    fit_tick_labels(ax, "x")
-    bar = colorbar(image, ax, "rank (1 = most important)", grow=ours,
-                   refit=lambda: fit_tick_labels(ax, "x"))
+    bar = colorbar(image, ax, "rank (1 = most important)", grow=ours)
     bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     bar.ax.invert_yaxis()  # rank 1 on top
     fit_tick_labels(ax, "x")

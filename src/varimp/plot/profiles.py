@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..result import Importance
-from ._common import MEDIAN_LABEL, prediction_label
+from ._common import MEDIAN_LABEL, PAGE, legend_beside, prediction_label
 
 
 def median_curve(importance: Importance, part: pd.DataFrame, name: str,
@@ -28,8 +28,27 @@ def median_curve(importance: Importance, part: pd.DataFrame, name: str,
     return median.index.to_numpy(), median.to_numpy()
 
 
+def output_names(importance: Importance, outputs: Sequence[Any]) -> dict[Any, str]:
+    """The name of every output of the curves (``details["curves"]["output"]``, an index):
+    the columns of ``details["per_output"]`` (class names, ``"output 0"``...), which follow
+    ``details["outputs"]``; ``"output k"`` where the result does not name them."""
+    names = {output: f"output {output}" for output in outputs}
+    listed, table = importance.details.get("outputs"), importance.details.get("per_output")
+    if isinstance(listed, list | tuple) and isinstance(table, pd.DataFrame) and \
+            len(listed) == len(table.columns):
+        names.update({output: str(name) for output, name in zip(listed, table.columns,
+                                                                 strict=True)})
+    return names
+
+
 def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None = None,
-             output: int | None = None) -> Any:
+             output: Any = None) -> Any:
+    """Lek's curves of ``variables`` (default: all) for one output (an index of
+    ``details["curves"]["output"]`` or its name, e.g. a class; default the first), one panel
+    per variable on a shared y-axis labelled with the output's name. A figure varimp makes
+    fits on the page (:data:`PAGE`, more columns for many variables) with the legend beside
+    the panels; in the user's axes the legend goes beside the last panel, or inside it where
+    the figure has no room beside it (:func:`~varimp.plot._common.legend_beside`)."""
     curves = importance.details.get("curves")
     if not isinstance(curves, pd.DataFrame):
         raise InputError(f"the {importance.method} result has no profile curves "
@@ -40,18 +59,22 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     if unknown or not names:
         raise InputError(f"variables must name profiled variables {profiled}; received "
                          f"{variables!r}")
-    output = curves["output"].iloc[0] if output is None else output
-    if output not in set(curves["output"]):
-        raise InputError(f"output must be one of {sorted(set(curves['output']))}; received "
-                         f"{output!r}")
+    outputs = sorted(set(curves["output"]))
+    labels = output_names(importance, outputs)
+    by_name = {name: index for index, name in labels.items()}
+    output = curves["output"].iloc[0] if output is None else by_name.get(output, output)
+    if output not in set(outputs):
+        choices = outputs + [labels[o] for o in outputs if labels[o] != f"output {o}"]
+        raise InputError(f"output must be one of {choices}; received {output!r}")
     import matplotlib.pyplot as plt
 
     ours = ax is None
     if ours:
-        cols = min(3, len(names))
+        cols = min(len(names), max(3, int(np.ceil(np.sqrt(len(names))))))
         rows = int(np.ceil(len(names) / cols))
-        figure, grid = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.4, 2.8 * rows),
-                                    squeeze=False, sharey=True, layout="constrained")
+        size = (min(PAGE[0], 3.2 * cols + 1.4), min(PAGE[1], 2.8 * rows))
+        figure, grid = plt.subplots(rows, cols, figsize=size, squeeze=False, sharey=True,
+                                    layout="constrained")
         axes = grid.ravel()
         for extra in axes[len(names):]:
             figure.delaxes(extra)
@@ -83,15 +106,14 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     margin = 0.05 * (high - low) if high > low else 0.5
     for panel in axes:
         panel.set_ylim(low - margin, high + margin)
-    ylabel = prediction_label(importance) + (f" (output {output})" if several else "")
+    ylabel = prediction_label(importance) + (f" ({labels[output]})" if several else "")
     for panel in axes:
         first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
         panel.set_ylabel(ylabel if first_column or not ours else "")
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, entries = axes[0].get_legend_handles_labels()
     if ours:  # beside the panels, never over a curve
-        figure.legend(handles, labels, title="others at", loc="outside right upper",
+        figure.legend(handles, entries, title="others at", loc="outside right upper",
                       fontsize="small")
-    else:
-        axes[-1].legend(handles, labels, title="others at", loc="upper left",
-                        bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
+    else:  # beside the last panel, or inside it where the user's figure has no room
+        legend_beside(axes[-1], handles, entries, title="others at", fontsize="small")
     return axes[0] if len(axes) == 1 else figure
