@@ -26,7 +26,11 @@ generator's ``truth``:
 ``auprc``
     Sequences only: average precision (area under the precision-recall curve,
     :func:`sklearn.metrics.average_precision_score`) of ``abs(by_time)`` against the time x
-    feature mask ``truth != 0``; blank for a method without ``by_time``.
+    feature mask ``truth != 0``; blank for a method without ``by_time``. Where the truth is a
+    mask per sample, ``truth`` is that mask averaged over samples: on the moving box and spike
+    it is non-zero on every step of the driven features, so ``auprc`` there scores which
+    features, not which steps (a table constant over time that ranks the features right
+    reaches 1); ``auprc/sample`` is the test of time.
 ``auprc/sample``
     Data sets whose truth is a mask per sample (``state_switching``, ``spike``, the moving box;
     ``truth.attrs["mask"]``): the average precision of ``abs`` of the method's per-sample, per-cell
@@ -73,8 +77,15 @@ The box layouts all use Ismail et al.'s "shift" signal (a binary label moves the
 +1 or -1); ``box_sequences/middle_sum`` adds the middle box with the linear "sum" regression as a
 contrast (there the derivatives are exact by construction).
 
+Ceilings: ``--ceilings`` runs every method on the exact, noise-free function of the table data
+sets in place of a network (:func:`ceiling_rows`; seconds, no training) and writes only that
+section into ``--out`` (:func:`splice_section`); a full run includes it. A network's row is
+read against its ceiling: on Friedman #1 the truth (total-effect variance) is what permutation
+importance estimates, so only ``permutation`` can reach 1 there.
+
 Usage: ``python benchmarks/accuracy.py [--quick] [--replicates R] [--n-jobs N] [--seed S]
-[--data NAME ...] [--out docs/benchmarks.md]``.
+[--data NAME ...] [--out docs/benchmarks.md]`` or ``python benchmarks/accuracy.py --ceilings
+[--out docs/benchmarks.md]``.
 """
 
 from __future__ import annotations
@@ -286,12 +297,21 @@ BOX_CASES = {
                   "binary label (classification)"),
     "moving": ("moving", "gaussian", "shift", "N(0, 1) cells; a box of 4 steps of x1, x2 at a "
                "position drawn per sample, shifted by +1 or -1 with a binary label "
-               "(classification); the truth is a mask per sample"),
+               "(classification); the truth is a mask per sample, and `auprc`, against the mask "
+               "averaged over samples (every step of x1 and x2), scores the features, not the "
+               "steps: `auprc/sample` is the test of time"),
     "middle_sum": ("middle", "gaussian", "sum", "A contrast, not one of Ismail et al.'s "
                    "designs: the middle box with the linear \"sum\" regression, y = the sum of "
                    "steps 12..15 of x1 and x2 plus noise; every box cell moves y by the same "
                    "amount, so a network that learns y has equal, exact derivatives there"),
 }
+
+#: What the spike table says.
+SPIKE_TEXT = ("In half the samples a spike in x1, at a step drawn per sample, turns the label "
+              "on from there (x2 and x3 get spikes that do not matter); the truth is a mask "
+              "per sample (the spike's cell), and `auprc`, against the mask "
+              "averaged over samples (every step of x1), scores the feature, not the step: "
+              "`auprc/sample` is the test of time")
 
 
 def cases(*, quick: bool, tiny: bool = False, names: tuple[str, ...] | None = None
@@ -324,7 +344,7 @@ def cases(*, quick: bool, tiny: bool = False, names: tuple[str, ...] | None = No
         sequence_sets.append((f"box_sequences/{box}", make, False, "" if tiny else text))
     sequence_sets += [
         ("state_switching", functools.partial(_make, d.state_switching, n_seq), None, ""),
-        ("spike", functools.partial(_make, d.spike, n_seq), None, ""),
+        ("spike", functools.partial(_make, d.spike, n_seq), None, "" if tiny else SPIKE_TEXT),
     ]
     for name, make, per_step, text in sequence_sets:
         for cell in ("lstm", "gru"):
@@ -359,6 +379,141 @@ class _auto_recurrent:  # noqa: N801 -- a picklable fit that reads the target's 
         else:
             fit = _recurrent(self.cell, self.epochs, self.units, sequences=False)
         return fit(X, y, random_state=random_state)
+
+
+# --------------------------------------------------------------------------------- ceilings
+#: Draws of each table data set for the ceilings (seeds 0 .. CEILING_DRAWS - 1).
+CEILING_DRAWS = 5
+
+#: The heading of the ceilings section of docs/benchmarks.md.
+CEILING_HEADING = "## Ceilings: each method on the true function (no network)"
+
+
+def _olden_network(truth: pd.Series) -> Any:
+    """The smallest network that computes the simulation's ``E[y | X] = X @ b`` exactly: one
+    linear hidden unit with input weights ``b`` and output weight 1, no biases. Connection
+    weights read ``b`` from it and Garson ``|b| / sum(|b|)``."""
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(len(truth), 1, bias=False),
+                              torch.nn.Linear(1, 1, bias=False)).double()
+    with torch.no_grad():
+        net[0].weight[:] = torch.tensor(truth.to_numpy(dtype=float)).reshape(1, -1)
+        net[1].weight[:] = 1.0
+    return net
+
+
+def _olden_function(coefficients: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    return functools.partial(_linear, coefficients=coefficients)
+
+
+def _linear(X: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    return np.asarray(X, dtype=float) @ coefficients
+
+
+def ceiling_rows(n_samples: int = 1000, draws: int = CEILING_DRAWS,
+                 methods: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every method on the noise-free function of each table data set, in place of a network.
+
+    For ``olden_simulation`` and ``friedman1`` the true ``E[y | X]`` is known in closed form
+    (``X @ b``; :func:`varimp.datasets.friedman1_function`): each method runs on it as a plain
+    callable, with the benchmark's ``n_samples`` rows and noisy ``y`` of draw ``seed`` (0 ..
+    ``draws - 1``), and is scored like a network. The score is what the method reaches when the
+    network is perfect, so a network's row is read against it: a row near its ceiling is as
+    good as that method gets on that truth (a network can land above it when its errors happen
+    to move the method's answer towards the truth's order), and a ceiling below 1 says the
+    method measures something other than the truth. The weight-based methods need a network:
+    on the Olden simulation they read the smallest one that computes ``X @ b`` exactly
+    (:func:`_olden_network`); no network computes Friedman #1 exactly, so they have no ceiling
+    there. The stepwise methods that retrain have none either (their score is the retrained
+    networks'). One row per data set, draw and method.
+    """
+    d = varimp.datasets
+    rows = []
+    for name in ("olden_simulation", "friedman1"):
+        for seed in range(draws):
+            generator = getattr(d, name)
+            X, y, truth = generator(n_samples, random_state=seed)
+            if name == "olden_simulation":
+                function, network = _olden_function(truth.to_numpy(dtype=float)), \
+                    _olden_network(truth)
+            else:
+                function, network = d.friedman1_function, None
+            per_feature = feature_truth(truth)
+            for method in methods or varimp.available_methods():
+                spec = varimp.registry.method_spec(method)
+                row: dict[str, Any] = {"data": f"{name} (true function)", "method": method,
+                                       "replicate": seed, "seed": seed}
+                if spec.retrains:
+                    rows.append({**row, "note": "n/a: retrains a network"})
+                    continue
+                if spec.reads_weights and network is None:
+                    rows.append({**row, "note": "n/a: no network computes it exactly"})
+                    continue
+                options: dict[str, Any] = {"random_state": seed}
+                if "progress" in spec.options:
+                    options["progress"] = False
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = varimp.importance(network if spec.reads_weights else function,
+                                               X, y, method=method, **options)
+                row.update(score_result(result, truth, None, per_feature))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ceiling_section(rows: pd.DataFrame, draws: int = CEILING_DRAWS,
+                    n_samples: int = 1000) -> str:
+    """The Markdown section of the ceilings (:func:`ceiling_rows`): one table per data set."""
+    out = [CEILING_HEADING, "",
+           "Each method run on the exact, noise-free function of the table data sets in place "
+           f"of a network (the benchmark's {n_samples:,} rows and noisy `y`; {draws} draws of "
+           f"the data, seeds 0 to {draws - 1}, mean ± sd), scored like the networks: what the "
+           "method reports when the network is perfect. Read every network row against its "
+           "ceiling. A ceiling below 1 says the method measures something other than the "
+           "truth, not that a network misled it, and a network's row near its ceiling is as "
+           "good as that method gets on that truth; a network can even land above it, when "
+           "its errors happen to move the method's answer towards the truth's order. The "
+           "Olden simulation's truth, the coefficients `b` of `E[y | X] = X @ b`, orders the "
+           "inputs as every method's quantity does for a linear function of equicorrelated "
+           "inputs. Friedman #1's truth is each input's total-effect variance, the quantity "
+           "permutation importance estimates (half the expected rise in squared error when the "
+           "input is shuffled), so there the truth favours `permutation` by construction and "
+           "the other methods measure something else: `partial_derivatives`, for one, scores "
+           "the mean squared derivative, and `x3`'s, 1600/12 = 133, exceeds `x4`'s, 100, while "
+           "`x3`'s total-effect variance, 400/180 = 2.22, is a quarter of `x4`'s, 100/12 = "
+           "8.33. The weight-based methods read, on the Olden simulation, the smallest "
+           "network that computes `X @ b` (one linear hidden unit with input weights `b`): "
+           "connection weights read `b`, Garson `|b| / sum(|b|)`. No network computes "
+           "Friedman #1 exactly, and the retraining methods score retrained networks, so "
+           "they have no ceiling. Made by `python benchmarks/accuracy.py --ceilings --out "
+           "docs/benchmarks.md` (seconds, no training; it rewrites this section only).", ""]
+    for label, table in summary(rows).items():
+        table = table.drop(columns="seconds")  # the function's own time says nothing
+        out += [f"### {label}", "",
+                "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        out += ["| " + " | ".join(str(v) for v in row) + " |"
+                for row in table.itertuples(index=False)]
+        out.append("")
+    return "\n".join(out).rstrip("\n")
+
+
+def splice_section(text: str, section: str, heading: str = CEILING_HEADING) -> str:
+    """``text`` (a Markdown file) with the section that starts at ``heading`` replaced by
+    ``section``, up to the next ``## `` heading; where there is none, ``section`` goes before
+    the first ``## `` heading after the targets (at the end when there is none)."""
+    lines = text.rstrip("\n").split("\n")
+    new = section.rstrip("\n").split("\n") + [""]
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+    else:
+        start = end = next((i for i, line in enumerate(lines) if line.startswith("## ")
+                            and not line.startswith("## Targets")), len(lines))
+        if start == len(lines):
+            new = [""] + new
+    return "\n".join(lines[:start] + new + lines[end:]).rstrip("\n") + "\n"
 
 
 # --------------------------------------------------------------------------------- running
@@ -499,8 +654,9 @@ def targets(rows: pd.DataFrame) -> list[str]:
 
     Box layouts: top-k recall 1.0 on every replicate and a mean time x feature AUPRC >= 0.9;
     where the truth is a mask per sample (the moving box) that AUPRC is ``auprc/sample``, as
-    the mean mask marks every step of the box's features and says nothing about position
-    (``auprc`` on the mean mask is reported beside it).
+    the mean mask marks every step of the box's features and says nothing about position.
+    ``auprc`` on the mean mask is reported beside it as what it is, a test of which features
+    (a table constant over time that ranks the features right reaches 1), with no verdict.
     """
     if "note" in rows:
         rows = rows[rows["note"].isna()]
@@ -530,8 +686,10 @@ def targets(rows: pd.DataFrame) -> list[str]:
             line = f"- {label}: top-k recall 1.0 and {checks[0][0]}: {verdict(checks[0][1])}, " \
                 f"{checks[0][2]}"
             if per_sample:
-                line += f"; on the mask averaged over samples, {checks[1][0]}: " \
-                    f"{verdict(checks[1][1])}, {checks[1][2]}"
+                line += f". Not a test of time: `auprc` against the mask averaged over " \
+                    f"samples marks every step of the box's features, so it scores which " \
+                    f"features, not which steps (a table constant over time that ranks them " \
+                    f"right reaches 1.00); {checks[1][0]} {checks[1][2]}"
             if "middle_sum" in label:
                 line += " (the linear-sum contrast, not one of the issue's layouts)"
             lines.append(line + ".")
@@ -549,7 +707,10 @@ def _box_target(block: pd.DataFrame, low: pd.DataFrame, column: str) -> tuple[st
 
 
 def markdown(tables: dict[str, pd.DataFrame], command: str, seconds: float, replicates: int,
-             goals: list[str] | None = None, descriptions: dict[str, str] | None = None) -> str:
+             goals: list[str] | None = None, descriptions: dict[str, str] | None = None,
+             ceilings: str | None = None) -> str:
+    """The benchmark's Markdown: the definitions, the targets, the ceilings section
+    (:func:`ceiling_section`) and one table per case."""
     out = ["# Accuracy benchmark", "",
            f"Made by `{command}` in {seconds / 60:.1f} minutes on {os.cpu_count()} cores; "
            f"{replicates} replicate networks per data set (mean ± sd over replicates), each "
@@ -585,8 +746,13 @@ def markdown(tables: dict[str, pd.DataFrame], command: str, seconds: float, repl
            "(`signal=\"shift\"`); `box_sequences/middle_sum` is the linear \"sum\" "
            "regression on the middle box, kept as a contrast. For state_switching, spike and "
            "the moving box the truth is a mask per sample: `auprc` uses the mask averaged over "
-           "samples (which steps of which features matter on average), and `auprc/sample` asks "
-           "whether a method finds the cells that mattered in each sample. It is blank for the "
+           "samples, and `auprc/sample` asks whether a method finds the cells that mattered in "
+           "each sample. On the moving box and spike the averaged mask marks every step of the "
+           "driven features (the box and the spike can fall on any step), so there `auprc` "
+           "scores which features, not which steps (a table constant over time that ranks the "
+           "features right reaches 1.00), and only `auprc/sample` tests time; on "
+           "state_switching the averaged mask holds the last three steps of `x1` and `x2` "
+           "and still tests time. `auprc/sample` is blank for the "
            "methods without per-sample values: `connection_weights` and `garson` (one answer "
            "for the whole network), `profile` (its rows are synthetic sweeps, not the samples), "
            "`forward_stepwise`, `backward_stepwise` (retrained networks, no per-cell reading) "
@@ -595,6 +761,8 @@ def markdown(tables: dict[str, pd.DataFrame], command: str, seconds: float, repl
            "so their published figures are not directly comparable.", ""]
     if goals:
         out += ["## Targets (issue 11)", "", *goals, ""]
+    if ceilings:
+        out += [ceilings, ""]
     for label, table in tables.items():
         out += [f"## {label}", ""]
         if descriptions and descriptions.get(label):
@@ -615,7 +783,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", nargs="*", default=None,
                         help="data set names (default: all; box_sequences: every layout)")
     parser.add_argument("--out", default=None, help="write the Markdown here")
+    parser.add_argument("--ceilings", action="store_true",
+                        help="only the ceilings (every method on the true function of the "
+                        "table data sets); with --out, replace that section of the file")
     args = parser.parse_args(argv)
+    n_table = 600 if args.quick else 1000  # the rows of the table cases (see cases())
+    ceilings = ceiling_section(ceiling_rows(n_table), n_samples=n_table)
+    if args.ceilings:
+        print(ceilings)
+        if args.out:
+            try:
+                with open(args.out, encoding="utf-8") as handle:
+                    text = handle.read()
+            except FileNotFoundError:
+                text = "# Accuracy benchmark\n"
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(splice_section(text, ceilings))
+        return 0
     replicates = args.replicates or (3 if args.quick else 5)
     start = time.perf_counter()
     case_list = cases(quick=args.quick, names=tuple(args.data) if args.data else None)
@@ -624,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/accuracy.py " + " ".join(argv if argv is not None
                                                            else sys.argv[1:])
     text = markdown(summary(rows), command.strip(), elapsed, replicates, targets(rows),
-                    {case.label: case.description for case in case_list})
+                    {case.label: case.description for case in case_list}, ceilings)
     print(text)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:

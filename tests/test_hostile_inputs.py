@@ -210,6 +210,9 @@ ROWS = [
         options={"max_memory": -5}),
     Row("random-state-text", takes("random_state"), InputError, "random_state",
         options={"random_state": "seed"}),
+    Row("random-state-negative", takes("random_state"), InputError,
+        "random_state must be an int >= 0, a numpy Generator or None; received -1",
+        options={"random_state": -1}),
     Row("n-timesteps-zero", takes("n_timesteps"), InputError, "n_timesteps", model=lstm,
         X=lambda: None, options={"n_timesteps": 0}),
     Row("unknown-option", every, InputError, "received unknown ['n_repeat']",
@@ -266,6 +269,19 @@ def test_unknown_method_names_the_known_ones():
 def test_method_name_not_a_string():
     with pytest.raises(InputError, match="received 3"):
         varimp.importance(mlp(), X_TAB, method=3)
+
+
+@pytest.mark.parametrize("seed", [-1, np.int64(-7)])
+@pytest.mark.parametrize("generator", ["olden_simulation", "friedman1", "product_threshold",
+                                       "box_sequences", "state_switching", "spike"])
+def test_negative_seed_of_a_generator_is_an_input_error(generator: str, seed: object):
+    """numpy's seeding refuses a negative int with its own ValueError; every generator of
+    varimp.datasets says instead what it accepts."""
+    make = getattr(varimp.datasets, generator)
+    with pytest.raises(InputError, match=r"random_state must be an int >= 0, a numpy Generator "
+                       r"or None; received (np\.int64\()?-\d"):
+        make(20, random_state=seed)
+    assert make(20, random_state=0)[0].shape[0] == 20  # 0, the smallest seed, is accepted
 
 
 def test_hostile_table_has_at_least_30_rows_and_covers_every_method():

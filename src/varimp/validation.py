@@ -320,13 +320,17 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
 
 
 def check_random_state(random_state: object) -> np.random.Generator:
-    """One generator from an int, a Generator or None (scikit-learn's convention)."""
+    """One generator from an int >= 0, a Generator or None (scikit-learn's convention);
+    a negative int, which numpy's seeding refuses, is an InputError here."""
     if random_state is None or isinstance(random_state, numbers.Integral | np.random.Generator):
         if isinstance(random_state, bool):
-            raise InputError(f"random_state must be an int, a Generator or None; received "
-                             f"{random_state!r}")
+            raise InputError(f"random_state must be an int >= 0, a Generator or None; "
+                             f"received {random_state!r}")
+        if isinstance(random_state, numbers.Integral) and random_state < 0:
+            raise InputError(f"random_state must be an int >= 0, a numpy Generator or None; "
+                             f"received {random_state!r}")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    raise InputError(f"random_state must be an int, a numpy Generator or None; received "
-                     f"{describe(random_state)}")
+    raise InputError(f"random_state must be an int >= 0, a numpy Generator or None; "
+                     f"received {describe(random_state)}")

@@ -202,7 +202,10 @@ def spike(
         ``spike_probability * (T - delay + 1) / (2 T)`` in expectation.
     truth : pandas.DataFrame of shape (n_timesteps, n_features)
         The share of samples whose spike in ``x1`` sits at each step (the per-sample mask
-        averaged over samples; 0 for the other features). Extras in ``truth.attrs``:
+        averaged over samples; 0 for the other features). The spike can fall on any step but
+        the last ``delay``, so scored as a mask (``truth != 0``) this table marks all those
+        steps of ``x1``: it says which feature matters, hardly which step; where in time is
+        asked of ``truth.attrs["mask"]``, sample by sample. Extras in ``truth.attrs``:
 
         - ``"mask"``: bool ndarray ``(n_samples, n_timesteps, n_features)``, the spike cell of
           each sample (all False without a spike);

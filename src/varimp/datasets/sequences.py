@@ -153,7 +153,11 @@ def box_sequences(
         and ``truth.attrs["feature_truth"]``, the design's per-feature truth (a
         :class:`pandas.Series`: the box's length for each of its features, 0 for the others;
         every sample's box holds that many cells of each); clear ``truth.attrs`` on a copy
-        before concatenating such frames.
+        before concatenating such frames. The box can cover any step, so the averaged
+        table is non-zero on every step of the box's features: scored as a mask
+        (``truth != 0``) it says which features matter, not which steps (a table constant
+        over time that ranks the features right matches it exactly); where in time is asked
+        of ``truth.attrs["mask"]``, sample by sample.
 
     References
     ----------
