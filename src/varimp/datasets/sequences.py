@@ -30,7 +30,21 @@ def product_threshold(
 
     Three features drawn uniform on ``[0, 1)`` at every step; the target at each step depends on
     that step's ``x1`` and ``x2`` only, so ``x3`` is irrelevant and ``x1``, ``x2`` are equally
-    important (the task is symmetric in them).
+    important (the task is symmetric in them). The reference experiment of the project (see the
+    README): three stacked LSTM layers returning the whole sequence, explained by adding
+    ``N(0, 0.2)`` noise to one feature at every step (:func:`varimp.perturbation`); ``x1`` and
+    ``x2`` should each come out at least 15 times ``x3``.
+
+    Parameters
+    ----------
+    n_sequences : int
+        Number of sequences (samples).
+    n_timesteps : int
+        Steps per sequence.
+    threshold : float
+        ``y[t]`` is 1 below it; 0.25 makes about 60% of the targets 1.
+    random_state : int, numpy Generator or None
+        Seed of the uniform draws; the same seed gives the same data.
 
     Returns
     -------
