@@ -2,16 +2,19 @@
 
 import json
 import os
+import pathlib
+import signal
 import stat
 import subprocess
 import sys
+import time
 
 import matplotlib.image
 import numpy as np
 import pytest
 
 import varimp
-from varimp import cli, datasets, demo
+from varimp import cli, datasets, demo, output_folder
 from varimp.result import Importance
 
 
@@ -270,3 +273,186 @@ def test_bad_arguments_in_a_subprocess_have_no_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stdout == "" and len(done.stderr.splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+# -- interruptions: Ctrl-C, SIGTERM, and what a killed run left behind ---------------------------
+#: A demo that writes half its output, says so by creating the file argv[1], then waits to be
+#: stopped; the command writes into argv[2].
+HALF_WRITTEN = """
+import sys, time
+from pathlib import Path
+import varimp.demo
+from varimp import cli
+
+def half(work, quick):
+    (work / "report.txt").write_text("half written")
+    Path(sys.argv[1]).touch()
+    time.sleep(120)
+
+varimp.demo.run_demo = half
+sys.exit(cli.main(["demo", "--out", sys.argv[2]]))
+"""
+
+
+@pytest.mark.parametrize(("signum", "existing"), [(signal.SIGTERM, True),
+                                                  (signal.SIGTERM, False),
+                                                  (signal.SIGINT, False)])
+def test_a_signal_while_writing_leaves_nothing_behind(tmp_path, signum, existing):
+    cue, out = tmp_path / "cue", tmp_path / "results"
+    if existing:
+        out.mkdir()
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    running = subprocess.Popen([sys.executable, "-c", HALF_WRITTEN, str(cue), str(out)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        for _ in range(1200):  # until the output is half written (at most 2 minutes)
+            if cue.exists() or running.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert cue.exists(), running.communicate()
+        running.send_signal(signum)
+        stdout, stderr = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    said = {signal.SIGTERM: "varimp: terminated (SIGTERM)\n", signal.SIGINT:
+            "varimp: interrupted\n"}
+    assert (running.returncode, stderr, stdout) == (128 + signum, said[signum], "")
+    # an empty folder stays empty, a new one is not made; no temporary folder anywhere
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cue", "results"] * existing or \
+        ["cue"]
+    if existing:
+        assert list(out.iterdir()) == []
+
+
+def test_a_signal_while_the_output_is_put_in_place_waits_for_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "run_demo", lambda work, quick: [
+        (work / name).write_text(name) for name in ("a.txt", "b.txt", "c.txt")])
+    renames = []
+    rename = pathlib.Path.rename
+
+    def rename_then_signal(source, target):  # SIGTERM as the first file is moved in
+        renames.append(source.name)
+        if len(renames) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return rename(source, target)
+
+    monkeypatch.setattr(pathlib.Path, "rename", rename_then_signal)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def callers(signum, frame):  # what the caller had: reached only if main did not take over
+        raise AssertionError("SIGTERM reached the caller's handler")
+
+    before = signal.signal(signal.SIGTERM, callers)
+    try:
+        assert cli.main(["demo", "--out", str(out)]) == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is callers  # the caller's handler is back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert capsys.readouterr().err == "varimp: terminated (SIGTERM)\n"
+    # every move finished before the signal was raised: the output is whole, and listed
+    assert renames == ["a.txt", "b.txt", "c.txt", cli.MANIFEST]
+    assert sorted(p.name for p in out.iterdir()) == [cli.MANIFEST, "a.txt", "b.txt", "c.txt"]
+    assert json.loads((out / cli.MANIFEST).read_text())["files"] == ["a.txt", "b.txt", "c.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_signal_whose_exception_python_swallowed_still_stops_the_command(tmp_path, capsys,
+                                                                          monkeypatch):
+    class Dies:
+        def __del__(self):  # Python prints an exception raised here, and goes on
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10000):  # the handler runs here, in __del__
+                pass
+
+    def demo_then_more(work, quick):
+        (work / "report.txt").write_text("written")
+        Dies()
+        (work / "more.txt").write_text("still written: the exception was lost")
+
+    monkeypatch.setattr(demo, "run_demo", demo_then_more)
+
+    def callers(signum, frame):
+        raise AssertionError("SIGTERM reached the caller's handler")
+
+    before = signal.signal(signal.SIGTERM, callers)
+    try:
+        assert cli.main(["demo", "--out", str(tmp_path / "out")]) == 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert capsys.readouterr().err == "varimp: terminated (SIGTERM)\n"  # no "Exception ignored"
+    assert list(tmp_path.iterdir()) == []
+
+
+def _stopped_pid():
+    """The id of a process that has ended."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return ended.pid
+
+
+def _left(folder, name, files=("half.png",)):
+    """A temporary folder ``name`` in ``folder``, as a stopped run left it."""
+    (folder / name).mkdir(parents=True)
+    for file in files:
+        (folder / name / file).write_bytes(b"partial")
+    return folder / name
+
+
+def test_temporary_folders_of_stopped_runs_are_removed(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("demo"))
+    owner = f"{_stopped_pid()}@{output_folder._owner().split('@')[1]}"
+    out = tmp_path / "empty"
+    _left(out, f".varimp-new-{owner}-0123abcd")  # killed while writing into an empty folder
+    beside = _left(tmp_path, f".fresh.varimp-{owner}-89abcdef")  # ... into a new folder
+    assert cli.main(["demo", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [cli.MANIFEST, "report.txt"]
+    assert cli.main(["demo", "--out", str(tmp_path / "fresh")]) == 0
+    assert not beside.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "fresh"]
+
+
+def test_temporary_folders_that_may_be_in_use_or_hold_an_earlier_output_are_named(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "run_demo", _fake_demo("demo"))
+    host = output_folder._owner().split("@")[1]
+    cases = [  # (folder name, what the refusal says of it)
+        (f".varimp-new-{os.getpid()}@{host}-0123abcd",
+         "the temporary folder of varimp's process {pid} (still running); once that run is "
+         "over remove the folder"),
+        (f".varimp-new-{_stopped_pid()}@elsewhere-0123abcd", "the temporary folder of "
+         "varimp's process {pid} on elsewhere (maybe still running)"),
+        (".varimp-new-0123abcd", "the temporary folder of a varimp run;"),
+        (f".varimp-old-{_stopped_pid()}@{host}-0123abcd", "an earlier output that varimp's "
+         "process {pid} (stopped) moved aside to replace it; take what you need from --out, "
+         "then remove that folder"),
+    ]
+    for name, said in cases:
+        out = tmp_path / name.replace(".", "_")
+        _left(out, name, files=("report.txt", cli.MANIFEST))
+        for extra in ([], ["--overwrite"]):
+            err = _refused(["demo", "--out", str(out), *extra], capsys)
+            pid = name.split("-")[2].split("@")[0]
+            assert err.startswith(f"varimp: --out {out} holds {name}, "
+                                  + said.format(pid=pid)), err
+            assert sorted(p.name for p in (out / name).iterdir()) == [cli.MANIFEST,
+                                                                      "report.txt"]
+    assert len(list(tmp_path.iterdir())) == len(cases)
+
+
+def test_the_resource_tracker_says_nothing_of_workers_an_interruption_stopped():
+    # a worker pool stopped by Ctrl-C leaves its semaphores to multiprocessing's resource
+    # tracker, which would warn about them on stderr after the command's last line
+    leak = ("import multiprocessing, os\nfrom varimp import cli\n"
+            "with cli._workers_quiet({quiet}):\n"
+            "    lock = multiprocessing.get_context('spawn').Semaphore()\nos._exit(0)\n")
+    for quiet in (False, True):
+        done = subprocess.run([sys.executable, "-c", leak.format(quiet=quiet)],
+                              capture_output=True, text=True, timeout=120)
+        assert (done.returncode, done.stderr) == (0, "")
+    bare = subprocess.run([sys.executable, "-c", leak.replace(
+        "with cli._workers_quiet({quiet}):", "if True:")], capture_output=True, text=True,
+        timeout=120)
+    assert "leaked semaphore" in bare.stderr  # what the filter hides

@@ -2,6 +2,7 @@
 scores, and every bad input is one line on stderr, exit status 2 and nothing written."""
 
 import json
+import logging
 import operator
 import os
 import pickle
@@ -663,6 +664,8 @@ def _bad_files(root):
                                        "2,x,1,2,3,4\n", encoding="utf-8")
     (root / "no_id.csv").write_text("id,t,u,v,w,y\n1,0,1,2,3,4\n,1,1,2,3,4\n",
                                     encoding="utf-8")
+    (root / "script.pt2").write_bytes((root / "mlp.pt").read_bytes())  # TorchScript, misnamed
+    (root / "garbage.pt2").write_bytes(b"not a zip archive")
 
 
 ERRORS = [
@@ -709,6 +712,20 @@ ERRORS = [
     (["list.pkl", "table.csv", "--target", "y", "--trust-pickle"], "model must be a torch.nn."
      "Module, a Keras model, a fitted scikit-learn MLP or a callable; received list"),
     (["table.csv", "table.csv"], "model file {root}/table.csv has suffix '.csv'"),
+    (["script.pt2", "table.csv", "--target", "y"], "InputError: model file {root}/script.pt2 "
+     "is not a program saved by torch.export.save (.pt2): it is a TorchScript module "
+     "(torch.jit.save); name it .pt to run it"),
+    (["garbage.pt2", "table.csv", "--target", "y"], "InputError: model file {root}/garbage.pt2 "
+     "is not a program saved by torch.export.save (.pt2): RuntimeError: PytorchStreamReader "
+     "failed reading zip archive: not a ZIP archive"),
+    (["logits.pt2", "table.csv", "--target", "y", "--methods", "permutation"], "--target gives "
+     "1 column (y) but the model has 2 outputs, read as regression values: give --target one "
+     "column per output, in the order of the model's outputs (--output then chooses the "
+     "outputs to explain)"),
+    (["mlp.skops", "table.csv", "--target", "y", "c", "--features", "a", "b", "c"], "column "
+     "'c' is both the target and a feature"),
+    (["mlp.pt", "table.csv", "--target", "y,a", "--features", "a", "b", "c"], "column 'a' is "
+     "both the target and a feature"),
     (["mlp.pt2", "table.csv", "--target", "y", "--n-repeats", "0"], "n_repeats must be"),
     (["mlp.pt2", "table.csv", "--target", "y", "--scoring", "closeness"], "scoring must be"),
     (["mlp.pt2", "table.csv", "--target", "y", "--output-kind", "odds"], "invalid choice"),
@@ -822,3 +839,132 @@ def test_help_names_every_uncertainty_option_and_the_rule_that_joins_them(capsys
         assert option in text
     assert "[--randomization N | --ensemble N]" in text
     assert "cannot be combined" in text and "Olden & Jackson (2002)" in text
+
+
+def test_a_pt2_that_is_not_an_exported_program_logs_nothing(files):
+    # torch.export.load logs the error with its traceback through logging, then raises one
+    # that says only "check the warnings above": varimp keeps the cause, torch's log is silent
+    logged = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            logged.append(record)
+
+    logger = logging.getLogger("torch.export")
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        _bad_files(files["root"])
+        with pytest.raises(varimp.InputError, match="it is a TorchScript module"):
+            load_model(files["root"] / "script.pt2")
+    finally:
+        logger.removeHandler(keep)
+    assert logged == []
+    assert keep not in logger.handlers and load_model(files["root"] / "mlp.pt2").input_shape \
+        == (3,)
+
+
+# -- what the targets are -----------------------------------------------------------------------
+def test_a_per_step_target_is_scored_at_the_last_step_and_said_so(files, tmp_path):
+    S, lstm = files["S"], files["lstm"]
+    per_step = _dyadic(S[:, :, 0] * np.arange(1, STEPS + 1))  # a different target every step
+    rows = [{"id": i, "t": t, "u": float(S[i, t, 0]), "v": float(S[i, t, 1]),
+             "w": float(S[i, t, 2]), "level": float(per_step[i, t])}
+            for i in range(N_SEQ) for t in range(STEPS)]
+    pd.DataFrame(rows).to_csv(tmp_path / "steps.csv", index=False)
+    argv = ["run", str(files["root"] / "lstm.keras"), str(tmp_path / "steps.csv"), "--id",
+            "id", "--time", "t", "--target", "level", "--methods", "permutation", "--seed",
+            str(SEED), "--quiet", "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 0
+    out = tmp_path / "out"
+    _check(out, lstm, S, per_step[:, -1], SEQ, ["permutation"])  # the last step's targets
+    said = ("level at the last step of each sequence (the model predicts one value per "
+            f"sequence; the table has one per step, {STEPS} steps), shape {N_SEQ}")
+    assert json.loads((out / "run.json").read_text())["facts"]["target"] == said
+    assert said in (out / "report.html").read_text()
+    # a model that predicts every step is scored at every step, as the table says
+    data = load_data(tmp_path / "steps.csv", target="level", id_column="id", time_column="t")
+    assert data.facts["target"] == f"level, one value per time step, shape {N_SEQ} x {STEPS}"
+    every = torch.nn.Sequential(torch.nn.Linear(3, 1)).double()
+    assert runner.scored_targets(every, data, ["level"]) is data
+
+
+def test_several_target_columns_are_one_per_output(files, tmp_path, capsys):
+    X, y = files["X"], files["y"]
+    second = _dyadic(X[:, 2] - X[:, 0])
+    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y, "z": second},
+                         dtype=np.float64)
+    table.to_csv(tmp_path / "two.csv", index=False)
+    loaded = load_model(files["root"] / "logits.pt2").model  # 3 inputs, 2 outputs
+    both = np.c_[y, second]
+    for given in (["y", "z"], ["y,z"]):
+        out = tmp_path / "out" / given[0]
+        assert cli.main(["run", str(files["root"] / "logits.pt2"), str(tmp_path / "two.csv"),
+                         "--target", *given, "--methods", "permutation,perturbation", "--seed",
+                         str(SEED), "--quiet", "--out", str(out)]) == 0
+        _check(out, loaded, X, both, TABLE, ["permutation", "perturbation"])
+        facts = json.loads((out / "run.json").read_text())["facts"]
+        assert facts["target"] == f"y, z (one column per output), shape {N_ROWS} x 2"
+    # the other order is the other assignment of columns to outputs: other scores
+    swapped = varimp.importance(loaded, np.float64(X), np.float64(both[:, ::-1]),
+                                method="permutation", random_state=SEED,
+                                feature_names=TABLE, progress=False)
+    assert not np.allclose(_written(out, "permutation").scores, swapped.scores)
+    # one output, two columns: refused in the command line's words
+    assert cli.main(["run", str(files["root"] / "mlp.pt2"), str(tmp_path / "two.csv"),
+                     "--target", "y", "z", "--features", "a", "b", "c", "--out",
+                     str(tmp_path / "refused")]) == 2
+    assert capsys.readouterr().err == (
+        "varimp: error: InputError: --target gives 2 columns (y z) but the model has 1 "
+        "output, read as regression values: give --target one column per output, in the "
+        "order of the model's outputs (--output then chooses the outputs to explain)\n")
+    assert not (tmp_path / "refused").exists()
+
+
+# -- dates that read day or month first ---------------------------------------------------------
+def test_dates_in_the_same_order_both_ways_need_regular_steps_to_tell(tmp_path):
+    # ten days of January written day first read as ten months month first: both regular
+    days = [f"{d:02d}/01/2022" for d in range(1, 11)]
+    path = _days(tmp_path, days)
+    with pytest.raises(varimp.InputError) as refused:
+        load_data(path, id_column="site", time_column="day")
+    assert str(refused.value) == (
+        f"the time column 'day' of data file {path} holds dates that read in several formats: "
+        "%m/%d/%Y, %d/%m/%Y ('01/01/2022', '02/01/2022', '03/01/2022', '04/01/2022'); they "
+        "sort the same either way, but '02/01/2022' is 01 February 2022 or 02 January 2022, "
+        "and the steps are regular both ways: say which with --time-format FORMAT (e.g. "
+        "--time-format %d/%m/%Y), or write the dates as ISO dates (2020-01-31)")
+    data = load_data(path, id_column="site", time_column="day", time_format="%d/%m/%Y")
+    np.testing.assert_array_equal(data.X[:, :, 0], [np.arange(1, 11)] * 2)
+    # every 31 days day first (1 Jan, 1 Feb, 4 Mar, 4 Apr); month first 1 Jan, 2 Jan, 3 Apr,
+    # 4 Apr: only one reading has regular steps
+    data = load_data(_days(tmp_path, ["01/01/2022", "01/02/2022", "04/03/2022", "04/04/2022"]),
+                     id_column="site", time_column="day")
+    assert data.facts["time steps"] == (
+        "4 per sequence, day dates in the format %d/%m/%Y (the one of %m/%d/%Y, %d/%m/%Y whose "
+        "steps are regular), in time order: first 01/01/2022, last 04/04/2022")
+    # monthly on the 15th: no other reading
+    data = load_data(_days(tmp_path, [f"15/{m:02d}/2022" for m in range(1, 7)]),
+                     id_column="site", time_column="day")
+    assert "day dates in the format %d/%m/%Y, in time order" in data.facts["time steps"]
+
+
+# -- Keras' safe mode ---------------------------------------------------------------------------
+def test_a_keras_lambda_layer_loads_only_with_trust_pickle(tmp_path):
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda z: z * 2),
+                              keras.layers.Dense(1)])
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(varimp.InputError) as refused:
+        load_model(tmp_path / "lambda.keras")
+    assert str(refused.value) == (
+        f"model file {tmp_path / 'lambda.keras'} holds Python code (a Lambda layer's "
+        "function), which Keras' safe mode does not load: refused without --trust-pickle, "
+        "because that code can do anything on this computer; pass --trust-pickle only for a "
+        "file you made or trust")
+    loaded = load_model(tmp_path / "lambda.keras", trust_pickle=True)
+    assert loaded.format == "Keras 3 model (safe mode off: --trust-pickle)"
+    X = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.model.predict(X, verbose=0), model.predict(X, verbose=0),
+                               rtol=1e-6)

@@ -7,7 +7,9 @@ instead (``--output-kind logits``). ``run`` reads and checks everything and comp
 result before it writes anything; then, like the demo, it writes its output folder as
 :mod:`varimp.output_folder` does: into a temporary folder put in place only when it succeeded,
 at an ``--out`` that is new or empty (an empty folder is kept and written into), or an earlier
-varimp output replaced with ``--overwrite``.
+varimp output replaced with ``--overwrite``. Ctrl-C and SIGTERM stop a command the same way
+(:func:`varimp.output_folder.signals_raise`): its temporary folder is removed, one line says
+so, and the exit status is the signal's (130, 143).
 
 Python warnings (a refitted network that stopped before converging, ...), also those raised in
 worker processes (``--n-jobs``), are shown once each, as one line ``varimp: warning: ...`` with
@@ -23,13 +25,23 @@ import argparse
 import contextlib
 import os
 import re
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import VarImpError
-from .output_folder import MANIFEST, OutputError, check_out, one_line, resolve_out, write_into
+from .output_folder import (
+    MANIFEST,
+    Interrupted,
+    OutputError,
+    check_out,
+    one_line,
+    resolve_out,
+    signals_raise,
+    write_into,
+)
 
 USAGE_ERROR = 2
 #: Options of the Python API that the command line spells as an option of its own.
@@ -83,7 +95,10 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                      help="new or empty directory for the results")
     run.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     data = run.add_argument_group("data")
-    data.add_argument("--target", metavar="COL", help="tables: the column of the targets")
+    data.add_argument("--target", nargs="+", metavar="COL", help="tables: the column of the "
+                      "targets; for a model with several outputs, one column per output in the "
+                      "order of its outputs (a long table: the last step's value for a model "
+                      "predicting one value per sequence)")
     data.add_argument("--features", nargs="+", metavar="COL", help="tables: the input columns "
                       "(default: every other); arrays: the feature names")
     data.add_argument("--id", dest="id_column", metavar="COL", help="a long table of "
@@ -92,13 +107,15 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                       "sequences: the column ordering the steps (with --id)")
     data.add_argument("--time-format", metavar="FORMAT", help="a long table of sequences: how "
                       "the --time column writes its dates, in strftime codes (e.g. %%d.%%m.%%Y); "
-                      "needed when they read in several formats in different orders")
+                      "needed when they read in several formats (day or month first) and "
+                      "neither order nor regular steps tell which")
     data.add_argument("--target-file", type=Path, metavar="FILE", help="arrays: the targets "
                       "in their own .npy, .npz or one-column .csv")
     model = run.add_argument_group("model")
-    model.add_argument("--trust-pickle", action="store_true", help="load pickle-based files "
-                       "(.pkl, .joblib, torch.save) and every type in a .skops file; a pickle "
-                       "can run arbitrary code: only for files you trust")
+    model.add_argument("--trust-pickle", action="store_true", help="load files that run code "
+                       "as they load: pickle-based files (.pkl, .joblib, torch.save), every type "
+                       "in a .skops file, and a .keras file's Lambda layers (Keras' safe mode "
+                       "off); such code can do anything: only for files you trust")
     model.add_argument("--trust", action="append", default=[], metavar="TYPE",
                        help="a type to trust in a .skops file besides scikit-learn's own "
                        "(repeatable)")
@@ -261,16 +278,21 @@ def _warnings_once(quiet: bool) -> Iterator[list[warnings.WarningMessage]]:
                  + (f" ({count} times)" if count > 1 else ""))
 
 
+#: What worker processes (``--n-jobs``) and multiprocessing's resource tracker never show: the
+#: tracker's note on the semaphores of workers that an interruption stopped, printed after the
+#: command's own last line.
+CHILD_WARNINGS = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 @contextlib.contextmanager
 def _workers_quiet(quiet: bool) -> Iterator[None]:
-    """With ``quiet``, worker processes started in the block (``--n-jobs``) ignore warnings
-    too: a fit's warnings come back to this process with its result, but a worker could print
-    others of its own (while it starts, say), which this process cannot catch."""
-    if not quiet:
-        yield
-        return
+    """Child processes started in the block (``--n-jobs``) ignore :data:`CHILD_WARNINGS`, and
+    with ``quiet`` every warning: a fit's warnings come back to this process with its result,
+    but a worker could print others of its own (while it starts, say), which this process
+    cannot catch."""
     before = os.environ.get("PYTHONWARNINGS")
-    os.environ["PYTHONWARNINGS"] = "ignore"
+    os.environ["PYTHONWARNINGS"] = "ignore" if quiet else ",".join(
+        filter(None, [before, CHILD_WARNINGS]))
     try:
         yield
     finally:
@@ -294,6 +316,14 @@ def _cli_words(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``varimp`` console script; returns the exit status."""
+    with signals_raise():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # one that came while the error line was printed
+            return _interrupted(exc)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "methods":
@@ -317,9 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (VarImpError, OSError) as exc:
         one_line(f"varimp: error: {type(exc).__name__}: {_cli_words(str(exc))}")
         return USAGE_ERROR
-    except KeyboardInterrupt:
-        one_line("varimp: interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:
         if os.environ.get("VARIMP_TRACEBACK"):
             raise
@@ -327,6 +356,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "for the traceback, and please report it)")
         return 1
     return 0
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Say that Ctrl-C or SIGTERM (:class:`Interrupted`) stopped the command, in one line;
+    the exit status of a process the signal ended."""
+    terminated = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
+    one_line("varimp: terminated (SIGTERM)" if terminated else "varimp: interrupted")
+    return exc.status if isinstance(exc, Interrupted) else 130
 
 
 if __name__ == "__main__":

@@ -17,6 +17,17 @@ by the path the user gave. Every folder varimp creates gets the permissions of a
 
 ``DIR`` may be a symbolic link to a folder: the output goes into the folder it points to, and
 the link stays. Nothing is ever left behind beside ``DIR``.
+
+Interruptions: while :func:`signals_raise` is active (the command line), Ctrl-C and SIGTERM (a
+timeout, ``kill``, a batch scheduler) raise :class:`Interrupted` in the main thread, so the
+temporary folder is removed as after any failure; the few renames that put the output in place
+(and the clean-up) finish before the interruption is raised (:func:`signals_held`). Every
+temporary folder is named after the process that made it (``.varimp-new-PID@HOST-xxxxxxxx``
+inside ``DIR``, ``.NAME.varimp-PID@HOST-xxxxxxxx`` beside a new ``DIR``), so one left by a run
+that was killed outright (SIGKILL, a power cut) is recognised: removed by the next run into
+``DIR`` when its process is no longer running on this host, else named in the refusal. An
+earlier output that such a run had moved aside (``.varimp-old-...``) is never deleted: the
+refusal names it.
 """
 
 from __future__ import annotations
@@ -24,21 +35,108 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
+import signal
+import socket
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 #: The file in every output folder that lists the files varimp wrote there (JSON: ``files``).
 MANIFEST = ".varimp-run.json"
 #: Prefix of the hidden folders varimp works in inside an existing ``--out``.
 WORK_PREFIX = ".varimp-"
+#: The end of a temporary folder's name: the process that made it, and random letters.
+_OWNER = re.compile(r"(\d+)@([\w.-]+)-[0-9a-f]{8}$")
+#: The signals that interrupt a command (:func:`signals_raise`).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class OutputError(Exception):
     """An ``--out`` that cannot be written or replaced; the message is the one line the
     command prints."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM, raised in the main thread while :func:`signals_raise` is
+    active; a KeyboardInterrupt, so that whatever stops on Ctrl-C stops on SIGTERM too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def status(self) -> int:
+        """The exit status of a process ended by this signal's default action (``128 + n``:
+        130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+#: ``depth``: nesting of :func:`signals_held`; ``pending``: the signal it holds; ``received``:
+#: the last signal received under :func:`signals_raise`.
+_held: dict[str, int | None] = {"depth": 0, "pending": None, "received": None}
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _held["received"] = signum
+    if _held["depth"]:
+        _held["pending"] = signum
+        return
+    raise Interrupted(signum)
+
+
+def _quiet_unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``sys.unraisablehook`` that says nothing of an :class:`Interrupted` raised where Python
+    cannot raise it (a weak reference's callback, a ``__del__``, which print it and go on):
+    :func:`write_into` raises it again before it puts anything in place."""
+
+    def hook_unless_interrupted(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, Interrupted):
+            hook(unraisable)
+
+    return hook_unless_interrupted
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread;
+    elsewhere nothing changes); a signal the process ignores (``nohup``) stays ignored. The
+    earlier handlers come back after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous, unraisable = {}, sys.unraisablehook
+    _held["received"] = None
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _on_signal)
+    sys.unraisablehook = _quiet_unraisable(unraisable)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        sys.unraisablehook = unraisable
+        _held["received"] = None
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold a SIGINT or SIGTERM that arrives in the block (under :func:`signals_raise`) until it
+    ends, then raise it: the few renames that put an output in place, or remove a temporary
+    folder, are never cut in the middle."""
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+        if not _held["depth"] and _held["pending"] is not None:
+            signum, _held["pending"] = _held["pending"], None
+            raise Interrupted(signum)
 
 
 def resolve_out(given: Path) -> Path:
@@ -73,6 +171,10 @@ def check_out(out: Path, given: Path, overwrite: bool) -> Path:
         if not place.is_dir():
             raise OutputError(f"varimp: cannot write --out {given}: {place} is a file, not a "
                               "directory")
+    for folder in dict.fromkeys([out.parent, place]):
+        with contextlib.suppress(OSError):  # a folder that cannot be listed holds none we see
+            _remove_stopped(folder, [entry.name for entry in folder.iterdir()
+                                     if entry.name.startswith(_beside_prefix(out))])
     if not os.access(place, os.W_OK | os.X_OK):
         raise OutputError(f"varimp: cannot write --out {given}: no permission to write in "
                           f"{place}")
@@ -85,11 +187,20 @@ def earlier_output(out: Path, given: Path, overwrite: bool, ignore: str | None =
     output replaces: none when ``out`` is empty (but for ``ignore``, varimp's own work folder).
 
     A non-empty ``out`` is replaced only when it holds :data:`MANIFEST`, every other entry is
-    a plain file it lists, and ``overwrite`` is set; otherwise a one-line refusal.
+    a plain file it lists, and ``overwrite`` is set; otherwise a one-line refusal. A temporary
+    folder of a run that was stopped is removed first (see the module docstring); one of a
+    run that may still be going, or an earlier output moved aside, is named in the refusal.
     """
     entries = sorted(entry.name for entry in out.iterdir() if entry.name != ignore)
+    stopped = _remove_stopped(out, [name for name in entries
+                                    if name.startswith(WORK_PREFIX + "new-")])
+    entries = [name for name in entries if name not in stopped]
     if not entries:
         return []
+    temporary = [name for name in entries
+                 if name.startswith((WORK_PREFIX + "new-", WORK_PREFIX + "old-"))]
+    if temporary:
+        raise OutputError(_left_over(given, temporary[0]))
     listed = read_manifest(out)
     if listed is None:
         raise OutputError(f"varimp: --out {given} exists and is not empty, and is not a folder "
@@ -137,31 +248,102 @@ def write_into(given: Path, overwrite: bool, write: Callable[[Path], None]) -> P
     ``--out given`` (see the module docstring); returns the absolute path of ``given``."""
     out = resolve_out(given)
     place = check_out(out, given, overwrite)
-    work = _fresh_folder(place, WORK_PREFIX + "new-" if place == out else f".{out.name}-",
-                         given)
+    work = None
     try:
+        with signals_held():
+            work = _fresh_folder(place, WORK_PREFIX + "new-" if place == out else
+                                 _beside_prefix(out), given)
         try:
             write(work)
             write_manifest(work)
         except OSError as exc:  # named by the user's path, not the temporary one
             raise OutputError(f"varimp: cannot write --out {given}: "
                               f"{exc.strerror or exc}") from exc
-        if place == out:
-            _move_files_in(work, out, given, overwrite)
-        else:
-            _move_into_place(work, out, given, overwrite)
+        with signals_held():
+            if _held["received"] is not None:  # its Interrupted was lost (_quiet_unraisable)
+                raise Interrupted(_held["received"])
+            if place == out:
+                _move_files_in(work, out, given, overwrite)
+            else:
+                _move_into_place(work, out, given, overwrite)
     finally:
-        if work.exists():
-            shutil.rmtree(work)
+        with signals_held():
+            if work is not None and work.exists():
+                shutil.rmtree(work)
     return given.expanduser().absolute()
 
 
+def _beside_prefix(out: Path) -> str:
+    """The start of the name of the temporary folder of a new ``out``, made beside it."""
+    return f".{out.name[:100]}.varimp-"
+
+
+def _owner() -> str:
+    """This process, as temporary folders are named after it: ``PID@HOST``."""
+    host = re.sub(r"[^\w.-]", "_", socket.gethostname(), flags=re.ASCII)[:64] or "host"
+    return f"{os.getpid()}@{host}"
+
+
+def _left_by(name: str) -> tuple[int, str] | None:
+    """The process id and host a temporary folder is named after, or None (an older name)."""
+    match = _OWNER.search(name)
+    return None if match is None else (int(match.group(1)), match.group(2))
+
+
+def _stopped(name: str) -> bool:
+    """Whether the run that made the temporary folder ``name`` has certainly stopped: its
+    process, on this host, no longer exists."""
+    owner = _left_by(name)
+    if owner is None or owner[1] != _owner().split("@", 1)[1] or os.name != "posix":
+        return False  # (os.kill(pid, 0) would stop a process on Windows)
+    try:
+        os.kill(owner[0], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    return False
+
+
+def _remove_stopped(folder: Path, names: Sequence[str]) -> list[str]:
+    """Remove the temporary folders among ``names`` in ``folder`` whose run has stopped; return
+    the names removed."""
+    removed = []
+    for name in names:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink() and _stopped(name):
+            with signals_held():
+                shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(name)
+    return removed
+
+
+def _left_over(given: Path, name: str) -> str:
+    """The refusal of an ``--out`` that holds the temporary folder ``name`` of another run."""
+    owner = _left_by(name)
+    if owner is None:
+        who = "a varimp run"
+    elif _stopped(name):
+        who = f"varimp's process {owner[0]} (stopped)"
+    elif owner[1] == _owner().split("@", 1)[1]:
+        who = f"varimp's process {owner[0]} (still running)"
+    else:
+        who = f"varimp's process {owner[0]} on {owner[1]} (maybe still running)"
+    if name.startswith(WORK_PREFIX + "old-"):
+        return (f"varimp: --out {given} holds {name}, an earlier output that {who} moved aside "
+                "to replace it; take what you need from --out, then remove that folder, or "
+                "choose a new or empty directory")
+    return (f"varimp: --out {given} holds {name}, the temporary folder of {who}; once that "
+            "run is over remove the folder, or choose a new or empty directory")
+
+
 def _fresh_folder(parent: Path, prefix: str, given: Path) -> Path:
-    """A new empty folder in ``parent`` named ``prefix`` and random letters, created by a plain
-    ``mkdir`` (the permissions ``0o777`` less the umask, unlike :func:`tempfile.mkdtemp`'s
-    ``0o700``)."""
+    """A new empty folder in ``parent`` named ``prefix``, this process (:func:`_owner`) and
+    random letters, created by a plain ``mkdir`` (the permissions ``0o777`` less the umask,
+    unlike :func:`tempfile.mkdtemp`'s ``0o700``)."""
     for _ in range(100):
-        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        folder = parent / f"{prefix}{_owner()}-{secrets.token_hex(4)}"
         try:
             folder.mkdir()
         except FileExistsError:

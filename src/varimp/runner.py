@@ -1,6 +1,9 @@
 """What ``varimp run MODEL DATA --out DIR`` does, once its arguments are parsed.
 
-1. Read the model and the data (:mod:`varimp.loaders`) and check that they fit each other.
+1. Read the model and the data (:mod:`varimp.loaders`) and check that they fit each other: the
+   input shape, one target column per output (:func:`check_targets`), and for a long table the
+   targets scored (:func:`scored_targets`: every step's, or the last step's for a model that
+   predicts one value per sequence, as ``run.json`` and the report then say).
 2. Choose the methods: those named, or every method that applies to this model and data (a
    method that needs targets is skipped without them, one that reads weights when the
    weights cannot be read, one that retrains when varimp cannot train a model like this one),
@@ -41,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, UnsupportedModelError
+from .errors import InputError, UnsupportedModelError, VarImpError
 from .loaders import Data, LoadedModel, load_data, load_model
 from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
@@ -84,13 +87,15 @@ def run(args: argparse.Namespace, command: Sequence[str],
         loaded = load_model(args.model, trust_pickle=args.trust_pickle, trust=args.trust)
     step(f"  {loaded.format}: {loaded.summary}")
     step(f"reading the data {args.data}")
-    data = load_data(args.data, target=args.target, features=_names(args.features),
+    data = load_data(args.data, target=_names(args.target), features=_names(args.features),
                      id_column=args.id_column, time_column=args.time_column,
                      time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
-    y = targets(loaded.model, data)
+    data = scored_targets(loaded.model, data, _names(args.target))
+    y = data.y
     check_retrainable(args, loaded.model, data.X, y)
     options = common_options(args, data, y)
+    check_targets(args, loaded.model, data, options)
     if smallest_pvalue(args) is not None:
         n = args.randomization
         warnings.warn(f"--randomization {n}: the smallest p-value {n} permutations can give is "
@@ -172,15 +177,69 @@ def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path
                      "sample")
 
 
-def targets(model: object, data: Data) -> np.ndarray | None:
-    """The targets; a long table's per-step targets become the last step's for a model that
-    predicts one value per sequence."""
+def scored_targets(model: object, data: Data, columns: Sequence[str] | None) -> Data:
+    """``data`` with the targets the methods score against, and its facts saying what they are.
+
+    A long table holds a target per time step. For a model that predicts one value per
+    sequence (its prediction has one step), the target is the last step's value of each
+    sequence (the usual many-to-one reading); for one that predicts every step, every step's.
+    """
     if data.y is None or not data.targets_per_step:
-        return data.y
+        return data
     from .adapters import adapt
 
-    steps = adapt(model).predict(data.X[:1]).shape[1]
-    return data.y if steps == data.y.shape[1] else data.y[:, -1]
+    try:
+        steps, T = adapt(model).predict(data.X[:1]).shape[1], data.y.shape[1]
+    except VarImpError:  # a model that cannot run on these inputs: said when the methods run
+        return data
+    if steps == T:
+        return data
+    if steps != 1:
+        raise InputError(f"the model predicts {steps} steps per sequence; the long table has "
+                         f"{T} (its target has one value per step): varimp scores a model that "
+                         "predicts every step or one value per sequence")
+    y = data.y[:, -1]
+    what = ", ".join(columns or ["y"])
+    fact = (f"{what} at the last step of each sequence (the model predicts one value per "
+            f"sequence; the table has one per step, {T} steps), shape "
+            f"{' x '.join(str(s) for s in y.shape)}")
+    return dataclasses.replace(data, y=y, facts={**data.facts, "target": fact})
+
+
+def check_targets(args: argparse.Namespace, model: object, data: Data,
+                  options: dict[str, Any]) -> None:
+    """InputError, in the command line's words, when numeric targets do not give one column
+    per output of a model whose outputs are read as regression values (text targets are class
+    labels: the methods' own message then asks for ``--output-kind``)."""
+    y = data.y
+    if y is None or y.dtype.kind not in "biuf":
+        return
+    adapter = _configured(model, options)
+    if adapter.output_kind != "regression":  # a classifier's outputs are its classes
+        return
+    try:
+        steps, outputs = adapter.predict(data.X[:1]).shape[1:]
+    except VarImpError:  # a model that cannot run on these inputs: said when the methods run
+        return
+    columns = y.shape[-1] if y.ndim == (3 if steps > 1 else 2) else 1
+    if columns == outputs:
+        return
+    names = getattr(adapter, "output_names", None)
+    told = f"{outputs} output{'s' * (outputs > 1)}" + (
+        f" ({', '.join(map(str, names))})" if names else "")
+    classes = "" if columns > 1 or not np.all(np.mod(y, 1) == 0) else (
+        "; if they are a classifier's classes, pass --output-kind logits or --output-kind "
+        "probability")
+    if args.target is not None:
+        given = _names(args.target)
+        raise InputError(f"--target gives {len(given)} column{'s' * (len(given) > 1)} "
+                         f"({' '.join(given)}) but the model has {told}, read as regression "
+                         "values: give --target one column per output, in the order of the "
+                         f"model's outputs (--output then chooses the outputs to explain){classes}")
+    raise InputError(f"the targets have {columns} column{'s' * (columns > 1)} but the model "
+                     f"has {told}, read as regression values: give targets of shape (n, "
+                     f"{outputs}) in the .npz as 'y' or in --target-file, one column per output "
+                     f"in the model's order{classes}")
 
 
 def common_options(args: argparse.Namespace, data: Data, y: np.ndarray | None = None
@@ -428,5 +487,5 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
 
 
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",
-           "compute", "refit_with_epochs", "run", "run_facts", "smallest_pvalue", "targets",
-           "write_outputs"]
+           "check_targets", "compute", "refit_with_epochs", "run", "run_facts", "scored_targets",
+           "smallest_pvalue", "write_outputs"]

@@ -2,7 +2,8 @@
 
 Models (by file suffix), each loaded into something :func:`varimp.adapters.adapt` accepts:
 
-- ``.keras``: :func:`keras.saving.load_model` with ``safe_mode=True`` (no Python lambdas);
+- ``.keras``: :func:`keras.saving.load_model` with ``safe_mode=True`` (no Python lambdas; with
+  ``trust_pickle``, ``safe_mode=False``);
 - ``.pt2``: a program saved by :func:`torch.export.save`, run as
   ``torch.export.load(path).module()``;
 - ``.pt`` / ``.pth``: TorchScript (:func:`torch.jit.load`); a full ``torch.save`` pickle only

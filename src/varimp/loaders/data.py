@@ -31,7 +31,9 @@ class Data:
     X : ndarray
         ``(n, p)`` tables or ``(n, T, p)`` sequences, float64.
     y : ndarray or None
-        Targets: ``(n,)``, or ``(n, T)`` for a long table whose target changes over time.
+        Targets: ``(n,)``, or ``(n, T)`` for a long table whose target changes over time; with
+        several target columns (one per output of the model), a last axis of one per column:
+        ``(n, k)`` or ``(n, T, k)``.
     feature_names : list of str
     facts : dict
         What was read, for the report (label -> value); a long table's ``"time steps"`` say
@@ -48,7 +50,8 @@ class Data:
 
 
 
-def load_data(path: Path, *, target: str | None = None, features: Sequence[str] | None = None,
+def load_data(path: Path, *, target: str | Sequence[str] | None = None,
+              features: Sequence[str] | None = None,
               id_column: str | None = None, time_column: str | None = None,
               time_format: str | None = None, target_file: Path | None = None) -> Data:
     """Read inputs and targets from a data file.
@@ -57,8 +60,9 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
     ----------
     path : Path
         CSV or Parquet (a table), ``.npy`` or ``.npz`` (arrays).
-    target : str, optional
-        Tables: the column holding the targets.
+    target : str or sequence of str, optional
+        Tables: the column holding the targets; for a model with several outputs, one column
+        per output, in the order of the model's outputs.
     features : sequence of str, optional
         Tables: the input columns, in this order (default: every other column). Arrays: the
         names of the features.
@@ -80,6 +84,7 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
     Data
     """
     check_file(path, "data")
+    targets = [target] if isinstance(target, str) else list(target or [])
     suffix = path.suffix.lower()
     if suffix not in DATA_FORMATS:
         raise InputError(f"data file {path} has suffix {suffix!r}; supported: "
@@ -90,7 +95,7 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
         raise InputError(f"--time-format {time_format} says how the --time column writes its "
                          "dates: give --id and --time too")
     if suffix in (".npy", ".npz"):
-        if target is not None or id_column is not None:
+        if targets or id_column is not None:
             raise InputError(f"--target, --id and --time name columns of a table; data file "
                              f"{path} holds arrays: put the targets in the .npz as 'y' or pass "
                              "--target-file")
@@ -103,18 +108,20 @@ def load_data(path: Path, *, target: str | None = None, features: Sequence[str] 
         table = _table(path, suffix)
         facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
         if id_column is None:
-            X, y, names = _columns(table, path, target, features)
+            X, y, names = _columns(table, path, targets, features)
         else:
-            X, y, names, facts["time steps"] = _long(table, path, target, features, id_column,
+            X, y, names, facts["time steps"] = _long(table, path, targets, features, id_column,
                                                      time_column, time_format)
     _check_finite(X, names, path)
     if y is not None and np.issubdtype(y.dtype, np.number):
-        _check_finite(y.astype(float), ["target"], path)
+        _check_finite(y.astype(float), targets if len(targets) > 1 else ["target"], path)
     shape = " x ".join(str(s) for s in X.shape)
     axes = "sequences x steps x features" if X.ndim == 3 else "rows x features"
     facts["inputs"] = f"{shape} ({axes}): {', '.join(names)}"
     facts["target"] = "none (methods that measure an error are skipped)" if y is None else \
-        f"{target or 'y'}, shape {' x '.join(str(s) for s in y.shape)}"
+        f"{', '.join(targets) or 'y'}" + (" (one column per output)" if len(targets) > 1 else "") \
+        + (", one value per time step" if id_column is not None else "") \
+        + f", shape {' x '.join(str(s) for s in y.shape)}"
     return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None)
 
 
@@ -137,11 +144,12 @@ def _table(path: Path, suffix: str) -> pd.DataFrame:
     return table
 
 
-def _columns(table: pd.DataFrame, path: Path, target: str | None,
+def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
              features: Sequence[str] | None, exclude: Sequence[str] = ()
              ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Inputs (the ``features`` columns, default every other) and the target column."""
-    named = [c for c in [target, *(features or ()), *exclude] if c is not None]
+    """Inputs (the ``features`` columns, default every other) and the target columns (``y``
+    ``(n,)`` for one, ``(n, k)`` for several)."""
+    named = [*targets, *(features or ()), *exclude]
     missing = [c for c in dict.fromkeys(named) if c not in table.columns]
     if missing:
         raise InputError(f"data file {path} has no column {', '.join(map(repr, missing))}; its "
@@ -149,9 +157,12 @@ def _columns(table: pd.DataFrame, path: Path, target: str | None,
     if features:
         names = list(features)
     else:
-        names = [c for c in table.columns if c != target and c not in exclude]
-    if target in names:
-        raise InputError(f"column {target!r} is both the target and a feature")
+        names = [c for c in table.columns if c not in targets and c not in exclude]
+    both = [c for c in targets if c in names]
+    if both:
+        raise InputError(f"column {both[0]!r} is both the target and a feature")
+    if len(set(targets)) < len(targets):
+        raise InputError(f"--target names a column twice: {' '.join(targets)}")
     if not names:
         raise InputError(f"data file {path} has no feature column besides the target")
     text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
@@ -159,17 +170,19 @@ def _columns(table: pd.DataFrame, path: Path, target: str | None,
         raise InputError(f"feature columns {text} of data file {path} are not numeric "
                          "(encode categories as numbers or one-hot columns first)")
     X = table[names].to_numpy(dtype=np.float64)
-    y = None if target is None else table[target].to_numpy()
+    y = None if not targets else table[targets[0] if len(targets) == 1 else targets].to_numpy()
     return X, y, names
 
 
-def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequence[str] | None,
+def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
+          features: Sequence[str] | None,
           id_column: str, time_column: str, time_format: str | None = None
           ) -> tuple[np.ndarray, np.ndarray | None, list[str], str]:
-    """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)``, and
+    """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)`` (or
+    ``(n, steps, k)`` for ``k`` target columns), and
     what the time steps are (for the report)."""
     keys = [id_column, time_column]
-    _, _, names = _columns(table, path, target, features, exclude=keys)
+    _, _, names = _columns(table, path, targets, features, exclude=keys)
     for column in keys:
         missing = table[column].isna().to_numpy()
         if missing.any():
@@ -198,7 +211,8 @@ def _long(table: pd.DataFrame, path: Path, target: str | None, features: Sequenc
                          f"{_short(labels.iloc[where])}")
     n, T = len(steps), len(first)
     X = table[names].to_numpy(dtype=np.float64).reshape(n, T, len(names))
-    y = None if target is None else table[target].to_numpy().reshape(n, T)
+    y = None if not targets else table[targets[0] if len(targets) == 1 else targets] \
+        .to_numpy().reshape(n, T, *([len(targets)] if len(targets) > 1 else []))
     span = labels.iloc[0]
     described = (f"{T} per sequence, {time_column} {read_as}: first {span[0]}, last "
                  f"{span[-1]}")
@@ -239,14 +253,38 @@ def _time_order(values: pd.Series, column: str, path: Path, time_format: str | N
                          f"{_examples(text)}, which pandas.to_datetime cannot read with one "
                          "format")
     (form, when), *others = read.items()
+    read = {form: when, **{name: dates for name, dates in others if not dates.equals(when)}}
+    if len(read) == 1:
+        return when, f"dates in the format {form}, in time order"
+    forms, advice = ", ".join(read), (
+        f"say which with --time-format FORMAT (e.g. --time-format {list(read)[-1]}), or write "
+        "the dates as ISO dates (2020-01-31)")
     orders = {name: dates.rank(method="dense") for name, dates in read.items()}
-    if any(not orders[name].equals(orders[form]) for name, _ in others):
-        forms = ", ".join(read)
+    if any(not order.equals(orders[form]) for order in orders.values()):
         raise InputError(f"the time column {column!r} of data file {path} holds dates that read "
                          f"in several formats, in different orders: {forms} ({_examples(text)}); "
-                         f"say which with --time-format FORMAT (e.g. --time-format "
-                         f"{list(read)[-1]}), or write the dates as ISO dates (2020-01-31)")
-    return when, f"dates in the format {form}, in time order"
+                         f"{advice}")
+    regular = [name for name, dates in read.items() if _regular(dates)]
+    if len(regular) != 1:
+        differ = next(i for i in range(len(text)) if len({d.iloc[i] for d in read.values()}) > 1)
+        readings = " or ".join(f"{dates.iloc[differ]:%d %B %Y}" for dates in read.values())
+        raise InputError(f"the time column {column!r} of data file {path} holds dates that read "
+                         f"in several formats: {forms} ({_examples(text)}); they sort the same "
+                         f"either way, but {text.iloc[differ]!r} is {readings}, and the steps "
+                         f"are {'regular' if regular else 'irregular'} both ways: {advice}")
+    return read[regular[0]], (f"dates in the format {regular[0]} (the one of {forms} whose "
+                              "steps are regular), in time order")
+
+
+def _regular(dates: pd.Series) -> bool:
+    """Whether the distinct dates are evenly spaced: the same number of days (or seconds)
+    apart, or the same day of the month a fixed number of months apart (monthly, yearly)."""
+    when = pd.DatetimeIndex(dates.drop_duplicates()).sort_values()
+    if len(set(np.diff(when.asi8))) <= 1:
+        return True
+    months = np.diff(when.year * 12 + when.month)
+    same_day = len(set(zip(when.day, when.time, strict=True))) == 1
+    return same_day and len(set(months)) == 1
 
 
 def _dates_in(values: pd.Series, column: str, path: Path, form: str) -> tuple[pd.Series, str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import types
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +67,9 @@ def load_model(path: Path, *, trust_pickle: bool = False, trust: Sequence[str] =
     path : Path
         The model file.
     trust_pickle : bool
-        Allow pickle-based files (``.pkl``, ``.joblib``, a full ``torch.save``), and every type
-        in a ``.skops`` file.
+        Allow files that can run code when they are loaded: pickle-based files (``.pkl``,
+        ``.joblib``, a full ``torch.save``), every type in a ``.skops`` file, and the Python
+        code of a ``.keras`` file's ``Lambda`` layers (Keras' ``safe_mode=False``).
     trust : sequence of str
         Further types to trust in a ``.skops`` file (scikit-learn's own are always trusted).
 
@@ -77,18 +80,21 @@ def load_model(path: Path, *, trust_pickle: bool = False, trust: Sequence[str] =
     Raises
     ------
     InputError
-        A missing or unreadable file, an unknown suffix, a pickle without ``trust_pickle``,
-        or a ``.skops`` file holding types nobody trusted.
+        A missing or unreadable file, an unknown suffix, a pickle or a ``.keras`` file holding
+        Python code without ``trust_pickle``, or a ``.skops`` file holding types nobody
+        trusted.
     """
     check_file(path, "model")
     suffix = path.suffix.lower()
     if suffix not in MODEL_FORMATS:
         raise InputError(f"model file {path} has suffix {suffix!r}; supported: "
                          f"{', '.join(MODEL_FORMATS)}")
-    loader = {".keras": _keras, ".pt2": _exported, ".onnx": _onnx}.get(suffix)
+    loader = {".pt2": _exported, ".onnx": _onnx}.get(suffix)
     try:
         if loader is not None:
             return loader(path)
+        if suffix == ".keras":
+            return _keras(path, trust_pickle)
         if suffix == ".skops":
             return _skops(path, trust_pickle, trust)
         if suffix in (".pt", ".pth") and _is_torchscript(path):
@@ -106,16 +112,25 @@ def load_model(path: Path, *, trust_pickle: bool = False, trust: Sequence[str] =
                          f"{type(exc).__name__}: {first_line(exc)}") from exc
 
 
-def _keras(path: Path) -> LoadedModel:
+def _keras(path: Path, trust_pickle: bool) -> LoadedModel:
     from ..frameworks import import_keras
 
     keras = import_keras()
-    model = keras.saving.load_model(path, safe_mode=True)
+    try:
+        model = keras.saving.load_model(path, safe_mode=not trust_pickle)
+    except ValueError as exc:
+        if "safe_mode=False" not in str(exc):
+            raise
+        raise InputError(f"model file {path} holds Python code (a Lambda layer's function), "
+                         "which Keras' safe mode does not load: refused without --trust-pickle, "
+                         "because that code can do anything on this computer; pass "
+                         "--trust-pickle only for a file you made or trust") from exc
     layers = " -> ".join(f"{type(layer).__name__}({_keras_units(layer)})".replace("()", "")
                          for layer in model.layers)
     shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
-    return LoadedModel(model, MODEL_FORMATS[".keras"], f"{type(model).__name__}: {layers}",
-                       shape)
+    form = "Keras 3 model (safe mode off: --trust-pickle)" if trust_pickle else \
+        MODEL_FORMATS[".keras"]
+    return LoadedModel(model, form, f"{type(model).__name__}: {layers}", shape)
 
 
 def _keras_units(layer: Any) -> str:
@@ -125,7 +140,11 @@ def _keras_units(layer: Any) -> str:
 def _exported(path: Path) -> LoadedModel:
     import torch
 
-    program = torch.export.load(path)
+    with _logged("torch.export") as records:
+        try:
+            program = torch.export.load(path)
+        except Exception as exc:
+            raise InputError(_not_exported(path, exc, records)) from exc
     names = set(program.graph_signature.user_inputs)
     inputs = [node.meta["val"] for node in program.graph.nodes
               if node.op == "placeholder" and node.name in names]
@@ -145,6 +164,36 @@ def _exported(path: Path) -> LoadedModel:
         module = _fixed_batch_module(module, dims[0])
         summary += f"; exported for batches of {dims[0]} rows, run in chunks of that size"
     return LoadedModel(module, MODEL_FORMATS[".pt2"], summary, tuple(dims[1:]))
+
+
+@contextlib.contextmanager
+def _logged(name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records the logger ``name`` emits in the block, collected instead of printed."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger(name)
+    handlers, propagate = logger.handlers, logger.propagate  # torch gives it a stderr handler
+    logger.handlers, logger.propagate = [Collect()], False
+    try:
+        yield records
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+
+
+def _not_exported(path: Path, exc: Exception, records: Sequence[logging.LogRecord]) -> str:
+    """Why ``torch.export.load`` could not read ``path``: the error torch logged (its own
+    exception only says to look at the log), and what the file is when it is TorchScript."""
+    start = f"model file {path} is not a program saved by torch.export.save (.pt2)"
+    if _is_torchscript(path):
+        return f"{start}: it is a TorchScript module (torch.jit.save); name it .pt to run it"
+    causes = [record.exc_info[1] for record in records
+              if record.exc_info and record.exc_info[1] is not None]
+    cause = causes[0] if causes else exc
+    return f"{start}: {type(cause).__name__}: {first_line(cause).split('. ')[0]}"
 
 
 def _fixed_batch_module(program: Any, rows: int) -> Any:
