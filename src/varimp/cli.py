@@ -8,7 +8,7 @@ result before it writes anything; then, like the demo, it writes its output fold
 :mod:`varimp.output_folder` does: into a temporary folder put in place only when it succeeded,
 at an ``--out`` that is new or empty (an empty folder is kept and written into), or an earlier
 varimp output replaced with ``--overwrite``. Ctrl-C and SIGTERM stop a command the same way
-(:func:`varimp.output_folder.signals_raise`): its temporary folder is removed, one line says
+(:func:`varimp.interrupts.signals_raise`): its temporary folder is removed, one line says
 so, and the exit status is the signal's (130, 143).
 
 Python warnings (a refitted network that stopped before converging, ...), also those raised in
@@ -32,14 +32,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import VarImpError
+from .interrupts import Interrupted, signals_raise
 from .output_folder import (
     MANIFEST,
-    Interrupted,
     OutputError,
     check_out,
     one_line,
     resolve_out,
-    signals_raise,
     write_into,
 )
 

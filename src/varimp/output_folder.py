@@ -18,16 +18,16 @@ by the path the user gave. Every folder varimp creates gets the permissions of a
 ``DIR`` may be a symbolic link to a folder: the output goes into the folder it points to, and
 the link stays. Nothing is ever left behind beside ``DIR``.
 
-Interruptions: while :func:`signals_raise` is active (the command line), Ctrl-C and SIGTERM (a
-timeout, ``kill``, a batch scheduler) raise :class:`Interrupted` in the main thread, so the
-temporary folder is removed as after any failure; the few renames that put the output in place
-(and the clean-up) finish before the interruption is raised (:func:`signals_held`). Every
-temporary folder is named after the process that made it (``.varimp-new-PID@HOST-xxxxxxxx``
-inside ``DIR``, ``.NAME.varimp-PID@HOST-xxxxxxxx`` beside a new ``DIR``), so one left by a run
-that was killed outright (SIGKILL, a power cut) is recognised: removed by the next run into
-``DIR`` when its process is no longer running on this host, else named in the refusal. An
-earlier output that such a run had moved aside (``.varimp-old-...``) is never deleted: the
-refusal names it.
+Interruptions: while :func:`varimp.interrupts.signals_raise` is active (the command line),
+Ctrl-C and SIGTERM (a timeout, ``kill``, a batch scheduler) raise :class:`Interrupted` in the
+main thread, so the temporary folder is removed as after any failure; the few renames that put
+the output in place (and the clean-up) finish before the interruption is raised
+(:func:`varimp.interrupts.signals_held`). Every temporary folder is named after the process that
+made it (``.varimp-new-PID@HOST-xxxxxxxx`` inside ``DIR``, ``.NAME.varimp-PID@HOST-xxxxxxxx``
+beside a new ``DIR``), so one left by a run that was killed outright (SIGKILL, a power cut) is
+recognised: removed by the next run into ``DIR`` when its process is no longer running on this
+host, else named in the refusal. An earlier output that such a run had moved aside
+(``.varimp-old-...``) is never deleted: the refusal names it.
 """
 
 from __future__ import annotations
@@ -38,13 +38,12 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+
+from .interrupts import Interrupted, last_received, signals_held
 
 #: The file in every output folder that lists the files varimp wrote there (JSON: ``files``).
 MANIFEST = ".varimp-run.json"
@@ -52,91 +51,11 @@ MANIFEST = ".varimp-run.json"
 WORK_PREFIX = ".varimp-"
 #: The end of a temporary folder's name: the process that made it, and random letters.
 _OWNER = re.compile(r"(\d+)@([\w.-]+)-[0-9a-f]{8}$")
-#: The signals that interrupt a command (:func:`signals_raise`).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class OutputError(Exception):
     """An ``--out`` that cannot be written or replaced; the message is the one line the
     command prints."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) or SIGTERM, raised in the main thread while :func:`signals_raise` is
-    active; a KeyboardInterrupt, so that whatever stops on Ctrl-C stops on SIGTERM too."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-    @property
-    def status(self) -> int:
-        """The exit status of a process ended by this signal's default action (``128 + n``:
-        130 for SIGINT, 143 for SIGTERM)."""
-        return 128 + self.signum
-
-
-#: ``depth``: nesting of :func:`signals_held`; ``pending``: the signal it holds; ``received``:
-#: the last signal received under :func:`signals_raise`.
-_held: dict[str, int | None] = {"depth": 0, "pending": None, "received": None}
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    _held["received"] = signum
-    if _held["depth"]:
-        _held["pending"] = signum
-        return
-    raise Interrupted(signum)
-
-
-def _quiet_unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
-    """``sys.unraisablehook`` that says nothing of an :class:`Interrupted` raised where Python
-    cannot raise it (a weak reference's callback, a ``__del__``, which print it and go on):
-    :func:`write_into` raises it again before it puts anything in place."""
-
-    def hook_unless_interrupted(unraisable: Any) -> None:
-        if not isinstance(unraisable.exc_value, Interrupted):
-            hook(unraisable)
-
-    return hook_unless_interrupted
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """While the block runs, SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread;
-    elsewhere nothing changes); a signal the process ignores (``nohup``) stays ignored. The
-    earlier handlers come back after the block."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous, unraisable = {}, sys.unraisablehook
-    _held["received"] = None
-    for signum in STOP_SIGNALS:
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, _on_signal)
-    sys.unraisablehook = _quiet_unraisable(unraisable)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        sys.unraisablehook = unraisable
-        _held["received"] = None
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold a SIGINT or SIGTERM that arrives in the block (under :func:`signals_raise`) until it
-    ends, then raise it: the few renames that put an output in place, or remove a temporary
-    folder, are never cut in the middle."""
-    _held["depth"] += 1
-    try:
-        yield
-    finally:
-        _held["depth"] -= 1
-        if not _held["depth"] and _held["pending"] is not None:
-            signum, _held["pending"] = _held["pending"], None
-            raise Interrupted(signum)
 
 
 def resolve_out(given: Path) -> Path:
@@ -260,8 +179,8 @@ def write_into(given: Path, overwrite: bool, write: Callable[[Path], None]) -> P
             raise OutputError(f"varimp: cannot write --out {given}: "
                               f"{exc.strerror or exc}") from exc
         with signals_held():
-            if _held["received"] is not None:  # its Interrupted was lost (_quiet_unraisable)
-                raise Interrupted(_held["received"])
+            if last_received() is not None:  # its Interrupted was lost where Python could not
+                raise Interrupted(last_received())  # raise it (a __del__, a weakref callback)
             if place == out:
                 _move_files_in(work, out, given, overwrite)
             else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import types
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -153,10 +152,6 @@ def _exported(path: Path) -> LoadedModel:
                          "runs models of one input array")
     dims = [dim if isinstance(dim, int) else None for dim in inputs[0].shape]
     module = program.module()
-    # The training mode of an exported program is fixed when it is exported; the adapters set
-    # eval mode around every call, which torch refuses on a program: make it a plain flag.
-    module.train = types.MethodType(torch.nn.Module.train, module)
-    module.eval = types.MethodType(torch.nn.Module.eval, module)
     calls = sorted({str(node.target).split(".")[-2] for node in program.graph.nodes
                     if node.op == "call_function" and str(node.target).count(".") >= 2})
     summary = f"exported program calling {', '.join(calls)}"
