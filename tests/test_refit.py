@@ -171,6 +171,36 @@ def test_a_given_fit_is_used_as_it_is_and_a_non_callable_refused():
         resolve_fit(rm.torch_mlp(), "adam", X_TAB, Y_TAB)
 
 
+def test_a_method_of_the_given_model_is_refused_as_fit():
+    """fit=model.fit (also of a Pipeline, one of its steps, or wrapped in a partial) would
+    retrain the user's model in place: refused before any fit, saying why and what to pass;
+    the model is unchanged. Another estimator's method is accepted."""
+    import pickle
+
+    X, y = X_TAB, Y_TAB.ravel()
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        pipeline = make_pipeline(StandardScaler(), clone(model)).fit(X, y)
+    blobs = pickle.dumps(model), pickle.dumps(pipeline)
+    for given, fit, name in ((model, model.fit, "MLPRegressor.fit"),
+                             (model, functools.partial(model.fit), "MLPRegressor.fit"),
+                             (pipeline, pipeline.fit, "Pipeline.fit"),
+                             (pipeline, pipeline[-1].fit, "MLPRegressor.fit")):
+        with pytest.raises(InputError, match=(
+                rf"fit={name} is a method of the given model: each of the many fits would "
+                r"train your model itself, in place.*Pass fit=None.*or a function returning "
+                r"sklearn.base.clone\(model\).fit\(X, y\)")):
+            resolve_fit(given, fit, X, y)
+    with pytest.raises(InputError, match="fit=MLPRegressor.fit is a method of the given"):
+        varimp.randomization_test(model, X, y, method="permutation", fit=model.fit,
+                                  n_permutations=3, random_state=0, progress=False)
+    assert (pickle.dumps(model), pickle.dumps(pipeline)) == blobs
+    other = clone(model)
+    assert resolve_fit(model, other.fit, X, y)[0] == other.fit
+
+
 # -- early stopping ------------------------------------------------------------------------------
 def test_early_stopping_stops_and_keeps_the_best_epoch():
     """With a validation split, training stops once the held-out loss has not improved for

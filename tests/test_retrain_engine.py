@@ -127,6 +127,36 @@ def test_mean_removal_on_sequences_is_one_constant_over_rows_and_steps():
     np.testing.assert_array_equal(d.X[..., 1], X[..., 1])
 
 
+def test_a_fit_trains_on_exactly_the_train_rows_given(data):
+    """Train rows apart from the complement of the test rows (a time-series fold: the past
+    only): the fit sees exactly them, a removed column is held at their mean, and the fit is
+    judged on the test rows."""
+    X, y = data
+    train, test = np.arange(0, 30), np.arange(30, 40)
+    (_, d), = RetrainEngine(identity_fit, X, y, train_rows=train, test_rows=test).run(
+        [FitTask(("x2",), removed=(1,))], keep)
+    past_mean = sum(X[r, 1] for r in range(30)) / 30
+    np.testing.assert_array_equal(d.X_train[:, [0, 2, 3]], X[:30][:, [0, 2, 3]])
+    np.testing.assert_array_equal(d.y_train, y[:30])
+    np.testing.assert_array_equal(d.y_test, y[30:40])
+    np.testing.assert_allclose(d.X_train[:, 1], np.full(30, past_mean), rtol=1e-14)
+    np.testing.assert_allclose(d.X_test[:, 1], np.full(10, past_mean), rtol=1e-14)
+    (_, b), = RetrainEngine(identity_fit, X, y, train_rows=train, test_rows=test,
+                            random_state=2).run([FitTask(("b",), bootstrap=True)], keep)
+    rows = np.random.default_rng(b.seed).integers(0, 30, size=30)
+    np.testing.assert_array_equal(b.y_train, y[:30][rows])  # resampled within the train rows
+
+
+def test_an_integer_column_is_held_at_its_float_mean():
+    X = np.array([[1, 0], [0, 1], [1, 2], [0, 3], [1, 4], [0, 5], [1, 6], [1, 7], [0, 8],
+                  [1, 9]])
+    y = X[:, 1].astype(float)
+    (_, d), = RetrainEngine(identity_fit, X, y).run([FitTask(("x1",), removed=(0,))], keep)
+    assert d.X_train.dtype == np.float64
+    np.testing.assert_array_equal(d.X_train[:, 0], np.full(10, 0.6))  # 6 ones in 10 rows
+    np.testing.assert_array_equal(d.X_train[:, 1], X[:, 1])
+
+
 def test_drop_removal_deletes_the_column(data):
     X, y = data
     (_, d), = RetrainEngine(identity_fit, X, y, removal="drop").run(
@@ -221,6 +251,88 @@ def test_global_seed_restores_the_generators_also_across_threads():
     after = np.random.get_state()  # noqa: NPY002
     assert np.array_equal(after[1], states[1][1]) and after[2] == states[1][2]
     assert torch.equal(torch.get_rng_state(), states[2])
+
+
+_FRESH_PROCESS = """
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import numpy as np
+from varimp.engines.retrain import FitTask, RetrainEngine
+
+def torch_fit(X, y):  # imports torch in its body, takes no random_state
+    import torch
+    return float(torch.nn.Linear(3, 1).weight.sum())
+
+def keras_fit(X, y):  # imports keras in its body: unseeded initializers, fitted
+    import keras
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="tanh"),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    return float(np.asarray(model.get_weights()[0]).sum())
+
+if __name__ == "__main__":
+    before = "torch" in sys.modules or "keras" in sys.modules
+    X = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    y = X[:, 0]
+    tasks = [FitTask(("t", i)) for i in range(3)]
+    runs = {}
+    for name, fit in (("torch", torch_fit), ("keras", keras_fit)):
+        def run(**options):
+            return RetrainEngine(fit, X, y, random_state=1, progress=False, **options).run(
+                tasks, lambda model, data: model)
+        runs[name] = [run(), run(), run(n_jobs=2)]
+    print(json.dumps({"imported_before": before, **runs}))
+"""
+
+
+def test_a_fit_importing_torch_or_keras_in_its_body_is_seeded_on_its_first_call(tmp_path):
+    """In a fresh process where neither torch nor Keras is imported yet, a fit without
+    random_state that imports one of them in its body gives the same numbers on its first call
+    as on the next, and as on two joblib processes (each a first call there too)."""
+    import json
+    import subprocess
+
+    script = tmp_path / "fresh.py"
+    script.write_text(_FRESH_PROCESS)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, check=True)
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert runs.pop("imported_before") is False
+    for name, (first, second, on_two_processes) in runs.items():
+        assert len(set(first)) == 3, (name, first)  # three seeds, three networks
+        assert first == second == on_two_processes, (name, first, second, on_two_processes)
+
+
+def test_python_random_in_a_seeded_block_is_private_to_its_thread():
+    """Another thread drawing from Python's random while a fit's block runs (as Dask's event
+    loop does at every heartbeat) does not shift the fit's draws; outside any block, random
+    is Python's own again, and Keras' global seed generator is the caller's."""
+    import keras
+    from keras.src.backend.common import global_state
+
+    keras.random.normal((1,))  # the caller's global seed generator exists
+    callers = global_state.get_global_attribute("global_seed_generator")
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.is_set():
+            random.sample(range(100), 5)
+
+    other = threading.Thread(target=heartbeat)
+    other.start()
+    try:
+        with global_seed(9):
+            draws = [random.random() for _ in range(2000)]
+            assert global_state.get_global_attribute("global_seed_generator") is None
+            keras.random.normal((1,))  # a generator of the block's own, from the seeded random
+    finally:
+        stop.set()
+        other.join()
+    reference = random.Random(9)
+    assert draws == [reference.random() for _ in range(2000)]
+    assert global_state.get_global_attribute("global_seed_generator") is callers
+    assert isinstance(random.random.__self__, random.Random)  # Python's own, no dispatcher
 
 
 def vandal_fit(X, y):
@@ -351,6 +463,78 @@ def test_failures_name_the_fit(client, data, backend):
         np.testing.assert_array_equal(a.X_train, b.X_train)
 
 
+def _dies_on_x3(X, y):
+    if X[0, 2] == X[1, 2]:
+        os._exit(1)
+    time.sleep(0.5)
+    return "ok"
+
+
+def _raises_on_x3(X, y):
+    if X[0, 2] == X[1, 2]:
+        raise ValueError("boom")
+    return "ok"
+
+
+def test_on_its_own_cluster_the_fit_that_kills_its_worker_is_named_and_logs_stay_quiet(
+        data, capfd):
+    """Four fits on the 2-worker LocalCluster varimp starts, one of which (the third) kills
+    its worker: no retry on another worker, one fit per worker at a time, so the error names
+    that fit, not one cancelled with it; and no worker traceback or Dask warning reaches
+    stderr, for a dying fit or a raising one."""
+    X, y = data
+    tasks = [FitTask(("backward", 1, f"x{j + 1}"), removed=(j,)) for j in (0, 1, 2, 3)]
+    with session(n_jobs=2, backend="dask"):  # one cluster for both runs
+        with pytest.raises(ModelError, match=r"worker died while running fit \('backward', 1, "
+                                             r"'x3'\)"):
+            RetrainEngine(_dies_on_x3, X, y, backend="dask").run(tasks, keep)
+        with pytest.raises(ModelError, match=r"fit \('backward', 1, 'x3'\) raised ValueError"):
+            RetrainEngine(_raises_on_x3, X, y, backend="dask").run(tasks, keep)
+    err = capfd.readouterr().err
+    for noise in ("Compute Failed", "Traceback", "Restarting worker", "distributed."):
+        assert noise not in err, err[-2000:]
+
+
+def _cancels_itself(X, y):
+    if X[0, 2] == X[1, 2]:
+        from distributed import Future, get_client
+
+        time.sleep(0.3)
+        client = get_client()
+        client.cancel([Future(get_worker().get_current_task(), client)], force=True)
+    time.sleep(1.0)
+    return "ok"
+
+
+def test_a_cancellation_says_a_worker_or_the_scheduler_went_away_and_what_was_running(
+        client, data):
+    """A fit cancelled on the cluster (here by itself, as when its worker's scheduler goes
+    away): the error names it, says what can cancel a fit, and lists the fits known to be
+    running then (both workers' first fits, which announced their start)."""
+    X, y = data
+    tasks = [FitTask(("backward", 1, f"x{j + 1}"), removed=(j,)) for j in (0, 2, 1)]
+    with client.as_current(), pytest.raises(ModelError) as caught:
+        RetrainEngine(_cancels_itself, X, y, backend="dask").run(tasks, keep)
+    assert str(caught.value) == (
+        "fit ('backward', 1, 'x3') was cancelled on the Dask cluster: a worker or the "
+        "scheduler went away. Running then: ('backward', 1, 'x1'), ('backward', 1, 'x3').")
+
+
+def test_a_fit_returning_the_given_model_itself_is_refused(data):
+    """A fit that trains the user's model in place and returns it (run in this process) is a
+    ModelError that says so; a fit returning a new model is fine."""
+    X, y = data
+    user_model = MLPRegressor(hidden_layer_sizes=(2,), max_iter=5)
+
+    def in_place(X, y):
+        return user_model
+
+    with pytest.raises(ModelError, match=r"fit \('a',\) returned the given model itself: "
+                                         r"it trained the model you passed in place"):
+        RetrainEngine(in_place, X, y, model=user_model).run([FitTask(("a",))], keep)
+    assert RetrainEngine(in_place, X, y).run([FitTask(("a",))], lambda m, d: 1.0) == [1.0]
+
+
 def test_execute_runs_the_fits_of_several_engines_in_one_dispatch(client, data):
     """Fits planned by engines with other held-out rows, removal and seeds run together and
     give what each engine's own run gives, on every backend."""
@@ -426,6 +610,7 @@ def test_an_input_error_from_evaluate_keeps_its_class(data):
     ({"removal": "zero"}, "removal must be one of"),
     ({"test_rows": np.arange(60)}, "test_rows must be"),
     ({"test_rows": [0, 0]}, "test_rows must be"),
+    ({"train_rows": [0, 60]}, r"train_rows must be distinct row indices in \[0, 60\)"),
 ])
 def test_bad_options(data, options, message):
     X, y = data

@@ -609,14 +609,15 @@ def test_members_of_a_stepwise_ensemble_search_on_their_own_rows_with_their_own_
 
 
 class ClassRecorder:
-    """``fit`` that records the targets of every fit and returns the given classifier."""
+    """``fit`` that records the targets of every fit and returns a copy of the given
+    classifier (never the classifier itself: that would have been trained in place)."""
 
     def __init__(self, model):
         self.model, self.seen = model, []
 
     def __call__(self, X, y):
         self.seen.append(np.asarray(y).copy())
-        return self.model
+        return copy.deepcopy(self.model)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -5,7 +5,9 @@ ensembles) train many new networks. :func:`resolve_fit` turns what the user gave
 callable ``fit(X, y, random_state=None) -> model`` and a description of it (recorded in
 ``details["fit"]``):
 
-- ``fit`` given: used as it is (``random_state`` is passed when its signature takes it);
+- ``fit`` given: used as it is (``random_state`` is passed when its signature takes it); a
+  method of the model itself (``fit=model.fit``) is refused, as it would retrain the user's
+  model in place (:func:`check_not_in_place`);
 - a scikit-learn estimator or Pipeline: ``sklearn.base.clone`` of it, every ``random_state``
   parameter (of every step) set to the fit's seed, then ``fit(X, y)``: the user's
   hyper-parameters, fresh weights;
@@ -36,6 +38,8 @@ user's model, so that it travels to worker processes and leaves the model untouc
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 import warnings
 from collections.abc import Callable
@@ -98,7 +102,8 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     Raises
     ------
     InputError
-        ``fit`` is not callable, or ``fit`` is None and ``model`` cannot be refitted.
+        ``fit`` is not callable or is a method of ``model`` (:func:`check_not_in_place`), or
+        ``fit`` is None and ``model`` cannot be refitted.
 
     Warns
     -----
@@ -111,6 +116,7 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
         if not callable(fit):
             raise InputError(f"fit must be a callable fit(X, y) -> model, or None to refit a "
                              f"copy of the model; received {describe(fit)}")
+        check_not_in_place(fit, model)
         if isinstance(fit, NetworkRefit):  # varimp's rebuild, altered (the CLI's --fit-epochs)
             return fit, fit.description(type(adapt(model).model).__name__)
         if isinstance(fit, SklearnRefit):  # a clone with other parameters (--fit-epochs)
@@ -138,6 +144,40 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
                       f"also differ from it in: {'; '.join(refit.not_carried)}. Pass fit= to "
                       f"reproduce your own training exactly", UserWarning, stacklevel=1)
     return refit, description
+
+
+def check_not_in_place(fit: object, model: object) -> None:
+    """Refuse a ``fit`` that trains the user's model itself: a bound method (``model.fit``,
+    also wrapped in ``functools.partial``) of the model or of a step of its Pipeline. Every
+    fit would retrain the user's model in place, and the retraining methods never change it.
+
+    Raises
+    ------
+    InputError
+        Naming the method and what to pass instead.
+    """
+    inner = fit
+    while isinstance(inner, functools.partial):
+        inner = inner.func
+    owner = getattr(inner, "__self__", None)
+    if owner is None or not inspect.ismethod(inner):
+        return
+    given = adapt(model).model
+    parts = [given] + [step for _, step in getattr(given, "steps", ()) if step is not None]
+    if not any(owner is part for part in parts):
+        return
+    clone = ("a function returning sklearn.base.clone(model).fit(X, y)"
+             if hasattr(given, "get_params") else
+             "a function that builds and trains a new model")
+    raise InputError(f"fit={type(owner).__name__}.{inner.__name__} is a method of the given "
+                     f"model: each of the many fits would train your model itself, in place, "
+                     f"and varimp never changes the model it is given. Pass fit=None (varimp "
+                     f"refits a copy: {_COPY}), or {clone}")
+
+
+#: What ``fit=None`` does, in a few words (for messages).
+_COPY = ("a scikit-learn clone, or a PyTorch or Keras network rebuilt with fresh weights and "
+         "trained by varimp's seeded trainer")
 
 
 def _name(fit: object) -> str:
@@ -392,4 +432,4 @@ def _recurrent_arguments(recurrent: list, dense: list, layers: list, kind: str, 
 
 
 __all__ = ["MLP_TRAINING", "RECURRENT_TRAINING", "SEED_GLOBAL", "SEED_PASSED", "NetworkRefit",
-           "SklearnRefit", "check_fraction", "resolve_fit"]
+           "SklearnRefit", "check_fraction", "check_not_in_place", "resolve_fit"]

@@ -8,6 +8,7 @@ and data settings were fixed before, so the runner changes only where the work h
 from __future__ import annotations
 
 import contextlib
+import logging
 import numbers
 import os
 import shutil
@@ -85,13 +86,16 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
     if client is None:
         cluster, client = start_cluster(engine.n_workers if engine.n_jobs else 2)
     futures: list[Any] = []
+    run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
+    topic = f"varimp-started-{run_id}"
+    started: set[int] = set()  # fits that announced their start (events, via the scheduler)
+    client.subscribe_topic(topic, lambda event: started.add(int(event[1])))
     try:
         n_workers = max(1, sum(client.nthreads().values()))
-        job = _replace(job, threads=_threads_by_host(client))
+        job = _replace(job, threads=_threads_by_host(client), topic=topic)
         data = client.scatter([engine.X, engine.y, engine.fit, evaluate, job], broadcast=True,
                               hash=False)
         shared: dict[int, Any] = {}
-        run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
         labels: dict[str, tuple] = {}
 
         def submit(items: list[SeededFit]) -> list[Any]:
@@ -120,17 +124,20 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
         unfinished = len(fits)
         top_up(unfinished)
         results: dict[int, TaskResult] = {}
+
         for future in pending:
             try:
                 result = future.result()
             except KilledWorker as exc:
-                label = labels.get(getattr(exc, "task", None), None)
-                name = repr(label) if label is not None else "an unknown fit"
+                key = getattr(exc, "task", None)
+                name = repr(labels[key]) if key in labels else "an unknown fit"
                 raise ModelError(f"a Dask worker died while running fit {name}: {exc}") \
                     from exc
             except CancelledError as exc:
+                running = [labels[futures[i].key] for i in sorted(started - set(results))]
                 raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
-                                 "cluster (a worker or the scheduler went away)") from exc
+                                 f"cluster: a worker or the scheduler went away. "
+                                 f"{_running_when_lost(client, labels, running)}") from exc
             results[result.index] = result
             if result.index < len(fits):
                 unfinished -= 1
@@ -140,11 +147,35 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
         extra.check()
         return [results[index] for index in range(len(results))]
     finally:
+        with contextlib.suppress(Exception):  # a client whose scheduler went away
+            client.unsubscribe_topic(topic)
         if futures:
             client.cancel(futures)
         if cluster is not None:
             client.close()
             cluster.close()
+
+
+def _running_when_lost(client: Any, labels: dict[str, tuple], running: list[tuple]) -> str:
+    """Which fits were running when a cancellation came: those the scheduler lists as
+    processing on a worker it removed (its ``remove-worker`` events, when it still answers
+    within 2 s), and those that announced their start without finishing (``running``; the
+    announcement of a fit that killed its worker at once may never have left it)."""
+    lost: list[tuple] = []
+    with contextlib.suppress(Exception):  # the scheduler itself went away
+        events = client.sync(client.scheduler.events, topic="all", callback_timeout=2)
+        lost = [labels[key] for _, event in events if isinstance(event, dict)
+                and event.get("action") == "remove-worker"
+                for key in sorted(event.get("processing-tasks", ())) if key in labels]
+    parts = []
+    if lost:
+        parts.append(f"Running on the workers that went away: "
+                     f"{', '.join(repr(label) for label in lost)}")
+    rest = [label for label in running if label not in lost]
+    if rest:
+        parts.append(f"{'Also running' if lost else 'Running'} then: "
+                     f"{', '.join(repr(label) for label in rest)}")
+    return ". ".join(parts) + "." if parts else "No fit was known to be running then."
 
 
 class Ahead:
@@ -219,10 +250,16 @@ def current_client() -> Any:
 #: (it samples every running task's stack 100 times a second), and the event loops' tick and
 #: system monitor, which feed the dashboard, at 1 s and 5 s instead of 20 ms and 0.5 s. Each
 #: wakes the worker's event loop, which then takes the GIL from the fit: together about 8% of a
-#: small network's training time.
-_QUIET_CLUSTER = {"distributed.worker.profile.enabled": False,
-                  "distributed.admin.tick.interval": "1s",
-                  "distributed.admin.system-monitor.interval": "5s"}
+#: small network's training time. A fit that kills its worker is not retried on another
+#: (allowed-failures 0, instead of 3): it fails at once, as a ``KilledWorker`` naming it, rather
+#: than killing the other workers in turn; and a single-threaded worker holds one fit at a time
+#: (worker-saturation 1.0, instead of 1.1 rounded up to 2), so that a dead worker takes no
+#: queued fit down with the one that killed it.
+_OWN_CLUSTER = {"distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s",
+                "distributed.admin.system-monitor.interval": "5s",
+                "distributed.scheduler.allowed-failures": 0,
+                "distributed.scheduler.worker-saturation": 1.0}
 
 
 #: Why a LocalCluster's worker processes fail to start, most often.
@@ -236,16 +273,22 @@ _CLUSTER_FAILED = (
 
 
 def start_cluster(n_workers: int) -> tuple[Any, Any]:
-    """A LocalCluster of single-threaded worker processes, no dashboard (``_QUIET_CLUSTER``);
+    """A LocalCluster of single-threaded worker processes, no dashboard (``_OWN_CLUSTER``);
     a worker that fails to start (a script without a main guard) is a :class:`VarImpError`
-    that says so."""
+    that says so.
+
+    Its logs are silenced while it lives (``silence_logs``: Dask's own switch, which sets the
+    level of distributed's stderr handlers in this process and in the workers): a failure is
+    reported as a :class:`varimp.ModelError` naming the fit, so the workers' "Compute Failed"
+    tracebacks and the nannies' and scheduler's warnings about a dead worker would only repeat
+    it. A cluster of the user's own keeps its logging."""
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set(_QUIET_CLUSTER):
+    with dask.config.set(_OWN_CLUSTER):
         try:
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         except RuntimeError as exc:  # "Nanny failed to start.": a worker process died at start
             raise VarImpError(_CLUSTER_FAILED.format(error=f"{type(exc).__name__}: {exc}")) \
                 from exc

@@ -6,6 +6,13 @@ permuted, rows resampled); :class:`SeededFit` pairs it with its seed and its eng
 model on them and hands it, with the data (:class:`FitData`), to ``evaluate``. The dispatch of
 many fits is :mod:`varimp.engines.retrain`'s.
 
+Training and held-out rows
+    The engine's :class:`DataSetting` names the rows a fit trains on (``train_rows``) and
+    those it is judged on (``test_rows``): a fold of a time-series split trains on its past
+    rows only, an explicit ``(train, test)`` fold on exactly its train rows. Without
+    ``train_rows`` a fit trains on every row but the held-out ones; without ``test_rows`` it is
+    judged on every row.
+
 Random draws of a task
     ``rng = numpy.random.default_rng(seed)``; then, in this order, ``permute_y``:
     ``order = rng.permutation(n)`` and the targets become ``y[order]`` (every row, training and
@@ -18,21 +25,24 @@ Random draws of a task
 Removing an input
     ``removal="mean"`` (the default) holds a removed column at its mean over the training rows
     (over rows and time steps for sequences: one constant everywhere), in the training, held-out
-    and full data alike. The network keeps its input width, so any ``fit(X, y)`` works
-    unchanged, and for a first dense layer a constant input is equivalent to a missing one (its
-    weights fold into the bias). ``removal="drop"`` deletes the columns, for a ``fit`` that
-    accepts fewer of them.
+    and full data alike. The mean is a float: integer or boolean ``X`` becomes float64 for every
+    fit (a 0/1 column is held at, say, 0.55, never truncated to 0). The network keeps its input
+    width, so any ``fit(X, y)`` works unchanged, and for a first dense layer a constant input is
+    equivalent to a missing one (its weights fold into the bias). ``removal="drop"`` deletes
+    the columns, for a ``fit`` that accepts fewer of them.
 
 Seeding a fit
     A ``fit`` that takes ``random_state`` is called with the fit's seed. Any other ``fit`` runs
-    inside :func:`global_seed`: Python's ``random``, NumPy's global generator and torch's (CPU,
-    and CUDA once initialised) are seeded from the fit's seed and restored afterwards, so a fit
-    that draws from them (``np.random.rand``, a module's default initialisation, an
-    estimator's ``random_state=None``) is reproducible too, and the caller's process sees its
-    generators as they were. Fits running at once in threads of one process share those global
-    generators, so such fits are reproducible one per process only (sequentially, on joblib
-    processes, on single-threaded Dask workers), not with ``backend="threading"`` or Dask
-    workers of several threads.
+    inside :func:`global_seed`: Python's ``random``, NumPy's global generator, torch's (CPU, and
+    CUDA once initialised; torch is imported first when installed, so a fit that imports it in
+    its body is seeded on its first call in a process too) and Keras' global seed generator are
+    seeded from the fit's seed and restored afterwards, so a fit that draws from them
+    (``np.random.rand``, a module's default initialisation, a Keras layer's unseeded
+    initializer, an estimator's ``random_state=None``) is reproducible too, and the caller's
+    process sees its generators as they were. Fits running at once in threads of one process
+    share those global generators, so such fits are reproducible one per process only
+    (sequentially, on joblib processes, on single-threaded Dask workers), not with
+    ``backend="threading"`` or Dask workers of several threads.
 
 Warnings
     A fit that runs in another process (a joblib or Dask worker) records the Python warnings of
@@ -50,6 +60,8 @@ Failures
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import inspect
 import numbers
 import os
@@ -123,13 +135,30 @@ class FitData:
 @dataclass(frozen=True, eq=False)
 class DataSetting:
     """How an engine alters the data of every fit: the removal, the training means a removed
-    column is held at, the held-out rows (None: train and test on all rows) and the strata of
-    a stratified bootstrap (a classifier's class index of every row, or None)."""
+    column is held at (float), the rows every fit trains on (None: every row not held out),
+    the held-out rows (None: judged on every row) and the strata of a stratified bootstrap (a
+    classifier's class index of every row, or None)."""
 
     removal: str
     means: np.ndarray
+    train_rows: np.ndarray | None
     test_rows: np.ndarray | None
     strata: np.ndarray | None = None
+
+    def training(self, n: int) -> np.ndarray:
+        """The rows every fit trains on, out of ``n``."""
+        return training_rows(self.train_rows, self.test_rows, n)
+
+
+def training_rows(train_rows: np.ndarray | None, test_rows: np.ndarray | None, n: int
+                  ) -> np.ndarray:
+    """The rows a fit trains on, out of ``n``: ``train_rows`` when given, else every row not in
+    ``test_rows``."""
+    if train_rows is not None:
+        return train_rows
+    if test_rows is None:
+        return np.arange(n)
+    return np.setdiff1d(np.arange(n), test_rows)
 
 
 @dataclass(frozen=True)
@@ -174,12 +203,18 @@ class Job:
     """What every worker needs besides the data, the callables and the fit itself (small).
 
     ``caller``: the process that dispatched the fits (:func:`this_process`); a fit running in
-    any other process records its warnings and returns them with its result."""
+    any other process records its warnings and returns them with its result. ``model``: the
+    ``id`` of the user's model, which a fit run in the caller's process must not return (it
+    would have trained the user's model in place); None: not checked. ``topic``: on Dask, the
+    event topic a fit announces its start on (its index), so that the caller knows which fits
+    were running when a worker or the scheduler went away."""
 
     seeded: bool
     threads: int | dict[str, int] | None
     trace_dir: str | None = None
     caller: tuple[int, str] = field(default_factory=this_process)
+    model: int | None = None
+    topic: str | None = None
 
 
 class TaskResult(NamedTuple):
@@ -200,6 +235,10 @@ def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y
     marker = os.path.join(job.trace_dir, str(index)) if job.trace_dir else None
     if marker is not None:
         open(marker, "w").close()
+    if job.topic is not None:
+        from distributed import get_worker
+
+        get_worker().log_event(job.topic, index)
     elsewhere = this_process() != job.caller
     try:
         with warnings.catch_warnings(record=True) if elsewhere else \
@@ -208,7 +247,7 @@ def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y
                 warnings.simplefilter("always")  # the caller's filters decide
             with thread_limits(_local_threads(job.threads)):
                 try:
-                    value = _fit_and_evaluate(item, setting, X, y, fit, evaluate, job.seeded)
+                    value = _fit_and_evaluate(item, setting, X, y, fit, evaluate, job)
                 except VarImpError as exc:
                     if not item.optional:
                         raise
@@ -241,18 +280,22 @@ def warn_again(results: list[TaskResult]) -> None:
 
 
 def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: np.ndarray,
-                      fit: Callable, evaluate: Callable, seeded: bool) -> Any:
+                      fit: Callable, evaluate: Callable, job: Job) -> Any:
     task = item.task
-    data = fit_data(task, item.seed, X, y, setting.removal, setting.means, setting.test_rows,
-                    setting.strata)
-    kwargs = {"random_state": item.seed} if seeded else {}
+    data = fit_data(task, item.seed, X, y, setting)
+    kwargs = {"random_state": item.seed} if job.seeded else {}
     try:
-        with contextlib.nullcontext() if seeded else global_seed(item.seed):
+        with contextlib.nullcontext() if job.seeded else global_seed(item.seed):
             model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
     except Exception as exc:
         raise _failure(exc, f"fit {task.label!r} raised") from exc
     if model is None:
         raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
+    if job.model is not None and id(model) == job.model and this_process() == job.caller:
+        raise ModelError(f"fit {task.label!r} returned the given model itself: it trained the "
+                         "model you passed in place, which varimp never changes. fit must "
+                         "return a new model, e.g. sklearn.base.clone(model).fit(X, y), or "
+                         "pass fit=None to let varimp refit a copy")
     try:
         value = evaluate(model, data)
     except Exception as exc:
@@ -263,38 +306,46 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
     return value
 
 
-def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, removal: str,
-             means: np.ndarray, test_rows: np.ndarray | None,
-             strata: np.ndarray | None = None) -> FitData:
+def fit_data(task: FitTask, seed: int, X: np.ndarray, y: np.ndarray, setting: DataSetting
+             ) -> FitData:
     """The arrays one task trains and is evaluated on (fresh arrays; ``X``, ``y`` untouched).
 
-    Draws, from ``rng = numpy.random.default_rng(seed)`` in this order: ``rng.permutation(n)``
-    when ``task.permute_y``, then the bootstrap rows (:func:`bootstrap_rows`, stratified by
-    ``strata``: the class of every row of ``y``, permuted with it) when ``task.bootstrap``.
+    The training rows are ``setting``'s (:meth:`DataSetting.training`), the held-out rows its
+    ``test_rows`` (None: every row). Draws, from ``rng = numpy.random.default_rng(seed)`` in
+    this order: ``rng.permutation(n)`` when ``task.permute_y``, then the bootstrap rows
+    (:func:`bootstrap_rows`, stratified by ``setting.strata``: the class of every row of
+    ``y``, permuted with it) when ``task.bootstrap``.
     """
     rng = np.random.default_rng(seed)
     removed = list(task.removed)
-    if removal == "drop":
+    if setting.removal == "drop":
         X_all = np.delete(X, removed, axis=-1)
-    else:
-        X_all = np.array(X, copy=True)
-        X_all[..., removed] = means[removed].astype(X_all.dtype, copy=False)
+    else:  # a removed column is held at its float mean: integer X becomes float64
+        X_all = np.array(X, dtype=_held_dtype(X.dtype), copy=True)
+        X_all[..., removed] = setting.means[removed]
     order = rng.permutation(y.shape[0]) if task.permute_y else None
     y_all = np.array(y, copy=True) if order is None else y[order]
+    strata = setting.strata
     if strata is not None and order is not None:
         strata = strata[order]
-    if test_rows is None:
+    train, test = setting.train_rows, setting.test_rows
+    if train is None and test is None:
         X_train, y_train, X_test, y_test = X_all, y_all, X_all, y_all
     else:
-        train = np.ones(X.shape[0], dtype=bool)
-        train[test_rows] = False
+        train = setting.training(X.shape[0])
         X_train, y_train = X_all[train], y_all[train]
-        X_test, y_test = X_all[test_rows], y_all[test_rows]
+        X_test, y_test = (X_all, y_all) if test is None else (X_all[test], y_all[test])
         strata = None if strata is None else strata[train]
     if task.bootstrap:
         rows = bootstrap_rows(rng, X_train.shape[0], strata)
         X_train, y_train = X_train[rows], y_train[rows]
     return FitData(task, seed, X_train, y_train, X_test, y_test, X_all, y_all)
+
+
+def _held_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of data with columns held at a float mean: float64 for integer or boolean
+    ``X``, else ``X``'s own (a float32 network keeps float32 inputs)."""
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
 def bootstrap_rows(rng: np.random.Generator, n: int, strata: np.ndarray | None = None
@@ -341,40 +392,142 @@ class _GlobalStates:
     saved: tuple | None = None
 
 
+#: Python's module-level ``random`` functions (methods of its hidden shared instance).
+_RANDOM_FUNCTIONS = tuple(name for name in random.__all__
+                          if isinstance(getattr(getattr(random, name), "__self__", None),
+                                        random.Random))
+
+
+class _ThreadRandom:
+    """Python's ``random`` functions, private to each thread inside a :func:`global_seed` block.
+
+    While a block runs, ``random.random``, ``random.randint``, ... are dispatchers: in a thread
+    inside a block they draw from that block's own ``random.Random(seed)``, elsewhere from
+    Python's shared instance as usual. Other threads then cannot shift a fit's draws: Dask's
+    worker draws from ``random`` in its event-loop thread at every heartbeat (``dask.sizeof``
+    samples the message), and Keras draws the seed of every unseeded initializer from it."""
+
+    local = threading.local()
+    originals: dict[str, Callable] = {}
+
+    @classmethod
+    def install(cls) -> None:
+        for name in _RANDOM_FUNCTIONS:
+            cls.originals[name] = original = getattr(random, name)
+            setattr(random, name, cls._dispatcher(name, original))
+
+    @classmethod
+    def uninstall(cls) -> None:
+        for name, original in cls.originals.items():
+            setattr(random, name, original)
+        cls.originals.clear()
+
+    @classmethod
+    def _dispatcher(cls, name: str, original: Callable) -> Callable:
+        @functools.wraps(original)
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            own = getattr(cls.local, "generator", None)
+            return (original if own is None else getattr(own, name))(*args, **kwargs)
+
+        return dispatch
+
+
 def global_seed(seed: int) -> contextlib.AbstractContextManager[None]:
-    """A block in which Python's ``random``, NumPy's global generator and torch's (when torch is
-    imported; CUDA only once initialised) are seeded from ``seed``; their states are restored
-    afterwards, also when the block raises. Blocks running at once in several threads restore
-    the states of before the first one once the last one ends (their draws mix: threads
-    sharing these generators cannot be reproducible)."""
+    """A block in which every global generator a fit may draw from is seeded from ``seed``:
+    Python's ``random``, NumPy's global generator, torch's (imported here when it is installed,
+    so that a fit importing torch in its body is seeded on its first call in a process too; CUDA
+    only once initialised) and Keras' global seed generator (see below). Their states are
+    restored afterwards, also when the block raises.
+
+    Python's module-level ``random`` functions draw, in the block's thread, from a generator of
+    its own (:class:`_ThreadRandom`), so that no other thread (Dask's event loop, another fit's
+    block) shifts them; Python's shared instance is seeded too, for code that bound its
+    functions before (``from random import random``). NumPy's and torch's global generators are
+    shared by all threads: blocks running at once in several threads restore the states of
+    before the first one once the last one ends, and their draws mix (threads sharing these
+    generators cannot be reproducible).
+
+    Keras draws the seed of an unseeded initializer, and the first state of its global
+    ``SeedGenerator`` (``keras.random`` calls without ``seed``: dropout, noise), from Python's
+    ``random``; the global generator is made once per process and thread and then advances,
+    so a second fit in a process would continue from the first one's draws. The block removes
+    it (Keras makes a new one from the seeded ``random`` on first use) and puts the caller's
+    back afterwards; Keras need not be imported for this.
+    """
     return _global_seed(int(seed) % 2**32)
 
 
 @contextlib.contextmanager
 def _global_seed(seed: int) -> Iterator[None]:
+    torch = _torch()
     with _GlobalStates.lock:
         if _GlobalStates.depth == 0:
-            _GlobalStates.saved = _global_states()
+            _GlobalStates.saved = _global_states(torch)
+            _ThreadRandom.install()
         _GlobalStates.depth += 1
-        random.seed(seed)
+        _ThreadRandom.originals["seed"](seed)  # the shared instance
         np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is what is seeded
-        torch = sys.modules.get("torch")
         if torch is not None:
             torch.random.default_generator.manual_seed(seed)
             if torch.cuda.is_initialized():
                 torch.cuda.manual_seed_all(seed)
+    own_random = getattr(_ThreadRandom.local, "generator", None)
+    _ThreadRandom.local.generator = random.Random(seed)
+    keras_generator = _swap_keras_generator(sys.modules.get(_KERAS_STATE), None)
     try:
         yield
     finally:
+        # Keras perhaps imported by the fit: its generator made in the block goes too
+        _swap_keras_generator(sys.modules.get(_KERAS_STATE), keras_generator)
+        _ThreadRandom.local.generator = own_random
         with _GlobalStates.lock:
             _GlobalStates.depth -= 1
             if _GlobalStates.depth == 0:
-                _restore(_GlobalStates.saved)
+                _ThreadRandom.uninstall()
+                _restore(_GlobalStates.saved, torch)
                 _GlobalStates.saved = None
 
 
-def _global_states() -> tuple:
-    torch = sys.modules.get("torch")
+#: Where Keras 3 keeps its global (per-thread) seed generator.
+_KERAS_STATE = "keras.src.backend.common.global_state"
+_KERAS_GENERATOR = "global_seed_generator"
+
+
+def _swap_keras_generator(module: Any, generator: Any) -> Any:
+    """Set Keras' global seed generator (this thread's) to ``generator``; return the previous
+    one (None: none yet, or Keras not imported)."""
+    if module is None:
+        return None
+    previous = module.get_global_attribute(_KERAS_GENERATOR)
+    module.set_global_attribute(_KERAS_GENERATOR, generator)
+    return previous
+
+
+#: Modules imported (when installed) before a :func:`global_seed` block seeds anything: torch,
+#: whose generator the block seeds, and ``rich.style``, which draws from Python's ``random``
+#: when first imported (``count(getrandbits(24))``) and which Keras imports: without it, a fit
+#: that imports Keras in its body would draw other initial weights on its first call in a
+#: process than on later ones.
+_IMPORTED_FIRST = ("torch", "rich.style")
+
+
+@functools.cache
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a parent package missing
+        return False
+
+
+def _torch() -> Any:
+    """torch (None when it is not installed), after importing :data:`_IMPORTED_FIRST`."""
+    for name in _IMPORTED_FIRST:
+        if name not in sys.modules and _installed(name):
+            importlib.import_module(name)
+    return sys.modules.get("torch")
+
+
+def _global_states(torch: Any) -> tuple:
     torch_state = cuda = None
     if torch is not None:
         torch_state = torch.get_rng_state()
@@ -382,11 +535,10 @@ def _global_states() -> tuple:
     return random.getstate(), np.random.get_state(), torch_state, cuda  # noqa: NPY002
 
 
-def _restore(states: tuple) -> None:
+def _restore(states: tuple, torch: Any) -> None:
     python, numpy_state, torch_state, cuda = states
     random.setstate(python)
     np.random.set_state(numpy_state)  # noqa: NPY002
-    torch = sys.modules.get("torch")
     if torch is not None and torch_state is not None:
         torch.set_rng_state(torch_state)
         if cuda is not None:
@@ -454,4 +606,5 @@ def check_removed(task: FitTask, n_features: int, removal: str) -> None:
 
 __all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
            "TaskResult", "accepts_random_state", "bootstrap_rows", "check_removed", "fit_data",
-           "global_seed", "host_of", "run_task", "this_process", "thread_limits", "warn_again"]
+           "global_seed", "host_of", "run_task", "this_process", "thread_limits",
+           "training_rows", "warn_again"]

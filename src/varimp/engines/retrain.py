@@ -14,8 +14,10 @@ Seeds
     the list, a seed ``int(child.generate_state(1)[0])`` in ``[0, 2**32)`` (valid for
     scikit-learn, torch and NumPy alike). Every seed is drawn before anything is dispatched, so
     a result depends on ``random_state`` and the task's position only: not on the backend, the
-    number of workers or the order in which fits finish. :meth:`RetrainEngine.fits` pairs each
-    task with its seed and its engine's data settings (a :class:`SeededFit`);
+    number of workers or the order in which fits finish (with ``common_seed``, every task gets
+    the first of them: common random numbers, for fits meant to differ by their task only).
+    :meth:`RetrainEngine.fits` pairs each task with its seed and its engine's data settings (a
+    :class:`SeededFit`);
     :meth:`RetrainEngine.execute` runs any such list in one dispatch, also fits planned by other
     engines over the same ``fit``, ``X`` and ``y`` (other seeds, held-out rows or removal), so
     that a search can run the fits of several steps or folds side by side.
@@ -43,10 +45,15 @@ Warnings
     the command line, never printed raw by a worker.
 
 Failures
-    A fit or an evaluation that raises, a fit that returns None, an evaluation that returns a
-    non-finite number (or a float array holding one), or a worker process that dies raises a
-    :class:`varimp.ModelError` naming the fit (its task label); the remaining fits are
-    cancelled and a cluster started for the call is closed. A fit marked ``optional`` (run
+    A fit or an evaluation that raises, a fit that returns None (or, in this process, the
+    user's ``model`` itself), an evaluation that returns a non-finite number (or a float array
+    holding one), or a worker process that dies raises a :class:`varimp.ModelError` naming the
+    fit (its task label); the remaining fits are cancelled and a cluster started for the call
+    is closed. On Dask, a dead worker's fit is named by the scheduler (``KilledWorker``; the
+    cluster varimp starts does not retry it and runs one fit per worker at a time); a fit that
+    is only cancelled (a worker or the scheduler went away) is reported with the fits that were
+    running then. The cluster varimp starts keeps Dask's logs quiet, so that a failure reaches
+    the user once, as the ``ModelError``. A fit marked ``optional`` (run
     ahead on a guess, its result perhaps never used) returns its failure instead, as a
     :class:`Failed` result, so that only a fit whose result is used can stop the work.
 
@@ -91,6 +98,7 @@ from .fits import (
     accepts_random_state,
     check_removed,
     fit_data,
+    training_rows,
     warn_again,
 )
 from .tasks import seed_from
@@ -110,7 +118,11 @@ class RetrainEngine:
     removal : {"mean", "drop"}
         How a removed input is removed (see the module docstring).
     test_rows : array of int, optional
-        Rows held out from training (``X_test``, ``y_test``); None: train and test on all rows.
+        Rows every fit is judged on (``X_test``, ``y_test``); None: all rows.
+    train_rows : array of int, optional
+        Rows every fit trains on (``X_train``, ``y_train``) and over which a removed column's
+        mean is taken, e.g. the past of a time-series fold; None: every row not in
+        ``test_rows`` (all rows without them).
     n_jobs : int, optional
         None or 1: sequential; ``k > 1``: ``k`` workers; ``-1``: one per core.
     backend : str, optional
@@ -124,12 +136,16 @@ class RetrainEngine:
     strata : array of int, optional
         A classifier's class index of every row: a task's bootstrap is then stratified, each
         class resampled within itself (:func:`varimp.engines.fits.bootstrap_rows`).
+    model : object, optional
+        The user's model: a fit run in this process that returns this very object (it trained
+        the user's model in place) is a :class:`varimp.ModelError`.
     """
 
     def __init__(self, fit: Callable, X: np.ndarray, y: np.ndarray, *, removal: str = "mean",
-                 test_rows: np.ndarray | None = None, n_jobs: int | None = None,
-                 backend: str | None = None, progress: bool | None = None,
-                 random_state: object = None, strata: np.ndarray | None = None) -> None:
+                 test_rows: np.ndarray | None = None, train_rows: np.ndarray | None = None,
+                 n_jobs: int | None = None, backend: str | None = None,
+                 progress: bool | None = None, random_state: object = None,
+                 strata: np.ndarray | None = None, model: object = None) -> None:
         if not callable(fit):
             raise InputError(f"fit must be a callable fit(X, y) -> model; received "
                              f"{describe(fit)}")
@@ -143,21 +159,22 @@ class RetrainEngine:
         if removal not in REMOVALS:
             raise InputError(f"removal must be one of {list(REMOVALS)}; received {removal!r}")
         self.fit, self.X, self.y, self.removal = fit, X, y, removal
-        self.test_rows = _check_rows(test_rows, X.shape[0])
+        self.train_rows = _check_rows(train_rows, X.shape[0], "train_rows", all_rows=True)
+        self.test_rows = _check_rows(test_rows, X.shape[0], "test_rows",
+                                     all_rows=self.train_rows is not None)
         self.n_jobs = check_n_jobs(n_jobs)
         self.backend = check_backend(backend)
         self.progress = check_progress(progress)
         self.random_state = random_state
-        train = np.ones(X.shape[0], dtype=bool)
-        if self.test_rows is not None:
-            train[self.test_rows] = False
-        self.means = X[train].reshape(-1, X.shape[-1]).mean(axis=0)
+        self.model_id = None if model is None else id(model)
         if strata is not None:
             strata = np.asarray(strata)
             if strata.shape != (X.shape[0],) or strata.dtype.kind not in "iu":
                 raise InputError(f"strata must hold one integer class per row of X "
                                  f"({X.shape[0]}); received {describe(strata)}")
-        self.setting = DataSetting(removal, self.means, self.test_rows, strata)
+        training = X[training_rows(self.train_rows, self.test_rows, X.shape[0])]
+        self.means = training.reshape(-1, X.shape[-1]).mean(axis=0, dtype=np.float64)
+        self.setting = DataSetting(removal, self.means, self.train_rows, self.test_rows, strata)
 
     @property
     def n_workers(self) -> int:
@@ -177,16 +194,20 @@ class RetrainEngine:
         root = np.random.SeedSequence(seed_from(self.random_state))
         return [int(child.generate_state(1)[0]) for child in root.spawn(n_tasks)]
 
-    def fits(self, tasks: Sequence[FitTask], optional: bool = False) -> list[SeededFit]:
+    def fits(self, tasks: Sequence[FitTask], optional: bool = False,
+             common_seed: bool = False) -> list[SeededFit]:
         """Every task with its seed (:meth:`seeds`, by position) and this engine's data
-        setting, ready for :meth:`execute`."""
+        setting, ready for :meth:`execute`. ``common_seed``: every task gets the first seed,
+        ``seeds(1)[0]`` (common random numbers: fits that differ only by their task, such as
+        the candidates of a stepwise step, then differ by nothing else)."""
         tasks = list(tasks)
         for task in tasks:
             if not isinstance(task, FitTask):
                 raise InputError(f"tasks must be FitTask objects; received {describe(task)}")
             check_removed(task, self.X.shape[-1], self.removal)
+        seeds = self.seeds(1) * len(tasks) if common_seed else self.seeds(len(tasks))
         return [SeededFit(task, seed, self.setting, optional)
-                for task, seed in zip(tasks, self.seeds(len(tasks)), strict=True)]
+                for task, seed in zip(tasks, seeds, strict=True)]
 
     def run(self, tasks: Sequence[FitTask], evaluate: Callable[[Any, FitData], Any]) -> list[Any]:
         """Fit every task and return ``evaluate(model, data)`` of each, in task order.
@@ -227,7 +248,7 @@ class RetrainEngine:
                              f"{describe(evaluate)}")
         if not fits:
             return []
-        job = Job(accepts_random_state(self.fit), None)
+        job = Job(accepts_random_state(self.fit), None, model=self.model_id)
         n_workers = self.n_workers
         extra = Ahead(ahead, -len(fits) % n_workers if ahead is not None else 0)
         with progress_bar(len(fits), self.progress, desc=label, unit="fit") as bar:
@@ -241,7 +262,8 @@ class RetrainEngine:
         return [result.value for result in done]
 
 
-def _check_rows(rows: object, n: int) -> np.ndarray | None:
+def _check_rows(rows: object, n: int, name: str, all_rows: bool) -> np.ndarray | None:
+    """Distinct row indices (or a boolean mask) in ``[0, n)``; every row only if ``all_rows``."""
     if rows is None:
         return None
     array = np.asarray(rows)
@@ -249,9 +271,10 @@ def _check_rows(rows: object, n: int) -> np.ndarray | None:
         array = np.flatnonzero(array)
     if (array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer)
             or array.min() < 0 or array.max() >= n or np.unique(array).size != array.size
-            or array.size == n):
-        raise InputError(f"test_rows must be distinct row indices in [0, {n}) leaving some "
-                         f"rows for training; received {describe(rows)}")
+            or (array.size == n and not all_rows)):
+        leaving = "" if all_rows else " leaving some rows for training"
+        raise InputError(f"{name} must be distinct row indices in [0, {n}){leaving}; received "
+                         f"{describe(rows)}")
     return array
 
 

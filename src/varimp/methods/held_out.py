@@ -82,9 +82,16 @@ def class_indices(targets: Targets) -> tuple[np.ndarray, tuple] | None:
     return targets.values, targets.classes
 
 
+#: One fold: the rows a fit trains on and the rows it is judged on (sorted, distinct).
+Fold = tuple[np.ndarray, np.ndarray]
+
+
 def held_out_folds(cv: object, validation_fraction: object, setup: Setup, seed: int,
-           classes: tuple[np.ndarray, tuple] | None = None) -> list[np.ndarray]:
-    """The held-out rows of every fold: one random validation split, or ``cv``'s folds.
+                   classes: tuple[np.ndarray, tuple] | None = None) -> list[Fold]:
+    """The ``(train, test)`` rows of every fold: one random validation split (train: the other
+    rows), or ``cv``'s folds as it gives them: a time-series split trains on the past of each
+    fold only, an explicit ``(train, test)`` list on exactly its train rows, an int ``cv`` or a
+    ``KFold`` on every row not held out.
 
     ``classes`` (a classifier's class indices and labels, :func:`class_indices`): an int
     ``cv`` is stratified (scikit-learn's ``check_cv(cv, y, classifier=True)``:
@@ -95,7 +102,7 @@ def held_out_folds(cv: object, validation_fraction: object, setup: Setup, seed: 
         fraction = check_fraction(validation_fraction, "validation_fraction")
         held = min(n - 1, max(1, round(fraction * n)))
         order = generator(seed, 0).permutation(n)
-        folds = [np.sort(order[:held])]
+        folds = [(np.sort(order[held:]), np.sort(order[:held]))]
     else:
         folds = _cv_folds(cv, setup, classes)
     if classes is not None:
@@ -104,7 +111,7 @@ def held_out_folds(cv: object, validation_fraction: object, setup: Setup, seed: 
 
 
 def _cv_folds(cv: object, setup: Setup, classes: tuple[np.ndarray, tuple] | None
-              ) -> list[np.ndarray]:
+              ) -> list[Fold]:
     from sklearn.model_selection import check_cv
 
     n = setup.data.n_samples
@@ -117,27 +124,40 @@ def _cv_folds(cv: object, setup: Setup, classes: tuple[np.ndarray, tuple] | None
     try:
         splitter = check_cv(cv, labels, classifier=classes is not None)
         flat = setup.data.X.reshape(n, -1)
-        folds = [np.unique(np.asarray(test, dtype=np.intp))
-                 for _, test in splitter.split(flat, labels)]
+        folds = [(_rows(train), _rows(test)) for train, test in splitter.split(flat, labels)]
     except InputError:
         raise
     except (TypeError, ValueError) as exc:
         raise InputError(f"cv must be an int, a cross-validation splitter or an iterable of "
                          f"(train, test) rows; received {describe(cv)}: {exc}") from exc
-    bad = [f for f in folds if f.size == 0 or f.size >= n or f.min() < 0 or f.max() >= n]
+    bad = [k for k, (train, test) in enumerate(folds)
+           if train.size == 0 or test.size == 0 or min(train.min(), test.min()) < 0
+           or max(train.max(), test.max()) >= n or np.intersect1d(train, test).size]
     if not folds or bad:
-        raise InputError(f"every fold of cv must hold out some rows of the {n} and leave some "
-                         f"for training; received folds of sizes {[f.size for f in folds]}")
+        sizes = [(train.size, test.size) for train, test in folds]
+        raise InputError(f"every fold of cv must train on some of the {n} rows and hold out "
+                         f"others, disjoint, as row indices in [0, {n}); received folds of "
+                         f"(train, test) sizes {sizes}"
+                         + (f", fold {bad[0] + 1} wrong" if bad else ""))
     return folds
 
 
-def _check_classes_in_training(folds: list[np.ndarray], classes: tuple[np.ndarray, tuple],
+def _rows(rows: object) -> np.ndarray:
+    """A fold's rows as sorted distinct indices (a boolean mask becomes its indices)."""
+    array = np.asarray(rows)
+    if array.dtype == bool:
+        array = np.flatnonzero(array)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise InputError(f"every fold of cv must give its train and test rows as integer row "
+                         f"indices (or boolean masks); received {describe(rows)}")
+    return np.unique(array.astype(np.intp))
+
+
+def _check_classes_in_training(folds: list[Fold], classes: tuple[np.ndarray, tuple],
                                cv: object, validation_fraction: object) -> None:
     """A classifier cannot be trained on one class: refuse folds that leave it one."""
     indices, labels = classes
-    for k, test in enumerate(folds):
-        train = np.ones(len(indices), dtype=bool)
-        train[test] = False
+    for k, (train, _) in enumerate(folds):
         present = np.unique(indices[train])
         if present.size < 2:
             which = f"fold {k + 1} of cv={describe(cv)}" if cv is not None else (

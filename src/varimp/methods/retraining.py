@@ -15,6 +15,15 @@ input is equivalent to a missing one (its weights fold into the bias). ``removal
 deletes the columns, for a ``fit`` that builds its network from the data's width. A model with
 no input at all (where forward selection starts and backward elimination ends) cannot be given
 zero columns: it is always fitted with every column held at its mean.
+
+Common random numbers: every fit of a search is trained with the same seed (one per fold of
+``cv``, drawn from ``random_state`` before any fit is dispatched): every candidate of every
+step, the first network and the last. Fits then differ by the variables they remove only (for
+the same width, the same initial weights and the same order of mini-batches), so that the
+errors a step picks from, and the change of error between steps that makes a variable's
+score, measure the removals rather than the noise of training (a seed of its own per fit
+would add the spread between training runs to every comparison). The seeds do not depend on
+the backend or the number of workers.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from ..result import Importance
 from ..scoring import check_scoring
 from ..validation import check_choice
 from ._common import Setup, prepare
-from .held_out import HeldOutLoss, class_indices, held_out_folds
+from .held_out import Fold, HeldOutLoss, class_indices, held_out_folds
 from .measure import Measure
 from .stepwise import _REFERENCES as GEVREY_2003
 
@@ -72,22 +81,30 @@ _PARAMETERS = """
         Share of the rows (sequences) held out to measure the error, drawn from
         ``random_state``; ignored when ``cv`` is given.
     cv : int, cross-validation splitter or iterable of (train, test), optional
-        Measure every candidate on each fold's held-out rows (the model trains on the other
-        rows) and average: an int is scikit-learn's ``check_cv(cv, y, classifier=...)``,
+        Train every candidate on each fold's train rows, measure it on the fold's held-out
+        rows, and average over the folds (a ``TimeSeriesSplit`` fold trains on its past only;
+        a removed column is held at the mean of the fold's train rows): an int is
+        scikit-learn's ``check_cv(cv, y, classifier=...)``,
         ``StratifiedKFold(cv)`` for a classifier with one label per row, else ``KFold(cv)``
         (both unshuffled); the folds cost ``cv`` times the fits. A fold that leaves a
         classifier a single class to train on is an :class:`~varimp.InputError`.
     scoring : str, scorer or :class:`varimp.scoring.Scorer`
         Error measure (default: log loss for classifiers, MSE for regression).
     random_state : int, numpy Generator or None
-        Seeds the held-out rows and every fit (each fit's seed is drawn before any work is
-        dispatched: the result does not depend on ``n_jobs`` or ``backend``).
+        Seeds the held-out rows and every fit: one seed per fold, shared by every fit of the
+        search (common random numbers, see the module docstring), drawn before any work is
+        dispatched, so the result does not depend on ``n_jobs`` or ``backend``.
     n_jobs, backend
         Parallel fits: joblib processes (``n_jobs``) or ``backend="dask"``
         (:class:`varimp.engines.retrain.RetrainEngine`).
     feature_names, groups, output, output_step, output_kind, classes, batch_size, progress
         The common options, documented in one place: :func:`varimp.importance`.
 """
+
+
+#: ``details["seeding"]`` of the stepwise methods.
+COMMON_SEEDS = ("common random numbers: one seed per fold, shared by every fit of the search, "
+                "every candidate of every step (details['path']['seeds'])")
 
 
 # -- the search ----------------------------------------------------------------------------------
@@ -97,31 +114,37 @@ _Key = tuple  # (fold, removal, removed columns, seed): what decides a fit's res
 @dataclass
 class _Search:
     """The fits of one stepwise run: how a step's fits are planned (one engine per step and
-    fold, so a fit's seed depends on the step, the fold and the candidate's position only) and
+    fold, and one seed per fold shared by every fit of the search: common random numbers) and
     run, and every result so far by the key that decides it."""
 
     setup: Setup
     fit: Callable[..., Any]
     evaluate: HeldOutLoss
-    folds: list[np.ndarray]
+    folds: list[Fold]
     removal: str
     seed: int
     options: dict[str, Any]
     results: dict[_Key, Any] = field(default_factory=dict)
 
-    def engine(self, step: int, fold: int, removal: str) -> RetrainEngine:
-        state = int(generator(self.seed, step, fold).integers(0, 2**63 - 1))
+    def engine(self, fold: int, removal: str) -> RetrainEngine:
+        """The engine of a fold's fits; its one seed (:meth:`RetrainEngine.fits` with
+        ``common_seed``) depends on the fold only."""
+        state = int(generator(self.seed, 1, fold).integers(0, 2**63 - 1))
+        train, test = self.folds[fold]
         return RetrainEngine(self.fit, self.setup.data.X, self.setup.data.y, removal=removal,
-                             test_rows=self.folds[fold], random_state=state, **self.options)
+                             train_rows=train, test_rows=test, random_state=state,
+                             model=self.setup.adapter.model, **self.options)
 
-    def plan(self, step: int, labels: list[tuple], trials: list[list[str]],
-             optional: bool = False) -> list[list[tuple[_Key, SeededFit]]]:
+    def plan(self, labels: list[tuple], trials: list[list[str]], optional: bool = False
+             ) -> list[list[tuple[_Key, SeededFit]]]:
         """The fits of a step's candidates (``trials``: the variables each removes), for each
-        candidate one per fold, with their keys."""
+        candidate one per fold, with their keys. Every fit of a fold gets the fold's seed, so
+        that candidates differ by the variables they remove only, not by their training's
+        random draws."""
         removal = _removal_for(trials[0], self.setup.variables, self.removal)
         tasks = [FitTask(label, self.columns(trial)) for label, trial in
                  zip(labels, trials, strict=True)]
-        by_fold = [self.engine(step, k, removal).fits(tasks, optional)
+        by_fold = [self.engine(k, removal).fits(tasks, optional, common_seed=True)
                    for k in range(len(self.folds))]
         return [[((k, removal, item.task.removed, item.seed), item)
                  for k, item in enumerate(fold_fits)] for fold_fits in zip(*by_fold, strict=True)]
@@ -145,7 +168,7 @@ class _Search:
                           if key not in known and key not in todo)
             return [item for _, item in chosen]
 
-        engine = self.engine(0, 0, self.removal)
+        engine = self.engine(0, self.removal)
         values = engine.execute(list(todo.values()), self.evaluate,
                                 ahead if guess is not None else None, label)
         keys += [key for key, _ in chosen][:len(values) - len(keys)]
@@ -196,7 +219,10 @@ def _stepwise(direction: str, model: object, X: object, y: object, *, fit: objec
             columns=setup.variables).rename_axis("step"),
         "start": start, "measure": measure.name, "outputs": measure.outputs,
         "fit": description, "removal": removal,
-        "held_out": {"rows": [f.tolist() for f in folds], "of": int(n), "cv": cv is not None},
+        "held_out": {"rows": [test.tolist() for _, test in folds],
+                     "train_rows": [train.tolist() for train, _ in folds], "of": int(n),
+                     "cv": cv is not None},
+        "seeding": COMMON_SEEDS,
     }
     if measure.each:  # several outputs with errors of their own: each one's change
         details["per_output"] = pd.DataFrame(
@@ -233,7 +259,7 @@ def _greedy(direction: str, search: _Search, sign: float
 
     def plan(step: int, removed: list[str], remaining: list[str], optional: bool = False
              ) -> list[list[tuple[_Key, SeededFit]]]:
-        return search.plan(step, [(direction, step, v) for v in remaining],
+        return search.plan([(direction, step, v) for v in remaining],
                            [trial(removed, v) for v in remaining], optional)
 
     def guess_after(step: int, removed: list[str], remaining: list[str], candidates: list,
@@ -257,12 +283,12 @@ def _greedy(direction: str, search: _Search, sign: float
 
     removed = [] if backward else list(names)
     remaining = list(names)
-    start_fits = search.plan(0, [(direction, 0, "all inputs" if backward else "no input")],
+    start_fits = search.plan([(direction, 0, "all inputs" if backward else "no input")],
                              [removed])
     extra = [pair for fits in start_fits for pair in fits]
     if p > 1:  # the last step has one candidate whatever the path: no input, or all inputs
         last = list(names) if backward else []
-        extra += search.plan(p, [(direction, p, "the last input")], [last])[0]
+        extra += search.plan([(direction, p, "the last input")], [last])[0]
     path, table, scores, changes = [], [], {}, {}
     previous: dict[str, float] = {}
     before = each_before = None
@@ -372,7 +398,9 @@ _RETURNS = """
         error of every candidate of the step), ``start`` (the error and seeds of the first
         network, with all inputs or none), ``measure``, ``outputs``, ``fit`` (how networks were
         trained: :func:`varimp.refit.resolve_fit`'s description, hyper-parameters included),
-        ``removal`` and ``held_out`` (``rows``: the held-out rows of every fold) and, for
+        ``removal``, ``held_out`` (``rows``: the held-out rows of every fold; ``train_rows``:
+        the rows each fold's fits trained on), ``seeding`` (:data:`COMMON_SEEDS`: the
+        fits of a fold share their seed) and, for
         several selected outputs with errors of their own (regression values, multi-label
         outputs), ``per_output`` (variable x output: each output's own change of error at the
         step the variable entered or left, from the same fits; the score is the error of the

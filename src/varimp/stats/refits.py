@@ -111,6 +111,7 @@ class _Refits:
     shape: tuple[int, ...]  # (steps, outputs) the given model predicts per sample
     target_names: tuple[str, ...] | None  # the outputs' names a refitted network is read with
     strata: np.ndarray | None  # a classifier's class of every row: stratified bootstrap
+    model: Any = None  # the user's model, which no fit may return (trained in place)
 
     @classmethod
     def build(cls, model: object, X: object, y: object, method: object, fit: object,
@@ -132,7 +133,7 @@ class _Refits:
             options["fit"] = fit_callable
         return cls(spec, data, fit_callable, description, seed, options, adapter.output_kind,
                    adapter.classes, pred.shape[1:], _target_names(adapter, data),
-                   _strata(adapter, data, pred))
+                   _strata(adapter, data, pred), adapter.model)
 
     @property
     def trains_observed(self) -> bool:
@@ -160,7 +161,7 @@ class _Refits:
             own_search: bool = False) -> list[Any]:
         engine = RetrainEngine(self.fit, self.data.X, self.data.y, n_jobs=n_jobs,
                                backend=backend, progress=progress, random_state=self.seed,
-                               strata=self.strata)
+                               strata=self.strata, model=self.model)
         observed = any(task.label == OBSERVED for task in tasks)
         return engine.run(tasks, self.recompute(observed, own_search))
 
