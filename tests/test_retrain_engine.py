@@ -23,8 +23,8 @@ import varimp
 from varimp import InputError, ModelError
 from varimp.engines import FitData, FitTask, RetrainEngine, seed_from
 from varimp.engines import retrain as retrain_module
-from varimp.engines.fits import global_seed
 from varimp.engines.retrain import session
+from varimp.engines.worker import global_seed
 
 TEST_ROWS = np.arange(45, 60)
 # Workers receive this module's functions by value, so starting one does not import the module

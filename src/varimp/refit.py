@@ -30,7 +30,7 @@ reproduces the user's own training exactly.
 The description also says how each fit is seeded (``seeding``): a callable that takes
 ``random_state`` gets each fit's seed; any other is run with the global generators (Python's
 ``random``, NumPy's, torch's) seeded from the fit's seed and restored afterwards
-(:func:`varimp.engines.fits.global_seed`).
+(:func:`varimp.engines.worker.global_seed`).
 
 Every callable here is a small picklable object holding an unfitted description, never the
 user's model, so that it travels to worker processes and leaves the model untouched.
@@ -49,7 +49,8 @@ from typing import Any
 import numpy as np
 
 from .adapters import adapt
-from .engines.fits import accepts_random_state, global_seed
+from .engines.fits import accepts_random_state
+from .engines.worker import global_seed
 from .errors import InputError, UnsupportedModelError, describe
 
 #: Training of a rebuilt dense network (arguments of :func:`varimp.train_mlp`).
@@ -192,7 +193,7 @@ class SklearnRefit:
 
     A seed above ``2**32 - 1`` (scikit-learn's limit) is taken modulo ``2**32``. An estimator
     without any ``random_state`` parameter is fitted with the global generators seeded
-    (:func:`varimp.engines.fits.global_seed`).
+    (:func:`varimp.engines.worker.global_seed`).
     """
 
     estimator: Any

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import InputError, ModelError, VarImpError, describe
-from .fits import DataSetting, Job, SeededFit, TaskResult, host_of, run_task, thread_limits
+from .fits import DataSetting, Job, SeededFit, TaskResult, run_task
+from .worker import host_of, thread_limits
 
 
 def run_sequential(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,

@@ -33,15 +33,15 @@ Removing an input
 
 Seeding a fit
     A ``fit`` that takes ``random_state`` is called with the fit's seed. Any other ``fit`` runs
-    inside :func:`global_seed`: Python's ``random``, NumPy's global generator, torch's (CPU, and
-    CUDA once initialised; torch is imported first when installed, so a fit that imports it in
-    its body is seeded on its first call in a process too) and Keras' global seed generator are
-    seeded from the fit's seed and restored afterwards, so a fit that draws from them
-    (``np.random.rand``, a module's default initialisation, a Keras layer's unseeded
-    initializer, an estimator's ``random_state=None``) is reproducible too, and the caller's
-    process sees its generators as they were. Fits running at once in threads of one process
-    share those global generators, so such fits are reproducible one per process only
-    (sequentially, on joblib processes, on single-threaded Dask workers), not with
+    inside :func:`varimp.engines.worker.global_seed`: Python's ``random``, NumPy's global
+    generator, torch's (CPU, and CUDA once initialised; torch is imported first when installed,
+    so a fit that imports it in its body is seeded on its first call in a process too) and
+    Keras' global seed generator are seeded from the fit's seed and restored afterwards, so a
+    fit that draws from them (``np.random.rand``, a module's default initialisation, a Keras
+    layer's unseeded initializer, an estimator's ``random_state=None``) is reproducible too, and
+    the caller's process sees its generators as they were. Fits running at once in threads of
+    one process share those global generators, so such fits are reproducible one per process
+    only (sequentially, on joblib processes, on single-threaded Dask workers), not with
     ``backend="threading"`` or Dask workers of several threads.
 
 Warnings
@@ -60,24 +60,20 @@ Failures
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import inspect
 import numbers
 import os
 import pickle
-import random
-import sys
-import threading
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import InputError, ModelError, VarImpError
+from .worker import _local_threads, global_seed, thread_limits
 
 REMOVALS = ("mean", "drop")
 
@@ -383,168 +379,6 @@ def _finite(value: Any) -> bool:
     return True
 
 
-class _GlobalStates:
-    """The process's global generators as they were before the first of the :func:`global_seed`
-    blocks running at once (in several threads) began; restored when the last one ends."""
-
-    lock = threading.Lock()
-    depth = 0
-    saved: tuple | None = None
-
-
-#: Python's module-level ``random`` functions (methods of its hidden shared instance).
-_RANDOM_FUNCTIONS = tuple(name for name in random.__all__
-                          if isinstance(getattr(getattr(random, name), "__self__", None),
-                                        random.Random))
-
-
-class _ThreadRandom:
-    """Python's ``random`` functions, private to each thread inside a :func:`global_seed` block.
-
-    While a block runs, ``random.random``, ``random.randint``, ... are dispatchers: in a thread
-    inside a block they draw from that block's own ``random.Random(seed)``, elsewhere from
-    Python's shared instance as usual. Other threads then cannot shift a fit's draws: Dask's
-    worker draws from ``random`` in its event-loop thread at every heartbeat (``dask.sizeof``
-    samples the message), and Keras draws the seed of every unseeded initializer from it."""
-
-    local = threading.local()
-    originals: dict[str, Callable] = {}
-
-    @classmethod
-    def install(cls) -> None:
-        for name in _RANDOM_FUNCTIONS:
-            cls.originals[name] = original = getattr(random, name)
-            setattr(random, name, cls._dispatcher(name, original))
-
-    @classmethod
-    def uninstall(cls) -> None:
-        for name, original in cls.originals.items():
-            setattr(random, name, original)
-        cls.originals.clear()
-
-    @classmethod
-    def _dispatcher(cls, name: str, original: Callable) -> Callable:
-        @functools.wraps(original)
-        def dispatch(*args: Any, **kwargs: Any) -> Any:
-            own = getattr(cls.local, "generator", None)
-            return (original if own is None else getattr(own, name))(*args, **kwargs)
-
-        return dispatch
-
-
-def global_seed(seed: int) -> contextlib.AbstractContextManager[None]:
-    """A block in which every global generator a fit may draw from is seeded from ``seed``:
-    Python's ``random``, NumPy's global generator, torch's (imported here when it is installed,
-    so that a fit importing torch in its body is seeded on its first call in a process too; CUDA
-    only once initialised) and Keras' global seed generator (see below). Their states are
-    restored afterwards, also when the block raises.
-
-    Python's module-level ``random`` functions draw, in the block's thread, from a generator of
-    its own (:class:`_ThreadRandom`), so that no other thread (Dask's event loop, another fit's
-    block) shifts them; Python's shared instance is seeded too, for code that bound its
-    functions before (``from random import random``). NumPy's and torch's global generators are
-    shared by all threads: blocks running at once in several threads restore the states of
-    before the first one once the last one ends, and their draws mix (threads sharing these
-    generators cannot be reproducible).
-
-    Keras draws the seed of an unseeded initializer, and the first state of its global
-    ``SeedGenerator`` (``keras.random`` calls without ``seed``: dropout, noise), from Python's
-    ``random``; the global generator is made once per process and thread and then advances,
-    so a second fit in a process would continue from the first one's draws. The block removes
-    it (Keras makes a new one from the seeded ``random`` on first use) and puts the caller's
-    back afterwards; Keras need not be imported for this.
-    """
-    return _global_seed(int(seed) % 2**32)
-
-
-@contextlib.contextmanager
-def _global_seed(seed: int) -> Iterator[None]:
-    torch = _torch()
-    with _GlobalStates.lock:
-        if _GlobalStates.depth == 0:
-            _GlobalStates.saved = _global_states(torch)
-            _ThreadRandom.install()
-        _GlobalStates.depth += 1
-        _ThreadRandom.originals["seed"](seed)  # the shared instance
-        np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is what is seeded
-        if torch is not None:
-            torch.random.default_generator.manual_seed(seed)
-            if torch.cuda.is_initialized():
-                torch.cuda.manual_seed_all(seed)
-    own_random = getattr(_ThreadRandom.local, "generator", None)
-    _ThreadRandom.local.generator = random.Random(seed)
-    keras_generator = _swap_keras_generator(sys.modules.get(_KERAS_STATE), None)
-    try:
-        yield
-    finally:
-        # Keras perhaps imported by the fit: its generator made in the block goes too
-        _swap_keras_generator(sys.modules.get(_KERAS_STATE), keras_generator)
-        _ThreadRandom.local.generator = own_random
-        with _GlobalStates.lock:
-            _GlobalStates.depth -= 1
-            if _GlobalStates.depth == 0:
-                _ThreadRandom.uninstall()
-                _restore(_GlobalStates.saved, torch)
-                _GlobalStates.saved = None
-
-
-#: Where Keras 3 keeps its global (per-thread) seed generator.
-_KERAS_STATE = "keras.src.backend.common.global_state"
-_KERAS_GENERATOR = "global_seed_generator"
-
-
-def _swap_keras_generator(module: Any, generator: Any) -> Any:
-    """Set Keras' global seed generator (this thread's) to ``generator``; return the previous
-    one (None: none yet, or Keras not imported)."""
-    if module is None:
-        return None
-    previous = module.get_global_attribute(_KERAS_GENERATOR)
-    module.set_global_attribute(_KERAS_GENERATOR, generator)
-    return previous
-
-
-#: Modules imported (when installed) before a :func:`global_seed` block seeds anything: torch,
-#: whose generator the block seeds, and ``rich.style``, which draws from Python's ``random``
-#: when first imported (``count(getrandbits(24))``) and which Keras imports: without it, a fit
-#: that imports Keras in its body would draw other initial weights on its first call in a
-#: process than on later ones.
-_IMPORTED_FIRST = ("torch", "rich.style")
-
-
-@functools.cache
-def _installed(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:  # a parent package missing
-        return False
-
-
-def _torch() -> Any:
-    """torch (None when it is not installed), after importing :data:`_IMPORTED_FIRST`."""
-    for name in _IMPORTED_FIRST:
-        if name not in sys.modules and _installed(name):
-            importlib.import_module(name)
-    return sys.modules.get("torch")
-
-
-def _global_states(torch: Any) -> tuple:
-    torch_state = cuda = None
-    if torch is not None:
-        torch_state = torch.get_rng_state()
-        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    return random.getstate(), np.random.get_state(), torch_state, cuda  # noqa: NPY002
-
-
-def _restore(states: tuple, torch: Any) -> None:
-    python, numpy_state, torch_state, cuda = states
-    random.setstate(python)
-    np.random.set_state(numpy_state)  # noqa: NPY002
-    if torch is not None and torch_state is not None:
-        torch.set_rng_state(torch_state)
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
-
-
 def accepts_random_state(fit: Callable) -> bool:
     try:
         parameters = inspect.signature(fit).parameters.values()
@@ -552,45 +386,6 @@ def accepts_random_state(fit: Callable) -> bool:
         return False
     return any(p.name == "random_state" and p.kind != p.POSITIONAL_ONLY
                or p.kind == p.VAR_KEYWORD for p in parameters)
-
-
-@contextlib.contextmanager
-def thread_limits(threads: int | None) -> Iterator[None]:
-    """Torch intra-op threads and BLAS/OpenMP pools limited to ``threads`` (None: untouched);
-    restored afterwards. Torch is limited only when the worker has imported it."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    torch = sys.modules.get("torch")
-    previous = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(previous)
-
-
-def _local_threads(threads: int | dict[str, int] | None) -> int | None:
-    """This worker's thread share: an int as given, or on Dask the host's cores divided by the
-    worker threads on the same host."""
-    if not isinstance(threads, dict):
-        return threads
-    from distributed import get_worker
-
-    try:
-        host = host_of(get_worker().address)
-    except ValueError:  # not on a Dask worker
-        return None
-    return max(1, (os.cpu_count() or 1) // threads.get(host, 1))
-
-
-def host_of(address: str) -> str:
-    return address.split("://")[-1].rsplit(":", 1)[0]
 
 
 def check_removed(task: FitTask, n_features: int, removal: str) -> None:
@@ -606,5 +401,4 @@ def check_removed(task: FitTask, n_features: int, removal: str) -> None:
 
 __all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
            "TaskResult", "accepts_random_state", "bootstrap_rows", "check_removed", "fit_data",
-           "global_seed", "host_of", "run_task", "this_process", "thread_limits",
-           "training_rows", "warn_again"]
+           "run_task", "this_process", "training_rows", "warn_again"]

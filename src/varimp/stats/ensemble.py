@@ -67,7 +67,7 @@ def ensemble(
         ``fit(X, y) -> model``; when it accepts ``random_state``, each member gets its own seed;
         without it, the global generators (Python's ``random``, NumPy's, torch's) are seeded
         from the member's seed before its fit and restored afterwards
-        (:func:`varimp.engines.fits.global_seed`), so a fit that draws from them differs from
+        (:func:`varimp.engines.worker.global_seed`), so a fit that draws from them differs from
         member to member and is reproducible, except in threads of one process (joblib's
         ``"threading"`` backend, Dask workers of several threads), which share them.
     n_models : int, default 10

@@ -92,7 +92,7 @@ def randomization_test(
     fit : callable, optional
         ``fit(X, y) -> model``, the procedure that trained ``model``; when it accepts
         ``random_state``, each null network gets its own seed, else the global generators are
-        seeded from it (:func:`varimp.engines.fits.global_seed`). None: the model is cloned
+        seeded from it (:func:`varimp.engines.worker.global_seed`). None: the model is cloned
         (scikit-learn) or rebuilt with fresh weights and trained by varimp's seeded trainer
         (PyTorch, Keras); anything else needs ``fit``.
     n_permutations : int, default 99
