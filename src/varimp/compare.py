@@ -49,8 +49,10 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         ``results``, ``scores``, ``ranks`` (each method's ranks, by the kind of its scores) and
         ``agreement`` (Spearman correlation of those ranks).
     """
-    explicit = methods is not None
-    names = list(available_methods()) if methods is None else list(methods)
+    if methods is None:
+        names, skipped = applicable_methods(model, X, y, fit=options.get("fit"))
+    else:
+        names, skipped = list(methods), {}
     specs = {name: method_spec(name) for name in names}
     known = set(COMMON_OPTIONS).union(*(spec.options for spec in specs.values()))
     unknown = sorted(set(options) - known)
@@ -59,30 +61,59 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
                          f"any selected method: {unknown}; common options are "
                          f"{sorted(COMMON_OPTIONS)}")
     own_options = _check_method_options(method_options, specs)
-    results, skipped = {}, {}
+    results = {}
     for name, spec in specs.items():
         if y is None and spec.needs_y:
-            if explicit:
-                raise InputError(f"method {name!r} measures an error and needs y; received None")
-            skipped[name] = "needs y"
-            continue
+            raise InputError(f"method {name!r} measures an error and needs y; received None")
         own = {k: v for k, v in options.items() if k in COMMON_OPTIONS or k in spec.options}
         own.update(own_options.get(name, {}))
-        try:
-            results[name] = importance(model, X, y, method=name, **own)
-        except UnsupportedModelError as exc:
-            if explicit or not spec.reads_weights:
-                raise
-            skipped[name] = f"cannot read the weights: {exc}"
-        except InputError:
-            reason = None if explicit or not spec.retrains or options.get("fit") is not None \
-                else _cannot_retrain(model, X, y)
-            if reason is None:
-                raise
-            skipped[name] = reason
+        results[name] = importance(model, X, y, method=name, **own)
     if not results:
         raise InputError(f"no method could run on this model and data: {skipped}")
     return Comparison(results, skipped=skipped)
+
+
+def applicable_methods(model: object, X: object, y: object = None, *, fit: object = None
+                       ) -> tuple[list[str], dict[str, str]]:
+    """The available methods that can run on this model and data, and why each other cannot.
+
+    Without ``y`` the methods that measure an error are left out; the weight-based methods when
+    varimp cannot read the network's weights (a plain callable, a layer it cannot read); the
+    retraining methods when ``fit`` is None and varimp cannot train a model like this one
+    (:func:`varimp.refit.refit_refusal`). :func:`compare` and ``varimp run`` choose by it.
+    """
+    from .refit import refit_refusal
+
+    names, skipped = [], {}
+    weights = retraining = None  # each found out once, when a method needs it
+    for name in available_methods():
+        spec = method_spec(name)
+        if spec.needs_y and y is None:
+            skipped[name] = "needs y"
+            continue
+        if spec.reads_weights:
+            weights = _weights_unreadable(model) if weights is None else weights
+            if weights:
+                skipped[name] = f"cannot read the weights: {weights}"
+                continue
+        if spec.retrains and fit is None:
+            retraining = (refit_refusal(model, X, y) or "") if retraining is None else retraining
+            if retraining:
+                skipped[name] = f"cannot retrain: {retraining}"
+                continue
+        names.append(name)
+    return names, skipped
+
+
+def _weights_unreadable(model: object) -> str:
+    """Why varimp cannot read the network's weights, or "" when it can."""
+    from .adapters import adapt
+
+    try:
+        adapt(model).network()
+    except UnsupportedModelError as exc:
+        return str(exc)
+    return ""
 
 
 def _check_method_options(method_options: object, specs: Mapping[str, Any]
@@ -109,16 +140,3 @@ def _check_method_options(method_options: object, specs: Mapping[str, Any]
                              f"does not take; it takes {sorted(valid)}")
         checked[name] = dict(chosen)
     return checked
-
-
-def _cannot_retrain(model: object, X: object, y: object) -> str | None:
-    """Why varimp cannot train a model like this one without ``fit=``, or None when it can."""
-    import numpy as np
-
-    from .refit import resolve_fit
-
-    try:
-        resolve_fit(model, None, np.asarray(X), y)
-    except InputError as exc:
-        return f"cannot retrain: {str(exc).split(': pass fit=')[0]}"
-    return None

@@ -68,6 +68,26 @@ _ASK = ("pass fit=, a callable fit(X, y) -> model (optionally taking random_stat
         "functools.partial(varimp.train_mlp, hidden=(8,))")
 
 
+class CannotRefit(InputError):
+    """varimp cannot train a model like the given one without ``fit=``: ``reason`` says why;
+    the message adds how to pass ``fit``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}: {_ASK}")
+        self.reason = reason
+
+
+def refit_refusal(model: object, X: object, y: object) -> str | None:
+    """Why varimp cannot train a model like ``model`` without ``fit=`` (:class:`CannotRefit`'s
+    reason), or None when it can: what :func:`varimp.compare` and the command line say when
+    they skip the retraining methods."""
+    try:
+        resolve_fit(model, None, np.asarray(X), y)
+    except CannotRefit as exc:
+        return exc.reason
+    return None
+
+
 def check_fraction(value: object, name: str) -> float:
     """A number strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
@@ -128,14 +148,14 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     if type(adapter).__name__ == "SklearnAdapter":
         return _sklearn_refit(adapter.model)
     if type(adapter).__name__ not in ("TorchAdapter", "KerasAdapter"):
-        raise InputError(f"varimp cannot retrain {type(adapter.model).__name__} (only "
-                         f"scikit-learn estimators and PyTorch or Keras networks of dense and "
-                         f"recurrent layers are refitted without help): {_ASK}")
+        raise CannotRefit(f"varimp cannot retrain {type(adapter.model).__name__} (only "
+                          "scikit-learn estimators and PyTorch or Keras networks of dense and "
+                          "recurrent layers are refitted without help)")
     try:
         network = adapter.network()
     except UnsupportedModelError as exc:
-        raise InputError(f"varimp cannot rebuild {type(adapter.model).__name__} to retrain it "
-                         f"({exc}): {_ASK}") from exc
+        raise CannotRefit(f"varimp cannot rebuild {type(adapter.model).__name__} to retrain "
+                          f"it ({exc})") from exc
     refit = _rebuild(network, adapter, np.asarray(X), None if y is None else np.asarray(y))
     description = refit.description(type(adapter.model).__name__)
     if refit.not_carried:  # (issued here: once per model and process, not once per call)
@@ -225,8 +245,8 @@ def _sklearn_refit(model: object) -> tuple[SklearnRefit, dict[str, Any]]:
     try:
         estimator = clone(model)
     except Exception as exc:  # noqa: BLE001 - any failure of clone means: cannot refit
-        raise InputError(f"scikit-learn could not clone {type(model).__name__} ({exc}): "
-                         f"{_ASK}") from exc
+        raise CannotRefit(f"scikit-learn could not clone {type(model).__name__} "
+                          f"({exc})") from exc
     params = estimator.get_params(deep=True)
     seeded = tuple(sorted(name for name in params if name == "random_state"
                           or name.endswith("__random_state")))
@@ -313,8 +333,8 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) ->
 
     layers = list(network.layers)
     if not all(isinstance(layer, Dense | Recurrent) for layer in layers):
-        raise InputError(f"varimp rebuilds chains of dense and recurrent layers only; "
-                         f"{type(adapter.model).__name__} flattens its input: {_ASK}")
+        raise CannotRefit(f"varimp rebuilds chains of dense and recurrent layers only; "
+                          f"{type(adapter.model).__name__} flattens its input")
     kind = adapter.output_kind
     last = layers[-1]
     n_outputs = last.n_out
@@ -355,8 +375,8 @@ def _multilabel(last: Any, kind: str, adapter: Any, X: np.ndarray, y: np.ndarray
     return read_targets(y, shape, kind, adapter.classes, multilabel=None).multilabel
 
 
-def _refuse(adapter: Any, what: str) -> InputError:
-    return InputError(f"varimp cannot rebuild {type(adapter.model).__name__}: {what}; {_ASK}")
+def _refuse(adapter: Any, what: str) -> CannotRefit:
+    return CannotRefit(f"varimp cannot rebuild {type(adapter.model).__name__}: {what}")
 
 
 def _dense_arguments(dense: list, kind: str, adapter: Any, multilabel: bool = False

@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, UnsupportedModelError, VarImpError
+from .errors import InputError, VarImpError
 from .loaders import Data, LoadedModel, load_data, load_model
-from .registry import COMMON_OPTIONS, available_methods, method_spec
+from .registry import COMMON_OPTIONS, method_spec
 from .result import Comparison
 
 #: Common options of :func:`varimp.compare` set from the command line's options of that name.
@@ -290,54 +290,11 @@ def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
         for name in requested:
             method_spec(name)
         return list(dict.fromkeys(requested)), {}
-    names, skipped = [], {}
-    weights = retraining = None
-    for name in available_methods():
-        spec = method_spec(name)
-        if spec.needs_y and y is None:
-            skipped[name] = "needs y (give --target or targets in the data)"
-            continue
-        if spec.reads_weights:
-            weights = _weights_unreadable(model) if weights is None else weights
-            if weights:
-                skipped[name] = weights
-                continue
-        if spec.retrains:
-            retraining = _cannot_retrain(model, X, y) if retraining is None else retraining
-            if retraining:
-                skipped[name] = retraining
-                continue
-        names.append(name)
-    return names, skipped
+    from .compare import applicable_methods
 
-
-def _weights_unreadable(model: object) -> str:
-    """Why varimp cannot read the network's weights, or "" when it can."""
-    from .adapters import adapt
-
-    try:
-        adapt(model).network()
-    except UnsupportedModelError as exc:
-        return f"cannot read the weights: {exc}"
-    return ""
-
-
-def _cannot_retrain(model: object, X: np.ndarray, y: np.ndarray) -> str:
-    """Why varimp cannot train a model like this one, or "" when it can."""
-    reason = _retraining_refused(model, X, y)
-    return f"cannot retrain: {reason}" if reason else ""
-
-
-def _retraining_refused(model: object, X: np.ndarray, y: np.ndarray) -> str:
-    """:func:`varimp.refit.resolve_fit`'s reason for refusing to train a model like this one
-    (without its advice to pass ``fit=``), or "" when it can."""
-    from .refit import resolve_fit
-
-    try:
-        resolve_fit(model, None, X, y)
-    except InputError as exc:
-        return str(exc).split(": pass fit=")[0]
-    return ""
+    names, skipped = applicable_methods(model, X, y)
+    return names, {name: "needs y (give --target or targets in the data)" if why == "needs y"
+                   else why for name, why in skipped.items()}
 
 
 def _retrained(args: argparse.Namespace) -> bool:
@@ -355,7 +312,9 @@ def check_retrainable(args: argparse.Namespace, model: object, X: np.ndarray,
     if y is None:
         raise InputError(f"{option} trains networks on the targets: give --target (tables), "
                          "targets in the .npz or --target-file")
-    reason = _retraining_refused(model, X, y)
+    from .refit import refit_refusal
+
+    reason = refit_refusal(model, X, y)
     if reason:
         raise InputError(f"{option} retrains the model: {reason}; from Python, pass fit= to "
                          "varimp.randomization_test or varimp.ensemble")
