@@ -41,6 +41,8 @@ from .output_folder import (
     resolve_out,
     write_into,
 )
+from .registry import REGISTRY
+from .stats.ensemble import DEFAULT_CI_LEVEL
 
 USAGE_ERROR = 2
 #: Options of the Python API that the command line spells as an option of its own.
@@ -151,9 +153,9 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                            "interval over them")
     uncertainty.add_argument("--ci-level", type=_level, metavar="L", help="level of the "
                              "intervals, strictly between 0 and 1 (e.g. 0.95): the row "
-                             "bootstrap of perturbation, permutation, improved_stepwise_1 and "
-                             "partial_derivatives (other methods have none); with --ensemble, "
-                             "the interval over the networks (default 0.95)")
+                             f"bootstrap of {_bootstrapped()} (other methods have none); with "
+                             "--ensemble, the interval over the networks (default "
+                             f"{DEFAULT_CI_LEVEL})")
     uncertainty.add_argument("--n-bootstrap", type=_at_least(2), metavar="B", help="resamples "
                              "of the rows behind the --ci-level interval (default 1000; needs "
                              "--ci-level; not with --ensemble)")
@@ -171,6 +173,13 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
 
 OVERWRITE_HELP = (f"replace an earlier varimp output in --out: a folder holding nothing but "
                   f"the files varimp listed in its {MANIFEST} (anything else is never replaced)")
+
+
+def _bootstrapped() -> str:
+    """The methods whose intervals come from a row bootstrap (those taking ``ci_level``, but
+    the ensemble), named for the help text."""
+    names = [spec.name for spec in REGISTRY.values() if "ci_level" in spec.options]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:

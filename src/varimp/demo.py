@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .errors import InputError, UnsupportedModelError
-from .plot import measure_label, plot_kinds
+from .compare import applicable_methods
+from .plot import measure_label
+from .plot.files import save_png, save_result_plots
 from .registry import available_methods, method_spec
 from .report import network_diagram
 from .result import Comparison, Importance
@@ -87,28 +88,6 @@ def _clock(start: float) -> str:
     return f"{time.perf_counter() - start:.2f} s"
 
 
-def _save(drawn: Any, path: Path) -> None:
-    """Save the figure of what a plot returned (an Axes or a Figure) and close it."""
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    from .plot import DPI
-
-    figure = drawn if isinstance(drawn, Figure) else drawn.figure
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-
-
-def _plots(result: Importance, stem: str, out: Path) -> list[str]:
-    """Every plot of a result: its bar chart, heatmap (``by_time``) and profile curves."""
-    names = []
-    for kind in plot_kinds(result):
-        name = f"{stem}_{kind}.png"
-        _save(result.plot(kind=kind), out / name)
-        names.append(name)
-    return names
-
-
 def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: Path,
                 report: Report, options: dict[str, dict[str, Any]],
                 without_y: frozenset[str] = frozenset()) -> Comparison:
@@ -117,38 +96,36 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
     ``options[name]`` are the method's options (``"*"`` for every method), kept where the
     method takes them; methods in ``without_y`` are called without targets.
     """
-    results, skipped = {}, {}
-    for name in available_methods():
+    names, skipped = applicable_methods(model, X, y)
+    for name, why in skipped.items():
+        report()
+        report(f"  {name}: skipped ({why})")
+    results = {}
+    for name in names:
         spec = method_spec(name)
-        function, taken = spec.function, spec.options
         wanted = {**options.get("*", {}), **options.get(name, {})}
-        kwargs = {key: value for key, value in wanted.items() if key in taken}
+        kwargs = {key: value for key, value in wanted.items() if key in spec.options}
         target = None if name in without_y else y
         report()
         start = time.perf_counter()
-        try:
-            result = function(model, X, target, **kwargs)
-        except (UnsupportedModelError, InputError) as exc:
-            report(f"  {name}: skipped ({type(exc).__name__}: {exc})")
-            skipped[name] = f"{type(exc).__name__}: {exc}"
-            continue
+        result = spec.function(model, X, target, **kwargs)
         elapsed = _clock(start)
         report(f"  {name} ({elapsed}; {measure_label(result)}):")
         report.table(result.to_frame().set_index("feature"))
         if result.by_time is not None:
             report("    by_time (time step x feature; the last step is the most recent):")
             report.table(result.by_time, indent="      ")
-        plots = _plots(result, f"{case}_{name}", out)
+        plots = save_result_plots(result, f"{case}_{name}", out)
         report(f"    plots: {', '.join(plots)}")
         results[name] = result
     comparison = Comparison(results, skipped)
     if results:
-        _save(comparison.plot(kind="bar"), out / f"{case}_comparison.png")
-        _save(comparison.plot(kind="heatmap"), out / f"{case}_ranks.png")
+        save_png(comparison.plot(kind="bar"), out / f"{case}_comparison.png")
+        save_png(comparison.plot(kind="heatmap"), out / f"{case}_ranks.png")
         plots = [f"{case}_comparison.png", f"{case}_ranks.png"]
         diagram = network_diagram(model, list(comparison.scores.index))
         if diagram is not None:
-            _save(diagram, out / f"{case}_network.png")
+            save_png(diagram, out / f"{case}_network.png")
             plots.append(f"{case}_network.png")
         report(f"\n  plots: {', '.join(plots)}")
     return comparison

@@ -391,15 +391,10 @@ def _number_cell(value: Any) -> str:
 
 def _figure(drawn: Any, caption: str, alt: str) -> str:
     """A plot (an Axes or a Figure) as an embedded PNG with its caption; the figure is closed."""
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
+    from .plot.files import save_png
 
-    figure = drawn if isinstance(drawn, Figure) else drawn.figure
     buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="png", dpi=DPI)
-    finally:
-        plt.close(figure)
+    save_png(drawn, buffer, DPI)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>")

@@ -46,16 +46,18 @@ import pandas as pd
 
 from .errors import InputError, VarImpError
 from .loaders import Data, LoadedModel, load_data, load_model
+from .plot import STARS
 from .registry import COMMON_OPTIONS, method_spec
 from .result import Comparison
+from .stats.ensemble import DEFAULT_CI_LEVEL
 
 #: Common options of :func:`varimp.compare` set from the command line's options of that name.
 PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size", "n_jobs",
                   "backend", "ci_level", "n_bootstrap")
 #: Options of the command line that retrain the model for every method.
 RETRAINED = ("randomization", "ensemble")
-#: The significance level of the report's first star (``*``: p < 0.05).
-FIRST_STAR = 0.05
+#: The significance level of the report's first star (``*``: p < 0.05), the plots' weakest.
+FIRST_STAR = max(threshold for threshold, _ in STARS)
 
 
 def run(args: argparse.Namespace, command: Sequence[str],
@@ -394,7 +396,7 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
                 f"{smallest_pvalue(args):.3g}, above {FIRST_STAR}: no variable can be marked "
                 f"significant (at least {round(1 / FIRST_STAR) - 1} permutations are needed)")
     if args.ensemble is not None:
-        level = 0.95 if args.ci_level is None else args.ci_level
+        level = DEFAULT_CI_LEVEL if args.ci_level is None else args.ci_level
         uncertainty["ensemble"] = (f"mean over {args.ensemble} refitted networks, each on a "
                                    f"bootstrap resample of the rows; std and {level:g} "
                                    "percentile interval over them")
@@ -422,22 +424,22 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
                   warned: Sequence[dict[str, Any]] = ()) -> None:
     """Every result, plot and the report of one case into the directory ``work``; ``warned``:
     the run's distinct warnings (:func:`varimp.report.distinct_warnings`)."""
-    from .demo import _plots, _save
+    from .plot.files import save_png, save_result_plots
     from .report import network_diagram, write_report
 
     comparison = case.comparison
     for name, result in comparison.results.items():
         result.to_frame().to_csv(work / f"{name}.csv", index=False)
         (work / f"{name}.json").write_text(result.to_json(indent=1), encoding="utf-8")
-        _plots(result, name, work)
+        save_result_plots(result, name, work)
     comparison.to_frame().to_csv(work / "comparison.csv", index=False)
     comparison.agreement.to_csv(work / "agreement.csv", index_label="method")
     (work / "comparison.json").write_text(comparison.to_json(indent=1), encoding="utf-8")
-    _save(comparison.plot(kind="bar"), work / "comparison.png")
-    _save(comparison.plot(kind="heatmap"), work / "ranks.png")
+    save_png(comparison.plot(kind="bar"), work / "comparison.png")
+    save_png(comparison.plot(kind="heatmap"), work / "ranks.png")
     diagram = network_diagram(case.model, list(comparison.scores.index))
     if diagram is not None:
-        _save(diagram, work / "network.png")
+        save_png(diagram, work / "network.png")
     payload = {**info, "skipped": comparison.skipped, "facts": case.facts,
                "warnings": list(warned)}
     (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")

@@ -14,6 +14,9 @@ from ..result import Importance
 from ..validation import check_positive_float, check_positive_int
 from .refits import _Refits, _stack
 
+#: The level of an ensemble's percentile interval unless ``ci_level`` says otherwise.
+DEFAULT_CI_LEVEL = 0.95
+
 
 def ensemble(
     model: object,
@@ -24,7 +27,7 @@ def ensemble(
     fit: Callable[..., Any] | None = None,
     n_models: int = 10,
     bootstrap: bool = True,
-    ci_level: float = 0.95,
+    ci_level: float = DEFAULT_CI_LEVEL,
     random_state: object = None,
     n_jobs: int | None = None,
     backend: str | None = None,
