@@ -204,6 +204,12 @@ def test_compare_method_options_are_checked_listing_the_valid_ones(method_option
         assert fragment in str(info.value)
 
 
+def test_method_options_for_a_skipped_method_say_why_it_was_skipped():
+    X, _ = rm.tabular()
+    with pytest.raises(InputError, match=r"not among the methods compared .*\(needs y\)$"):
+        varimp.compare(rm.plain_callable(), X, method_options={"permutation": {"n_repeats": 3}})
+
+
 def test_compare_points_to_the_one_place_the_common_options_are_documented():
     assert "varimp.importance" in varimp.compare.__doc__
     assert "method_options" in varimp.compare.__doc__

@@ -60,7 +60,7 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         raise InputError(f"compare received options that are neither common options nor taken by "
                          f"any selected method: {unknown}; common options are "
                          f"{sorted(COMMON_OPTIONS)}")
-    own_options = _check_method_options(method_options, specs)
+    own_options = _check_method_options(method_options, specs, skipped)
     results = {}
     for name, spec in specs.items():
         if y is None and spec.needs_y:
@@ -116,10 +116,10 @@ def _weights_unreadable(model: object) -> str:
     return ""
 
 
-def _check_method_options(method_options: object, specs: Mapping[str, Any]
-                          ) -> dict[str, dict[str, Any]]:
+def _check_method_options(method_options: object, specs: Mapping[str, Any],
+                          skipped: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """``method_options`` checked at the door: a dict of the compared methods' names to dicts
-    of options that method takes."""
+    of options that method takes (``skipped``: why a method was left out, for the message)."""
     if method_options is None:
         return {}
     if not isinstance(method_options, Mapping):
@@ -128,8 +128,9 @@ def _check_method_options(method_options: object, specs: Mapping[str, Any]
     checked = {}
     for name, chosen in method_options.items():
         if name not in specs:
+            why = f" ({skipped[name]})" if name in skipped else ""
             raise InputError(f"method_options names {name!r}, which is not among the methods "
-                             f"compared {list(specs)}")
+                             f"compared {list(specs)}{why}")
         if not isinstance(chosen, Mapping) or not all(isinstance(k, str) for k in chosen):
             raise InputError(f"method_options[{name!r}] must be a dict {{option: value}}; "
                              f"received {describe(chosen)}")

@@ -231,7 +231,8 @@ def connection_weights(
     left out, sign kept, per output; this is the ``importance`` that NeuralNetTools' ``olden()``
     returns (Beck 2018). Recurrent layers contribute their linear path at rest (see the module
     docstring and ``docs/recurrent-weights.md``); then ``by_time`` holds the connection weight
-    of every time step and ``scores`` their sum over steps.
+    of every time step and ``scores`` their sum over steps (a one-hot group's score excepted:
+    see below).
 
     Groups (``groups=``): a numeric group's connection weight is the sum of its members' (all
     members moved together). A one-hot group (read from ``X``: members that hold only 0 and 1,
