@@ -186,8 +186,11 @@ def test_a_method_of_the_given_model_is_refused_as_fit():
     blobs = pickle.dumps(model), pickle.dumps(pipeline)
     for given, fit, name in ((model, model.fit, "MLPRegressor.fit"),
                              (model, functools.partial(model.fit), "MLPRegressor.fit"),
+                             (model, model.partial_fit, "MLPRegressor.partial_fit"),
                              (pipeline, pipeline.fit, "Pipeline.fit"),
-                             (pipeline, pipeline[-1].fit, "MLPRegressor.fit")):
+                             (pipeline, pipeline[-1].fit, "MLPRegressor.fit"),
+                             (pipeline, pipeline[0].fit_transform,
+                              "StandardScaler.fit_transform")):
         with pytest.raises(InputError, match=(
                 rf"fit={name} is a method of the given model: each of the many fits would "
                 r"train your model itself, in place.*Pass fit=None.*or a function returning "
@@ -199,6 +202,57 @@ def test_a_method_of_the_given_model_is_refused_as_fit():
     assert (pickle.dumps(model), pickle.dumps(pipeline)) == blobs
     other = clone(model)
     assert resolve_fit(model, other.fit, X, y)[0] == other.fit
+
+
+class _SelfTrainingNet(nn.Module):
+    """A user's PyTorch network with two methods: ``trained_copy`` builds and trains a new
+    network, ``fit`` trains this one in place."""
+
+    def __init__(self, p: int = 3):
+        super().__init__()
+        self.p = p
+        self.body = nn.Linear(p, 1)
+
+    def forward(self, x):
+        return self.body(x)
+
+    def trained_copy(self, X, y, random_state=None):
+        net = _SelfTrainingNet(self.p)
+        return net.fit(X, y, random_state)
+
+    def fit(self, X, y, random_state=None):
+        torch.manual_seed(0 if random_state is None else random_state)
+        self.body.reset_parameters()
+        optimizer = torch.optim.Adam(self.parameters(), 0.05)
+        Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+        for _ in range(20):
+            optimizer.zero_grad()
+            ((self(Xt) - yt.reshape(-1, 1)) ** 2).mean().backward()
+            optimizer.step()
+        return self.eval()
+
+
+def test_another_method_of_the_model_that_builds_a_new_network_is_accepted():
+    """Only the methods that train their object in place (fit, partial_fit, fit_transform)
+    are refused: a torch network's own ``trained_copy``, which builds and trains a new one,
+    is used as it is and gives the scores of the same function wrapped in a lambda; the
+    network's own ``fit`` (training itself) is refused; the network is unchanged."""
+    X = X_TAB.astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1]).astype(np.float32)
+    model = _SelfTrainingNet(X.shape[1]).trained_copy(X, y, 1)
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    used, description = resolve_fit(model, model.trained_copy, X, y)
+    assert used == model.trained_copy and description["seeding"] == SEED_PASSED
+    options = {"random_state": 0, "progress": False}
+    direct = varimp.backward_stepwise(model, X, y, fit=model.trained_copy, **options)
+    wrapped = varimp.backward_stepwise(
+        model, X, y, fit=lambda X, y, random_state=None: model.trained_copy(X, y, random_state),
+        **options)
+    np.testing.assert_array_equal(direct.scores.to_numpy(), wrapped.scores.to_numpy())
+    with pytest.raises(InputError, match="fit=_SelfTrainingNet.fit is a method of the given "
+                                         "model.*a function that builds and trains a new model"):
+        resolve_fit(model, model.fit, X, y)
+    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
 
 
 # -- early stopping ------------------------------------------------------------------------------

@@ -335,6 +335,89 @@ def test_python_random_in_a_seeded_block_is_private_to_its_thread():
     assert isinstance(random.random.__self__, random.Random)  # Python's own, no dispatcher
 
 
+def test_a_users_thread_drawing_from_python_random_during_a_run_keeps_its_stream(data):
+    """While a sequential run's fits (no random_state: each in a seeded block) draw from
+    Python's random, the user's own thread draws from it too, five numbers inside each fit:
+    it gets the numbers of its undisturbed stream, and Python's shared instance carries on
+    from there afterwards; each fit's draws are those of its own seed."""
+    X, y = data
+    inside, drawn = threading.Event(), threading.Event()
+    users = []
+
+    def fit(X, y):
+        first = random.random()
+        inside.set()
+        assert drawn.wait(10)
+        drawn.clear()
+        return first, random.random()
+
+    def user():
+        for _ in TASKS:
+            assert inside.wait(10)
+            inside.clear()
+            users.extend(random.random() for _ in range(5))
+            drawn.set()
+
+    saved = random.getstate()
+    try:
+        random.seed(99)
+        thread = threading.Thread(target=user)
+        thread.start()
+        engine = RetrainEngine(fit, X, y, random_state=5, progress=False)
+        fits = engine.run(TASKS, lambda model, data: model)
+        thread.join()
+        reference = random.Random(99)
+        assert users == [reference.random() for _ in range(5 * len(TASKS))]
+        assert random.getstate() == reference.getstate()
+    finally:
+        random.setstate(saved)
+    expected = []
+    for seed in engine.seeds(len(TASKS)):
+        own = random.Random(seed)
+        expected.append((own.random(), own.random()))
+    assert fits == expected
+
+
+_SLOW_MODULE = """
+import time
+import varimp_test_signal
+varimp_test_signal.started.set()
+time.sleep(0.3)
+ready = True
+"""
+
+
+def test_a_block_waits_for_a_module_another_thread_is_importing(tmp_path, monkeypatch):
+    """global_seed imports torch first (:data:`_IMPORTED_FIRST`); a thread entering a block
+    while another thread's block is importing such a module finds it fully imported, not the
+    half-initialised module that sys.modules holds meanwhile."""
+    from varimp.engines import worker
+
+    (tmp_path / "varimp_slow_import.py").write_text(_SLOW_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    signal = type(sys)("varimp_test_signal")
+    signal.started = threading.Event()
+    monkeypatch.setitem(sys.modules, "varimp_test_signal", signal)
+    monkeypatch.setattr(worker, "_IMPORTED_FIRST", (*worker._IMPORTED_FIRST,
+                                                    "varimp_slow_import"))
+
+    def first():
+        with global_seed(1):
+            return sys.modules["varimp_slow_import"].ready
+
+    def second():
+        assert signal.started.wait(10)  # the first thread is inside the module's import
+        with global_seed(2):
+            return getattr(sys.modules["varimp_slow_import"], "ready", "half initialised")
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = [pool.submit(first), pool.submit(second)]
+            assert [result.result() for result in results] == [True, True]
+    finally:
+        sys.modules.pop("varimp_slow_import", None)
+
+
 def vandal_fit(X, y):
     X[:] = -1.0
     y[:] = -1.0

@@ -5,9 +5,12 @@ ensembles) train many new networks. :func:`resolve_fit` turns what the user gave
 callable ``fit(X, y, random_state=None) -> model`` and a description of it (recorded in
 ``details["fit"]``):
 
-- ``fit`` given: used as it is (``random_state`` is passed when its signature takes it); a
-  method of the model itself (``fit=model.fit``) is refused, as it would retrain the user's
-  model in place (:func:`check_not_in_place`);
+- ``fit`` given: used as it is (``random_state`` is passed when its signature takes it); the
+  model's own training method (``fit=model.fit``, ``partial_fit``, ``fit_transform``, also of
+  a Pipeline's step) is refused, as it would retrain the user's model in place
+  (:func:`check_not_in_place`). A ``fit`` closing over the model (``lambda X, y:
+  model.fit(X, y)``) trains the user's model in place when it runs in this process: varimp
+  stops at the first such fit when it returns the model itself, but cannot undo it;
 - a scikit-learn estimator or Pipeline: ``sklearn.base.clone`` of it, every ``random_state``
   parameter (of every step) set to the fit's seed, then ``fit(X, y)``: the user's
   hyper-parameters, fresh weights;
@@ -123,7 +126,7 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     Raises
     ------
     InputError
-        ``fit`` is not callable or is a method of ``model`` (:func:`check_not_in_place`), or
+        ``fit`` is not callable or is ``model``'s own ``fit`` (:func:`check_not_in_place`), or
         ``fit`` is None and ``model`` cannot be refitted.
 
     Warns
@@ -167,10 +170,23 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
     return refit, description
 
 
+#: Names of the methods that train their object in place (scikit-learn's, Keras' ``fit``).
+IN_PLACE_METHODS = frozenset({"fit", "partial_fit", "fit_transform"})
+
+
 def check_not_in_place(fit: object, model: object) -> None:
-    """Refuse a ``fit`` that trains the user's model itself: a bound method (``model.fit``,
-    also wrapped in ``functools.partial``) of the model or of a step of its Pipeline. Every
-    fit would retrain the user's model in place, and the retraining methods never change it.
+    """Refuse a ``fit`` that trains the user's model itself: a bound method named in
+    :data:`IN_PLACE_METHODS` (``model.fit``, also wrapped in ``functools.partial``) of the
+    model or of a step of its Pipeline. Every fit would retrain the user's model in place, and
+    the retraining methods never change it. Other methods of the model (one that builds and
+    trains a new network, say) are allowed.
+
+    A ``fit`` that closes over the model (``lambda X, y: model.fit(X, y)``) cannot be seen
+    here: run in the caller's process (sequentially, or with ``backend="threading"``), it
+    trains the user's model in place; the engine stops at the first such fit when it returns
+    the model itself (a :class:`varimp.ModelError`), but cannot undo that training (and a fit
+    returning a copy after training the model is not caught). On worker processes it trains a
+    copy of the model.
 
     Raises
     ------
@@ -181,7 +197,7 @@ def check_not_in_place(fit: object, model: object) -> None:
     while isinstance(inner, functools.partial):
         inner = inner.func
     owner = getattr(inner, "__self__", None)
-    if owner is None or not inspect.ismethod(inner):
+    if owner is None or not inspect.ismethod(inner) or inner.__name__ not in IN_PLACE_METHODS:
         return
     given = adapt(model).model
     parts = [given] + [step for _, step in getattr(given, "steps", ()) if step is not None]

@@ -33,13 +33,16 @@ Removing an input
 
 Seeding a fit
     A ``fit`` that takes ``random_state`` is called with the fit's seed. Any other ``fit`` runs
-    inside :func:`varimp.engines.worker.global_seed`: Python's ``random``, NumPy's global
-    generator, torch's (CPU, and CUDA once initialised; torch is imported first when installed,
-    so a fit that imports it in its body is seeded on its first call in a process too) and
-    Keras' global seed generator are seeded from the fit's seed and restored afterwards, so a
-    fit that draws from them (``np.random.rand``, a module's default initialisation, a Keras
-    layer's unseeded initializer, an estimator's ``random_state=None``) is reproducible too, and
-    the caller's process sees its generators as they were. Fits running at once in threads of
+    inside :func:`varimp.engines.worker.global_seed`: Python's ``random`` functions (drawing,
+    in the fit's thread, from a generator of its own; Python's shared instance, which other
+    threads and functions bound before, ``from random import random``, draw from, is left
+    alone), NumPy's global generator, torch's (CPU, and CUDA once initialised; torch is
+    imported first when installed, so a fit that imports it in its body is seeded on its first
+    call in a process too) and Keras' global seed generator are seeded from the fit's seed and
+    restored afterwards, so a fit that draws from them (``np.random.rand``, a module's default
+    initialisation, a Keras layer's unseeded initializer, an estimator's
+    ``random_state=None``) is reproducible too, and the caller's process sees its generators
+    as they were. Fits running at once in threads of
     one process share those global generators, so such fits are reproducible one per process
     only (sequentially, on joblib processes, on single-threaded Dask workers), not with
     ``backend="threading"`` or Dask workers of several threads.
@@ -289,9 +292,10 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
         raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
     if job.model is not None and id(model) == job.model and this_process() == job.caller:
         raise ModelError(f"fit {task.label!r} returned the given model itself: it trained the "
-                         "model you passed in place, which varimp never changes. fit must "
-                         "return a new model, e.g. sklearn.base.clone(model).fit(X, y), or "
-                         "pass fit=None to let varimp refit a copy")
+                         "model you passed in place (varimp stopped at this fit but cannot "
+                         "undo its training). fit must return a new model, e.g. "
+                         "sklearn.base.clone(model).fit(X, y), or pass fit=None to let varimp "
+                         "refit a copy")
     try:
         value = evaluate(model, data)
     except Exception as exc:

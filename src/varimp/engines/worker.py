@@ -1,10 +1,10 @@
 """The worker's side of a fit: the process-wide state a ``fit`` may draw from or run on.
 
 :func:`global_seed` seeds every global random generator a fit may draw from (Python's
-``random``, NumPy's, torch's, Keras' seed generator) from the fit's seed and restores them
-afterwards; :func:`thread_limits` gives a worker its share of the cores (torch's intra-op threads
-and the BLAS/OpenMP pools). See :mod:`varimp.engines.fits` ("Seeding a fit") for when each is
-used.
+``random`` functions, each block's own; NumPy's, torch's, Keras' seed generator) from the fit's
+seed and restores them afterwards; :func:`thread_limits` gives a worker its share of the
+cores (torch's intra-op threads and the BLAS/OpenMP pools). See :mod:`varimp.engines.fits`
+("Seeding a fit") for when each is used.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ class _ThreadRandom:
 
     While a block runs, ``random.random``, ``random.randint``, ... are dispatchers: in a thread
     inside a block they draw from that block's own ``random.Random(seed)``, elsewhere from
-    Python's shared instance as usual. Other threads then cannot shift a fit's draws: Dask's
-    worker draws from ``random`` in its event-loop thread at every heartbeat (``dask.sizeof``
-    samples the message), and Keras draws the seed of every unseeded initializer from it."""
+    Python's shared instance as usual, which the blocks never seed nor restore. Other threads
+    then cannot shift a fit's draws (Dask's worker draws from ``random`` in its event-loop
+    thread at every heartbeat, ``dask.sizeof`` sampling the message; Keras draws the seed of
+    every unseeded initializer from it), and a fit cannot shift another thread's draws (the
+    user's own, drawing from Python's shared instance while varimp runs)."""
 
     local = threading.local()
     originals: dict[str, Callable] = {}
@@ -73,18 +75,22 @@ class _ThreadRandom:
 
 def global_seed(seed: int) -> contextlib.AbstractContextManager[None]:
     """A block in which every global generator a fit may draw from is seeded from ``seed``:
-    Python's ``random``, NumPy's global generator, torch's (imported here when it is installed,
-    so that a fit importing torch in its body is seeded on its first call in a process too; CUDA
-    only once initialised) and Keras' global seed generator (see below). Their states are
-    restored afterwards, also when the block raises.
+    Python's ``random`` functions (the block's own generator, see below), NumPy's global
+    generator, torch's (imported here when it is installed, so that a fit importing torch in
+    its body is seeded on its first call in a process too; CUDA only once initialised) and
+    Keras' global seed generator (see below). Their states are restored afterwards, also when
+    the block raises.
 
-    Python's module-level ``random`` functions draw, in the block's thread, from a generator of
+    Python's module-level ``random`` functions (``random.random``, ``random.randint``, ...
+    looked up on the module, as Keras does) draw, in the block's thread, from a generator of
     its own (:class:`_ThreadRandom`), so that no other thread (Dask's event loop, another fit's
-    block) shifts them; Python's shared instance is seeded too, for code that bound its
-    functions before (``from random import random``). NumPy's and torch's global generators are
-    shared by all threads: blocks running at once in several threads restore the states of
-    before the first one once the last one ends, and their draws mix (threads sharing these
-    generators cannot be reproducible).
+    block) shifts them and the fit shifts no other thread's draws. Python's shared instance is
+    neither seeded nor restored: a function bound before the block began (``from random import
+    random`` at a module's import) draws from it, unseeded, and such draws are not
+    reproducible. NumPy's and torch's global generators are shared by all threads: blocks
+    running at once in several threads restore the states of before the first one once the
+    last one ends, and their draws mix (threads sharing these generators cannot be
+    reproducible).
 
     Keras draws the seed of an unseeded initializer, and the first state of its global
     ``SeedGenerator`` (``keras.random`` calls without ``seed``: dropout, noise), from Python's
@@ -104,7 +110,6 @@ def _global_seed(seed: int) -> Iterator[None]:
             _GlobalStates.saved = _global_states(torch)
             _ThreadRandom.install()
         _GlobalStates.depth += 1
-        _ThreadRandom.originals["seed"](seed)  # the shared instance
         np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is what is seeded
         if torch is not None:
             torch.random.default_generator.manual_seed(seed)
@@ -159,11 +164,14 @@ def _installed(name: str) -> bool:
 
 
 def _torch() -> Any:
-    """torch (None when it is not installed), after importing :data:`_IMPORTED_FIRST`."""
-    for name in _IMPORTED_FIRST:
-        if name not in sys.modules and _installed(name):
-            importlib.import_module(name)
-    return sys.modules.get("torch")
+    """torch (None when it is not installed), after importing :data:`_IMPORTED_FIRST`.
+
+    Imported through :func:`importlib.import_module` even when already in ``sys.modules``:
+    while another thread imports a module, ``sys.modules`` holds it half initialised, and
+    ``import_module`` waits on that import's lock until it is complete."""
+    modules = {name: importlib.import_module(name) for name in _IMPORTED_FIRST
+               if _installed(name)}
+    return modules.get("torch")
 
 
 def _global_states(torch: Any) -> tuple:
@@ -171,12 +179,11 @@ def _global_states(torch: Any) -> tuple:
     if torch is not None:
         torch_state = torch.get_rng_state()
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    return random.getstate(), np.random.get_state(), torch_state, cuda  # noqa: NPY002
+    return np.random.get_state(), torch_state, cuda  # noqa: NPY002
 
 
 def _restore(states: tuple, torch: Any) -> None:
-    python, numpy_state, torch_state, cuda = states
-    random.setstate(python)
+    numpy_state, torch_state, cuda = states
     np.random.set_state(numpy_state)  # noqa: NPY002
     if torch is not None and torch_state is not None:
         torch.set_rng_state(torch_state)
