@@ -75,6 +75,9 @@ _PARAMETERS = """
         ``fit(X, y, random_state=seed)`` with each fit's own seed when it takes
         ``random_state`` (:func:`varimp.train_mlp` and :func:`varimp.train_recurrent` do). The
         model it returns must predict what the given model predicts (same outputs and kind).
+        It must train a new model: ``fit=model.fit`` is refused, and a ``fit`` closing over the
+        given model (``lambda X, y: model.fit(X, y)``) would train it in place when run in this
+        process (varimp stops at the first fit that returns the given model, but cannot undo it).
     removal : {"mean", "drop"}
         How a variable is removed (see the module docstring).
     validation_fraction : float
