@@ -788,7 +788,7 @@ PROBABILITY_MODELS = [
      r"MLPClassifier is a classifier, read through predict_proba \(its output layer is a "
      r"softmax\)"),
     (lambda: nn.Sequential(nn.Linear(P, 3), nn.Softmax(dim=-1), nn.Dropout(0.1)).double(),
-     r"its last module '1' Softmax returns probabilities"),
+     r"its output comes from module '1' Softmax, which returns probabilities"),
     (lambda: softmax_keras("dense"), r"its last layer 'dense.*' \(Dense\) applies a softmax"),
     (lambda: softmax_keras("layer"), r"its last layer 'softmax.*' \(Softmax\) applies a softmax"),
 ]
@@ -811,6 +811,85 @@ def test_logits_declared_for_a_model_that_returns_probabilities_is_refused(build
     assert result.details["measure"] == "increase in log loss"
     np.testing.assert_allclose(result.details["baseline"],
                                reference_log_loss(y, proba, labels=[0, 1, 2]), rtol=1e-6)
+
+
+class Attention(nn.Module):
+    """An attention Softmax registered after the Linear head whose output is returned."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(28)
+        self.score, self.out = nn.Linear(P, P).double(), nn.Linear(P, 3).double()
+        self.attn = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.out(x * self.attn(self.score(x)))
+
+
+class Gated(nn.Module):
+    """A gating Sigmoid registered last; the output is the Linear head's, squeezed."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(29)
+        self.fc, self.out, self.gate = nn.Linear(P, 5).double(), nn.Linear(5, 3).double(), \
+            nn.Sigmoid()
+
+    def forward(self, x):
+        h = self.fc(x)
+        return self.out(h * self.gate(h)).unsqueeze(1).squeeze(1)
+
+
+class LateSoftmax(nn.Module):
+    """The softmax module's output is returned through a view and an index: probabilities."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(30)
+        self.out, self.drop, self.soft = nn.Linear(P, 3).double(), nn.Dropout(0.1), \
+            nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.drop(self.soft(self.out(x))).view(-1, 3)[:, :]
+
+
+class FunctionalOut(Attention):
+    def forward(self, x):
+        return torch.log_softmax(super().forward(x), dim=-1)
+
+
+@pytest.mark.parametrize("build", [Attention, Gated])
+def test_a_softmax_or_sigmoid_inside_forward_is_not_read_as_the_output_layer(build):
+    """The output kind is read from the module whose output forward returns (torch.fx), not
+    from the last registered one: an attention Softmax or a gating Sigmoid leaves a Linear
+    head's regression values, and logits can be declared for them."""
+    model = build()
+    X, y = classifier_data()
+    assert adapt(model).output_kind == "regression"
+    assert adapt(model).output_module()[0] == "out"
+    result = varimp.permutation(model, X, y, output_kind="logits", random_state=0)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(result.details["baseline"],
+                               reference_log_loss(y, softmax_rows(logits), labels=[0, 1, 2]),
+                               rtol=1e-9)
+    # the module that returns probabilities is found through dropout, a view and an index
+    late = LateSoftmax()
+    assert adapt(late).output_module()[0] == "soft"
+    with pytest.raises(varimp.InputError, match=r"its output comes from module 'soft' "
+                                                r"Softmax, which returns probabilities.*"
+                                                r"declare it: model.varimp_output_kind = "
+                                                r"'logits'$"):
+        varimp.permutation(late, X, y, output_kind="logits", random_state=0)
+    # a functional op returned (here a log_softmax) is no module: read as regression values,
+    # whatever module was registered last
+    assert adapt(FunctionalOut()).output_module() == ("", None)
+    assert adapt(FunctionalOut()).output_kind == "regression"
+
+
+def softmax_rows(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def test_a_regression_kind_is_said_to_be_given_or_read_from_the_model():
@@ -855,6 +934,40 @@ def test_keras_softmax_and_activation_layers_are_read_as_the_dense_activation():
     np.testing.assert_allclose(result.details["baseline"], reference_log_loss(yb, p1), rtol=1e-5)
 
 
+def test_keras_heads_that_each_end_in_a_sigmoid_are_multi_label_probabilities():
+    """Two sigmoid heads (one unit, two units) are three independent binary labels: every
+    method reads them, a multi-hot y is scored label by label, logits are refused."""
+    model = two_head_keras(units=(1, 2), activations=("sigmoid", "sigmoid"))
+    X = np.random.default_rng(26).normal(size=(40, P))
+    adapter = adapt(model)
+    assert adapter.output_kind == "probability" and adapter.multilabel()
+    # d p_temp[1] / dx = s (1 - s) w_temp[:, 1] through the tanh layer, by hand
+    w_h, b_h = model.get_layer("hid").get_weights()
+    w_t, b_t = model.get_layer("temp").get_weights()
+    hidden = np.tanh(X @ w_h + b_h)
+    p = 1.0 / (1.0 + np.exp(-(hidden @ w_t + b_t)))
+    exact = ((1 - hidden**2) * (p[:, 1] * (1 - p[:, 1]))[:, None] * w_t[:, 1]) @ w_h.T
+    derivatives = varimp.partial_derivatives(model, X, output="temp[1]")
+    np.testing.assert_allclose(derivatives.details["derivatives"].to_numpy(), exact, rtol=1e-4,
+                               atol=1e-6)
+    assert varimp.partial_derivatives(model, X).details["explained"] == \
+        "the model's outputs as they are (probabilities)"
+    # permutation with a multi-hot y: the baseline is the mean of the labels' log losses
+    from sklearn.metrics import log_loss
+
+    y = (np.random.default_rng(27).random((40, 3)) < 0.5).astype(int)
+    proba = np.hstack([np.asarray(head, dtype=np.float64) for head in
+                       model.predict(X, verbose=0)])
+    result = varimp.permutation(model, X, y, random_state=0)
+    assert result.details["measure"] == "increase in log loss"
+    np.testing.assert_allclose(result.details["baseline"],
+                               np.mean([log_loss(y[:, k], proba[:, k]) for k in range(3)]),
+                               rtol=1e-5)
+    with pytest.raises(varimp.InputError, match=r"returns probabilities: its output heads "
+                                                r"'flow', 'temp' each end in a sigmoid"):
+        varimp.permutation(model, X, y, output_kind="logits", random_state=0)
+
+
 def two_heads(kinds):
     """A functional Keras model whose heads ("a", "b") are regression (None) or softmax."""
     keras.utils.set_random_seed(24)
@@ -885,6 +998,24 @@ def test_keras_heads_holding_a_classifier_are_refused_for_a_loss(kinds, listed):
         with pytest.raises(varimp.UnsupportedModelError, match=r"each apply a softmax over "
                                                                r"their own units"):
             varimp.garson(model)
+    # without y the heads' outputs are explained as they are: the derivatives of a head's
+    # unit are the finite differences of the model's own joined predictions
+    joined = np.hstack([np.asarray(head, dtype=np.float64).reshape(30, -1)
+                        for head in model.predict(X, verbose=0)])
+    derivatives = varimp.partial_derivatives(model, X, output="b[2]")
+    assert derivatives.details["explained"] == \
+        "the model's outputs as they are (regression values)"
+    step = 1e-3
+    moved = X.copy()
+    moved[:, 2] += step
+    shifted = np.hstack([np.asarray(head, dtype=np.float64).reshape(30, -1)
+                         for head in model.predict(moved, verbose=0)])
+    np.testing.assert_allclose(derivatives.details["derivatives"].to_numpy()[:, 2],
+                               (shifted - joined)[:, -1] / step, rtol=2e-2, atol=2e-3)
+    # declared regression, every unit is scored as a value: the MSE of the joined outputs
+    declared = varimp.permutation(model, X, y, output_kind="regression", random_state=0)
+    np.testing.assert_allclose(declared.details["baseline"], np.mean((joined - y) ** 2),
+                               rtol=1e-5)
     # one head at a time, as the message says, is scored as that head
     head = keras.Model(model.inputs, model.outputs[1])
     labels = np.arange(30) % 3

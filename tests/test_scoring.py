@@ -701,3 +701,39 @@ def test_a_scorer_missing_what_varimp_reads_is_refused_not_read_with_a_default()
     del broken._sign
     with pytest.raises(InputError, match=r"has no _sign .*varimp.scoring.Scorer"):
         varimp.permutation(model, X, X[:, 0], scoring=broken, random_state=0)
+
+
+def test_brier_score_of_text_labels_does_not_depend_on_what_was_scored_before(monkeypatch):
+    """The closed form's check against scikit-learn calls brier_score_loss with pos_label = the
+    greater label (scikit-learn guesses it for 0/1 labels only) and is kept per label type: a
+    text-label call scores the same first in a process as after a 0/1 call."""
+    from varimp.scoring import closed_forms
+
+    monkeypatch.setattr(closed_forms, "_CHECKED", {})
+    from varimp.scoring import evaluation
+
+    monkeypatch.setattr(evaluation, "_CHECKED", closed_forms._CHECKED)
+    weights = np.array([1.5, -0.7, 0.0])
+
+    def proba(Z):
+        p = 1.0 / (1.0 + np.exp(-Z @ weights))
+        return np.column_stack([1.0 - p, p])
+
+    present = (X @ weights + RNG.logistic(size=400)) > 0
+    text = np.where(present, "present", "absent")
+
+    def run(y, **options):
+        return varimp.improved_stepwise_1(proba, X, y, scoring="neg_brier_score",
+                                          output_kind="probability", **options).scores
+
+    def brier(Z):  # by hand: the mean squared gap between p(present) and the 0/1 label
+        return np.mean((proba(Z)[:, 1] - present) ** 2)
+
+    expected = [brier(held(j)) - brier(X) for j in range(3)]
+    first = run(text, classes=["absent", "present"])
+    np.testing.assert_allclose(first, expected, rtol=1e-9, atol=1e-12)
+    assert [key[-1] for key in closed_forms._CHECKED] == [("U", 2)]
+    assert all(closed_forms._CHECKED.values())
+    np.testing.assert_allclose(run(present.astype(int)), expected, rtol=1e-9, atol=1e-12)
+    assert sorted(key[-1] for key in closed_forms._CHECKED) == [("U", 2), ("i", 2)]
+    np.testing.assert_allclose(run(text, classes=["absent", "present"]), first, rtol=0, atol=0)

@@ -120,6 +120,9 @@ class Adapter(abc.ABC):
     gradient_kind = "finite differences"
     #: The numpy dtype X is converted to for the model; engines build batches in it.
     input_dtype: type = np.float64
+    #: How a model of this framework declares its output kind itself, for messages (after
+    #: "explain ... logits"); empty where it cannot.
+    kind_declaration = ""
 
     def __init__(self, model: object):
         self.model = model
@@ -202,7 +205,7 @@ class Adapter(abc.ABC):
                     f"{source}. Read as logits they would go through a second softmax (or "
                     "sigmoid) and every score would be wrong; leave output_kind out (or pass "
                     "output_kind='probability'), or explain the network without its last "
-                    "layer to explain logits")
+                    f"layer to explain logits{self.kind_declaration}")
             self._output_kind = kind
         if classes is not None:
             from ..validation import check_classes
@@ -227,8 +230,22 @@ class Adapter(abc.ABC):
         return "regression"
 
     def probability_source(self) -> str | None:
-        """What makes the model's outputs probabilities, in words ("its last module '2'
-        Softmax returns probabilities"), or None when the model does not say they are."""
+        """What makes the model's outputs probabilities, in words ("its output comes from
+        module '2' Softmax, which returns probabilities"), or None when the model does not
+        say they are."""
+        return None
+
+    def multilabel(self) -> bool | None:
+        """Whether the model declares its probabilities independent binary labels (several
+        sigmoid heads); None when it does not say (:func:`varimp.scoring.multilabel_outputs`
+        then decides from the network's last layer or the probabilities)."""
+        return None
+
+    def loss_refusal(self) -> str | None:
+        """Why the model's outputs cannot be scored by a loss against ``y`` (heads of mixed
+        kinds, see :class:`~varimp.adapters.keras.KerasAdapter`), in words; None when they
+        can. Checked wherever targets are read for a loss, never for the methods that
+        explain the outputs themselves."""
         return None
 
     @property

@@ -232,10 +232,15 @@ class KerasAdapter(Adapter):
     ``"flow[0]"``, ``"flow[1]"``.. for a head of several units), so ``output="flow"`` selects
     a head. The weight-based methods read such a model when its heads are Dense layers on one
     shared layer (they are one Dense layer with the heads' units side by side) with one
-    elementwise activation. Heads are scored by a loss together only when every head predicts
-    regression values: a classifier head among several (softmax, sigmoid or log_softmax) is an
-    UnsupportedModelError, as is a classifier ``output_kind`` for several heads; explain such
-    a model one head at a time.
+    elementwise activation. Several heads are read (:func:`_heads_kind`) as probabilities of
+    independent binary labels (multi-label) when every head ends in a sigmoid, as regression
+    values when no head ends in a softmax, sigmoid or log_softmax; every method reads both.
+    Any other set of heads (a classifier head beside a regression head, a softmax head among
+    several) is explained as its outputs are by the methods that read no loss (partial
+    derivatives, profile, perturbation without ``y``), but a loss (``y`` given to an
+    error-based method: :meth:`loss_refusal`) or a classifier ``output_kind`` is an
+    UnsupportedModelError: no loss over the heads' units joined is each head's own. Explain
+    such a model one head at a time to score it.
 
     The output kind is read from the last layer: a Dense (or TimeDistributed Dense) activation,
     an ``Activation`` layer or a ``Softmax`` layer over the last axis; dropout, noise and a
@@ -266,32 +271,55 @@ class KerasAdapter(Adapter):
 
     def configure(self, output_kind: str | None = None, classes: object = None
                   ) -> KerasAdapter:
-        """As :meth:`Adapter.configure`; a classifier kind for a model of several heads is
-        refused (its heads' units are not one classifier's)."""
+        """As :meth:`Adapter.configure`; a classifier kind for several heads is refused unless
+        every head ends in a sigmoid (its heads' units are not one classifier's)."""
         from ..scoring import CLASSIFIER_KINDS
 
         heads = _heads(self.model)
-        if heads is not None and output_kind in CLASSIFIER_KINDS:
-            raise _heads_refusal(heads, [output_kind] * len(heads), output_kind)
+        if heads is not None and output_kind in CLASSIFIER_KINDS and \
+                _heads_kind(heads) != "probability":
+            raise UnsupportedModelError(_heads_refusal(heads, [output_kind] * len(heads),
+                                                       output_kind))
         super().configure(output_kind, classes)
         return self
 
     def model_output_kind(self) -> str:
         """Probabilities when the last layer ends in a softmax or sigmoid (a Dense activation,
         an ``Activation`` or a ``Softmax`` layer), logits after a log_softmax. A model of
-        several heads is read as regression values when every head is; a classifier head
-        among several is an UnsupportedModelError (:func:`_heads_refusal`)."""
+        several heads: probabilities when every head ends in a sigmoid (multi-label), else
+        regression values, the outputs as they are (:func:`_heads_kind`; a loss is refused for
+        heads of mixed kinds, :meth:`loss_refusal`)."""
         heads = _heads(self.model)
         if heads is not None:
-            kinds = [_layer_kind(_head_layer(tensor)) for _, tensor in heads]
-            if any(kind != "regression" for kind in kinds):
-                raise _heads_refusal(heads, kinds)
-            return "regression"
+            return _heads_kind(heads) or "regression"
         last = _output_layer(self.model)
         return "regression" if last is None else _layer_kind(last)
 
+    def multilabel(self) -> bool | None:
+        """True for several heads that each end in a sigmoid: independent binary labels."""
+        heads = _heads(self.model)
+        if heads is None:
+            return None
+        return _heads_kind(heads) == "probability"
+
+    def loss_refusal(self) -> str | None:
+        """Why the outputs of several heads of mixed kinds (a classifier head beside a
+        regression head, a softmax head among several) cannot be scored by a loss together;
+        None for one head, for heads all regression or all sigmoid, and when
+        ``output_kind="regression"`` was given (every unit then scored as a value)."""
+        heads = _heads(self.model)
+        if heads is None or _heads_kind(heads) is not None or self._output_kind == "regression":
+            return None
+        return _heads_refusal(heads, [_layer_kind(_head_layer(tensor)) for _, tensor in heads])
+
     def probability_source(self) -> str | None:
-        if _heads(self.model) is not None or self.model_output_kind() != "probability":
+        heads = _heads(self.model)
+        if heads is not None:
+            if _heads_kind(heads) != "probability":
+                return None
+            return f"its output heads {', '.join(repr(name) for name, _ in heads)} each " \
+                "end in a sigmoid"
+        if self.model_output_kind() != "probability":
             return None
         last = _output_layer(self.model)
         return f"its last layer {last.name!r} ({type(last).__name__}) applies a " \
@@ -419,17 +447,38 @@ def _activation_of(layer: object) -> str:
     return getattr(activation, "__name__", str(activation))
 
 
-def _heads_refusal(heads: list, kinds: list[str], given: str | None = None
-                   ) -> UnsupportedModelError:
-    """Several heads that cannot be scored as one set of outputs (a classifier among them)."""
+def _head_activation(layer: object) -> str | None:
+    """The probability or log-probability activation a head's last layer applies
+    (``"softmax"``, ``"sigmoid"``, ``"log_softmax"``), None for any other (regression)."""
+    if type(layer).__name__ == "Softmax":
+        return "softmax" if _last_axis(layer, layer.axis) else None
+    name = _activation_of(layer)
+    return name if name in ("softmax", "sigmoid", "log_softmax") else None
+
+
+def _heads_kind(heads: list) -> str | None:
+    """The output kind of several heads read together: ``"probability"`` when every head
+    ends in a sigmoid (one or several units each: multi-label), ``"regression"`` when none
+    ends in a softmax, sigmoid or log_softmax; None for any other set (mixed kinds, a softmax
+    or log_softmax head among several), which no loss scores together."""
+    activations = {_head_activation(_head_layer(tensor)) for _, tensor in heads}
+    if activations == {"sigmoid"}:
+        return "probability"
+    return "regression" if activations == {None} else None
+
+
+def _heads_refusal(heads: list, kinds: list[str], given: str | None = None) -> str:
+    """Why several heads cannot be scored by a loss together (a classifier among them)."""
     listed = ", ".join(f"{name!r} ({kind})" for (name, _), kind in zip(heads, kinds, strict=True))
     why = f"output_kind={given!r} was given" if given else "decided from their last layers"
-    return UnsupportedModelError(
-        f"the model has {len(heads)} output heads: {listed}, {why}. varimp joins several heads "
-        "only when every head predicts regression values: a classifier's units are scored "
-        "together (one softmax over every unit joined, or each unit as a binary label), so "
-        "two classifier heads, or a classifier head beside a regression head, would be scored "
-        "by a loss that is neither head's. Explain one head at a time: "
+    return (
+        f"the model has {len(heads)} output heads: {listed}, {why}. varimp scores several "
+        "heads by a loss together only when every head predicts regression values, or every "
+        "head ends in a sigmoid (independent binary labels): a classifier's units are scored "
+        "together (one softmax over every unit joined, or each unit as a binary label), so a "
+        "softmax head among several, or a classifier head beside a regression head, would be "
+        "scored by a loss that is neither head's. Without y, partial_derivatives, profile and "
+        "perturbation explain the heads' outputs as they are. Explain one head at a time: "
         "keras.Model(model.inputs, model.outputs[k])")
 
 

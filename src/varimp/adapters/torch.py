@@ -173,6 +173,48 @@ def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
     return leaves[-1] if leaves else ("", None)
 
 
+#: Operations whose output holds values of their first argument unchanged (moved, indexed,
+#: cast): the module whose output the model returns is found through them.
+_VALUE_PRESERVING = {"getitem", "squeeze", "unsqueeze", "flatten", "view", "reshape",
+                     "transpose", "permute", "contiguous", "float", "double", "to", "type_as",
+                     "clone", "detach", "movedim", "swapaxes", "select", "narrow", "dropout"}
+
+
+def _output_module(model: nn.Module) -> tuple[str, nn.Module | None]:
+    """The path and module whose output is the model's output, found by ``torch.fx``: from
+    the value ``forward`` returns (the first part of a tuple, as the adapter reads it) back
+    through value-preserving operations (:data:`_VALUE_PRESERVING`), dropout and identity
+    modules to the node that computes it. A module call is that module; any other operation
+    (a functional ``torch.softmax``, an arithmetic op, the input itself) is no module:
+    ``("", None)``. A model without submodules, or one that ``torch.fx`` cannot trace (control
+    flow on values, TorchScript), is read by its last registered leaf module
+    (:func:`_last_module`)."""
+    if not any(True for _ in model.children()):
+        return _last_module(model)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+        return _last_module(model)
+    node = next(node for node in graph.nodes if node.op == "output").args[0]
+    while True:
+        if isinstance(node, tuple | list) and node:
+            node = node[0]
+        if not isinstance(node, torch.fx.Node):
+            return ("", None)
+        if node.op == "call_module":
+            module = _eager(model.get_submodule(node.target))
+            if not isinstance(module, _SKIPPED + (nn.Identity,)):
+                return (node.target, module)
+        elif node.op not in ("call_function", "call_method") or \
+                _op_name(node) not in _VALUE_PRESERVING:
+            return ("", None)
+        if not node.args:
+            return ("", None)
+        node = node.args[0]
+
+
 def _every_module(model: nn.Module) -> str:
     """The model's leaf modules, as refusal messages list them."""
     leaves = [_label(path, f"Linear({module.in_features}, {module.out_features})"
@@ -186,6 +228,9 @@ class TorchAdapter(Adapter):
     """Reads a ``torch.nn.Module``: predictions and autograd gradients on the model's device."""
 
     gradient_kind = "autodiff"
+    #: how a module declares its output kind itself (read by :meth:`model_output_kind`)
+    kind_declaration = ("; or, if the model does return logits, declare it: "
+                        "model.varimp_output_kind = 'logits'")
 
     def __init__(self, model: nn.Module):
         super().__init__(model)
@@ -211,22 +256,33 @@ class TorchAdapter(Adapter):
         #: the output's sample axis is 1); decided by a probe at the first 3-D input
         self.default_layout = (first_rnn is not None and not first_rnn.batch_first,) * 2
         self._layout: tuple[bool, bool] | None = None
+        self._output_module: tuple[str, nn.Module | None] | None = None
         if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
         elif isinstance(first, nn.Linear) and first_rnn is None:
             self.expected_input = (first.in_features,)
 
+    def output_module(self) -> tuple[str, nn.Module | None]:
+        """The path and module whose output is the model's (:func:`_output_module`), found
+        once per adapter."""
+        if self._output_module is None:
+            self._output_module = _output_module(self.model)
+        return self._output_module
+
     def model_output_kind(self) -> str:
-        """Probabilities when the last module is a ``Softmax`` or ``Sigmoid``, logits after a
-        ``LogSoftmax``; anything else (a functional softmax in ``forward`` included) reads as
-        regression values unless ``output_kind=`` says otherwise. A module may declare its
-        kind in an attribute ``varimp_output_kind`` (varimp's trainers do)."""
+        """Probabilities when the module whose output the model returns
+        (:meth:`output_module`, traced by ``torch.fx``: an attention ``Softmax`` or a gating
+        ``Sigmoid`` inside ``forward`` is not it) is a ``Softmax`` or ``Sigmoid``, logits
+        after a ``LogSoftmax``; anything else (a functional softmax in ``forward`` included)
+        reads as regression values unless ``output_kind=`` says otherwise. A module that
+        ``torch.fx`` cannot trace is read by its last registered leaf module. A module may
+        declare its kind in an attribute ``varimp_output_kind`` (varimp's trainers do)."""
         declared = getattr(self.model, "varimp_output_kind", None)
         if declared is not None:
             from ..scoring import check_output_kind
 
             return check_output_kind(declared)
-        _, last = _last_module(self.model)
+        _, last = self.output_module()
         if isinstance(last, nn.Softmax | nn.Sigmoid):
             return "probability"
         if isinstance(last, nn.LogSoftmax):
@@ -238,8 +294,9 @@ class TorchAdapter(Adapter):
             return None
         if getattr(self.model, "varimp_output_kind", None) is not None:
             return "it declares varimp_output_kind='probability'"
-        path, last = _last_module(self.model)
-        return f"its last module {_label(path, type(last).__name__)} returns probabilities"
+        path, last = self.output_module()
+        return f"its output comes from module {_label(path, type(last).__name__)}, which " \
+            "returns probabilities"
 
     @property
     def input_dtype(self) -> type:

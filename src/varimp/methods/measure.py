@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..engines import Task
 from ..engines.tasks import BOOTSTRAP_KEY, generator, seed_from
-from ..errors import InputError, describe
+from ..errors import InputError, UnsupportedModelError, describe
 from ..scoring import (
     ROW_MEAN_SCORERS,
     Evaluation,
@@ -80,6 +80,9 @@ class Measure:
         Without targets, logits are explained as probabilities (:attr:`link`), since a
         softmax does not identify them.
 
+        Outputs that no loss scores (:meth:`varimp.adapters.base.Adapter.loss_refusal`:
+        Keras heads of mixed kinds) are an UnsupportedModelError when ``y`` is given.
+
         A kind read from the model (no ``output_kind=``) is checked against the targets
         (:func:`varimp.scoring.read_targets`): one-hot labels for outputs read as values are
         refused, targets of two distinct values (0/1, 1/2) for one value output give a
@@ -92,6 +95,8 @@ class Measure:
         if data.y is None:
             link = explained_outputs(setup, base.shape)[0]
         else:
+            if (refusal := adapter.loss_refusal()) is not None:
+                raise UnsupportedModelError(refusal)
             kind = adapter.output_kind
             inferred = not adapter.output_kind_given
             targets = read_targets(data.y, base.shape, kind, adapter.classes,

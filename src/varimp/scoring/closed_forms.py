@@ -12,7 +12,8 @@ from . import _sklearn as sk
 
 #: Rows on which a metric's closed form is checked against scikit-learn, once per call.
 CHECK_ROWS = 2048
-#: (metric, options, response, array ranks) -> whether its closed form equals scikit-learn's
+#: (metric, options, response, array ranks, labels' type and count) -> whether its closed
+#: form equals scikit-learn's
 _CHECKED: dict[tuple, bool] = {}
 
 

@@ -165,7 +165,7 @@ class Evaluation:
         if fast is False:  # first call: check the closed form against scikit-learn, once per
             form = _closed_form(scorer)  # metric and process, on at most CHECK_ROWS rows
             key = (sk.score_func(scorer), frozenset(sk.kwargs(scorer)),
-                   type(frozen), np.ndim(y), np.ndim(frozen.array))
+                   type(frozen), np.ndim(y), np.ndim(frozen.array), frozen.check_key())
             if form is not None and key not in _CHECKED:
                 rows = slice(0, CHECK_ROWS)
                 part = frozen.rows(rows)
@@ -181,7 +181,7 @@ class Evaluation:
         dummy = self._dummy.get(m)
         if dummy is None:
             dummy = self._dummy[m] = np.zeros((m, 1))
-        return float(scorer(frozen.estimator(), dummy, frozen.targets(y)))
+        return float(frozen.reference(scorer)(frozen.estimator(), dummy, frozen.targets(y)))
 
 
 def _binary(p: np.ndarray) -> np.ndarray:

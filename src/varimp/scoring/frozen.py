@@ -3,10 +3,13 @@ with the user's class labels in scikit-learn's order."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from . import _sklearn as sk
 
 
 class _Labels:
@@ -44,6 +47,14 @@ class _Values:
     def targets(self, y: np.ndarray) -> np.ndarray:
         return y
 
+    def check_key(self) -> tuple:
+        """What, besides the metric and the array ranks, a closed form's check depends on."""
+        return ()
+
+    def reference(self, scorer: Any) -> Any:
+        """The scorer as scikit-learn is called with these predictions: as it is."""
+        return scorer
+
     def estimator(self) -> Any:
         est = _frozen_classes()[0]()
         est.values_ = self.values
@@ -64,6 +75,27 @@ class _Classes:
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         return self.labels.of(y)
+
+    def check_key(self) -> tuple:
+        """What, besides the metric and the array ranks, a closed form's check depends on:
+        the type of the labels (numbers or text) and how many classes there are."""
+        return (self.labels.names.dtype.kind, len(self.labels.names))
+
+    def reference(self, scorer: Any) -> Any:
+        """The scorer as scikit-learn is called with these labels. For two classes, a metric
+        whose ``pos_label`` defaults to None (the greater label, which scikit-learn infers
+        for 0/1 and -1/1 labels only: ``brier_score_loss``) is given ``pos_label`` = the
+        greater label ``classes_[1]``, whose probability column the scorer passes; with text
+        labels scikit-learn would otherwise refuse to guess it."""
+        if len(self.labels.names) != 2 or "pos_label" in sk.kwargs(scorer):
+            return scorer
+        try:
+            default = inspect.signature(sk.score_func(scorer)).parameters.get("pos_label")
+        except (TypeError, ValueError):
+            return scorer
+        if default is None or default.default is not None:
+            return scorer
+        return sk.with_kwargs(scorer, pos_label=self.labels.names[1])
 
     def estimator(self) -> Any:
         est = _frozen_classes()[1]()

@@ -50,7 +50,10 @@ def multilabel_outputs(adapter: Any, pred: np.ndarray) -> bool | None:
     from the model, never from the values of ``y``.
 
     - One output, or outputs read as regression values: False.
-    - Probabilities: the last layer of the network when varimp reads it (several sigmoid
+    - Probabilities the model declares independent (:meth:`Adapter.multilabel
+      <varimp.adapters.base.Adapter.multilabel>`: several Keras heads that each end in a
+      sigmoid): True.
+    - Other probabilities: the last layer of the network when varimp reads it (several sigmoid
       units, as a multi-label ``MLPClassifier`` or a ``Sigmoid`` after several units: True; a
       softmax: False); for a model whose layers varimp cannot read (a Pipeline, a callable, a
       custom ``forward``), whether its probabilities of X (``pred``, ``(n, steps, outputs)``)
@@ -64,6 +67,8 @@ def multilabel_outputs(adapter: Any, pred: np.ndarray) -> bool | None:
         return False
     if adapter.output_kind == "logits":
         return None
+    if (declared := adapter.multilabel()) is not None:
+        return declared
     try:
         last = adapter.network().layers[-1]
     except VarImpError:  # layers varimp cannot read: what the probabilities add up to
