@@ -209,7 +209,7 @@ def test_every_activation_name_has_one_pytorch_function_and_module(name):
     """The names live in varimp.network.ACTIVATIONS (numpy); the PyTorch table gives each one
     a function and a module that compute the same values, and the twin of a dense network
     (used for scikit-learn gradients) takes any of them."""
-    from varimp.adapters.torch import module_from_network
+    from varimp.adapters.torch_modules import module_from_network
     from varimp.modules import TORCH_TABLE, torch_function, torch_module
     from varimp.network import Network, activation
 

@@ -133,7 +133,8 @@ class SklearnAdapter(Adapter):
                  on_rows: Callable[[float], object] | None = None) -> np.ndarray:
         if self.gradient_kind != "autodiff":
             return super().gradient(X, output, step, batch_size, on_rows)
-        from .torch import TorchAdapter, module_from_network
+        from .torch import TorchAdapter
+        from .torch_modules import module_from_network
 
         if self._twin is None:
             self._twin = TorchAdapter(module_from_network(self.network()))

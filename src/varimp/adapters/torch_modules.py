@@ -1,0 +1,290 @@
+"""What a ``torch.nn.Module`` is made of, read for the PyTorch adapter: its leaf modules
+(TorchScript submodules as eager twins), its activations and recurrent layers as
+:mod:`varimp.network` layers, the module that produces its output and the operations its
+``forward`` applies outside its modules (both as ``torch.fx`` traces them), and the float64
+``nn.Sequential`` twin of a dense network."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import UnsupportedModelError
+from ..modules import TORCH_TABLE, torch_module
+from ..network import Dense, Network, Recurrent
+
+
+def _module_names() -> dict[type, str]:
+    """Activation module classes with their neutral names, from
+    :data:`varimp.modules.TORCH_TABLE` (a factory stands for the class it calls; the first
+    name of a class wins: a GELU, a LeakyReLU and settings other than the defaults are read
+    by ``activation_name``)."""
+    names: dict[type, str] = {}
+    for name, (_, module) in TORCH_TABLE.items():
+        names.setdefault(getattr(module, "func", module), name)
+    return names
+
+
+_ACTIVATIONS = _module_names()
+SKIPPED = (nn.Dropout, nn.AlphaDropout)
+GATE_ORDER = {nn.RNN: ("rnn", ("h",)), nn.LSTM: ("lstm", tuple("ifgo")), nn.GRU: ("gru", "rzn")}
+
+
+def activation_name(module: nn.Module) -> str | None:
+    if isinstance(module, nn.LeakyReLU):
+        return f"leaky_relu:{module.negative_slope}"
+    if isinstance(module, nn.GELU):
+        return "gelu_tanh" if module.approximate == "tanh" else "gelu"
+    if isinstance(module, nn.ELU) and module.alpha != 1.0:
+        return None
+    if isinstance(module, nn.Softplus) and (module.beta != 1.0):
+        return None
+    for kind, name in _ACTIVATIONS.items():
+        if type(module) is kind:
+            return name
+    return None
+
+
+def module_label(path: str, what: str) -> str:
+    """A module as messages name it: its attribute path in the model, then what it is."""
+    return f"{path!r} {what}" if path else what
+
+
+def as_numpy(param: torch.Tensor | None, shape: int) -> np.ndarray:
+    if param is None:
+        return np.zeros(shape)
+    return param.detach().cpu().double().numpy().copy()
+
+
+def recurrent_layers(module: nn.RNNBase, path: str) -> list[Recurrent]:
+    name = type(module).__name__
+    if module.bidirectional:
+        raise UnsupportedModelError(f"layer {name} is bidirectional; weight-based methods read "
+                                    "one-directional recurrent layers only")
+    if getattr(module, "proj_size", 0):
+        raise UnsupportedModelError(f"layer {name} has proj_size; weight-based methods cannot "
+                                    "read projected LSTMs")
+    cell, gates = GATE_ORDER[type(module)]
+    units = module.hidden_size
+    activation = module.nonlinearity if cell == "rnn" else "tanh"
+    layers = []
+    for k in range(module.num_layers):
+        blocks = {}
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            param = getattr(module, f"{kind}_l{k}", None)
+            full = as_numpy(param, units * len(gates))
+            blocks[kind] = {g: full[j * units:(j + 1) * units] for j, g in enumerate(gates)}
+        layers.append(Recurrent(
+            cell=cell,
+            w_input={g: w.T for g, w in blocks["weight_ih"].items()},
+            w_recurrent={g: w.T for g, w in blocks["weight_hh"].items()},
+            b_input=blocks["bias_ih"], b_recurrent=blocks["bias_hh"],
+            activation=activation, recurrent_activation="sigmoid", return_sequences=True,
+            name=f"{module_label(path, name)}[layer {k}]",
+        ))
+    return layers
+
+
+#: Settings of the standard modules that a TorchScript twin copies. A traced module keeps
+#: none: where a wrong default could go unseen by the check against the predictions (an
+#: activation that differs for negative inputs only) the layer is refused (``required_settings``);
+#: a default dimension of Flatten or Softmax is assumed, as a wrong one changes every value.
+_SETTINGS = {"LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
+             "Softplus": ("beta", "threshold"), "RNN": ("nonlinearity",), "Softmax": ("dim",),
+             "LogSoftmax": ("dim",), "Flatten": ("start_dim", "end_dim")}
+_DEFAULTED = {"dim", "start_dim", "end_dim"}
+_SCRIPTED = {"Linear", "RNN", "GRU", "LSTM", "Flatten", "Dropout", "AlphaDropout", "Identity",
+             "ReLU", "Tanh", "Sigmoid", "ELU", "Softplus", "SiLU", "Hardsigmoid", "Softmax",
+             "LogSoftmax", "LeakyReLU", "GELU"}
+
+
+def required_settings(module: nn.Module) -> list[str]:
+    """Settings a TorchScript module of a standard layer lost that cannot be defaulted."""
+    name = getattr(module, "original_name", None)
+    return [key for key in _SETTINGS.get(name, ()) if key not in _DEFAULTED
+            and not hasattr(module, key)]
+
+
+def _eager(module: nn.Module) -> nn.Module:
+    """A TorchScript submodule (``torch.jit.script`` or ``trace``, saved or not) that is a
+    standard layer, as the eager ``torch.nn`` module it was compiled from: same class, same
+    parameters and settings. Any other module, and one whose settings were lost
+    (:func:`required_settings`), is returned as it is."""
+    name = getattr(module, "original_name", None)
+    if not isinstance(module, torch.jit.ScriptModule) or name not in _SCRIPTED or \
+            required_settings(module):
+        return module
+    params = dict(module.named_parameters(recurse=False))
+    settings = {key: getattr(module, key) for key in (*_SETTINGS.get(name, ()), "batch_first")
+                if hasattr(module, key)}
+    try:
+        if name == "Linear":
+            out_features, in_features = params["weight"].shape
+            twin = nn.Linear(in_features, out_features, bias="bias" in params)
+        elif name in ("RNN", "GRU", "LSTM"):
+            twin = getattr(nn, name)(**_recurrent_sizes(params), **settings)
+        else:
+            twin = getattr(nn, name)(**settings)
+        if params:
+            first = next(iter(params.values()))
+            twin = twin.to(dtype=first.dtype, device=first.device)
+        twin.load_state_dict({key: value.detach() for key, value in params.items()})
+    except (KeyError, RuntimeError, TypeError, ValueError):
+        return module
+    return twin.train(module.training)
+
+
+def _recurrent_sizes(params: dict[str, torch.Tensor]) -> dict[str, object]:
+    """Constructor sizes of a recurrent layer, read off its parameters."""
+    forward = [key for key in params if key.startswith("weight_ih_l") and "reverse" not in key]
+    sizes = {"input_size": params["weight_ih_l0"].shape[1],
+             "hidden_size": params["weight_hh_l0"].shape[1], "num_layers": len(forward),
+             "bias": "bias_ih_l0" in params,
+             "bidirectional": any("reverse" in key for key in params)}
+    if "weight_hr_l0" in params:
+        sizes.update(proj_size=params["weight_hr_l0"].shape[0],
+                     hidden_size=params["weight_hr_l0"].shape[1])
+    return sizes
+
+
+def leaf_modules_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``named_modules`` with TorchScript submodules of standard layers as eager twins."""
+    return [(path, _eager(module)) for path, module in model.named_modules()]
+
+
+def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
+    """The path and module of the model's last leaf module, dropout and identity left out
+    (they do not change what the outputs are)."""
+    leaves = [(path, m) for path, m in leaf_modules_of(model) if not any(True for _ in m.children())
+              and not isinstance(m, SKIPPED + (nn.Identity,))]
+    return leaves[-1] if leaves else ("", None)
+
+
+#: Operations whose output holds values of their first argument unchanged (moved, indexed,
+#: cast): the module whose output the model returns is found through them.
+_VALUE_PRESERVING = {"getitem", "squeeze", "unsqueeze", "flatten", "view", "reshape",
+                     "transpose", "permute", "contiguous", "float", "double", "to", "type_as",
+                     "clone", "detach", "movedim", "swapaxes", "select", "narrow", "dropout"}
+
+
+def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
+    """The path and module whose output is the model's output, found by ``torch.fx``: from
+    the value ``forward`` returns (the first part of a tuple, as the adapter reads it) back
+    through value-preserving operations (:data:`_VALUE_PRESERVING`), dropout and identity
+    modules to the node that computes it. A module call is that module; any other operation
+    (a functional ``torch.softmax``, an arithmetic op, the input itself) is no module:
+    ``("", None)``. A model without submodules, or one that ``torch.fx`` cannot trace (control
+    flow on values, TorchScript), is read by its last registered leaf module
+    (:func:`_last_module`)."""
+    if not any(True for _ in model.children()):
+        return _last_module(model)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+        return _last_module(model)
+    node = next(node for node in graph.nodes if node.op == "output").args[0]
+    while True:
+        if isinstance(node, tuple | list) and node:
+            node = node[0]
+        if not isinstance(node, torch.fx.Node):
+            return ("", None)
+        if node.op == "call_module":
+            module = _eager(model.get_submodule(node.target))
+            if not isinstance(module, SKIPPED + (nn.Identity,)):
+                return (node.target, module)
+        elif node.op not in ("call_function", "call_method") or \
+                _op_name(node) not in _VALUE_PRESERVING:
+            return ("", None)
+        if not node.args:
+            return ("", None)
+        node = node.args[0]
+
+
+def every_module(model: nn.Module) -> str:
+    """The model's leaf modules, as refusal messages list them."""
+    leaves = [module_label(path, f"Linear({module.in_features}, {module.out_features})"
+                     if isinstance(module, nn.Linear) else
+                     getattr(module, "original_name", None) or type(module).__name__)
+              for path, module in leaf_modules_of(model)
+              if not any(True for _ in module.children())]
+    return f". Modules of the model: {' -> '.join(leaves)}" if leaves else ""
+
+
+#: Operations that move or index values without changing them; the reader follows them (a
+#: squeezed step head, a last step, the layout) or the shape check reports them.
+_NEUTRAL_OPS = {"getitem", "getattr", "size", "dim", "squeeze", "unsqueeze", "flatten", "view",
+                "reshape", "transpose", "permute", "contiguous", "float", "double", "to",
+                "type_as", "clone", "detach"}
+
+
+def forward_operations(model: nn.Module) -> list[str] | None:
+    """What ``model.forward`` computes outside its modules, as ``torch.fx`` traces it: each
+    operation that changes values (``x * 2.0``, ``o.mean(1)``, ``torch.relu``, ``h + x``)
+    written as a call whose arguments are the modules they take (``mul(hidden(...), 2.0)``,
+    ``mean(rnn(...)[0], 1)``), in order. None when the module cannot be traced symbolically
+    (control flow on values, a TorchScript module)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+        return None
+
+    def shown(arg: object) -> str:
+        if not isinstance(arg, torch.fx.Node):
+            return "(" + ", ".join(map(shown, arg)) + ")" if isinstance(arg, tuple) else \
+                repr(arg)
+        if arg.op == "placeholder":
+            return arg.name
+        if arg.op == "call_module":
+            return f"{arg.target}(...)"
+        if arg.op == "call_function" and _op_name(arg) == "getitem":
+            return f"{shown(arg.args[0])}[{_index(arg.args[1])}]"
+        return f"{_op_name(arg)}(...)"
+
+    found = []
+    for node in graph.nodes:
+        if node.op not in ("call_function", "call_method") or _op_name(node) in _NEUTRAL_OPS:
+            continue
+        args = [shown(arg) for arg in node.args] + \
+            [f"{key}={shown(value)}" for key, value in node.kwargs.items()]
+        found.append(f"{_op_name(node)}({', '.join(args)})")
+    return found
+
+
+def _op_name(node: object) -> str:
+    target = node.target
+    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
+
+
+def _index(index: object) -> str:
+    def one(part: object) -> str:
+        if isinstance(part, slice):
+            return ":".join("" if v is None else str(v)
+                            for v in (part.start, part.stop)) if part.step is None else \
+                f"{part.start or ''}:{part.stop or ''}:{part.step}"
+        return "..." if part is Ellipsis else repr(part)
+
+    return ", ".join(map(one, index)) if isinstance(index, tuple) else one(index)
+
+
+def module_from_network(network: Network) -> nn.Module:
+    """A float64 ``nn.Sequential`` twin of a dense :class:`Network` (used for exact gradients):
+    each layer a ``Linear`` and the module of its activation, any activation of
+    :data:`varimp.modules.TORCH_TABLE`, as the networks rebuilt in ``adapters.suffix`` read."""
+    modules: list[nn.Module] = []
+    for layer in network.layers:
+        act = torch_module(layer.activation) if isinstance(layer, Dense) else None
+        if act is None:
+            raise UnsupportedModelError(f"cannot build a PyTorch twin of layer {layer.name}")
+        linear = nn.utils.skip_init(nn.Linear, layer.n_in, layer.n_out, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weight.T))
+            linear.bias.copy_(torch.from_numpy(layer.bias))
+        modules.extend([linear, act])
+    return nn.Sequential(*modules).eval().requires_grad_(False)
