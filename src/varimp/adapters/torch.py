@@ -1,4 +1,5 @@
-"""PyTorch adapter: the only place that knows ``torch.nn`` internals."""
+"""PyTorch adapter: predictions and gradients of a ``torch.nn.Module`` on its device; what the
+module is made of is read by :mod:`varimp.adapters.torch_modules`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,318 @@
+"""What a Keras 3 model is made of, read for the Keras adapter: its layers as
+:mod:`varimp.network` layers (dense, recurrent with their gate blocks, activations given as
+layers), the layers that stop the reader, its output heads and their kinds, and the refusal of
+heads that cannot be scored as one set of outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedModelError
+from ..frameworks import import_keras
+from ..network import ACTIVATIONS, Dense, Flatten, Layer, Recurrent
+
+# Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
+_GATES = {"SimpleRNN": ("rnn", ("h",)), "LSTM": ("lstm", tuple("ifgo")), "GRU": ("gru", "zrn")}
+_SKIPPED = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "AlphaDropout",
+            "GaussianNoise"}
+
+
+def _activation_name(fn: object) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    name = {"linear": "identity", "swish": "silu"}.get(name, name)
+    if name == "leaky_relu":
+        return "leaky_relu:0.2"
+    if name not in ACTIVATIONS:
+        raise UnsupportedModelError(f"activation {name!r} cannot be read by varimp")
+    return name
+
+
+def _activation_layer(layer: object) -> str | None:
+    """The neutral activation of a layer that only applies one: ``Activation``, ``Softmax``
+    over the last axis, ``ReLU``, ``LeakyReLU`` and ``ELU`` with the settings varimp reads;
+    None for any other layer."""
+    kind = type(layer).__name__
+    if kind == "Activation":
+        return _activation_name(layer.activation)
+    if kind == "Softmax":
+        return "softmax" if _last_axis(layer, layer.axis) else None
+    if kind == "ReLU" and layer.max_value is None and not layer.negative_slope and \
+            not layer.threshold:
+        return "relu"
+    if kind == "LeakyReLU":
+        return f"leaky_relu:{float(layer.negative_slope)}"
+    if kind == "ELU" and float(layer.alpha) == 1.0:
+        return "elu"
+    return None
+
+
+def _last_axis(layer: object, axis: object) -> bool:
+    """Whether ``axis`` (an int, or a list of one) is the last axis of the layer's output."""
+    axes = list(axis) if isinstance(axis, list | tuple) else [axis]
+    if len(axes) != 1 or not isinstance(axes[0], int):
+        return False
+    if axes[0] == -1:
+        return True
+    try:
+        return axes[0] == len(layer.output.shape) - 1
+    except (AttributeError, ValueError):  # a layer never called on a symbolic input
+        return False
+
+
+def _drops_unit_axis(layer: object) -> bool:
+    """A ``Reshape`` that only drops a trailing axis of size 1 (``(T, 1)`` to ``(T,)``, the
+    Keras twin of PyTorch's ``squeeze(-1)``): it changes no value."""
+    if type(layer).__name__ != "Reshape":
+        return False
+    try:
+        before = tuple(layer.input.shape)[1:]
+    except (AttributeError, ValueError):
+        return False
+    return len(before) >= 2 and before[-1] == 1 and \
+        tuple(layer.target_shape) == before[:-1] and None not in before[:-1]
+
+
+def _dense(layer: object) -> Dense:
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1])
+    return Dense(weights[0], bias, _activation_name(layer.activation), name=layer.name)
+
+
+def _recurrent(layer: object) -> Recurrent:
+    kind = type(layer).__name__
+    cell, gates = _GATES[kind]
+    if getattr(layer, "go_backwards", False) or getattr(layer, "stateful", False):
+        raise UnsupportedModelError(f"layer {layer.name} ({kind}) runs backwards or statefully; "
+                                    "weight-based methods read forward, stateless layers only")
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    kernel, recurrent = weights[0], weights[1]
+    units = recurrent.shape[0]
+    bias = weights[2] if len(weights) > 2 else np.zeros(units * len(gates))
+    reset_after = bool(getattr(layer, "reset_after", False)) if cell == "gru" else True
+    b_in, b_rec = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+
+    def split(matrix: np.ndarray) -> dict[str, np.ndarray]:
+        return {g: matrix[..., j * units:(j + 1) * units] for j, g in enumerate(gates)}
+
+    cell_obj = getattr(layer, "cell", layer)
+    recurrent_act = getattr(cell_obj, "recurrent_activation", None)
+    return Recurrent(
+        cell=cell, w_input=split(kernel), w_recurrent=split(recurrent),
+        b_input=split(b_in), b_recurrent=split(b_rec),
+        activation=_activation_name(cell_obj.activation),
+        recurrent_activation="sigmoid" if recurrent_act is None else
+        _activation_name(recurrent_act),
+        return_sequences=bool(layer.return_sequences), reset_after=reset_after, name=layer.name,
+    )
+
+
+def _all_layers(model: object) -> list[object]:
+    """Every layer of the model, nested models opened, in the model's order."""
+    keras = import_keras()
+    found = []
+    for layer in model.layers:
+        found.extend(_all_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return found
+
+
+def _sources(layer: object) -> list[str]:
+    """Names of the layers whose outputs this layer takes (several for a merge layer)."""
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    tensors = getattr(nodes[0], "input_tensors", []) if nodes else []
+    return [t._keras_history.operation.name for t in tensors
+            if getattr(t, "_keras_history", None) is not None]
+
+
+def _refusal(layer: object, model: object) -> UnsupportedModelError:
+    """Why ``layer`` stops the weight reader, with every layer of the model listed."""
+    kind = type(layer).__name__
+    sources = _sources(layer)
+    if len(sources) > 1:
+        why = (f"it combines the outputs of {', '.join(map(repr, sources))}: a skip connection "
+               "(h + f(h)) or a branch, which the weight-based methods cannot follow")
+    elif kind == "Lambda":
+        why = ("it applies a function (ops.softmax, ops.squeeze, ...) that the weights do not "
+               "show; use a Dense activation or an Activation layer for an activation")
+    else:
+        why = ("the layers it reads are Dense, SimpleRNN, GRU, LSTM, Flatten, "
+               "TimeDistributed(Dense), Activation, Softmax, ReLU, LeakyReLU, ELU and Dropout "
+               "after a Dense layer, and a Reshape that drops a last axis of size 1")
+    every = " -> ".join(f"{other.name} ({type(other).__name__})"
+                        for other in _all_layers(model))
+    return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
+                                 f"weight-based methods: {why}. Layers of the model: {every}")
+
+
+def read_layers(model: object, layers: list[Layer], top: object = None,
+          skip: tuple = ()) -> None:
+    """Append the layers of ``model`` (``top``: the model the refusal lists), leaving out the
+    layers in ``skip`` (output heads read separately)."""
+    keras = import_keras()
+
+    top = model if top is None else top
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if any(layer is other for other in skip):
+            continue
+        if isinstance(layer, keras.Model):
+            read_layers(layer, layers, top, skip)
+        elif kind in _SKIPPED:
+            continue
+        elif kind == "Dense":
+            layers.append(_dense(layer))
+        elif kind == "TimeDistributed" and type(layer.layer).__name__ == "Dense":
+            layers.append(_dense(layer.layer))
+        elif kind in _GATES:
+            layers.append(_recurrent(layer))
+        elif kind == "Flatten":
+            layers.append(Flatten(name=layer.name))
+        elif layers and isinstance(layers[-1], Dense) and \
+                (name := _activation_layer(layer)) is not None:
+            layers[-1] = layers[-1].followed_by(name)
+        elif _drops_unit_axis(layer):  # (n, T, 1) to (n, T): one value per step, as before
+            continue
+        else:
+            raise _refusal(layer, top)
+
+
+def output_heads(model: object) -> list[tuple[str, object]] | None:
+    """``(name, symbolic output)`` of every output head of a model with several outputs, in
+    the order their predictions are joined (``keras.tree.flatten``: a list in its order, a
+    dict by sorted key); None for a model of one output."""
+    keras = import_keras()
+    try:
+        structure = model.output
+    except Exception:  # noqa: BLE001 - a Sequential or subclassed model: one output
+        return None
+    if not isinstance(structure, list | tuple | dict):
+        return None
+    tensors = keras.tree.flatten(structure)
+    if len(tensors) < 2:
+        return None
+    if isinstance(structure, dict):
+        names = keras.tree.flatten({key: str(key) for key in structure})
+    else:
+        names = [str(name) for name in getattr(model, "output_names", None) or ()]
+        if len(names) != len(tensors):
+            names = [t._keras_history.operation.name for t in tensors]
+    return list(zip(names, tensors, strict=True))
+
+
+def head_layer(tensor: object) -> object:
+    return tensor._keras_history.operation
+
+
+def join_heads(out: object) -> object:
+    """A model's outputs as one tensor: several heads are concatenated along their last axis
+    (a head of shape ``(n,)`` counts as ``(n, 1)``), in the order of :func:`output_heads`."""
+    if not isinstance(out, list | tuple | dict):
+        return out
+    keras = import_keras()
+    parts = keras.tree.flatten(out)
+    if len(parts) == 1:
+        return parts[0]
+    shapes = [tuple(part.shape) for part in parts]
+    parts = [keras.ops.expand_dims(part, -1) if len(shape) == 1 else part
+             for part, shape in zip(parts, shapes, strict=True)]
+    if len({tuple(part.shape[:-1]) for part in parts}) != 1:
+        raise UnsupportedModelError(
+            f"the model has {len(parts)} output heads of shapes {shapes}; varimp joins heads "
+            "that differ in their last axis only (one prediction per sample, or per step). "
+            "Explain one head at a time: keras.Model(model.inputs, model.outputs[k])")
+    return keras.ops.concatenate(parts, axis=-1)
+
+
+def layer_kind(layer: object) -> str:
+    """The output kind a layer's activation declares (see ``model_output_kind``): a layer's
+    ``activation`` (``Dense(..., activation="softmax")``, ``Activation("softmax")``,
+    ``TimeDistributed(Dense(...))``) or a ``Softmax`` layer over the last axis."""
+    if type(layer).__name__ == "Softmax":
+        return "probability" if _last_axis(layer, layer.axis) else "regression"
+    inner = getattr(layer, "layer", layer)  # TimeDistributed(Dense(...))
+    activation = getattr(inner, "activation", None)
+    name = getattr(activation, "__name__", str(activation))
+    if name in ("softmax", "sigmoid"):
+        return "probability"
+    if name == "log_softmax":
+        return "logits"
+    return "regression"
+
+
+def output_layer(model: object) -> object | None:
+    """The last layer of a model of one output, nested models opened, leaving out the layers
+    that change no value of the output (dropout, noise, a Reshape dropping an axis of 1)."""
+    layers = [layer for layer in _all_layers(model)
+              if type(layer).__name__ not in _SKIPPED and not _drops_unit_axis(layer)]
+    return layers[-1] if layers else None
+
+
+def activation_of(layer: object) -> str:
+    activation = getattr(getattr(layer, "layer", layer), "activation", None)
+    return getattr(activation, "__name__", str(activation))
+
+
+def _head_activation(layer: object) -> str | None:
+    """The probability or log-probability activation a head's last layer applies
+    (``"softmax"``, ``"sigmoid"``, ``"log_softmax"``), None for any other (regression)."""
+    if type(layer).__name__ == "Softmax":
+        return "softmax" if _last_axis(layer, layer.axis) else None
+    name = activation_of(layer)
+    return name if name in ("softmax", "sigmoid", "log_softmax") else None
+
+
+def heads_kind(heads: list) -> str | None:
+    """The output kind of several heads read together: ``"probability"`` when every head
+    ends in a sigmoid (one or several units each: multi-label), ``"regression"`` when none
+    ends in a softmax, sigmoid or log_softmax; None for any other set (mixed kinds, a softmax
+    or log_softmax head among several), which no loss scores together."""
+    activations = {_head_activation(head_layer(tensor)) for _, tensor in heads}
+    if activations == {"sigmoid"}:
+        return "probability"
+    return "regression" if activations == {None} else None
+
+
+def heads_refusal(heads: list, kinds: list[str], given: str | None = None) -> str:
+    """Why several heads cannot be scored by a loss together (a classifier among them)."""
+    listed = ", ".join(f"{name!r} ({kind})" for (name, _), kind in zip(heads, kinds, strict=True))
+    why = f"output_kind={given!r} was given" if given else "decided from their last layers"
+    return (
+        f"the model has {len(heads)} output heads: {listed}, {why}. varimp scores several "
+        "heads by a loss together only when every head predicts regression values, or every "
+        "head ends in a sigmoid (independent binary labels): a classifier's units are scored "
+        "together (one softmax over every unit joined, or each unit as a binary label), so a "
+        "softmax head among several, or a classifier head beside a regression head, would be "
+        "scored by a loss that is neither head's. Without y, partial_derivatives, profile and "
+        "perturbation explain the heads' outputs as they are. Explain one head at a time: "
+        "keras.Model(model.inputs, model.outputs[k])")
+
+
+def joined_heads(head_layers: list, heads: list) -> Dense:
+    """Output heads that are Dense layers on one shared tensor, as one Dense layer with their
+    units side by side; any other set of heads is refused."""
+    names = ", ".join(repr(name) for name, _ in heads)
+    inner = [getattr(layer, "layer", layer) if type(layer).__name__ == "TimeDistributed"
+             else layer for layer in head_layers]
+    sources = {tuple(_sources(layer)) for layer in head_layers}
+    if any(type(layer).__name__ != "Dense" for layer in inner) or len(sources) != 1:
+        kinds = ", ".join(f"{layer.name} ({type(layer).__name__}, from "
+                          f"{', '.join(_sources(layer)) or 'the input'})"
+                          for layer in head_layers)
+        raise UnsupportedModelError(
+            f"the model's output heads {names} are {kinds}; the weight-based methods read "
+            "several heads only when they are Dense layers on one shared layer. Explain one "
+            "head at a time: keras.Model(model.inputs, model.outputs[k])")
+    parts = [_dense(layer) for layer in inner]
+    if len({part.activation for part in parts}) != 1:
+        raise UnsupportedModelError(
+            f"the model's output heads {names} have different activations "
+            f"({', '.join(part.activation for part in parts)}); the weight-based methods read "
+            "several heads as one layer of one activation. Explain one head at a time: "
+            "keras.Model(model.inputs, model.outputs[k])")
+    if parts[0].activation in ("softmax", "log_softmax"):
+        raise UnsupportedModelError(
+            f"the model's output heads {names} each apply a {parts[0].activation} over their "
+            "own units, which one layer over the heads' units joined would not. Explain one "
+            "head at a time: keras.Model(model.inputs, model.outputs[k])")
+    return Dense(np.concatenate([part.weight for part in parts], axis=1),
+                 np.concatenate([part.bias for part in parts]), parts[0].activation,
+                 name="+".join(part.name for part in parts))
