@@ -836,3 +836,73 @@ def test_a_comparison_drawn_into_the_users_axes_keeps_its_legend_in_the_figure(l
     assert figure.bbox.contains(*legend.p0) and figure.bbox.contains(*legend.p1)
     inside = ax.get_window_extent().contains(*legend.p0)
     assert inside == (layout is None)
+
+
+def _cells(ax):
+    """The numbers drawn in a rank heatmap's cells (those left out at the last draw skipped)."""
+    return [t for t in ax.texts if t.get_text().isdigit() and getattr(t, "shown", True)]
+
+
+def test_rank_heatmap_numbers_are_sized_to_their_cells_or_left_out():
+    comparison = _comparison(60, methods=("garson", "permutation", "partial_derivatives",
+                                          "perturbation", "profile"))
+    ax = comparison.plot(kind="heatmap")  # varimp's own figure, at most 10 inches wide
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    cells = _cells(ax)
+    assert len(cells) == 300  # 60 x 5 cells, every one numbered
+    box = ax.get_window_extent(renderer)
+    wide, tall = box.width / 60, box.height / 5
+    for text in cells:  # each number inside its own cell, at 5 to 7 points
+        assert 5.0 <= text.get_fontsize() <= 7.0
+        extent = text.get_window_extent(renderer)
+        col, row = text.get_position()
+        assert box.x0 + col * wide - 0.5 <= extent.x0 and extent.x1 <= box.x0 + (col + 1) * wide
+        assert extent.height <= tall
+    # in half of a 10 x 5 figure the 30 columns are too thin for 5-point numbers: only colours
+    figure, axes = plt.subplots(1, 2, figsize=(10, 5))
+    _comparison(5).plot(kind="heatmap", ax=axes[0])
+    _comparison(30).plot(kind="heatmap", ax=axes[1])
+    figure.tight_layout()
+    figure.canvas.draw()
+    assert len(_cells(axes[0])) == 15 and _cells(axes[1]) == []
+    cell_points = axes[1].get_window_extent().width / 30 * 72 / figure.dpi
+    width_30 = plot._common.text_width("30", 5.0) * 72  # the widest number at 5 points
+    assert 0.85 * cell_points < width_30
+
+
+@pytest.mark.parametrize("what", ["bars", "grouped", "dots"])
+def test_many_names_in_the_users_subplot_are_thinned_never_overlapping(what):
+    comparison = _comparison(30, methods=("garson", "permutation", "partial_derivatives",
+                                          "perturbation") if what == "dots" else
+                             ("garson", "permutation", "partial_derivatives"))
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
+    ax = axes[0, 1]
+    if what == "bars":
+        result = comparison.results["garson"]
+        result.plot(ax=ax)
+        first = str(result.ranks.sort_values(kind="stable").index[0])
+    else:
+        comparison.plot(kind="bar", ax=ax)
+        relative = comparison.relative
+        first = str(relative.mean(axis=1).sort_values(ascending=False, kind="stable").index[0])
+    figure.canvas.draw()
+    labels = [t for t in ax.get_yticklabels() if t.get_text()]
+    assert labels[0].get_text() == first  # the most important row keeps its name
+    assert 2 <= len(labels) < 30  # every k-th row named: 30 rows in ~2.5 inches
+    assert _touching(labels) == []
+    assert min(t.get_fontsize() for t in labels) >= 7.0
+
+
+def test_a_bar_charts_axis_label_stays_within_its_axes_in_a_small_subplot():
+    result = Importance("permutation", pd.Series([0.5, 0.4, 0.01], index=["a", "b", "c"]),
+                        kind="loss", details={"measure": "increase in mean squared error"})
+    figure, axes = plt.subplots(2, 2, figsize=(10, 3), layout="constrained")
+    result.plot(ax=axes[0, 0], kind="bar")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    label = axes[0, 0].yaxis.label
+    extent, box = label.get_window_extent(renderer), axes[0, 0].get_window_extent(renderer)
+    assert extent.y0 >= box.y0 - 1 and extent.y1 <= box.y1 + 1
+    assert extent.y0 >= 0 and extent.y1 <= figure.bbox.height
+    assert " ".join(label.get_text().split()) == "increase in mean squared error"

@@ -217,12 +217,28 @@ def legend_beside(ax: Any, *args: Any, ours: bool = False, **kwargs: Any) -> Any
 def fit_ylabel(ax: Any, grow: bool, least: float = 2.2) -> None:
     """Room along ``ax`` for its y-axis label: a figure varimp made (``grow``) grows until
     ``ax`` is as tall as the label and at least ``least`` inches; what still does not fit is
-    wrapped."""
+    wrapped, again each time the figure is laid out or drawn
+    (:class:`~varimp.plot.ticks.FittedLabel`), so in the user's own subplot the label never
+    runs past the axes' height."""
+    from .ticks import FittedLabel
+
     size = label_size()
     label = ax.get_ylabel()
     if grow:
         grow_to(ax, max(least, text_width(label, size) + 0.15))
     ax.set_ylabel(wrap_to(label, size, axes_inches(ax)[1]))
+    ax.yaxis.set_major_locator(FittedLabel(ax.yaxis.get_major_locator(), label, size))
+
+
+def name_rows(ax: Any, names: list[str]) -> None:
+    """The y-axis of ``ax`` labelled with ``names``, one per row from 0 (the first on top),
+    re-fitted each time the figure is laid out or drawn (:class:`~varimp.plot.ticks.RowTicks`):
+    a font no larger than the rows, down to :data:`SMALLEST_FONT` points, and rows closer than
+    that labelled every second (third...) row, the first (most important) always labelled."""
+    from .ticks import Names, RowTicks
+
+    ax.yaxis.set_major_locator(RowTicks(len(names), label_size("ytick.labelsize")))
+    ax.yaxis.set_major_formatter(Names(names))
 
 
 def wrap_to(text: str, fontsize: float, length: float) -> str:

@@ -16,6 +16,7 @@ from ._common import (
     fit_ylabel,
     legend_beside,
     measure_label,
+    name_rows,
     new_axes,
     stars,
 )
@@ -49,7 +50,7 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
     if horizontal:
         ax = new_axes(ax, (6.0, max(3.0, 0.28 * len(order) + 1.2)))
         ax.barh(positions, scores, xerr=err, capsize=3, color=color)
-        ax.set_yticks(positions, names)
+        name_rows(ax, names)
         ax.set_ylim(len(order) - 0.5, -0.5)  # the most important on top, no empty margins
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel(measure_label(importance))
@@ -65,8 +66,8 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
         tips = np.where(scores < 0, scores - below, scores + above)
         significance(ax, importance.pvalues[order].to_numpy(dtype=float), positions, tips,
                      horizontal)
-    fit_tick_labels(ax, "y" if horizontal else "x")
     if not horizontal:  # upright names take height from the bars
+        fit_tick_labels(ax, "x")
         fit_ylabel(ax, ours)
     return ax
 
@@ -120,15 +121,15 @@ def grouped_bars(comparison: Comparison, ax: Any) -> Any:
         else:
             ax.bar(at, heights, width, label=str(method))
     if horizontal:
-        ax.set_yticks(positions, names)
+        name_rows(ax, names)
         ax.set_ylim(n_vars - 0.5, -0.5)  # the most important on top, no empty margins
         ax.set_xlabel(RELATIVE_LABEL)
     else:
         ax.set_xticks(positions, names)
         ax.set_ylabel(RELATIVE_LABEL)
     _legend(ax, ours)
-    fit_tick_labels(ax, "y" if horizontal else "x")
     if not horizontal:
+        fit_tick_labels(ax, "x")
         fit_ylabel(ax, ours)
     return ax
 
@@ -143,13 +144,12 @@ def dots(relative: Any, ax: Any) -> Any:
     for k, method in enumerate(relative.columns):
         ax.plot(relative[method].to_numpy(dtype=float), rows, linestyle="none",
                 marker=MARKERS[k % len(MARKERS)], markersize=5, alpha=0.85, label=str(method))
-    ax.set_yticks(rows, [str(name) for name in relative.index])
+    name_rows(ax, [str(name) for name in relative.index])
     ax.set_ylim(n_vars - 0.5, -0.5)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.set_xlabel(RELATIVE_LABEL)
     _legend(ax, ours)
-    fit_tick_labels(ax, "y")
     return ax
 
 

@@ -75,7 +75,9 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
 
 
 def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -> Any:
-    """The methods x features table of ranks, every cell annotated, features by mean rank."""
+    """The methods x features table of ranks, features by mean rank, every cell annotated with
+    its rank in a font sized to the cell as drawn (:class:`~varimp.plot.ticks.CellNumber`:
+    down to 5 points; cells too small for that show only their colour)."""
     ranks = comparison.ranks
     ranks = ranks.loc[ranks.mean(axis=1).sort_values(kind="stable").index].T  # methods x vars
     n_methods, n_vars = ranks.shape
@@ -98,13 +100,19 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
                       interpolation="nearest", vmin=0.5, vmax=max(top, 2) + 0.5)
     ax.set_xticks(np.arange(n_vars), names)
     ax.set_yticks(np.arange(n_methods), methods)
-    size = "small" if n_vars <= 20 else SMALLEST_FONT
+    from matplotlib.font_manager import FontProperties
+
+    from .ticks import CellNumber
+
+    size = FontProperties(size="small").get_size_in_points() if n_vars <= 20 else SMALLEST_FONT
+    finite = values[np.isfinite(values)]
+    widest = max((text_width(str(int(rank)), 10.0) / 10.0 for rank in finite), default=0.0)
     for (row, col), rank in np.ndenumerate(values):
         if np.isfinite(rank):
             shade = image.cmap(image.norm(rank))
             light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 0.5
-            ax.text(col, row, str(int(rank)), ha="center", va="center", fontsize=size,
-                    color="black" if light else "white")
+            ax.add_artist(CellNumber(col, row, str(int(rank)), size=size, widest=widest,
+                                     shape=values.shape, color="black" if light else "white"))
     ax.set_title("rank of every variable by every method")
     bar = colorbar(image, ax, "rank (1 = most important)", grow=ours)
     bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))

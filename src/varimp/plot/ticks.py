@@ -1,19 +1,24 @@
-"""Tick locators of a heatmap that read the drawn size of its axes every time the figure is
-laid out or drawn, so the labels fit whatever room the figure's layout leaves: the time steps
-labelled under a ``by_time`` heatmap, and the names of its rows. Imported when a heatmap is
-drawn (it imports matplotlib)."""
+"""Tick locators and texts that read the drawn size of their axes every time the figure is laid
+out or drawn, so the labels fit whatever room the figure's layout leaves: the time steps
+labelled under a ``by_time`` heatmap, the names of the rows of a heatmap or a bar chart, an
+axis label wrapped to the axis' length, and the ranks in a rank heatmap's cells. Imported when
+a plot is drawn (it imports matplotlib)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from matplotlib.text import Text
 from matplotlib.ticker import Formatter, Locator
 
 from ._common import SMALLEST_FONT, TIME_TICKS, label_size, text_width, time_ticks, wrap_to
 
 #: Height of a line of tick labels, in font sizes.
 LINE = 1.2
+#: The smallest font, in points, of the numbers in a rank heatmap's cells: cells too small for
+#: it show no numbers (their colours and the colour bar still give the ranks).
+SMALLEST_CELL_FONT = 5.0
 
 
 class Names(Formatter):
@@ -83,3 +88,80 @@ class RowTicks(Locator):
             self.axis.set_tick_params(labelsize=size)
         every = max(1, int(np.ceil(size * LINE / max(row, 1e-9) - 1e-9)))
         return np.arange(0, self.n_rows, every, dtype=float)
+
+
+class FittedLabel(Locator):
+    """The tick locator ``inner`` of an axis whose label, ``text``, is first re-wrapped to the
+    axis' drawn length each time the axes are laid out or drawn (:func:`wrap_to`); a word
+    still longer than the axis is cut short with an ellipsis. So the label never runs past
+    the axes (nor out of the figure) in whatever room the user's layout leaves."""
+
+    def __init__(self, inner: Locator, text: str, size: float) -> None:
+        self.inner = inner
+        self.text = text
+        self.size = size
+
+    def set_axis(self, axis: Any) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def __call__(self) -> Any:
+        axes = self.axis.axes
+        along = axes.bbox.height if self.axis.axis_name == "y" else axes.bbox.width
+        fitted = fit_text(self.text, self.size, along / axes.figure.dpi)
+        if self.axis.label.get_text() != fitted:
+            self.axis.label.set_text(fitted)
+        return self.inner()
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        return self.inner.tick_values(vmin, vmax)
+
+    def view_limits(self, vmin: float, vmax: float) -> Any:
+        return self.inner.view_limits(vmin, vmax)
+
+    def nonsingular(self, v0: float, v1: float) -> Any:
+        return self.inner.nonsingular(v0, v1)
+
+
+def fit_text(text: str, size: float, length: float) -> str:
+    """``text`` wrapped to ``length`` inches at ``size`` points (:func:`wrap_to`), every line
+    still longer cut short with an ellipsis."""
+    lines = wrap_to(text, size, length).split("\n")
+    for k, line in enumerate(lines):
+        while len(line) > 1 and text_width(line, size) > length - 0.05:
+            line = line[:-2] + "\u2026"
+        lines[k] = line
+    return "\n".join(lines)
+
+
+class CellNumber(Text):
+    """A number in a cell of a heatmap of ``shape`` (rows, columns) cells, centred in the cell
+    at (``x``, ``y``), its font chosen each time it is drawn: no larger than ``size`` points
+    and than the drawn cell holds (the widest number, ``widest`` inches per point of font,
+    within 85 % of the cell's width), down to :data:`SMALLEST_CELL_FONT` points; in a smaller
+    cell it is not drawn (``shown`` says whether it was at the last draw)."""
+
+    def __init__(self, x: float, y: float, text: str, *, size: float,
+                 shape: tuple[int, int], widest: float, **kwargs: Any) -> None:
+        super().__init__(x, y, text, fontsize=size, ha="center", va="center", **kwargs)
+        self.largest = size
+        self.shape = shape
+        self.widest = widest
+        self.shown = True
+
+    def fitted_size(self) -> float:
+        """The font, in points, that the cell holds as the axes are drawn now."""
+        axes = self.axes
+        points = 72.0 / axes.figure.dpi
+        wide = axes.bbox.width / self.shape[1] * points
+        tall = axes.bbox.height / self.shape[0] * points
+        return min(self.largest, 0.85 * wide / max(self.widest * 72.0, 1e-9), tall / LINE)
+
+    def draw(self, renderer: Any) -> None:
+        size = self.fitted_size()
+        self.shown = size >= SMALLEST_CELL_FONT - 1e-9
+        if not self.shown:
+            return
+        if abs(self.get_fontsize() - size) > 0.01:
+            self.set_fontsize(size)
+        super().draw(renderer)
