@@ -921,6 +921,60 @@ def test_several_target_columns_are_one_per_output(files, tmp_path, capsys):
     assert not (tmp_path / "refused").exists()
 
 
+def test_target_columns_named_whole_or_comma_separated(files, tmp_path, capsys):
+    """A column whose name holds spaces or commas is named whole; any other value of --target
+    is comma-separated names; several values are several columns."""
+    X, y = files["X"], files["y"]
+    second = _dyadic(X[:, 2] - X[:, 0])
+    flow, odd = "flow rate (m3/s)", "z, second"
+    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], flow: y, odd: second,
+                          "z": second}, dtype=np.float64)
+    table.to_csv(tmp_path / "named.csv", index=False)
+    loaded = load_model(files["root"] / "logits.pt2").model  # 3 inputs, 2 outputs
+    both = np.c_[y, second]
+    for i, given in enumerate(([flow, "z"], [f"{flow},z"], [flow, odd])):
+        out = tmp_path / "out" / str(i)
+        assert cli.main(["run", str(files["root"] / "logits.pt2"), str(tmp_path / "named.csv"),
+                         "--target", *given, "--features", "a,b", "c", "--methods",
+                         "permutation", "--seed", str(SEED), "--quiet", "--out", str(out)]) == 0
+        _check(out, loaded, X, both, TABLE, ["permutation"])
+        facts = json.loads((out / "run.json").read_text())["facts"]
+        second_name = odd if odd in given else "z"
+        assert facts["target"] == (f"{flow}, {second_name} (one column per output), shape "
+                                   f"{N_ROWS} x 2")
+    data = load_data(tmp_path / "named.csv", target=[flow], features=["a", "b, c"])
+    assert data.target_names == [flow] and data.feature_names == TABLE
+    np.testing.assert_array_equal(data.y, y)
+    # one output, one column with spaces in its name
+    single = load_model(files["root"] / "mlp.pt2").model
+    out = tmp_path / "single"
+    assert cli.main(["run", str(files["root"] / "mlp.pt2"), str(tmp_path / "named.csv"),
+                     "--target", flow, "--features", "a", "b", "c", "--methods", "permutation",
+                     "--seed", str(SEED), "--quiet", "--out", str(out)]) == 0
+    _check(out, single, X, y, TABLE, ["permutation"])
+    # a name that is neither a column nor comma-separated columns
+    assert cli.main(["run", str(files["root"] / "mlp.pt2"), str(tmp_path / "named.csv"),
+                     "--target", "flow rate", "--features", "a", "b", "c", "--out",
+                     str(tmp_path / "refused")]) == 2
+    assert capsys.readouterr().err.startswith(
+        "varimp: error: InputError: data file " + str(tmp_path / "named.csv") + " has no "
+        "column 'flow rate'; its columns are ['a', 'b', 'c', 'flow rate (m3/s)', 'z, second', "
+        "'z']")
+
+
+def test_an_unreadable_pt2_is_refused_with_torchs_whole_first_line(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "flat.pt2", "w") as archive:  # no folder inside
+        archive.writestr("weights.npy", b"0")
+    with pytest.raises(varimp.InputError) as info:
+        load_model(tmp_path / "flat.pt2")
+    assert str(info.value) == (
+        f"model file {tmp_path}/flat.pt2 is not a program saved by torch.export.save (.pt2): "
+        "RuntimeError: [enforce fail at inline_container.cc:180] . file in archive is not in a "
+        "subdirectory: weights.npy")
+
+
 # -- dates that read day or month first ---------------------------------------------------------
 def test_dates_in_the_same_order_both_ways_need_regular_steps_to_tell(tmp_path):
     # ten days of January written day first read as ten months month first: both regular

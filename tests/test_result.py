@@ -359,6 +359,22 @@ def test_json_size_does_not_grow_with_the_number_of_samples():
      "Comparison.from_dict)"),
     (Comparison.from_json, '{"results": {"garson": {"scores": {}}}}',
      "Comparison.from_json: result 'garson': Importance.from_json needs an Importance's JSON"),
+    (Comparison.from_json, '{"results": [1]}',
+     "Comparison.from_json needs 'results' as Comparison.to_json writes them (an object of "
+     "method name -> an Importance's JSON); received an array of 1 item(s)"),
+    (Comparison.from_json, '{"results": {}, "skipped": ["x"]}',
+     "Comparison.from_json needs 'skipped' as Comparison.to_json writes it (an object of "
+     "method name -> reason text); received an array of 1 item(s)"),
+    (Comparison.from_json, b"\xff\xfe{",
+     "Comparison.from_json needs JSON text written by Comparison.to_json; received bytes that "
+     "are not UTF-8, UTF-16 or UTF-32 text (truncated data at byte 2): b'\\xff\\xfe{'"),
+    (Importance.from_json, '{"method": "garson", "scores": null}',
+     "Importance.from_json needs 'scores' as Importance.to_json writes them (an object with "
+     "the keys 'index' and 'values'); received null"),
+    (Comparison.from_json, '{"results": {"garson": {"method": "garson", "scores": [1]}}}',
+     "Comparison.from_json: result 'garson': Importance.from_json needs 'scores' as "
+     "Importance.to_json writes them (an object with the keys 'index' and 'values'); "
+     "received an array of 1 item(s)"),
 ])
 def test_reading_json_of_something_else_says_what_was_expected_and_what_came(read, text,
                                                                              message):

@@ -2,7 +2,9 @@
 :class:`Interrupted` in the main thread, so a command cleans up as after any failure (a
 timeout, ``kill`` or a batch scheduler at its time limit send SIGTERM); :func:`signals_held`
 holds a signal until a few steps that must not be cut (the renames that put an output in place)
-have finished. Used by :mod:`varimp.output_folder` and :mod:`varimp.cli`."""
+have finished; once the output is in place (:func:`output_in_place`) a signal is no longer a
+failure of the command, which goes on to say what it wrote and succeed. Used by
+:mod:`varimp.output_folder` and :mod:`varimp.cli`."""
 
 from __future__ import annotations
 
@@ -33,11 +35,14 @@ class Interrupted(KeyboardInterrupt):
 
 
 #: ``depth``: nesting of :func:`signals_held`; ``pending``: the signal it holds; ``received``:
-#: the last signal received under :func:`signals_raise`.
-_held: dict[str, int | None] = {"depth": 0, "pending": None, "received": None}
+#: the last signal received under :func:`signals_raise`; ``done``: 1 after
+#: :func:`output_in_place` (signals are then ignored until :func:`signals_raise` ends).
+_held: dict[str, int | None] = {"depth": 0, "pending": None, "received": None, "done": 0}
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    if _held["done"]:
+        return
     _held["received"] = signum
     if _held["depth"]:
         _held["pending"] = signum
@@ -66,7 +71,7 @@ def signals_raise() -> Iterator[None]:
         yield
         return
     previous, unraisable = {}, sys.unraisablehook
-    _held["received"] = None
+    _held.update(received=None, done=0)
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             previous[signum] = signal.signal(signum, _on_signal)
@@ -77,7 +82,7 @@ def signals_raise() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         sys.unraisablehook = unraisable
-        _held["received"] = None
+        _held.update(received=None, done=0)
 
 
 @contextlib.contextmanager
@@ -93,6 +98,14 @@ def signals_held() -> Iterator[None]:
         if not _held["depth"] and _held["pending"] is not None:
             signum, _held["pending"] = _held["pending"], None
             raise Interrupted(signum)
+
+
+def output_in_place() -> None:
+    """The command's output is complete and in place: a signal held now (it came during the
+    renames) is dropped, and later ones are ignored until :func:`signals_raise` ends, so the
+    command says what it wrote and succeeds (a signal after this point is not a failure of the
+    run; exiting 143 would say the output is not there)."""
+    _held.update(pending=None, received=None, done=1)
 
 
 def last_received() -> int | None:

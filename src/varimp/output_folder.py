@@ -22,7 +22,9 @@ Interruptions: while :func:`varimp.interrupts.signals_raise` is active (the comm
 Ctrl-C and SIGTERM (a timeout, ``kill``, a batch scheduler) raise :class:`Interrupted` in the
 main thread, so the temporary folder is removed as after any failure; the few renames that put
 the output in place (and the clean-up) finish before the interruption is raised
-(:func:`varimp.interrupts.signals_held`). Every temporary folder is named after the process that
+(:func:`varimp.interrupts.signals_held`); a signal that comes while they run, or after, is no
+failure (:func:`varimp.interrupts.output_in_place`): the output is whole, and the command says
+what it wrote and succeeds. Every temporary folder is named after the process that
 made it (``.varimp-new-PID@HOST-xxxxxxxx`` inside ``DIR``, ``.NAME.varimp-PID@HOST-xxxxxxxx``
 beside a new ``DIR``), so one left by a run that was killed outright (SIGKILL, a power cut) is
 recognised: removed by the next run into ``DIR`` when its process is no longer running on this
@@ -43,7 +45,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .interrupts import Interrupted, last_received, signals_held
+from .interrupts import Interrupted, last_received, output_in_place, signals_held
 
 #: The file in every output folder that lists the files varimp wrote there (JSON: ``files``).
 MANIFEST = ".varimp-run.json"
@@ -185,6 +187,7 @@ def write_into(given: Path, overwrite: bool, write: Callable[[Path], None]) -> P
                 _move_files_in(work, out, given, overwrite)
             else:
                 _move_into_place(work, out, given, overwrite)
+            output_in_place()  # a signal from now on is no failure: the output is whole
     finally:
         with signals_held():
             if work is not None and work.exists():
@@ -211,10 +214,13 @@ def _left_by(name: str) -> tuple[int, str] | None:
 
 def _stopped(name: str) -> bool:
     """Whether the run that made the temporary folder ``name`` has certainly stopped: its
-    process, on this host, no longer exists."""
+    process, on this host, no longer exists, or is this one (its id reused, in a container
+    say: this process only looks at such folders before it makes its own, under new names)."""
     owner = _left_by(name)
     if owner is None or owner[1] != _owner().split("@", 1)[1] or os.name != "posix":
         return False  # (os.kill(pid, 0) would stop a process on Windows)
+    if owner[0] == os.getpid():
+        return True
     try:
         os.kill(owner[0], 0)
     except ProcessLookupError:

@@ -182,6 +182,11 @@ class Importance:
     @classmethod
     def _read(cls, data: Any, call: str) -> Importance:
         _expect(data, "Importance", call)
+        scores = data["scores"]
+        if not (isinstance(scores, dict) and "index" in scores and "values" in scores):
+            raise InputError(f"Importance.{call} needs 'scores' as Importance.to_json writes "
+                             "them (an object with the keys 'index' and 'values'); received "
+                             f"{_json_name(scores)}")
         try:
             return cls._from_dict(data)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
@@ -257,6 +262,10 @@ def _load(text: object, kind: str) -> Any:
                          f"it); received {describe(text)}")
     try:
         return json.loads(text)
+    except UnicodeDecodeError as exc:  # bytes in none of the encodings JSON allows
+        raise InputError(f"{kind}.from_json needs JSON text written by {kind}.to_json; "
+                         f"received bytes that are not UTF-8, UTF-16 or UTF-32 text "
+                         f"({exc.reason} at byte {exc.start}): {bytes(text[:40])!r}") from exc
     except json.JSONDecodeError as exc:
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise InputError(f"{kind}.from_json needs JSON text written by {kind}.to_json; "
@@ -278,9 +287,13 @@ def _expect(data: object, kind: str, call: str) -> None:
     came = _written_by(data)
     if came == kind and (kind != "Comparison" or isinstance(data["results"], dict)):
         return
+    noun = "JSON" if call == "from_json" else "dict"
+    if came == kind:  # a Comparison's key, holding something else
+        raise InputError(f"Comparison.{call} needs 'results' as Comparison.to_json writes them "
+                         "(an object of method name -> an Importance's JSON); received "
+                         f"{_json_name(data['results'])}")
     keys, writer = next((keys, writer) for name, keys, writer in _SIGNATURES if name == kind)
     wanted = ", ".join(repr(key) for key in keys)
-    noun = "JSON" if call == "from_json" else "dict"
     if call == "from_dict":
         writer = writer.replace("to_json", "to_dict")
     if came is not None:
@@ -489,7 +502,13 @@ class Comparison:
                 results[name] = Importance._read(result, call)
             except InputError as exc:
                 raise InputError(f"Comparison.{call}: result {name!r}: {exc}") from exc
-        return cls(results, skipped=dict(data.get("skipped") or {}))
+        skipped = data.get("skipped")
+        if skipped is not None and not (isinstance(skipped, dict) and all(
+                isinstance(why, str) for why in skipped.values())):
+            raise InputError(f"Comparison.{call} needs 'skipped' as Comparison.to_json writes "
+                             "it (an object of method name -> reason text); received "
+                             f"{_json_name(skipped)}")
+        return cls(results, skipped=dict(skipped or {}))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Comparison:

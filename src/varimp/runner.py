@@ -89,11 +89,11 @@ def run(args: argparse.Namespace, command: Sequence[str],
         loaded = load_model(args.model, trust_pickle=args.trust_pickle, trust=args.trust)
     step(f"  {loaded.format}: {loaded.summary}")
     step(f"reading the data {args.data}")
-    data = load_data(args.data, target=_names(args.target), features=_names(args.features),
+    data = load_data(args.data, target=args.target, features=args.features,
                      id_column=args.id_column, time_column=args.time_column,
                      time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
-    data = scored_targets(loaded.model, data, _names(args.target))
+    data = scored_targets(loaded.model, data, data.target_names)
     y = data.y
     check_retrainable(args, loaded.model, data.X, y)
     options = common_options(args, data, y)
@@ -146,7 +146,8 @@ def smallest_pvalue(args: argparse.Namespace) -> float | None:
 
 
 def _names(values: Sequence[str] | None) -> list[str] | None:
-    """Names given space or comma separated, in order."""
+    """Names given space or comma separated, in order (``--methods``; column names are read by
+    :func:`varimp.loaders.data.column_names`)."""
     if values is None:
         return None
     return [name for value in values for name in re.split(r"[,\s]+", value) if name]
@@ -162,7 +163,7 @@ def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path
         fitted = [str(c) for c in fitted]
         raise InputError(f"the model in {model_path} was fitted on the columns {fitted} in this "
                          f"order; the inputs read from {data_path} are {data.feature_names}: "
-                         f"pass --features {' '.join(fitted)}")
+                         f"pass --features {shlex.join(fitted)}")
     declared, received = loaded.input_shape, data.X.shape[1:]
     if declared is None:
         return
@@ -233,9 +234,9 @@ def check_targets(args: argparse.Namespace, model: object, data: Data,
         "; if they are a classifier's classes, pass --output-kind logits or --output-kind "
         "probability")
     if args.target is not None:
-        given = _names(args.target)
+        given = data.target_names
         raise InputError(f"--target gives {len(given)} column{'s' * (len(given) > 1)} "
-                         f"({' '.join(given)}) but the model has {told}, read as regression "
+                         f"({shlex.join(given)}) but the model has {told}, read as regression "
                          "values: give --target one column per output, in the order of the "
                          f"model's outputs (--output then chooses the outputs to explain){classes}")
     raise InputError(f"the targets have {columns} column{'s' * (columns > 1)} but the model "

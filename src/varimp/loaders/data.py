@@ -40,6 +40,8 @@ class Data:
         how the time column was read and its first and last step.
     targets_per_step : bool
         ``y`` holds one target per time step of a long table, whichever the model predicts.
+    target_names : list of str
+        The target columns of a table, as read (empty for arrays).
     """
 
     X: np.ndarray
@@ -47,6 +49,7 @@ class Data:
     feature_names: list[str]
     facts: dict[str, str] = field(default_factory=dict)
     targets_per_step: bool = False
+    target_names: list[str] = field(default_factory=list)
 
 
 
@@ -62,10 +65,12 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         CSV or Parquet (a table), ``.npy`` or ``.npz`` (arrays).
     target : str or sequence of str, optional
         Tables: the column holding the targets; for a model with several outputs, one column
-        per output, in the order of the model's outputs.
+        per output, in the order of the model's outputs. Each value that is not a column of
+        the table is read as comma-separated column names (``"a,b"``); a column whose name
+        has spaces or commas is named whole (``"flow rate (m3/s)"``).
     features : sequence of str, optional
-        Tables: the input columns, in this order (default: every other column). Arrays: the
-        names of the features.
+        Tables: the input columns, in this order (default: every other column), read as
+        ``target`` is. Arrays: the names of the features (each value comma separated).
     id_column, time_column : str, optional
         Tables: a long table of sequences, one row per sequence and time step, pivoted into
         ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
@@ -99,13 +104,16 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
             raise InputError(f"--target, --id and --time name columns of a table; data file "
                              f"{path} holds arrays: put the targets in the .npz as 'y' or pass "
                              "--target-file")
-        X, y, names = _arrays(path, target_file, features)
+        X, y, names = _arrays(path, target_file,
+                              None if features is None else column_names(features, ()))
         facts = {"data": f"{path.name} (NumPy arrays)"}
     else:
         if target_file is not None:
             raise InputError("--target-file is for array data; a table names its target "
                              "column with --target")
         table = _table(path, suffix)
+        targets = column_names(targets, table.columns)
+        features = None if features is None else column_names(features, table.columns)
         facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
         if id_column is None:
             X, y, names = _columns(table, path, targets, features)
@@ -122,7 +130,17 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         f"{', '.join(targets) or 'y'}" + (" (one column per output)" if len(targets) > 1 else "") \
         + (", one value per time step" if id_column is not None else "") \
         + f", shape {' x '.join(str(s) for s in y.shape)}"
-    return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None)
+    return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None,
+                target_names=targets)
+
+
+def column_names(given: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The names in ``given``: each value that is one of ``columns`` as it is (a name may hold
+    spaces or commas), any other split on commas, in order (``["a,b", "c"]``: a, b, c)."""
+    known = set(columns)
+    return [name for value in given
+            for name in ([value] if value in known else
+                         [part.strip() for part in value.split(",") if part.strip()])]
 
 
 def _table(path: Path, suffix: str) -> pd.DataFrame:

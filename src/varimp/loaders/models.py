@@ -179,6 +179,11 @@ def _logged(name: str) -> Iterator[list[logging.LogRecord]]:
         logger.handlers, logger.propagate = handlers, propagate
 
 
+#: The advice torch appends to every error reading a zip archive (a .pt2), dropped from the
+#: error's first line, which comes before it whole.
+MINIZ_ADVICE = "This is an internal miniz error."
+
+
 def _not_exported(path: Path, exc: Exception, records: Sequence[logging.LogRecord]) -> str:
     """Why ``torch.export.load`` could not read ``path``: the error torch logged (its own
     exception only says to look at the log), and what the file is when it is TorchScript."""
@@ -188,7 +193,9 @@ def _not_exported(path: Path, exc: Exception, records: Sequence[logging.LogRecor
     causes = [record.exc_info[1] for record in records
               if record.exc_info and record.exc_info[1] is not None]
     cause = causes[0] if causes else exc
-    return f"{start}: {type(cause).__name__}: {first_line(cause).split('. ')[0]}"
+    said = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    said = said.split(MINIZ_ADVICE)[0].strip()  # torch's advice on any unreadable archive
+    return f"{start}: {type(cause).__name__}: {said if len(said) <= 300 else said[:297] + '...'}"
 
 
 def _fixed_batch_module(program: Any, rows: int) -> Any:
