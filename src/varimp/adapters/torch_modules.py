@@ -178,8 +178,10 @@ def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
     (a functional ``torch.softmax``, an arithmetic op, the input itself) is no module:
     ``("", None)``. A model without submodules, or one that ``torch.fx`` cannot trace (control
     flow on values, TorchScript), is read by its last registered leaf module
-    (:func:`_last_module`)."""
-    if not any(True for _ in model.children()):
+    (:func:`_last_module`), and so is a chain of ``nn.Sequential`` (all the way down), whose
+    last leaf module computes its output: no trace is needed there."""
+    if all(isinstance(m, nn.Sequential) for m in model.modules()
+           if any(True for _ in m.children())):
         return _last_module(model)
     try:
         with warnings.catch_warnings():
