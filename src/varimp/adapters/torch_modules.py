@@ -163,11 +163,19 @@ def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
     return leaves[-1] if leaves else ("", None)
 
 
+#: Operations that move or index values without changing them; the reader follows them (a
+#: squeezed step head, a last step, the layout) or the shape check reports them.
+_NEUTRAL_OPS = {"getitem", "getattr", "size", "dim", "squeeze", "unsqueeze", "flatten", "view",
+                "reshape", "transpose", "permute", "contiguous", "float", "double", "to",
+                "type_as", "clone", "detach"}
+
+
 #: Operations whose output holds values of their first argument unchanged (moved, indexed,
-#: cast): the module whose output the model returns is found through them.
-_VALUE_PRESERVING = {"getitem", "squeeze", "unsqueeze", "flatten", "view", "reshape",
-                     "transpose", "permute", "contiguous", "float", "double", "to", "type_as",
-                     "clone", "detach", "movedim", "swapaxes", "select", "narrow", "dropout"}
+#: cast): the module whose output the model returns is found through them. The neutral
+#: operations less those that return no tensor, and a few more moves and dropout (an identity
+#: in inference).
+_VALUE_PRESERVING = (_NEUTRAL_OPS - {"getattr", "size", "dim"}) | {
+    "movedim", "swapaxes", "select", "narrow", "dropout"}
 
 
 def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
@@ -217,11 +225,6 @@ def every_module(model: nn.Module) -> str:
     return f". Modules of the model: {' -> '.join(leaves)}" if leaves else ""
 
 
-#: Operations that move or index values without changing them; the reader follows them (a
-#: squeezed step head, a last step, the layout) or the shape check reports them.
-_NEUTRAL_OPS = {"getitem", "getattr", "size", "dim", "squeeze", "unsqueeze", "flatten", "view",
-                "reshape", "transpose", "permute", "contiguous", "float", "double", "to",
-                "type_as", "clone", "detach"}
 
 
 def forward_operations(model: nn.Module) -> list[str] | None:
