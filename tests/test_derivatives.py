@@ -358,3 +358,23 @@ def test_logits_of_every_predicted_step_go_through_the_softmax_of_each_step():
         softmax = varimp.partial_derivatives(with_softmax, X, output_step=step)
         np.testing.assert_allclose(logits.scores, softmax.scores, rtol=1e-5)
         np.testing.assert_allclose(logits.by_time, softmax.by_time, rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale, unit", [("none", "per unit"),
+                                         ("std", "per standard deviation")])
+def test_a_category_move_beside_numeric_derivatives_warns_once_and_is_recorded(scale, unit):
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 3, 200)
+    X = np.column_stack([rng.normal(size=200), (colour == 1) * 1.0, (colour == 2) * 1.0])
+    w = np.array([2.0, 3.0, -1.0])
+    with pytest.warns(UserWarning, match="category switch") as caught:
+        result = varimp.partial_derivatives(lambda Z: Z @ w, X, scale=scale,
+                                            groups={"colour": [1, 2]})
+    mixed = [str(m.message) for m in caught if "do not rank against" in str(m.message)]
+    assert len(mixed) == 1 and "'colour'" in mixed[0] and "'x1'" in mixed[0]
+    assert unit + " of the input" in mixed[0] and "permutation" in mixed[0]
+    assert result.details["mixed_kinds"] == {"category switch": ["colour"],
+                                             "derivative": ["x1"]}
+    # unchanged computation: x1's SSD is n w^2 (times sd^2 with scale="std")
+    factor = 1.0 if scale == "none" else X[:, 0].std() ** 2
+    assert result.scores["x1"] == pytest.approx(200 * 4.0 * factor, rel=1e-6)

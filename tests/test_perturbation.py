@@ -1,5 +1,7 @@
 """Input perturbation against closed forms on linear models, and on the reference LSTM task."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,3 +215,36 @@ def test_without_y_logits_are_perturbed_as_probabilities():
     sigmoid = varimp.perturbation(nn.Sequential(*one, nn.Sigmoid()), X, **options)
     np.testing.assert_allclose(varimp.perturbation(one, X, output_kind="logits",
                                                    **options).scores, sigmoid.scores, rtol=1e-5)
+
+
+def _colour_table(n=300, seed=0):
+    """A numeric input beside a one-hot group (red, blue; a row of zeros is the reference)."""
+    rng = np.random.default_rng(seed)
+    colour = rng.integers(0, 3, n)
+    return pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n),
+                         "red": (colour == 1) * 1.0, "blue": (colour == 2) * 1.0})
+
+
+def test_a_category_switch_beside_noise_warns_once_and_is_recorded():
+    X = _colour_table()
+
+    def f(Z):
+        return Z @ np.array([2.0, 1.0, 3.0, -1.0])
+
+    with pytest.warns(UserWarning, match="category") as caught:
+        result = varimp.perturbation(f, X, groups={"colour": ["red", "blue"]}, noise=0.2,
+                                     random_state=0)
+    mixed = [w for w in caught if "do not rank against each other" in str(w.message)]
+    assert len(mixed) == 1
+    message = str(mixed[0].message)
+    assert "'colour'" in message and "'x', 'z'" in message and "permutation" in message
+    assert result.details["mixed_kinds"] == {"category switch": ["colour"],
+                                             "noise": ["x", "z"]}
+    # the computation is as specified: x gets noise of 0.2 x its spread, |2| * 0.2 * sd(x)
+    assert result.scores["x"] == pytest.approx(2 * 0.2 * X["x"].std(ddof=0), rel=0.1)
+    with warnings.catch_warnings():  # one kind only: nothing to warn about
+        warnings.simplefilter("error")
+        alone = varimp.perturbation(f, X, noise=0.2, random_state=0)
+        perm = varimp.permutation(f, X, f(X.to_numpy()), groups={"colour": ["red", "blue"]},
+                                  random_state=0)
+    assert "mixed_kinds" not in alone.details and "mixed_kinds" not in perm.details

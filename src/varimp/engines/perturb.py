@@ -315,12 +315,16 @@ class PerturbationEngine:
             copy.pred[lo:hi] = pred
         copy.done += hi - lo
 
-    def _draw(self, how: Any, copy: _Copy, seed: int) -> Any:
-        """A shared perturbation's draw for the copy's repeat. Only the last one is kept (the
-        copies of a repeat run together); one needed again is drawn again, identically."""
-        key = (how, seed, copy.repeat, copy.n_rows)
+    def shared_draw(self, how: Any, seed: int, repeat: int, n_rows: int) -> Any:
+        """What a shared perturbation (``how.shared``, e.g. :class:`Permute`) drew for repeat
+        ``repeat`` of :meth:`run` with ``seed`` on copies of ``n_rows`` rows: for ``Permute``
+        the order of the rows, row ``i`` of a copy receiving the cells of row ``order[i]``
+        (an observer can tell which row donated to which, e.g. for the interval of
+        permutation importance). Only the last draw is kept (the copies of a repeat run
+        together); one needed again is drawn again, identically."""
+        key = (how, seed, repeat, n_rows)
         if self._last_draw is None or self._last_draw[0] != key:
-            drawn = how.draw(copy.n_rows, generator(seed, DRAW_KEY, copy.repeat))
+            drawn = how.draw(n_rows, generator(seed, DRAW_KEY, repeat))
             self._last_draw = (key, drawn)
         return self._last_draw[1]
 
@@ -337,7 +341,7 @@ class PerturbationEngine:
             cells = cells[copy.rows]
         how = task.how
         if getattr(how, "shared", False):
-            out = how.apply(cells, self._draw(how, copy, seed))
+            out = how.apply(cells, self.shared_draw(how, seed, copy.repeat, copy.n_rows))
         else:
             out = how(cells, generator(seed, TASK_KEY, copy.repeat, copy.index))
         out = np.asarray(out, dtype=np.float64)

@@ -27,6 +27,7 @@ from ._common import (
     time_table,
 )
 from .measure import check_interval, interval_seed, percentile_interval, row_bootstrap
+from .perturbation import mixed_kinds
 
 #: Inputs whose standard deviations differ by more than this factor get a warning with
 #: ``scale="none"``: their raw derivatives are in incomparable units.
@@ -98,7 +99,13 @@ def partial_derivatives(
     ``ci_level``: ``ci`` is a percentile interval from ``n_bootstrap`` resamples of the rows
     (seeded by ``random_state``) of each row's squared derivative (averaged over the selected
     outputs): the SSD of a resample is the sum of its rows' terms, and no gradient is taken
-    again (:func:`~varimp.methods.measure.row_bootstrap`). Whole-variable scores only.
+    again (:func:`~varimp.methods.measure.row_bootstrap`). With ``scale="std"`` the standard
+    deviations are recomputed on every resample's rows, so its SSD is exact. Whole-variable
+    scores only.
+
+    A one-hot group beside numeric inputs: a whole category switch and a derivative per unit
+    (or per standard deviation) measure different changes, so the call warns once
+    (``UserWarning``) and ``details["mixed_kinds"]`` lists both kinds.
 
     ``per_sample``: ``details["per_sample"]`` holds every row's squared derivative (averaged
     over the selected outputs) of every cell, ``(n, T, V)``, whose sum over rows is ``by_time``
@@ -130,7 +137,8 @@ def partial_derivatives(
         ``per_output``, ``summary`` (output, variable, mean, std, rms, ssd), ``derivatives``
         (a DataFrame per sample, or a dict of them by output label), ``gradient``, ``scale``,
         ``spread``, ``outputs``, ``explained``, ``category_moves``; ``ci_level`` and
-        ``n_bootstrap`` with an interval.
+        ``n_bootstrap`` with an interval; ``mixed_kinds`` (``{"category switch": groups,
+        "derivative": inputs}``) when both occur.
 
     References
     ----------
@@ -169,6 +177,14 @@ def partial_derivatives(
     squares = np.zeros((data.n_samples, len(names)))  # each row's SSD term, mean over outputs
     row_cells = np.zeros((*data.X.shape[:2], len(names))) if per_sample and data.sequence \
         and by_time else None  # each row's term of every cell, mean over outputs
+    mixed = mixed_kinds(list(blocks), names, "category switch", "derivative",
+                        _DERIVATIVE_KINDS.replace("{unit}", "unit" if scale == "none"
+                                                  else "standard deviation"))
+    # scale="std" with an interval: each row's products of its unscaled derivatives, so that
+    # a resample's SSD is recomputed exactly with the spread of its own rows
+    pairs = _column_pairs(setup.groups, blocks) if ci_level is not None and scale == "std" \
+        else []
+    products = np.zeros((data.n_samples, len(pairs)))
     calls = _gradient_calls(link, outputs, n_outputs, n_steps if output_step is None else 1)
     bar = progress_bar(data.n_samples * calls, progress, "derivatives", "row")
     gradients = _output_gradients(adapter, data.X, outputs, output_step, n_steps, link,
@@ -176,6 +192,10 @@ def partial_derivatives(
     for k, label, grad in zip(outputs, labels, gradients, strict=True):
         along, cell_terms = _variable_terms(grad * factor, setup.groups, blocks,
                                             data.sequence and by_time)
+        if pairs:
+            raw = grad.sum(axis=1) if data.sequence else grad  # (n, p): along all steps
+            first, second = (np.array([pair[k] for pair in pairs]) for k in (1, 2))
+            products += raw[:, first] * raw[:, second] / len(outputs)
         ssd.append((along**2).sum(axis=0))
         squares += along**2 / len(outputs)
         if cell_terms is not None:
@@ -201,16 +221,66 @@ def partial_derivatives(
         "explained": explained,
         "category_moves": list(blocks),
     }
+    if mixed is not None:
+        details["mixed_kinds"] = mixed
     if per_sample:
         details["per_sample"] = squares if row_cells is None else row_cells
     table = time_table(np.mean(cells, axis=0), names) if cells else None
     ci = None
     if ci_level is not None:
-        means = row_bootstrap(squares.T, n_bootstrap, seed)
-        ci = percentile_interval(data.n_samples * means, ci_level, names)
+        if pairs:
+            statistics = _scaled_resamples(squares, products, pairs, data.X, blocks, names,
+                                           n_bootstrap, seed)
+        else:
+            statistics = data.n_samples * row_bootstrap(squares.T, n_bootstrap, seed)[0]
+        ci = percentile_interval(statistics, ci_level, names)
         details.update(ci_level=ci_level, n_bootstrap=n_bootstrap)
     return Importance("partial_derivatives", pd.Series(np.mean(ssd, axis=0), index=names),
                       by_time=table, ci=ci, details=details, kind="magnitude")
+
+
+_DERIVATIVE_KINDS = (
+    "partial derivatives score the one-hot group(s) {switched} by a whole category switch (the "
+    "change of the output from a row's category to another) while the numeric input(s) "
+    "{others} are scored per {unit} of the input: the two kinds of score measure different "
+    "changes and do not rank against each other. Compare the groups among themselves and the "
+    "numeric inputs among themselves, or use permutation importance, which moves every input "
+    "alike (to another row's values)")
+
+
+def _column_pairs(variables: Mapping[str, list[int]], blocks: Mapping[str, np.ndarray]
+                  ) -> list[tuple[int, int, int, float]]:
+    """``(variable, column, column, weight)`` for every pair of columns of a numeric
+    variable: its scaled derivative squared is ``sum weight * s_c * s_d * g_c * g_d``."""
+    pairs = []
+    for v, (name, cols) in enumerate(variables.items()):
+        if name not in blocks:
+            pairs += [(v, c, d, 1.0 if c == d else 2.0)
+                      for k, c in enumerate(cols) for d in cols[k:]]
+    return pairs
+
+
+def _scaled_resamples(squares: np.ndarray, products: np.ndarray,
+                      pairs: list[tuple[int, int, int, float]], X: np.ndarray,
+                      blocks: Mapping[str, np.ndarray], names: list[str], n_bootstrap: int,
+                      seed: int) -> np.ndarray:
+    """The SSD of every variable on every row resample with ``scale="std"``, exactly: the
+    spread ``s*`` of every column is that of the resample's rows
+    (:func:`~varimp.methods.measure.row_bootstrap`), so a numeric variable's SSD is
+    ``n * sum weight * s*_c * s*_d * mean*(g_c g_d)`` over its pairs (``products``: each row's
+    ``g_c g_d``, unscaled, mean over outputs); a one-hot group is not scaled (its rows'
+    ``squares``)."""
+    n = X.shape[0]
+    columns = sorted({c for _, c, d, _ in pairs} | {d for _, c, d, _ in pairs})
+    at = {c: k for k, c in enumerate(columns)}
+    switched = [v for v, name in enumerate(names) if name in blocks]
+    table = np.concatenate([products, squares[:, switched]], axis=1).T
+    means, spreads = row_bootstrap(table, n_bootstrap, seed, X[..., columns])
+    out = np.zeros((n_bootstrap, len(names)))
+    for k, (v, c, d, weight) in enumerate(pairs):
+        out[:, v] += weight * spreads[:, at[c]] * spreads[:, at[d]] * means[:, k]
+    out[:, switched] = means[:, len(pairs):]
+    return n * out
 
 
 def _gradient_calls(link: str | None, outputs: list[int], n_outputs: int, steps: int) -> int:

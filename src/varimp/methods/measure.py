@@ -22,7 +22,7 @@ from ..scoring import (
     multilabel_outputs,
     read_targets,
 )
-from ..validation import check_positive_int, check_random_state
+from ..validation import check_positive_int, check_random_state, feature_spread
 from ._common import (
     Setup,
     explained_outputs,
@@ -234,21 +234,35 @@ def interval_seed(ci_level: float | None, random_state: object) -> int | None:
     return None if ci_level is None else seed_from(random_state)
 
 
-def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
-    """Means of every variable's per-row shares over ``n_bootstrap`` resamples of the rows.
+def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int,
+                  spread_of: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Means of every variable's per-row shares over ``n_bootstrap`` resamples of the rows,
+    and the spread of some columns of X in every resample.
 
     ``shares`` is ``(n_variables, n_rows)``. Resample ``b`` draws ``n_rows`` rows with
     replacement, ``rng.integers(0, n_rows, n_rows)``, from one generator
     ``rng = generator(seed, BOOTSTRAP_KEY)`` in the order ``b = 0, 1, ...``; every variable
-    uses the same resamples. Returns ``(n_bootstrap, n_variables)``. The work is
-    ``n_bootstrap x n_rows`` draws and counts and the product of those counts with the shares,
+    uses the same resamples. Returns the means ``(n_bootstrap, n_variables)`` and, with
+    ``spread_of`` (``(n_rows, C)`` or ``(n_rows, T, C)``: the columns of X a score was scaled
+    by), the :func:`varimp.validation.feature_spread` of those columns recomputed on every
+    resample, ``(n_bootstrap, C)`` (else None): ``sqrt(mean_t (mean*(c^2) - mean*(c)^2))``
+    with ``c`` the columns centred on their full-sample mean and ``mean*`` the resample's
+    mean. The work is ``n_bootstrap x n_rows`` draws and counts and the product of those
+    counts with the shares (and with the centred columns and the rows' mean squares),
     whatever the model (no model call); the memory a few resamples at a time
-    (:data:`BOOTSTRAP_CELLS`).
+    (:data:`BOOTSTRAP_CELLS`), plus a centred copy of ``spread_of``.
     """
     n = shares.shape[1]
     rng = generator(seed, BOOTSTRAP_KEY)
     table = np.ascontiguousarray(shares.T)
     means = np.empty((n_bootstrap, shares.shape[0]))
+    spreads = centred = squares = None
+    if spread_of is not None:
+        columns = spread_of.reshape(n, -1, spread_of.shape[-1])  # (n, T, C)
+        centred = columns - columns.mean(axis=0)
+        squares = (centred**2).mean(axis=1)  # (n, C): each row's mean square over steps
+        centred = centred.reshape(n, -1)
+        spreads = np.empty((n_bootstrap, columns.shape[-1]))
     counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // n)), n))
     for start in range(0, n_bootstrap, len(counts)):
         block = counts[:min(len(counts), n_bootstrap - start)]
@@ -256,7 +270,11 @@ def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray
         for row in block:  # how often each resample drew each row
             np.add.at(row, rng.integers(0, n, n), 1.0)
         np.matmul(block, table, out=means[start:start + len(block)])
-    return means / n
+        if spreads is not None:
+            level = (block @ centred / n).reshape(len(block), -1, squares.shape[1])
+            variance = block @ squares / n - (level**2).mean(axis=1)
+            spreads[start:start + len(block)] = np.sqrt(np.maximum(variance, 0.0))
+    return means / n, spreads
 
 
 def percentile_interval(statistics: np.ndarray, ci_level: float, index: Sequence[str]
@@ -276,7 +294,8 @@ class RowShares:
     Pass it as ``observe`` to :meth:`varimp.engines.PerturbationEngine.run`; only the
     variable-level tasks (``variable_of``: task index -> variable index) are kept, summed over
     repeats and noise levels, so memory is ``n_rows x n_variables`` floats whatever the number
-    of copies or cells. :meth:`shares` are scaled so that their mean over rows is the score:
+    of copies or cells. :meth:`shares` are scaled so that their mean over rows is the score
+    (twice the score with ``donors``, below):
 
     - with ``y`` and an error that is a mean over rows (:attr:`Evaluation.per_row`): the row's
       ``loss_row(perturbed) - loss_row(original)``, averaged over the copies that used the row
@@ -288,18 +307,52 @@ class RowShares:
       means back into the score as ``sqrt(score x resampled mean)``. For one copy per variable
       (one noise level, one repeat, one output) this is exactly the RMS change of the resampled
       rows; for several, its first-order (delta method) expansion.
+
+    What else was estimated from the same rows is resampled with them:
+
+    - ``donors`` (permutation: ``donors(repeat, m)`` the order the repeat drew for copies of
+      ``m`` rows, receiver ``i`` taking the cells of row ``order[i]``): one repeat's score is
+      ``T = (1/n) sum_i h(z_i, z_pi(i))``, ``h(a, b)`` the increase of row ``a``'s error when
+      it receives row ``b``'s values; every row is a receiver once and a donor once. As for a
+      U-statistic with a kernel of two rows, the linear part (Hajek projection) of ``T`` is
+      ``theta + (1/n) sum_m psi_m``, ``psi_m = g1(z_m) + g2(z_m) - 2 theta``, with
+      ``g1(a) = E h(a, Z)`` (the row as receiver) and ``g2(b) = E h(Z, b)`` (as donor). Row
+      ``m``'s share is therefore ``u_m = receiver_m + donor_m``: its own increase plus that of
+      the row that received its values (means over repeats), ``mean(u) = 2T``, and a resample
+      gives ``T* = mean*(u) - T``: ``T* - T`` resamples the influence values ``u_m - 2T``.
+      Resampling the receiver part alone would miss ``g2`` and its covariance with ``g1``
+      (for the squared error of a linear model they are equal: half the variance). ``u_m``
+      also holds the part of ``h`` particular to its pairs (once per role), which a new
+      permutation would change: the interval errs, if at all, on the wide side for few
+      repeats.
+    - ``noise`` (perturbation with noise proportional to the spread: ``(X, columns)``, the
+      columns of every variable whose noise is ``level x feature_spread``; empty for a one-hot
+      group, and for ``scale="absolute"``): the spread is recomputed on every resample
+      (:func:`row_bootstrap`) and the resample's mean share is multiplied by
+      ``(spread* / spread)^2`` (the mean of that ratio over a group's columns). For small
+      noise the increase of the error is quadratic in the noise's size, exactly so for the
+      squared error of a linear model (in expectation over the noise), as is the squared RMS
+      change without ``y``; the factor is this first-order effect of the spread estimated
+      from the rows, not a new draw of the noise.
     """
 
     @classmethod
-    def of_tasks(cls, measure: Measure, tasks: Sequence, variables: Sequence[str]) -> RowShares:
+    def of_tasks(cls, measure: Measure, tasks: Sequence, variables: Sequence[str],
+                 donors: Callable[[int, int], np.ndarray] | None = None,
+                 noise: tuple[np.ndarray, Sequence[Sequence[int]]] | None = None
+                 ) -> RowShares:
         """Shares of the tasks that perturb a variable at every step (labelled by its name,
         as :func:`varimp.methods.perturbation.variable_tasks` makes them); cells are left out."""
         position = {name: i for i, name in enumerate(variables)}
         return cls(measure, len(variables), {j: position[task.label] for j, task in
-                                             enumerate(tasks) if task.step is None})
+                                             enumerate(tasks) if task.step is None},
+                   donors=donors, noise=noise)
 
-    def __init__(self, measure: Measure, n_variables: int, variable_of: dict[int, int]):
+    def __init__(self, measure: Measure, n_variables: int, variable_of: dict[int, int],
+                 donors: Callable[[int, int], np.ndarray] | None = None,
+                 noise: tuple[np.ndarray, Sequence[Sequence[int]]] | None = None):
         self.measure, self.variable_of = measure, variable_of
+        self.donors, self.noise = donors, noise
         n = measure.base.shape[0]
         self.sums = np.zeros((n_variables, n))
         self.counts = np.zeros(n_variables)
@@ -331,25 +384,52 @@ class RowShares:
             self.sums[variable] += share
         else:
             self.sums[variable, rows] += share
+        if self.donors is not None:  # the row that donated its cells: once per copy
+            order = self.donors(repeat, len(share))
+            self.sums[variable, order if rows is None else rows[order]] += share
         self.counts[variable] += len(share)
 
     def shares(self) -> np.ndarray:
-        """``(n_variables, n_rows)``: each row's share; the mean over rows is the score."""
+        """``(n_variables, n_rows)``: each row's share; the mean over rows is the score (twice
+        the score with ``donors``)."""
         n = self.sums.shape[1]
         return self.sums * (n / np.where(self.counts > 0, self.counts, 1.0))[:, None]
 
-    def statistic(self, means: np.ndarray, shares: np.ndarray) -> np.ndarray:
-        """The score of resampled rows from the mean of their shares ``(n_bootstrap, V)``."""
+    def statistic(self, means: np.ndarray, shares: np.ndarray,
+                  spreads: np.ndarray | None = None) -> np.ndarray:
+        """The score of resampled rows from the mean of their shares ``(n_bootstrap, V)``
+        (and the spread of the noise columns in each resample, with ``noise``)."""
+        if spreads is not None:
+            means = means * self._spread_ratios(spreads)
         if self.base_rows is not None:
-            return means
+            return means - shares.mean(axis=1) / 2 if self.donors is not None else means
         return np.sqrt(shares.mean(axis=1) * means)
+
+    def _noise_columns(self) -> list[int]:
+        return sorted({c for cols in self.noise[1] for c in cols}) if self.noise else []
+
+    def _spread_ratios(self, spreads: np.ndarray) -> np.ndarray:
+        """``(n_bootstrap, V)``: the mean over every variable's noise columns of
+        ``(spread* / spread)^2`` (1 for a variable without, or whose columns do not vary)."""
+        X, per_variable = self.noise
+        columns = self._noise_columns()
+        spread = feature_spread(X[..., columns])
+        ratio = np.where(spread > 0, spreads / np.where(spread > 0, spread, 1.0), 1.0) ** 2
+        at = {c: k for k, c in enumerate(columns)}
+        out = np.ones((len(spreads), len(per_variable)))
+        for v, cols in enumerate(per_variable):
+            if len(cols):
+                out[:, v] = ratio[:, [at[c] for c in cols]].mean(axis=1)
+        return out
 
     def interval(self, ci_level: float, n_bootstrap: int, seed: int, index: Sequence[str]
                  ) -> pd.DataFrame:
         """The percentile interval of every variable's score over row resamples."""
         shares = self.shares()
-        means = row_bootstrap(shares, n_bootstrap, seed)
-        return percentile_interval(self.statistic(means, shares), ci_level, index)
+        columns = self._noise_columns()
+        spread_of = self.noise[0][..., columns] if columns else None
+        means, spreads = row_bootstrap(shares, n_bootstrap, seed, spread_of)
+        return percentile_interval(self.statistic(means, shares, spreads), ci_level, index)
 
 
 def row_interval(shares: RowShares | None, ci_level: float | None, n_bootstrap: int,

@@ -9,6 +9,7 @@ with a different perturbation injected, :class:`~varimp.engines.Noise` or
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -146,7 +147,13 @@ def perturbation(
     loss, Brier score, accuracy: :data:`varimp.scoring.ROW_MEAN_SCORERS`), averaged over
     levels and repeats; without ``y``, each row's squared change, the RMS of the resampled
     rows recovered from their mean (exact for one level and one repeat, first order
-    otherwise). Whole-variable scores only, not ``by_time``.
+    otherwise). The noise's size, a fraction of the spread of the rows, is resampled with
+    them: a resample's score is multiplied by ``(spread* / spread)^2`` (first order; exact
+    for a linear model). Whole-variable scores only, not ``by_time``.
+
+    A one-hot group beside numeric inputs: a category switch and noise of a fraction of the
+    spread measure different changes, so the call warns once (``UserWarning``) and
+    ``details["mixed_kinds"]`` lists both kinds; the scores are computed as above.
 
     ``per_sample``: ``details["per_sample"]`` holds each row's share of every cell of
     ``by_time`` (``(n, T, V)``; of every score, ``(n, V)``, without a time table), the same
@@ -178,7 +185,8 @@ def perturbation(
         observed categories, the member names and ``"reference"`` for a row of zeros}),
         ``n_repeats``, ``outputs``, ``explained`` (without ``y``); ``per_output`` (variable x
         output) with several outputs selected (without ``y``, or with regression or
-        multi-label ``y``); ``ci_level`` and ``n_bootstrap`` with an interval.
+        multi-label ``y``); ``ci_level`` and ``n_bootstrap`` with an interval;
+        ``mixed_kinds`` (``{"category switch": groups, "noise": inputs}``) when both occur.
 
     References
     ----------
@@ -216,7 +224,13 @@ def perturbation(
         level_tasks, cells = variable_tasks(setup, how, by_time)
         tasks += level_tasks
     names = setup.variables
-    shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    switched = [name for name, cols in setup.groups.items() if tuple(cols) in categories]
+    mixed = mixed_kinds(switched, names, "category switch", "noise", _PERTURBATION_KINDS)
+    shares = None
+    if ci_level is not None:  # the noise's size comes from the rows' spread: resampled too
+        scaled = [[] if name in switched or scale == "absolute" else list(cols)
+                  for name, cols in setup.groups.items()]
+        shares = RowShares.of_tasks(measure, tasks, names, noise=(data.X, scaled))
     samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
     values, each = measure.split(engine.run(tasks, measure.engine_statistic,
                                             n_repeats=n_repeats, seed=seed,
@@ -242,6 +256,8 @@ def perturbation(
     }
     if per_output is not None:
         details["per_output"] = per_output
+    if mixed is not None:
+        details["mixed_kinds"] = mixed
     if data.y is None:
         details["explained"] = explained_outputs(setup, engine.base.shape)[1]
     if samples is not None:
@@ -250,6 +266,28 @@ def perturbation(
                       ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind=measure.kind)
 
+
+_PERTURBATION_KINDS = (
+    "perturbation moves the one-hot group(s) {switched} to another observed category while the "
+    "numeric input(s) {others} get Gaussian noise of a fraction of their spread (the noise "
+    "levels): the two kinds of score measure different changes and do not rank against each "
+    "other. Compare the groups among themselves and the numeric inputs among themselves, or "
+    "use permutation importance, which moves every input alike (to another row's values)")
+
+
+def mixed_kinds(switched: Sequence[str], names: Sequence[str], moved: str, other: str,
+                message: str) -> dict[str, list[str]] | None:
+    """One-hot groups scored by a category switch beside numeric inputs scored another way:
+    one ``UserWarning`` per call (``message`` formatted with the names) and the two lists,
+    ``{moved: groups, other: numeric inputs}``, for ``details["mixed_kinds"]``; None when
+    only one kind is present."""
+    others = [name for name in names if name not in switched]
+    if not switched or not others:
+        return None
+    warnings.warn(message.format(switched=", ".join(map(repr, switched)),
+                                 others=", ".join(map(repr, others))),
+                  UserWarning, stacklevel=4)
+    return {moved: list(switched), other: others}
 
 
 def one_hot_groups(setup: Setup, groups: Any) -> dict[tuple[int, ...], tuple[int, ...]]:
@@ -322,8 +360,11 @@ def permutation(
     :data:`varimp.scoring.ROW_MEAN_SCORERS`; another scoring is refused), and those per-row
     shares are resampled (:class:`~varimp.methods.measure.RowShares`). With ``max_samples``, a
     row's share counts only the repeats that drew it, weighted so that the mean over all rows
-    is the score. Unlike ``std`` (the spread over repeats of the permutation alone), the
-    interval covers the sampling of the rows. Whole-variable scores only, not ``by_time``.
+    is the score. Every row is also a donor (another row receives its values), so the rows
+    resampled carry both roles: a row's own increase plus that of the row that received its
+    values (the linear part of the estimator, :class:`~varimp.methods.measure.RowShares`).
+    Unlike ``std`` (the spread over repeats of the permutation alone), the interval covers
+    the sampling of the rows. Whole-variable scores only, not ``by_time``.
 
     ``per_sample``: ``details["per_sample"]`` holds each row's ``loss_row(permuted) -
     loss_row(original)`` for every cell of ``by_time`` (``(n, T, V)``; for every variable,
@@ -373,7 +414,12 @@ def permutation(
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
     names = setup.variables
-    shares = None if ci_level is None else RowShares.of_tasks(measure, tasks, names)
+    shares = None
+    if ci_level is not None:  # every row is a receiver and a donor: both roles resampled
+        def donors(repeat: int, n_rows: int) -> np.ndarray:
+            return engine.shared_draw(Permute(), seed, repeat, n_rows)
+
+        shares = RowShares.of_tasks(measure, tasks, names, donors=donors)
     samples = sample_shares(measure, tasks, setup, cells) if per_sample else None
     values, each = measure.split(engine.run(tasks, measure.engine_statistic,
                                             n_repeats=n_repeats, seed=seed, rows=rows,
