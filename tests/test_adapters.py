@@ -166,9 +166,10 @@ def test_sklearn_three_class_classifier_reads_softmax_outputs():
     network = adapt(clf).network()
     assert network.n_outputs == 3 and network.layers[-1].activation == "softmax"
     np.testing.assert_allclose(network.forward(X), clf.predict_proba(X), rtol=1e-10)
-    cw = varimp.connection_weights(clf, X)
+    cw = varimp.connection_weights(clf, X)  # softmax classes: last-layer weights centred
+    W1, W2, W3 = clf.coefs_
     np.testing.assert_allclose(cw.details["per_output"].to_numpy(),
-                               np.linalg.multi_dot(clf.coefs_), rtol=1e-12)
+                               W1 @ W2 @ (W3 - W3.mean(axis=1, keepdims=True)), rtol=1e-12)
     eps = 1e-6
     fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
                    for e in np.eye(P)], axis=1)
@@ -472,8 +473,9 @@ def test_a_binary_classifier_with_class_names_is_one_unit_named_by_its_positive_
     np.testing.assert_array_equal(named.scores.to_numpy(), whole.scores.to_numpy())
     refusal = (r"output must be 'yes' or 0: this binary classifier has one logistic unit, the "
                r"probability of class 'yes' \(classes_\[1\]\), and no output for class 'no'; "
-               r"its importance for 'no' is the same with opposite sign .*received "
-               r"output='no'$")
+               r"as p\(no\) = 1 - p\(yes\), the importance for 'no' is the one for 'yes': "
+               r"identical for losses, shares and magnitudes, of opposite sign for signed "
+               r"effects \(connection weights, derivatives\); received output='no'$")
     for method in ("connection_weights", "garson", "partial_derivatives", "permutation",
                    "profile"):
         with pytest.raises(varimp.InputError, match=refusal):
@@ -1023,3 +1025,66 @@ def test_keras_heads_holding_a_classifier_are_refused_for_a_loss(kinds, listed):
     result = varimp.permutation(head, X, labels, random_state=0)
     np.testing.assert_allclose(result.details["baseline"], reference_log_loss(labels, proba),
                                rtol=1e-5)
+
+
+READ_ONLY_SCRIPT = """
+import warnings
+import numpy as np
+import torch
+from torch import nn
+warnings.simplefilter("error")  # torch warns once per process: a fresh one sees the first
+from varimp.adapters import adapt
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+X = np.random.default_rng(0).normal(size=(7, 3))
+X.flags.writeable = False
+kept = X.copy()
+adapter = adapt(net)
+got = adapter.predict(X)[:, 0, :]
+gradient = adapter.gradient(X, output=1)
+with torch.no_grad():
+    expected = net(torch.tensor(kept, dtype=torch.float32)).double().numpy()
+np.testing.assert_allclose(got, expected, rtol=1e-6)
+assert gradient.shape == (7, 3) and not X.flags.writeable and np.array_equal(X, kept)
+print("ok")
+"""
+
+
+def test_a_read_only_array_reaches_a_torch_model_without_a_warning_and_untouched():
+    """pandas 3 gives read-only arrays; torch.as_tensor warns on them (once per process, so
+    the check runs in a fresh one with every warning an error)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", READ_ONLY_SCRIPT], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+
+
+def test_keras_predictions_and_weights_are_read_without_numpys_array_warning():
+    """On the torch backend, keras.ops.convert_to_numpy goes through numpy's __array__,
+    which torch implements without NumPy 2's copy= (a DeprecationWarning on every call):
+    predictions, Dense, LSTM and Normalization weights are read without it, and equal
+    Keras' own reading (get_weights, the model's output)."""
+    keras.utils.set_random_seed(2)
+    norm = keras.layers.Normalization()
+    norm.adapt(np.random.default_rng(0).normal(2.0, 3.0, size=(30, T, P)))
+    model = keras.Sequential([keras.Input((T, P)), norm, keras.layers.LSTM(UNITS),
+                              keras.layers.Dense(2)])
+    X = np.random.default_rng(1).normal(size=(9, T, P))
+    adapter = adapt(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = adapter.predict(X)[:, 0, :]
+        network = adapter.network()
+    with torch.no_grad():
+        expected = model(torch.tensor(X, dtype=torch.float32), training=False).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    lstm, dense = model.layers[1], model.layers[2]
+    np.testing.assert_array_equal(network.layers[-1].weight, dense.get_weights()[0])
+    kernel = lstm.get_weights()[0]  # gates i, f, c, o side by side; Normalization folded in
+    std = np.maximum(np.sqrt(norm.variance.numpy()[0, 0]), keras.config.epsilon())
+    np.testing.assert_allclose(network.layers[0].w_input["i"],
+                               (kernel[:, :UNITS] / std[:, None]).astype(np.float64),
+                               rtol=1e-6)

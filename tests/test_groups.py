@@ -5,6 +5,9 @@ moves to another observed category, the range of a profile over categories, and 
 the columns of X.
 """
 
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -357,9 +360,10 @@ def test_connection_weights_of_a_one_hot_group_contrast_its_categories():
         "colour"] == pytest.approx(3.0 - 0.0)  # the reference is the lowest category
     assert varimp.connection_weights(net, only_members, groups={"colour": ["red", "blue"]}
                                      ).scores["colour"] == pytest.approx(3.0 - 1.0)
-    numeric = X.assign(red=X["red"] + 0.5)
-    assert varimp.connection_weights(net, numeric, groups={"colour": ["red", "blue"]}).scores[
-        "colour"] == pytest.approx(3.0 + 1.0)
+    numeric = X.assign(red=X["red"] + 0.5)  # two values, 0.5 and 1.5: a shifted one-hot block
+    with pytest.warns(UserWarning, match="'colour' .* looks like a one-hot block that was"):
+        assert varimp.connection_weights(net, numeric, groups={"colour": ["red", "blue"]}
+                                         ).scores["colour"] == pytest.approx(3.0 + 1.0)
     assert varimp.connection_weights(net, groups={"colour": ["x2", "x3"]}).scores[
         "colour"] == pytest.approx(4.0)  # without X: numeric
 
@@ -412,3 +416,34 @@ def test_a_one_hot_group_whose_effects_cancel_ranks_first_in_every_method():
     by_hand = category_moves(codes, w[1:4], range(3)).sum()  # 40 per forest/field row, 16 urban
     assert pd_result.scores["habitat"] == pytest.approx(by_hand, rel=1e-9)
     assert by_hand == pytest.approx(40 * np.sum(codes < 2) + 16 * np.sum(codes == 2))
+
+
+def test_a_scaled_one_hot_group_is_read_as_numeric_with_one_warning_naming_it():
+    """A one-hot block that went through a StandardScaler holds two values per column, not 0
+    and 1: it is read as numeric columns (connection weights summed, as by hand), with one
+    UserWarning per call naming the group and how to pass it; a 0/1 block or a numeric group
+    gets none."""
+    from sklearn.preprocessing import StandardScaler
+
+    X, colour = one_hot_table(300)
+    scaled = pd.DataFrame(StandardScaler().fit_transform(X), columns=X.columns)
+    net = nn.Sequential(nn.Linear(3, 1, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[2.0, 3.0, -3.0]]))
+    groups = {"colour": ["red", "blue"]}
+    with pytest.warns(UserWarning) as caught:
+        result = varimp.connection_weights(net, scaled, groups=groups)
+    messages = [str(w.message) for w in caught if "scaled" in str(w.message)]
+    assert len(messages) == 1
+    assert re.search(r"group 'colour' \(member values -0\.\d+ and \d\.\d+, \.\.\.\) looks like "
+                     r"a one-hot block that was scaled.*opposite categories can cancel.*pass "
+                     r"the block as 0/1, unscaled", messages[0])
+    assert result.scores["colour"] == pytest.approx(3.0 - 3.0, abs=1e-12)  # summed: cancels
+    assert result.details["category_moves"] == []
+    with pytest.warns(UserWarning, match="group 'colour' .* looks like a one-hot block"):
+        varimp.partial_derivatives(net, scaled, groups=groups, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert varimp.connection_weights(net, X, groups=groups).scores["colour"] == \
+            pytest.approx(3.0 - -3.0)  # the 0/1 block: its categories' contrast
+        varimp.connection_weights(net, scaled, groups={"xr": ["x", "red"]})  # numeric group

@@ -13,7 +13,7 @@ from torch import nn
 
 import varimp
 from varimp.adapters import adapt
-from varimp.network import Dense, Flatten, Recurrent
+from varimp.network import Dense, Flatten, Network, Recurrent
 
 P, T, N, UNITS = 3, 6, 9, 4
 X_SEQ = np.random.default_rng(0).normal(size=(N, T, P))
@@ -226,3 +226,33 @@ def test_every_activation_name_has_one_pytorch_function_and_module(name):
     with torch.no_grad():
         twin = module_from_network(network)(torch.as_tensor(X_TAB)).numpy()
     np.testing.assert_allclose(twin, network.forward(X_TAB), rtol=1e-12, atol=1e-12)
+
+
+def test_centred_classes_and_folded_affine_maps_leave_the_function_as_it_was():
+    """Network.with_centred_classes: a softmax's probabilities are unchanged by centring its
+    class weights (and the centred weights sum to 0 over classes); Dense/Recurrent.after_affine:
+    the folded layer on x equals the layer on x * scale + shift."""
+    rng = np.random.default_rng(11)
+    hidden = Dense(rng.normal(size=(P, 5)), rng.normal(size=5), "tanh", "h")
+    head = Dense(rng.normal(size=(5, 3)), rng.normal(size=3), "softmax", "out")
+    network = Network((hidden, head), n_inputs=P, sequence=False)
+    centred = network.with_centred_classes()
+    np.testing.assert_allclose(centred.forward(X_TAB), network.forward(X_TAB), rtol=1e-12)
+    np.testing.assert_allclose(centred.layers[-1].weight.sum(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(centred.layers[-1].weight - head.weight,
+                               np.repeat(-head.weight.mean(axis=1, keepdims=True), 3, axis=1),
+                               rtol=1e-12)
+    scale, shift = np.array([0.5, 2.0, -1.0]), np.array([1.0, 0.0, -3.0])
+    np.testing.assert_allclose(hidden.after_affine(scale, shift).weight,
+                               np.diag(scale) @ hidden.weight, rtol=1e-15)
+    folded = Network((hidden.after_affine(scale, shift), head), n_inputs=P, sequence=False)
+    np.testing.assert_allclose(folded.forward(X_TAB), network.forward(X_TAB * scale + shift),
+                               rtol=1e-12)
+    lstm = adapt(RecurrentHead(torch_rnn("lstm", 1, True), nn.Linear(UNITS, 2,
+                                                                     dtype=torch.float64),
+                               True)).network()
+    first = lstm.layers[0]
+    moved = Network((first.after_affine(scale, shift), *lstm.layers[1:]), n_inputs=P,
+                    sequence=True)
+    np.testing.assert_allclose(moved.forward(X_SEQ), lstm.forward(X_SEQ * scale + shift),
+                               rtol=1e-12)

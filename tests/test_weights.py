@@ -499,3 +499,191 @@ def test_the_columns_of_a_dataframe_y_name_the_outputs():
     with pytest.raises(varimp.InputError, match=r"output names are \['a', 'b', 'c'\]\); "
                                                 r"received str 'd'"):
         varimp.connection_weights(model, X, Y, output="d")
+
+
+# -- the classes of one softmax: class weights centred over the classes ----------------------
+
+def softmax_mlp(W1, W2, softmax=True):
+    """x -> tanh(x @ W1) -> @ W2 (-> softmax), float64, from row-vector weights."""
+    layers = [nn.Linear(*W1.shape, dtype=torch.float64), nn.Tanh(),
+              nn.Linear(*W2.shape, dtype=torch.float64)]
+    with torch.no_grad():
+        for layer, w in zip(layers[::2], (W1, W2), strict=True):
+            layer.weight.copy_(torch.as_tensor(w.T))
+            layer.bias.zero_()
+    return nn.Sequential(*layers, *([nn.Softmax(dim=-1)] if softmax else []))
+
+
+# 2 inputs, 2 hidden units, 3 classes. Centred class weights of each hidden unit (rows of W2):
+# [1, 0, 2] - 1 = [0, -1, 1] and [3, -3, 0] - 0 = [3, -3, 0]; so W1 @ centred(W2) =
+# x1: 1 * [0, -1, 1] + 2 * [3, -3, 0] = [6, -7, 1];  x2: 0 * [...] - 1 * [3, -3, 0] = [-3, 3, 0]
+TINY_W1 = np.array([[1.0, 2.0], [0.0, -1.0]])
+TINY_W2 = np.array([[1.0, 0.0, 2.0], [3.0, -3.0, 0.0]])
+TINY_CENTRED = np.array([[6.0, -7.0, 1.0], [-3.0, 3.0, 0.0]])
+
+
+def test_softmax_class_weights_are_centred_over_the_classes_by_hand():
+    model = softmax_mlp(TINY_W1, TINY_W2)
+    result = varimp.connection_weights(model)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), TINY_CENTRED,
+                               rtol=1e-12, atol=1e-15)
+    assert result.details["centred_classes"] is True
+    one = varimp.connection_weights(model, output=1)
+    assert one.scores.to_dict() == pytest.approx({"x1": -7.0, "x2": 3.0}, rel=1e-12)
+    # Garson's "output_weighted" weights hidden unit h by its centred |w_h,class|: for class 0,
+    # unit 1 by |0| and unit 2 by |3|. Shares of each unit's inflow, q_ih = |w_ih| / sum_i
+    # |w_ih|, from the columns (1, 0) and (2, -1) of W1: (1, 0) and (2/3, 1/3).
+    # S = 0 * (1, 0) + 3 * (2/3, 1/3) = (2, 1), RI = (2/3, 1/3); the raw weights (1 and 3)
+    # would give S = (3, 1), RI = (3/4, 1/4).
+    shares = varimp.garson(model, output=0, variant="output_weighted")
+    np.testing.assert_allclose(shares.scores.to_numpy(), [2 / 3, 1 / 3], rtol=1e-12)
+
+
+def test_a_vector_added_to_every_class_changes_neither_connection_weights_nor_garson():
+    rng = np.random.default_rng(3)
+    W1, W2 = rng.normal(size=(P, 5)), rng.normal(size=(5, 4))
+    shifted = W2 + rng.normal(scale=3.0, size=(5, 1))  # the same vector for every class
+    X = rng.normal(size=(20, P))
+    a, b = softmax_mlp(W1, W2), softmax_mlp(W1, shifted)
+    with torch.no_grad():  # the same model: identical probabilities
+        torch.testing.assert_close(a(torch.as_tensor(X)), b(torch.as_tensor(X)))
+    centred = W1 @ (W2 - W2.mean(axis=1, keepdims=True))
+    for model in (a, b):
+        cw = varimp.connection_weights(model, X)
+        np.testing.assert_allclose(cw.details["per_output"].to_numpy(), centred, rtol=1e-10)
+        for variant in ("garson", "output_weighted"):
+            np.testing.assert_allclose(
+                varimp.garson(model, X, variant=variant, output=1).scores.to_numpy(),
+                varimp.garson(a, X, variant=variant, output=1).scores.to_numpy(), rtol=1e-12)
+    raw = np.linalg.multi_dot([W1, shifted])
+    assert not np.allclose(raw, centred)  # the raw products would have moved
+
+
+def test_declared_logits_are_centred_unless_y_is_multi_hot_and_a_sigmoid_is_not():
+    rng = np.random.default_rng(4)
+    W1, W2 = rng.normal(size=(P, 5)), rng.normal(size=(5, 3))
+    X = rng.normal(size=(30, P))
+    logits = softmax_mlp(W1, W2, softmax=False)
+    raw, centred = W1 @ W2, W1 @ (W2 - W2.mean(axis=1, keepdims=True))
+    as_values = varimp.importance(logits, X, method="connection_weights")
+    np.testing.assert_allclose(as_values.details["per_output"].to_numpy(), raw, rtol=1e-12)
+    assert as_values.details["centred_classes"] is False
+    declared = varimp.importance(logits, X, method="connection_weights", output_kind="logits")
+    np.testing.assert_allclose(declared.details["per_output"].to_numpy(), centred, rtol=1e-12)
+    labels = rng.integers(0, 3, size=30)
+    with_labels = varimp.importance(logits, X, labels, method="connection_weights",
+                                    output_kind="logits")
+    np.testing.assert_allclose(with_labels.details["per_output"].to_numpy(), centred,
+                               rtol=1e-12)
+    multi_hot = (rng.random((30, 3)) < 0.5).astype(float)  # independent sigmoid labels
+    multi_hot[0] = [1.0, 1.0, 0.0]
+    multi = varimp.importance(logits, X, multi_hot, method="connection_weights",
+                              output_kind="logits")
+    np.testing.assert_allclose(multi.details["per_output"].to_numpy(), raw, rtol=1e-12)
+    sigmoid = nn.Sequential(*logits, nn.Sigmoid())  # several sigmoids: multi-label, raw
+    np.testing.assert_allclose(
+        varimp.connection_weights(sigmoid, X).details["per_output"].to_numpy(), raw,
+        rtol=1e-12)
+
+
+def test_a_three_class_sklearn_classifier_has_centred_connection_weights():
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(90, P))
+    y = np.repeat(["a", "b", "c"], 30)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with pytest.warns(Warning):  # not converged in 5 iterations: the weights are what they are
+        clf.fit(X, y)
+    W1, W2 = clf.coefs_
+    result = varimp.connection_weights(clf, X, output="c")
+    np.testing.assert_allclose(result.scores.to_numpy(),
+                               (W1 @ (W2 - W2.mean(axis=1, keepdims=True)))[:, 2], rtol=1e-12)
+
+
+def test_a_pipeline_refusal_says_how_to_read_its_mlp():
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(loc=5.0, scale=[1.0, 10.0, 100.0], size=(60, P))
+    pipe = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(3,), max_iter=5,
+                                                        random_state=0))
+    with pytest.warns(Warning):
+        pipe.fit(X, X @ [1.0, 0.1, 0.01])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"Pipeline steps \['standardscaler'\] transform.*"
+                             r"connection_weights\(pipe\[-1\], pipe\[:-1\]\.transform\(X\)\).*"
+                             r"per standard deviation"):
+        varimp.connection_weights(pipe, X)
+    # what the message says to do: the MLP's weights per unit of the scaled columns
+    inner = varimp.connection_weights(pipe[-1], pipe[:-1].transform(X))
+    W1, W2 = pipe[-1].coefs_
+    np.testing.assert_allclose(inner.scores.to_numpy(), (W1 @ W2).ravel(), rtol=1e-12)
+
+
+# -- a Keras Normalization layer folded into the next layer's input weights ------------------
+
+def test_a_keras_normalization_is_folded_into_the_first_layers_weights():
+    rng = np.random.default_rng(7)
+    X = rng.normal(loc=[10.0, -3.0, 200.0], scale=[2.0, 0.5, 40.0], size=(300, P))
+    norm = keras.layers.Normalization()
+    norm.adapt(X)
+    model = keras.Sequential([keras.Input((P,)), norm, keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(1)])
+    W1 = model.layers[1].get_weights()[0].astype(np.float64)
+    W2 = model.layers[2].get_weights()[0].astype(np.float64)
+    std = X.std(axis=0)  # adapt() keeps the population variance
+    cw = varimp.connection_weights(model, X)
+    np.testing.assert_allclose(cw.scores.to_numpy(), ((W1 / std[:, None]) @ W2).ravel(),
+                               rtol=1e-5)
+    q = np.abs(W1 / std[:, None])
+    S = (q / q.sum(axis=0)).sum(axis=1)  # Garson, one hidden layer, one output
+    np.testing.assert_allclose(varimp.garson(model, X).scores.to_numpy(), S / S.sum(),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_a_normalization_with_given_statistics_scales_the_weights(invert):
+    mean, variance = np.array([1.0, 2.0, 3.0]), np.array([4.0, 9.0, 16.0])
+    norm = keras.layers.Normalization(mean=mean, variance=variance, invert=invert)
+    model = keras.Sequential([keras.Input((P,)), norm, keras.layers.Dense(1)])
+    w = model.layers[-1].get_weights()[0].ravel().astype(np.float64)
+    scale = np.array([2.0, 3.0, 4.0]) if invert else 1.0 / np.array([2.0, 3.0, 4.0])
+    np.testing.assert_allclose(varimp.connection_weights(model).scores.to_numpy(), w * scale,
+                               rtol=1e-6)
+
+
+def test_a_normalization_before_a_linear_rnn_keeps_connection_weights_equal_to_derivatives():
+    T = 4
+    rng = np.random.default_rng(8)
+    X = rng.normal(loc=[5.0, -1.0, 0.0], scale=[3.0, 0.2, 1.0], size=(40, T, P))
+    norm = keras.layers.Normalization()
+    norm.adapt(X)
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential([keras.Input((T, P)), norm,
+                              keras.layers.SimpleRNN(3, activation="linear"),
+                              keras.layers.Dense(2)])
+    x = torch.as_tensor(X[:1], dtype=torch.float32)
+    for k in range(2):
+        exact = jacobian(lambda z: model(z, training=False), x, k)  # d output / d raw x
+        result = varimp.connection_weights(model, X, output=k)
+        np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-4, atol=1e-6)
+
+
+def test_a_normalization_that_cannot_be_folded_is_refused_naming_it():
+    X = np.random.default_rng(9).normal(size=(20, 4, P))
+    per_cell = keras.layers.Normalization(axis=(1, 2), name="per_cell")
+    per_cell.adapt(X)
+    model = keras.Sequential([keras.Input((4, P)), per_cell, keras.layers.SimpleRNN(3),
+                              keras.layers.Dense(1)])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"'per_cell' \(Normalization\) has statistics of shape \(4, 3\), "
+                             r"which cannot be folded into the input weights of layer"):
+        varimp.connection_weights(model, X)
+    last = keras.layers.Normalization(mean=0.5, variance=4.0, name="last_norm")
+    after = keras.Sequential([keras.Input((P,)), keras.layers.Dense(2), last])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"'last_norm' \(Normalization\) comes after the last Dense"):
+        varimp.connection_weights(after)

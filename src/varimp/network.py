@@ -100,6 +100,12 @@ class Dense:
     def n_out(self) -> int:
         return self.weight.shape[1]
 
+    def after_affine(self, scale: np.ndarray, shift: np.ndarray) -> Dense:
+        """This layer reading ``x`` where it read ``x * scale + shift`` (per input unit): the
+        same function of ``x``, with ``W' = diag(scale) W`` and ``b' = b + shift @ W``."""
+        return replace(self, weight=scale[:, None] * self.weight,
+                       bias=self.bias + shift @ self.weight)
+
 
 @dataclass(frozen=True)
 class Recurrent:
@@ -123,6 +129,14 @@ class Recurrent:
     @property
     def n_out(self) -> int:
         return next(iter(self.w_input.values())).shape[1]
+
+    def after_affine(self, scale: np.ndarray, shift: np.ndarray) -> Recurrent:
+        """This layer reading ``x`` where it read ``x * scale + shift`` at every step (per input
+        unit): every gate's input weights and biases, as :meth:`Dense.after_affine`."""
+        zeros = np.zeros(self.n_out)
+        return replace(
+            self, w_input={g: scale[:, None] * w for g, w in self.w_input.items()},
+            b_input={g: self.b_input.get(g, zeros) + shift @ w for g, w in self.w_input.items()})
 
     def gate_at_rest(self) -> float:
         """Value of the gate activation at zero input: the resting gate of the linearisation."""
@@ -209,6 +223,23 @@ class Network:
         if self.sequence or not isinstance(self.layers[0], Flatten) or self.n_inputs % steps:
             return self
         return replace(self, n_inputs=self.n_inputs // steps, sequence=True)
+
+    def with_centred_classes(self) -> Network:
+        """This network with the class weights of its last (dense) layer centred over the
+        classes, ``w_c - mean_k w_k`` for every input unit of the layer (and ``b_c - mean_k
+        b_k``): the layer that gives the centred logits ``z_c - mean_k z_k``, which are the
+        centred log-probabilities ``log p_c - mean_k log p_k`` of a softmax. A softmax's
+        probabilities are unchanged by a vector added to every class's weights, so its raw class
+        weights are defined only up to that vector; the centred ones are not. A network whose
+        last layer is no dense layer of several units is returned as it is."""
+        layers = list(self.layers)
+        k = max(i for i, layer in enumerate(layers) if not isinstance(layer, Flatten))
+        last = layers[k]
+        if not isinstance(last, Dense) or last.n_out < 2:
+            return self
+        layers[k] = replace(last, weight=last.weight - last.weight.mean(axis=1, keepdims=True),
+                            bias=last.bias - last.bias.mean())
+        return replace(self, layers=tuple(layers))
 
     @property
     def n_outputs(self) -> int:

@@ -103,8 +103,12 @@ class SklearnAdapter(Adapter):
     def network(self) -> Network:
         if self.is_pipeline:
             names = [name for name, _ in self.model.steps[:-1]]
-            raise UnsupportedModelError(f"Pipeline steps {names} transform the inputs before the "
-                                        "network; weight-based methods read a bare MLP only")
+            raise UnsupportedModelError(
+                f"Pipeline steps {names} transform the inputs before the network; weight-based "
+                "methods read a bare MLP only. Explain the MLP on the transformed inputs: "
+                "connection_weights(pipe[-1], pipe[:-1].transform(X)) (likewise garson); its "
+                "weights are then per unit of the transformed columns (per standard deviation "
+                "after a StandardScaler), not of the raw X")
         est = self.estimator
         if not isinstance(est, MLPRegressor | MLPClassifier):
             raise UnsupportedModelError(f"{type(est).__name__} is not an MLPRegressor or "

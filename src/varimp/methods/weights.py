@@ -15,6 +15,15 @@ response to an input at step ``t`` observed ``m`` steps later is ``C A^m B`` com
 responses of the layers below, computed by running the impulse response through the recurrence.
 For a network of linear RNN and dense layers this is exactly the derivative of the output with
 respect to each input cell, which the tests check against autograd.
+
+Classes of one softmax (a last layer of ``k > 1`` units with a softmax or log-softmax, or
+declared logits, ``output_kind="logits"``, unless ``y`` is multi-hot): the probabilities do not
+change when one vector is added to every class's weights, so the raw class weights are not
+defined by the model. Both methods read the last layer's class weights centred over the classes,
+``w_c - mean_k w_k`` (:meth:`varimp.network.Network.with_centred_classes`): the linear path to
+the centred logit ``z_c - mean_k z_k``, which is the centred log-probability
+``log p_c - mean_k log p_k``. One sigmoid output (a binary logit or probability) and independent
+sigmoid outputs (multi-label) are read as they are.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from ..adapters import adapt
 from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
+from ..scoring.targets import multi_hot
 from ..validation import Data, check_choice, check_positive_int, check_y, validate
 from ._common import (
     block_categories,
@@ -128,10 +138,11 @@ def linear_path(
 
 
 def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
-             n_timesteps: int | None) -> tuple[Network, int, dict, Any, dict]:
+             n_timesteps: int | None) -> tuple[Network, int, dict, Any, dict, bool]:
     """The network, the number of steps, the variables, the output names (the model's, else
-    the columns of a DataFrame ``y``) and the categories of every one-hot group (read from X;
-    none without X)."""
+    the columns of a DataFrame ``y``), the categories of every one-hot group (read from X;
+    none without X), and whether the network's class weights were centred (the classes of one
+    softmax, :func:`softmax_classes`): the one network reading of both methods."""
     adapter = adapt(model)
     network = adapter.network()
     data = None
@@ -164,7 +175,32 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
                              "importance can be resolved over time; received neither")
     if n_timesteps is not None:
         steps = check_positive_int(n_timesteps, "n_timesteps")
-    return network, steps, variables, output_names(adapter, data, network.n_outputs), blocks
+    centred = softmax_classes(network, adapter.output_kind,
+                              data.y if data is not None else None)
+    if centred:
+        network = network.with_centred_classes()
+    return (network, steps, variables, output_names(adapter, data, network.n_outputs), blocks,
+            centred)
+
+
+def softmax_classes(network: Network, output_kind: str, y: np.ndarray | None = None) -> bool:
+    """Whether the network's outputs are the classes of one softmax over ``k > 1`` units,
+    whose last-layer class weights :func:`_resolve` centres (``Network.with_centred_classes``):
+    a last dense layer of several units with a softmax or log-softmax, or without an
+    activation when the outputs are declared logits (``output_kind="logits"``), unless ``y``
+    is multi-hot (independent sigmoid labels, as the scoring reads them). Sigmoid outputs
+    (one binary logit or probability, multi-label units) are not."""
+    last = [layer for layer in network.layers if not isinstance(layer, Flatten)][-1]
+    if not isinstance(last, Dense) or last.n_out < 2:
+        return False
+    if last.activation in ("softmax", "log_softmax"):
+        return True
+    if last.activation != "identity" or output_kind != "logits":
+        return False
+    if y is None:
+        return True
+    steps = y.shape[1] if y.ndim == 3 else 1
+    return not multi_hot(y, y.shape[0], steps, last.n_out)
 
 
 def _result(method: str, path: np.ndarray, network: Network, variables: dict, outputs: list,
@@ -232,7 +268,10 @@ def connection_weights(
     returns (Beck 2018). Recurrent layers contribute their linear path at rest (see the module
     docstring and ``docs/recurrent-weights.md``); then ``by_time`` holds the connection weight
     of every time step and ``scores`` their sum over steps (a one-hot group's score excepted:
-    see below).
+    see below). The classes of one softmax are read with their last-layer weights centred
+    over the classes (see the module docstring): the connection weights of the centred
+    log-probability ``log p_c - mean_k log p_k``, unchanged by a vector added to every class's
+    weights (``details["centred_classes"]``).
 
     Groups (``groups=``): a numeric group's connection weight is the sum of its members' (all
     members moved together). A one-hot group (read from ``X``: members that hold only 0 and 1,
@@ -272,7 +311,8 @@ def connection_weights(
     Importance
         ``scores``, ``kind`` as above; ``details["per_output"]`` (variables x output labels,
         signed, one-hot groups unsigned), ``details["outputs"]`` (the output indices),
-        ``details["category_moves"]`` (the one-hot groups).
+        ``details["category_moves"]`` (the one-hot groups), ``details["centred_classes"]``
+        (whether the class weights of one softmax were centred).
 
     References
     ----------
@@ -285,13 +325,13 @@ def connection_weights(
     Beck, M. W. (2018). NeuralNetTools: visualization and analysis tools for neural networks.
     Journal of Statistical Software 85(11), 1-20.
     """
-    network, steps, variables, names_out, blocks = _resolve(model, X, y, feature_names, groups,
-                                                            n_timesteps)
+    network, steps, variables, names_out, blocks, centred = _resolve(
+        model, X, y, feature_names, groups, n_timesteps)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
     return _result("connection_weights", path, network, variables, outputs, names_out,
-                   False, {"gate_at_rest": _gates(network), "category_moves": list(blocks)},
-                   blocks)
+                   False, {"gate_at_rest": _gates(network), "category_moves": list(blocks),
+                           "centred_classes": centred}, blocks)
 
 
 def garson(
@@ -309,15 +349,19 @@ def garson(
         S_i  = sum_h r_ih               RI_i = S_i / sum_i' S_i'
 
     The output weight cancels in ``r_ih``, so every hidden unit counts equally, whatever its
-    output weight, and every output of a multi-output network gets the same shares.
+    output weight, and every output of a multi-output network gets the same shares. The
+    classes of one softmax are read with centred class weights, as in
+    :func:`connection_weights` (this changes ``"output_weighted"`` only).
 
     Parameters
     ----------
     variant : {"garson", "goh", "output_weighted"}
         ``"garson"`` (default) and ``"goh"`` are the form above (two names, one computation;
         ``"goh"`` is kept for code written before the default changed).
-        ``"output_weighted"`` (varimp's default before, not a published form): each hidden
-        unit's shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
+        ``"output_weighted"`` is the other form in the literature (the input-hidden weights
+        normalised per hidden unit before the output weight multiplies them, as Garson's
+        (1991) equation is often restated; varimp's default before): each hidden unit's
+        shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
         ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
     model, X, y, feature_names, groups, output_step, n_timesteps
         As for :func:`connection_weights`; the common options are documented in one place,
@@ -356,12 +400,13 @@ def garson(
     Journal of Statistical Software 85(11), 1-20.
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
-    network, steps, variables, names_out, _ = _resolve(model, X, y, feature_names, groups,
-                                                       n_timesteps)
+    network, steps, variables, names_out, _, centred = _resolve(
+        model, X, y, feature_names, groups, n_timesteps)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
     return _result("garson", path, network, variables, outputs, names_out, True,
-                   {"variant": variant, "gate_at_rest": _gates(network)})
+                   {"variant": variant, "gate_at_rest": _gates(network),
+                    "centred_classes": centred})
 
 
 def _gates(network: Network) -> float | None:
