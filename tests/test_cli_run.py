@@ -122,6 +122,21 @@ class _GRU(nn.Module):
         return self.head(out[:, -1])
 
 
+class _Recurrent(nn.Module):
+    """A GRU and a linear head: on the last step, or on every step (sequence to sequence)."""
+
+    def __init__(self, outputs: int, every_step: bool = False):
+        super().__init__()
+        torch.manual_seed(4)
+        self.gru = nn.GRU(3, 4, batch_first=True)
+        self.head = nn.Linear(4, outputs)
+        self.every_step = every_step
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.head(out) if self.every_step else self.head(out[:, -1])
+
+
 def _run(files, tmp_path, model, *data, methods, extra=()):
     """``varimp run`` in this process; returns the output directory."""
     out = tmp_path / "out"
@@ -147,7 +162,8 @@ def _written(out, name):
 def _check(out, model, X, y, names, methods, *, exact=True, rtol=1e-5, atol=1e-7, **options):
     """Every written result equals ``varimp.importance`` on ``model`` with the same options,
     on the data as the command reads them (float64)."""
-    y = y if y.dtype.kind in "OUS" else np.float64(y)  # class labels stay labels
+    if not isinstance(y, pd.DataFrame):  # named outputs stay named, class labels labels
+        y = y if y.dtype.kind in "OUS" else np.float64(y)
     for method in methods:
         written = _written(out, method)
         expected = varimp.importance(model, np.float64(X), y, method=method,
@@ -317,7 +333,7 @@ def test_output_kind_and_classes_options(files, tmp_path, capsys):
     ("n_repeats must be a positive integer; received 0", "n_repeats must be a positive "
      "integer; received 0")])
 def test_python_hints_are_said_in_the_command_lines_words(python, command_line):
-    assert cli._cli_words(python) == command_line
+    assert cli.cli_words(python) == command_line
 
 
 def test_the_class_labels_of_classes_match_the_targets():
@@ -587,7 +603,7 @@ def test_an_ensemble_equals_the_python_api(files, tmp_path):
             _same(written, expected)
             assert written.ci is not None and written.std is not None
             assert {"std", "ci_low", "ci_high"} <= set(_columns(report, method))
-    assert report.count("Error bars: one standard deviation.") == 2
+    assert report.count("Error bars: 80% percentile interval over 3 refitted networks.") == 2
     assert ("mean over 3 refitted networks, each on a bootstrap resample of the rows; std and "
             "0.8 percentile interval over them") in report
 
@@ -683,9 +699,12 @@ ERRORS = [
     (["mlp.pt", "table.csv", "--target", "y", "--features", "a"], "InputError: the model "
      "expects input of shape (n, 3); received X of shape (60, 1)"),
     (["mlp.pt2", "holes.csv", "--target", "y"], "has 1 missing or infinite values in b (1)"),
-    (["mlp.pt2", "words.csv", "--target", "y"], "feature columns ['b'] of data file"),
+    (["mlp.pt2", "words.csv", "--target", "y"], "feature columns ['b'] of data file "
+     "{root}/words.csv are not numeric: name the input columns with --features"),
     (["lstm.keras", "ragged.csv", "--id", "id", "--time", "t", "--target", "y"], "every "
-     "sequence must have the same time steps: id=1 has 2 steps (0, 1), id=2 has 1 (0)"),
+     "sequence must have the same number of time steps: id=1 has 2 steps (0, 1), id=2 has 1 "
+     "(0); give each sequence the same steps (a column numbering them 0, 1, ... within each "
+     "sequence can then be the --time column)"),
     (["lstm.keras", "odd_time.csv", "--id", "id", "--time", "t", "--target", "y"], "the time "
      "column 't' of data file {root}/odd_time.csv must hold numbers or dates written in one "
      "format (e.g. 2020-01-31 or 01/2020); it holds '0', 'x'"),
@@ -699,9 +718,23 @@ ERRORS = [
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation,shap"],
      "method must be one of"),
     (["mlp.pt2", "table.csv", "--features", "a", "b", "c", "--methods", "permutation"],
-     "measures an error and needs y"),
-    (["mlp.pt2", "table.csv", "--target", "y", "--methods", "garson"],
-     "UnsupportedModelError: this is a torch.export program (.pt2)"),
+     "InputError: --methods permutation cannot run on this model and data: needs y (give "
+     "--target or targets in the data)"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation", "garson"],
+     "InputError: --methods garson cannot run on this model and data: cannot read the "
+     "weights: this is a torch.export program (.pt2)"),
+    (["gru.onnx", "seq.npz", "--methods", "permutation,backward_stepwise"], "InputError: "
+     "--methods backward_stepwise cannot run on this model and data: cannot retrain: varimp "
+     "cannot"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--group", "ab=a,q"], "InputError: --group "
+     "ab=a,q: 'q' is not a feature column; the features are ['a', 'b', 'c']"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--group", "a,b"], "InputError: --group must be "
+     "NAME=COL1,COL2,... (a name, '=', the feature columns scored together); received 'a,b'"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation", "--scale", "std"],
+     "InputError: --scale std scales the partial derivatives, which this run does not "
+     "compute (methods: permutation)"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--scale", "sd"], "argument --scale: invalid "
+     "choice: 'sd'"),
     (["list.pkl", "table.csv", "--target", "y"], "model file {root}/list.pkl is a pickle: "
      "refused without --trust-pickle, because loading an untrusted pickle can run arbitrary code"),
     (["full.pt", "table.csv", "--target", "y"], "is a full torch.save pickle, not TorchScript: "
@@ -733,6 +766,9 @@ ERRORS = [
      "table"),
     (["mlp.pt2", "table.csv", "--target", "y", "--randomization", "9"], "InputError: "
      "--randomization 9 retrains the model: varimp cannot rebuild GraphModule"),
+    (["gru.onnx", "seq.npz", "--randomization", "9"], "the command line retrains only models "
+     "varimp can rebuild (--fit-epochs sets their training); from Python, pass your own "
+     "training function as fit= to varimp.randomization_test or varimp.ensemble"),
     (["gru.onnx", "seq.npz", "--ensemble", "3"], "--ensemble 3 retrains the model: varimp "
      "cannot"),
     (["gru.onnx", "seq.npz", "--randomization", "9"], "--randomization 9 retrains the model: "
@@ -1022,3 +1058,194 @@ def test_a_keras_lambda_layer_loads_only_with_trust_pickle(tmp_path):
     X = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_allclose(loaded.model.predict(X, verbose=0), model.predict(X, verbose=0),
                                rtol=1e-6)
+
+
+# -- outputs, steps, groups and scales as the Python API takes them -----------------------------
+LOADS = ["load_h1", "load_h6", "load_h24"]
+
+
+def test_output_names_a_target_column_of_several(files, tmp_path):
+    """Three target columns name the model's three outputs: --output load_h6 is the API's
+    output="load_h6" (and its index 1), and the per-output tables carry the columns' names."""
+    X = files["X"]
+    Y = _dyadic(np.c_[X[:, 0] + X[:, 1], X[:, 1] - X[:, 2], 2 * X[:, 2]])
+    table = pd.DataFrame(np.c_[X, Y], columns=[*TABLE, *LOADS], dtype=np.float64)
+    table.to_csv(tmp_path / "loads.csv", index=False)
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(net), tmp_path / "three.pt")
+    methods = ["permutation", "connection_weights", "partial_derivatives"]
+    named = pd.DataFrame(np.float64(Y), columns=LOADS)
+    argv = ["run", str(tmp_path / "three.pt"), str(tmp_path / "loads.csv"), "--target", *LOADS,
+            "--methods", ",".join(methods), "--seed", str(SEED), "--quiet"]
+    assert cli.main([*argv, "--output", "load_h6", "--out", str(tmp_path / "one")]) == 0
+    _check(tmp_path / "one", net, X, named, TABLE, methods, exact=False, output="load_h6")
+    _check(tmp_path / "one", net, X, np.float64(Y), TABLE, methods, exact=False, output=1)
+    assert cli.main([*argv, "--out", str(tmp_path / "all")]) == 0
+    for method in ("permutation", "partial_derivatives"):
+        per_output = _written(tmp_path / "all", method).details["per_output"]
+        assert list(per_output.columns) == LOADS
+
+
+def test_output_step_of_a_model_predicting_every_step(files, tmp_path):
+    """--output-step -1 explains the last predicted step, as the API's output_step=-1."""
+    S = files["S"]
+    per_step = _dyadic(S[:, :, 0] - S[:, :, 1])
+    rows = [{"id": i, "t": t, "u": float(S[i, t, 0]), "v": float(S[i, t, 1]),
+             "w": float(S[i, t, 2]), "level": float(per_step[i, t])}
+            for i in range(N_SEQ) for t in range(STEPS)]
+    pd.DataFrame(rows).to_csv(tmp_path / "steps.csv", index=False)
+    every = _Recurrent(outputs=1, every_step=True).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(every), tmp_path / "every.pt")
+    methods = ["permutation", "partial_derivatives"]
+    assert cli.main(["run", str(tmp_path / "every.pt"), str(tmp_path / "steps.csv"), "--id",
+                     "id", "--time", "t", "--target", "level", "--output-step", "-1",
+                     "--methods", *methods, "--seed", str(SEED), "--quiet", "--out",
+                     str(tmp_path / "out")]) == 0
+    _check(tmp_path / "out", every, S, per_step, SEQ, methods, exact=False, output_step=-1)
+    whole = varimp.importance(every, np.float64(S), np.float64(per_step), method="permutation",
+                              random_state=SEED, feature_names=SEQ, progress=False)
+    assert not np.allclose(_written(tmp_path / "out", "permutation").scores, whole.scores)
+    assert "output_step=-1" in json.loads((tmp_path / "out" / "run.json").read_text())["options"]
+
+
+def test_groups_and_the_derivatives_scale(files, tmp_path, capsys):
+    """--group scores columns as one variable and --scale std scales the derivatives, as the
+    API's groups= and scale="std"; the library's hint to pass scale='std' names --scale."""
+    X, y, sk = files["X"], files["y"], files["sk"]
+    methods = ["permutation", "partial_derivatives"]
+    out = _run(files, tmp_path / "grouped", "mlp.skops", "table.csv", "--target", "y",
+               methods=methods, extra=["--group", "ab=a,b", "--scale", "std"])
+    groups = {"ab": ["a", "b"]}
+    for method, options in (("permutation", {}), ("partial_derivatives", {"scale": "std"})):
+        expected = varimp.importance(sk, np.float64(X), np.float64(y), method=method,
+                                     random_state=SEED, feature_names=TABLE, groups=groups,
+                                     progress=False, **options)
+        written = _written(out, method)
+        assert list(written.scores.index) == ["ab", "c"]
+        np.testing.assert_array_equal(written.scores.to_numpy(), expected.scores.to_numpy())
+    raw = varimp.partial_derivatives(sk, np.float64(X), feature_names=TABLE, groups=groups)
+    assert not np.allclose(_written(out, "partial_derivatives").scores, raw.scores)
+    # inputs in units far apart: the library's warning, in the command line's words
+    wide = pd.read_csv(files["root"] / "table.csv").assign(c=lambda t: 1000 * t["c"])
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    assert cli.main(["run", str(files["root"] / "mlp.skops"), str(tmp_path / "wide.csv"),
+                     "--target", "y", "--methods", "partial_derivatives", "--out",
+                     str(tmp_path / "wide")]) == 0
+    err = capsys.readouterr().err
+    assert "pass --scale std to score each input per standard deviation" in err
+    assert "scale='std'" not in err
+    warned = json.loads((tmp_path / "wide" / "run.json").read_text())["warnings"]
+    assert any("pass --scale std" in w["message"] for w in warned)
+
+
+def test_a_named_method_that_cannot_run_stops_the_run_before_any_method(files, tmp_path,
+                                                                          capsys, monkeypatch):
+    ran = []
+    monkeypatch.setattr(runner, "compute", lambda *args, **kwargs: ran.append(args))
+    assert cli.main(["run", str(files["root"] / "gru.onnx"), str(files["root"] / "seq.npz"),
+                     "--methods", "permutation,connection_weights", "--out",
+                     str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("varimp: error: InputError: --methods connection_weights cannot run "
+                          "on this model and data: cannot read the weights: ")
+    assert len(err.splitlines()) == 1 and ran == [] and not (tmp_path / "out").exists()
+
+
+def test_default_methods_skip_the_retraining_ones_a_logits_model_cannot_refit(files, tmp_path):
+    """Read as logits, a recurrent network ending in a linear layer is not one varimp's
+    trainers train: the stepwise methods are skipped with refit_refusal's reason (the model
+    read with --output-kind and --classes), the others run."""
+    S = files["S"]
+    labels = np.where(files["s_y"] > 0, "up", "down")
+    np.savez(tmp_path / "labels.npz", X=S, y=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(_Recurrent(outputs=2).eval()), tmp_path / "logits.pt")
+    classes = ["down", "up"]
+    out = tmp_path / "out"
+    assert cli.main(["run", str(tmp_path / "logits.pt"), str(tmp_path / "labels.npz"),
+                     "--output-kind", "logits", "--classes", ",".join(classes), "--n-repeats",
+                     "1", "--no-by-time", "--quiet", "--out", str(out)]) == 0
+    from varimp.refit import refit_refusal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loaded = load_model(tmp_path / "logits.pt").model
+    reason = refit_refusal(loaded, np.float64(S), labels, output_kind="logits", classes=classes)
+    assert reason
+    run = json.loads((out / "run.json").read_text())
+    assert run["skipped"] == {"forward_stepwise": f"cannot retrain: {reason}",
+                              "backward_stepwise": f"cannot retrain: {reason}"}
+    assert "permutation" in run["methods"] and "stepwise" not in run["methods"].replace(
+        "improved_stepwise", "")
+
+
+def test_sliding_windows_with_their_own_dates_are_aligned_by_position(tmp_path, capsys):
+    """Windows of one series, each with its own dates: step k is each window's k-th date."""
+    rng = np.random.default_rng(5)
+    values = _dyadic(rng.normal(size=(4, 6, 2)))
+    rows = [{"window": f"w{i}", "day": (pd.Timestamp("2021-03-01") + pd.Timedelta(
+        days=3 * i + t)).strftime("%Y-%m-%d"), "rain": float(values[i, t, 0]),
+        "temp": float(values[i, t, 1]), "flow": float(t)} for i in range(4) for t in range(6)]
+    path = tmp_path / "windows.csv"
+    pd.DataFrame(rows).sample(frac=1.0, random_state=1).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="aligned by position") as warned:
+        data = load_data(path, target="flow", id_column="window", time_column="day")
+    np.testing.assert_array_equal(data.X, values)  # by window, then by date within it
+    np.testing.assert_array_equal(data.y, np.tile(np.arange(6.0), (4, 1)))
+    assert str(warned[0].message) == (
+        f"the sequences of data file {path} have different day values (window=w0: day "
+        "2021-03-01 to 2021-03-06, window=w1: 2021-03-04 to 2021-03-09, ...); each has 6 "
+        "steps, aligned by position: step 0 is each sequence's first day, step 5 its most "
+        "recent")
+    assert data.facts["time steps"].startswith("6 per sequence, by position in each sequence "
+                                               "(0 the first, 5 the most recent; window=w0")
+    # the command line: a notice on stderr, in run.json and in the report
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(2, 3, batch_first=True)
+
+    class Last(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru, self.head = gru, nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.head(self.gru(x)[0][:, -1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(Last().eval()), tmp_path / "gru.pt")
+    assert cli.main(["run", str(tmp_path / "gru.pt"), str(path), "--id", "window", "--time",
+                     "day", "--target", "flow", "--methods", "permutation", "--out",
+                     str(tmp_path / "out")]) == 0
+    assert "aligned by position" in capsys.readouterr().err
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert any("aligned by position" in w["message"] for w in run["warnings"])
+    assert run["facts"]["time steps"] == data.facts["time steps"]
+    assert "aligned by position" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_a_randomization_on_a_rebuilt_network_says_whose_scores_are_printed(files, tmp_path,
+                                                                             capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", str(files["root"] / "mlp.pt"), str(files["root"] / "table.csv"),
+                     "--target", "y", "--methods", "garson", "--randomization", "2",
+                     "--fit-epochs", "2", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    written = _written(out, "garson")
+    given = varimp.garson(files["mlp"], feature_names=TABLE)
+    np.testing.assert_allclose(written.details["given_model"].to_numpy(), given.scores,
+                               rtol=1e-6)
+    assert ("the scores and p-values above of garson are of a network varimp rebuilt and "
+            "trained on the true targets, as it trained the networks on permuted targets (the "
+            "given model's own training is not theirs); the given model's own scores are in "
+            f"{out / 'garson.json'}, under details.given_model") in " ".join(said.split())
+    ensemble = runner.refitted_scores(
+        cli._parser().parse_args(["run", "m", "d", "--out", "o", "--ensemble", "4"]),
+        varimp.result.Comparison({"garson": written}), out)
+    assert ensemble.startswith("the scores above are the mean over 4 networks refitted")

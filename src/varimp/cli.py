@@ -1,15 +1,16 @@
 """The ``varimp`` command line: ``varimp run MODEL DATA --out DIR``, ``varimp demo [--out DIR]
 [--quick]``, ``varimp methods`` and ``varimp --version``.
 
-Bad arguments or input give one line on stderr and exit status 2, never a traceback; a
-message written for Python callers (``output_kind='logits'``) names the command's option
-instead (``--output-kind logits``). ``run`` reads and checks everything and computes every
-result before it writes anything; then, like the demo, it writes its output folder as
-:mod:`varimp.output_folder` does: into a temporary folder put in place only when it succeeded,
-at an ``--out`` that is new or empty (an empty folder is kept and written into), or an earlier
-varimp output replaced with ``--overwrite``. Ctrl-C and SIGTERM stop a command the same way
-(:func:`varimp.interrupts.signals_raise`): its temporary folder is removed, one line says
-so, and the exit status is the signal's (130, 143).
+Bad arguments or input give one line on stderr and exit status 2, never a traceback; an
+error or warning written for Python callers (``output_kind='logits'``, ``scale='std'``) names
+the command's option instead (``--output-kind logits``, ``--scale std``). ``run`` reads and
+checks everything and computes every result before it writes anything; then, like the demo,
+it writes its output folder as :mod:`varimp.output_folder` does: into a temporary folder put
+in place only when it succeeded, at an ``--out`` that is new or empty (an empty folder is
+kept and written into), or an earlier varimp output replaced with ``--overwrite``. Ctrl-C
+and SIGTERM stop a command the same way (:func:`varimp.interrupts.signals_raise`): its
+temporary folder is removed, one line says so, and the exit status is the signal's (130,
+143).
 
 Python warnings (a refitted network that stopped before converging, ...), also those raised in
 worker processes (``--n-jobs``), are shown once each, as one line ``varimp: warning: ...`` with
@@ -50,7 +51,11 @@ CLI_OPTIONS = {"output_kind": "--output-kind", "classes": "--classes", "n_repeat
                "--n-repeats", "scoring": "--scoring", "batch_size": "--batch-size",
                "by_time": "--by-time", "ci_level": "--ci-level", "n_bootstrap": "--n-bootstrap",
                "n_jobs": "--n-jobs", "backend": "--backend", "output": "--output",
-               "feature_names": "--features"}
+               "feature_names": "--features", "output_step": "--output-step",
+               "groups": "--group", "scale": "--scale"}
+#: The choices of ``--scale``: partial derivatives' ``scale``
+#: (:func:`varimp.methods.derivatives.partial_derivatives`).
+DERIVATIVE_SCALES = ("none", "std")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,7 +134,18 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     methods.add_argument("--by-time", action=argparse.BooleanOptionalAction, default=None,
                          help="sequences: also score every time step and cell (default: "
                          "where the method can)")
-    methods.add_argument("--output", help="the output to explain: index or name (default all)")
+    methods.add_argument("--output", help="the output to explain: index or name, such as a "
+                         "--target column's (default all)")
+    methods.add_argument("--output-step", type=int, metavar="K", help="a model predicting "
+                         "every step of a sequence: the predicted step to explain, 0 the "
+                         "first, -1 the last (default all together)")
+    methods.add_argument("--group", action="append", metavar="NAME=COL,...", help="score "
+                         "these feature columns as one variable NAME (a one-hot block: the "
+                         "category moves or is swept as one); repeatable")
+    methods.add_argument("--scale", choices=DERIVATIVE_SCALES, help="partial derivatives: "
+                         "'std' multiplies each input's derivative by its standard deviation "
+                         "(inputs in different units); 'none' keeps the raw derivatives "
+                         "(default)")
     methods.add_argument("--output-kind", choices=("regression", "probability", "logits"),
                          help="what the model returns (default: read from the model)")
     methods.add_argument("--classes", metavar="LABEL,...", help="the class labels in the "
@@ -277,9 +293,7 @@ def _warnings_once(quiet: bool) -> Iterator[list[warnings.WarningMessage]]:
         yield caught
     if quiet:
         return
-    from .report import distinct_warnings
-
-    for warned in distinct_warnings(caught):
+    for warned in cli_warnings(caught):
         kind = "" if warned["category"] == "UserWarning" else f"{warned['category']}: "
         count = warned["count"]
         one_line(f"varimp: warning: {kind}{warned['message']}"
@@ -310,7 +324,17 @@ def _workers_quiet(quiet: bool) -> Iterator[None]:
             os.environ["PYTHONWARNINGS"] = before
 
 
-def _cli_words(message: str) -> str:
+def cli_warnings(caught: Sequence[warnings.WarningMessage]) -> list[dict]:
+    """The distinct warnings of ``caught`` (:func:`varimp.report.distinct_warnings`), each
+    message in the command line's words (:func:`cli_words`: ``pass scale='std'`` is ``pass
+    --scale std``)."""
+    from .report import distinct_warnings
+
+    return [{**warned, "message": cli_words(warned["message"])}
+            for warned in distinct_warnings(caught)]
+
+
+def cli_words(message: str) -> str:
     """A message written for Python callers, in the command line's words: ``output_kind=
     'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``."""
 
@@ -353,7 +377,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except (VarImpError, OSError) as exc:
-        one_line(f"varimp: error: {type(exc).__name__}: {_cli_words(str(exc))}")
+        one_line(f"varimp: error: {type(exc).__name__}: {cli_words(str(exc))}")
         return USAGE_ERROR
     except KeyboardInterrupt as exc:
         return _interrupted(exc)

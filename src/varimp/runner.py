@@ -4,10 +4,12 @@
    input shape, one target column per output (:func:`check_targets`), and for a long table the
    targets scored (:func:`scored_targets`: every step's, or the last step's for a model that
    predicts one value per sequence, as ``run.json`` and the report then say).
-2. Choose the methods: those named, or every method that applies to this model and data (a
-   method that needs targets is skipped without them, one that reads weights when the
-   weights cannot be read, one that retrains when varimp cannot train a model like this one),
-   each skipped method with its reason.
+2. Choose the methods: those named (one that cannot run on this model and data is an error
+   before any method runs), or every method that applies (a method that needs targets is
+   skipped without them, one that reads weights when the weights cannot be read, one that
+   retrains when varimp cannot train a model like this one, read with ``--output-kind`` and
+   ``--classes``), each skipped method with its reason. Several target columns name the
+   model's outputs (``--output NAME``, the per-output tables).
 3. Run them all with :func:`varimp.compare` (one seed, the common options given); with
    ``--randomization N`` each through :func:`varimp.randomization_test` (p-values from N
    networks refitted on permuted targets), with ``--ensemble N`` each through
@@ -94,17 +96,20 @@ def run(args: argparse.Namespace, command: Sequence[str],
                      time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
     data = scored_targets(loaded.model, data, data.target_names)
-    y = data.y
-    check_retrainable(args, loaded.model, data.X, y)
-    options = common_options(args, data, y)
+    options = common_options(args, data, data.y)
     check_targets(args, loaded.model, data, options)
+    check_retrainable(args, _configured(loaded.model, options), data.X, data.y)
+    y = named_targets(data)
     if smallest_pvalue(args) is not None:
         n = args.randomization
         warnings.warn(f"--randomization {n}: the smallest p-value {n} permutations can give is "
                       f"1/({n}+1) = {smallest_pvalue(args):.3g}, above {FIRST_STAR}, so no "
                       f"variable can be marked significant; use at least "
                       f"{round(1 / FIRST_STAR) - 1} permutations", UserWarning, stacklevel=2)
-    names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, y)
+    names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, data.y,
+                                    output_kind=options.get("output_kind"),
+                                    classes=options.get("classes"))
+    method_options = derivative_options(args, names)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
         options["fit"] = refit_with_epochs(_configured(loaded.model, options), data.X, y,
@@ -114,27 +119,54 @@ def run(args: argparse.Namespace, command: Sequence[str],
         if args.randomization is not None else "") + (
         f", each over {args.ensemble} refitted networks" if args.ensemble is not None else ""))
     start = time.perf_counter()
-    comparison = compute(args, loaded.model, data.X, y, names, options)
-    comparison = Comparison(comparison.results, {**skipped, **comparison.skipped})
+    comparison = compute(args, loaded.model, data.X, y,
+                         None if args.methods is None and not _retrained(args) else names,
+                         options, method_options)
+    comparison = Comparison(comparison.results, {**comparison.skipped, **skipped})
     elapsed = time.perf_counter() - start
-    info = run_facts(command, args, names, elapsed)
-    from .report import Case, distinct_warnings
+    info = run_facts(command, args, list(comparison.results), elapsed)
+    from .cli import cli_warnings
+    from .report import Case
 
     case = Case(name=args.model.name, description=f"{loaded.format} {args.model.name} on "
                 f"{data.facts['data']}.", comparison=comparison,
                 facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
                 model=loaded.model)
-    out = write_into(lambda work: write_outputs(work, case, info, distinct_warnings(caught)))
+    out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught)))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:
         pvalues = pd.DataFrame({name: result.pvalues
                                 for name, result in comparison.results.items()})
         say(f"\np-values ({args.randomization} permutations):\n"
             + pvalues.to_string(float_format=lambda v: f"{v:.3g}"))
+    refitted = refitted_scores(args, comparison, out)
+    if refitted:
+        say(f"\n{refitted}")
     for name, reason in comparison.skipped.items():
         say(f"skipped {name}: {reason}")
     say(f"\nwrote {len(comparison.results)} results, their plots and report.html to {out} "
         f"({elapsed:.1f} s)")
+
+
+def refitted_scores(args: argparse.Namespace, comparison: Comparison, out: Path) -> str:
+    """What the printed scores of a run that retrains are, when they are not the given
+    model's: those of a network refitted on the true targets (``--randomization`` on a network
+    varimp rebuilds: the given model's scores are in each result's JSON), or the mean over the
+    refitted networks (``--ensemble``); "" otherwise."""
+    if args.ensemble is not None:
+        return (f"the scores above are the mean over {args.ensemble} networks refitted on "
+                "bootstrap resamples of the rows, not the given model's (a run without "
+                "--ensemble scores the given model)")
+    rebuilt = [name for name, result in comparison.results.items()
+               if "given_model" in result.details]
+    if not rebuilt:
+        return ""
+    files = ", ".join(f"{name}.json" for name in rebuilt)
+    return (f"the scores and p-values above of {', '.join(rebuilt)} are of a network varimp "
+            "rebuilt and trained on the true targets, as it trained the networks on permuted "
+            "targets (the given model's own training is not theirs); the given model's own "
+            f"scores are in {out / files if len(rebuilt) == 1 else f'{out}/ ({files})'}, "
+            "under details.given_model")
 
 
 def smallest_pvalue(args: argparse.Namespace) -> float | None:
@@ -254,11 +286,73 @@ def common_options(args: argparse.Namespace, data: Data, y: np.ndarray | None = 
     options.update({name: getattr(args, name) for name in PASSED_OPTIONS
                     if getattr(args, name) is not None})
     if args.output is not None:
-        options["output"] = int(args.output) if re.fullmatch(r"-?\d+", args.output) else \
-            args.output
+        options["output"] = output_option(args.output, data)
+    if args.output_step is not None:
+        options["output_step"] = args.output_step
+    if args.group:
+        options["groups"] = feature_groups(args.group, data.feature_names)
     if args.classes is not None:
         options["classes"] = class_labels(args.classes, y)
     return options
+
+
+def named_targets(data: Data) -> np.ndarray | pd.DataFrame | None:
+    """The targets handed to the methods: several target columns ``(n, k)`` as a DataFrame
+    whose columns are the columns' names, which name the model's outputs (``--output NAME``,
+    the per-output tables); otherwise the array as read."""
+    y = data.y
+    if y is None or y.ndim != 2 or len(data.target_names) != y.shape[1] or \
+            len(data.target_names) < 2:
+        return y
+    return pd.DataFrame(y, columns=data.target_names)
+
+
+def output_option(text: str, data: Data) -> int | str:
+    """``--output``: an integer is an index, anything else a name. A name of one of several
+    target columns that the methods cannot see as names (targets per time step, ``(n, T,
+    k)``, which a DataFrame cannot hold) is that column's index."""
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    y = data.y
+    if y is not None and y.ndim == 3 and text in data.target_names:
+        return data.target_names.index(text)
+    return text
+
+
+def feature_groups(given: Sequence[str], features: Sequence[str]) -> dict[str, list[str]]:
+    """``--group NAME=COL1,COL2,...`` (repeatable): variables made of several feature
+    columns (a one-hot block), each scored as one."""
+    from .loaders.data import column_names
+
+    groups: dict[str, list[str]] = {}
+    for text in given:
+        name, sep, members = text.partition("=")
+        name = name.strip()
+        columns = column_names([members.strip()], features) if sep else []
+        if not name or not columns:
+            raise InputError(f"--group must be NAME=COL1,COL2,... (a name, '=', the feature "
+                             f"columns scored together); received {text!r}")
+        unknown = [c for c in columns if c not in features]
+        if unknown:
+            raise InputError(f"--group {text}: {', '.join(map(repr, unknown))} is not a "
+                             f"feature column; the features are {list(features)}")
+        if name in groups:
+            raise InputError(f"--group names {name!r} twice")
+        groups[name] = columns
+    return groups
+
+
+def derivative_options(args: argparse.Namespace, names: Sequence[str]
+                       ) -> dict[str, dict[str, Any]]:
+    """``--scale`` as the option of partial derivatives alone (perturbation's ``scale`` is
+    another); InputError when partial derivatives do not run."""
+    if args.scale is None:
+        return {}
+    if "partial_derivatives" not in names:
+        raise InputError(f"--scale {args.scale} scales the partial derivatives, which this run "
+                         f"does not compute (methods: {', '.join(names)}): add "
+                         "partial_derivatives to --methods or leave out --scale")
+    return {"partial_derivatives": {"scale": args.scale}}
 
 
 def class_labels(text: str, y: np.ndarray | None) -> list:
@@ -279,25 +373,35 @@ def class_labels(text: str, y: np.ndarray | None) -> list:
 
 
 def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
-                   y: np.ndarray | None) -> tuple[list[str], dict[str, str]]:
+                   y: np.ndarray | None, *, output_kind: str | None = None,
+                   classes: object = None) -> tuple[list[str], dict[str, str]]:
     """The methods to run and those skipped with their reasons.
 
-    Methods named by the user all run (an error says why one cannot). By default every
-    available method runs that applies: without ``y`` those that measure an error are
-    skipped; those that read weights when varimp cannot read the network; those that retrain
-    when it cannot train a model like this one.
+    By default every available method runs that applies
+    (:func:`varimp.compare.applicable_methods`, the model read with ``output_kind`` and
+    ``classes``): without ``y`` those that measure an error are skipped; those that read
+    weights when varimp cannot read the network; those that retrain when it cannot train a
+    model like this one. Methods named by the user all run: one of them that cannot is an
+    InputError before any method runs.
     """
+    from .compare import applicable_methods
+
     if requested is not None:
         if not requested:
             raise InputError("--methods names no method")
         for name in requested:
             method_spec(name)
-        return list(dict.fromkeys(requested)), {}
-    from .compare import applicable_methods
-
-    names, skipped = applicable_methods(model, X, y)
-    return names, {name: "needs y (give --target or targets in the data)" if why == "needs y"
-                   else why for name, why in skipped.items()}
+    names, skipped = applicable_methods(model, X, y, output_kind=output_kind, classes=classes)
+    skipped = {name: "needs y (give --target or targets in the data)" if why == "needs y"
+               else why for name, why in skipped.items()}
+    if requested is None:
+        return names, skipped
+    refused = [name for name in dict.fromkeys(requested) if name in skipped]
+    if refused:
+        raise InputError(f"--methods {refused[0]} cannot run on this model and data: "
+                         f"{skipped[refused[0]]} (leave it out of --methods; without --methods "
+                         "every method that applies runs)")
+    return list(dict.fromkeys(requested)), {}
 
 
 def _retrained(args: argparse.Namespace) -> bool:
@@ -319,26 +423,34 @@ def check_retrainable(args: argparse.Namespace, model: object, X: np.ndarray,
 
     reason = refit_refusal(model, X, y)
     if reason:
-        raise InputError(f"{option} retrains the model: {reason}; from Python, pass fit= to "
+        raise InputError(f"{option} retrains the model: {reason}; the command line retrains "
+                         "only models varimp can rebuild (--fit-epochs sets their training); "
+                         "from Python, pass your own training function as fit= to "
                          "varimp.randomization_test or varimp.ensemble")
 
 
-def compute(args: argparse.Namespace, model: object, X: np.ndarray, y: np.ndarray | None,
-            names: Sequence[str], options: dict[str, Any]) -> Comparison:
-    """Every method's result: plain (:func:`varimp.compare`), tested by the randomization test
-    (``--randomization``) or averaged over an ensemble (``--ensemble``)."""
+def compute(args: argparse.Namespace, model: object, X: np.ndarray, y: object,
+            names: Sequence[str] | None, options: dict[str, Any],
+            method_options: dict[str, dict[str, Any]] | None = None) -> Comparison:
+    """Every method's result: plain (:func:`varimp.compare`; ``names`` None: every method
+    that applies, a retraining method that finds it cannot retrain skipped), tested by the
+    randomization test (``--randomization``) or averaged over an ensemble (``--ensemble``);
+    ``method_options``: options of one method only (``{method: {option: value}}``)."""
+    method_options = method_options or {}
     if not _retrained(args):
         from .compare import compare
 
-        return compare(model, X, y, methods=names, **options)
+        return compare(model, X, y, methods=names, method_options=method_options or None,
+                       **options)
     from .stats import ensemble, randomization_test
 
     fit = options.get("fit")
     results = {}
-    for name in names:
+    for name in names or ():
         spec = method_spec(name)
         own = {k: v for k, v in options.items()
                if k != "fit" and (k in COMMON_OPTIONS or k in spec.options)}
+        own.update(method_options.get(name, {}))
         if args.randomization is not None:
             results[name] = randomization_test(model, X, y, method=name, fit=fit,
                                                n_permutations=args.randomization, **own)
@@ -383,9 +495,12 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
     """What was run, for the report and ``run.json``: enough to run it again."""
     from . import __version__
 
-    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "classes",
-                                                     "fit_epochs", *RETRAINED)
+    given = {name: getattr(args, name) for name in (*PASSED_OPTIONS, "output", "output_step",
+                                                     "classes", "scale", "fit_epochs",
+                                                     *RETRAINED)
              if getattr(args, name) is not None}
+    if args.group:
+        given["groups"] = " ".join(args.group)
     uncertainty = {}
     if args.randomization is not None:
         uncertainty["p-values"] = (f"randomization test (Olden & Jackson 2002) from "
@@ -424,7 +539,7 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
 def write_outputs(work: Path, case: Any, info: dict[str, str],
                   warned: Sequence[dict[str, Any]] = ()) -> None:
     """Every result, plot and the report of one case into the directory ``work``; ``warned``:
-    the run's distinct warnings (:func:`varimp.report.distinct_warnings`)."""
+    the run's distinct warnings (:func:`varimp.cli.cli_warnings`)."""
     from .plot.files import save_png, save_result_plots
     from .report import network_diagram, write_report
 
@@ -449,5 +564,6 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
 
 
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",
-           "check_targets", "compute", "refit_with_epochs", "run", "run_facts", "scored_targets",
-           "smallest_pvalue", "write_outputs"]
+           "check_targets", "compute", "derivative_options", "feature_groups", "named_targets",
+           "output_option", "refit_with_epochs", "refitted_scores", "run", "run_facts",
+           "scored_targets", "smallest_pvalue", "write_outputs"]

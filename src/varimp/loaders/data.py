@@ -74,11 +74,13 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
     id_column, time_column : str, optional
         Tables: a long table of sequences, one row per sequence and time step, pivoted into
         ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
-        same time steps. Time is numbers (numeric order) or dates that
-        :func:`pandas.to_datetime` reads with one format (time order); the data facts say
-        which, and the first and last step. Dates that read in several formats giving
-        different orders (``03.02.2020``: 3 February or 2 March) are refused unless
-        ``time_format`` says which.
+        same number of time steps. Sequences with the same times are aligned by time; others
+        (sliding windows of a series, each its own dates) by position, step ``T - 1`` the
+        most recent of each, which a ``UserWarning`` and the facts say. Time is numbers
+        (numeric order) or dates that :func:`pandas.to_datetime` reads with one format (time
+        order); the data facts say which, and the first and last step. Dates that read in
+        several formats giving different orders (``03.02.2020``: 3 February or 2 March) are
+        refused unless ``time_format`` says which.
     time_format : str, optional
         The format of the time column's dates, in ``strftime`` codes (``"%d.%m.%Y"``).
     target_file : Path, optional
@@ -185,8 +187,9 @@ def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
         raise InputError(f"data file {path} has no feature column besides the target")
     text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
     if text:
-        raise InputError(f"feature columns {text} of data file {path} are not numeric "
-                         "(encode categories as numbers or one-hot columns first)")
+        raise InputError(f"feature columns {text} of data file {path} are not numeric: name "
+                         "the input columns with --features (leaving out labels and other "
+                         "text), or encode categories as numbers or one-hot columns first")
     X = table[names].to_numpy(dtype=np.float64)
     y = None if not targets else table[targets[0] if len(targets) == 1 else targets].to_numpy()
     return X, y, names
@@ -221,19 +224,32 @@ def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
     labels = table[time_column].groupby(table[id_column].to_numpy(), sort=False).agg(tuple)
     first = steps.iloc[0]
     odd = steps[steps.map(lambda s: s != first)]
-    if len(odd):
-        where = steps.index.get_loc(odd.index[0])
-        raise InputError(f"every sequence must have the same time steps: {id_column}="
-                         f"{steps.index[0]} has {len(first)} steps {_short(labels.iloc[0])}, "
-                         f"{id_column}={odd.index[0]} has {len(odd.iloc[0])} "
-                         f"{_short(labels.iloc[where])}")
     n, T = len(steps), len(first)
+    shorter = steps[steps.map(len) != T]
+    if len(shorter):
+        where = steps.index.get_loc(shorter.index[0])
+        raise InputError(f"every sequence must have the same number of time steps: "
+                         f"{id_column}={steps.index[0]} has {T} steps "
+                         f"{_short(labels.iloc[0])}, {id_column}={shorter.index[0]} has "
+                         f"{len(shorter.iloc[0])} {_short(labels.iloc[where])}; give each "
+                         "sequence the same steps (a column numbering them 0, 1, ... within "
+                         "each sequence can then be the --time column)")
     X = table[names].to_numpy(dtype=np.float64).reshape(n, T, len(names))
     y = None if not targets else table[targets[0] if len(targets) == 1 else targets] \
         .to_numpy().reshape(n, T, *([len(targets)] if len(targets) > 1 else []))
     span = labels.iloc[0]
     described = (f"{T} per sequence, {time_column} {read_as}: first {span[0]}, last "
                  f"{span[-1]}")
+    if len(odd):  # sliding windows: each sequence its own times
+        other = labels.iloc[steps.index.get_loc(odd.index[0])]
+        spans = (f"{id_column}={steps.index[0]}: {time_column} {span[0]} to {span[-1]}, "
+                 f"{id_column}={odd.index[0]}: {other[0]} to {other[-1]}")
+        described = (f"{T} per sequence, by position in each sequence (0 the first, {T - 1} "
+                     f"the most recent; {spans}, ...), {time_column} {read_as}")
+        warnings.warn(f"the sequences of data file {path} have different {time_column} "
+                      f"values ({spans}, ...); each has {T} steps, aligned by position: "
+                      f"step 0 is each sequence's first {time_column}, step {T - 1} its most "
+                      "recent", UserWarning, stacklevel=2)
     return X, y, names, described
 
 
