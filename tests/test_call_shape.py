@@ -213,3 +213,61 @@ def test_method_options_for_a_skipped_method_say_why_it_was_skipped():
 def test_compare_points_to_the_one_place_the_common_options_are_documented():
     assert "varimp.importance" in varimp.compare.__doc__
     assert "method_options" in varimp.compare.__doc__
+
+
+def _labelled_gru_logits() -> tuple[object, np.ndarray, np.ndarray, list[str]]:
+    """A GRU with three linear outputs (logits) and string class labels as y."""
+    X, _ = rm.sequences(n=60)
+    labels = ["stable", "deteriorating", "critical"]
+    y = np.array(labels)[np.argmax(X[:, -1, :3], axis=1)]
+    return rm.torch_gru(outputs=3, dropout=0.0), X, y, labels
+
+
+def test_compare_reads_the_model_with_output_kind_and_classes_when_choosing_methods():
+    """Logits and classes= given to compare reach the choice of methods: the retraining
+    methods (varimp's recurrent trainer trains no logits) are skipped with their reason,
+    never raised, and every other method runs with the classes given."""
+    from varimp.compare import applicable_methods
+
+    model, X, y, labels = _labelled_gru_logits()
+    names, skipped = applicable_methods(model, X, y, output_kind="logits", classes=labels)
+    reason = skipped["forward_stepwise"]
+    assert reason.startswith("cannot retrain: ") and "read as logits" in reason
+    assert skipped == {"forward_stepwise": reason, "backward_stepwise": reason}
+    assert names == [m for m in varimp.available_methods() if m not in skipped]
+    comparison = varimp.compare(model, X, y, output_kind="logits", classes=labels,
+                                random_state=0, progress=False)
+    assert comparison.skipped == skipped
+    assert list(comparison.results) == names
+    assert comparison.results["permutation"].details["settings"]["classes"] == labels
+    # the model declaring its kind itself: classes= reaches the reading of y as well
+    model.varimp_output_kind = "logits"
+    assert applicable_methods(model, X, y, classes=labels) == (names, skipped)
+    with pytest.raises(InputError, match="read as logits"):  # named: never skipped
+        varimp.compare(model, X, y, classes=labels, methods=["forward_stepwise"])
+
+
+def test_compare_skips_a_retraining_method_that_finds_it_cannot_retrain_only_when_run(
+        monkeypatch):
+    """A CannotRefit that applicable_methods did not foresee still skips the method."""
+    import importlib
+
+    from varimp.refit import CannotRefit
+
+    compare_module = importlib.import_module("varimp.compare")
+
+    X, y = rm.tabular(n=40)
+    chosen = ["permutation", "forward_stepwise"]
+    monkeypatch.setattr(compare_module, "applicable_methods",
+                        lambda *args, **kwargs: (list(chosen), {}))
+    real = compare_module.importance
+
+    def importance(model, X, y, *, method, **options):
+        if method == "forward_stepwise":
+            raise CannotRefit("no trainer for this one")
+        return real(model, X, y, method=method, **options)
+
+    monkeypatch.setattr(compare_module, "importance", importance)
+    comparison = varimp.compare(rm.plain_callable(), X, y, random_state=0)
+    assert list(comparison.results) == ["permutation"]
+    assert comparison.skipped == {"forward_stepwise": "cannot retrain: no trainer for this one"}

@@ -416,3 +416,42 @@ def test_adapter_follows_the_model_dtype_and_device():
     expected = np.tanh(X32.astype(np.float64) @ w1.T + b1) @ w2.T + b2
     got = adapter.predict(X32.astype(np.float64))[:, 0, :]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_tensors_as_x_and_y_are_read_through_float32(dtype: torch.dtype):
+    """numpy has no bfloat16 (``.numpy()`` raises TypeError): X and y tensors of half
+    precision give exactly what their float32 values give."""
+    X = torch.tensor(X_TAB, dtype=torch.float32).to(dtype)
+    y = torch.tensor(Y_TAB, dtype=torch.float32).to(dtype)
+    X32, y32 = X.float().numpy(), y.float().numpy()
+    assert not np.array_equal(X32, X_TAB.astype(np.float32))  # the rounding is kept
+    for method in ("permutation", "partial_derivatives"):
+        _same(rm.run(method, mlp(), X, y), rm.run(method, mlp(), X32, y32))
+
+
+def test_output_by_name_and_output_step_of_a_model_of_one_step_say_what_to_do():
+    """A model predicting 4 values from 48 steps of 5 features: output="load_h1" without
+    names says how to name the outputs; output_step=2 says the 4 values are outputs of one
+    step, chosen with output=; a DataFrame y names them."""
+    X = np.random.default_rng(2).normal(size=(12, 48, 5))
+
+    def four(Z):
+        return Z[:, -1, :4] * np.array([1.0, 2.0, 3.0, 4.0])
+
+    with pytest.raises(InputError) as info:
+        varimp.partial_derivatives(four, X, output="load_h1")
+    assert str(info.value) == (
+        "output must be an integer index in 0..3 or an output name (the model's outputs have "
+        "no names: name them by passing y as a DataFrame (its columns), classes= (a "
+        "classifier's labels) or, for Keras, naming its output layers); received str "
+        "'load_h1'")
+    with pytest.raises(InputError) as info:
+        varimp.partial_derivatives(four, X, output_step=2)
+    assert str(info.value) == (
+        "output_step must be None or 0: the model predicts one step (one prediction per "
+        "sequence; several values in it are outputs, chosen with output=, not output_step); "
+        "received 2")
+    y = pd.DataFrame(four(X), columns=["load_h1", "load_h6", "load_h24", "load_h48"])
+    named = varimp.permutation(four, X, y, output="load_h6", random_state=0, by_time=False)
+    assert named.scores.idxmax() == "x2" and named.scores.drop("x2").eq(0).all()

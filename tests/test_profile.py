@@ -354,7 +354,7 @@ def test_importance_dispatches_to_profile(table):
     ({"levels": "kmeans", "n_clusters": 0}, "n_clusters must be an integer >= 1; received 0"),
     ({"levels": "kmeans", "n_clusters": 10}, "at most the number of distinct rows of X (9); "
                                              "received 10"),
-    ({"output_step": 1}, "0..0 (the model predicts 1 step(s)); received 1"),
+    ({"output_step": 1}, "output_step must be None or 0: the model predicts one step"),
     ({"output": 2}, "received 2"),
     ({"batch_size": 0}, "batch_size must be an integer >= 1; received 0"),
     ({"groups": {"g": ["x9"]}}, "unknown feature 'x9'"),

@@ -603,6 +603,34 @@ def test_a_cancellation_says_a_worker_or_the_scheduler_went_away_and_what_was_ru
         "scheduler went away. Running then: ('backward', 1, 'x1'), ('backward', 1, 'x3').")
 
 
+def test_a_fit_the_dask_workers_cannot_import_is_named_with_the_note_on_importability(
+        client, data, tmp_path, monkeypatch):
+    """A fit from a module on this process's sys.path only (added after the workers
+    started): a ModelError naming the fit and its module and pointing at docs/parallel.md,
+    in place of Dask's bare ``Exception: ModuleNotFoundError``; the cluster stays usable."""
+    import importlib
+
+    from varimp.engines.backends import IMPORTABLE_NOTE
+
+    (tmp_path / "fits_only_here.py").write_text(
+        "def mean_fit(X, y, random_state=None):\n    return float(y.mean())\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fits_only_here")
+    X, y = data
+    with client.as_current(), pytest.raises(ModelError) as caught:
+        RetrainEngine(functools.partial(module.mean_fit), X, y, backend="dask").run(
+            TASKS[:1], keep)
+    message = str(caught.value)
+    assert message.startswith("the Dask workers could not load fit=mean_fit (module "
+                              "'fits_only_here'): ModuleNotFoundError(\"No module named "
+                              "'fits_only_here'\")")
+    assert message.endswith(f"see {IMPORTABLE_NOTE}")
+    assert "docs/parallel.md, 'A cluster of several machines'" in IMPORTABLE_NOTE
+    with client.as_current():
+        assert RetrainEngine(identity_fit, X, y, backend="dask").run(TASKS[:1], keep)
+    monkeypatch.delitem(sys.modules, "fits_only_here")
+
+
 def test_a_fit_returning_the_given_model_itself_is_refused(data):
     """A fit that trains the user's model in place and returns it (run in this process) is a
     ModelError that says so; a fit returning a new model is fine."""

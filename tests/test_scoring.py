@@ -737,3 +737,46 @@ def test_brier_score_of_text_labels_does_not_depend_on_what_was_scored_before(mo
     np.testing.assert_allclose(run(present.astype(int)), expected, rtol=1e-9, atol=1e-12)
     assert sorted(key[-1] for key in closed_forms._CHECKED) == [("U", 2), ("i", 2)]
     np.testing.assert_allclose(run(text, classes=["absent", "present"]), first, rtol=0, atol=0)
+
+
+def test_binary_roc_auc_on_three_classes_names_the_multi_class_scorers():
+    """scikit-learn's 'roc_auc' raises "multi_class must be in ('ovo', 'ovr')" on three
+    classes: refused naming roc_auc_ovr / roc_auc_ovo; one class selected is one versus rest,
+    and equals roc_auc_score of that class's probability."""
+    for scoring in ("roc_auc", metrics.get_scorer("roc_auc"),
+                    Scorer(metrics.roc_auc_score, greater_is_better=True, response="proba")):
+        with pytest.raises(InputError) as info:
+            varimp.improved_stepwise_1(logits_net(), X, Y_TEXT, output_kind="logits",
+                                       classes=list(LABELS), scoring=scoring)
+        assert "these targets hold 3 classes scored together: pass scoring='roc_auc_ovr'" \
+            in str(info.value)
+        assert "or 'roc_auc_ovo'" in str(info.value) and "output= one class" in str(info.value)
+    one = varimp.improved_stepwise_1(logits_net(), X, Y_TEXT, output_kind="logits",
+                                     classes=list(LABELS), scoring="roc_auc", output="mid")
+    expected = -increase(metrics.roc_auc_score, Y_INDEX == 1,
+                         lambda Z: softmax(Z @ W + B)[:, 1])  # a drop in AUC
+    np.testing.assert_allclose(one.scores, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_y_of_one_value_per_sample_for_a_model_predicting_every_step_says_what_y_needs():
+    """A model predicting 6 steps (one value each) scored at output_step=4 needs y of every
+    step: the message says so, for regression values and for class labels."""
+    Xs = np.random.default_rng(1).normal(size=(30, 6, 2))
+
+    def per_step(Z):
+        return Z[:, :, 0] * 2.0  # (n, 6): its length follows the input's, one value per step
+
+    with pytest.raises(InputError) as info:
+        varimp.permutation(per_step, Xs, Xs[:, 4, 0], output_step=4, random_state=0)
+    assert str(info.value) == (
+        "the model predicts 6 steps per sequence (predictions of shape (n, steps, outputs) = "
+        "(30, 6, 1)), and y holds one value per sample (shape (30,)): y needs the targets of "
+        "every predicted step, shape (n, 6); output_step= then picks the step that is scored "
+        "(and explained)")
+    result = varimp.permutation(per_step, Xs, Xs[:, :, 0] * 2.0, output_step=4,
+                                random_state=0, by_time=False)
+    assert result.scores["x2"] == 0.0
+    with pytest.raises(InputError, match=r"received shape \(30,\); output_step= then picks the "
+                                         r"step that is scored$"):
+        varimp.permutation(per_step, Xs, (Xs[:, 4, 0] > 0).astype(int), output_step=4,
+                           output_kind="logits", random_state=0)

@@ -135,6 +135,36 @@ def test_connection_weights_test_equals_least_squares_on_the_permuted_targets(ta
     assert again.details["test_settings"]["fit"]["fit"] == "linear_network"
 
 
+def hand_bh(pvalues):
+    """Benjamini-Hochberg by hand: the i-th smallest of m p-values times m / i, then the
+    running minimum from the largest down, capped at 1, back in the original order."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p)
+    scaled = [p[order[i]] * m / (i + 1) for i in range(m)]
+    adjusted, smallest = [0.0] * m, 1.0
+    for i in reversed(range(m)):
+        smallest = min(smallest, scaled[i])
+        adjusted[i] = smallest
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def test_benjamini_hochberg_by_hand_on_a_textbook_family():
+    """Ten p-values: the adjusted values by hand; two pass at q = 0.05, as BH's step-up rule
+    (the largest i with p_(i) <= i q / m) says: p_(2) = 0.008 <= 0.01, p_(3) = 0.039 > 0.015,
+    p_(4) = 0.041 > 0.02, ... none above."""
+    from varimp.stats import bh_adjusted
+
+    p = np.array([0.01, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216])
+    adjusted = bh_adjusted(p)
+    np.testing.assert_allclose(adjusted, hand_bh(p), rtol=1e-12)
+    np.testing.assert_allclose(adjusted[:2], [0.05, 0.05], rtol=1e-12)  # 0.01 * 10 / 2
+    assert (adjusted <= 0.05).sum() == 2
+    np.testing.assert_allclose(bh_adjusted(p.reshape(2, 5)), adjusted.reshape(2, 5))
+
+
 def test_sequences_have_a_pvalue_per_cell_and_ensembles_average_by_time():
     rng = np.random.default_rng(11)
     X = rng.normal(size=(50, 4, 2))
@@ -152,6 +182,17 @@ def test_sequences_have_a_pvalue_per_cell_and_ensembles_average_by_time():
                                   hand_pvalues(observed, null, "effect"))
     assert cells.iloc[3, 0] == cells.iloc[1, 1] == 0.1  # the two cells that drive y
     np.testing.assert_allclose(test.details["null"].to_numpy(), null.sum(axis=1), rtol=1e-12)
+    # Benjamini-Hochberg over all 8 cells, over each variable's 4 steps, over the 2 variables
+    raw = cells.to_numpy()
+    every = test.details["pvalues_by_time_bh"]
+    assert every.index.equals(cells.index) and every.columns.equals(cells.columns)
+    np.testing.assert_allclose(every.to_numpy().ravel(), hand_bh(raw.ravel()), rtol=1e-12)
+    each = test.details["pvalues_by_time_bh_per_variable"].to_numpy()
+    for j in range(2):
+        np.testing.assert_allclose(each[:, j], hand_bh(raw[:, j]), rtol=1e-12)
+    np.testing.assert_allclose(test.details["pvalues_bh"].to_numpy(),
+                               hand_bh(test.pvalues.to_numpy()), rtol=1e-12)
+    assert (every.to_numpy() >= raw).all() and every.iloc[3, 0] == every.iloc[1, 1] == 0.4
 
     recorder = Recorder()
     bag = varimp.ensemble(model, X, y, method="connection_weights", fit=recorder, n_models=4,

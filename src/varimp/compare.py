@@ -7,6 +7,7 @@ from typing import Any
 
 from .api import importance
 from .errors import InputError, UnsupportedModelError, describe
+from .refit import CannotRefit
 from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
 
@@ -30,8 +31,11 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         that need ``y`` are skipped without it, the weight-based methods for a model whose
         weights cannot be read (a plain callable, a layer varimp cannot read), and the
         retraining methods for a model varimp cannot retrain without ``fit=`` (a plain
-        callable); ``Comparison.skipped`` says which and why. A method named explicitly is never
-        skipped: its error is raised.
+        callable, or a network whose output varimp's trainers do not train, as read with the
+        given ``output_kind`` and ``classes``); ``Comparison.skipped`` says which and why,
+        and a retraining method that finds it cannot retrain only when it runs is skipped the
+        same way, never raised. A method named explicitly is never skipped: its error is
+        raised.
     **options
         Every common option (see :data:`varimp.registry.COMMON_OPTIONS`), passed to every
         method that uses it, and any method's own options (``noise``, ``variant``, ``steps``...),
@@ -50,7 +54,9 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         ``agreement`` (Spearman correlation of those ranks).
     """
     if methods is None:
-        names, skipped = applicable_methods(model, X, y, fit=options.get("fit"))
+        names, skipped = applicable_methods(model, X, y, fit=options.get("fit"),
+                                            output_kind=options.get("output_kind"),
+                                            classes=options.get("classes"))
     else:
         names, skipped = list(methods), {}
     specs = {name: method_spec(name) for name in names}
@@ -67,20 +73,28 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
             raise InputError(f"method {name!r} measures an error and needs y; received None")
         own = {k: v for k, v in options.items() if k in COMMON_OPTIONS or k in spec.options}
         own.update(own_options.get(name, {}))
-        results[name] = importance(model, X, y, method=name, **own)
+        try:
+            results[name] = importance(model, X, y, method=name, **own)
+        except CannotRefit as exc:
+            if methods is not None:  # named by the user: never skipped
+                raise
+            skipped[name] = f"cannot retrain: {exc.reason}"
     if not results:
         raise InputError(f"no method could run on this model and data: {skipped}")
     return Comparison(results, skipped=skipped)
 
 
-def applicable_methods(model: object, X: object, y: object = None, *, fit: object = None
+def applicable_methods(model: object, X: object, y: object = None, *, fit: object = None,
+                       output_kind: str | None = None, classes: object = None
                        ) -> tuple[list[str], dict[str, str]]:
     """The available methods that can run on this model and data, and why each other cannot.
 
     Without ``y`` the methods that measure an error are left out; the weight-based methods when
     varimp cannot read the network's weights (a plain callable, a layer it cannot read); the
     retraining methods when ``fit`` is None and varimp cannot train a model like this one
-    (:func:`varimp.refit.refit_refusal`). :func:`compare` and ``varimp run`` choose by it.
+    (:func:`varimp.refit.refit_refusal`), the model read with ``output_kind`` and ``classes``
+    as the methods will read it (the common options of :func:`varimp.importance`).
+    :func:`compare` and ``varimp run`` choose by it.
     """
     from .refit import refit_refusal
 
@@ -97,7 +111,9 @@ def applicable_methods(model: object, X: object, y: object = None, *, fit: objec
                 skipped[name] = f"cannot read the weights: {weights}"
                 continue
         if spec.retrains and fit is None:
-            retraining = (refit_refusal(model, X, y) or "") if retraining is None else retraining
+            if retraining is None:
+                retraining = refit_refusal(model, X, y, output_kind=output_kind,
+                                           classes=classes) or ""
             if retraining:
                 skipped[name] = f"cannot retrain: {retraining}"
                 continue

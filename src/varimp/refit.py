@@ -80,10 +80,14 @@ class CannotRefit(InputError):
         self.reason = reason
 
 
-def refit_refusal(model: object, X: object, y: object) -> str | None:
+def refit_refusal(model: object, X: object, y: object, *, output_kind: str | None = None,
+                  classes: object = None) -> str | None:
     """Why varimp cannot train a model like ``model`` without ``fit=`` (:class:`CannotRefit`'s
     reason), or None when it can: what :func:`varimp.compare` and the command line say when
-    they skip the retraining methods."""
+    they skip the retraining methods. ``output_kind`` and ``classes`` (the common options of
+    :func:`varimp.importance`) override what is read from the model, as in the methods."""
+    if output_kind is not None or classes is not None:
+        model = adapt(model).configure(output_kind=output_kind, classes=classes)
     try:
         resolve_fit(model, None, np.asarray(X), y)
     except CannotRefit as exc:

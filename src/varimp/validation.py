@@ -63,7 +63,10 @@ def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
         if getattr(value, "is_meta", False):
             raise InputError(f"{what} is a tensor on the meta device, which has a shape "
                              f"{tuple(value.shape)} but no values; pass data on a real device")
-        array = value.detach().cpu().numpy().copy()
+        tensor = value.detach().cpu()
+        if tensor.is_floating_point() and tensor.element_size() < 4:
+            tensor = tensor.float()  # bfloat16 (numpy has none) and float16 read via float32
+        array = tensor.numpy().copy()
     else:
         try:
             array = np.array(value, copy=True)
@@ -268,6 +271,22 @@ def one_hot_codes(block: np.ndarray) -> np.ndarray | None:
     if not np.all((block == 0) | (block == 1)) or np.any(block.sum(axis=-1) > 1):
         return None
     return (block @ np.arange(1, block.shape[-1] + 1)).astype(np.intp)
+
+
+def scaled_one_hot(block: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(low, high)`` values of every member when a block that is no one-hot block
+    (:func:`one_hot_codes`) would be one with each member's higher value read as 1 and its
+    lower as 0: every member holds at most two values, some value is not 0 or 1, and at most
+    one member per row is at its higher value. That is the mark of a one-hot block that was
+    standardised (a ``StandardScaler`` over its columns). None for any other block."""
+    flat = block.reshape(-1, block.shape[-1])
+    if flat.shape[0] == 0 or one_hot_codes(flat) is not None:
+        return None
+    low, high = flat.min(axis=0), flat.max(axis=0)
+    two_valued = np.all((flat == low) | (flat == high)) and np.any(high > low)
+    if not two_valued or one_hot_codes((flat == high) & (high > low)) is None:
+        return None
+    return low, high
 
 
 #: The label of a one-hot block's reference category (a row of zeros).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
@@ -58,6 +59,31 @@ def error_summary(exc: BaseException, limit: int = 300) -> str:
     kept = [lines[0]] if lines[-1] == lines[0] else [lines[0], lines[-1]]
     return " ... ".join(line if len(line) <= limit else line[:limit - 3] + "..."
                         for line in kept)
+
+
+def float64_array(value: object) -> np.ndarray:
+    """A float64 numpy array of a framework tensor, a Keras variable or an array-like.
+
+    A torch tensor (also a Keras variable's value on the torch backend) is read by its own
+    ``detach().cpu().numpy()``, never through numpy's ``__array__`` protocol, which on torch
+    lacks NumPy 2's ``copy=`` keyword (a ``DeprecationWarning`` on every call); bfloat16 and
+    float16 go through float32 (numpy has no bfloat16). No copy beyond the conversion to
+    float64. Other tensors (a Keras model on another backend) go through
+    ``keras.ops.convert_to_numpy``."""
+    for candidate in (value, getattr(value, "value", None)):  # a Keras variable: its tensor
+        if _is_torch_tensor(candidate):
+            tensor = candidate.detach().cpu()
+            if tensor.is_floating_point() and tensor.element_size() < 4:
+                tensor = tensor.float()
+            return np.asarray(tensor.numpy(), dtype=np.float64)
+    if isinstance(value, np.ndarray) or "keras" not in sys.modules:
+        return np.asarray(value, dtype=np.float64)
+    return np.asarray(sys.modules["keras"].ops.convert_to_numpy(value), dtype=np.float64)
+
+
+def _is_torch_tensor(value: object) -> bool:
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray:
@@ -109,8 +135,10 @@ def one_unit_names(names: Sequence[str], unit: str) -> OutputNames:
     described = unit.format(positive=repr(positive))
     return OutputNames((positive,), refused={negative: (
         f"output must be {positive!r} or 0: this binary classifier has {described}, and no "
-        f"output for class {negative!r}; its importance for {negative!r} is the same with "
-        f"opposite sign (p({negative}) = 1 - p({positive})); received output={negative!r}")})
+        f"output for class {negative!r}; as p({negative}) = 1 - p({positive}), the importance "
+        f"for {negative!r} is the one for {positive!r}: identical for losses, shares and "
+        f"magnitudes, of opposite sign for signed effects (connection weights, derivatives); "
+        f"received output={negative!r}")})
 
 
 class Adapter(abc.ABC):

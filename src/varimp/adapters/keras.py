@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
 from ..network import Layer, Network
-from .base import Adapter
+from .base import Adapter, float64_array
 from .keras_layers import (
     activation_of,
     head_layer,
@@ -145,8 +145,6 @@ class KerasAdapter(Adapter):
         return keras.ops.convert_to_tensor(X.astype(self.dtype))
 
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
-        keras = import_keras()
-
         if self.backend == "torch":
             import torch
 
@@ -154,7 +152,7 @@ class KerasAdapter(Adapter):
                 out = self._call(self._tensor(X))
         else:
             out = self._call(self._tensor(X))
-        return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+        return float64_array(out)  # a torch tensor by its own .numpy(): no __array__ warning
 
     def _call(self, x: object) -> object:
         """The model's prediction for a tensor, its output heads joined (:func:`join_heads`)."""

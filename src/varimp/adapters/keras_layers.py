@@ -5,11 +5,14 @@ heads that cannot be scored as one set of outputs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
 from ..network import ACTIVATIONS, Dense, Flatten, Layer, Recurrent
+from .base import float64_array
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
 _GATES = {"SimpleRNN": ("rnn", ("h",)), "LSTM": ("lstm", tuple("ifgo")), "GRU": ("gru", "zrn")}
@@ -73,7 +76,7 @@ def _drops_unit_axis(layer: object) -> bool:
 
 
 def _dense(layer: object) -> Dense:
-    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    weights = [float64_array(w) for w in layer.weights]  # = get_weights(), no warning
     bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1])
     return Dense(weights[0], bias, _activation_name(layer.activation), name=layer.name)
 
@@ -84,7 +87,7 @@ def _recurrent(layer: object) -> Recurrent:
     if getattr(layer, "go_backwards", False) or getattr(layer, "stateful", False):
         raise UnsupportedModelError(f"layer {layer.name} ({kind}) runs backwards or statefully; "
                                     "weight-based methods read forward, stateless layers only")
-    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    weights = [float64_array(w) for w in layer.weights]  # = get_weights(), no warning
     kernel, recurrent = weights[0], weights[1]
     units = recurrent.shape[0]
     bias = weights[2] if len(weights) > 2 else np.zeros(units * len(gates))
@@ -104,6 +107,78 @@ def _recurrent(layer: object) -> Recurrent:
         _activation_name(recurrent_act),
         return_sequences=bool(layer.return_sequences), reset_after=reset_after, name=layer.name,
     )
+
+
+@dataclass(frozen=True)
+class _Affine:
+    """A per-feature affine map ``x * scale + shift`` (a Keras ``Normalization``) waiting to be
+    folded into the input weights of the layer after it. ``scale`` and ``shift`` have the
+    shape of the layer's statistics without the batch axis; ``flattened``: a Flatten came
+    between, so the next layer reads every (step, feature) cell as one unit."""
+
+    scale: np.ndarray
+    shift: np.ndarray
+    name: str
+    flattened: bool = False
+
+
+def _normalization(layer: object) -> _Affine:
+    """A Keras ``Normalization`` layer as the affine map it applies:
+    ``(x - mean) / max(sqrt(variance), epsilon)``, or with ``invert=True``
+    ``x * max(sqrt(variance), epsilon) + mean``."""
+    keras = import_keras()
+    if getattr(layer, "mean", None) is None:
+        raise UnsupportedModelError(f"layer {layer.name!r} (Normalization) has no mean and "
+                                    "variance yet; adapt() it or build the model first")
+    mean, variance = float64_array(layer.mean), float64_array(layer.variance)
+    if mean.ndim == 0 or mean.shape[0] != 1:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r} (Normalization) normalises over the batch axis (its "
+            f"statistics have shape {mean.shape}); the weight-based methods fold a "
+            "per-feature (or per-cell) normalisation into the next layer's weights only")
+    mean, variance = mean[0], variance[0]
+    std = np.maximum(np.sqrt(variance), float(keras.config.epsilon()))
+    if getattr(layer, "invert", False):
+        return _Affine(std, mean, layer.name)
+    return _Affine(1.0 / std, -mean / std, layer.name)
+
+
+def _folded(affine: _Affine, layer: Layer) -> Layer:
+    """``layer`` reading the input of the Normalization ``affine`` before it: the affine map
+    folded into its input weights and biases, so its weights are per unit of the raw input."""
+    shape = affine.scale.shape
+    n_in = layer.n_in
+    try:
+        if affine.flattened and isinstance(layer, Dense):
+            if len(shape) == 0 or n_in % shape[-1]:
+                raise ValueError
+            cells = (n_in // shape[-1], shape[-1])
+            scale, shift = (np.broadcast_to(a, cells).reshape(-1)
+                            for a in (affine.scale, affine.shift))
+        elif affine.flattened or any(d != 1 for d in shape[:-1]):
+            raise ValueError
+        else:
+            scale, shift = (np.broadcast_to(a.reshape(-1), (n_in,))
+                            for a in (affine.scale, affine.shift))
+    except ValueError:
+        raise UnsupportedModelError(
+            f"layer {affine.name!r} (Normalization) has statistics of shape {shape}, which "
+            f"cannot be folded into the input weights of layer {layer.name!r} ({n_in} input "
+            "units): the weight-based methods fold one mean and variance per feature (or per "
+            "time step and feature before a Flatten)") from None
+    return layer.after_affine(np.asarray(scale, dtype=np.float64),
+                              np.asarray(shift, dtype=np.float64))
+
+
+def _append(layers: list, layer: Layer) -> None:
+    """Append ``layer``, folding a Normalization waiting before it into its input weights."""
+    if layers and isinstance(layers[-1], _Affine):
+        affine = layers.pop()
+        if isinstance(layer, Flatten):
+            layers.extend([layer, replace(affine, flattened=True)])
+            return
+        layer = _folded(affine, layer)
+    layers.append(layer)
 
 
 def _all_layers(model: object) -> list[object]:
@@ -135,8 +210,9 @@ def _refusal(layer: object, model: object) -> UnsupportedModelError:
                "show; use a Dense activation or an Activation layer for an activation")
     else:
         why = ("the layers it reads are Dense, SimpleRNN, GRU, LSTM, Flatten, "
-               "TimeDistributed(Dense), Activation, Softmax, ReLU, LeakyReLU, ELU and Dropout "
-               "after a Dense layer, and a Reshape that drops a last axis of size 1")
+               "TimeDistributed(Dense), Normalization (folded into the next layer's input "
+               "weights), Activation, Softmax, ReLU, LeakyReLU, ELU and Dropout after a Dense "
+               "layer, and a Reshape that drops a last axis of size 1")
     every = " -> ".join(f"{other.name} ({type(other).__name__})"
                         for other in _all_layers(model))
     return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
@@ -149,6 +225,7 @@ def read_layers(model: object, layers: list[Layer], top: object = None,
     layers in ``skip`` (output heads read separately)."""
     keras = import_keras()
 
+    outermost = top is None
     top = model if top is None else top
     for layer in model.layers:
         kind = type(layer).__name__
@@ -159,13 +236,15 @@ def read_layers(model: object, layers: list[Layer], top: object = None,
         elif kind in _SKIPPED:
             continue
         elif kind == "Dense":
-            layers.append(_dense(layer))
+            _append(layers, _dense(layer))
         elif kind == "TimeDistributed" and type(layer.layer).__name__ == "Dense":
-            layers.append(_dense(layer.layer))
+            _append(layers, _dense(layer.layer))
         elif kind in _GATES:
-            layers.append(_recurrent(layer))
+            _append(layers, _recurrent(layer))
         elif kind == "Flatten":
-            layers.append(Flatten(name=layer.name))
+            _append(layers, Flatten(name=layer.name))
+        elif kind == "Normalization":
+            _normalization_read(layers, _normalization(layer))
         elif layers and isinstance(layers[-1], Dense) and \
                 (name := _activation_layer(layer)) is not None:
             layers[-1] = layers[-1].followed_by(name)
@@ -173,6 +252,26 @@ def read_layers(model: object, layers: list[Layer], top: object = None,
             continue
         else:
             raise _refusal(layer, top)
+    if outermost and layers and isinstance(layers[-1], _Affine):
+        raise UnsupportedModelError(
+            f"layer {layers[-1].name!r} (Normalization) comes after the last Dense or "
+            "recurrent layer read; the weight-based methods fold a Normalization into the "
+            "input weights of the layer after it")
+
+
+def _normalization_read(layers: list, affine: _Affine) -> None:
+    """A Normalization read: composed with one just before it, else left waiting for the
+    next layer (:func:`_append`)."""
+    if layers and isinstance(layers[-1], _Affine):
+        if layers[-1].flattened:
+            raise UnsupportedModelError(
+                f"layers {layers[-1].name!r} and {affine.name!r} (Normalization) are separated "
+                "by a Flatten only; the weight-based methods fold one Normalization, or "
+                "several in a row, into the next layer's input weights")
+        before = layers.pop()
+        affine = replace(affine, scale=before.scale * affine.scale,
+                         shift=before.shift * affine.scale + affine.shift)
+    layers.append(affine)
 
 
 def output_heads(model: object) -> list[tuple[str, object]] | None:

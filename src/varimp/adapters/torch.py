@@ -160,7 +160,12 @@ class TorchAdapter(Adapter):
         return self.default_layout
 
     def _as_tensor(self, X: np.ndarray, time_major: bool) -> torch.Tensor:
-        x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
+        if isinstance(X, np.ndarray) and not X.flags.writeable:
+            # a read-only array (pandas 3 gives them): a copy, as torch.as_tensor warns that
+            # it does not support non-writable arrays
+            x = torch.tensor(X, dtype=self.dtype, device=self.device)
+        else:
+            x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
         return x.transpose(0, 1) if time_major else x
 
     def _tensor(self, X: np.ndarray) -> torch.Tensor:

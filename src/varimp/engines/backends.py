@@ -94,8 +94,8 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
     try:
         n_workers = max(1, sum(client.nthreads().values()))
         job = _replace(job, threads=_threads_by_host(client), topic=topic)
-        data = client.scatter([engine.X, engine.y, engine.fit, evaluate, job], broadcast=True,
-                              hash=False)
+        data = _scatter_fit(client, engine.fit, [engine.X, engine.y, engine.fit, evaluate,
+                                                 job])
         shared: dict[int, Any] = {}
         labels: dict[str, tuple] = {}
 
@@ -155,6 +155,33 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
         if cluster is not None:
             client.close()
             cluster.close()
+
+
+#: Where the documentation says what Dask workers must be able to import.
+IMPORTABLE_NOTE = ("docs/parallel.md, 'A cluster of several machines': the workers must be "
+                   "able to import the module that defines your fit (functions defined in "
+                   "__main__, a script or notebook, travel by value)")
+
+
+def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:
+    """``client.scatter(objects)`` to every worker; a failure to load them there (the module
+    that defines ``fit`` not importable on the workers, most often) is a
+    :class:`~varimp.ModelError` naming the fit, in place of Dask's bare ``Exception``."""
+    try:
+        return client.scatter(objects, broadcast=True, hash=False)
+    except Exception as exc:  # noqa: BLE001 - Dask re-raises a worker's error as Exception
+        inner = getattr(fit, "func", fit)  # functools.partial
+        name = getattr(inner, "__qualname__", None) or type(inner).__name__
+        module = getattr(inner, "__module__", None) or type(inner).__module__
+        text = str(exc) or type(exc).__name__
+        if any(word in text for word in ("ModuleNotFoundError", "ImportError",
+                                         "No module named", "Can't get attribute")):
+            raise ModelError(f"the Dask workers could not load fit={name} (module "
+                             f"{module!r}): {text}. Make that module importable on every "
+                             f"worker (installed, or on the workers' PYTHONPATH), or define the "
+                             f"fit in your script; see {IMPORTABLE_NOTE}") from exc
+        raise ModelError(f"sending fit={name} (module {module!r}) and the data to the Dask "
+                         f"workers failed: {text}") from exc
 
 
 def _running_when_lost(client: Any, labels: dict[str, tuple], running: list[tuple]) -> str:

@@ -6,6 +6,7 @@ import difflib
 import functools
 import inspect
 import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,7 +17,15 @@ import pandas as pd
 from ..adapters import Adapter, adapt
 from ..errors import InputError, describe
 from ..result import Importance
-from ..validation import Data, check_feature_names, check_groups, check_y, one_hot_codes, validate
+from ..validation import (
+    Data,
+    check_feature_names,
+    check_groups,
+    check_y,
+    one_hot_codes,
+    scaled_one_hot,
+    validate,
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +108,9 @@ def _one_output(output: object, n_outputs: int, names: Sequence | None) -> int:
         return labels.index(str(output))
     if str(output) in getattr(names, "refused", {}):  # a class the model has no unit for
         raise InputError(names.refused[str(output)])
-    known = "the model's outputs have no names" if labels is None else \
-        f"output names are {labels[:10]}"
+    known = ("the model's outputs have no names: name them by passing y as a DataFrame (its "
+             "columns), classes= (a classifier's labels) or, for Keras, naming its output "
+             "layers") if labels is None else f"output names are {labels[:10]}"
     raise InputError(f"output must be an integer index in 0..{n_outputs - 1} or an output name "
                      f"({known}); received {describe(output)}")
 
@@ -111,8 +121,13 @@ def resolve_step(output_step: object, n_steps: int) -> int | None:
         return None
     if isinstance(output_step, bool) or not isinstance(output_step, numbers.Integral) or \
             not -n_steps <= int(output_step) < n_steps:
+        if n_steps == 1:
+            raise InputError(f"output_step must be None or 0: the model predicts one step (one "
+                             f"prediction per sequence; several values in it are outputs, "
+                             f"chosen with output=, not output_step); received "
+                             f"{output_step!r}")
         raise InputError(f"output_step must be None or a predicted step in 0..{n_steps - 1} "
-                         f"(the model predicts {n_steps} step(s)); received {output_step!r}")
+                         f"(the model predicts {n_steps} steps); received {output_step!r}")
     return int(output_step) % n_steps
 
 
@@ -150,12 +165,33 @@ def one_hot_blocks(X: np.ndarray, variables: Mapping[str, list[int]], declared: 
     group (``declared``: the ``groups=`` option) that is a one-hot block: members holding only
     0 and 1, at most one 1 per row (:func:`varimp.validation.one_hot_codes`; code 0 is the
     reference, a row of zeros, code ``j + 1`` member ``j``)."""
-    found = {}
+    found, scaled = {}, {}
     for name in map(str, declared or ()):
         codes = one_hot_codes(X[..., variables[name]])
         if codes is not None:
             found[name] = codes
+        elif (values := scaled_one_hot(X[..., variables[name]])) is not None:
+            scaled[name] = values
+    if scaled:
+        warnings.warn(_scaled_message(scaled), UserWarning, stacklevel=3)
     return found
+
+
+def _scaled_message(scaled: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """The warning for declared groups that look like standardised one-hot blocks."""
+    listed = "; ".join(f"{name!r} (member values {np.round(low[0], 3):g} and "
+                       f"{np.round(high[0], 3):g}" + (", ..." if len(low) > 1 else "") + ")"
+                       for name, (low, high) in scaled.items())
+    one = len(scaled) == 1
+    return (f"{'group' if one else 'groups'} {listed} {'looks' if one else 'look'} like a "
+            "one-hot block that was scaled: every member holds "
+            "two values, at most one member per row at its higher value, but the values are "
+            "not 0 and 1. It is read as numeric columns: the members are moved together and "
+            "their signed effects (derivatives, connection weights) summed, so opposite "
+            "categories can cancel. To score it as categories, pass the block as 0/1, unscaled "
+            "(scale the other columns only, e.g. with a ColumnTransformer, and train on that); "
+            "as it is, each score is that of moving every member together by one unit of its "
+            "scaled values")
 
 
 def block_categories(codes: np.ndarray, n_members: int) -> np.ndarray:

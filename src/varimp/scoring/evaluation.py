@@ -49,10 +49,29 @@ class Evaluation:
                              "model): pass output_kind='probability' or 'logits' if the model is "
                              "a classifier, or a regression scoring such as "
                              "'neg_mean_squared_error' or 'r2'")
+        self._refuse_binary_auc()
         self._dummy: dict[int, np.ndarray] = {}
         #: per scorer: its closed form once checked equal to scikit-learn, None where it is not
         self._fast: dict[int, Callable | None] = {}
         self._y = self._select(targets.values)  # the targets of all rows, as the metric reads them
+
+    def _refuse_binary_auc(self) -> None:
+        """scikit-learn's ``roc_auc`` (``roc_auc_score`` with ``multi_class="raise"``) on more
+        than two classes scored together: an InputError naming the multi-class variants, once
+        per call (scikit-learn would say only that ``multi_class`` must be 'ovo' or 'ovr')."""
+        function = getattr(self.scorer, "_score_func", None)
+        if getattr(function, "__name__", "") != "roc_auc_score" or \
+                getattr(self.scorer, "_kwargs", {}).get("multi_class", "raise") != "raise":
+            return
+        n_classes = len(self.labels.names)
+        if not self.targets.classifier or self.targets.multilabel or n_classes <= 2 or \
+                (len(self.outputs) != self.n_outputs and self.n_outputs != 1):
+            return
+        raise InputError(f"scoring {self.scoring_name!r} is the binary ROC AUC, and these "
+                         f"targets hold {n_classes} classes scored together: pass "
+                         f"scoring='roc_auc_ovr' (each class against the rest, averaged) or "
+                         f"'roc_auc_ovo' (each pair of classes; both also '_weighted' by class "
+                         f"frequency), or output= one class to score it against the rest")
 
     @property
     def measure(self) -> str:

@@ -217,6 +217,13 @@ def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: obj
         return y.reshape(n, 1, outputs)
     if y.ndim == 3 and y.shape == (n, steps, outputs):
         return y
+    if steps > 1 and (y.ndim == 1 or y.shape[1:] == (1,)):
+        want = f"(n, {steps})" if outputs == 1 else f"(n, {steps}, {outputs})"
+        raise InputError(f"the model predicts {steps} steps per sequence (predictions of shape "
+                         f"(n, steps, outputs) = {shape}), and y holds one value per sample "
+                         f"(shape {y.shape}): y needs the targets of every predicted step, "
+                         f"shape {want}; output_step= then picks the step that is scored (and "
+                         f"explained)")
     raise InputError(f"y must match the model's predictions of shape (n, steps, outputs) = "
                      f"{shape}: (n,), (n, steps), (n, outputs) or (n, steps, outputs); received "
                      f"y of shape {y.shape}")
@@ -233,11 +240,12 @@ def _class_indices(y: np.ndarray, n: int, steps: int, outputs: int, labels: tupl
     if y.ndim == 2 and y.shape[1] == 1 and steps == 1:
         y = y[:, 0]
     if not ((y.ndim == 1 and steps == 1) or (y.ndim == 2 and y.shape[1] == steps)):
+        picks = "; output_step= then picks the step that is scored" if steps > 1 else ""
         raise InputError(f"y for a classifier predicting {steps} step(s) must hold one class label "
                          f"per sample{' and step' if steps > 1 else ''}: shape (n,)"
                          f"{' or (n, steps)' if steps > 1 else ' or (n, 1)'}, or one-hot "
                          f"(n, {'steps, ' if steps > 1 else ''}{n_classes}); received shape "
-                         f"{y.shape}")
+                         f"{y.shape}{picks}")
     index = {label: i for i, label in enumerate(labels)}
     flat = y.reshape(-1).tolist()
     unknown = sorted({str(v) for v in flat if _key(v) not in index})

@@ -21,7 +21,8 @@ processes (``n_jobs``) or on a Dask cluster (``backend="dask"``), with the same 
 """
 
 from .ensemble import ensemble
-from .randomization import TEST_NAME, permutation_pvalues, randomization_test
+from .randomization import TEST_NAME, bh_adjusted, permutation_pvalues, randomization_test
 from .refits import OBSERVED
 
-__all__ = ["OBSERVED", "TEST_NAME", "ensemble", "permutation_pvalues", "randomization_test"]
+__all__ = ["OBSERVED", "TEST_NAME", "bh_adjusted", "ensemble", "permutation_pvalues",
+           "randomization_test"]

@@ -30,6 +30,16 @@ def permutation_pvalues(observed: np.ndarray, null: np.ndarray, kind: str) -> np
     return (1.0 + (null >= observed).sum(axis=0)) / (1.0 + null.shape[0])
 
 
+def bh_adjusted(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values of one family, every entry of ``pvalues``
+    (:func:`scipy.stats.false_discovery_control`, ``method="bh"``), in its shape: rejecting
+    every adjusted value <= q controls the false discovery rate of the family at q."""
+    from scipy.stats import false_discovery_control
+
+    pvalues = np.asarray(pvalues, dtype=float)
+    return false_discovery_control(pvalues.ravel(), method="bh").reshape(pvalues.shape)
+
+
 def randomization_test(
     model: object,
     X: object,
@@ -73,6 +83,14 @@ def randomization_test(
     so a test at 5 % needs at least 19 permutations). Effects (``kind="effect"``: signed scores
     such as connection weights) are compared by magnitude; losses, shares and magnitudes by
     their score as it is.
+
+    Multiple testing: each p-value is that of one variable (or one cell) alone. Testing many
+    at once, some small p-values come by chance; the Benjamini-Hochberg adjusted p-values
+    (:func:`bh_adjusted`, false discovery rate) are in ``details``: ``"pvalues_bh"`` over
+    the variables and, for sequences, ``"pvalues_by_time_bh"`` over every cell of the table
+    (time x variable, one family) and ``"pvalues_by_time_bh_per_variable"`` over the time
+    steps of each variable (one family per column). Declare significant the adjusted values
+    at most the chosen rate (e.g. 0.05), not the raw ones.
 
     Parameters
     ----------
@@ -119,6 +137,9 @@ def randomization_test(
         ``details``: ``"test"`` (the test's name), ``"null"`` (DataFrame, permutation x
         variable: the null importances), ``"pvalues_by_time"`` (sequences, where the method
         resolves time: a p-value per cell, time x variable, from the null ``by_time`` tables),
+        ``"pvalues_bh"``, ``"pvalues_by_time_bh"`` and ``"pvalues_by_time_bh_per_variable"``
+        (the Benjamini-Hochberg adjusted p-values: over the variables, over all cells, over
+        each variable's cells; see Multiple testing above),
         ``"test_settings"`` (the fit used, the number of permutations, the root seed,
         ``"observed"``: which network the observed importance comes from, and
         ``"observed_seed"``: the seed of the network varimp trained for it, or None) and,
@@ -167,6 +188,8 @@ def randomization_test(
         index=observed.scores.index, name="pvalue")
     details = observed.details
     details["test"] = TEST_NAME
+    details["pvalues_bh"] = pd.Series(bh_adjusted(observed.pvalues.to_numpy()),
+                                      index=observed.pvalues.index, name="pvalue_bh")
     details["null"] = pd.DataFrame(null, columns=variables, index=pd.RangeIndex(
         1, n_permutations + 1, name="permutation"))
     if observed.by_time is not None and null_by_time is not None:
@@ -174,6 +197,11 @@ def randomization_test(
                                     observed.kind)
         details["pvalues_by_time"] = pd.DataFrame(cells, index=observed.by_time.index,
                                                   columns=observed.by_time.columns)
+        details["pvalues_by_time_bh"] = pd.DataFrame(
+            bh_adjusted(cells), index=observed.by_time.index, columns=observed.by_time.columns)
+        details["pvalues_by_time_bh_per_variable"] = pd.DataFrame(
+            np.column_stack([bh_adjusted(cells[:, j]) for j in range(cells.shape[1])]),
+            index=observed.by_time.index, columns=observed.by_time.columns)
     details["test_settings"] = refits.settings(n_permutations=n_permutations,
                                                **_observed_settings(refits, len(tasks)))
     if refits.trains_observed:
