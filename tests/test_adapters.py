@@ -1088,3 +1088,27 @@ def test_keras_predictions_and_weights_are_read_without_numpys_array_warning():
     np.testing.assert_allclose(network.layers[0].w_input["i"],
                                (kernel[:, :UNITS] / std[:, None]).astype(np.float64),
                                rtol=1e-6)
+
+
+def test_a_callable_returning_a_tensor_that_requires_grad_is_read_as_numbers():
+    """``lambda X: net(torch.as_tensor(X))`` returns a tensor in the autograd graph: its values
+    are read (no 'Can't call numpy() on Tensor that requires grad'), the same as the numpy
+    twin's, and PaD of a linear map is n * w^2 (finite differences of the callable)."""
+    torch.manual_seed(0)
+    net = nn.Linear(3, 1).double()
+    X = np.random.default_rng(0).normal(size=(40, 3))
+
+    def as_tensor(data):
+        return net(torch.as_tensor(data))
+
+    def as_numpy(data):
+        with torch.no_grad():
+            return net(torch.as_tensor(data)).numpy()
+
+    y = as_numpy(X).ravel()
+    tensor = varimp.permutation(as_tensor, X, y, random_state=0, progress=False)
+    numpy_twin = varimp.permutation(as_numpy, X, y, random_state=0, progress=False)
+    np.testing.assert_array_equal(tensor.scores.to_numpy(), numpy_twin.scores.to_numpy())
+    pad = varimp.partial_derivatives(as_tensor, X)
+    expected = len(X) * net.weight.detach().numpy().ravel() ** 2
+    np.testing.assert_allclose(pad.scores.to_numpy(), expected, rtol=1e-5)

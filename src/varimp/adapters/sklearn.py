@@ -27,8 +27,9 @@ class SklearnAdapter(Adapter):
     A binary classifier is one output, as its network computes it: one logistic unit, the
     probability of the positive class ``classes_[1]``. Its one output name is that class;
     ``output=<positive class>`` or ``output=0`` selects it, and ``output=<negative class>`` is
-    an InputError (the importance for the negative class is the same with opposite sign, since
-    ``p(negative) = 1 - p(positive)``).
+    an InputError (since ``p(negative) = 1 - p(positive)``, the negative class has the same
+    importance: identical for losses, shares and magnitudes, of opposite sign for signed
+    effects).
 
     A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a DataFrame of
     those columns holding the same numbers, so scikit-learn has no feature names to warn about.
