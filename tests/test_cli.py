@@ -52,6 +52,28 @@ def test_quick_demo_in_a_subprocess(tmp_path):
     assert not (out / "lstm_network.png").exists() and "mlp_network.png" in text
     manifest = json.loads((out / cli.MANIFEST).read_text())
     assert manifest["files"] == sorted(p.name for p in out.iterdir() if p.name != cli.MANIFEST)
+    _check_ratios(text, payload["lstm"])
+    # the stepwise refits: 60 sequences, a quarter (15) held out, 2 epochs
+    assert ("forward_stepwise and backward_stepwise retrain the LSTM on 45 of the 60 "
+            "importance sequences for 2 epochs") in text and "mostly noise" in text
+
+
+def _check_ratios(text, results):
+    """The demo's ratio table: |x1| / |x3| by hand, and no ratio where x3's increase in error
+    is at or below zero (a harmless x3 is no magnitude to divide by)."""
+    table = text[text.index("ratios of |score|"):].split("\n\n")[0]
+    lines = {line.split()[0]: line for line in table.splitlines()[2:]}
+    assert set(lines) == set(results)
+    refused = 0
+    for name, data in results.items():
+        result = Importance.from_dict(data)
+        x1, x3 = result.scores["x1"], result.scores["x3"]
+        if result.kind == "loss" and x3 <= 0:
+            assert lines[name].split(maxsplit=1)[1].startswith("n/a (x3 <= 0)")
+            refused += 1
+        else:
+            assert float(lines[name].split()[1]) == pytest.approx(abs(x1) / abs(x3), rel=1e-3)
+    assert refused >= 1  # the quick demo's stepwise methods find x3 harmless
 
 
 def _not_json(constant):

@@ -48,7 +48,7 @@ def test_bar_heights_are_the_scores_sorted_by_importance_with_std_error_bars():
     segments = _errorbar_segments(ax)  # one vertical segment per bar: score -/+ std
     np.testing.assert_allclose(segments[:, 0, 1], np.array(heights) - [0.02, 0.03, 0.01, 0.04])
     np.testing.assert_allclose(segments[:, 1, 1], np.array(heights) + [0.02, 0.03, 0.01, 0.04])
-    assert ax.get_ylabel() == "signed effect"
+    assert ax.get_ylabel() == "signed effect\n(error bars: \u00b11 SD)"
 
 
 def test_bar_of_a_loss_puts_a_negative_score_last_and_labels_the_measure():
@@ -74,7 +74,7 @@ def test_bar_with_ci_stars_and_top():
     assert ax.texts[0].get_va() == "top" and ax.texts[1].get_va() == "bottom"
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == [plot.SIGNIFICANCE_CAPTION]
-    assert plot.SIGNIFICANCE_CAPTION == "* p < 0.05   ** p < 0.01   *** p < 0.001"
+    assert plot.SIGNIFICANCE_CAPTION == "* p \u2264 0.05   ** p \u2264 0.01   *** p \u2264 0.001"
     ax.figure.canvas.draw()
     low, high = ax.get_ylim()
     renderer = ax.figure.canvas.get_renderer()
@@ -112,8 +112,46 @@ def test_many_variables_get_horizontal_bars_most_important_on_top():
 
 
 def test_stars_thresholds():
-    assert [plot.stars(p) for p in (0.0009, 0.001, 0.009, 0.049, 0.05, 0.7)] == [
-        "***", "**", "**", "*", "", ""]
+    """A Monte Carlo p-value rejects at p <= alpha: each threshold takes its own stars."""
+    assert [plot.stars(p) for p in (0.0009, 0.001, 0.0011, 0.009, 0.01, 0.049, 0.05, 0.0501,
+                                    0.7)] == ["***", "***", "**", "**", "**", "*", "*", "", ""]
+
+
+def test_nineteen_permutations_can_reach_the_first_star():
+    """With N = 19 null networks the smallest p-value, (1 + 0) / (1 + 19) = 0.05, is
+    significant at 5 %: one star on its bar; p = 0.0501 gets none."""
+    smallest = (1 + 0) / (1 + 19)
+    pvalues = pd.Series([smallest, 0.0501, 0.5, 0.9], index=["a", "b", "c", "d"])
+    result = Importance("permutation", pd.Series([0.9, 0.6, 0.3, 0.1], index=pvalues.index),
+                        kind="loss", pvalues=pvalues)
+    ax = result.plot(kind="bar")
+    assert [(round(t.xy[0]), t.get_text()) for t in ax.texts] == [(0, "*")]
+
+
+def test_error_bars_are_the_interval_when_there_is_one_and_say_what_they_are():
+    """A result with both ``std`` and ``ci`` (``ci_level`` asked for) draws the interval,
+    bar extents equal to ci low / high, and the score axis names it."""
+    scores = pd.Series([0.9, 0.5, 0.1], index=["a", "b", "c"])
+    std = pd.Series([0.01, 0.01, 0.01], index=scores.index)
+    ci = pd.DataFrame({"low": [0.7, 0.45, -0.05], "high": [1.2, 0.52, 0.3]}, index=scores.index)
+    result = Importance("permutation", scores, kind="loss", std=std, ci=ci,
+                        details={"measure": "increase in log loss", "n_repeats": 5,
+                                 "ci_level": 0.95, "n_bootstrap": 1000})
+    ax = result.plot(kind="bar")
+    segments = _errorbar_segments(ax)
+    np.testing.assert_allclose(segments[:, 0, 1], [0.7, 0.45, -0.05])
+    np.testing.assert_allclose(segments[:, 1, 1], [1.2, 0.52, 0.3])
+    assert ax.get_ylabel().replace("\n", " ") == (
+        "increase in log loss (error bars: 95% interval (row bootstrap, 1000 resamples))")
+    repeats = Importance("permutation", scores, kind="loss", std=std, details={"n_repeats": 5})
+    assert plot.error_bars(repeats) == "\u00b11 SD over 5 repeats"
+    members = {"ensemble_settings": {"n_models": 10, "ci_level": 0.9}}
+    bag = Importance("garson", scores, kind="share", std=std, ci=ci, details=members)
+    assert plot.error_bars(bag) == "90% percentile interval over 10 refitted networks"
+    horizontal = bag.plot(kind="bar", horizontal=True)
+    assert horizontal.get_xlabel() == ("share of importance\n(error bars: 90% percentile "
+                                       "interval over 10 refitted networks)")
+    assert plot.error_bars(Importance("garson", scores, kind="share")) is None
 
 
 def test_heatmap_array_is_by_time_with_most_recent_step_last():
@@ -801,10 +839,53 @@ def test_a_real_classifiers_profile_plots_the_class_it_is_asked_for():
                               torch.nn.Softmax(dim=1))
     result = varimp.importance(net, X, method="profile", classes=["fir", "oak", "pine"])
     figure = result.plot(output="oak")
-    assert figure.axes[0].get_ylabel() == "prediction (oak)"
+    assert figure.axes[0].get_ylabel() == "P(oak)"  # a softmax: the class's probability
     for ax, name in zip(figure.axes, ["a", "b", "c"], strict=True):
         assert np.ptp(ax.lines[-1].get_ydata()) == pytest.approx(
             result.details["per_output"].loc[name, "oak"], rel=1e-9)
+
+
+def test_a_categorical_profile_draws_each_category_as_points_and_labels_the_probability():
+    """A one-hot group of a classifier: one marker per category and level at the category's
+    position (no line joining categories), the median a marker too, names turned upright so
+    that they do not overlap, and the y axis the probability of the class, P(yes)."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120)})
+    habitat = rng.integers(0, 3, 120)
+    members = ["habitat_temperate_forest", "habitat_dry_grassland", "habitat_coastal_wetland"]
+    for k, name in enumerate(members):
+        X[name] = (habitat == k).astype(float)
+    y = np.where(X["a"] + habitat > 1, "yes", "no")
+    model = MLPClassifier((4,), max_iter=50, random_state=0).fit(X, y)
+    groups = {"habitat": members}
+    result = varimp.profile(model, X, groups=groups, steps=4)
+    figure = result.plot()
+    panel = figure.axes[1]
+    assert panel.get_title() == "habitat" and figure.axes[0].get_ylabel() == "P(yes)"
+    assert all(line.get_linestyle() == "None" for line in panel.lines)
+    curves = result.details["curves"]
+    part = curves[curves.variable == "habitat"]
+    categories = list(dict.fromkeys(part["x"]))
+    assert [t.get_text() for t in panel.get_xticklabels()] == categories
+    median = panel.lines[-1]
+    np.testing.assert_array_equal(median.get_xdata(), np.arange(len(categories)))
+    expected = part.groupby("x", sort=False)["prediction"].median()[categories]
+    np.testing.assert_allclose(median.get_ydata(), expected.to_numpy())
+    assert np.ptp(median.get_ydata()) == pytest.approx(result.scores["habitat"], rel=1e-9)
+    for line, level in zip(panel.lines[:-1], dict.fromkeys(part["level"]), strict=True):
+        dots = part[part.level == level]
+        np.testing.assert_allclose(np.round(line.get_xdata()), np.arange(len(categories)))
+        np.testing.assert_allclose(line.get_ydata(), dots["prediction"].to_numpy())
+    labels = [t for t in panel.get_xticklabels() if t.get_text()]
+    assert all(t.get_rotation() == 90 for t in labels)  # side by side they would overlap
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(one.overlaps(other) for one, other in zip(boxes, boxes[1:], strict=False))
+    legend = figure.legends[0]
+    assert [t.get_text() for t in legend.get_texts()][-1] == plot.MEDIAN_LABEL
 
 
 @pytest.mark.parametrize("n_variables", [3, 5, 12, 35])

@@ -165,13 +165,14 @@ def test_every_importance_table_equals_the_results_frame(written, cases):
                 for cell, column in zip(row[1:], frame.columns[1:], strict=True):
                     value = float(expected[column])
                     assert float(cell["data-value"]) == value  # every digit kept
-                    assert float(cell["text"]) == pytest.approx(value, rel=5e-4, abs=1e-12)
+                    shown = cell["text"].split()[0]  # a p-value is followed by its stars
+                    assert float(shown) == pytest.approx(value, rel=5e-4, abs=1e-12)
     weights = page.find("importance", "case-1")[0]
     columns = [c["text"] for c in weights["head"][0]]
     assert columns == ["variable", "score", "relative (%)", "rank", "ci low", "ci high",
                        "p-value"]
-    assert [row[-1]["text"] for row in weights["rows"]] == ["0.001", "0.2", "0.04", "0.009",
-                                                            "0.7"]
+    assert [row[-1]["text"] for row in weights["rows"]] == ["0.001 ***", "0.2", "0.04 *",
+                                                            "0.009 **", "0.7"]
 
 
 def test_comparison_tables_hold_the_agreement_and_ranks(written, cases):
@@ -301,3 +302,84 @@ def test_the_runs_warnings_are_listed_once_each_with_their_counts(cases):
     # after what was run, before the first case
     assert text.index('id="run"') < text.index('id="warnings"') < text.index('class="case"')
     assert 'id="warnings"' not in report.render_report(title="t", run={}, cases=cases[1:])
+
+
+def _method_section(text, name):
+    """The HTML of one method's section."""
+    start = text.index('<section class="method" id=')
+    start = text.index(f'data-method="{name}">', start)
+    return text[start:text.index("</section>", start)]
+
+
+def test_stars_in_the_table_follow_p_at_or_below_the_threshold():
+    """19 permutations: the smallest p-value, 1 / 20 = 0.05, gets its star; 0.0501 none."""
+    scores = pd.Series([0.9, 0.6, 0.3], index=["a", "b", "c"])
+    tested = varimp.Importance("permutation", scores, kind="loss",
+                               pvalues=pd.Series([1 / 20, 0.0501, 0.01], index=scores.index))
+    page = Page(report.render_report(title="t", run={}, cases=[
+        Case("c", "d", Comparison({"permutation": tested}), {})]))
+    (table,) = page.find("importance")
+    assert [row[-1]["text"] for row in table["rows"]] == ["0.05 *", "0.0501", "0.01 **"]
+
+
+@pytest.fixture(scope="module")
+def refitted():
+    """A randomization test whose observed network varimp rebuilt and retrained, an ensemble,
+    and a two-output regression's permutation and connection weights."""
+    from sklearn.neural_network import MLPRegressor
+
+    X, y, _ = varimp.datasets.olden_simulation(100, random_state=0)
+    model = varimp.train_mlp(X, y, hidden=(3,), epochs=5, random_state=0)
+    test = varimp.randomization_test(model, X, y, method="garson", n_permutations=3,
+                                     random_state=0, progress=False)
+    bag = varimp.ensemble(model, X, y, method="permutation", n_models=3, ci_level=0.9,
+                          random_state=0, progress=False)
+    targets = np.column_stack([y, X[:, 0] - X[:, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 30 iterations do not converge; no matter here
+        two = MLPRegressor(hidden_layer_sizes=(4,), max_iter=30, random_state=0).fit(X, targets)
+    both = varimp.compare(two, X, targets, methods=["permutation", "connection_weights"],
+                          random_state=0, progress=False)
+    results = {"garson": test, "permutation": bag, **{f"two {k}": v for k, v in
+                                                      both.results.items()}}
+    return results, report.render_report(title="t", run={}, cases=[
+        Case("refitted", "d", Comparison(results), {})])
+
+
+def test_a_refitted_observed_network_is_said_and_the_given_models_scores_shown(refitted):
+    results, text = refitted
+    test = results["garson"]
+    section = _method_section(text, "garson")
+    assert "those of a network refitted the same way as the null networks" in section
+    assert html.escape(test.details["test_settings"]["observed"]) in section
+    (table,) = [t for t in Page(text).find("importance") if t["attrs"]["data-method"] ==
+                "garson"]
+    columns = [c["data-column"] for c in table["head"][0]]
+    assert columns[-1] == "given_model" and table["head"][0][-1]["text"] == \
+        "given model's score"
+    given = test.details["given_model"]
+    shown = {row[0]["text"]: float(row[-1]["data-value"]) for row in table["rows"]}
+    assert shown == given.to_dict()
+    assert not np.allclose(list(shown.values()), test.scores[list(shown)].to_numpy())
+    bag = _method_section(text, "permutation")
+    assert "The scores are the mean over 3 refitted networks, each on a bootstrap resample" in bag
+    assert "Error bars: 90% percentile interval over 3 refitted networks." in bag
+
+
+def test_several_outputs_get_a_per_output_table_and_the_caption_says_the_mean(refitted):
+    results, text = refitted
+    page = Page(text)
+    for name, how in (("two permutation", "the mean over the outputs"),
+                      ("two connection_weights", "the mean of the magnitudes over the outputs")):
+        result = results[name]
+        table = result.details["per_output"]
+        outputs = ", ".join(str(c) for c in table.columns)
+        assert f"Here: {html.escape(report.measure_caption(result))}." in text
+        assert report.measure_caption(result).endswith(f"{how} {outputs}")
+        (shown,) = [t for t in page.find("per-output") if t["attrs"]["data-method"] == name]
+        assert [c["text"] for c in shown["head"][0][1:]] == [str(c) for c in table.columns]
+        values = np.array([[float(c["data-value"]) for c in row[1:]] for row in shown["rows"]])
+        np.testing.assert_array_equal(values, table.loc[result.scores.index].to_numpy())
+        combined = np.abs(values) if "magnitudes" in how else values
+        np.testing.assert_allclose(combined.mean(axis=1), result.scores.to_numpy(), rtol=1e-9)
+    assert not [t for t in page.find("per-output") if t["attrs"]["data-method"] == "garson"]

@@ -12,7 +12,12 @@
    x2 about 15 times x3).
 
 Every method of :func:`varimp.available_methods` runs on both models; a method that does not
-apply is reported as skipped with its reason. Plots (PNG, with the MLP's neural interpretation
+apply is reported as skipped with its reason. The LSTM's scores are compared as ratios
+``|x1| / |x3|`` and ``|x2| / |x3|``, except where x3's score is an increase in error at or
+below zero (x3 harmless): that is no magnitude to divide by, shown as ``n/a (x3 <= 0)``. The
+demo's forward and backward stepwise refits are far smaller than the reference training (the
+importance sequences, a few epochs), and the demo says so: their scores show how the methods
+are called, not how important the inputs are. Plots (PNG, with the MLP's neural interpretation
 diagram ``mlp_network.png``), a text report and every result as JSON are written to the output
 directory, and everything in one self-contained ``report.html`` (:mod:`varimp.report`).
 """
@@ -42,6 +47,19 @@ from .train import torch_threads, train_mlp, train_recurrent
 #: The published result of the reference experiment (RMS change of the predictions).
 PUBLISHED = {"x1": 0.1162, "x2": 0.1185, "x3": 0.0077}
 REPORT = "report.txt"
+def stepwise_caveat(settings: Settings, result: Importance | None) -> str:
+    """What the demo says of the LSTM's forward and backward stepwise scores: their refits
+    (on the training rows of ``result``'s held-out split) are far smaller than the reference
+    training, so the scores are not to be trusted; "" where the methods did not run."""
+    if result is None:
+        return ""
+    rows = len(result.details["held_out"]["train_rows"][0])
+    return (f"forward_stepwise and backward_stepwise retrain the LSTM on {rows} of the "
+            f"{settings.importance_sequences} importance sequences for "
+            f"{settings.refit_epochs} epochs (the reference network saw "
+            f"{settings.lstm_sequences} sequences): too little to learn the task, so their "
+            "scores here are mostly noise and show how the methods are called, not how "
+            "important x1, x2 and x3 are.")
 HTML_REPORT = "report.html"
 
 
@@ -205,8 +223,12 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
                            for name, r in results.items()}).T
     report("\n  ratios of |score| (published perturbation: x1/x3 = "
            f"{PUBLISHED['x1'] / PUBLISHED['x3']:.1f}, x2/x3 = "
-           f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}):")
-    report.table(ratios)
+           f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}); an increase in error of x3 at or below "
+           "zero (x3 harmless) has no ratio:")
+    report.table(ratios.map(_shown_ratio))
+    caveat = stepwise_caveat(settings, results.get("forward_stepwise"))
+    if caveat:
+        report(f"\n  {caveat}")
     facts = {"model": "PyTorch LSTM(10, relu) -> LSTM(5, relu) -> LSTM(1, sigmoid), one "
                       f"prediction per step, {settings.lstm_epochs} epochs x {batches} batches "
                       f"of {settings.lstm_batch_size} (varimp.train_recurrent, seed 0)",
@@ -216,7 +238,8 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
              "data": "x1, x2, x3 uniform on [0, 1]; y[t] = 1 when x1[t] * x2[t] < 0.25 "
                      "(x3 irrelevant); importance on sequences drawn with seed 1",
              "perturbation": "N(0, 0.2) noise on one feature at all steps, RMS change of the "
-                             "predictions (as published: x1 0.1162, x2 0.1185, x3 0.0077)"}
+                             "predictions (as published: x1 0.1162, x2 0.1185, x3 0.0077)",
+             **({"stepwise methods": caveat} if caveat else {})}
     return {"results": results, "comparison": comparison, "ratios": ratios, "accuracy": accuracy,
             "train_seconds": train_time, "model": model, "facts": facts}
 
@@ -226,8 +249,17 @@ def _listing(values: pd.Series, prefix: str = "") -> str:
 
 
 def _ratio(result: Importance, name: str) -> float:
-    low = abs(float(result.scores["x3"]))
-    return abs(float(result.scores[name])) / low if low > 0 else float("inf")
+    """``|score of name| / |score of x3|``; NaN where the ratio means nothing: a loss (an
+    increase in error) of x3 at or below zero, x3 harmless or helpful to leave out, is no
+    magnitude to divide by."""
+    low = float(result.scores["x3"])
+    if low <= 0 and (result.kind == "loss" or low == 0):
+        return float("nan")
+    return abs(float(result.scores[name])) / abs(low)
+
+
+def _shown_ratio(value: float) -> str:
+    return "n/a (x3 <= 0)" if np.isnan(value) else f"{value:.4g}"
 
 
 def run_demo(out: Path, *, quick: bool = False,

@@ -11,10 +11,14 @@ can be mailed as it is, and prints one figure or table per page block.
 
 Tables carry stable hooks for tests and scripts: ``<table class="importance"
 data-method="NAME">`` per method (one ``<tbody>`` row per variable, every number also in full
-precision in its cell's ``data-value``), ``class="agreement"``, ``class="ranks"``,
-``class="facts"``, ``class="run"`` and ``class="warnings"`` (one ``<li data-count="N">`` per
-distinct warning). Everything user-provided (names, facts, reasons) is
-escaped.
+precision in its cell's ``data-value``; a p-value followed by its stars, ``*`` p <= 0.05,
+``**`` p <= 0.01, ``***`` p <= 0.001, in ``<span class="stars">``; a randomization test whose
+observed network varimp refitted adds the given model's own scores, ``data-column=
+"given_model"``, under a note saying whose scores the table holds), ``<table class="per-output"
+data-method="NAME">`` (each output's own scores, for a result with several outputs),
+``class="agreement"``, ``class="ranks"``, ``class="facts"``, ``class="run"`` and
+``class="warnings"`` (one ``<li data-count="N">`` per distinct warning). Everything
+user-provided (names, facts, reasons) is escaped.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnsupportedModelError
@@ -51,7 +56,8 @@ KIND_NOTES = {
 }
 #: Column headings of an importance table (columns of :meth:`Importance.to_frame`).
 HEADINGS = {"feature": "variable", "score": "score", "relative": "relative (%)", "rank": "rank",
-            "std": "std", "ci_low": "ci low", "ci_high": "ci high", "pvalue": "p-value"}
+            "std": "std", "ci_low": "ci low", "ci_high": "ci high", "pvalue": "p-value",
+            "given_model": "given model's score"}
 MISSING = "n/a"
 
 STYLE = """
@@ -311,7 +317,7 @@ def output_labels(names: Sequence[str] | None, n_outputs: int) -> list[str] | No
 
 
 def _method(name: str, result: Importance, anchor: str) -> str:
-    from .plot import SIGNIFICANCE_CAPTION, measure_label, plot_importance, plot_kinds
+    from .plot import SIGNIFICANCE_CAPTION, plot_importance, plot_kinds
 
     spec = REGISTRY.get(result.method) or REGISTRY.get(name)
     heading = f"<h3><code>{_e(name)}</code>"
@@ -320,8 +326,12 @@ def _method(name: str, result: Importance, anchor: str) -> str:
     if spec:
         parts.append(f'<p class="reference">{_e(spec.reference)}</p>')
     parts.append(f'<p class="note">What it measures: <em>{_e(result.kind)}</em>, the '
-                 f"{_e(KIND_NOTES[result.kind])}. Here: {_e(measure_label(result))}.</p>")
+                 f"{_e(KIND_NOTES[result.kind])}. Here: {_e(measure_caption(result))}.</p>")
+    whose = _whose_scores(result)
+    if whose:
+        parts.append(f'<p class="note refitted">{_e(whose)}</p>')
     parts.append(_importance_table(name, result))
+    parts.append(_per_output_table(name, result))
     captions = {"bar": _bar_caption(result, SIGNIFICANCE_CAPTION),
                 "heatmap": "Importance of every variable at every time step (the last step is "
                            "the most recent).",
@@ -332,15 +342,57 @@ def _method(name: str, result: Importance, anchor: str) -> str:
         parts.append(_figure(plot_importance(result, kind=kind), captions[kind],
                              f"{name} {kind}"))
     parts.append("</section>")
-    return "\n".join(parts)
+    return "\n".join(part for part in parts if part)
+
+
+def measure_caption(result: Importance) -> str:
+    """What the scores measure (:func:`varimp.plot.measure_label`) and, for a result with
+    several outputs (``details["per_output"]``), how the score combines them: the mean over the
+    named outputs (docs/definitions.md), or the mean of their magnitudes for signed effects."""
+    from .plot import measure_label
+
+    label = measure_label(result)
+    table = result.details.get("per_output")
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
+        return label
+    outputs = ", ".join(str(column) for column in table.columns)
+    values = table.reindex(result.scores.index).to_numpy(dtype=float)
+    scores = result.scores.to_numpy(dtype=float)
+    if np.allclose(scores, values.mean(axis=1), rtol=1e-6, atol=1e-12):
+        return f"{label}, the mean over the outputs {outputs}"
+    if np.allclose(scores, np.abs(values).mean(axis=1), rtol=1e-6, atol=1e-12):
+        return f"{label}, the mean of the magnitudes over the outputs {outputs}"
+    return f"{label}; each output's own score ({outputs}) is in the table below"
+
+
+def _whose_scores(result: Importance) -> str:
+    """Whose scores the table holds when they are not the given model's: a randomization
+    test's network refitted as the null networks (the given model's own scores then get a
+    column of their own), or an ensemble's mean over refitted networks; "" otherwise."""
+    details = result.details
+    settings = details.get("test_settings")
+    if isinstance(details.get("given_model"), pd.Series):
+        observed = settings.get("observed") if isinstance(settings, Mapping) else None
+        how = f" ({observed})" if isinstance(observed, str) and observed else ""
+        return ("The scores, p-values and plots are those of a network refitted the same way "
+                f"as the null networks{how}, so that the test compares like with like; they "
+                "are not the given model's. The given model's own scores are in the column "
+                "\"given model's score\".")
+    ensemble = details.get("ensemble")
+    if isinstance(ensemble, str) and ensemble:
+        return (f"The scores are the mean over {ensemble}, not the given model's own scores "
+                "(those are the method's result on the model without --ensemble, "
+                "varimp.importance).")
+    return ""
 
 
 def _bar_caption(result: Importance, significance: str) -> str:
+    from .plot import error_bars
+
     text = "Scores, most important first."
-    if result.std is not None:
-        text += " Error bars: one standard deviation."
-    elif result.ci is not None:
-        text += " Error bars: the confidence interval."
+    what = error_bars(result)
+    if what is not None:
+        text += f" Error bars: {what}."
     if result.pvalues is not None:
         text += f" Stars: p-values of the randomization test ({significance})."
     return text
@@ -348,15 +400,36 @@ def _bar_caption(result: Importance, significance: str) -> str:
 
 def _importance_table(name: str, result: Importance) -> str:
     frame = result.to_frame()
+    given = result.details.get("given_model")
+    if isinstance(given, pd.Series):
+        frame["given_model"] = given.reindex(frame["feature"]).to_numpy(dtype=float)
     head = "".join(f'<th scope="col" data-column="{_e(c)}">{_e(HEADINGS.get(c, c))}</th>'
                    for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False):
         cells = [f'<th scope="row">{_e(record[0])}</th>']
-        cells += [_number_cell(value) for value in record[1:]]
+        cells += [_number_cell(value, stars=column == "pvalue")
+                  for column, value in zip(frame.columns[1:], record[1:], strict=True)]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<div class="wide"><table class="importance" data-method="{_e(name)}"><thead><tr>'
             f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _per_output_table(name: str, result: Importance) -> str:
+    """Each output's own scores (``details["per_output"]``, variables x outputs) when the
+    result has several outputs; "" otherwise."""
+    table = result.details.get("per_output")
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
+        return ""
+    frame = table.reindex(result.scores.index)
+    head = '<th scope="col">variable</th>' + "".join(
+        f'<th scope="col" data-column="{_e(c)}">{_e(c)}</th>' for c in frame.columns)
+    rows = "".join(f'<tr><th scope="row">{_e(index)}</th>'
+                   + "".join(_number_cell(v) for v in row) + "</tr>"
+                   for index, row in zip(frame.index, frame.to_numpy(), strict=True))
+    return (f'<h4>Each output\'s own score</h4><div class="wide"><table class="per-output" '
+            f'data-method="{_e(name)}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
+            "</table></div>")
 
 
 def _frame_table(frame: pd.DataFrame, css: str, corner: str) -> str:
@@ -383,10 +456,18 @@ def format_number(value: Any) -> str:
     return f"{number:.4g}" if math.isfinite(number) else MISSING
 
 
-def _number_cell(value: Any) -> str:
+def _number_cell(value: Any, stars: bool = False) -> str:
+    """A number's cell; with ``stars``, a p-value followed by its significance stars
+    (:func:`varimp.plot.stars`: ``*`` p <= 0.05, ``**`` p <= 0.01, ``***`` p <= 0.001)."""
     number = None if value is None else float(value)
     full = "" if number is None or not math.isfinite(number) else f' data-value="{number!r}"'
-    return f'<td class="num"{full}>{_e(format_number(value))}</td>'
+    marks = ""
+    if stars and full:
+        from .plot import stars as significance
+
+        mark = significance(number)
+        marks = f' <span class="stars">{mark}</span>' if mark else ""
+    return f'<td class="num"{full}>{_e(format_number(value))}{marks}</td>'
 
 
 def _figure(drawn: Any, caption: str, alt: str) -> str:
@@ -400,5 +481,5 @@ def _figure(drawn: Any, caption: str, alt: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
-__all__ = ["Case", "distinct_warnings", "format_number", "network_diagram", "output_labels",
-           "render_report", "write_report"]
+__all__ = ["Case", "distinct_warnings", "format_number", "measure_caption", "network_diagram",
+           "output_labels", "render_report", "write_report"]

@@ -1,8 +1,10 @@
 """Plots of results: every plot takes an :class:`~varimp.Importance` or a
 :class:`~varimp.Comparison` and returns the matplotlib Axes it drew on (a Figure for a grid).
 
-- ``kind="bar"``: one bar per variable, most important first, error bars from ``std`` (or the
-  confidence interval ``ci``), stars for the p-values of a randomization test; horizontal bars
+- ``kind="bar"``: one bar per variable, most important first, error bars from the interval
+  ``ci`` (else ``std``), what they are written on the score axis ("error bars: 95% interval (row
+  bootstrap, 1000 resamples)", "+-1 SD over 5 repeats"), stars for the p-values of a
+  randomization test (``*`` p <= 0.05, ``**`` p <= 0.01, ``***`` p <= 0.001); horizontal bars
   when there are many variables (:mod:`.bars`);
 - ``kind="heatmap"``: the time x feature table ``by_time`` of a sequence model, time running
   left to right (step 0 and the most recent step always labelled), features top to bottom, with
@@ -44,6 +46,7 @@ from ._common import (
     TIME_TICKS,
     colorbar,
     default_kind,
+    error_bars,
     measure_label,
     plot_kinds,
     stars,
@@ -55,5 +58,6 @@ from .draw import plot_comparison, plot_importance
 
 __all__ = ["COMPARISON_KINDS", "DPI", "KINDS", "KIND_LABELS", "LINEAR_PATH_CAPTION",
            "LINEAR_PATH_NOTE", "MANY", "MEDIAN_LABEL", "MOST_BARS", "PAGE", "SIGNIFICANCE_CAPTION",
-           "STARS", "TIME_TICKS", "colorbar", "default_kind", "measure_label", "plot_comparison",
-           "plot_importance", "plot_kinds", "plot_network", "stars", "time_ticks"]
+           "STARS", "TIME_TICKS", "colorbar", "default_kind", "error_bars", "measure_label",
+           "plot_comparison", "plot_importance", "plot_kinds", "plot_network", "stars",
+           "time_ticks"]

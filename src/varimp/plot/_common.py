@@ -11,10 +11,12 @@ from ..result import Importance
 
 KINDS = ("bar", "heatmap", "profile")
 COMPARISON_KINDS = ("bar", "heatmap")
-#: Significance stars and the p-value each requires (strictly below).
+#: Significance stars and the largest p-value each takes (at or below it: a Monte Carlo p-value
+#: ``(1 + #{null >= observed}) / (1 + N)`` is an exact level-alpha test when it rejects at
+#: ``p <= alpha``, so 19 permutations, whose smallest p is 0.05, can reach the first star).
 STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
 #: The legend of the stars on a bar chart of a result with p-values.
-SIGNIFICANCE_CAPTION = "* p < 0.05   ** p < 0.01   *** p < 0.001"
+SIGNIFICANCE_CAPTION = "* p \u2264 0.05   ** p \u2264 0.01   *** p \u2264 0.001"
 #: More variables than this: horizontal bars, and a rank heatmap for comparisons.
 MANY = 15
 #: At most this many labelled time steps on a heatmap (step 0 and the last always among them).
@@ -49,11 +51,40 @@ def new_axes(ax: Any, figsize: tuple[float, float]) -> Any:
 
 
 def stars(pvalue: float) -> str:
-    """``"***"``, ``"**"``, ``"*"`` or ``""`` for a p-value (thresholds 0.001, 0.01, 0.05)."""
+    """``"***"``, ``"**"``, ``"*"`` or ``""`` for a p-value: the most stars whose threshold
+    (0.001, 0.01, 0.05) the p-value is at or below (:data:`STARS`)."""
     for threshold, mark in STARS:
-        if pvalue < threshold:
+        if pvalue <= threshold * (1.0 + 1e-9):  # 1 / 20 is 0.05 whatever its rounding
             return mark
     return ""
+
+
+def error_bars(importance: Importance) -> str | None:
+    """What the error bars of a bar chart of ``importance`` are, in words; None without them.
+
+    The interval ``ci`` is drawn where the result has one (the user asked for it with
+    ``ci_level``, or an ensemble made it), else one standard deviation ``std``: "95% percentile
+    interval over 10 refitted networks", "95% interval (row bootstrap, 1000 resamples)",
+    "\u00b11 SD over 5 repeats"."""
+    details = importance.details
+    ensemble = details.get("ensemble_settings")
+    networks = ensemble.get("n_models") if isinstance(ensemble, dict) else None
+    if importance.ci is not None:
+        level = ensemble.get("ci_level") if isinstance(ensemble, dict) else \
+            details.get("ci_level")
+        interval = f"{100 * float(level):g}% " if isinstance(level, int | float) else ""
+        if networks is not None:
+            return f"{interval}percentile interval over {networks} refitted networks"
+        resamples = details.get("n_bootstrap")
+        how = f"row bootstrap, {resamples} resamples" if resamples is not None else \
+            "row bootstrap"
+        return f"{interval}interval ({how})" if interval else "confidence interval"
+    if importance.std is None:
+        return None
+    if networks is not None:
+        return f"\u00b11 SD over {networks} refitted networks"
+    repeats = details.get("n_repeats")
+    return f"\u00b11 SD over {repeats} repeats" if repeats is not None else "\u00b11 SD"
 
 
 def measure_label(importance: Importance) -> str:

@@ -12,6 +12,7 @@ from ._common import (
     MANY,
     PAGE,
     SIGNIFICANCE_CAPTION,
+    error_bars,
     fit_tick_labels,
     fit_ylabel,
     legend_beside,
@@ -31,19 +32,23 @@ RELATIVE_LABEL = "relative importance (%)"
 
 def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str = "tab:blue",
          horizontal: bool | None = None) -> Any:
-    """One bar per variable, most important first, error bars from ``std`` or ``ci``, stars
-    for the p-values."""
+    """One bar per variable, most important first, error bars from the interval ``ci`` (else
+    ``std``), named on the score axis (:func:`~varimp.plot._common.error_bars`), stars for the
+    p-values."""
     order = importance.ranks.sort_values(kind="stable").index
     if top is not None:
         order = order[:top]
     horizontal = len(order) > MANY if horizontal is None else horizontal
     scores = importance.scores[order].to_numpy()
     err = None
-    if importance.std is not None:
-        err = importance.std[order].to_numpy()
-    elif importance.ci is not None:
+    if importance.ci is not None:
         ci = importance.ci.loc[order]
-        err = np.vstack([scores - ci["low"].to_numpy(), ci["high"].to_numpy() - scores])
+        err = np.clip(np.vstack([scores - ci["low"].to_numpy(),
+                                 ci["high"].to_numpy() - scores]), 0.0, None)
+    elif importance.std is not None:
+        err = importance.std[order].to_numpy()
+    what = error_bars(importance)
+    label = measure_label(importance) + ("" if what is None else f"\n(error bars: {what})")
     names = [str(name) for name in order]
     positions = np.arange(len(order))
     ours = ax is None
@@ -53,13 +58,13 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
         name_rows(ax, names)
         ax.set_ylim(len(order) - 0.5, -0.5)  # the most important on top, no empty margins
         ax.axvline(0.0, color="black", linewidth=0.8)
-        ax.set_xlabel(measure_label(importance))
+        ax.set_xlabel(label)
     else:
         ax = new_axes(ax, (max(4.0, 0.6 * len(order) + 2), 3.5))
         ax.bar(positions, scores, yerr=err, capsize=3, color=color)
         ax.set_xticks(positions, names)
         ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.set_ylabel(measure_label(importance))
+        ax.set_ylabel(label)
     ax.set_title(importance.method)
     if importance.pvalues is not None:
         below, above = (0.0, 0.0) if err is None else np.atleast_2d(err)[[0, -1]]

@@ -92,6 +92,9 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     kinds = importance.details.get("x", {})
     for panel, name in zip(axes, names, strict=True):
         part = curves[curves["variable"] == name]
+        if kinds.get(name) == "category":
+            _categories(panel, importance, part, name, output, levels, colours)
+            continue
         for level, colour in zip(levels, colours, strict=True):
             line = part[part["level"] == level]
             panel.plot(line["x"].to_numpy(), line["prediction"].to_numpy(), color=colour,
@@ -106,14 +109,61 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     margin = 0.05 * (high - low) if high > low else 0.5
     for panel in axes:
         panel.set_ylim(low - margin, high + margin)
-    ylabel = prediction_label(importance) + (f" ({labels[output]})" if several else "")
+    ylabel = _ylabel(importance, labels[output], output, several)
     for panel in axes:
         first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
         panel.set_ylabel(ylabel if first_column or not ours else "")
-    handles, entries = axes[0].get_legend_handles_labels()
+    handles, entries = _legend_entries(axes)
     if ours:  # beside the panels, never over a curve
         figure.legend(handles, entries, title="others at", loc="outside right upper",
                       fontsize="small")
     else:  # beside the last panel, or inside it where the user's figure has no room
         legend_beside(axes[-1], handles, entries, title="others at", fontsize="small")
     return axes[0] if len(axes) == 1 else figure
+
+
+def _categories(panel: Any, importance: Importance, part: pd.DataFrame, name: str, output: Any,
+                levels: list[Any], colours: Any) -> None:
+    """One categorical variable (a one-hot group) in ``panel``: each category a column of
+    markers, one per level (set a little apart), and the median a black diamond; no lines,
+    which would suggest an order the categories do not have. Category names that would overlap
+    are turned upright, then made smaller (:func:`~varimp.plot._common.fit_tick_labels`)."""
+    from ._common import fit_tick_labels
+
+    categories = list(dict.fromkeys(part["x"]))
+    at = {category: k for k, category in enumerate(categories)}
+    spread = min(0.5, 0.06 * len(levels))
+    offsets = np.linspace(-spread / 2, spread / 2, len(levels)) if len(levels) > 1 else [0.0]
+    for level, colour, offset in zip(levels, colours, offsets, strict=True):
+        dots = part[part["level"] == level]
+        panel.plot([at[x] + offset for x in dots["x"]], dots["prediction"].to_numpy(),
+                   linestyle="none", marker="o", markersize=4, color=colour, label=str(level))
+    xs, median = median_curve(importance, part, name, output)
+    panel.plot([at[x] for x in xs], median, linestyle="none", marker="D", markersize=6,
+               color="black", label=MEDIAN_LABEL)
+    panel.set_xticks(range(len(categories)), [str(c) for c in categories])
+    panel.set_xlim(-0.5, len(categories) - 0.5)
+    panel.set_title(str(name))
+    panel.set_xlabel(f"{name} (category)")
+    fit_tick_labels(panel, "x")
+
+
+def _legend_entries(axes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """The legend's handles and labels: the lines of a panel of a numeric variable (a line
+    per level), else the markers of a categorical one."""
+    for panel in axes:
+        handles, entries = panel.get_legend_handles_labels()
+        if any(handle.get_linestyle() != "None" for handle in handles):
+            return handles, entries
+    return axes[0].get_legend_handles_labels()
+
+
+def _ylabel(importance: Importance, name: str, output: Any, several: bool) -> str:
+    """The y label of the profiles: ``"P(<class>)"`` for a classifier's probability of a named
+    class (``"probability"`` for an unnamed one), else what the prediction is, with the
+    output's name where there are several."""
+    read = prediction_label(importance)
+    explained = importance.details.get("explained")
+    if read == "prediction" and isinstance(explained, str) and "probabilit" in explained:
+        return "probability" if name == f"output {output}" else f"P({name})"
+    return read + (f" ({name})" if several else "")
