@@ -512,8 +512,36 @@ def test_a_clone_with_other_parameters_is_tested_against_a_clone_trained_like_th
     pd.testing.assert_series_equal(test.scores, observed.scores)
     settings = test.details["test_settings"]
     assert settings["fit"]["altered"] == ["max_iter"]
-    assert settings["observed"].startswith("a clone of MLPRegressor with max_iter changed")
+    assert settings["observed"].startswith(
+        "a clone of MLPRegressor with max_iter set to 3 (the given model's: 50), refitted")
     assert settings["observed_seed"] == seed
+
+
+def test_a_refitted_pipeline_names_the_changed_parameter_not_its_steps():
+    """A Pipeline's ``steps`` hold the changed MLP, so they differ too; only the parameter
+    itself is named, with both values."""
+    import dataclasses
+
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(4,),
+                                                             max_iter=50, random_state=0))
+        model.fit(X, y)
+        fit = varimp.refit.resolve_fit(model, None, X, y)[0]
+        short = dataclasses.replace(fit, estimator=clone(model).set_params(
+            mlpregressor__max_iter=3))
+        test = varimp.randomization_test(model, X, y, method="permutation", fit=short,
+                                         n_permutations=2, random_state=0)
+    settings = test.details["test_settings"]
+    assert settings["fit"]["altered"] == ["mlpregressor__max_iter"]
+    assert "mlpregressor__max_iter set to 3 (the given model's: 50)" in settings["observed"]
+    assert "steps" not in settings["observed"]
 
 
 # -- networks rebuilt as the model is read; members with their own rows and seeds ---------------

@@ -284,10 +284,20 @@ def _altered_clone(fit: SklearnRefit, model: object) -> dict[str, Any]:
     given = adapt(model).model
     ours = fit.estimator.get_params(deep=True)
     theirs = given.get_params(deep=True) if hasattr(given, "get_params") else {}
-    description["altered"] = sorted(name for name, value in ours.items()
-                                    if name in theirs and not hasattr(value, "get_params")
-                                    and repr(theirs[name]) != repr(value))
+    altered = sorted(name for name, value in ours.items() if name in theirs
+                     and not _holds_estimator(value) and repr(theirs[name]) != repr(value))
+    description["altered"] = altered
+    description["altered_values"] = {name: {"given": repr(theirs[name]), "refit": repr(ours[name])}
+                                     for name in altered}
     return description
+
+
+def _holds_estimator(value: object) -> bool:
+    """Whether a parameter is an estimator or holds one (a Pipeline's ``steps``): such a value
+    differs whenever a parameter inside it does, which is named on its own."""
+    if hasattr(value, "get_params"):
+        return True
+    return isinstance(value, (list, tuple)) and any(map(_holds_estimator, value))
 
 
 # -- rebuilt networks -----------------------------------------------------------------------------

@@ -58,7 +58,7 @@ PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size"
                   "backend", "ci_level", "n_bootstrap")
 #: Options of the command line that retrain the model for every method.
 RETRAINED = ("randomization", "ensemble")
-#: The significance level of the report's first star (``*``: p < 0.05), the plots' weakest.
+#: The significance level of the report's first star (``*``: p <= 0.05), the plots' weakest.
 FIRST_STAR = max(threshold for threshold, _ in STARS)
 
 

@@ -209,13 +209,22 @@ def randomization_test(
     return observed
 
 
+def _altered_words(how: dict[str, Any]) -> str:
+    """``max_iter`` set to 300 (the given model's: 200), and so on, for a clone refitted with
+    other parameters than the given model's."""
+    values = how.get("altered_values", {})
+    return ", ".join(f"{name} set to {values[name]['refit']} (the given model's: "
+                     f"{values[name]['given']})" if name in values else f"{name} changed"
+                     for name in how["altered"])
+
+
 def _observed_settings(refits: _Refits, n_tasks: int) -> dict[str, Any]:
     """Which network the observed importance of a randomization test comes from, in words."""
     if refits.trains_observed:
         how = refits.fit_description
         network = (f"a {how['architecture']} network rebuilt and trained by {how['trainer']}"
                    if how["how"] == "rebuilt" else f"a clone of {how['estimator']} with "
-                   f"{', '.join(how['altered'])} changed, refitted")
+                   f"{_altered_words(how)}, refitted")
         return {"observed": f"{network} on the true targets, as every null network (the "
                             "given model's own training is not theirs; its scores are "
                             "details['given_model'])",
