@@ -1112,3 +1112,21 @@ def test_a_callable_returning_a_tensor_that_requires_grad_is_read_as_numbers():
     pad = varimp.partial_derivatives(as_tensor, X)
     expected = len(X) * net.weight.detach().numpy().ravel() ** 2
     np.testing.assert_allclose(pad.scores.to_numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_finite_differences_of_a_half_precision_callable_are_refused(dtype):
+    """float16 / bfloat16 outputs are coarser than the finite-difference step: the derivatives
+    would be rounding noise, so partial derivatives refuse with the way out; the
+    perturbation-type methods still read such a function (as float32 values)."""
+    net = nn.Linear(3, 1).to(dtype)
+    X = np.random.default_rng(0).normal(size=(30, 3))
+
+    def half(data):
+        with torch.no_grad():
+            return net(torch.as_tensor(data, dtype=dtype))
+
+    with pytest.raises(varimp.InputError, match=r"returns (b?float16) predictions, too coarse "
+                                                r"for derivatives by finite differences"):
+        varimp.partial_derivatives(half, X)
+    assert np.isfinite(varimp.perturbation(half, X, random_state=0).scores).all()

@@ -447,3 +447,9 @@ def test_a_scaled_one_hot_group_is_read_as_numeric_with_one_warning_naming_it():
         assert varimp.connection_weights(net, X, groups=groups).scores["colour"] == \
             pytest.approx(3.0 - -3.0)  # the 0/1 block: its categories' contrast
         varimp.connection_weights(net, scaled, groups={"xr": ["x", "red"]})  # numeric group
+    # no mark of a scaled block: one member, a constant member, too few rows for the pattern
+    codes = np.array([1.0, 2.0] * 5)
+    assert varimp.validation.scaled_one_hot(codes[:, None]) is None
+    assert varimp.validation.scaled_one_hot(np.c_[codes, np.full(10, 3.0)]) is None
+    assert varimp.validation.scaled_one_hot(np.array([[20.1, 0.4], [13.5, 0.9]])) is None
+    assert varimp.validation.scaled_one_hot(scaled[["red", "blue"]].to_numpy()) is not None

@@ -363,3 +363,30 @@ def test_an_estimator_without_random_state_is_fitted_with_the_global_generators_
     assert fitted.offset_ == np.mean(Y_TAB) + np.random.RandomState(7).normal()
     after = np.random.get_state()  # noqa: NPY002
     assert np.array_equal(after[1], state[1]) and after[2] == state[2]
+
+
+def test_a_keras_normalization_before_a_recurrent_layer_is_not_rebuilt_without_it():
+    """A Normalization layer is read into the weights, but varimp.train_recurrent trains on raw
+    inputs: the rebuild is refused with the reason (compare() then skips the stepwise methods),
+    while a dense network is rebuilt, since varimp.train_mlp standardises its inputs itself."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4, 3)) * np.array([1.0, 100.0, 0.01])
+    y = X[:, -1, 0] + X[:, -1, 1] / 100.0
+    norm = keras.layers.Normalization(axis=-1)
+    norm.adapt(X.reshape(-1, 3))
+    recurrent = keras.Sequential([keras.Input((4, 3)), norm, keras.layers.LSTM(4),
+                                  keras.layers.Dense(1)])
+    reason = varimp.refit.refit_refusal(recurrent, X, y)
+    assert reason is not None and "Normalization layer(s) ['" in reason
+    assert "train_recurrent trains on the inputs as given" in reason
+    skipped = varimp.compare(recurrent, X, y, methods=None, random_state=0,
+                             progress=False).skipped
+    assert set(skipped) >= {"forward_stepwise", "backward_stepwise"}
+    flat = X[:, -1]
+    dense_norm = keras.layers.Normalization(axis=-1)
+    dense_norm.adapt(flat)
+    dense = keras.Sequential([keras.Input((3,)), dense_norm, keras.layers.Dense(4, "tanh"),
+                              keras.layers.Dense(1)])
+    assert varimp.refit.refit_refusal(dense, flat, y) is None

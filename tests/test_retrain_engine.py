@@ -621,9 +621,10 @@ def test_a_fit_the_dask_workers_cannot_import_is_named_with_the_note_on_importab
         RetrainEngine(functools.partial(module.mean_fit), X, y, backend="dask").run(
             TASKS[:1], keep)
     message = str(caught.value)
-    assert message.startswith("the Dask workers could not load fit=mean_fit (module "
-                              "'fits_only_here'): ModuleNotFoundError(\"No module named "
-                              "'fits_only_here'\")")
+    assert message.startswith("the Dask workers could not load what a fit needs, "
+                              "fit=mean_fit (module 'fits_only_here') and the objects sent "
+                              "with it (the model, a scoring=, the data): "
+                              "ModuleNotFoundError(\"No module named 'fits_only_here'\")")
     assert message.endswith(f"see {IMPORTABLE_NOTE}")
     assert "docs/parallel.md, 'A cluster of several machines'" in IMPORTABLE_NOTE
     with client.as_current():

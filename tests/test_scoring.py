@@ -776,7 +776,12 @@ def test_y_of_one_value_per_sample_for_a_model_predicting_every_step_says_what_y
     result = varimp.permutation(per_step, Xs, Xs[:, :, 0] * 2.0, output_step=4,
                                 random_state=0, by_time=False)
     assert result.scores["x2"] == 0.0
-    with pytest.raises(InputError, match=r"received shape \(30,\); output_step= then picks the "
-                                         r"step that is scored$"):
+    with pytest.raises(InputError, match=r"one class label per sample and step: shape \(n, 6\), "
+                                         r"or one-hot \(n, 6, 2\); received shape \(30,\); "
+                                         r"output_step= then picks the step that is scored$"):
         varimp.permutation(per_step, Xs, (Xs[:, 4, 0] > 0).astype(int), output_step=4,
                            output_kind="logits", random_state=0)
+    with pytest.raises(InputError) as info:  # (n, outputs) is no shape for a per-step model
+        varimp.permutation(per_step, Xs, np.c_[Xs[:, 4, 0], Xs[:, 4, 0]], random_state=0)
+    assert str(info.value) == ("y must match the model's predictions of shape (n, steps, "
+                               "outputs) = (30, 6, 1): (n, 6); received y of shape (30, 2)")

@@ -570,6 +570,9 @@ def test_declared_logits_are_centred_unless_y_is_multi_hot_and_a_sigmoid_is_not(
     assert as_values.details["centred_classes"] is False
     declared = varimp.importance(logits, X, method="connection_weights", output_kind="logits")
     np.testing.assert_allclose(declared.details["per_output"].to_numpy(), centred, rtol=1e-12)
+    direct = varimp.connection_weights(logits, X, output_kind="logits")  # the method takes it
+    np.testing.assert_allclose(direct.details["per_output"].to_numpy(), centred, rtol=1e-12)
+    assert varimp.garson(logits, X, output_kind="logits").details["centred_classes"] is True
     labels = rng.integers(0, 3, size=30)
     with_labels = varimp.importance(logits, X, labels, method="connection_weights",
                                     output_kind="logits")

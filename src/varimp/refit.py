@@ -68,7 +68,8 @@ SEED_GLOBAL = ("each fit's seed set in the global generators (Python random, num
                "torch) before the fit and restored after it: the fit takes no random_state "
                "(reproducible on processes, not with threads sharing those generators)")
 _ASK = ("pass fit=, a callable fit(X, y) -> model (optionally taking random_state), e.g. "
-        "functools.partial(varimp.train_mlp, hidden=(8,))")
+        "functools.partial(varimp.train_mlp, hidden=(8,)) for tables or "
+        "functools.partial(varimp.train_recurrent, cell='gru') for sequences")
 
 
 class CannotRefit(InputError):
@@ -365,6 +366,13 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) ->
     if not all(isinstance(layer, Dense | Recurrent) for layer in layers):
         raise CannotRefit(f"varimp rebuilds chains of dense and recurrent layers only; "
                           f"{type(adapter.model).__name__} flattens its input")
+    normalization = adapter.input_normalization()
+    if normalization and any(isinstance(layer, Recurrent) for layer in layers):
+        raise CannotRefit(f"{type(adapter.model).__name__} standardises its inputs in the "
+                          f"Normalization layer(s) {normalization}, which varimp reads into "
+                          "the weights but cannot rebuild: varimp.train_recurrent trains on "
+                          "the inputs as given, so a rebuilt network would learn from raw "
+                          "units. Pass fit= (a function that builds and trains your network)")
     kind = adapter.output_kind
     last = layers[-1]
     n_outputs = last.n_out

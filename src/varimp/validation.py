@@ -278,12 +278,16 @@ def scaled_one_hot(block: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     (:func:`one_hot_codes`) would be one with each member's higher value read as 1 and its
     lower as 0: every member holds at most two values, some value is not 0 or 1, and at most
     one member per row is at its higher value. That is the mark of a one-hot block that was
-    standardised (a ``StandardScaler`` over its columns). None for any other block."""
+    standardised (a ``StandardScaler`` over its columns). None for any other block, and for
+    blocks where it is no mark: one member (nothing can cancel), a constant member, or fewer
+    than ``2 m + 1`` rows for ``m`` members (any numeric columns of two rows hold two values).
+    """
     flat = block.reshape(-1, block.shape[-1])
-    if flat.shape[0] == 0 or one_hot_codes(flat) is not None:
+    members = flat.shape[1]
+    if members < 2 or flat.shape[0] <= 2 * members or one_hot_codes(flat) is not None:
         return None
     low, high = flat.min(axis=0), flat.max(axis=0)
-    two_valued = np.all((flat == low) | (flat == high)) and np.any(high > low)
+    two_valued = np.all((flat == low) | (flat == high)) and np.all(high > low)
     if not two_valued or one_hot_codes((flat == high) & (high > low)) is None:
         return None
     return low, high

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from ..errors import InputError
 from .base import Adapter, _is_torch_tensor, float64_array
 
 
@@ -14,3 +17,19 @@ class CallableAdapter(Adapter):
         out = self.model(X.copy())
         # a torch tensor (perhaps on a GPU, perhaps requiring grad) is read by its own methods
         return float64_array(out) if _is_torch_tensor(out) else np.asarray(out)
+
+    def gradient(
+        self, X: np.ndarray, output: int, step: int | None = None, batch_size: int | None = None,
+        on_rows: Callable[[float], object] | None = None,
+    ) -> np.ndarray:
+        """Central finite differences (:meth:`Adapter.gradient`), refused for a function that
+        returns half-precision values (float16, bfloat16): their resolution (1e-3 and 8e-3
+        relative) is coarser than the step, so the differences would be rounding noise."""
+        out = self.model(np.asarray(X, dtype=np.float64)[:1].copy())
+        dtype = str(getattr(out, "dtype", ""))
+        if dtype.rsplit(".", 1)[-1] in ("float16", "bfloat16", "half"):
+            raise InputError(f"the function returns {dtype.rsplit('.', 1)[-1]} predictions, too "
+                             "coarse for derivatives by finite differences (steps of 1e-4 "
+                             "relative): return float32 or float64 from it, or give the torch "
+                             "module itself (exact derivatives by autograd)")
+        return super().gradient(X, output, step, batch_size, on_rows)

@@ -47,6 +47,12 @@ def _keras_layers(model: Any) -> list[Any]:
     return layers
 
 
+def keras_normalization(model: Any) -> list[str]:
+    """The names of a Keras model's ``Normalization`` layers."""
+    return [layer.name for layer in _keras_layers(model)
+            if type(layer).__name__ == "Normalization"]
+
+
 def keras_not_carried(model: Any) -> list[str]:
     """What a rebuild leaves out of a Keras network, one phrase per layer and feature."""
     return [text for layer in _keras_layers(model) for text in _layer_not_carried(layer)]

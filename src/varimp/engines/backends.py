@@ -176,10 +176,12 @@ def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:
         text = str(exc) or type(exc).__name__
         if any(word in text for word in ("ModuleNotFoundError", "ImportError",
                                          "No module named", "Can't get attribute")):
-            raise ModelError(f"the Dask workers could not load fit={name} (module "
-                             f"{module!r}): {text}. Make that module importable on every "
-                             f"worker (installed, or on the workers' PYTHONPATH), or define the "
-                             f"fit in your script; see {IMPORTABLE_NOTE}") from exc
+            raise ModelError(f"the Dask workers could not load what a fit needs, fit={name} "
+                             f"(module {module!r}) and the objects sent with it (the model, a "
+                             f"scoring=, the data): {text}. Make the module named there "
+                             f"importable on every worker (installed, or on the workers' "
+                             f"PYTHONPATH), or define it in your script; see "
+                             f"{IMPORTABLE_NOTE}") from exc
         raise ModelError(f"sending fit={name} (module {module!r}) and the data to the Dask "
                          f"workers failed: {text}") from exc
 

@@ -138,12 +138,15 @@ def linear_path(
 
 
 def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
-             n_timesteps: int | None) -> tuple[Network, int, dict, Any, dict, bool]:
+             n_timesteps: int | None, output_kind: str | None = None
+             ) -> tuple[Network, int, dict, Any, dict, bool]:
     """The network, the number of steps, the variables, the output names (the model's, else
     the columns of a DataFrame ``y``), the categories of every one-hot group (read from X;
     none without X), and whether the network's class weights were centred (the classes of one
     softmax, :func:`softmax_classes`): the one network reading of both methods."""
     adapter = adapt(model)
+    if output_kind is not None:
+        adapter = adapter.configure(output_kind=output_kind)
     network = adapter.network()
     data = None
     blocks: dict[str, np.ndarray] = {}
@@ -259,7 +262,7 @@ def _category_contrast(products: np.ndarray, categories: np.ndarray
 def connection_weights(
     model: object, X: object = None, y: object = None, *, feature_names: Any = None,
     output: Any = None, output_step: int | None = None, groups: Any = None,
-    n_timesteps: int | None = None,
+    n_timesteps: int | None = None, output_kind: str | None = None,
 ) -> Importance:
     """Connection weights (Olden & Jackson 2002): the summed products of raw weights.
 
@@ -305,6 +308,10 @@ def connection_weights(
         all predicted steps).
     n_timesteps : int, optional
         Sequence length when X is not given.
+    output_kind : {"regression", "probability", "logits"}, optional
+        What the outputs are, when the model does not say (:func:`varimp.importance`):
+        ``"logits"`` of several classes reads them as the classes of one softmax, whose
+        weights are centred over the classes.
 
     Returns
     -------
@@ -326,7 +333,7 @@ def connection_weights(
     Journal of Statistical Software 85(11), 1-20.
     """
     network, steps, variables, names_out, blocks, centred = _resolve(
-        model, X, y, feature_names, groups, n_timesteps)
+        model, X, y, feature_names, groups, n_timesteps, output_kind)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
     return _result("connection_weights", path, network, variables, outputs, names_out,
@@ -337,7 +344,7 @@ def connection_weights(
 def garson(
     model: object, X: object = None, y: object = None, *, variant: str = "garson",
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
-    groups: Any = None, n_timesteps: int | None = None,
+    groups: Any = None, n_timesteps: int | None = None, output_kind: str | None = None,
 ) -> Importance:
     """Garson's algorithm (Garson 1991; Goh 1995): relative shares of absolute weights.
 
@@ -363,7 +370,7 @@ def garson(
         (1991) equation is often restated; varimp's default before): each hidden unit's
         shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
         ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
-    model, X, y, feature_names, groups, output_step, n_timesteps
+    model, X, y, feature_names, groups, output_step, n_timesteps, output_kind
         As for :func:`connection_weights`; the common options are documented in one place,
         :func:`varimp.importance`.
     output : int, str, list of them, or None
@@ -401,7 +408,7 @@ def garson(
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
     network, steps, variables, names_out, _, centred = _resolve(
-        model, X, y, feature_names, groups, n_timesteps)
+        model, X, y, feature_names, groups, n_timesteps, output_kind)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
     return _result("garson", path, network, variables, outputs, names_out, True,

@@ -224,9 +224,10 @@ def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: obj
                          f"(shape {y.shape}): y needs the targets of every predicted step, "
                          f"shape {want}; output_step= then picks the step that is scored (and "
                          f"explained)")
+    accepted = (f"(n, {steps})" + (f" or (n, {steps}, {outputs})" if outputs > 1 else "")
+                if steps > 1 else f"(n,) or (n, {outputs})" if outputs > 1 else "(n,) or (n, 1)")
     raise InputError(f"y must match the model's predictions of shape (n, steps, outputs) = "
-                     f"{shape}: (n,), (n, steps), (n, outputs) or (n, steps, outputs); received "
-                     f"y of shape {y.shape}")
+                     f"{shape}: {accepted}; received y of shape {y.shape}")
 
 
 def _class_indices(y: np.ndarray, n: int, steps: int, outputs: int, labels: tuple
@@ -241,11 +242,11 @@ def _class_indices(y: np.ndarray, n: int, steps: int, outputs: int, labels: tupl
         y = y[:, 0]
     if not ((y.ndim == 1 and steps == 1) or (y.ndim == 2 and y.shape[1] == steps)):
         picks = "; output_step= then picks the step that is scored" if steps > 1 else ""
+        shapes = f"(n, {steps})" if steps > 1 else "(n,) or (n, 1)"
         raise InputError(f"y for a classifier predicting {steps} step(s) must hold one class label "
-                         f"per sample{' and step' if steps > 1 else ''}: shape (n,)"
-                         f"{' or (n, steps)' if steps > 1 else ' or (n, 1)'}, or one-hot "
-                         f"(n, {'steps, ' if steps > 1 else ''}{n_classes}); received shape "
-                         f"{y.shape}{picks}")
+                         f"per sample{' and step' if steps > 1 else ''}: shape {shapes}, or "
+                         f"one-hot (n, {f'{steps}, ' if steps > 1 else ''}{n_classes}); received "
+                         f"shape {y.shape}{picks}")
     index = {label: i for i, label in enumerate(labels)}
     flat = y.reshape(-1).tolist()
     unknown = sorted({str(v) for v in flat if _key(v) not in index})
