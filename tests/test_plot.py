@@ -987,3 +987,112 @@ def test_a_bar_charts_axis_label_stays_within_its_axes_in_a_small_subplot():
     assert extent.y0 >= box.y0 - 1 and extent.y1 <= box.y1 + 1
     assert extent.y0 >= 0 and extent.y1 <= figure.bbox.height
     assert " ".join(label.get_text().split()) == "increase in mean squared error"
+
+
+def _legend_rows(legend):
+    """Every entry of a drawn legend: its text and the artists drawn as its key."""
+    legend.figure.canvas.draw()
+    rows = []
+    for column in legend._legend_handle_box.get_children():
+        for row in column.get_children():
+            key, text = row.get_children()
+            rows.append((text.get_children()[0].get_text(), key.get_children()))
+    return rows
+
+
+def test_a_categorical_median_shows_the_dot_under_it_and_the_legend_draws_its_marks():
+    """A figure with a numeric and a categorical panel: the categorical median is a hollow
+    diamond under the level dots (the middle level's dot, at the same position, shows inside
+    it), and the legend's median entry draws both marks the panels use, the dashed line and the
+    diamond; each level's entry its line and its dot."""
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=90)})
+    kind = rng.integers(0, 3, 90)
+    for k in range(3):
+        X[f"kind_{k}"] = (kind == k).astype(float)
+    y = X["a"] + kind
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=300, random_state=0).fit(X, y)
+    result = varimp.profile(model, X, groups={"kind": ["kind_0", "kind_1", "kind_2"]}, steps=4)
+    figure = result.plot()
+    panel = figure.axes[1]
+    *dots, median = panel.lines
+    assert median.get_marker() == "D" and median.get_markerfacecolor() == "none"
+    assert all(dot.get_marker() == "o" and dot.get_zorder() > median.get_zorder()
+               for dot in dots)
+    middle = dots[len(dots) // 2]  # Lek's five levels: the third is drawn at the category
+    np.testing.assert_allclose(middle.get_xdata(), median.get_xdata())
+    rows = _legend_rows(figure.legends[0])
+    levels = list(dict.fromkeys(result.details["curves"]["level"]))
+    assert [text for text, _ in rows] == [str(level) for level in levels] + [plot.MEDIAN_LABEL]
+    for text, keys in rows:
+        lines = [key for key in keys if key.get_linestyle() != "None"]
+        marks = [key.get_marker() for key in keys if key.get_marker() not in (None, "None", "")]
+        if text == plot.MEDIAN_LABEL:
+            assert [line.get_linestyle() for line in lines] == ["--"] and "D" in marks
+        else:
+            assert len(lines) == 1 and "o" in marks
+
+
+def test_a_profile_of_several_outputs_says_which_it_draws_and_how_the_score_combines_them():
+    """A three-class softmax network: the figure draws one class's curves and its title says
+    which, and that the scores are the mean over the three outputs, as they are (the mean of
+    the ranges of the drawn median curves of every class)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2)), columns=["a", "b"])
+    net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3),
+                              torch.nn.Softmax(dim=1))
+    result = varimp.profile(net, X, classes=["fir", "oak", "pine"])
+    ranges = {}
+    for name in ("fir", "oak", "pine"):
+        figure = result.plot(output=name)
+        assert figure.get_suptitle() == (f"curves of {name}, one of 3 outputs (fir, oak, pine);"
+                                         "\nthe scores are the mean over all 3 outputs")
+        ranges[name] = [np.ptp(ax.lines[-1].get_ydata()) for ax in figure.axes]
+    np.testing.assert_allclose(np.mean(list(ranges.values()), axis=0), result.scores, rtol=1e-9)
+    assert result.plot().get_suptitle().startswith("curves of fir,")  # the first by default
+    _, axes = plt.subplots(1, 2)
+    assert result.plot(ax=axes, output="oak").get_suptitle() == ""  # the user's figure
+    assert axes[0].get_ylabel() == "P(oak)"  # names the output there
+    single = varimp.profile(lambda Z: Z @ [1.0, 2.0], X.to_numpy())
+    assert single.plot().get_suptitle() == ""
+    other = Importance("profile", pd.Series([1.0, 2.0], index=["x1", "x2"]), details={
+        "curves": _curves(), "outputs": [0, 1],
+        "per_output": pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], index=["x1", "x2"],
+                                   columns=["fir", "oak"])})  # scores not the mean (1.5, 3.5)
+    assert other.plot().get_suptitle() == ("curves of fir, one of 2 outputs (fir, oak);\n"
+                                           "each output's score is in details['per_output']")
+
+
+def test_a_bar_chart_of_a_test_on_a_rebuilt_network_says_it_is_not_the_given_model():
+    """randomization_test with fit=None on a PyTorch network scores a network varimp rebuilt
+    and trained as the null networks (details["test_settings"]["fit"]["how"] == "rebuilt"):
+    the bar chart's title says so, inside the figure; a refitted clone is named as one, and a
+    result on the given model keeps the method's name alone."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    result = varimp.randomization_test(net, X, X @ [1.0, 0.5, 0.0],
+                                       method="connection_weights", n_permutations=4,
+                                       random_state=0)
+    assert result.details["test_settings"]["fit"]["how"] == "rebuilt"
+    ax = result.plot(kind="bar")
+    title = ax.get_title()
+    assert title.startswith("connection_weights\n") and " ".join(title.split()) == (
+        "connection_weights (a rebuilt network, trained as the null networks; not the given "
+        "model)")
+    ax.figure.canvas.draw()
+    box = ax.title.get_window_extent(ax.figure.canvas.get_renderer())
+    assert ax.figure.bbox.contains(box.x0, box.y0) and ax.figure.bbox.contains(box.x1, box.y1)
+    clone = _result(details={"given_model": result.scores, "test_settings": {
+        "fit": {"how": "clone"}}}, by_time=pd.DataFrame(np.ones((3, 4)),
+                                                        columns=["a", "b", "c", "d"]))
+    for kind in ("bar", "heatmap"):
+        assert " ".join(clone.plot(kind=kind).get_title().split()) == (
+            "perturbation (a refitted clone, trained as the null networks; not the given model)")
+    assert varimp.importance(net, X, method="connection_weights").plot(
+        kind="bar").get_title() == "connection_weights"

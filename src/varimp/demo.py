@@ -15,9 +15,11 @@ Every method of :func:`varimp.available_methods` runs on both models; a method t
 apply is reported as skipped with its reason. The LSTM's scores are compared as ratios
 ``|x1| / |x3|`` and ``|x2| / |x3|``, except where x3's score is an increase in error at or
 below zero (x3 harmless): that is no magnitude to divide by, shown as ``n/a (x3 <= 0)``. The
-demo's forward and backward stepwise refits are far smaller than the reference training (the
-importance sequences, a few epochs), and the demo says so: their scores show how the methods
-are called, not how important the inputs are. Plots (PNG, with the MLP's neural interpretation
+forward and backward stepwise methods retrain the MLP as it was trained (its epochs, on the
+training rows of the held-out split), but the LSTM far less than the reference training (the
+importance sequences, a few epochs); the demo says which, read from the results
+(:func:`stepwise_note`): the LSTM's stepwise scores show how the methods are called, not how
+important the inputs are. Plots (PNG, with the MLP's neural interpretation
 diagram ``mlp_network.png``), a text report and every result as JSON are written to the output
 directory, and everything in one self-contained ``report.html`` (:mod:`varimp.report`).
 """
@@ -47,25 +49,16 @@ from .train import torch_threads, train_mlp, train_recurrent
 #: The published result of the reference experiment (RMS change of the predictions).
 PUBLISHED = {"x1": 0.1162, "x2": 0.1185, "x3": 0.0077}
 REPORT = "report.txt"
-def stepwise_caveat(settings: Settings, result: Importance | None) -> str:
-    """What the demo says of the LSTM's forward and backward stepwise scores: their refits
-    (on the training rows of ``result``'s held-out split) are far smaller than the reference
-    training, so the scores are not to be trusted; "" where the methods did not run."""
-    if result is None:
-        return ""
-    rows = len(result.details["held_out"]["train_rows"][0])
-    return (f"forward_stepwise and backward_stepwise retrain the LSTM on {rows} of the "
-            f"{settings.importance_sequences} importance sequences for "
-            f"{settings.refit_epochs} epochs (the reference network saw "
-            f"{settings.lstm_sequences} sequences): too little to learn the task, so their "
-            "scores here are mostly noise and show how the methods are called, not how "
-            "important x1, x2 and x3 are.")
 HTML_REPORT = "report.html"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes of the demo; ``QUICK`` runs in seconds (used by the tests), ``FULL`` as published."""
+    """Sizes of the demo; ``QUICK`` runs in seconds (used by the tests), ``FULL`` as published.
+
+    The MLP's stepwise refits are trained as the MLP is (``mlp_epochs``); ``refit_epochs`` are
+    the epochs of the LSTM's, far fewer than the reference training.
+    """
 
     mlp_samples: int
     mlp_epochs: int
@@ -166,7 +159,8 @@ def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
     fit = partial(train_mlp, hidden=(8,), epochs=settings.mlp_epochs, random_state=0)
     model = fit(X, y)
     report(f"  trained a 5-8-1 tanh MLP in {_clock(start)}; R^2 = {_r2(model, X, y):.3f}")
-    refit = partial(train_mlp, hidden=(8,), epochs=settings.refit_epochs, random_state=0)
+    # the stepwise refits are trained as the model: fewer epochs leave them too poor to rank
+    refit = partial(train_mlp, hidden=(8,), epochs=settings.mlp_epochs, random_state=0)
     options = {"*": {"random_state": 0, "progress": False, "fit": refit},
                "perturbation": {"n_repeats": settings.n_repeats},
                "permutation": {"n_repeats": settings.n_repeats}}
@@ -176,6 +170,11 @@ def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
     report("\n  similarity to the true ranking (Spearman correlation of each method's ranks "
            "with the ranks of |effect|):")
     report.table(similarity)
+    note = stepwise_note(comparison.results, network="MLP", unit="rows",
+                         pool=f"{len(X)} rows", model_rows=len(X),
+                         model_epochs=settings.mlp_epochs, inputs="x1 to x5")
+    if note:
+        report(f"\n  {note}")
     facts = {"model": f"PyTorch MLP 5-8-1, tanh hidden units, {settings.mlp_epochs} epochs "
                       "(varimp.train_mlp, seed 0)",
              "fit": f"R^2 = {_r2(model, X, y):.3f} on the training data",
@@ -184,7 +183,8 @@ def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
                      "y = X @ (0.8, 0.6, 0.4, 0.2, 0) + N(0, 0.5^2) noise (seed 0)",
              "true effects": _listing(truth),
              "similarity to the truth": _listing(similarity, "Spearman correlation with the "
-                                                 "true ranking: ")}
+                                                 "true ranking: "),
+             **({"stepwise methods": note} if note else {})}
     return {"results": comparison.results, "comparison": comparison, "similarity": similarity,
             "model": model, "facts": facts}
 
@@ -226,7 +226,9 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
            f"{PUBLISHED['x2'] / PUBLISHED['x3']:.1f}); an increase in error of x3 at or below "
            "zero (x3 harmless) has no ratio:")
     report.table(ratios.map(_shown_ratio))
-    caveat = stepwise_caveat(settings, results.get("forward_stepwise"))
+    caveat = stepwise_note(results, network="LSTM", unit="sequences",
+                           pool=f"{len(X_imp)} importance sequences", model_rows=len(X),
+                           model_epochs=settings.lstm_epochs, inputs="x1, x2 and x3")
     if caveat:
         report(f"\n  {caveat}")
     facts = {"model": "PyTorch LSTM(10, relu) -> LSTM(5, relu) -> LSTM(1, sigmoid), one "
@@ -242,6 +244,33 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
              **({"stepwise methods": caveat} if caveat else {})}
     return {"results": results, "comparison": comparison, "ratios": ratios, "accuracy": accuracy,
             "train_seconds": train_time, "model": model, "facts": facts}
+
+
+def stepwise_note(results: dict[str, Importance], *, network: str, unit: str, pool: str,
+                  model_rows: int, model_epochs: int, inputs: str) -> str:
+    """What the demo says of the forward and backward stepwise scores, read from the forward
+    result: how many rows (``unit``) of ``pool`` each refit trains on (the training rows of
+    its held-out split) and for how many epochs (its ``fit``'s ``epochs``), against the
+    model's own training (``model_rows`` for ``model_epochs``). Refits that see under half as
+    many rows x epochs as the model are too small to learn the task: their scores are said to
+    be mostly noise. "" where the methods did not run."""
+    result = results.get("forward_stepwise")
+    if result is None:
+        return ""
+    rows = len(result.details["held_out"]["train_rows"][0])
+    fit = result.details["settings"]["fit"]
+    epochs = getattr(fit, "keywords", {}).get("epochs")
+    if epochs is None:
+        return ""
+    text = (f"forward_stepwise and backward_stepwise retrain the {network} on {rows} of the "
+            f"{pool} for {epochs} epochs")
+    if rows * epochs >= 0.5 * model_rows * model_epochs:
+        return (f"{text}, a training like the {network}'s own ({model_rows} {unit}, "
+                f"{model_epochs} epochs): their scores say how much the retrained networks "
+                f"need {inputs}, and can be set against the true effects.")
+    return (f"{text} (the {network} itself saw {model_rows} {unit} for {model_epochs} "
+            "epochs): too little to learn the task, so their scores here are mostly noise "
+            f"and show how the methods are called, not how important {inputs} are.")
 
 
 def _listing(values: pd.Series, prefix: str = "") -> str:
@@ -319,4 +348,4 @@ def write_html(path: Path, *, quick: bool, mlp: dict[str, Any], lstm: dict[str, 
 
 
 __all__ = ["FULL", "QUICK", "Settings", "lstm_case", "mlp_case", "run_demo", "run_methods",
-           "write_html"]
+           "stepwise_note", "write_html"]

@@ -337,7 +337,8 @@ def _method(name: str, result: Importance, anchor: str) -> str:
                            "the most recent).",
                 "profile": "Lek's profiles: the prediction as each variable sweeps its range, "
                            "the others held at fixed levels; the score is the range of the "
-                           "dashed median curve."}
+                           "median curve (dashed; a hollow diamond per category of a "
+                           "categorical variable)."}
     for kind in plot_kinds(result):
         parts.append(_figure(plot_importance(result, kind=kind), captions[kind],
                              f"{name} {kind}"))

@@ -98,6 +98,31 @@ def measure_label(importance: Importance) -> str:
     return label if read == "prediction" else f"{label} ({read})"
 
 
+def plot_title(importance: Importance) -> str:
+    """The title of a plot of one result: the method's name, and, where a randomization test
+    scored a network it trained rather than the given model (``details["given_model"]`` holds
+    the given model's own scores), which network that is, from ``details["test_settings"]``:
+    ``"permutation\n(a rebuilt network, trained as the null networks; not the given
+    model)"``, or a refitted clone."""
+    details = importance.details
+    if not isinstance(details.get("given_model"), pd.Series):
+        return importance.method
+    settings = details.get("test_settings")
+    fit = settings.get("fit") if isinstance(settings, dict) else None
+    how = fit.get("how") if isinstance(fit, dict) else None
+    network = {"rebuilt": "a rebuilt network", "clone": "a refitted clone"}.get(
+        how, "a refitted network")
+    return f"{importance.method}\n({network}, trained as the null networks; not the given model)"
+
+
+def set_title(ax: Any, importance: Importance) -> None:
+    """``ax``'s title :func:`plot_title`, wrapped to the axes' width as laid out now."""
+    title = plot_title(importance)
+    if title != importance.method:
+        title = wrap_to(title, label_size("axes.titlesize"), axes_inches(ax)[0])
+    ax.set_title(title)
+
+
 def prediction_label(importance: Importance) -> str:
     """What a prediction in the result is (``details["prediction"]``): ``"prediction"``, or
     e.g. ``"prediction summed over 10 steps"`` for a model that predicts every step."""

@@ -19,6 +19,7 @@ from ._common import (
     measure_label,
     name_rows,
     new_axes,
+    set_title,
     stars,
 )
 
@@ -65,7 +66,7 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
         ax.set_xticks(positions, names)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_ylabel(label)
-    ax.set_title(importance.method)
+    set_title(ax, importance)
     if importance.pvalues is not None:
         below, above = (0.0, 0.0) if err is None else np.atleast_2d(err)[[0, -1]]
         tips = np.where(scores < 0, scores - below, scores + above)

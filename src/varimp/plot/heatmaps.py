@@ -20,6 +20,7 @@ from ._common import (
     label_size,
     measure_label,
     new_axes,
+    set_title,
     text_width,
     wrap_to,
 )
@@ -69,7 +70,7 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
     ax.yaxis.set_major_locator(RowTicks(len(names), label_size("ytick.labelsize")))
     ax.yaxis.set_major_formatter(Names(names))
     ax.set_xlabel(label)
-    ax.set_title(importance.method)
+    set_title(ax, importance)
     colorbar(image, ax, measure_label(importance), grow=ours)
     return ax
 

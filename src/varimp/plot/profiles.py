@@ -114,22 +114,38 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
         first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
         panel.set_ylabel(ylabel if first_column or not ours else "")
     handles, entries = _legend_entries(axes)
+    # a key of several marks (a line and a dot) gets room for both, the dashes included
+    tuples = {"handler_map": {tuple: _tuple_handler()}, "handlelength":
+              3.5 if any(isinstance(handle, tuple) for handle in handles) else None}
     if ours:  # beside the panels, never over a curve
         figure.legend(handles, entries, title="others at", loc="outside right upper",
-                      fontsize="small")
+                      fontsize="small", **tuples)
+        note = outputs_note(importance, labels, output, outputs)
+        if note:
+            figure.suptitle(note, fontsize="medium")
     else:  # beside the last panel, or inside it where the user's figure has no room
-        legend_beside(axes[-1], handles, entries, title="others at", fontsize="small")
+        legend_beside(axes[-1], handles, entries, title="others at", fontsize="small",
+                      **tuples)
+    from ._common import fit_tick_labels, grow_to
+
+    upright = False
+    for panel, name in zip(axes, names, strict=True):  # once the legend took its room
+        if kinds.get(name) == "category":
+            fit_tick_labels(panel, "x")
+            upright = upright or panel.get_xticklabels()[0].get_rotation() == 90
+    if ours and upright:  # upright names take height from the panels: the figure grows
+        grow_to(axes[0], 2.0)
     return axes[0] if len(axes) == 1 else figure
 
 
 def _categories(panel: Any, importance: Importance, part: pd.DataFrame, name: str, output: Any,
                 levels: list[Any], colours: Any) -> None:
     """One categorical variable (a one-hot group) in ``panel``: each category a column of
-    markers, one per level (set a little apart), and the median a black diamond; no lines,
-    which would suggest an order the categories do not have. Category names that would overlap
-    are turned upright, then made smaller (:func:`~varimp.plot._common.fit_tick_labels`)."""
-    from ._common import fit_tick_labels
-
+    markers, one per level (set a little apart), and the median a hollow black diamond drawn
+    under them at the category's own position, so that a level's dot there (the middle level
+    of an odd number) shows inside it; no lines, which would suggest an order the categories
+    do not have. Category names that would overlap are turned upright, then made smaller
+    (:func:`~varimp.plot._common.fit_tick_labels`), once the whole figure is laid out."""
     categories = list(dict.fromkeys(part["x"]))
     at = {category: k for k, category in enumerate(categories)}
     spread = min(0.5, 0.06 * len(levels))
@@ -137,25 +153,62 @@ def _categories(panel: Any, importance: Importance, part: pd.DataFrame, name: st
     for level, colour, offset in zip(levels, colours, offsets, strict=True):
         dots = part[part["level"] == level]
         panel.plot([at[x] + offset for x in dots["x"]], dots["prediction"].to_numpy(),
-                   linestyle="none", marker="o", markersize=4, color=colour, label=str(level))
+                   linestyle="none", marker="o", markersize=4, color=colour, label=str(level),
+                   zorder=3)
     xs, median = median_curve(importance, part, name, output)
-    panel.plot([at[x] for x in xs], median, linestyle="none", marker="D", markersize=6,
-               color="black", label=MEDIAN_LABEL)
+    panel.plot([at[x] for x in xs], median, linestyle="none", marker="D", markersize=9,
+               markerfacecolor="none", markeredgecolor="black", markeredgewidth=1.5,
+               color="black", label=MEDIAN_LABEL, zorder=2)
     panel.set_xticks(range(len(categories)), [str(c) for c in categories])
     panel.set_xlim(-0.5, len(categories) - 0.5)
     panel.set_title(str(name))
     panel.set_xlabel(f"{name} (category)")
-    fit_tick_labels(panel, "x")
 
 
 def _legend_entries(axes: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """The legend's handles and labels: the lines of a panel of a numeric variable (a line
-    per level), else the markers of a categorical one."""
+    """The legend's handles and labels, one entry per level and one for the median, in the
+    marks the panels draw: the lines of a panel of a numeric variable (a line per level, the
+    median dashed), the markers of a categorical one (a dot per level, the median a hollow
+    diamond), and both side by side (a tuple of handles) where the figure has both kinds."""
+    kinds = {}
     for panel in axes:
         handles, entries = panel.get_legend_handles_labels()
-        if any(handle.get_linestyle() != "None" for handle in handles):
-            return handles, entries
-    return axes[0].get_legend_handles_labels()
+        numeric = any(handle.get_linestyle() != "None" for handle in handles)
+        kinds.setdefault(numeric, (handles, entries))
+    order = kinds.get(True, kinds.get(False))[1]
+    marks: dict[str, list[Any]] = {entry: [] for entry in order}
+    for numeric in (True, False):
+        for handle, entry in zip(*kinds.get(numeric, ([], [])), strict=True):
+            if entry in marks:
+                marks[entry].append(handle)
+    handles = [found[0] if len(found) == 1 else tuple(found) for found in marks.values()]
+    return handles, list(marks)
+
+
+def _tuple_handler() -> Any:
+    """Matplotlib's legend handler that draws a tuple of handles side by side."""
+    from matplotlib.legend_handler import HandlerTuple
+
+    return HandlerTuple(ndivide=None)
+
+
+def outputs_note(importance: Importance, labels: dict[Any, str], output: Any,
+                 outputs: Sequence[Any]) -> str:
+    """The title of a profile figure of a result with several outputs: which output's curves
+    are drawn, and how the scores combine the outputs (the mean over them, as the profile
+    method scores, where ``details["per_output"]`` says so); "" for one output."""
+    if len(outputs) < 2:
+        return ""
+    drawn = labels[output]
+    names = ", ".join(labels[o] for o in outputs)
+    text = f"curves of {drawn}, one of {len(outputs)} outputs ({names})"
+    table = importance.details.get("per_output")
+    if isinstance(table, pd.DataFrame) and table.shape[1] == len(outputs):
+        values = table.reindex(importance.scores.index).to_numpy(dtype=float)
+        if np.allclose(importance.scores.to_numpy(dtype=float), values.mean(axis=1),
+                       rtol=1e-6, atol=1e-12):
+            return f"{text};\nthe scores are the mean over all {len(outputs)} outputs"
+    return f"{text};\neach output's score is in details['per_output']"
 
 
 def _ylabel(importance: Importance, name: str, output: Any, several: bool) -> str:
