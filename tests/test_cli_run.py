@@ -330,8 +330,19 @@ def test_output_kind_and_classes_options(files, tmp_path, capsys):
      "pass --output-kind probability or logits if the model is a classifier"),
     ("pass classes= in the order of the model's outputs", "pass --classes in the order of the "
      "model's outputs"),
-    ("n_repeats must be a positive integer; received 0", "n_repeats must be a positive "
-     "integer; received 0")])
+    ("n_repeats must be a positive integer; received 0", "--n-repeats must be a positive "
+     "integer; received 0"),
+    ("output_step must be None or a predicted step in 0..4 (the model predicts 5 steps); "
+     "received 9", "--output-step must be a predicted step in 0..4 (the model predicts 5 "
+     "steps); received 9"),
+    ("classes must list the 3 distinct class labels of the model's outputs; received 2",
+     "--classes must list the 3 distinct class labels of the model's outputs; received 2"),
+    ("output must be an integer index in 0..1 or an output name (output names are ['q', "
+     "'stage']); received str 'level'", "--output must be an integer index in 0..1 or an "
+     "output name (output names are ['q', 'stage']); received str 'level'"),
+    # ordinary words and Python attributes stay as they are
+    ("the output must be finite; details['by_time'] and result.by_time hold it",
+     "the output must be finite; details['by_time'] and result.by_time hold it")])
 def test_python_hints_are_said_in_the_command_lines_words(python, command_line):
     assert cli.cli_words(python) == command_line
 
@@ -702,9 +713,9 @@ ERRORS = [
     (["mlp.pt2", "words.csv", "--target", "y"], "feature columns ['b'] of data file "
      "{root}/words.csv are not numeric: name the input columns with --features"),
     (["lstm.keras", "ragged.csv", "--id", "id", "--time", "t", "--target", "y"], "every "
-     "sequence must have the same number of time steps: id=1 has 2 steps (0, 1), id=2 has 1 "
-     "(0); give each sequence the same steps (a column numbering them 0, 1, ... within each "
-     "sequence can then be the --time column)"),
+     "sequence must have the same number of time steps: id=2 has 1 step (0), id=1 has 2 steps "
+     "(0, 1) (1 of 2 sequences have fewer than 2); trim or drop sequences so that all have "
+     "the same number of steps"),
     (["lstm.keras", "odd_time.csv", "--id", "id", "--time", "t", "--target", "y"], "the time "
      "column 't' of data file {root}/odd_time.csv must hold numbers or dates written in one "
      "format (e.g. 2020-01-31 or 01/2020); it holds '0', 'x'"),
@@ -759,13 +770,28 @@ ERRORS = [
      "'c' is both the target and a feature"),
     (["mlp.pt", "table.csv", "--target", "y,a", "--features", "a", "b", "c"], "column 'a' is "
      "both the target and a feature"),
-    (["mlp.pt2", "table.csv", "--target", "y", "--n-repeats", "0"], "n_repeats must be"),
-    (["mlp.pt2", "table.csv", "--target", "y", "--scoring", "closeness"], "scoring must be"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--n-repeats", "0"], "InputError: --n-repeats "
+     "must be"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--scoring", "closeness"], "InputError: "
+     "--scoring must be"),
     (["mlp.pt2", "table.csv", "--target", "y", "--output-kind", "odds"], "invalid choice"),
     (["mlp.pt2", "table_X.npy", "--target", "y"], "--target, --id and --time name columns of a "
      "table"),
     (["mlp.pt2", "table.csv", "--target", "y", "--randomization", "9"], "InputError: "
-     "--randomization 9 retrains the model: varimp cannot rebuild GraphModule"),
+     "--randomization 9 retrains the model: a torch.export program (.pt2) keeps the weights "
+     "but not the layers they belong to, so varimp cannot rebuild the network to train it "
+     "afresh (save the model with torch.jit.script, .pt, which varimp rebuilds); the command "
+     "line retrains"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--methods", "forward_stepwise"], "InputError: "
+     "--methods forward_stepwise cannot run on this model and data: cannot retrain: a "
+     "torch.export program (.pt2) keeps the weights but not the layers they belong to, so "
+     "varimp cannot rebuild the network to train it afresh (save the model with "
+     "torch.jit.script, .pt, which varimp rebuilds) (leave it out of --methods"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--output-step", "1"], "InputError: "
+     "--output-step must be 0: the model predicts one step (one prediction per sequence; "
+     "several values in it are outputs, chosen with --output, not --output-step); received 1"),
+    (["mlp.pt2", "table.csv", "--target", "y", "--output", "3"], "InputError: --output must "
+     "be an index in 0..0 (the model has 1 outputs); received 3"),
     (["gru.onnx", "seq.npz", "--randomization", "9"], "the command line retrains only models "
      "varimp can rebuild (--fit-epochs sets their training); from Python, pass your own "
      "training function as fit= to varimp.randomization_test or varimp.ensemble"),
@@ -1249,3 +1275,117 @@ def test_a_randomization_on_a_rebuilt_network_says_whose_scores_are_printed(file
         cli._parser().parse_args(["run", "m", "d", "--out", "o", "--ensemble", "4"]),
         varimp.result.Comparison({"garson": written}), out)
     assert ensemble.startswith("the scores above are the mean over 4 networks refitted")
+
+
+# -- sequences aligned by position only when spaced alike ---------------------------------------
+def _windows(tmp_path, times):
+    """A long table of sequences ``w0, w1, ...`` at ``times`` (one list per sequence),
+    ``level`` 1, 2, ... in time order."""
+    rows = [{"win": f"w{i}", "t": when, "level": float(k), "flow": float(10 * i + k)}
+            for i, steps in enumerate(times) for k, when in enumerate(steps, start=1)]
+    path = tmp_path / "windows.csv"
+    pd.DataFrame(rows).sample(frac=1.0, random_state=2).to_csv(path, index=False)
+    return path
+
+
+def test_sequences_with_a_gap_are_not_aligned_by_position(tmp_path):
+    """Station C skips 3 March: by position its step 2 would be 4 March, the others' 3 March."""
+    days = [f"2022-03-0{d}" for d in (1, 2, 3, 4, 5)]
+    gap = [f"2022-03-0{d}" for d in (1, 2, 4, 5, 6)]
+    path = _windows(tmp_path, [days, days, gap])
+    with pytest.raises(varimp.InputError) as refused:
+        load_data(path, target="flow", id_column="win", time_column="t")
+    assert str(refused.value) == (
+        f"the sequences of data file {path} have different t values, which are aligned by "
+        "position only when every sequence's steps are spaced alike (sliding windows of one "
+        "series): win=w0 has t (2022-03-01, 2022-03-02, 2022-03-03, 2022-03-04, 2022-03-05) "
+        "(gaps of 1, 1, 1, 1 days), win=w2 has (2022-03-01, 2022-03-02, 2022-03-04, "
+        "2022-03-05, 2022-03-06) (gaps of 1, 2, 1, 1 days); give every sequence the same t "
+        "values, or the same gaps (fill or drop the missing steps), or, where the gaps are "
+        "meant, a column numbering each sequence's steps 0, 1, ... as the --time column")
+    # numbers: 0.1 apart (as floats add up) in one window, 0.2 then 0.1 in the other
+    path = _windows(tmp_path, [[0.1, 0.2, 0.3], [0.2, 0.4, 0.5]])
+    with pytest.raises(varimp.InputError, match=r"win=w0 has t \(0.1, 0.2, 0.3\) \(gaps of "
+                       r"0.1, 0.1\), win=w1 has \(0.2, 0.4, 0.5\) \(gaps of 0.2, 0.1\)"):
+        load_data(path, id_column="win", time_column="t")
+
+
+@pytest.mark.parametrize("times", [
+    [[0.1, 0.2, 0.3], [0.2, 0.3, 0.4], [0.7, 0.8, 0.9]],  # float gaps 0.1 up to rounding
+    # monthly windows: 31, 28, 31 days apart in one, 28, 31, 30 in the next, 1 month in both
+    [["2021-01-01", "2021-02-01", "2021-03-01", "2021-04-01"],
+     ["2021-02-01", "2021-03-01", "2021-04-01", "2021-05-01"]],
+    [["2021-01-31", "2021-02-28", "2021-03-31"], ["2021-02-28", "2021-03-31", "2021-04-30"]],
+])
+def test_windows_spaced_alike_are_aligned_by_position(tmp_path, times):
+    path = _windows(tmp_path, times)
+    with pytest.warns(UserWarning, match="aligned by position"):
+        data = load_data(path, target="flow", id_column="win", time_column="t")
+    T = len(times[0])
+    np.testing.assert_array_equal(data.X[:, :, 0], np.tile(np.arange(1.0, T + 1), (len(times),
+                                                                                 1)))
+    np.testing.assert_array_equal(data.y, [10 * i + np.arange(1.0, T + 1)
+                                           for i in range(len(times))])
+
+
+def test_sequences_of_different_lengths_name_the_shortest_and_the_longest(tmp_path):
+    path = _windows(tmp_path, [[1, 2, 3], [1, 2], [1, 2, 3, 4], [1, 2, 3]])
+    with pytest.raises(varimp.InputError) as refused:
+        load_data(path, id_column="win", time_column="t")
+    assert str(refused.value) == (
+        "every sequence must have the same number of time steps: win=w1 has 2 steps (1, 2), "
+        "win=w2 has 4 steps (1, 2, 3, 4) (3 of 4 sequences have fewer than 4); trim or drop "
+        "sequences so that all have the same number of steps")
+
+
+# -- --output by target column, --scale none, retraining reasons --------------------------------
+def test_output_names_a_target_column_of_a_model_that_names_its_outputs(files, tmp_path):
+    """A Keras model with heads 'q' and 'stage' run with --target flow level: --output level
+    is output 1, as --output stage (the model's own name) and the API's output=1 are."""
+    keras = import_keras()
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, activation="tanh")(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(1, name="q")(hidden),
+                                 keras.layers.Dense(1, name="stage")(hidden)])
+    model.save(tmp_path / "heads.keras")
+    X, y = files["X"], files["y"]
+    level = _dyadic(X[:, 1] - X[:, 2])
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "flow": y, "level": level},
+                 dtype=np.float64).to_csv(tmp_path / "two.csv", index=False)
+    both = np.float64(np.c_[y, level])
+    loaded = load_model(tmp_path / "heads.keras").model
+    for output in ("level", "stage", "1"):
+        out = tmp_path / output
+        assert cli.main(["run", str(tmp_path / "heads.keras"), str(tmp_path / "two.csv"),
+                         "--target", "flow", "level", "--output", output, "--methods",
+                         "permutation", "--seed", str(SEED), "--quiet", "--out",
+                         str(out)]) == 0
+        _check(out, loaded, X, both, TABLE, ["permutation"], exact=False, output=1)
+    first = varimp.importance(loaded, np.float64(X), both, method="permutation", output=0,
+                              random_state=SEED, feature_names=TABLE, progress=False)
+    assert not np.allclose(_written(tmp_path / "level", "permutation").scores, first.scores)
+
+
+def test_scale_none_is_accepted_without_partial_derivatives(files, tmp_path):
+    out = _run(files, tmp_path, "mlp.pt2", "table.csv", "--target", "y",
+               methods=["permutation"], extra=["--scale", "none"])
+    _check(out, load_model(files["root"] / "mlp.pt2").model, files["X"], files["y"], TABLE,
+           ["permutation"])
+    args = cli._parser().parse_args(["run", "m", "d", "--out", "o", "--scale", "none"])
+    assert runner.derivative_options(args, ["partial_derivatives"]) == {
+        "partial_derivatives": {"scale": "none"}}
+
+
+def test_a_pt2_model_is_skipped_by_the_retraining_methods_for_its_own_reason(files):
+    """The weight methods say the weights cannot be read; the retraining ones why varimp
+    cannot rebuild the program to retrain it."""
+    loaded = load_model(files["root"] / "mlp.pt2")
+    X, y = np.float64(files["X"]), np.float64(files["y"])
+    names, skipped = runner.choose_methods(None, loaded.model, X, y,
+                                           refit_reason=runner.EXPORTED_REFIT)
+    retraining = "cannot retrain: " + runner.EXPORTED_REFIT
+    assert skipped["forward_stepwise"] == skipped["backward_stepwise"] == retraining
+    assert "weight-based methods cannot read it" not in retraining
+    assert skipped["garson"].startswith("cannot read the weights: this is a torch.export")
+    assert "permutation" in names and "forward_stepwise" not in names

@@ -336,14 +336,25 @@ def cli_warnings(caught: Sequence[warnings.WarningMessage]) -> list[dict]:
 
 def cli_words(message: str) -> str:
     """A message written for Python callers, in the command line's words: ``output_kind=
-    'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``."""
+    'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``; an option with an
+    underscore (``output_step``, ``n_repeats``) is the command line's wherever it is named,
+    and any other (``output``, ``classes``) where it starts a clause and something ``must`` or
+    ``lists`` (``output must be an integer index ...``: ``--output must be ...``); ``must be
+    None or`` drops the None, which the command line says by leaving the option out."""
 
     def option(match: re.Match) -> str:
         values = re.sub(r"'([^']*)'", r"\1", match.group(2) or "").strip()
         return CLI_OPTIONS[match.group(1)] + (f" {values}" if values else "")
 
     names = "|".join(CLI_OPTIONS)
-    return re.sub(rf"\b({names})=((?:'[^']*'(?: or '[^']*')*)?)", option, message)
+    message = re.sub(rf"\b({names})=((?:'[^']*'(?: or '[^']*')*)?)", option, message)
+    joined = "|".join(name for name in CLI_OPTIONS if "_" in name)
+    message = re.sub(rf"(?<![\w.'\"\[-])({joined})\b(?![(\]'\"])",
+                     lambda match: CLI_OPTIONS[match.group(1)], message)
+    plain = "|".join(name for name in CLI_OPTIONS if "_" not in name)
+    message = re.sub(rf"(^|[;:(] |\. )({plain})(?= (?:must|lists)\b)",
+                     lambda match: match.group(1) + CLI_OPTIONS[match.group(2)], message)
+    return re.sub(r"(--[a-z-]+ must be) None or ", r"\1 ", message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, VarImpError
-from .loaders import Data, LoadedModel, load_data, load_model
+from .loaders import MODEL_FORMATS, Data, LoadedModel, load_data, load_model
 from .plot import STARS
 from .registry import COMMON_OPTIONS, method_spec
 from .result import Comparison
@@ -60,6 +60,11 @@ PASSED_OPTIONS = ("n_repeats", "by_time", "output_kind", "scoring", "batch_size"
 RETRAINED = ("randomization", "ensemble")
 #: The significance level of the report's first star (``*``: p <= 0.05), the plots' weakest.
 FIRST_STAR = max(threshold for threshold, _ in STARS)
+#: Why the command line cannot retrain a torch.export program (.pt2), said instead of the
+#: reason the library gives, which is written for the methods that read the weights.
+EXPORTED_REFIT = ("a torch.export program (.pt2) keeps the weights but not the layers they "
+                  "belong to, so varimp cannot rebuild the network to train it afresh (save "
+                  "the model with torch.jit.script, .pt, which varimp rebuilds)")
 
 
 def run(args: argparse.Namespace, command: Sequence[str],
@@ -98,7 +103,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
     data = scored_targets(loaded.model, data, data.target_names)
     options = common_options(args, data, data.y)
     check_targets(args, loaded.model, data, options)
-    check_retrainable(args, _configured(loaded.model, options), data.X, data.y)
+    refit_reason = EXPORTED_REFIT if loaded.format == MODEL_FORMATS[".pt2"] else None
+    check_retrainable(args, _configured(loaded.model, options), data.X, data.y, refit_reason)
     y = named_targets(data)
     if smallest_pvalue(args) is not None:
         n = args.randomization
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
                       f"{round(1 / FIRST_STAR) - 1} permutations", UserWarning, stacklevel=2)
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, data.y,
                                     output_kind=options.get("output_kind"),
-                                    classes=options.get("classes"))
+                                    classes=options.get("classes"), refit_reason=refit_reason)
     method_options = derivative_options(args, names)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
@@ -308,13 +314,14 @@ def named_targets(data: Data) -> np.ndarray | pd.DataFrame | None:
 
 
 def output_option(text: str, data: Data) -> int | str:
-    """``--output``: an integer is an index, anything else a name. A name of one of several
-    target columns that the methods cannot see as names (targets per time step, ``(n, T,
-    k)``, which a DataFrame cannot hold) is that column's index."""
+    """``--output``: an integer is an index; the name of one of several ``--target`` columns
+    (one per output, in the model's order) that column's index, also where the model names
+    its outputs otherwise (a Keras model's heads) or the methods cannot see the columns'
+    names (targets per time step, ``(n, T, k)``, which a DataFrame cannot hold); anything else
+    a name of the model's outputs (class labels, Keras output names)."""
     if re.fullmatch(r"-?\d+", text):
         return int(text)
-    y = data.y
-    if y is not None and y.ndim == 3 and text in data.target_names:
+    if len(data.target_names) > 1 and text in data.target_names:
         return data.target_names.index(text)
     return text
 
@@ -345,10 +352,13 @@ def feature_groups(given: Sequence[str], features: Sequence[str]) -> dict[str, l
 def derivative_options(args: argparse.Namespace, names: Sequence[str]
                        ) -> dict[str, dict[str, Any]]:
     """``--scale`` as the option of partial derivatives alone (perturbation's ``scale`` is
-    another); InputError when partial derivatives do not run."""
+    another); InputError for ``--scale std`` when partial derivatives do not run (``--scale
+    none``, their default, then changes nothing and is accepted)."""
     if args.scale is None:
         return {}
     if "partial_derivatives" not in names:
+        if args.scale == "none":
+            return {}
         raise InputError(f"--scale {args.scale} scales the partial derivatives, which this run "
                          f"does not compute (methods: {', '.join(names)}): add "
                          "partial_derivatives to --methods or leave out --scale")
@@ -374,15 +384,16 @@ def class_labels(text: str, y: np.ndarray | None) -> list:
 
 def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
                    y: np.ndarray | None, *, output_kind: str | None = None,
-                   classes: object = None) -> tuple[list[str], dict[str, str]]:
+                   classes: object = None, refit_reason: str | None = None
+                   ) -> tuple[list[str], dict[str, str]]:
     """The methods to run and those skipped with their reasons.
 
     By default every available method runs that applies
     (:func:`varimp.compare.applicable_methods`, the model read with ``output_kind`` and
     ``classes``): without ``y`` those that measure an error are skipped; those that read
     weights when varimp cannot read the network; those that retrain when it cannot train a
-    model like this one. Methods named by the user all run: one of them that cannot is an
-    InputError before any method runs.
+    model like this one (said with ``refit_reason`` where given). Methods named by the user
+    all run: one of them that cannot is an InputError before any method runs.
     """
     from .compare import applicable_methods
 
@@ -393,6 +404,8 @@ def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
             method_spec(name)
     names, skipped = applicable_methods(model, X, y, output_kind=output_kind, classes=classes)
     skipped = {name: "needs y (give --target or targets in the data)" if why == "needs y"
+               else f"cannot retrain: {refit_reason}" if refit_reason and
+               method_spec(name).retrains and why.startswith("cannot retrain")
                else why for name, why in skipped.items()}
     if requested is None:
         return names, skipped
@@ -409,9 +422,10 @@ def _retrained(args: argparse.Namespace) -> bool:
 
 
 def check_retrainable(args: argparse.Namespace, model: object, X: np.ndarray,
-                      y: np.ndarray | None) -> None:
+                      y: np.ndarray | None, refit_reason: str | None = None) -> None:
     """InputError, before any work, when ``--randomization`` or ``--ensemble`` is asked of
-    data without targets or of a model that varimp cannot retrain."""
+    data without targets or of a model that varimp cannot retrain (said with
+    ``refit_reason`` where given)."""
     if not _retrained(args):
         return
     option = next(f"--{name} {getattr(args, name)}" for name in RETRAINED
@@ -422,6 +436,8 @@ def check_retrainable(args: argparse.Namespace, model: object, X: np.ndarray,
     from .refit import refit_refusal
 
     reason = refit_refusal(model, X, y)
+    if reason and refit_reason:
+        reason = refit_reason
     if reason:
         raise InputError(f"{option} retrains the model: {reason}; the command line retrains "
                          "only models varimp can rebuild (--fit-epochs sets their training); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,12 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
     id_column, time_column : str, optional
         Tables: a long table of sequences, one row per sequence and time step, pivoted into
         ``(sequences, steps, features)`` ordered by id and time; every sequence must have the
-        same number of time steps. Sequences with the same times are aligned by time; others
-        (sliding windows of a series, each its own dates) by position, step ``T - 1`` the
-        most recent of each, which a ``UserWarning`` and the facts say. Time is numbers
+        same number of time steps (else InputError naming the shortest and the longest).
+        Sequences with the same times are aligned by time; others (sliding windows of a
+        series, each its own dates) by position, step ``T - 1`` the most recent of each,
+        which a ``UserWarning`` and the facts say, but only when every sequence's steps are
+        spaced alike (the same gaps between consecutive steps: days, months for monthly
+        dates, or numbers); else InputError naming a sequence whose gaps differ. Time is numbers
         (numeric order) or dates that :func:`pandas.to_datetime` reads with one format (time
         order); the data facts say which, and the first and last step. Dates that read in
         several formats giving different orders (``03.02.2020``: 3 February or 2 March) are
@@ -225,15 +229,18 @@ def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
     first = steps.iloc[0]
     odd = steps[steps.map(lambda s: s != first)]
     n, T = len(steps), len(first)
-    shorter = steps[steps.map(len) != T]
-    if len(shorter):
-        where = steps.index.get_loc(shorter.index[0])
-        raise InputError(f"every sequence must have the same number of time steps: "
-                         f"{id_column}={steps.index[0]} has {T} steps "
-                         f"{_short(labels.iloc[0])}, {id_column}={shorter.index[0]} has "
-                         f"{len(shorter.iloc[0])} {_short(labels.iloc[where])}; give each "
-                         "sequence the same steps (a column numbering them 0, 1, ... within "
-                         "each sequence can then be the --time column)")
+    lengths = steps.map(len)
+    if lengths.nunique() > 1:
+        ends = {key: (lengths.loc[key], _short(labels.loc[key]))
+                for key in (lengths.idxmin(), lengths.idxmax())}
+        said = ", ".join(f"{id_column}={key} has {k} step{'s' if k > 1 else ''} {times}"
+                         for key, (k, times) in ends.items())
+        fewer = int((lengths < lengths.max()).sum())
+        raise InputError(f"every sequence must have the same number of time steps: {said} "
+                         f"({fewer} of {n} sequences have fewer than {lengths.max()}); trim or "
+                         "drop sequences so that all have the same number of steps")
+    if len(odd):  # each sequence its own times: aligned by position if spaced alike
+        _check_spacing(steps, labels, id_column, time_column, path)
     X = table[names].to_numpy(dtype=np.float64).reshape(n, T, len(names))
     y = None if not targets else table[targets[0] if len(targets) == 1 else targets] \
         .to_numpy().reshape(n, T, *([len(targets)] if len(targets) > 1 else []))
@@ -251,6 +258,57 @@ def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
                       f"step 0 is each sequence's first {time_column}, step {T - 1} its most "
                       "recent", UserWarning, stacklevel=2)
     return X, y, names, described
+
+
+def _check_spacing(steps: pd.Series, labels: pd.Series, id_column: str, time_column: str,
+                   path: Path) -> None:
+    """InputError unless every sequence's times (``steps``, by id) are spaced alike: the
+    same gaps between consecutive steps (:func:`_gaps`), so that aligning them by position
+    puts each step the same time before the last (sliding windows of one series). The
+    message names a sequence whose gaps differ from the most common ones."""
+    gaps = {key: _gaps(times) for key, times in steps.items()}
+    common = Counter(gaps.values()).most_common(1)[0][0]  # ties: the first sequence's
+    other = next((key for key, found in gaps.items() if found != common), None)
+    if other is None:
+        return
+    usual = next(key for key, found in gaps.items() if found == common)
+    raise InputError(
+        f"the sequences of data file {path} have different {time_column} values, which are "
+        f"aligned by position only when every sequence's steps are spaced alike (sliding "
+        f"windows of one series): {id_column}={usual} has {time_column} "
+        f"{_short(labels.loc[usual])} ({_gap_text(common)}), {id_column}={other} has "
+        f"{_short(labels.loc[other])} ({_gap_text(gaps[other])}); give every sequence the "
+        f"same {time_column} values, or the same gaps (fill or drop the missing steps), or, "
+        "where the gaps are meant, a column numbering each sequence's steps 0, 1, ... as the "
+        "--time column")
+
+
+def _gaps(times: tuple) -> tuple[str, tuple]:
+    """The gaps between consecutive times, as ``(unit, gaps)``: months for dates all on one
+    day of the month (or all month ends), at one time of day (monthly, yearly); nanoseconds
+    for other dates; numbers' differences (to 12 significant digits) otherwise."""
+    if isinstance(times[0], pd.Timestamp):
+        when = pd.DatetimeIndex(times)
+        one_time = len(set(when.time)) == 1
+        if one_time and (len(set(when.day)) == 1 or when.is_month_end.all()):
+            return "month", tuple(np.diff(when.year * 12 + when.month).tolist())
+        return "ns", tuple(np.diff(when.as_unit("ns").asi8).tolist())
+    return "", tuple(float(f"{gap:.12g}") for gap in np.diff(np.asarray(times, np.float64)))
+
+
+def _gap_text(gaps: tuple[str, tuple]) -> str:
+    """``gaps`` (:func:`_gaps`) in words: "gaps of 1, 2, 1 days"."""
+    unit, values = gaps
+    if unit == "ns":
+        day = pd.Timedelta(days=1).value
+        if all(value % day == 0 for value in values):
+            unit, values = "day", [value // day for value in values]
+        else:
+            unit, values = "", [pd.Timedelta(value) for value in values]
+    text = ", ".join(f"{value:g}" if isinstance(value, float) else str(value)
+                     for value in values[:6]) + (", ..." if len(values) > 6 else "")
+    plural = "s" if len(values) > 1 or any(value != 1 for value in values) else ""
+    return f"gaps of {text}{' ' + unit + plural if unit else ''}" if values else "one step"
 
 
 def _time_order(values: pd.Series, column: str, path: Path, time_format: str | None = None
