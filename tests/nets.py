@@ -1,5 +1,6 @@
 """Small PyTorch modules shared by several test files."""
 
+import torch
 from torch import nn
 
 
@@ -13,3 +14,22 @@ class RecurrentHead(nn.Module):
     def forward(self, x):
         out, _ = self.rnn(x)
         return self.head(out[:, -1] if self.last_step else out)
+
+
+def shifted_logits_twin(model: nn.Sequential, feature: int = 2) -> nn.Sequential:
+    """``model`` (Linear, activation, Linear, float64) with one more hidden unit, driven by
+    input ``feature`` (weight 2), that adds the same amount (weight 4) to every logit: the same
+    softmax probabilities, other logits."""
+    first, last = model[0], model[2]
+    hidden = first.out_features
+    twin = nn.Sequential(nn.Linear(first.in_features, hidden + 1, dtype=torch.float64),
+                         type(model[1])(),
+                         nn.Linear(hidden + 1, last.out_features, dtype=torch.float64))
+    with torch.no_grad():
+        twin[0].weight.zero_()
+        twin[0].bias.zero_()
+        twin[0].weight[:hidden], twin[0].bias[:hidden] = first.weight, first.bias
+        twin[0].weight[hidden, feature] = 2.0
+        twin[2].weight[:, :hidden], twin[2].bias[:] = last.weight, last.bias
+        twin[2].weight[:, hidden] = 4.0
+    return twin

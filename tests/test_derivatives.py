@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from nets import RecurrentHead
+from nets import RecurrentHead, shifted_logits_twin
 from torch import nn
 
 import varimp
@@ -285,21 +285,6 @@ def logits_model(n_out=3, seed=2):
                          nn.Linear(6, n_out, dtype=torch.float64))
 
 
-def shifted_twin(model):
-    """Logits plus a common function of the input (a hidden unit driven by x3): the same
-    softmax probabilities, other logits."""
-    twin = nn.Sequential(nn.Linear(P, 7, dtype=torch.float64), nn.Tanh(),
-                         nn.Linear(7, model[2].out_features, dtype=torch.float64))
-    with torch.no_grad():
-        twin[0].weight.zero_()
-        twin[0].bias.zero_()
-        twin[0].weight[:6], twin[0].bias[:6] = model[0].weight, model[0].bias
-        twin[0].weight[6, 2] = 2.0
-        twin[2].weight[:, :6], twin[2].bias[:] = model[2].weight, model[2].bias
-        twin[2].weight[:, 6] = 4.0
-    return twin
-
-
 def test_logits_are_differentiated_as_softmax_probabilities():
     """dp_k = p_k (dz_k - sum_j p_j dz_j) from the logits' gradients equals autograd through
     an appended Softmax and central differences of the softmax; logits that differ by a
@@ -328,8 +313,8 @@ def test_logits_are_differentiated_as_softmax_probabilities():
     one = varimp.partial_derivatives(model, X, output_kind="logits", output=1)
     np.testing.assert_allclose(one.details["derivatives"].to_numpy(), fd[1], rtol=1e-5,
                                atol=1e-9)
-    raw = varimp.partial_derivatives(shifted_twin(model), X, output_kind="regression")
-    twin = varimp.partial_derivatives(shifted_twin(model), X, output_kind="logits")
+    raw = varimp.partial_derivatives(shifted_logits_twin(model), X, output_kind="regression")
+    twin = varimp.partial_derivatives(shifted_logits_twin(model), X, output_kind="logits")
     np.testing.assert_allclose(twin.scores, logits.scores, rtol=1e-5)
     assert raw.relative["x3"] > 5 * logits.relative["x3"]  # the raw logits see the shift
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from nets import shifted_logits_twin
 from torch import nn
 
 import varimp
@@ -189,15 +190,7 @@ def test_without_y_logits_are_perturbed_as_probabilities():
     torch.manual_seed(4)
     net = nn.Sequential(nn.Linear(3, 5, dtype=torch.float64), nn.Tanh(),
                         nn.Linear(5, 3, dtype=torch.float64))
-    shifted = nn.Sequential(nn.Linear(3, 6, dtype=torch.float64), nn.Tanh(),
-                            nn.Linear(6, 3, dtype=torch.float64))
-    with torch.no_grad():
-        shifted[0].weight.zero_()
-        shifted[0].bias.zero_()
-        shifted[0].weight[:5], shifted[0].bias[:5] = net[0].weight, net[0].bias
-        shifted[0].weight[5, 2] = 2.0
-        shifted[2].weight[:, :5], shifted[2].bias[:] = net[2].weight, net[2].bias
-        shifted[2].weight[:, 5] = 4.0
+    shifted = shifted_logits_twin(net)
     X = np.random.default_rng(8).normal(size=(300, 3))
     options = {"noise": (0.2, 0.4), "random_state": 1, "n_repeats": 2}
     logits = varimp.perturbation(net, X, output_kind="logits", **options)

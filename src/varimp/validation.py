@@ -44,6 +44,16 @@ class Data:
         return self.X.shape[1] if self.sequence else None
 
 
+def tensor_values(tensor: object) -> np.ndarray:
+    """A torch tensor's values as numpy, by its own ``detach().cpu().numpy()`` (a tensor on a
+    GPU, or in the autograd graph); bfloat16 (numpy has none) and float16 read via float32.
+    May share memory with a CPU tensor."""
+    tensor = tensor.detach().cpu()
+    if tensor.is_floating_point() and tensor.element_size() < 4:
+        tensor = tensor.float()
+    return tensor.numpy()
+
+
 def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
     """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy)."""
     columns = None
@@ -63,10 +73,7 @@ def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
         if getattr(value, "is_meta", False):
             raise InputError(f"{what} is a tensor on the meta device, which has a shape "
                              f"{tuple(value.shape)} but no values; pass data on a real device")
-        tensor = value.detach().cpu()
-        if tensor.is_floating_point() and tensor.element_size() < 4:
-            tensor = tensor.float()  # bfloat16 (numpy has none) and float16 read via float32
-        array = tensor.numpy().copy()
+        array = tensor_values(value).copy()
     else:
         try:
             array = np.array(value, copy=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError, UnsupportedModelError, VarImpError, describe
 from ..network import Network
-from ..validation import check_positive_int
+from ..validation import check_positive_int, tensor_values
 
 DEFAULT_BATCH_SIZE = 4096
 
@@ -72,10 +72,7 @@ def float64_array(value: object) -> np.ndarray:
     ``keras.ops.convert_to_numpy``."""
     for candidate in (value, getattr(value, "value", None)):  # a Keras variable: its tensor
         if _is_torch_tensor(candidate):
-            tensor = candidate.detach().cpu()
-            if tensor.is_floating_point() and tensor.element_size() < 4:
-                tensor = tensor.float()
-            return np.asarray(tensor.numpy(), dtype=np.float64)
+            return np.asarray(tensor_values(candidate), dtype=np.float64)
     if isinstance(value, np.ndarray) or "keras" not in sys.modules:
         return np.asarray(value, dtype=np.float64)
     return np.asarray(sys.modules["keras"].ops.convert_to_numpy(value), dtype=np.float64)
