@@ -37,6 +37,11 @@ from ._common import (
 #: they stay as they are: the same seed gives the same interval, to the last bit.
 BOOTSTRAP_CELLS, BOOTSTRAP_ROWS = 2**22, 64
 
+#: Above this many rows, :func:`row_bootstrap` deals the rows at random into this many groups
+#: and resamples the groups (the random group method): the draws then cost ``n_bootstrap x
+#: BOOTSTRAP_GROUPS`` whatever the number of rows.
+BOOTSTRAP_GROUPS = 1000
+
 
 class Measure:
     """What each perturbed copy is reduced to, on the selected outputs and predicted steps.
@@ -239,42 +244,68 @@ def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int,
     """Means of every variable's per-row shares over ``n_bootstrap`` resamples of the rows,
     and the spread of some columns of X in every resample.
 
-    ``shares`` is ``(n_variables, n_rows)``. Resample ``b`` draws ``n_rows`` rows with
-    replacement, ``rng.integers(0, n_rows, n_rows)``, from one generator
-    ``rng = generator(seed, BOOTSTRAP_KEY)`` in the order ``b = 0, 1, ...``; every variable
-    uses the same resamples. Returns the means ``(n_bootstrap, n_variables)`` and, with
-    ``spread_of`` (``(n_rows, C)`` or ``(n_rows, T, C)``: the columns of X a score was scaled
-    by), the :func:`varimp.validation.feature_spread` of those columns recomputed on every
-    resample, ``(n_bootstrap, C)`` (else None): ``sqrt(mean_t (mean*(c^2) - mean*(c)^2))``
-    with ``c`` the columns centred on their full-sample mean and ``mean*`` the resample's
-    mean. The work is ``n_bootstrap x n_rows`` draws and counts and the product of those
-    counts with the shares (and with the centred columns and the rows' mean squares),
-    whatever the model (no model call); the memory a few resamples at a time
-    (:data:`BOOTSTRAP_CELLS`), plus a centred copy of ``spread_of``.
+    ``shares`` is ``(n_variables, n_rows)``; every variable uses the same resamples, drawn
+    from one generator ``rng = generator(seed, BOOTSTRAP_KEY)``:
+
+    - up to :data:`BOOTSTRAP_GROUPS` rows, resample ``b = 0, 1, ...`` draws ``n_rows`` rows
+      with replacement, ``rng.integers(0, n_rows, n_rows, dtype=np.uint32)``;
+    - above, the rows are first dealt at random into ``G = BOOTSTRAP_GROUPS`` groups of equal
+      size (to one row), ``np.array_split(rng.permutation(n_rows), G)``, and resample ``b``
+      draws ``G`` groups with replacement, ``rng.integers(0, G, G, dtype=np.uint32)``; its
+      mean is that of the rows of the groups drawn. The groups' means are independent and
+      alike, with the rows' mean as their mean and the rows' variance (and third moment) as
+      that of the mean of ``n_rows`` rows, so the resampled means keep the spread and skew of
+      the row bootstrap; what the grouping adds is the error of a variance estimated from
+      ``G`` values (about ``sqrt(2 / G)``: 4.5% of the variance, 2% of an interval's width,
+      less than the percentile's Monte Carlo error at 1,000 resamples), for ``n_bootstrap x
+      G`` draws instead of ``n_bootstrap x n_rows`` (1,000 resamples of 20,000 rows and 20
+      variables, one core: 8 ms instead of about 70 ms). Rows in any order: dealt at random,
+      a sorted table gives every group rows from everywhere.
+
+    Returns the means ``(n_bootstrap, n_variables)`` and, with ``spread_of`` (``(n_rows, C)``
+    or ``(n_rows, T, C)``: the columns of X a score was scaled by), the
+    :func:`varimp.validation.feature_spread` of those columns recomputed on every resample,
+    ``(n_bootstrap, C)`` (else None): ``sqrt(mean_t (mean*(c^2) - mean*(c)^2))`` with ``c``
+    the columns centred on their full-sample mean and ``mean*`` the resample's mean. Every
+    resampled quantity is a mean over rows, so the work is the draws, their counts and one
+    product of the counts with the groups' sums (shares, centred columns, the rows' mean
+    squares), whatever the model (no model call); the memory a few resamples at a time
+    (:data:`BOOTSTRAP_CELLS`), plus the groups' sums.
     """
-    n = shares.shape[1]
+    n, n_variables = shares.shape[1], shares.shape[0]
     rng = generator(seed, BOOTSTRAP_KEY)
-    table = np.ascontiguousarray(shares.T)
-    means = np.empty((n_bootstrap, shares.shape[0]))
-    spreads = centred = squares = None
+    parts = [shares.T]
     if spread_of is not None:
         columns = spread_of.reshape(n, -1, spread_of.shape[-1])  # (n, T, C)
         centred = columns - columns.mean(axis=0)
-        squares = (centred**2).mean(axis=1)  # (n, C): each row's mean square over steps
-        centred = centred.reshape(n, -1)
-        spreads = np.empty((n_bootstrap, columns.shape[-1]))
-    counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // n)), n))
+        n_steps, n_columns = centred.shape[1:]
+        parts += [centred.reshape(n, -1), (centred**2).mean(axis=1)]  # each row's mean square
+    table = np.concatenate(parts, axis=1) if len(parts) > 1 else np.ascontiguousarray(parts[0])
+    sizes = None
+    if n > BOOTSTRAP_GROUPS:  # the random group method: sums of G groups of rows
+        order = rng.permutation(n)
+        sizes = np.full(BOOTSTRAP_GROUPS, n // BOOTSTRAP_GROUPS, dtype=float)
+        sizes[:n % BOOTSTRAP_GROUPS] += 1  # np.array_split's sizes
+        starts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.intp)
+        table = np.add.reduceat(table[order], starts, axis=0)
+    units = table.shape[0]
+    means = np.empty((n_bootstrap, table.shape[1]))
+    counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // units)), units))
     for start in range(0, n_bootstrap, len(counts)):
         block = counts[:min(len(counts), n_bootstrap - start)]
         block.fill(0.0)
-        for row in block:  # how often each resample drew each row
-            np.add.at(row, rng.integers(0, n, n), 1.0)
-        np.matmul(block, table, out=means[start:start + len(block)])
-        if spreads is not None:
-            level = (block @ centred / n).reshape(len(block), -1, squares.shape[1])
-            variance = block @ squares / n - (level**2).mean(axis=1)
-            spreads[start:start + len(block)] = np.sqrt(np.maximum(variance, 0.0))
-    return means / n, spreads
+        drawn = rng.integers(0, units, (len(block), units), dtype=np.uint32)
+        drawn += (units * np.arange(len(block), dtype=np.uint32))[:, None]  # flat positions
+        np.add.at(block.reshape(-1), drawn.reshape(-1), 1.0)  # how often each was drawn
+        out = means[start:start + len(block)]
+        np.matmul(block, table, out=out)
+        out /= n if sizes is None else (block @ sizes)[:, None]  # the rows drawn
+    if spread_of is None:
+        return means, None
+    level = means[:, n_variables:n_variables + n_steps * n_columns].reshape(
+        n_bootstrap, n_steps, n_columns)
+    variance = means[:, n_variables + n_steps * n_columns:] - (level**2).mean(axis=1)
+    return means[:, :n_variables], np.sqrt(np.maximum(variance, 0.0))
 
 
 def percentile_interval(statistics: np.ndarray, ci_level: float, index: Sequence[str]
@@ -353,6 +384,7 @@ class RowShares:
                  noise: tuple[np.ndarray, Sequence[Sequence[int]]] | None = None):
         self.measure, self.variable_of = measure, variable_of
         self.donors, self.noise = donors, noise
+        self._inverse: dict[tuple[int, int], np.ndarray] = {}
         n = measure.base.shape[0]
         self.sums = np.zeros((n_variables, n))
         self.counts = np.zeros(n_variables)
@@ -374,20 +406,30 @@ class RowShares:
         if variable is None:
             return
         if self.base_rows is not None:
-            share = self.measure.evaluation.row_losses(pred, rows) - \
-                (self.base_rows if rows is None else self.base_rows[rows])
+            share = self.measure.evaluation.row_losses(pred, rows)
+            share -= self.base_rows if rows is None else self.base_rows[rows]
         else:
             change = self.measure.row_changes(pred, reference)  # (m, outputs)
             rms = np.sqrt(change.mean(axis=0))
             share = (change / np.where(rms > 0, rms, 1.0)).mean(axis=1)
+        self.counts[variable] += len(share)
+        if self.donors is not None:  # the row that donated its cells: once per copy
+            share += share[self._receivers(repeat, len(share))]  # (a copy, then added)
         if rows is None:
             self.sums[variable] += share
         else:
             self.sums[variable, rows] += share
-        if self.donors is not None:  # the row that donated its cells: once per copy
-            order = self.donors(repeat, len(share))
-            self.sums[variable, order if rows is None else rows[order]] += share
-        self.counts[variable] += len(share)
+
+    def _receivers(self, repeat: int, m: int) -> np.ndarray:
+        """The inverse of the donors' order: the copy's row that received row ``k``'s
+        cells (``order[receivers[k]] == k``), kept for every repeat (4 bytes a row)."""
+        key = (repeat, m)
+        if key not in self._inverse:
+            order = self.donors(repeat, m)
+            inverse = np.empty(m, dtype=np.int32 if m < 2**31 else np.int64)
+            inverse[order] = np.arange(m, dtype=inverse.dtype)
+            self._inverse[key] = inverse
+        return self._inverse[key]
 
     def shares(self) -> np.ndarray:
         """``(n_variables, n_rows)``: each row's share; the mean over rows is the score (twice
