@@ -742,8 +742,8 @@ ERRORS = [
     (["mlp.pt2", "table.csv", "--target", "y", "--group", "a,b"], "InputError: --group must be "
      "NAME=COL1,COL2,... (a name, '=', the feature columns scored together); received 'a,b'"),
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation", "--scale", "std"],
-     "InputError: --scale std scales the partial derivatives, which this run does not "
-     "compute (methods: permutation)"),
+     "InputError: --scale std scales partial derivatives, connection weights and Garson's "
+     "shares, none of which this run computes (methods: permutation)"),
     (["mlp.pt2", "table.csv", "--target", "y", "--scale", "sd"], "argument --scale: invalid "
      "choice: 'sd'"),
     (["list.pkl", "table.csv", "--target", "y"], "model file {root}/list.pkl is a pickle: "
@@ -1156,6 +1156,16 @@ def test_groups_and_the_derivatives_scale(files, tmp_path, capsys):
         np.testing.assert_array_equal(written.scores.to_numpy(), expected.scores.to_numpy())
     raw = varimp.partial_derivatives(sk, np.float64(X), feature_names=TABLE, groups=groups)
     assert not np.allclose(_written(out, "partial_derivatives").scores, raw.scores)
+    # the weight methods take --scale std as their scale="std"
+    weights = ["connection_weights", "garson"]
+    out = _run(files, tmp_path / "weights", "mlp.skops", "table.csv", "--target", "y",
+               methods=weights, extra=["--scale", "std"])
+    for method in weights:
+        expected = varimp.importance(sk, np.float64(X), method=method, scale="std",
+                                     feature_names=TABLE)
+        np.testing.assert_array_equal(_written(out, method).scores.to_numpy(),
+                                      expected.scores.to_numpy())
+        assert _written(out, method).details["scale"] == "std"
     # inputs in units far apart: the library's warning, in the command line's words
     wide = pd.read_csv(files["root"] / "table.csv").assign(c=lambda t: 1000 * t["c"])
     wide.to_csv(tmp_path / "wide.csv", index=False)
@@ -1373,8 +1383,8 @@ def test_scale_none_is_accepted_without_partial_derivatives(files, tmp_path):
     _check(out, load_model(files["root"] / "mlp.pt2").model, files["X"], files["y"], TABLE,
            ["permutation"])
     args = cli._parser().parse_args(["run", "m", "d", "--out", "o", "--scale", "none"])
-    assert runner.derivative_options(args, ["partial_derivatives"]) == {
-        "partial_derivatives": {"scale": "none"}}
+    assert runner.scale_options(args, ["partial_derivatives", "permutation", "garson"]) == {
+        "partial_derivatives": {"scale": "none"}, "garson": {"scale": "none"}}
 
 
 def test_a_pt2_model_is_skipped_by_the_retraining_methods_for_its_own_reason(files):

@@ -9,6 +9,9 @@ the exact input derivatives per time step (autograd); LSTM and GRU follow the fo
 ``varimp.methods.weights`` written by hand.
 """
 
+import re
+import warnings
+
 import keras
 import numpy as np
 import pandas as pd
@@ -628,23 +631,112 @@ def test_a_pipeline_refusal_says_how_to_read_its_mlp():
 
 # -- a Keras Normalization layer folded into the next layer's input weights ------------------
 
+def _normalized_mlp(X):
+    norm = keras.layers.Normalization()
+    norm.adapt(X)
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((P,)), norm, keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(1)])
+    return model, [model.layers[k].get_weights()[0].astype(np.float64) for k in (1, 2)]
+
+
+def _garson_one_layer(W1):
+    q = np.abs(W1)
+    S = (q / q.sum(axis=0)).sum(axis=1)  # Garson, one hidden layer, one output
+    return S / S.sum()
+
+
 def test_a_keras_normalization_is_folded_into_the_first_layers_weights():
     rng = np.random.default_rng(7)
     X = rng.normal(loc=[10.0, -3.0, 200.0], scale=[2.0, 0.5, 40.0], size=(300, P))
-    norm = keras.layers.Normalization()
-    norm.adapt(X)
-    model = keras.Sequential([keras.Input((P,)), norm, keras.layers.Dense(4, activation="tanh"),
-                              keras.layers.Dense(1)])
-    W1 = model.layers[1].get_weights()[0].astype(np.float64)
-    W2 = model.layers[2].get_weights()[0].astype(np.float64)
+    model, (W1, W2) = _normalized_mlp(X)
     std = X.std(axis=0)  # adapt() keeps the population variance
-    cw = varimp.connection_weights(model, X)
+    extremes = re.escape(f"differ by a factor of {std[2] / std[1]:.3g} ('x3': {std[2]:.3g}, "
+                         f"'x2': {std[1]:.3g}); pass scale='std'")
+    with pytest.warns(UserWarning, match="connection weights depend on the units of the "
+                      f"inputs, .*{extremes}") as caught:
+        cw = varimp.connection_weights(model, X)
+    assert caught[0].filename == __file__  # points at the caller's line
     np.testing.assert_allclose(cw.scores.to_numpy(), ((W1 / std[:, None]) @ W2).ravel(),
                                rtol=1e-5)
-    q = np.abs(W1 / std[:, None])
-    S = (q / q.sum(axis=0)).sum(axis=1)  # Garson, one hidden layer, one output
-    np.testing.assert_allclose(varimp.garson(model, X).scores.to_numpy(), S / S.sum(),
+    with pytest.warns(UserWarning, match="Garson's shares depend on the units"):
+        shares = varimp.garson(model, X)
+    np.testing.assert_allclose(shares.scores.to_numpy(), _garson_one_layer(W1 / std[:, None]),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("with_x", [True, False])
+def test_scale_std_reads_a_normalized_keras_model_per_standard_deviation(with_x):
+    """scale="std": per standard deviation of every input, which for a model that standardises
+    its inputs itself are the weights its Dense layers hold (Olden & Jackson's setting);
+    without X, the Normalization's own standard deviations, with X those of X (the same
+    here: adapt() read this X). No units warning either way."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(loc=[10.0, -3.0, 200.0], scale=[2.0, 0.5, 40.0], size=(300, P))
+    model, (W1, W2) = _normalized_mlp(X)
+    data = X if with_x else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cw = varimp.connection_weights(model, data, scale="std")
+        shares = varimp.garson(model, data, scale="std")
+    np.testing.assert_allclose(cw.scores.to_numpy(), (W1 @ W2).ravel(), rtol=1e-5)
+    np.testing.assert_allclose(shares.scores.to_numpy(), _garson_one_layer(W1), rtol=1e-5)
+    assert cw.details["scale"] == "std"
+    assert cw.details["measure"] == "summed weight products (signed) per input sd"
+    if not with_x:  # the raw reading warns from the Normalization's spreads too
+        std = X.std(axis=0)
+        with pytest.warns(UserWarning, match=f"differ by a factor of {std[2] / std[1]:.3g}"):
+            varimp.connection_weights(model)
+
+
+def test_scale_std_multiplies_each_inputs_weights_by_its_standard_deviation():
+    """A network trained on raw inputs: every first-layer input weight times the spread of
+    its input in X; a one-hot group's members (a category switch) are left as they are, and
+    the scaled contrast of its categories is that of the raw weights."""
+    rng = np.random.default_rng(3)
+    n = 200
+    category = rng.integers(0, 3, n)
+    X = np.column_stack([rng.normal(scale=50.0, size=n), rng.normal(scale=0.2, size=n),
+                         category == 1, category == 2]).astype(float)
+    model = mlp((4, 5, 1), seed=2)
+    W1, W2 = weights_of(model)
+    sd = X.std(axis=0)
+    groups = {"habitat": [2, 3]}
+    cw = varimp.connection_weights(model, X, scale="std", groups=groups,
+                                   feature_names=["elev", "slope", "h1", "h2"])
+    scaled = np.diag([sd[0], sd[1], 1.0, 1.0]) @ W1 @ W2
+    products = np.array([0.0, scaled[2, 0], scaled[3, 0]])  # reference category: 0
+    np.testing.assert_allclose(cw.scores.to_numpy(),
+                               [scaled[0, 0], scaled[1, 0], np.ptp(products)], rtol=1e-12)
+    shares = varimp.garson(model, X, scale="std", groups=groups)
+    q = np.abs(np.diag([sd[0], sd[1], 1.0, 1.0]) @ W1)
+    S = (q / q.sum(axis=0)).sum(axis=1)  # a group's share: its members' together
+    np.testing.assert_allclose(shares.scores.to_numpy(), [S[0], S[1], S[2] + S[3]] / S.sum(),
+                               rtol=1e-12)
+    with pytest.warns(UserWarning, match=re.escape(f"('elev': {sd[0]:.3g}, 'slope': "
+                                                   f"{sd[1]:.3g})")):
+        varimp.connection_weights(model, X, groups=groups,
+                                  feature_names=["elev", "slope", "h1", "h2"])
+
+
+def test_one_hot_members_and_constant_inputs_are_not_warned_about():
+    rng = np.random.default_rng(4)
+    category = rng.integers(0, 2, 100)
+    X = np.column_stack([rng.normal(scale=30.0, size=100), category == 1, category == 0,
+                         np.full(100, 5.0)]).astype(float)
+    model = mlp((4, 3, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        varimp.connection_weights(model, X, groups={"g": [1, 2]})
+        varimp.garson(model, X, groups={"g": [1, 2]})
+
+
+def test_scale_std_without_a_spread_or_with_a_bad_value_is_an_input_error():
+    model = mlp((P, 3, 1))
+    with pytest.raises(varimp.InputError, match=r"scale='std' .* received no X .* pass X"):
+        varimp.connection_weights(model, scale="std")
+    with pytest.raises(varimp.InputError, match=r"scale must be one of \['none', 'std'\]"):
+        varimp.garson(model, np.zeros((5, P)), scale="sd")
 
 
 @pytest.mark.parametrize("invert", [False, True])
@@ -669,10 +761,15 @@ def test_a_normalization_before_a_linear_rnn_keeps_connection_weights_equal_to_d
                               keras.layers.SimpleRNN(3, activation="linear"),
                               keras.layers.Dense(2)])
     x = torch.as_tensor(X[:1], dtype=torch.float32)
+    spread = np.sqrt(X.var(axis=0).mean(axis=0))  # sequences: the mean variance over steps
     for k in range(2):
         exact = jacobian(lambda z: model(z, training=False), x, k)  # d output / d raw x
-        result = varimp.connection_weights(model, X, output=k)
+        with pytest.warns(UserWarning, match="connection weights depend on the units"):
+            result = varimp.connection_weights(model, X, output=k)
         np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-4, atol=1e-6)
+        per_sd = varimp.connection_weights(model, X, output=k, scale="std")
+        np.testing.assert_allclose(per_sd.by_time.to_numpy(), exact * spread, rtol=1e-4,
+                                   atol=1e-6)
 
 
 def test_a_normalization_that_cannot_be_folded_is_refused_naming_it():

@@ -53,9 +53,9 @@ CLI_OPTIONS = {"output_kind": "--output-kind", "classes": "--classes", "n_repeat
                "n_jobs": "--n-jobs", "backend": "--backend", "output": "--output",
                "feature_names": "--features", "output_step": "--output-step",
                "groups": "--group", "scale": "--scale"}
-#: The choices of ``--scale``: partial derivatives' ``scale``
-#: (:func:`varimp.methods.derivatives.partial_derivatives`).
-DERIVATIVE_SCALES = ("none", "std")
+#: The choices of ``--scale``: the ``scale`` of partial derivatives, connection weights and
+#: Garson (:data:`varimp.runner.SCALED_METHODS`).
+SCALES = ("none", "std")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,10 +142,9 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     methods.add_argument("--group", action="append", metavar="NAME=COL,...", help="score "
                          "these feature columns as one variable NAME (a one-hot block: the "
                          "category moves or is swept as one); repeatable")
-    methods.add_argument("--scale", choices=DERIVATIVE_SCALES, help="partial derivatives: "
-                         "'std' multiplies each input's derivative by its standard deviation "
-                         "(inputs in different units); 'none' keeps the raw derivatives "
-                         "(default)")
+    methods.add_argument("--scale", choices=SCALES, help="partial derivatives, connection "
+                         "weights and Garson: 'std' scores each input per standard deviation "
+                         "(inputs in different units); 'none' per raw unit (default)")
     methods.add_argument("--output-kind", choices=("regression", "probability", "logits"),
                          help="what the model returns (default: read from the model)")
     methods.add_argument("--classes", metavar="LABEL,...", help="the class labels in the "

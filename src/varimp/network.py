@@ -81,6 +81,10 @@ class Dense:
     bias: np.ndarray  # (n_out,)
     activation: str = "identity"
     name: str = "dense"
+    #: The standard deviation, per input unit, of a normalisation folded into the weights
+    #: (a Keras ``Normalization``): the weights are per raw unit, times it per standard
+    #: deviation. None when none was folded.
+    input_spread: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_in(self) -> int:
@@ -121,6 +125,7 @@ class Recurrent:
     return_sequences: bool = True
     reset_after: bool = True  # GRU only: reset gate applied after the recurrent product
     name: str = "recurrent"
+    input_spread: np.ndarray | None = field(default=None, compare=False, repr=False)  # as Dense
 
     @property
     def n_in(self) -> int:
@@ -245,3 +250,24 @@ class Network:
     def n_outputs(self) -> int:
         last = [layer for layer in self.layers if not isinstance(layer, Flatten)][-1]
         return last.n_out
+
+    def _first_weighted(self) -> int:
+        return next(i for i, layer in enumerate(self.layers) if not isinstance(layer, Flatten))
+
+    @property
+    def input_spread(self) -> np.ndarray | None:
+        """The standard deviation of every input unit of the first weighted layer by which a
+        normalisation inside the model divides it (folded into that layer's weights, see
+        :attr:`Dense.input_spread`); None without one."""
+        return self.layers[self._first_weighted()].input_spread
+
+    def with_input_scale(self, factor: np.ndarray) -> Network:
+        """This network with the input weights of its first weighted layer multiplied by
+        ``factor`` (one per input unit of that layer: per feature, or per (step, feature)
+        cell after a leading Flatten, time outer), biases unchanged: the weights per
+        ``factor`` units of each input (its standard deviation: per standard deviation)."""
+        layers = list(self.layers)
+        k = self._first_weighted()
+        layers[k] = layers[k].after_affine(np.asarray(factor, dtype=np.float64),
+                                           np.zeros(layers[k].n_in))
+        return replace(self, layers=tuple(layers))

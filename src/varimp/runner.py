@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, data.y,
                                     output_kind=options.get("output_kind"),
                                     classes=options.get("classes"), refit_reason=refit_reason)
-    method_options = derivative_options(args, names)
+    method_options = scale_options(args, names)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
         options["fit"] = refit_with_epochs(_configured(loaded.model, options), data.X, y,
@@ -349,20 +349,26 @@ def feature_groups(given: Sequence[str], features: Sequence[str]) -> dict[str, l
     return groups
 
 
-def derivative_options(args: argparse.Namespace, names: Sequence[str]
-                       ) -> dict[str, dict[str, Any]]:
-    """``--scale`` as the option of partial derivatives alone (perturbation's ``scale`` is
-    another); InputError for ``--scale std`` when partial derivatives do not run (``--scale
-    none``, their default, then changes nothing and is accepted)."""
+#: The methods that take ``--scale`` as their ``scale`` (per raw unit or per standard
+#: deviation of every input); perturbation's ``scale`` is another option.
+SCALED_METHODS = ("partial_derivatives", "connection_weights", "garson")
+
+
+def scale_options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--scale`` as the ``scale`` of every method of :data:`SCALED_METHODS` that runs;
+    InputError for ``--scale std`` when none of them runs (``--scale none``, their default,
+    then changes nothing and is accepted)."""
     if args.scale is None:
         return {}
-    if "partial_derivatives" not in names:
+    scaled = [name for name in names if name in SCALED_METHODS]
+    if not scaled:
         if args.scale == "none":
             return {}
-        raise InputError(f"--scale {args.scale} scales the partial derivatives, which this run "
-                         f"does not compute (methods: {', '.join(names)}): add "
-                         "partial_derivatives to --methods or leave out --scale")
-    return {"partial_derivatives": {"scale": args.scale}}
+        raise InputError(f"--scale {args.scale} scales partial derivatives, connection weights "
+                         f"and Garson's shares, none of which this run computes (methods: "
+                         f"{', '.join(names)}): add one of them to --methods or leave out "
+                         "--scale")
+    return {name: {"scale": args.scale} for name in scaled}
 
 
 def class_labels(text: str, y: np.ndarray | None) -> list:
@@ -580,6 +586,6 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
 
 
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",
-           "check_targets", "compute", "derivative_options", "feature_groups", "named_targets",
-           "output_option", "refit_with_epochs", "refitted_scores", "run", "run_facts",
+           "check_targets", "compute", "feature_groups", "named_targets", "output_option",
+           "refit_with_epochs", "refitted_scores", "run", "run_facts", "scale_options",
            "scored_targets", "smallest_pvalue", "write_outputs"]

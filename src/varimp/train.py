@@ -247,6 +247,9 @@ def train_mlp(
         Train on standardized inputs (and, for regression, targets), then fold the scaling into
         the first and last ``Linear`` layers: the returned network takes raw ``X`` and predicts
         on the scale of ``y``, and is still a plain chain of ``Linear`` layers and activations.
+        Its first weights are then per raw unit of ``X``: connection weights and Garson read
+        them per standard deviation, as they were trained, with ``scale="std"`` (and warn
+        without it when the inputs' spreads differ by more than 10 times).
     validation_fraction : float or None
         Early stopping: this share of the rows (drawn from ``random_state``) is held out, the
         loss on it is computed after every epoch, training stops once it has not improved for

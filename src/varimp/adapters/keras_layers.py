@@ -120,6 +120,7 @@ class _Affine:
     shift: np.ndarray
     name: str
     flattened: bool = False
+    spread: np.ndarray | None = None  # the standard deviation it divides by (not invert)
 
 
 def _normalization(layer: object) -> _Affine:
@@ -140,7 +141,7 @@ def _normalization(layer: object) -> _Affine:
     std = np.maximum(np.sqrt(variance), float(keras.config.epsilon()))
     if getattr(layer, "invert", False):
         return _Affine(std, mean, layer.name)
-    return _Affine(1.0 / std, -mean / std, layer.name)
+    return _Affine(1.0 / std, -mean / std, layer.name, spread=std)
 
 
 def _folded(affine: _Affine, layer: Layer) -> Layer:
@@ -153,21 +154,24 @@ def _folded(affine: _Affine, layer: Layer) -> Layer:
             if len(shape) == 0 or n_in % shape[-1]:
                 raise ValueError
             cells = (n_in // shape[-1], shape[-1])
-            scale, shift = (np.broadcast_to(a, cells).reshape(-1)
-                            for a in (affine.scale, affine.shift))
+            scale, shift, spread = (None if a is None else np.broadcast_to(a, cells).reshape(-1)
+                                    for a in (affine.scale, affine.shift, affine.spread))
         elif affine.flattened or any(d != 1 for d in shape[:-1]):
             raise ValueError
         else:
-            scale, shift = (np.broadcast_to(a.reshape(-1), (n_in,))
-                            for a in (affine.scale, affine.shift))
+            scale, shift, spread = (None if a is None else np.broadcast_to(a.reshape(-1),
+                                                                          (n_in,))
+                                    for a in (affine.scale, affine.shift, affine.spread))
     except ValueError:
         raise UnsupportedModelError(
             f"layer {affine.name!r} (Normalization) has statistics of shape {shape}, which "
             f"cannot be folded into the input weights of layer {layer.name!r} ({n_in} input "
             "units): the weight-based methods fold one mean and variance per feature (or per "
             "time step and feature before a Flatten)") from None
-    return layer.after_affine(np.asarray(scale, dtype=np.float64),
-                              np.asarray(shift, dtype=np.float64))
+    folded = layer.after_affine(np.asarray(scale, dtype=np.float64),
+                                np.asarray(shift, dtype=np.float64))
+    return folded if spread is None else replace(
+        folded, input_spread=np.array(spread, dtype=np.float64))
 
 
 def _append(layers: list, layer: Layer) -> None:
@@ -269,8 +273,10 @@ def _normalization_read(layers: list, affine: _Affine) -> None:
                 "by a Flatten only; the weight-based methods fold one Normalization, or "
                 "several in a row, into the next layer's input weights")
         before = layers.pop()
+        spread = None if before.spread is None or affine.spread is None else \
+            before.spread * affine.spread
         affine = replace(affine, scale=before.scale * affine.scale,
-                         shift=before.shift * affine.scale + affine.shift)
+                         shift=before.shift * affine.scale + affine.shift, spread=spread)
     layers.append(affine)
 
 

@@ -27,6 +27,29 @@ from ..validation import (
     validate,
 )
 
+#: Inputs whose standard deviations differ by more than this factor get a warning from the
+#: methods whose scores are per unit of each input (partial derivatives, connection weights,
+#: Garson) with ``scale="none"``: their raw scores are in incomparable units.
+SPREAD_RATIO_WARNING = 10.0
+
+
+def warn_units(spread: np.ndarray, feature_names: Sequence[str], what: str,
+               stacklevel: int = 4) -> None:
+    """Warn that ``what`` (e.g. "partial derivatives depend") on the units of the inputs when
+    the standard deviations ``spread`` (0 for a column left out: a one-hot member, a constant)
+    differ by more than :data:`SPREAD_RATIO_WARNING` times, naming the two extremes."""
+    varying = spread > 0
+    if varying.sum() < 2:
+        return
+    low, high = np.argmin(np.where(varying, spread, np.inf)), np.argmax(spread)
+    if spread[high] > SPREAD_RATIO_WARNING * spread[low]:
+        warnings.warn(
+            f"{what} on the units of the inputs, and their standard deviations differ by a "
+            f"factor of {spread[high] / spread[low]:.3g} ({feature_names[high]!r}: "
+            f"{spread[high]:.3g}, {feature_names[low]!r}: {spread[low]:.3g}); pass "
+            "scale='std' to score each input per standard deviation",
+            UserWarning, stacklevel=stacklevel)
+
 
 @dataclass(frozen=True)
 class Setup:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -25,13 +24,10 @@ from ._common import (
     resolve_output,
     resolve_step,
     time_table,
+    warn_units,
 )
 from .measure import check_interval, interval_seed, percentile_interval, row_bootstrap
 from .perturbation import mixed_kinds
-
-#: Inputs whose standard deviations differ by more than this factor get a warning with
-#: ``scale="none"``: their raw derivatives are in incomparable units.
-SPREAD_RATIO_WARNING = 10.0
 
 
 def partial_derivatives(
@@ -166,7 +162,8 @@ def partial_derivatives(
     if scale == "none":
         numeric = np.ones(len(spread), dtype=bool)
         numeric[[c for name in blocks for c in setup.groups[name]]] = False
-        _warn_units(np.where(numeric, spread, 0.0), data.feature_names)
+        warn_units(np.where(numeric, spread, 0.0), data.feature_names,
+                   "partial derivatives depend")
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     output_step = resolve_step(output_step, n_steps)
     names_out = output_names(adapter, data, n_outputs)
@@ -355,18 +352,3 @@ def _mean_square(moves: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The mean over the last axis of ``moves**2`` where ``valid`` (0 where none is)."""
     count = valid.sum(axis=-1)
     return np.where(valid, moves**2, 0.0).sum(axis=-1) / np.maximum(count, 1)
-
-
-def _warn_units(spread: np.ndarray, feature_names: tuple[str, ...]) -> None:
-    """Warn when raw derivatives compare inputs whose spreads differ by more than 10 times."""
-    varying = spread > 0
-    if varying.sum() < 2:
-        return
-    low, high = np.argmin(np.where(varying, spread, np.inf)), np.argmax(spread)
-    if spread[high] > SPREAD_RATIO_WARNING * spread[low]:
-        warnings.warn(
-            f"partial derivatives depend on the units of the inputs, and their standard "
-            f"deviations differ by a factor of {spread[high] / spread[low]:.3g} "
-            f"({feature_names[high]!r}: {spread[high]:.3g}, {feature_names[low]!r}: "
-            f"{spread[low]:.3g}); pass scale='std' to score each input per standard deviation",
-            UserWarning, stacklevel=4)

@@ -28,6 +28,7 @@ sigmoid outputs (multi-label) are read as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,7 +40,14 @@ from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
 from ..scoring.targets import multi_hot
-from ..validation import Data, check_choice, check_positive_int, check_y, validate
+from ..validation import (
+    Data,
+    check_choice,
+    check_positive_int,
+    check_y,
+    feature_spread,
+    validate,
+)
 from ._common import (
     block_categories,
     group_columns,
@@ -50,7 +58,12 @@ from ._common import (
     resolve_output,
     resolve_step,
     time_table,
+    warn_units,
 )
+
+#: ``scale``: ``"none"`` reads the weights per raw unit of every input, ``"std"`` per standard
+#: deviation (:func:`_per_unit`).
+WEIGHT_SCALES = ("none", "std")
 
 #: ``"garson"`` and ``"goh"`` are one form (Goh 1995; Olden & Jackson 2002; NeuralNetTools);
 #: ``"output_weighted"`` weights each last-hidden unit by its absolute output weight.
@@ -138,12 +151,16 @@ def linear_path(
 
 
 def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
-             n_timesteps: int | None, output_kind: str | None = None
+             n_timesteps: int | None, output_kind: str | None = None, scale: str = "none",
+             method: str = "connection weights"
              ) -> tuple[Network, int, dict, Any, dict, bool]:
     """The network, the number of steps, the variables, the output names (the model's, else
     the columns of a DataFrame ``y``), the categories of every one-hot group (read from X;
     none without X), and whether the network's class weights were centred (the classes of one
-    softmax, :func:`softmax_classes`): the one network reading of both methods."""
+    softmax, :func:`softmax_classes`): the one network reading of both methods. With
+    ``scale="std"`` the network's input weights are per standard deviation of each input
+    (:func:`_per_unit`)."""
+    scale = check_choice(scale, "scale", WEIGHT_SCALES)
     adapter = adapt(model)
     if output_kind is not None:
         adapter = adapter.configure(output_kind=output_kind)
@@ -164,12 +181,14 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
         blocks = {name: block_categories(codes, len(variables[name]))
                   for name, codes in one_hot_blocks(data.X, variables, groups).items()}
         steps = data.n_timesteps or 1
+        columns, spread = data.feature_names, feature_spread(data.X)
     else:
         if isinstance(y, pd.DataFrame):  # without X, y serves only to name the outputs
             data = Data(np.empty((len(y), 0)), None, (), tuple(str(c) for c in y.columns))
         if n_timesteps is not None:
             network = network.read_as_sequences(check_positive_int(n_timesteps, "n_timesteps"))
-        _, variables = names_without_data(network.n_inputs, feature_names, groups)
+        columns, variables = names_without_data(network.n_inputs, feature_names, groups)
+        spread = None  # from a normalisation inside the model, if any (_per_unit)
         known = adapter.expected_input[0] if adapter.expected_input and \
             len(adapter.expected_input) == 2 else None
         steps = n_timesteps or known or 1
@@ -178,12 +197,50 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
                              "importance can be resolved over time; received neither")
     if n_timesteps is not None:
         steps = check_positive_int(n_timesteps, "n_timesteps")
+    network = _per_unit(network, spread, columns, [c for name in blocks for c in variables[name]],
+                        scale, method)
     centred = softmax_classes(network, adapter.output_kind,
                               data.y if data is not None else None)
     if centred:
         network = network.with_centred_classes()
     return (network, steps, variables, output_names(adapter, data, network.n_outputs), blocks,
             centred)
+
+
+def _per_unit(network: Network, spread: np.ndarray | None, columns: Sequence[str],
+              categories: list[int], scale: str, method: str) -> Network:
+    """The network whose weights the method reads: as it is (``scale="none"``, per raw unit
+    of every input: a warning when the inputs' standard deviations differ by more than
+    ``SPREAD_RATIO_WARNING`` times), or with every input's first-layer weights multiplied by
+    its standard deviation (``scale="std"``), so that each input is scored per standard
+    deviation, the unit Olden & Jackson (2002) standardise the inputs to.
+
+    The spread is that of ``X`` (:func:`varimp.validation.feature_spread`) when ``X`` is
+    given, else that by which a normalisation inside the model (a Keras ``Normalization``,
+    folded into the first weights) divides its inputs: multiplied back, the weights are the
+    ones the network's first layer holds. The members of a one-hot group (``categories``:
+    their columns) are a category switch, their own unit: never scaled, never warned about."""
+    per_unit = spread is None and network.input_spread is not None
+    if per_unit:  # the normalisation's own spread, per input unit of the first layer
+        unit_spread = network.input_spread
+        spread = np.sqrt((unit_spread**2).reshape(-1, network.n_inputs).mean(axis=0))
+    if spread is None:
+        if scale == "std":
+            raise InputError(f"scale='std' scores every input per standard deviation, read "
+                             f"from X; received no X (and the model standardises no input "
+                             f"itself): pass X, the data the {method} are read for")
+        return network
+    numeric = np.ones(len(spread), dtype=bool)
+    numeric[categories] = False
+    if scale == "none":
+        warn_units(np.where(numeric, spread, 0.0), columns, f"{method} depend", stacklevel=6)
+        return network
+    factor = np.where(numeric, spread, 1.0)
+    if per_unit:
+        factor = unit_spread
+    n_in = network.layers[next(i for i, layer in enumerate(network.layers)
+                                if not isinstance(layer, Flatten))].n_in
+    return network.with_input_scale(np.tile(factor, n_in // len(factor)))
 
 
 def softmax_classes(network: Network, output_kind: str, y: np.ndarray | None = None) -> bool:
@@ -240,6 +297,8 @@ def _result(method: str, path: np.ndarray, network: Network, variables: dict, ou
     measure = {"share": "share of absolute weight products",
                "effect": "summed weight products (signed)",
                "magnitude": "mean absolute summed weight products over outputs"}[kind]
+    if details.get("scale") == "std":
+        measure += " per input sd"
     details = {**details, "outputs": outputs, "measure": measure,
                "per_output": pd.DataFrame(per_output.T, index=names,
                                           columns=output_labels(outputs, output_names))}
@@ -260,9 +319,9 @@ def _category_contrast(products: np.ndarray, categories: np.ndarray
 
 
 def connection_weights(
-    model: object, X: object = None, y: object = None, *, feature_names: Any = None,
-    output: Any = None, output_step: int | None = None, groups: Any = None,
-    n_timesteps: int | None = None, output_kind: str | None = None,
+    model: object, X: object = None, y: object = None, *, scale: str = "none",
+    feature_names: Any = None, output: Any = None, output_step: int | None = None,
+    groups: Any = None, n_timesteps: int | None = None, output_kind: str | None = None,
 ) -> Importance:
     """Connection weights (Olden & Jackson 2002): the summed products of raw weights.
 
@@ -292,7 +351,20 @@ def connection_weights(
     model : torch.nn.Module, Keras model or fitted scikit-learn MLP
         A network of dense layers, optionally after RNN / GRU / LSTM layers.
     X : array-like, optional
-        Only used for feature names and, for sequence models, the number of time steps.
+        Used for feature names, the one-hot groups, the spread of every input (``scale``)
+        and, for sequence models, the number of time steps.
+    scale : {"none", "std"}
+        ``"none"`` (default): the weights as the network applies them to ``X``, per raw unit
+        of every input (a Keras ``Normalization`` layer is folded into the first weights);
+        with ``X``, a ``UserWarning`` when the inputs' standard deviations differ by more
+        than 10 times, as their scores are then in incomparable units. ``"std"``: every
+        input's first-layer weights multiplied by its standard deviation, so each input is
+        scored per standard deviation (Olden & Jackson trained on standardised inputs, whose
+        weights are exactly this): the spread of ``X``
+        (:func:`varimp.validation.feature_spread`), or without ``X`` that of a Keras
+        ``Normalization`` inside the model (the weights its first layer holds); a one-hot
+        group's members are never scaled. For a network trained on standardised inputs
+        outside the model (a scikit-learn ``Pipeline``), pass the standardised X instead.
     y : array-like, optional
         Not used for the scores; the columns of a DataFrame ``y`` name the outputs (when the
         model gives them no names), so ``output=`` can select an output by its column.
@@ -333,18 +405,20 @@ def connection_weights(
     Journal of Statistical Software 85(11), 1-20.
     """
     network, steps, variables, names_out, blocks, centred = _resolve(
-        model, X, y, feature_names, groups, n_timesteps, output_kind)
+        model, X, y, feature_names, groups, n_timesteps, output_kind, scale,
+        "connection weights")
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
     return _result("connection_weights", path, network, variables, outputs, names_out,
                    False, {"gate_at_rest": _gates(network), "category_moves": list(blocks),
-                           "centred_classes": centred}, blocks)
+                           "centred_classes": centred, "scale": scale}, blocks)
 
 
 def garson(
     model: object, X: object = None, y: object = None, *, variant: str = "garson",
-    feature_names: Any = None, output: Any = None, output_step: int | None = None,
-    groups: Any = None, n_timesteps: int | None = None, output_kind: str | None = None,
+    scale: str = "none", feature_names: Any = None, output: Any = None,
+    output_step: int | None = None, groups: Any = None, n_timesteps: int | None = None,
+    output_kind: str | None = None,
 ) -> Importance:
     """Garson's algorithm (Garson 1991; Goh 1995): relative shares of absolute weights.
 
@@ -370,9 +444,10 @@ def garson(
         (1991) equation is often restated; varimp's default before): each hidden unit's
         shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
         ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
-    model, X, y, feature_names, groups, output_step, n_timesteps, output_kind
-        As for :func:`connection_weights`; the common options are documented in one place,
-        :func:`varimp.importance`.
+    model, X, y, scale, feature_names, groups, output_step, n_timesteps, output_kind
+        As for :func:`connection_weights` (``scale="std"``: the shares of the absolute
+        weights per standard deviation of every input); the common options are documented in
+        one place, :func:`varimp.importance`.
     output : int, str, list of them, or None
         The output(s) to explain (default: all). Every selected output's shares are in
         ``details["per_output"]``; the scores are their mean (kind ``"share"``).
@@ -408,12 +483,12 @@ def garson(
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
     network, steps, variables, names_out, _, centred = _resolve(
-        model, X, y, feature_names, groups, n_timesteps, output_kind)
+        model, X, y, feature_names, groups, n_timesteps, output_kind, scale, "Garson's shares")
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
     return _result("garson", path, network, variables, outputs, names_out, True,
                    {"variant": variant, "gate_at_rest": _gates(network),
-                    "centred_classes": centred})
+                    "centred_classes": centred, "scale": scale})
 
 
 def _gates(network: Network) -> float | None:
