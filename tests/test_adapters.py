@@ -178,6 +178,45 @@ def test_sklearn_three_class_classifier_reads_softmax_outputs():
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize("n_labels", [2, 3])
+def test_sklearn_multilabel_classifier_reads_one_sigmoid_per_label(n_labels):
+    """Two labels (classes_ == [0, 1], like a binary classifier's) are two sigmoid outputs, as
+    three are: each method's per-label scores equal those of a callable returning the columns
+    of predict_proba, connection weights the raw path W1 @ W2, derivatives finite differences."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(120, P))
+    Y = (X[:, :n_labels] > 0).astype(int)
+    clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0),
+                      X, Y)
+    labels = [str(k) for k in range(n_labels)]
+    assert adapt(clf).output_names == tuple(labels)
+    np.testing.assert_allclose(adapt(clf).predict(X)[:, 0], clf.predict_proba(X), rtol=1e-12)
+    network = adapt(clf).network()
+    assert network.n_outputs == n_labels and network.layers[-1].activation == "sigmoid"
+
+    def columns(A):
+        return clf.predict_proba(A)
+
+    for method in ("profile", "perturbation", "permutation", "partial_derivatives"):
+        y = Y if method == "permutation" else None
+        got = varimp.importance(clf, X, y, method=method, random_state=0)
+        expected = varimp.importance(columns, X, y, method=method, random_state=0,
+                                     output_kind="probability")
+        assert list(got.details["per_output"].columns) == labels
+        np.testing.assert_allclose(got.details["per_output"].to_numpy(),
+                                   expected.details["per_output"].to_numpy(), rtol=1e-6,
+                                   atol=1e-12, err_msg=method)
+    cw = varimp.connection_weights(clf, X)  # independent sigmoids: read as they are
+    np.testing.assert_allclose(cw.details["per_output"].to_numpy(),
+                               clf.coefs_[0] @ clf.coefs_[1], rtol=1e-12)
+    eps = 1e-6
+    fd = np.stack([(clf.predict_proba(X + eps * e) - clf.predict_proba(X - eps * e)) / (2 * eps)
+                   for e in np.eye(P)], axis=1)  # (n, p, labels)
+    result = varimp.partial_derivatives(clf, X)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), (fd**2).sum(axis=0),
+                               rtol=1e-5)
+
+
 # -- the model is never changed ---------------------------------------------------------------
 
 class Picky(nn.Module):
@@ -1130,3 +1169,110 @@ def test_finite_differences_of_a_half_precision_callable_are_refused(dtype):
                                                 r"for derivatives by finite differences"):
         varimp.partial_derivatives(half, X)
     assert np.isfinite(varimp.perturbation(half, X, random_state=0).scores).all()
+
+
+# -- a Keras Masking layer is found in a functional or nested model ----------------------------
+
+def masked_models():
+    """The same Masking -> LSTM -> Dense network as a Sequential model, a functional model
+    (its layers[0] is the InputLayer) and a functional model around a nested Sequential."""
+    keras.utils.set_random_seed(0)
+    sequential = keras.Sequential([keras.Input((T, P)), keras.layers.Masking(0.0),
+                                   keras.layers.LSTM(UNITS), keras.layers.Dense(1)])
+    inputs = keras.Input((T, P))
+    hidden = keras.layers.LSTM(UNITS)(keras.layers.Masking(0.0)(inputs))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    inner = keras.Sequential([keras.Input((T, P)), keras.layers.Masking(0.0),
+                              keras.layers.LSTM(UNITS)])
+    outer_inputs = keras.Input((T, P))
+    nested = keras.Model(outer_inputs, keras.layers.Dense(1)(inner(outer_inputs)))
+    functional.set_weights(sequential.get_weights())
+    nested.set_weights(sequential.get_weights())
+    return sequential, functional, nested
+
+
+def test_a_functional_keras_model_with_masking_is_refused_as_the_sequential_one():
+    sequential, functional, nested = masked_models()
+    X = np.random.default_rng(30).normal(size=(N, T, P))
+    X[:3, :2] = 0.0  # three sequences pre-padded by two steps
+    y = X[:, -1, 0]
+    padded = r"X holds 6 padded steps \(every feature equal to the Masking layer's mask_value " \
+             r"0.0\) in 3 of 40 sequences; this method replaces cell values"
+    for model in (sequential, functional, nested):
+        assert adapt(model).mask_value == 0.0
+        for method in ("permutation", "perturbation", "profile"):
+            with pytest.raises(varimp.UnsupportedModelError, match=padded):
+                varimp.importance(model, X, y if method == "permutation" else None,
+                                  method=method, random_state=0)
+    # partial derivatives honour the mask: 0 at the padded steps, the same in all three
+    grads = [adapt(model).gradient(X, 0) for model in (sequential, functional, nested)]
+    assert np.all(grads[0][:3, :2] == 0.0)
+    for grad in grads[1:]:
+        np.testing.assert_allclose(grad, grads[0], rtol=1e-5, atol=1e-7)
+    unmasked = keras.Sequential([keras.Input((T, P)), keras.layers.LSTM(UNITS),
+                                 keras.layers.Dense(1)])
+    assert adapt(unmasked).mask_value is None
+
+
+# -- models with several inputs ----------------------------------------------------------------
+
+SEVERAL = r"models with several inputs are not supported: varimp calls the model with one " \
+          r"array X.*Wrap the model in a module or function that takes one array.*static " \
+          r"covariates repeated over the steps as extra features"
+
+
+class TwoInputs(nn.Module):
+    """A recurrent layer over a sequence input beside a static input, joined before the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = nn.GRU(P, UNITS, batch_first=True), nn.Linear(UNITS + 2, 1)
+
+    def forward(self, x_seq, x_static):
+        _, h = self.rnn(x_seq)
+        return self.head(torch.cat([h[-1], x_static], dim=-1))
+
+
+def keras_two_inputs():
+    sequence, static = keras.Input((T, P), name="seq"), keras.Input((2,), name="static")
+    joined = keras.layers.Concatenate()([keras.layers.LSTM(UNITS)(sequence), static])
+    return keras.Model([sequence, static], keras.layers.Dense(1)(joined))
+
+
+@pytest.mark.parametrize("method", ["permutation", "perturbation", "partial_derivatives",
+                                    "connection_weights"])
+def test_a_model_of_several_inputs_is_refused_with_the_workaround(method):
+    rng = np.random.default_rng(31)
+    X_seq, X_static = rng.normal(size=(N, T, P)), rng.normal(size=(N, 2))
+    y = X_seq[:, -1, 0] + X_static[:, 0]
+    options = {"random_state": 0} if method != "connection_weights" else {}
+    target = y if method == "permutation" else None
+    for model, name in ((TwoInputs(), r"TwoInputs.forward takes 2 inputs \(x_seq, x_static\)"),
+                        (keras_two_inputs(), r"Keras model '.*' takes 2 inputs \(seq .*, "
+                                             r"static .*\)")):
+        for X in (X_seq, (X_seq, X_static), [X_seq, X_static],
+                  {"seq": X_seq, "static": X_static}):
+            with pytest.raises(varimp.UnsupportedModelError, match=name + "; " + SEVERAL):
+                varimp.importance(model, X, target, method=method, **options)
+    # X of several arrays for a model of one input: the same way out, as an input error
+    single = nn.Sequential(nn.Linear(P, 3), nn.Tanh(), nn.Linear(3, 1))
+    two = r" of shapes \(40, 5, 4\), \(40, 2\)"
+    for X, kind in (((X_seq, X_static), r"a tuple of 2 arrays" + two),
+                    ([X_seq, X_static], r"a list of 2 arrays" + two),
+                    ((X_static, X_static), r"a tuple of 2 arrays of shapes \(40, 2\), \(40, 2\)"),
+                    ({"seq": X_seq, "static": X_static},
+                     r"a dict of 2 entries \('seq', 'static'\)" + two)):
+        with pytest.raises(varimp.InputError, match=r"X must be one array; received " + kind +
+                           r"\. Models with several inputs are not supported"):
+            varimp.importance(single, X, target, method=method, **options)
+
+
+def test_a_list_of_equal_rows_or_sequences_is_still_one_x():
+    """A list of rows (or of one sequence per sample) as numpy arrays stays one X: the scores
+    are those of the stacked array."""
+    torch.manual_seed(32)
+    net = Recurrent(nn.GRU(P, UNITS, batch_first=True), nn.Linear(UNITS, 1)).double()
+    X = np.random.default_rng(32).normal(size=(N, T, P))
+    stacked = varimp.partial_derivatives(net, X)
+    listed = varimp.partial_derivatives(net, list(X))
+    np.testing.assert_array_equal(listed.scores.to_numpy(), stacked.scores.to_numpy())

@@ -405,3 +405,74 @@ def test_two_dimensional_x_for_a_sequence_model_is_reported_before_the_length_of
         with pytest.raises(varimp.InputError, match=r"reads sequences \(n, time steps, "
                                                     r"features\); received X of shape \(24, 3\)"):
             varimp.importance(model, X, np.ones(N - 4), method=method)
+
+
+# -- 6. sequence models whose first layer is a Linear, with no recurrent layer -----------------
+
+class Encoder(nn.Module):
+    """A transformer-encoder classifier: an input projection (nn.Linear on the last axis of
+    (n, T, p)), one encoder layer, a mean over the steps, a softmax over two classes."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(40)
+        self.inp = nn.Linear(P, 8)
+        layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.out, self.softmax = nn.Linear(8, 2), nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.softmax(self.out(self.enc(self.inp(x)).mean(1)))
+
+
+class AttentionPool(nn.Module):
+    """Linear layers only, with attention weights over the steps computed in forward."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(41)
+        self.emb, self.att, self.out = nn.Linear(P, 5), nn.Linear(5, 1), nn.Linear(5, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.emb(x))
+        return self.out((torch.softmax(self.att(h), dim=1) * h).sum(1))
+
+
+@pytest.mark.parametrize("build", [Encoder, AttentionPool])
+def test_a_sequence_model_whose_first_layer_is_linear_reads_sequences(build):
+    """nn.Linear acts on the last axis: these modules read (n, T, p). Every method gives the
+    scores (and by_time) of the same module called as a numpy function."""
+    model = build().double().eval()
+    X = np.random.default_rng(40).normal(size=(N, T, P))
+
+    def function(A):
+        with torch.no_grad():
+            return model(torch.as_tensor(A)).numpy()
+
+    probability = build is Encoder
+    y = (X[:, -2:, 0].sum(1) > 0).astype(int) if probability else X[:, -1, 0]
+    kind = {"output_kind": "probability"} if probability else {}
+    for method in ("permutation", "perturbation", "partial_derivatives"):
+        target = y if method == "permutation" else None
+        got = varimp.importance(model, X, target, method=method, random_state=0)
+        expected = varimp.importance(function, X, target, method=method, random_state=0,
+                                     **kind)
+        assert got.by_time is not None and got.by_time.shape == (T, P)
+        rtol = 1e-5 if method == "partial_derivatives" else 1e-9  # autograd vs differences
+        np.testing.assert_allclose(got.scores.to_numpy(), expected.scores.to_numpy(),
+                                   rtol=rtol, err_msg=method)
+        np.testing.assert_allclose(got.by_time.to_numpy(), expected.by_time.to_numpy(),
+                                   rtol=rtol, atol=1e-9, err_msg=method)
+    with pytest.raises(varimp.InputError, match=r"the model expects input of shape "
+                                                r"\(n, T, 3\); received X of shape \(24, 6, 2\)"):
+        varimp.perturbation(model, X[:, :, :2], random_state=0)
+
+
+def test_a_chain_of_linear_layers_still_reads_a_table():
+    """A plain MLP, Sequential or with its activation in forward, treats each step of a 3-D X
+    as a row: refused as a table model, as before."""
+    for model in (nn.Sequential(nn.Linear(P, 4), nn.Tanh(), nn.Linear(4, 1)),
+                  FunctionalSoftmax()):
+        with pytest.raises(varimp.InputError, match=r"this model reads a table \(n, features\); "
+                                                    r"received X of shape \(24, 6, 3\)"):
+            varimp.perturbation(model, X_SEQ, random_state=0)

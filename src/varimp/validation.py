@@ -54,6 +54,44 @@ def tensor_values(tensor: object) -> np.ndarray:
     return tensor.numpy()
 
 
+#: what a model of several inputs can do instead, in every refusal of one
+SEVERAL_INPUTS = (
+    "models with several inputs are not supported: varimp calls the model with one array X, "
+    "(n, features) or (n, time steps, features). Wrap the model in a module or function that "
+    "takes one array and splits it, e.g. static covariates repeated over the steps as extra "
+    "features, X = concatenate([X_seq, repeat(X_static[:, None, :], T, axis=1)], axis=-1), "
+    "read by forward(x) = model(x[:, :, :k], x[:, 0, k:]) with k the number of sequence "
+    "features; pass that module, or the function as a callable")
+
+
+def _array_part(part: object) -> bool:
+    """Whether ``part`` is an array object (numpy, pandas, a tensor), not a list of numbers."""
+    return isinstance(part, np.ndarray | pd.DataFrame | pd.Series) or (
+        hasattr(part, "shape") and hasattr(part, "dtype"))
+
+
+def _check_one_array(value: object, what: str) -> None:
+    """Refuse several arrays given as one X: a dict of arrays, or a tuple or list of arrays
+    of several ranks or shapes, or of arrays that are tables or sequences themselves in a
+    tuple (the inputs of a model of several inputs). A list of equal rows or of equal
+    sequences (one per sample) stays one X."""
+    if isinstance(value, Mapping):
+        parts = list(value.values())
+        kind = f"a {type(value).__name__} of {len(parts)} entries ({', '.join(map(repr, value))})"
+    elif isinstance(value, tuple | list) and value and all(map(_array_part, value)):
+        parts = list(value)
+        kind = f"a {type(value).__name__} of {len(parts)} arrays"
+        shapes = {tuple(np.shape(part)) for part in parts}
+        if len(shapes) == 1 and (isinstance(value, list) or len(next(iter(shapes))) < 2):
+            return  # rows, or one sequence per sample
+    else:
+        return
+    shapes = ", ".join(str(tuple(np.shape(part))) for part in parts if _array_part(part))
+    raise InputError(f"{what} must be one array; received {kind}"
+                     f"{f' of shapes {shapes}' if shapes else ''}. {SEVERAL_INPUTS[0].upper()}"
+                     f"{SEVERAL_INPUTS[1:]}")
+
+
 def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
     """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy)."""
     columns = None
@@ -98,6 +136,7 @@ def check_finite(array: np.ndarray, what: str) -> None:
 def check_X(X: object, *, allow_sequence: bool = True) -> tuple[np.ndarray, list[str] | None]:
     if X is None:
         raise InputError("X is required by this method; received None")
+    _check_one_array(X, "X")
     array, columns = _to_numpy(X, "X")
     if array.ndim not in (2, 3) or (array.ndim == 3 and not allow_sequence):
         expected = "(n_samples, n_features) or (n_samples, n_timesteps, n_features)"

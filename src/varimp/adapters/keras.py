@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
 from ..network import Layer, Network
+from ..validation import SEVERAL_INPUTS
 from .base import Adapter, float64_array
 from .keras_layers import (
     activation_of,
@@ -24,6 +25,23 @@ from .keras_layers import (
     read_layers,
 )
 from .structure import resolve_network
+
+
+def _leading_masking(model: object) -> object | None:
+    """The Masking layer that reads the model's input: one before any layer with weights, in
+    the order of the model's layers (an ``InputLayer`` of a functional model skipped, nested
+    models searched the same way); None when there is none."""
+    for layer in getattr(model, "layers", None) or []:
+        kind = type(layer).__name__
+        if kind == "Masking":
+            return layer
+        if kind == "InputLayer":
+            continue
+        if getattr(layer, "layers", None):  # a nested model: its own leading layers
+            return _leading_masking(layer)
+        if layer.weights:
+            return None
+    return None
 
 
 class KerasAdapter(Adapter):
@@ -63,14 +81,19 @@ class KerasAdapter(Adapter):
         if self.backend == "torch":
             self.gradient_kind = "autodiff"
         self.dtype = getattr(model, "compute_dtype", None) or "float32"
+        inputs = getattr(model, "inputs", None) or []
+        if len(inputs) > 1:
+            names = ", ".join(f"{getattr(t, 'name', '?')} {tuple(t.shape)}" for t in inputs)
+            raise UnsupportedModelError(f"Keras model {model.name!r} takes {len(inputs)} inputs "
+                                        f"({names}); {SEVERAL_INPUTS}")
         try:
             shape = tuple(model.inputs[0].shape)[1:]
         except Exception:  # noqa: BLE001 - a subclassed model may have no symbolic input
             shape = None
         self.expected_input = shape
-        first = model.layers[0] if getattr(model, "layers", None) else None
         #: the input mask value when the model starts with a Masking layer (padded steps)
-        self.mask_value = first.mask_value if type(first).__name__ == "Masking" else None
+        masking = _leading_masking(model)
+        self.mask_value = None if masking is None else masking.mask_value
 
     def configure(self, output_kind: str | None = None, classes: object = None
                   ) -> KerasAdapter:

@@ -25,7 +25,9 @@ class SklearnAdapter(Adapter):
     differences, since the preprocessing steps are not differentiable objects.
 
     A binary classifier is one output, as its network computes it: one logistic unit, the
-    probability of the positive class ``classes_[1]``. Its one output name is that class;
+    probability of the positive class ``classes_[1]``. A multi-label classifier (fitted on a
+    0/1 indicator ``y`` of several columns, two included) is one sigmoid output per label,
+    named by the label's column index. Its one output name is that class;
     ``output=<positive class>`` or ``output=0`` selects it, and ``output=<negative class>`` is
     an InputError (since ``p(negative) = 1 - p(positive)``, the negative class has the same
     importance: identical for losses, shares and magnitudes, of opposite sign for signed
@@ -68,13 +70,25 @@ class SklearnAdapter(Adapter):
             return None
         return tuple(np.asarray(classes).tolist())
 
+    def multilabel(self) -> bool | None:
+        """True for a classifier fitted on a multi-label indicator ``y``: one independent
+        sigmoid output per label (``predict_proba`` gives one column per label, which need not
+        add up to 1)."""
+        if not self.classifier:
+            return None
+        binarizer = getattr(self.estimator, "_label_binarizer", None)
+        if getattr(binarizer, "y_type_", None) == "multilabel-indicator":
+            return True
+        return None
+
     @property
     def binary(self) -> bool:
         """A two-class classifier: one output, the probability of ``classes_[1]`` (the network
-        has one logistic unit)."""
+        has one logistic unit). A multi-label classifier of two labels is not: it has a
+        sigmoid unit per label."""
         classes = getattr(self.estimator, "classes_", None)
         return self.classifier and classes is not None and np.ndim(classes) == 1 and \
-            len(classes) == 2
+            len(classes) == 2 and not self.multilabel()
 
     @property
     def output_names(self) -> tuple[str, ...] | None:

@@ -4,6 +4,7 @@ module is made of is read by :mod:`varimp.adapters.torch_modules`."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -11,8 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ModelError, UnsupportedModelError
+from ..errors import InputError, ModelError, UnsupportedModelError
 from ..network import Dense, Flatten, Network
+from ..validation import SEVERAL_INPUTS
 from .base import Adapter, batch_rows, canonical_shape, model_errors
 from .structure import resolve_network
 from .torch_modules import (
@@ -38,6 +40,22 @@ def _is_state(part: object, n: int) -> bool:
     if isinstance(part, tuple | list):
         return bool(part) and all(_is_state(p, n) for p in part)
     return isinstance(part, torch.Tensor) and part.ndim == 3 and part.shape[1] == n
+
+
+def _check_one_input(model: nn.Module) -> None:
+    """Refuse a module whose ``forward`` requires several arguments (several inputs): varimp
+    calls it with one tensor. A ``forward`` whose signature cannot be read passes."""
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):  # a TorchScript method or a builtin: nothing to read
+        return
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)
+    required = [p.name for p in parameters if p.kind in kinds and p.default is p.empty]
+    if len(required) > 1:
+        raise UnsupportedModelError(
+            f"{type(model).__name__}.forward takes {len(required)} inputs "
+            f"({', '.join(required)}); {SEVERAL_INPUTS}")
 
 
 class TorchAdapter(Adapter):
@@ -73,10 +91,59 @@ class TorchAdapter(Adapter):
         self.default_layout = (first_rnn is not None and not first_rnn.batch_first,) * 2
         self._layout: tuple[bool, bool] | None = None
         self._output_module: tuple[str, nn.Module | None] | None = None
+        #: the features of a first Linear layer with no recurrent layer after it: a table
+        #: (n, features), unless the module reads sequences through it (:meth:`check_input`)
+        self._linear_features: int | None = None
+        self._reads_sequences: bool | None = None
         if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
         elif isinstance(first, nn.Linear) and first_rnn is None:
             self.expected_input = (first.in_features,)
+            self._linear_features = first.in_features
+        _check_one_input(model)
+
+    def check_input(self, X: np.ndarray) -> None:
+        """As :meth:`Adapter.check_input`. A module whose first layer is a ``Linear`` with no
+        recurrent layer reads a table, unless it reads sequences: ``nn.Linear`` acts on the
+        last axis of an input of any rank, so a transformer or attention model with an input
+        projection reads ``(n, T, features)``. Sequences are refused only for a module that
+        treats each step as a row of its own, as a chain of Linear layers and activations
+        does (its output on ``(n, T, p)`` is its output on the ``n * T`` steps as rows), or
+        that raises on them (:meth:`_probe_sequences`, once)."""
+        features = self._linear_features
+        if features is not None and X.ndim == 3:
+            if self._reads_sequences is None:
+                self._reads_sequences = self._probe_sequences(X.shape[1], features)
+            if self._reads_sequences:
+                if X.shape[2] != features:
+                    raise InputError(f"the model expects input of shape (n, T, {features}); "
+                                     f"received X of shape {X.shape}")
+                return
+        super().check_input(X)
+
+    def _probe_sequences(self, steps: int, features: int) -> bool:
+        """Whether the module reads sequences ``(n, steps, features)`` as sequences: it
+        accepts them, and its output is not that of each step read as a row."""
+        n = 2
+        x = torch.as_tensor(np.random.default_rng(0).normal(scale=0.5, size=(n, steps,
+                                                                           features)),
+                            dtype=self.dtype, device=self.device)
+        with self.guard(), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                whole = self._raw_output(self.model(x), n)
+            except Exception:  # noqa: BLE001 - a module that reads rows only
+                return False
+            if not isinstance(whole, torch.Tensor) or whole.ndim < 2 or \
+                    tuple(whole.shape[:2]) != (n, steps):
+                return True
+            try:
+                rows = self._raw_output(self.model(x.reshape(n * steps, features)), n * steps)
+            except Exception:  # noqa: BLE001 - it cannot read the steps as rows
+                return True
+            return not (isinstance(rows, torch.Tensor) and rows.numel() == whole.numel()
+                        and torch.allclose(rows.reshape(whole.shape), whole, rtol=1e-4,
+                                           atol=1e-6))
 
     def output_module(self) -> tuple[str, nn.Module | None]:
         """The path and module whose output is the model's (:func:`output_module_of`), found
