@@ -419,14 +419,18 @@ def test_network_diagram_draws_one_line_per_weight_width_by_magnitude_colour_by_
     for k, w in enumerate((w1, w2)):
         for i, j in np.ndindex(w.shape[1], w.shape[0]):
             expected[(k, heights[k][i], k + 1, heights[k + 1][j])] = w[j, i]
-    largest = max(np.abs(w1).max(), np.abs(w2).max())
+    # plotnet's rel_rsc = c(1, 7): |w| rescaled from its range over every weight and bias
+    every = np.abs(np.concatenate([w1.ravel(), w2.ravel(), np.arange(4) - 1.5,
+                                   np.arange(2) - 1.5]))
+    smallest, largest = every.min(), every.max()
     drawn = {}
     for segment, width, colour in zip(segments, lines.get_linewidths(), lines.get_colors(),
                                       strict=True):
         (x0, y0), (x1, y1) = segment
         weight = expected[(round(x0), y0, round(x1), y1)]
         drawn[(round(x0), y0, round(x1), y1)] = weight
-        assert width == pytest.approx(5.0 * abs(weight) / largest, rel=1e-5)
+        assert width == pytest.approx(1 + 6 * (abs(weight) - smallest) / (largest - smallest),
+                                      rel=1e-5)
         assert tuple(colour) == to_rgba("black" if weight > 0 else "grey")
     assert len(drawn) == len(expected)  # every weight once
     labels = [t.get_text() for t in ax.texts]
@@ -454,9 +458,74 @@ def test_network_diagram_of_a_scikit_learn_classifier_reads_coefs_and_class_name
     assert [len(h) for h in _node_columns(ax).values()] == [4, 5, 3, 3]
     widths = ax.collections[0].get_linewidths()
     weights = np.concatenate([w.ravel() for w in clf.coefs_])  # (n_in, n_out), row-major
-    np.testing.assert_allclose(widths, 5.0 * np.abs(weights) / np.abs(weights).max(), rtol=1e-6)
+    every = np.abs(np.concatenate([weights, *clf.intercepts_]))  # the range: biases too
+    np.testing.assert_allclose(widths, 1 + 6 * (np.abs(weights) - every.min())
+                               / (every.max() - every.min()), rtol=1e-6)
     labels = [t.get_text() for t in ax.texts]  # inputs, hidden 5 + 3, outputs, captions
     assert labels[4 + 5 + 3:4 + 5 + 3 + 3] == [str(c) for c in clf.classes_]
+
+
+def test_network_diagram_widths_run_from_1_to_7_points_as_plotnet_rescales_them():
+    """NeuralNetTools' plotnet draws ``scales::rescale(|w|, c(1, 7))``: a weight of 0.01 next
+    to one of 2 is 1 point wide, not invisible; the largest is 7; one in between is linear."""
+    w1 = np.array([[0.01, -2.0], [1.0, 0.5]])  # (out, in): hidden 2 x inputs 2
+    w2 = np.array([[-0.255, 1.5]])
+    model = _mlp([w1, w2])
+    with_bias = np.array(plot.plot_network(model).collections[0].get_linewidths())
+    # biases -1.5, -0.5 (hidden) and -1.5 (output) lie inside [0.01, 2]
+    weights = [0.01, 1.0, -2.0, 0.5, -0.255, 1.5, -1.5, -0.5, -1.5]  # row-major (in, out)
+    expected = [1 + 6 * (abs(w) - 0.01) / (2.0 - 0.01) for w in weights]
+    np.testing.assert_allclose(with_bias, expected, rtol=1e-6)
+    assert with_bias.min() == pytest.approx(1.0) and with_bias.max() == pytest.approx(7.0)
+    assert with_bias[4] == pytest.approx(1.7387, abs=1e-4)  # 1 + 6 * 0.245 / 1.99, by hand
+    custom = plot.plot_network(model, bias=False, widths=(0.5, 3.0)).collections[0]
+    np.testing.assert_allclose(custom.get_linewidths(),
+                               [0.5 + 2.5 * (abs(w) - 0.01) / 1.99 for w in weights[:6]],
+                               rtol=1e-6)
+    import torch
+    from torch import nn
+
+    alike = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Tanh(), nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        alike[0].weight.fill_(1.5)
+        alike[2].weight.fill_(-1.5)
+    equal = plot.plot_network(alike)
+    assert list(equal.collections[0].get_linewidths()) == [4.0] * 6  # no range: the middle
+    with pytest.raises(varimp.InputError, match="widths must be two line widths"):
+        plot.plot_network(model, widths=(7, 1))
+
+
+def test_network_diagram_draws_no_bias_node_for_a_layer_declared_without_a_bias():
+    """plotnet draws no bias node for a network without biases (RSNNS mlp): nor does varimp
+    for ``nn.Linear(bias=False)`` or Keras ``Dense(use_bias=False)``; a layer with a bias keeps
+    its node (B2 feeds the output layer)."""
+    import keras
+    import torch
+    from torch import nn
+
+    def bias_nodes(ax):
+        return sorted(t.get_text() for t in ax.texts if t.get_text() in ("B1", "B2"))
+
+    torch.manual_seed(0)
+    none = nn.Sequential(nn.Linear(3, 4, bias=False), nn.Tanh(), nn.Linear(4, 2, bias=False))
+    ax = plot.plot_network(none)
+    assert len(ax.collections[0].get_segments()) == 3 * 4 + 4 * 2  # weights only
+    assert len(ax.collections) == 1 + 3 and bias_nodes(ax) == []  # lines, 3 node columns
+    widths = np.array(ax.collections[0].get_linewidths())
+    assert (widths.min(), widths.max()) == (pytest.approx(1.0), pytest.approx(7.0))
+    second = nn.Sequential(nn.Linear(3, 4, bias=False), nn.Tanh(), nn.Linear(4, 2))
+    ax = plot.plot_network(second)
+    assert len(ax.collections[0].get_segments()) == 20 + 2 and bias_nodes(ax) == ["B2"]
+    np.testing.assert_allclose(ax.collections[-1].get_offsets()[:, 0], [1.5])  # above output
+    dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, use_bias=False),
+                              keras.layers.Dense(1)])
+    ax = plot.plot_network(dense)
+    assert len(ax.collections[0].get_segments()) == 12 + 4 + 1 and bias_nodes(ax) == ["B2"]
+    # a layer with a bias that happens to be zero keeps its node
+    zero = _mlp([np.ones((2, 3)), np.ones((1, 2))])
+    with torch.no_grad():
+        zero[0].bias.zero_()
+    assert bias_nodes(plot.plot_network(zero)) == ["B1", "B2"]
 
 
 def test_network_diagram_refuses_what_is_not_a_stack_of_dense_layers():
@@ -1096,3 +1165,34 @@ def test_a_bar_chart_of_a_test_on_a_rebuilt_network_says_it_is_not_the_given_mod
             "perturbation (a refitted clone, trained as the null networks; not the given model)")
     assert varimp.importance(net, X, method="connection_weights").plot(
         kind="bar").get_title() == "connection_weights"
+
+
+def test_heatmap_of_a_result_for_one_predicted_step_names_that_step_in_its_title():
+    """A model predicting all 6 steps, explained at ``output_step=3``: the heatmap's cells are
+    the derivatives of predicted step 3 alone (closed form: 20 rows x 2**2 for x1, x 1**2 for
+    x2, at input step 3 only), and its title says which predicted step they explain; the
+    report's caption says it too. Summed over the steps, no such line."""
+    from varimp import report
+    from varimp.report import Case
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(20, 6, 2))
+
+    def every_step(Z):
+        return 2.0 * Z[:, :, 0] + Z[:, :, 1]  # (n, T): step t reads input step t only
+
+    third = varimp.partial_derivatives(every_step, X, output_step=3)
+    expected = np.zeros((6, 2))
+    expected[3] = [20 * 4.0, 20 * 1.0]
+    np.testing.assert_allclose(third.by_time.to_numpy(), expected, atol=1e-6)
+    ax = third.plot(kind="heatmap")
+    assert ax.get_title() == ("partial_derivatives\n"
+                              "explains predicted step 3 (output_step=3; the first is 0)")
+    last = varimp.partial_derivatives(every_step, X, output_step=-1).plot(kind="heatmap")
+    assert last.get_title().endswith("explains the last predicted step (output_step=-1)")
+    summed = varimp.partial_derivatives(every_step, X).plot(kind="heatmap")
+    assert summed.get_title() == "partial_derivatives"
+    text = report.render_report(title="t", run={}, cases=[
+        Case("c", "d", Comparison({"partial_derivatives": third}), {})])
+    assert ("the most recent); it explains predicted step 3 (output_step=3; the first is 0)."
+            in text)

@@ -288,6 +288,28 @@ def test_kmeans_levels_are_the_centres_of_separated_clusters():
                                atol=1e-12)
 
 
+def test_kmeans_levels_scale_the_inputs_unlike_r_and_raw_centres_reproduce_r():
+    """R's ``lekprofile(group_vals=k)`` clusters the raw inputs: with x2 in units 1000 times
+    larger, x2 alone decides R's clusters; varimp's scaled clusters follow the two groups that
+    both inputs separate. Raw-unit centres passed as levels are R's grouping, used as given."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(3)
+    group = np.repeat([0, 1], 30)  # two groups apart in x1 and x3, not in x2 (in 1000s)
+    X = np.c_[np.where(group == 0, -2.5, 2.5) + rng.normal(scale=0.5, size=60),
+              1000.0 * rng.normal(size=60), group + rng.normal(scale=0.1, size=60)]
+    scaled = varimp.profile(interaction, X, levels="kmeans", n_clusters=2, random_state=0)
+    got = scaled.details["levels"][["x1", "x2", "x3"]].to_numpy()
+    np.testing.assert_allclose(sorted(got[:, 0]), [X[group == 0, 0].mean(),
+                                                   X[group == 1, 0].mean()], atol=1e-12)
+    raw = KMeans(2, n_init=10, random_state=0).fit(X)  # R's grouping: split by x2 alone
+    assert abs(raw.cluster_centers_[:, 0]).max() < 1.0  # the x1 groups mixed in both
+    assert np.ptp(raw.cluster_centers_[:, 1]) > 1000.0
+    given = varimp.profile(interaction, X, levels=raw.cluster_centers_)
+    np.testing.assert_allclose(given.details["levels"][["x1", "x2", "x3"]],
+                               raw.cluster_centers_, atol=1e-12)
+
+
 def test_kmeans_levels_of_sequences_cluster_the_rows_of_every_step():
     rng = np.random.default_rng(10)
     X = rng.normal(scale=0.05, size=(20, 4, 2))

@@ -383,3 +383,34 @@ def test_several_outputs_get_a_per_output_table_and_the_caption_says_the_mean(re
         combined = np.abs(values) if "magnitudes" in how else values
         np.testing.assert_allclose(combined.mean(axis=1), result.scores.to_numpy(), rtol=1e-9)
     assert not [t for t in page.find("per-output") if t["attrs"]["data-method"] == "garson"]
+
+
+def test_a_two_output_garson_table_says_every_output_has_the_same_shares():
+    """Garson's default form: the output weight cancels in every hidden unit's shares, so both
+    outputs of a two-output MLP get the hand-computed shares, and the per-output table says
+    so in one line; the output-weighted form differs between outputs and gets no such note."""
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = MLPRegressor(hidden_layer_sizes=(4,), max_iter=30, random_state=0).fit(
+            X, np.c_[X[:, 0], X[:, 1] - X[:, 2]])
+    W1 = np.abs(two.coefs_[0])
+    shares = (W1 / W1.sum(axis=0)).sum(axis=1)
+    shares = shares / shares.sum()  # by hand, the same for either output
+    same = varimp.garson(two, X)
+    np.testing.assert_allclose(same.details["per_output"].to_numpy(),
+                               np.c_[shares, shares], rtol=1e-12)
+    weighted = varimp.garson(two, X, variant="output_weighted")
+    text = report.render_report(title="t", run={}, cases=[
+        Case("c", "d", Comparison({"garson": same, "garson weighted": weighted}), {})])
+    section = _method_section(text, "garson")
+    note = ("Every output has the same shares: in Garson's default form the output weight "
+            "cancels in each hidden unit's shares")
+    assert note in html.unescape(section)
+    assert "NeuralNetTools' garson() refuses more than one output" in html.unescape(section)
+    assert section.index("per-output-note") < section.index('class="per-output"')
+    assert report.same_for_every_output(weighted) == ""
+    assert "per-output-note" not in _method_section(text, "garson weighted")

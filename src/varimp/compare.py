@@ -34,8 +34,11 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
         callable, or a network whose output varimp's trainers do not train, as read with the
         given ``output_kind`` and ``classes``); ``Comparison.skipped`` says which and why,
         and a retraining method that finds it cannot retrain only when it runs is skipped the
-        same way, never raised. A method named explicitly is never skipped: its error is
-        raised.
+        same way, never raised. So is a method that replaces cell values (permutation,
+        perturbation, profile, stepwise) when ``X`` holds padded steps that the model masks
+        (a Keras ``Masking`` layer): it would turn padding into data, and is skipped with
+        that refusal while ``partial_derivatives`` runs; any other error is raised. A method
+        named explicitly is never skipped: its error is raised.
     **options
         Every common option (see :data:`varimp.registry.COMMON_OPTIONS`), passed to every
         method that uses it, and any method's own options (``noise``, ``variant``, ``steps``...),
@@ -79,6 +82,10 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
             if methods is not None:  # named by the user: never skipped
                 raise
             skipped[name] = f"cannot retrain: {exc.reason}"
+        except UnsupportedModelError as exc:
+            if methods is not None or str(exc) != (padding := _padding_refusal(model, X)):
+                raise  # named by the user, or another refusal: raised as it came
+            skipped[name] = f"replaces cell values: {padding}"
     if not results:
         raise InputError(f"no method could run on this model and data: {skipped}")
     return Comparison(results, skipped=skipped)
@@ -119,6 +126,20 @@ def applicable_methods(model: object, X: object, y: object = None, *, fit: objec
                 continue
         names.append(name)
     return names, skipped
+
+
+def _padding_refusal(model: object, X: object) -> str:
+    """The refusal of the methods that replace cell values when ``X`` holds steps the model
+    masks as padding (a Keras ``Masking`` layer; :meth:`Adapter.check_padding`), or "" when
+    there is none."""
+    from .adapters import adapt
+    from .validation import validate
+
+    try:
+        adapt(model).check_padding(validate(X, None).X)
+    except UnsupportedModelError as exc:
+        return str(exc)
+    return ""
 
 
 def _weights_unreadable(model: object) -> str:

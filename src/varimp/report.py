@@ -270,8 +270,9 @@ def _diagram(case: Case) -> str:
     if drawn is None:
         return ""
     return _figure(drawn, "Neural interpretation diagram (Özesmi & Özesmi 1999; NeuralNetTools' "
-                   "plotnet): one line per weight, its width proportional to |weight|, black "
-                   "positive and grey negative; B nodes are the biases.", "network diagram")
+                   "plotnet): one line per weight, its width |weight| rescaled to 1-7 pt (the "
+                   "smallest 1 pt, the largest 7), black positive and grey negative; B nodes "
+                   "are the biases of the layers that have them.", "network diagram")
 
 
 def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> Any:
@@ -295,7 +296,7 @@ def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> A
         return None
     names = list(feature_names) if feature_names is not None else None
     try:
-        return plot_network(network, feature_names=names if names and len(names) ==
+        return plot_network(adapter, feature_names=names if names and len(names) ==
                             network.n_inputs else None,
                             output_names=output_labels(adapter.unit_names(network.n_outputs),
                                                        network.n_outputs))
@@ -318,6 +319,7 @@ def output_labels(names: Sequence[str] | None, n_outputs: int) -> list[str] | No
 
 def _method(name: str, result: Importance, anchor: str) -> str:
     from .plot import SIGNIFICANCE_CAPTION, plot_importance, plot_kinds
+    from .plot.heatmaps import explained_step
 
     spec = REGISTRY.get(result.method) or REGISTRY.get(name)
     heading = f"<h3><code>{_e(name)}</code>"
@@ -332,9 +334,10 @@ def _method(name: str, result: Importance, anchor: str) -> str:
         parts.append(f'<p class="note refitted">{_e(whose)}</p>')
     parts.append(_importance_table(name, result))
     parts.append(_per_output_table(name, result))
+    step = explained_step(result)
     captions = {"bar": _bar_caption(result, SIGNIFICANCE_CAPTION),
                 "heatmap": "Importance of every variable at every time step (the last step is "
-                           "the most recent).",
+                           f"the most recent){'; it ' + step if step else ''}.",
                 "profile": "Lek's profiles: the prediction as each variable sweeps its range, "
                            "the others held at fixed levels; the score is the range of the "
                            "median curve (dashed; a hollow diamond per category of a "
@@ -418,19 +421,44 @@ def _importance_table(name: str, result: Importance) -> str:
 
 def _per_output_table(name: str, result: Importance) -> str:
     """Each output's own scores (``details["per_output"]``, variables x outputs) when the
-    result has several outputs; "" otherwise."""
+    result has several outputs, with a one-line note when every output has the same scores
+    (:func:`same_for_every_output`); "" otherwise."""
     table = result.details.get("per_output")
     if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
         return ""
     frame = table.reindex(result.scores.index)
+    note = same_for_every_output(result)
     head = '<th scope="col">variable</th>' + "".join(
         f'<th scope="col" data-column="{_e(c)}">{_e(c)}</th>' for c in frame.columns)
     rows = "".join(f'<tr><th scope="row">{_e(index)}</th>'
                    + "".join(_number_cell(v) for v in row) + "</tr>"
                    for index, row in zip(frame.index, frame.to_numpy(), strict=True))
-    return (f'<h4>Each output\'s own score</h4><div class="wide"><table class="per-output" '
-            f'data-method="{_e(name)}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
-            "</table></div>")
+    note = f'<p class="note per-output-note">{_e(note)}</p>' if note else ""
+    return (f'<h4>Each output\'s own score</h4>{note}<div class="wide"><table '
+            f'class="per-output" data-method="{_e(name)}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")
+
+
+def same_for_every_output(result: Importance) -> str:
+    """A one-line note when every output of a several-output result has the same scores
+    (``details["per_output"]``, equal to 1e-12); "" otherwise. For Garson's default form it
+    says why: the output weight cancels in each hidden unit's shares, so the shares cannot
+    differ between outputs, and NeuralNetTools' ``garson()`` refuses a network with more than
+    one output (docs/definitions.md)."""
+    table = result.details.get("per_output")
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
+        return ""
+    values = table.to_numpy(dtype=float)
+    if not np.allclose(values, values[:, :1], rtol=0.0, atol=1e-12, equal_nan=True):
+        return ""
+    settings = result.details.get("settings")
+    variant = settings.get("variant") if isinstance(settings, Mapping) else None
+    if result.method == "garson" and variant in ("garson", "goh"):
+        return ("Every output has the same shares: in Garson's default form the output weight "
+                "cancels in each hidden unit's shares, so the outputs cannot differ "
+                "(NeuralNetTools' garson() refuses more than one output; "
+                "variant=\"output_weighted\" weighs each output's own weights).")
+    return "Every output has the same scores."
 
 
 def _frame_table(frame: pd.DataFrame, css: str, corner: str) -> str:

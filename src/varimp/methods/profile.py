@@ -45,9 +45,14 @@ def profile(
     ``levels="kmeans"`` they are the centres of ``n_clusters`` k-means clusters of ``X``
     (:class:`sklearn.cluster.KMeans`, one k-means++ start seeded by ``random_state``, on inputs
     scaled to unit variance, centres reported in the original units, labels ``"cluster 1"``..
-    by decreasing cluster size). Given levels are an array ``(n_levels, n_features)`` (or one
-    row ``(n_features,)``), a dict ``{label: row}`` or a DataFrame whose columns are the
-    feature names.
+    by decreasing cluster size). This differs from NeuralNetTools: R's
+    ``lekprofile(group_vals=k)`` clusters the raw explanatory variables (``kmeans(xvars, k)``),
+    so an input in large units (depth in mm next to a pH) decides the clusters alone; varimp
+    scales first so every input counts. To reproduce R's grouping pass its centres as levels:
+    ``levels=KMeans(k, n_init=10).fit(X).cluster_centers_`` (scikit-learn, raw ``X``; R's
+    Hartigan-Wong algorithm and random starts may still settle on other clusters). Given
+    levels are an array ``(n_levels, n_features)`` (or one row ``(n_features,)``), a dict
+    ``{label: row}`` or a DataFrame whose columns are the feature names.
 
     NeuralNetTools' ``lekprofile`` (Beck 2018) has other defaults: ``steps = 100`` and the other
     inputs held at the six quantiles ``group_vals = seq(0, 1, by = 0.2)`` (R's default quantile,
@@ -110,7 +115,8 @@ def profile(
     levels : "quantiles", "kmeans", array, dict or DataFrame, default "quantiles"
         The fixed values of the other inputs, as described above.
     n_clusters : int, default 6
-        Clusters for ``levels="kmeans"``.
+        Clusters for ``levels="kmeans"`` (on inputs scaled to unit variance; R's
+        ``lekprofile`` clusters raw inputs, see above).
     output_kind, classes, feature_names, output, output_step, groups, batch_size
         The common options, documented in one place: :func:`varimp.importance`.
     random_state : int, Generator or None
@@ -416,7 +422,8 @@ def kmeans(rows: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Cluster centres of ``rows`` by :class:`sklearn.cluster.KMeans` (Lloyd's algorithm from
     one k-means++ start, ``n_init=1``, seeded by one integer drawn from ``rng``).
 
-    Distances are measured on columns scaled to unit variance; the centres are returned in the
+    Distances are measured on columns scaled to unit variance (NeuralNetTools' ``lekprofile``
+    clusters the raw columns instead; see :func:`profile`); the centres are returned in the
     original units, ordered by decreasing cluster size (ties: scikit-learn's cluster order).
     """
     from sklearn.cluster import KMeans

@@ -1,5 +1,6 @@
 """The neural interpretation diagram of an MLP (Özesmi & Özesmi 1999), as NeuralNetTools'
-``plotnet`` draws it."""
+``plotnet`` draws it: line widths rescaled from ``|weight|`` into 1 to 7 points, bias nodes for
+the layers that have biases."""
 
 from __future__ import annotations
 
@@ -19,13 +20,22 @@ SMALLEST_LABEL = 4.0
 def plot_network(model_or_network: Any, ax: Any = None, *,
                  feature_names: Sequence[str] | None = None,
                  output_names: Sequence[str] | None = None, bias: bool = True,
-                 max_width: float = 5.0, positive: str = "black", negative: str = "grey") -> Any:
+                 widths: tuple[float, float] = (1.0, 7.0), positive: str = "black",
+                 negative: str = "grey") -> Any:
     """The neural interpretation diagram of an MLP, as NeuralNetTools' ``plotnet`` draws it.
 
     Input, hidden and output nodes stand in columns, left to right; every weight is one line
-    between the two nodes it connects, its width proportional to ``|weight|`` (the largest
-    ``max_width`` points wide) and its colour its sign (Özesmi & Özesmi 1999; Beck 2018).
-    Biases are drawn from one bias node above each layer they feed (``B1``, ``B2``, ...).
+    between the two nodes it connects, its colour its sign (Özesmi & Özesmi 1999; Beck 2018).
+    Line widths follow ``plotnet``'s ``rel_rsc = c(1, 7)``: ``|weight|`` is rescaled linearly
+    from its range over every weight and bias of the network (whether or not the biases are
+    drawn) onto ``widths``, so the smallest ``|weight|`` is 1 point wide, never invisible, and
+    the largest 7 points (all equal: every line 4 points wide, the middle, as R's
+    ``scales::rescale``). Biases are drawn from one bias node above each layer they feed
+    (``B1`` feeds hidden layer 1, ``B2`` the next, ...). A layer the model declares without a
+    bias (PyTorch ``nn.Linear(bias=False)``, Keras ``Dense(use_bias=False)``) has no bias node,
+    as ``plotnet`` draws none for a network without biases; given a
+    :class:`~varimp.network.Network` rather than the model, varimp cannot tell a missing bias
+    from a zero one and draws a node for every layer.
     Nodes are as large as the room between them allows; the labels inside the hidden and bias
     nodes (``H1``, ``B1``) are drawn over the lines, at the size that keeps each inside its
     circle, and left out when that would be under :data:`SMALLEST_LABEL` points.
@@ -41,9 +51,10 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
         Labels of the input and output nodes (default ``x1..xp``; the model's output names,
         else ``y1..yk``).
     bias : bool, default True
-        Draw the bias nodes and their weights.
-    max_width : float, default 5.0
-        Line width in points of the largest absolute weight.
+        Draw the bias nodes and their weights (of the layers that have biases).
+    widths : (float, float), default (1.0, 7.0)
+        Line widths in points of the smallest and the largest absolute weight (``plotnet``'s
+        ``rel_rsc``); the others in between, linear in ``|weight|``.
     positive, negative : str, default "black", "grey"
         Colours of positive and negative weights.
 
@@ -73,23 +84,29 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     from ..network import Dense, Flatten, Network
 
     network = model_or_network
+    declared: set[str] = set()  # the layers the model declares without a bias
     if not isinstance(network, Network):
         from ..adapters import adapt
 
         adapter = adapt(model_or_network)
         network = adapter.network()
+        declared = layers_without_bias(adapter)
         if output_names is None:
             output_names = adapter.unit_names(network.n_outputs)
+    low, high = _width_range(widths)
     layers = [layer for layer in network.layers if isinstance(layer, Dense)]
     other = [layer for layer in network.layers if not isinstance(layer, Dense | Flatten)]
     if other or network.sequence or not layers:
         what = other[0].name if other else "a sequence input"
         raise UnsupportedModelError(f"the neural interpretation diagram draws dense layers only; "
                                     f"this network has {what}")
+    # a declared missing bias reads as zeros; one a folded normalisation filled is drawn
+    biased = [not (layer.name in declared and not np.any(layer.bias)) for layer in layers]
+    feeds = [k for k in range(len(layers)) if bias and biased[k]]  # layers with a bias node
     sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
     inputs = _node_labels(feature_names, sizes[0], "x", "feature_names")
     outputs = _node_labels(output_names, sizes[-1], "y", "output_names")
-    tallest = max(sizes) + (1 if bias else 0)
+    tallest = max(sizes) + (1 if feeds else 0)
     ax = new_axes(ax, (1.9 * len(sizes) + 2.4, max(3.0, 0.45 * tallest + 1.2)))
     ax.set_title("neural interpretation diagram (line width: |weight|)")
     ax.set_axis_off()
@@ -98,7 +115,7 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     area = min(620.0, (0.8 * spacing) ** 2)  # nodes as large as the room between them allows
     gap = np.sqrt(area) / 2 + 5.0  # from a node's centre to its label, in points
     inner = [f"H{n}" for n in range(1, max(sizes[1:-1], default=0) + 1)] + \
-        ([f"B{k}" for k in range(1, len(layers) + 1)] if bias else [])
+        [f"B{k + 1}" for k in feeds]
     inside = _inside_size(ax, inner, np.sqrt(area)) if inner else None
 
     def column(k: int) -> np.ndarray:  # node heights of layer k, centred on 0
@@ -111,17 +128,23 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
         for i, j in np.ndindex(layer.weight.shape):
             segments.append([(k, start[i]), (k + 1, end[j])])
             weights.append(layer.weight[i, j])
-    if bias:
-        for k, layer in enumerate(layers):
-            for j, height in enumerate(column(k + 1)):
-                segments.append([(k + 0.5, top), (k + 1, height)])
-                weights.append(layer.bias[j])
+    for k in feeds:
+        for j, height in enumerate(column(k + 1)):
+            segments.append([(k + 0.5, top), (k + 1, height)])
+            weights.append(layers[k].bias[j])
     weights = np.asarray(weights, dtype=float)
-    largest = np.abs(weights).max()
-    widths = max_width * np.abs(weights) / largest if largest > 0 else np.zeros_like(weights)
+    # the range over every weight and bias the network has, drawn or not (as plotnet)
+    every = np.abs(np.concatenate([layer.weight.ravel() for layer in layers] +
+                                  [layer.bias for layer, has in zip(layers, biased, strict=True)
+                                   if has]))
+    smallest, largest = every.min(), every.max()
+    if largest > smallest:
+        drawn = low + (high - low) * (np.abs(weights) - smallest) / (largest - smallest)
+    else:
+        drawn = np.full(len(weights), (low + high) / 2.0)
     colours = [positive if w >= 0 else negative for w in weights]
     # edges under the nodes, node labels over both
-    ax.add_collection(LineCollection(segments, linewidths=widths, colors=colours, zorder=1))
+    ax.add_collection(LineCollection(segments, linewidths=drawn, colors=colours, zorder=1))
     node = dict(s=area, facecolor="white", edgecolor="black", linewidths=1.0, zorder=2)
     for k in range(len(sizes)):
         heights = column(k)
@@ -138,9 +161,9 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
             for n, height in enumerate(heights, start=1):
                 ax.text(k, height, f"H{n}", ha="center", va="center", fontsize=inside,
                         zorder=3)
-    if bias:
-        ax.scatter(np.arange(len(layers)) + 0.5, np.full(len(layers), top), **node)
-        for k in range(len(layers) if inside is not None else 0):
+    if feeds:
+        ax.scatter(np.asarray(feeds) + 0.5, np.full(len(feeds), top), **node)
+        for k in feeds if inside is not None else []:
             ax.text(k + 0.5, top, f"B{k + 1}", ha="center", va="center", fontsize=inside,
                     zorder=3)
     captions = ["input"] + [f"hidden {k}" for k in range(1, len(layers))] + ["output"]
@@ -155,6 +178,39 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
                        Line2D([], [], color=negative, linewidth=2, label="negative weight")],
               loc="upper right", fontsize="small", frameon=False)
     return ax
+
+
+def layers_without_bias(adapter: Any) -> set[str]:
+    """The names (as :mod:`varimp.network` layers carry them) of the dense layers that the
+    adapter's model declares without a bias: PyTorch ``nn.Linear(..., bias=False)``, Keras
+    ``Dense(use_bias=False)`` (wrapped in ``TimeDistributed`` or not). The network reads such a
+    bias as zeros; scikit-learn MLPs always have biases."""
+    kind = type(adapter).__name__
+    if kind == "TorchAdapter":
+        from torch import nn
+
+        from ..adapters.torch_modules import leaf_modules_of, module_label
+
+        return {module_label(path, f"Linear({m.in_features}, {m.out_features})")
+                for path, m in leaf_modules_of(adapter.model)
+                if isinstance(m, nn.Linear) and m.bias is None}
+    if kind == "KerasAdapter":
+        from ..adapters.training import _keras_layers
+
+        return {layer.name for layer in _keras_layers(adapter.model)
+                if type(layer).__name__ == "Dense" and layer.use_bias is False}
+    return set()
+
+
+def _width_range(widths: object) -> tuple[float, float]:
+    try:
+        low, high = (float(w) for w in widths)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not 0 <= low <= high < float("inf"):
+        raise InputError(f"widths must be two line widths in points, (smallest, largest) with "
+                         f"0 <= smallest <= largest; received {widths!r}")
+    return low, high
 
 
 def _inside_size(ax: Any, labels: Sequence[str], diameter: float) -> float | None:

@@ -15,6 +15,7 @@ from ._common import (
     LINEAR_PATH_NOTE,
     PAGE,
     SMALLEST_FONT,
+    axes_inches,
     colorbar,
     fit_tick_labels,
     label_size,
@@ -71,8 +72,29 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
     ax.yaxis.set_major_formatter(Names(names))
     ax.set_xlabel(label)
     set_title(ax, importance)
+    step = explained_step(importance)
+    if step:
+        ax.set_title(f"{ax.get_title()}\n"
+                     f"{wrap_to(step, label_size('axes.titlesize'), axes_inches(ax)[0])}")
     colorbar(image, ax, measure_label(importance), grow=ours)
     return ax
+
+
+def explained_step(importance: Importance) -> str:
+    """Which predicted step a result of a model predicting every step explains, from
+    ``details["settings"]["output_step"]``: ``"explains predicted step 5 (output_step=5; the
+    first is 0)"``, ``"explains the last predicted step (output_step=-1)"``; "" when the
+    predictions were summed over the steps or there is one."""
+    settings = importance.details.get("settings")
+    step = settings.get("output_step") if isinstance(settings, dict) else None
+    if step is None:
+        return ""
+    step = int(step)
+    if step == -1:
+        return "explains the last predicted step (output_step=-1)"
+    if step < 0:
+        return f"explains predicted step {step} from the end (output_step={step}; the last is -1)"
+    return f"explains predicted step {step} (output_step={step}; the first is 0)"
 
 
 def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -> Any:
