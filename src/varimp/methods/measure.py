@@ -274,38 +274,67 @@ def row_bootstrap(shares: np.ndarray, n_bootstrap: int, seed: int,
     """
     n, n_variables = shares.shape[1], shares.shape[0]
     rng = generator(seed, BOOTSTRAP_KEY)
-    parts = [shares.T]
-    if spread_of is not None:
-        columns = spread_of.reshape(n, -1, spread_of.shape[-1])  # (n, T, C)
-        centred = columns - columns.mean(axis=0)
-        n_steps, n_columns = centred.shape[1:]
-        parts += [centred.reshape(n, -1), (centred**2).mean(axis=1)]  # each row's mean square
-    table = np.concatenate(parts, axis=1) if len(parts) > 1 else np.ascontiguousarray(parts[0])
-    sizes = None
-    if n > BOOTSTRAP_GROUPS:  # the random group method: sums of G groups of rows
+    order = None
+    sizes = np.ones(n)
+    if n > BOOTSTRAP_GROUPS:  # the random group method: G groups of consecutive rows of order
         order = rng.permutation(n)
         sizes = np.full(BOOTSTRAP_GROUPS, n // BOOTSTRAP_GROUPS, dtype=float)
         sizes[:n % BOOTSTRAP_GROUPS] += 1  # np.array_split's sizes
-        starts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.intp)
-        table = np.add.reduceat(table[order], starts, axis=0)
-    units = table.shape[0]
-    means = np.empty((n_bootstrap, table.shape[1]))
-    counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // units)), units))
+    columns = None if spread_of is None else spread_of.reshape(n, -1, spread_of.shape[-1])
+    sums = _group_sums(shares, columns, order, sizes)  # (units, V [+ T*C + C])
+    units, width = sums.shape
+    means = np.empty((n_bootstrap, n_variables))
+    spreads = None if columns is None else np.empty((n_bootstrap, columns.shape[2]))
+    counts = np.empty((max(1, min(BOOTSTRAP_ROWS, BOOTSTRAP_CELLS // max(units, width))),
+                       units))
     for start in range(0, n_bootstrap, len(counts)):
         block = counts[:min(len(counts), n_bootstrap - start)]
         block.fill(0.0)
         drawn = rng.integers(0, units, (len(block), units), dtype=np.uint32)
         drawn += (units * np.arange(len(block), dtype=np.uint32))[:, None]  # flat positions
         np.add.at(block.reshape(-1), drawn.reshape(-1), 1.0)  # how often each was drawn
-        out = means[start:start + len(block)]
-        np.matmul(block, table, out=out)
-        out /= n if sizes is None else (block @ sizes)[:, None]  # the rows drawn
-    if spread_of is None:
-        return means, None
-    level = means[:, n_variables:n_variables + n_steps * n_columns].reshape(
-        n_bootstrap, n_steps, n_columns)
-    variance = means[:, n_variables + n_steps * n_columns:] - (level**2).mean(axis=1)
-    return means[:, :n_variables], np.sqrt(np.maximum(variance, 0.0))
+        out = block @ sums
+        out /= n if order is None else (block @ sizes)[:, None]  # the rows drawn: means
+        at = slice(start, start + len(block))
+        means[at] = out[:, :n_variables]
+        if spreads is not None:
+            steps, n_columns = columns.shape[1:]
+            level = out[:, n_variables:n_variables + steps * n_columns].reshape(
+                len(block), steps, n_columns)
+            variance = out[:, n_variables + steps * n_columns:] - (level**2).mean(axis=1)
+            spreads[at] = np.sqrt(np.maximum(variance, 0.0))
+    return means, spreads
+
+
+def _group_sums(shares: np.ndarray, columns: np.ndarray | None, order: np.ndarray | None,
+                sizes: np.ndarray) -> np.ndarray:
+    """The sums over every group of rows (the groups of ``sizes`` consecutive rows of
+    ``order``, or every row alone without ``order``) of the shares ``(V, n)`` and, with
+    ``columns`` ``(n, T, C)``, of the columns centred on their mean over all rows and of each
+    row's mean square over the steps: ``(units, V [+ T * C + C])``, built a few groups at a
+    time (1/64 of :data:`BOOTSTRAP_CELLS` values), so nothing of the size of
+    ``columns`` is copied."""
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+    mean = None if columns is None else columns.mean(axis=0)
+    width = shares.shape[0] + (0 if columns is None else
+                               columns.shape[1] * columns.shape[2] + columns.shape[2])
+    sums = np.empty((len(sizes), width))
+    rows_at_once = max(1, BOOTSTRAP_CELLS // 64 // width)  # pieces of 512 KiB
+    first = 0
+    while first < len(sizes):
+        last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + rows_at_once,
+                                                  side="right")) - 1)
+        last = min(last, len(sizes))
+        span = slice(bounds[first], bounds[last])
+        rows = span if order is None else order[span]
+        parts = [shares[:, rows].T]
+        if columns is not None:
+            centred = columns[rows] - mean
+            parts += [centred.reshape(len(centred), -1), (centred**2).mean(axis=1)]
+        table = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        sums[first:last] = np.add.reduceat(table, bounds[first:last] - bounds[first], axis=0)
+        first = last
+    return sums
 
 
 def percentile_interval(statistics: np.ndarray, ci_level: float, index: Sequence[str]
