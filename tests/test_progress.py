@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -232,10 +233,11 @@ def test_stepwise_bars_name_the_method_and_the_step(monkeypatch, capfd):
 
 def test_improved_stepwise_2_shows_one_bar_over_the_call_labelled_with_the_step(
         monkeypatch, capfd):
-    """Every model call takes half a second of tqdm's clock: each step (at most 2.5 s) is
-    shorter than the 3 s delay, the call (14 passes, 7 s) is longer. One bar over the call,
-    its delay counted from the start: it appears at the seventh pass (3 s) and counts the
-    4 + 4 + 3 + 2 + 1 passes over the rows (each step's inputs, then its candidates)."""
+    """Every model call takes half a second of tqdm's clock: each step (at most 2 s) is
+    shorter than the 3 s delay, the call (11 passes, 5.5 s) is longer. One bar over the call,
+    its delay counted from the start: it appears at the sixth pass (3 s, the first candidate
+    of step 2) and counts the 1 + 4 + 3 + 2 + 1 passes over the rows (the unperturbed inputs,
+    then every step's candidates)."""
     clock = Clock()
     monkeypatch.setattr("tqdm.std.time", clock)
     monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
@@ -248,10 +250,93 @@ def test_improved_stepwise_2_shows_one_bar_over_the_call_labelled_with_the_step(
     X = np.random.default_rng(5).normal(size=(30, 4))
     result = varimp.improved_stepwise_2(slow, X, X @ w + 0.1, batch_size=30)
     err = capfd.readouterr().err
-    assert {total for _, total in counts(err)} == {14}
+    assert {total for _, total in counts(err)} == {11}
     done = [count for count, _ in counts(err)]
-    assert done[0] == 6 and done[-1] == 14 and done == sorted(done)  # shown from 3 s on
+    assert done[0] == 6 and done[-1] == 11 and done == sorted(done)  # shown from 3 s on
     labels = re.findall(r"^(.*?): +\d+%\|", err, flags=re.MULTILINE)
     assert labels[0] == "improved_stepwise_2: step 2 of 4"  # passes 6 and 7: step 2
     assert labels[-1] == "improved_stepwise_2: step 4 of 4"
     assert result.details["path"]["step"].tolist() == [1, 2, 3, 4]
+
+
+def test_in_a_log_file_a_line_comes_at_the_delay_and_every_interval_while_no_unit_finishes(
+        monkeypatch, capfd):
+    """A unit of work can outlast the interval (a refit): the bar's ticker writes a line when
+    one is due, whether or not a unit finished. Driven here by hand on a fake clock, a tick a
+    second (the thread's own waits are real seconds)."""
+    clock = Clock()
+    monkeypatch.setattr("tqdm.std.time", clock)
+    monkeypatch.setattr(progress_module.Ticker, "start", lambda self: None)
+    written, waits = {}, {}
+    with progress_bar(5, None, desc="work") as bar:
+        assert bar.ticker.wait_first == 3.0  # the delay
+        for second in range(1, 31):
+            clock.now += 1.0
+            if second in (17, 18):  # two units finish, between two lines
+                bar.update(1)
+            waits[second] = bar.ticker.tick()
+            written[second] = counts(capfd.readouterr().err)
+    lines = {second: done for second, done in written.items() if done}
+    assert lines == {3: [(0, 5)], 13: [(0, 5)], 23: [(2, 5)]}
+    # the next line due 10 s after the last: 3 + 10 - 4 seconds to wait at second 4
+    assert (waits[2], waits[3], waits[4], waits[22], waits[23]) == (1.0, 10.0, 9.0, 1.0, 10.0)
+    assert counts(capfd.readouterr().err) == [(2, 5)]  # closing writes the last state
+    assert bar.ticker.tick() is None  # closed: the ticker stops
+
+
+class Lines(io.StringIO):
+    """A log file that tells when it holds ``wanted`` lines."""
+
+    def __init__(self, wanted: int):
+        super().__init__()
+        self.wanted, self.enough = wanted, threading.Event()
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if self.getvalue().count("\n") >= self.wanted:
+            self.enough.set()
+        return n
+
+
+def test_the_ticker_thread_writes_a_log_while_no_unit_finishes_and_stops_on_close(monkeypatch):
+    monkeypatch.setattr(progress_module, "DEFAULT_DELAY", 0.05)
+    log = Lines(wanted=1)
+    monkeypatch.setattr("sys.stderr", log)
+    bar = progress_bar(2, None, desc="slow units")
+    assert log.enough.wait(timeout=30)  # the first line, at the delay, with no unit done
+    bar.close()
+    bar.ticker.join(timeout=30)
+    assert not bar.ticker.is_alive()
+    lines = log.getvalue().splitlines()
+    assert [BAR_LINE.match(line)["done"] for line in lines] == ["0"] * len(lines)
+    assert {BAR_LINE.match(line)["desc"] for line in lines} == {"slow units"}
+
+
+def test_the_ticker_thread_keeps_a_terminal_bar_counting(monkeypatch):
+    monkeypatch.setattr(progress_module, "TERMINAL_INTERVAL", 0.01)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress_bar(2, True, desc="work") as bar:
+        refreshes = threading.Event()
+        display = bar.display
+
+        def counted(*args, **kwargs):
+            if terminal.getvalue().count("\r") >= 3:  # the start, then two ticks
+                refreshes.set()
+            return display(*args, **kwargs)
+
+        monkeypatch.setattr(bar, "display", counted)
+        assert refreshes.wait(timeout=30)
+        assert bar.n == 0
+    bar.ticker.join(timeout=30)
+    assert not bar.ticker.is_alive()
+
+
+def test_no_ticker_without_a_bar_or_when_every_update_writes(monkeypatch, capfd):
+    threads = threading.active_count()
+    with progress_bar(5, False) as bar:
+        assert getattr(bar, "ticker", None) is None
+        assert threading.active_count() == threads
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    with progress_bar(5, True) as bar:
+        assert bar.ticker is None

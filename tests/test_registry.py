@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,3 +143,73 @@ def test_register_checks_the_entry_when_it_is_added(changes, message):
         register(MethodSpec(**fields))
     assert str(info.value).startswith(message)
     assert varimp.available_methods() == tuple(METHODS)  # nothing was added
+
+
+class Counting:
+    """A plain function of its inputs (rows x features, or rows x steps x features, summed over
+    the steps) that records the rows of every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, X):
+        self.calls.append(len(X))
+        out = np.tanh(X @ np.linspace(1.0, -1.0, X.shape[-1]))
+        return out if X.ndim == 2 else out.sum(axis=1)
+
+
+def formula(cost: str, **sizes: int) -> float:
+    """A cost formula of the registry (``p (p + 1) / 2``, ``2 T p``) evaluated: a space
+    between two terms is a product."""
+    expression = re.sub(r"(?<=[\w)])\s+(?=[\w(])", " * ", cost.strip())
+    assert re.fullmatch(r"[\w\s()+*/]+", expression), cost
+    return eval(expression, {"__builtins__": {}}, sizes)
+
+
+def passes(model: Counting, n: int) -> int:
+    """Passes over the ``n`` rows (calls of ``batch_size=n`` rows; the adapter's probes of a row
+    or two are not passes)."""
+    assert set(model.calls) <= {1, 2, n}, model.calls
+    return model.calls.count(n)
+
+
+def test_improved_stepwise_2_makes_the_passes_the_registry_states():
+    cost = REGISTRY["improved_stepwise_2"].cost
+    assert cost.endswith(" passes")
+    rng = np.random.default_rng(2)
+    for p in (2, 6):
+        X = rng.normal(size=(37, p))
+        model = Counting()
+        y = model(X) + 0.1 * rng.normal(size=37)
+        model.calls.clear()
+        varimp.improved_stepwise_2(model, X, y, batch_size=37, progress=False)
+        # the unperturbed rows once (not counted by the registry), then the candidates
+        assert passes(model, 37) == 1 + formula(cost.removesuffix(" passes"), p=p)
+
+
+def test_partial_derivatives_of_a_plain_function_makes_the_passes_the_registry_states():
+    cost = REGISTRY["partial_derivatives"].cost
+    match = re.search(r"a plain function: (.+) passes per gradient \((.+) on sequences\)", cost)
+    table, sequences = match.groups()
+    rng = np.random.default_rng(3)
+    model = Counting()
+    varimp.partial_derivatives(model, rng.normal(size=(37, 5)), batch_size=37, progress=False)
+    assert passes(model, 37) == formula(table, p=5) == 10  # central differences: 2 per input
+    model = Counting()
+    varimp.partial_derivatives(model, rng.normal(size=(37, 4, 3)), batch_size=37,
+                               progress=False)
+    assert passes(model, 37) == formula(sequences, T=4, p=3) == 24  # 2 per cell of a row
+    assert cost.startswith("autodiff: one gradient pass per output")
+
+
+def test_partial_derivatives_of_a_torch_network_makes_one_gradient_pass_per_output():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3))
+    rows = []
+    net.register_forward_pre_hook(lambda module, args: rows.append(len(args[0])))
+    X = np.random.default_rng(4).normal(size=(37, 5))
+    varimp.partial_derivatives(net, X, output=[0, 2], batch_size=37, progress=False)
+    assert REGISTRY["partial_derivatives"].cost.startswith(
+        "autodiff: one gradient pass per output")
+    assert rows.count(37) == 2 and set(rows) <= {1, 2, 37}, rows  # outputs 0 and 2

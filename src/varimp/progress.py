@@ -6,14 +6,23 @@ terminal) every refresh is a line of its own, one every :data:`LOG_INTERVAL` sec
 reads as a list of dated states rather than one endless line of carriage returns.
 ``progress=None`` (the default of every method) shows it only once the work has run for
 :data:`DEFAULT_DELAY` seconds, so short calls print nothing; ``True`` shows it at once;
-``False`` never. In a log file the first line comes then too (at the first update after
-:data:`DEFAULT_DELAY` seconds, or at once), the next ones every :data:`LOG_INTERVAL` seconds.
+``False`` never. In a log file the first line comes then too (at :data:`DEFAULT_DELAY` seconds,
+or at once), the next ones every :data:`LOG_INTERVAL` seconds.
+
+tqdm writes only when a unit of work finishes; a unit can last minutes (a refit, a pass of a
+large network). So while a text bar is open a :class:`Ticker` thread writes it when a line is
+due and no unit has finished: in a log file at the delay and then every :data:`LOG_INTERVAL`
+seconds, on a terminal at the delay and then every :data:`TERMINAL_INTERVAL` seconds (the
+elapsed time keeps counting). It stops when the bar closes; a disabled bar has none.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +33,8 @@ DEFAULT_DELAY = 3.0
 #: Seconds between refreshes when the bar is written to a file that is not a terminal (a log):
 #: a line every so often instead of ten a second, each ending in a newline.
 LOG_INTERVAL = 10.0
+#: Seconds between refreshes of a bar on a terminal while no unit of work finishes.
+TERMINAL_INTERVAL = 1.0
 #: Width of a bar's line in a log file.
 LOG_COLUMNS = 80
 
@@ -56,7 +67,7 @@ def progress_bar(total: int, enabled: bool | None = None, desc: str | None = Non
     tqdm.auto.tqdm
         On stderr (a widget in Jupyter); when stderr is not a terminal, one line per refresh
         (:class:`LogLines`): the first once the delay is over, then every
-        :data:`LOG_INTERVAL` seconds.
+        :data:`LOG_INTERVAL` seconds, also while no unit finishes (:class:`Ticker`).
     """
     enabled = check_progress(enabled)
     from tqdm.auto import tqdm
@@ -64,16 +75,93 @@ def progress_bar(total: int, enabled: bool | None = None, desc: str | None = Non
     if enabled is False:
         return tqdm(total=total, disable=True)
     delay = 0.0 if enabled else DEFAULT_DELAY
-    if _is_widget(tqdm) or _is_terminal(sys.stderr):
+    if _is_widget(tqdm):
         return tqdm(total=total, desc=desc, unit=unit, delay=delay)
+    if _is_terminal(sys.stderr):
+        return _ticking(tqdm)(TERMINAL_INTERVAL, total=total, desc=desc, unit=unit,
+                              delay=delay)
     # tqdm writes only when both the delay and mininterval have passed since the start: the
     # first line waits for the delay alone, the next ones for LOG_INTERVAL
     lines = LogLines(sys.stderr)
-    bar = tqdm(total=total, desc=desc, unit=unit, delay=delay, file=lines, ncols=LOG_COLUMNS,
-               mininterval=min(delay, LOG_INTERVAL) if delay else LOG_INTERVAL,
-               maxinterval=LOG_INTERVAL)
+    bar = _ticking(tqdm)(LOG_INTERVAL, total=total, desc=desc, unit=unit, delay=delay,
+                         file=lines, ncols=LOG_COLUMNS,
+                         mininterval=min(delay, LOG_INTERVAL) if delay else LOG_INTERVAL,
+                         maxinterval=LOG_INTERVAL)
     lines.written = lambda: setattr(bar, "mininterval", LOG_INTERVAL)
     return bar
+
+
+class Ticker(threading.Thread):
+    """A daemon thread that writes an open bar when a line is due and no unit has finished.
+
+    A line is due once the bar's delay is over (if none was written yet), then ``interval``
+    seconds after the last one, whoever wrote it (tqdm after an update, or this thread). It
+    refreshes the bar under tqdm's lock, as tqdm does, and records the line as tqdm does, so
+    that an update right after it does not write again. It holds the bar weakly, and stops
+    when the bar closes (:meth:`stop`), is collected, or its stream is closed.
+    """
+
+    def __init__(self, bar: Any, interval: float) -> None:
+        super().__init__(name="varimp progress", daemon=True)
+        self.bar = weakref.ref(bar)
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.wait_first = self.due(bar) - bar._time()
+
+    def due(self, bar: Any) -> float:
+        """When, on the bar's clock, its next line is due."""
+        if bar.last_print_t < bar.start_t + bar.delay:  # nothing written yet
+            return bar.start_t + bar.delay
+        return bar.last_print_t + self.interval
+
+    def run(self) -> None:
+        wait = self.wait_first
+        while not self.stopped.wait(max(wait, 0.0)):
+            wait = self.tick()
+            if wait is None:
+                return
+
+    def tick(self) -> float | None:
+        """Write the bar if a line is due; the seconds until the next one (None: stop)."""
+        bar = self.bar()
+        if bar is None:
+            return None
+        with bar.get_lock():
+            if self.stopped.is_set() or bar.disable:
+                return None
+            now = bar._time()
+            if now >= self.due(bar):
+                try:
+                    bar.refresh(nolock=True)
+                except (OSError, ValueError):  # the stream was closed
+                    return None
+                bar.last_print_n, bar.last_print_t = bar.n, now
+            return self.due(bar) - now
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+@functools.cache
+def _ticking(bar_class: type) -> type:
+    """``bar_class`` whose bars start a :class:`Ticker` (first argument: its interval) and stop
+    it when they close."""
+
+    class TickingBar(bar_class):
+        ticker: Ticker | None = None
+
+        def __init__(self, interval: float, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if interval > 0 and not self.disable:  # 0: every update writes already
+                self.ticker = Ticker(self, interval)
+                self.ticker.start()
+
+        def close(self) -> None:
+            if self.ticker is not None:
+                self.ticker.stop()
+            super().close()
+
+    return TickingBar
 
 
 class LogLines:
@@ -124,5 +212,5 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
-__all__ = ["DEFAULT_DELAY", "LOG_COLUMNS", "LOG_INTERVAL", "LogLines", "check_progress",
-           "progress_bar"]
+__all__ = ["DEFAULT_DELAY", "LOG_COLUMNS", "LOG_INTERVAL", "TERMINAL_INTERVAL", "LogLines",
+           "Ticker", "check_progress", "progress_bar"]

@@ -75,7 +75,8 @@ class MethodSpec:
         magnitude (without)"`` (perturbation), ``"effect (one output) or magnitude
         (several)"`` (connection weights). :attr:`kinds` lists the plain kinds.
     cost : str
-        Its cost in model calls (``n`` samples, ``p`` variables, ``T`` steps).
+        Its cost in passes over the rows, fits or rows (``n`` samples, ``p`` variables, ``T``
+        steps); the perturbation methods also predict the unperturbed rows once, not counted.
     min_samples : int
         The fewest rows of X it can say anything about.
     """
@@ -133,7 +134,10 @@ REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
                cost="no model call"),
     MethodSpec("partial_derivatives", f"{_M}:partial_derivatives",
                "sum of squared derivatives of the output (PaD)",
-               "Dimopoulos et al. (1995, 1999)", cost="one gradient pass per output"),
+               "Dimopoulos et al. (1995, 1999)",
+               cost="autodiff: one gradient pass per output (per logit and predicted step for "
+               "logits explained as probabilities); a plain function: 2 p passes per gradient "
+               "(2 T p on sequences)"),
     MethodSpec("perturbation", f"{_M}:perturbation",
                "noise on one input at a time: increase in error, or RMS change without y",
                "Scardi & Harding (1999); Gevrey et al. (2003)", random=True,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -191,11 +192,8 @@ def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
     if all(isinstance(m, nn.Sequential) for m in model.modules()
            if any(True for _ in m.children())):
         return _last_module(model)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            graph = torch.fx.symbolic_trace(model).graph
-    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+    graph = _fx_graph(model)
+    if graph is None:  # a forward that torch.fx cannot follow
         return _last_module(model)
     node = next(node for node in graph.nodes if node.op == "output").args[0]
     while True:
@@ -213,6 +211,31 @@ def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
         if not node.args:
             return ("", None)
         node = node.args[0]
+
+
+def _fx_graph(model: nn.Module) -> torch.fx.Graph | None:
+    """The graph ``torch.fx`` traces from the model, or None when it cannot trace it.
+
+    The trace runs in a thread of its own. torch.fx leaves frames that reference themselves
+    (``Proxy.__iter__``, which unpacks ``h, _ = self.rnn(x)``, keeps ``inspect.currentframe()``),
+    and a frame kept alive keeps every frame that called it, so a trace run here would keep
+    the caller's locals (a method's X and its cast) until the garbage collector runs; in a
+    thread the kept frames reach only the thread's own.
+    """
+    graphs: list[torch.fx.Graph] = []
+
+    def trace() -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graphs.append(torch.fx.symbolic_trace(model).graph)
+        except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+            pass
+
+    thread = threading.Thread(target=trace, name="varimp torch.fx trace")
+    thread.start()
+    thread.join()
+    return graphs.pop() if graphs else None
 
 
 def every_module(model: nn.Module) -> str:

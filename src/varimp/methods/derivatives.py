@@ -183,29 +183,28 @@ def partial_derivatives(
         else []
     products = np.zeros((data.n_samples, len(pairs)))
     calls = _gradient_calls(link, outputs, n_outputs, n_steps if output_step is None else 1)
-    bar = progress_bar(data.n_samples * calls, progress, "derivatives", "row")
-    gradients = _output_gradients(adapter, data.X, outputs, output_step, n_steps, link,
-                                  batch_size, bar.update)
-    for k, label, grad in zip(outputs, labels, gradients, strict=True):
-        along, cell_terms = _variable_terms(grad * factor, setup.groups, blocks,
-                                            data.sequence and by_time)
-        if pairs:
-            raw = grad.sum(axis=1) if data.sequence else grad  # (n, p): along all steps
-            first, second = (np.array([pair[k] for pair in pairs]) for k in (1, 2))
-            products += raw[:, first] * raw[:, second] / len(outputs)
-        ssd.append((along**2).sum(axis=0))
-        squares += along**2 / len(outputs)
-        if cell_terms is not None:
-            cells.append(cell_terms.sum(axis=0))
-            if row_cells is not None:
-                row_cells += cell_terms / len(outputs)
-        summaries.append(pd.DataFrame({
-            "output": k, "variable": names, "mean": along.mean(axis=0),
-            "std": along.std(axis=0, ddof=1) if len(along) > 1 else np.zeros(len(names)),
-            "rms": np.sqrt((along**2).mean(axis=0)), "ssd": ssd[-1],
-        }))
-        derivatives[label] = pd.DataFrame(along, columns=names)
-    bar.close()
+    with progress_bar(data.n_samples * calls, progress, "derivatives", "row") as bar:
+        gradients = _output_gradients(adapter, data.X, outputs, output_step, n_steps, link,
+                                      batch_size, bar.update)
+        for k, label, grad in zip(outputs, labels, gradients, strict=True):
+            along, cell_terms = _variable_terms(grad * factor, setup.groups, blocks,
+                                                data.sequence and by_time)
+            if pairs:
+                raw = grad.sum(axis=1) if data.sequence else grad  # (n, p): along all steps
+                first, second = (np.array([pair[k] for pair in pairs]) for k in (1, 2))
+                products += raw[:, first] * raw[:, second] / len(outputs)
+            ssd.append((along**2).sum(axis=0))
+            squares += along**2 / len(outputs)
+            if cell_terms is not None:
+                cells.append(cell_terms.sum(axis=0))
+                if row_cells is not None:
+                    row_cells += cell_terms / len(outputs)
+            summaries.append(pd.DataFrame({
+                "output": k, "variable": names, "mean": along.mean(axis=0),
+                "std": along.std(axis=0, ddof=1) if len(along) > 1 else np.zeros(len(names)),
+                "rms": np.sqrt((along**2).mean(axis=0)), "ssd": ssd[-1],
+            }))
+            derivatives[label] = pd.DataFrame(along, columns=names)
     details = {
         "measure": "sum of squared derivatives" + (" per input sd" if scale == "std" else ""),
         "per_output": pd.DataFrame(np.stack(ssd, axis=1), index=names, columns=labels),

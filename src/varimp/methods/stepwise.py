@@ -207,9 +207,10 @@ def improved_stepwise_2(
     its variable leaves (the removal order follows the score of the outputs together).
 
     ``progress``: one bar over the whole call (shown by default once the call has run a few
-    seconds), counting passes over the rows (each step's inputs, then each of its candidates:
-    ``V + V (V + 1) / 2`` in all) and labelled with the step, ``"improved_stepwise_2: step k
-    of V"``.
+    seconds), counting passes over the rows (the full model's, then every step's candidates:
+    ``1 + V (V + 1) / 2`` in all; a step's reference is the prediction of the candidate that
+    left the step before, never computed again) and labelled with the step,
+    ``"improved_stepwise_2: step k of V"``.
 
     Parameters
     ----------
@@ -250,31 +251,35 @@ def improved_stepwise_2(
                                   classes)
     names = setup.variables
     how = _hold(held)
-    current = setup.data.X.copy()
+    # one engine on X for the whole call: a candidate holds the variables removed so far and
+    # itself, so X is never copied, and the predictions of the one that leaves are the next
+    # step's reference (no pass recomputes them)
+    engine = PerturbationEngine(setup.adapter, setup.data.X, batch_size=batch_size,
+                                max_memory=max_memory, progress=False)
+    removed: list[int] = []
     remaining = list(names)
     scores, path, table, per_output = {}, [], [], {}
-    measure = None
     n_steps = len(names)
     # one bar over the whole call (its delay counts from the start), one unit per pass over
-    # the rows: each step's unperturbed inputs, then its candidates
-    with progress_bar(n_steps + n_steps * (n_steps + 1) // 2, progress, unit="pass") as bar:
+    # the rows: the unperturbed inputs, then every step's candidates
+    with progress_bar(1 + n_steps * (n_steps + 1) // 2, progress, unit="pass") as bar:
+        bar.set_description(f"improved_stepwise_2: step 1 of {n_steps}", refresh=False)
+        first = Measure.build(setup, engine.base, scoring, output, output_step)
+        bar.update(1)
+        measure = first
         for step in range(1, n_steps + 1):
             bar.set_description(f"improved_stepwise_2: step {step} of {n_steps}",
                                 refresh=False)
-            engine = PerturbationEngine(setup.adapter, current, batch_size=batch_size,
-                                        max_memory=max_memory, progress=False)
-            base = engine.base
-            bar.update(1)
-            if step == 1:  # the output kind, targets and scorer are decided once
-                measure = first = Measure.build(setup, base, scoring, output, output_step)
-            else:
-                measure = first.rebase(base)
-            tasks = [Task(setup.groups[v], how(setup.groups[v]), label=v) for v in remaining]
-            increases, each = measure.split(engine.run(
-                tasks, measure.engine_statistic, observe=lambda *_: bar.update(1)))
+            tasks = []
+            for v in remaining:
+                cols = removed + setup.groups[v]
+                tasks.append(Task(cols, how(cols), label=v))
+            least = _LeastError(measure, bar)
+            increases, each = measure.split(engine.run(tasks, measure.engine_statistic,
+                                                       observe=least))
             before = measure.baseline()
             errors = increases[0] + before
-            pick = int(np.argmin(increases[0]))
+            pick = least.task
             leaving = remaining.pop(pick)
             scores[leaving] = increases[0, pick]
             if each is not None:
@@ -283,7 +288,8 @@ def improved_stepwise_2(
             path.append({"step": step, "removed": leaving, "error_before": sign * before,
                          "error_after": sign * errors[pick], "increase": increases[0, pick]})
             table.append(pd.Series(sign * errors, index=[t.label for t in tasks], name=step))
-            current[..., setup.groups[leaving]] = held[..., setup.groups[leaving]]
+            removed += setup.groups[leaving]
+            measure = first.rebase(least.pred)
     details = {
         "path": pd.DataFrame(path),
         "errors": pd.DataFrame(table).reindex(columns=names).rename_axis("step"),
@@ -298,6 +304,23 @@ def improved_stepwise_2(
 
 
 improved_stepwise_2.__doc__ += _SCORING + _REFERENCES
+
+
+class _LeastError:
+    """Observer of one step of :func:`improved_stepwise_2`: finds the candidate whose error is
+    least (the first of equals, as ``np.argmin``) and keeps its predictions, the reference of
+    the next step; counts a pass on the bar for every candidate."""
+
+    def __init__(self, measure: Measure, bar: Any) -> None:
+        self.measure, self.bar = measure, bar
+        self.error, self.task, self.pred = np.inf, -1, None
+
+    def __call__(self, repeat: int, task: int, pred: np.ndarray, reference: np.ndarray,
+                 rows: np.ndarray | None) -> None:
+        error = self.measure.statistic(pred, reference, rows)  # a mean over the rows
+        if self.task < 0 or (error, task) < (self.error, self.task):
+            self.error, self.task, self.pred = error, task, pred
+        self.bar.update(1)
 
 
 def _means(means: np.ndarray, setup: Setup) -> pd.DataFrame | pd.Series:
