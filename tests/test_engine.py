@@ -309,3 +309,128 @@ def test_a_twin_that_does_not_reproduce_the_model_is_not_used(X_seq, monkeypatch
     assert engine.suffix_run() is None
     expected = loop_reference(adapter.predict, X_seq, tasks, rms, 1, SEED)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+# -- copies larger than a quarter of max_memory are built piece by piece, bit for bit -------------
+def count_pieces(monkeypatch):
+    """Count the pieces the engine builds (0: every copy was built whole)."""
+    built = []
+    piece = PerturbationEngine._piece
+
+    def counted(self, copy, a, b, seed):
+        built.append(b - a)
+        return piece(self, copy, a, b, seed)
+
+    monkeypatch.setattr(PerturbationEngine, "_piece", counted)
+    return built
+
+
+def big_tasks(T, p):
+    """Every shape of task the pieces cover: all steps, one step, a group, each perturbation."""
+    cols = tuple(range(p))
+    return [Task(cols, Noise(np.array([0.3, 0.5, 0.7][:p]))), Task(cols, Permute()),
+            Task(cols, Hold(np.linspace(-1, 1, T * p).reshape(T, p))), Task((1,), Noise(0.4)),
+            Task(cols, Noise(0.2), step=2), Task(cols, Permute(), step=T - 1),
+            Task((0, 2), Hold(np.array([0.5, -0.5])), step=1)]
+
+
+@pytest.mark.parametrize("model", ["gru", "rowwise"])
+def test_pieces_equal_whole_copies_bit_for_bit(X_seq, model, monkeypatch):
+    """The same calls (batch_size 5 fits both budgets), so any difference would come from the
+    cells: a GRU through the recurrent prefix cache, and a row-wise function."""
+    weights = np.random.default_rng(2).normal(size=(6, 3))
+    adapter = adapt(recurrent("gru", True)) if model == "gru" else \
+        adapt(lambda X: np.tanh(X * weights[-X.shape[1]:]).sum(axis=(1, 2)))
+    tasks = big_tasks(6, 3)
+    rows = [None, np.array([3, 0, 9, 22, 4, 4, 17, 11, 8, 1, 2])]
+    seen = {}
+
+    def observe(budget):
+        return lambda r, j, pred, ref, idx: seen.setdefault(budget, []).append(pred.copy())
+
+    whole = PerturbationEngine(adapter, X_seq, batch_size=5).run(
+        tasks, rms, n_repeats=2, seed=SEED, rows=rows, observe=observe("whole"))
+    built = count_pieces(monkeypatch)
+    budget = 6 * 3 * 8 * 2 * 5  # five rows a call: every all-step copy (>= 11 rows) in pieces
+    engine = PerturbationEngine(adapter, X_seq, batch_size=5, max_memory=budget)
+    pieces = engine.run(tasks, rms, n_repeats=2, seed=SEED, rows=rows,
+                        observe=observe("pieces"))
+    assert built and max(built) <= 5
+    assert np.array_equal(whole, pieces)
+    assert all(np.array_equal(a, b) for a, b in zip(seen["whole"], seen["pieces"], strict=True))
+    if model == "gru":
+        assert engine.suffix_run() is not None  # the one-step tasks started from the cache
+    expected = loop_reference(adapter.predict, X_seq, tasks, rms, 2, SEED, rows=rows)
+    np.testing.assert_allclose(pieces, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_pieces_through_the_first_layer_cache(monkeypatch):
+    """Tables with a dense network: the cells go to the tail predictor, built piece by piece
+    when the cached pre-activation (2 units) fits a quarter of the budget and a copy (6
+    columns) does not."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(6, 2), nn.Tanh(), nn.Linear(2, 1)).double().eval()
+    X = np.random.default_rng(3).normal(size=(100, 6))
+    adapter = adapt(model)
+    tasks = [Task(tuple(range(6)), Noise(0.5)), Task(tuple(range(6)), Permute()),
+             Task((1, 4), Hold(0.0))]
+    rows = [np.arange(100)[::-1], np.arange(0, 100, 3)]
+    whole = PerturbationEngine(adapter, X, batch_size=4).run(tasks, rms, n_repeats=2,
+                                                            seed=SEED, rows=rows)
+    built = count_pieces(monkeypatch)
+    engine = PerturbationEngine(adapter, X, batch_size=4, max_memory=12_000)
+    pieces = engine.run(tasks, rms, n_repeats=2, seed=SEED, rows=rows)
+    assert engine.tail_run() is not None and built
+    assert np.array_equal(whole, pieces)
+
+
+def test_other_perturbations_receive_the_whole_block(X_seq, monkeypatch):
+    """A user's perturbation may depend on the whole block (here, its mean): it gets it."""
+    blocks = []
+
+    def centre(block, rng):
+        blocks.append(block.shape)
+        return block - block.mean(axis=0)
+
+    built = count_pieces(monkeypatch)
+    model = lambda X: X.sum(axis=(1, 2))  # noqa: E731
+    got = PerturbationEngine(adapt(model), X_seq, max_memory=1).run(
+        [Task((0, 1, 2), centre)], lambda pred, ref, rows: float(np.sum(pred - ref)))
+    assert blocks == [(23, 6, 3)] and not built
+    assert got[0, 0] == pytest.approx(-X_seq.sum(), rel=1e-12)
+
+
+def _elementwise(X):
+    """Each row computed alike whatever the batch: results may be compared bit for bit."""
+    a = np.linspace(0.5, 1.5, X.shape[-1])
+    return (np.tanh(X * a) * a[::-1]).sum(axis=tuple(range(1, X.ndim)))
+
+
+@pytest.mark.parametrize("shape", [(40, 7, 3), (300, 4)])
+@pytest.mark.parametrize(("method", "options"), [
+    ("permutation", {"n_repeats": 2}), ("permutation", {"n_repeats": 2, "max_samples": 0.6}),
+    ("perturbation", {"noise": [0.1, 0.3]}), ("perturbation", {"with_y": False}),
+    ("improved_stepwise_1", {})])
+def test_methods_give_the_same_numbers_with_a_copy_in_pieces(shape, method, options,
+                                                             monkeypatch):
+    import varimp
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=shape)
+    options = dict(options)
+    y = None if not options.pop("with_y", True) else _elementwise(X) + rng.normal(size=len(X))
+    kwargs = dict(random_state=3, groups={"g": ["x1", "x3"]}, ci_level=0.9,
+                  n_bootstrap=40, per_sample=True, progress=False, **options)
+    if len(shape) == 3:
+        kwargs["by_time"] = True
+    run = getattr(varimp, method)
+    whole = run(_elementwise, X, y, **kwargs)
+    built = count_pieces(monkeypatch)
+    pieces = run(_elementwise, X, y, max_memory=4096, **kwargs)
+    assert built  # the group's copies were built piece by piece
+    for part in ("scores", "std", "by_time", "ci"):
+        left, right = getattr(whole, part), getattr(pieces, part)
+        assert (left is None) == (right is None), part
+        if left is not None:
+            np.testing.assert_array_equal(left.to_numpy(), right.to_numpy())
+    np.testing.assert_array_equal(whole.details["per_sample"], pieces.details["per_sample"])

@@ -16,6 +16,12 @@ Allowed: ``max_memory`` + the model + the data (the caller's array, varimp's flo
 unperturbed predictions and recurrent states: 4 x ``X.nbytes``) + the bookkeeping of the
 perturbed copies (at most 1 KiB per copy, i.e. per scored variable or cell and repeat: measured
 0.65 to 0.8 KiB; it does not shrink with ``max_memory``) + the baseline.
+
+A copy that alone is larger than the budget (a group of every feature at every step of many
+sequences) is built piece by piece: the engine's own allocations while it runs (tracemalloc, X
+and its predictions made before) stay within ``max_memory`` plus the copy's predictions, the
+rows' reference predictions and the row order of a permutation (the current and the previous
+draw): ``n`` floats each.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 
+import numpy as np
 import pytest
 import reliability_models as rm
 
-from varimp.engines import DEFAULT_MAX_MEMORY
+from varimp.adapters import adapt
+from varimp.engines import DEFAULT_MAX_MEMORY, Hold, Noise, Permute, PerturbationEngine, Task
 
 STEPS, FEATURES, SAMPLES = 500, 50, 2
 BUDGET = 16 * 2**20
@@ -137,3 +146,32 @@ def test_default_budget_is_256_mib_and_documented():
     readme = os.path.join(os.path.dirname(__file__), "..", "README.md")
     with open(readme, encoding="utf-8") as handle:
         assert "256 MiB" in handle.read()
+
+
+
+def _mse(pred, reference, rows):
+    return float(np.mean((pred - reference) ** 2))
+
+
+@pytest.mark.parametrize("how", [Permute(), Noise(0.3), Hold(0.0)], ids=repr)
+def test_a_copy_larger_than_the_budget_is_built_in_pieces(how):
+    n, steps, features, budget = 4000, 50, 4, 256 * 2**10
+    X = np.random.default_rng(0).normal(size=(n, steps, features))
+    assert X.nbytes >= 24 * budget  # one copy's perturbed cells, held whole before
+    tasks, rows = [Task(tuple(range(features)), how)], [None, np.arange(n)[::2]]
+    with rm.one_torch_thread():
+        model = rm.torch_gru(features)
+        engine = PerturbationEngine(adapt(model), X, max_memory=budget)
+        assert engine.base.shape == (n, 1, 1)  # made before, as X was
+        tracemalloc.start()
+        try:
+            got = engine.run(tasks, _mse, n_repeats=2, seed=1, rows=rows)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        whole = PerturbationEngine(adapt(model), X).run(tasks, _mse, n_repeats=2, seed=1,
+                                                        rows=rows)
+    fixed = 4 * n * 8 + 16 * 2**10  # predictions, reference, two row orders; Python objects
+    assert peak <= budget + fixed, (peak, budget, fixed)
+    assert np.all(got > 0)
+    np.testing.assert_allclose(got, whole, rtol=1e-5)  # other calls: float32 rounding only

@@ -12,6 +12,13 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
 - the unperturbed predictions are computed once and reused;
 - each copy is reduced to a statistic as soon as its last row is predicted, so only the copies
   in flight are ever held in memory;
+- a copy's perturbed cells are built for all its rows at once when they take at most a quarter
+  of ``max_memory`` (the usual case); a larger copy perturbed by :class:`Noise`,
+  :class:`Permute` or :class:`Hold` is built piece by piece, only for the rows of the current
+  model call, with the same numbers bit for bit (a permutation's rows are taken through the
+  repeat's one draw, noise comes from the copy's one generator in row order, a held value is a
+  view). Any other perturbation function (e.g. a user's callable, :class:`SwitchCategory`)
+  receives the whole block, as it may depend on it: its copies are held whole;
 - every random number of a copy comes from its own generator, seeded from
   ``(seed, repeat, task)``, or for a shared perturbation (:class:`Permute`) from one draw per
   repeat seeded from ``(seed, repeat)`` and used by every task of the repeat; so results do not
@@ -77,6 +84,9 @@ class _Copy:
     rows: np.ndarray | None
     n_rows: int
     start: int  # first perturbed step (0 for tables and all-step tasks)
+    ready: bool = False  # block built, or (pieces) rng made
+    pieces: int = 0  # > 0: built piece by piece, at most this many rows at a time
+    rng: np.random.Generator | None = None  # pieces of Noise: the copy's one generator
     block: np.ndarray | None = None
     pred: np.ndarray | None = None
     done: int = 0
@@ -96,8 +106,12 @@ class PerturbationEngine:
     max_memory : int or None
         Bytes of perturbed input held at once (the call buffer and the perturbed cells of the
         copies in flight); default ``DEFAULT_MAX_MEMORY`` (256 MiB). It lowers the rows per call
-        when needed, never below one row. The first layer's cached pre-activation (``first_layer``)
-        is kept only when it takes at most a quarter of it.
+        when needed, never below one row. A copy whose perturbed cells take more than a quarter
+        of it is built piece by piece (pieces of at most a sixteenth of it), for the
+        perturbations that allow it (:class:`Noise`, :class:`Permute`, :class:`Hold`). The
+        first layer's cached pre-activation (``first_layer``) is kept only when it takes at most
+        a quarter of it. Not counted: ``X`` and its cast, the predictions (unperturbed, and
+        each copy in flight: ``n x n_steps x n_outputs`` floats), a permutation's row order.
     progress : bool or None
         A bar over the copies (:func:`varimp.progress.progress_bar`): True at once, False
         never, None once the work has lasted a few seconds.
@@ -233,7 +247,7 @@ class PerturbationEngine:
                              f"{len(rows)}")
         copies = []
         for r in range(n_repeats):
-            idx = None if rows[r] is None else np.asarray(rows[r], dtype=np.intp)
+            idx = None if rows[r] is None else np.ascontiguousarray(rows[r], dtype=np.intp)
             size = self.X.shape[0] if idx is None else len(idx)
             for j, task in enumerate(tasks):
                 copies.append(_Copy(r, j, task, idx, size, task.step or 0))
@@ -266,18 +280,18 @@ class PerturbationEngine:
             suffix.input_dtype if use_suffix else self.adapter.input_dtype)
         for pieces in _calls(group, per_call):
             for copy, _, _ in pieces:
-                if copy.block is None:
-                    copy.block = self._perturbed_block(copy, seed)
+                if not copy.ready:
+                    self._prepare(copy, seed)
             if tail is not None:
                 pred = _finite(tail.predict([
-                    (copy.task.columns, copy.block[lo:hi],
+                    (copy.task.columns, self._cells(copy, lo, hi, seed),
                      slice(lo, hi) if copy.rows is None else copy.rows[lo:hi])
                     for copy, lo, hi in pieces]))
             elif use_suffix:
-                batch, rows = batches.fill(pieces, start)
+                batch, rows = batches.fill(pieces, start, seed)
                 pred = _finite(suffix.predict(start, batch, rows))
             else:
-                batch, _ = batches.fill(pieces, 0)
+                batch, _ = batches.fill(pieces, 0, seed)
                 pred = self.adapter.predict(batch, len(batch))
             at = 0
             for copy, lo, hi in pieces:
@@ -290,7 +304,7 @@ class PerturbationEngine:
                                                                    copy.rows)
                     if observe is not None:
                         observe(copy.repeat, copy.index, copy.pred, reference, copy.rows)
-                    copy.block = copy.pred = None
+                    copy.block = copy.pred = copy.rng = None
                     bar.update(1)
 
     def _cast(self, dtype: type) -> np.ndarray:
@@ -328,6 +342,65 @@ class PerturbationEngine:
             self._last_draw = (key, drawn)
         return self._last_draw[1]
 
+    def _cell_shape(self, task: Task) -> tuple[int, ...]:
+        """The shape of one row's perturbed cells."""
+        if self.sequence and task.step is None:
+            return (self.X.shape[1], len(task.columns))
+        return (len(task.columns),)
+
+    def _prepare(self, copy: _Copy, seed: int) -> None:
+        """Build the copy's perturbed cells for all its rows, or, when they would take more
+        than a quarter of ``max_memory`` and the perturbation allows it, get ready to build them
+        piece by piece (:meth:`_piece`)."""
+        copy.ready = True
+        row = math.prod(self._cell_shape(copy.task))
+        if type(copy.task.how) not in (Noise, Permute, Hold) or \
+                copy.n_rows * row * 8 <= self.max_memory // 4:
+            copy.block = self._perturbed_block(copy, seed)
+            return
+        read = row if copy.task.step is None else self.X.shape[-1]  # cells read per row
+        copy.pieces = max(1, self.max_memory // (16 * 8 * read))
+        if type(copy.task.how) is Noise:
+            copy.rng = generator(seed, TASK_KEY, copy.repeat, copy.index)
+
+    def _parts(self, copy: _Copy, lo: int, hi: int, seed: int):
+        """The perturbed cells of rows ``lo:hi`` of a copy built piece by piece:
+        ``(a, b, cells)`` for consecutive rows ``a:b``."""
+        for a in range(lo, hi, copy.pieces):
+            b = min(hi, a + copy.pieces)
+            yield a, b, self._piece(copy, a, b, seed)
+
+    def _cells(self, copy: _Copy, lo: int, hi: int, seed: int) -> np.ndarray:
+        """The perturbed cells of rows ``lo:hi`` of a copy."""
+        if not copy.pieces:
+            return copy.block[lo:hi]
+        cells = np.empty((hi - lo, *self._cell_shape(copy.task)))
+        for a, b, part in self._parts(copy, lo, hi, seed):
+            cells[a - lo:b - lo] = part
+        return cells
+
+    def _piece(self, copy: _Copy, a: int, b: int, seed: int) -> np.ndarray:
+        """Rows ``a:b`` of what :meth:`_perturbed_block` would build, bit for bit."""
+        how = copy.task.how
+        if type(how) is Hold:  # a view of the value, whatever the rows
+            return np.broadcast_to(np.asarray(how.value, dtype=np.float64),
+                                   (copy.n_rows, *self._cell_shape(copy.task)))[a:b]
+        if type(how) is Permute:  # row i receives the cells of row order[i]
+            rows = self.shared_draw(how, seed, copy.repeat, copy.n_rows)[a:b]
+            return self._read(copy.task, rows if copy.rows is None else copy.rows[rows])
+        # Noise: the copy's one generator, read in row order (a copy's calls come in order)
+        rows = slice(a, b) if copy.rows is None else copy.rows[a:b]
+        return how(self._read(copy.task, rows), copy.rng)
+
+    def _read(self, task: Task, rows: slice | np.ndarray) -> np.ndarray:
+        """The task's cells of the given rows of X, unperturbed (a copy)."""
+        cols = list(task.columns)
+        if not self.sequence:
+            return self.X[rows][:, cols]
+        if task.step is None:
+            return self.X[rows][:, :, cols]
+        return self.X[rows, task.step][:, cols]
+
     def _perturbed_block(self, copy: _Copy, seed: int) -> np.ndarray:
         task = copy.task
         cols = list(task.columns)
@@ -357,10 +430,11 @@ class _Batches:
 
     def __init__(self, engine: PerturbationEngine, rows: int, shape: tuple[int, ...],
                  dtype: type):
+        self.engine = engine
         self.X = engine._cast(dtype)
         self.buffer = np.empty((rows, *shape), dtype=dtype)
 
-    def fill(self, pieces: list[tuple[_Copy, int, int]], start: int
+    def fill(self, pieces: list[tuple[_Copy, int, int]], start: int, seed: int
              ) -> tuple[np.ndarray, np.ndarray]:
         """The call's input (steps ``start..`` of each perturbed row) and the rows of X."""
         batch = self.buffer[:sum(hi - lo for _, lo, hi in pieces)]
@@ -368,14 +442,13 @@ class _Batches:
         at = 0
         for copy, lo, hi in pieces:
             rows = np.arange(lo, hi) if copy.rows is None else copy.rows[lo:hi]
-            source = self.X[lo:hi] if copy.rows is None else self.X[rows]
             view = batch[at:at + hi - lo]
-            if start:
-                view[...] = source[:, start:]
-                view[:, 0, list(copy.task.columns)] = copy.block[lo:hi]
+            view[...] = (self.X[lo:hi] if copy.rows is None else self.X[rows])[:, start:]
+            if not copy.pieces:
+                _assign(view, copy.task, copy.block[lo:hi], start)
             else:
-                view[...] = source
-                _assign(view, copy.task, copy.block[lo:hi])
+                for a, b, cells in self.engine._parts(copy, lo, hi, seed):
+                    _assign(view[a - lo:b - lo], copy.task, cells, start)
             state_rows.append(rows)
             at += hi - lo
         return batch, np.concatenate(state_rows)
@@ -389,9 +462,12 @@ def _finite(pred: np.ndarray) -> np.ndarray:
     return pred
 
 
-def _assign(view: np.ndarray, task: Task, cells: np.ndarray) -> None:
+def _assign(view: np.ndarray, task: Task, cells: np.ndarray, start: int) -> None:
+    """Write a task's perturbed cells into rows of a call's input (steps ``start..``)."""
     cols = list(task.columns)
-    if view.ndim == 2:
+    if start:
+        view[:, 0, cols] = cells
+    elif view.ndim == 2:
         view[:, cols] = cells
     elif task.step is None:
         view[:, :, cols] = cells
