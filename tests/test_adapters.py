@@ -1267,6 +1267,36 @@ def test_a_model_of_several_inputs_is_refused_with_the_workaround(method):
             varimp.importance(single, X, target, method=method, **options)
 
 
+def test_sequences_of_different_lengths_are_refused_in_a_few_words():
+    """A list with one sequence per sample, of several lengths: the message says the lengths
+    differ and how to make them equal, listing a few shapes, not every one."""
+    rng = np.random.default_rng(33)
+    listed = [rng.normal(size=(int(k), P)) for k in rng.integers(5, 9, 2000)]
+    net = Recurrent(nn.GRU(P, UNITS, batch_first=True), nn.Linear(UNITS, 1)).double()
+    with pytest.raises(varimp.InputError) as caught:
+        varimp.partial_derivatives(net, listed)
+    message = str(caught.value)
+    assert message.startswith("X must be one array; received a list of 2000 arrays, one per "
+                              "sample, of different shapes ((5, 4), (6, 4), (7, 4), (8, 4)). "
+                              "Sequences must all have the same number of steps (here 5 to "
+                              "8): pad them to one length")
+    assert len(message) < 400 and "several inputs" not in message
+
+
+def test_a_masking_layer_after_a_nested_model_without_weights_is_found():
+    """A nested model without weights (a Reshape) before the Masking layer does not end the
+    search: the padded steps are refused as in the plain model."""
+    model = keras.Sequential([keras.Input((T, P)),
+                              keras.Sequential([keras.layers.Reshape((T, P))]),
+                              keras.layers.Masking(0.0), keras.layers.LSTM(UNITS),
+                              keras.layers.Dense(1)])
+    assert adapt(model).mask_value == 0.0
+    X = np.random.default_rng(34).normal(size=(N, T, P))
+    X[:2, :1] = 0.0
+    with pytest.raises(varimp.UnsupportedModelError, match=r"X holds 2 padded steps"):
+        varimp.permutation(model, X, X[:, -1, 0], random_state=0)
+
+
 def test_a_list_of_equal_rows_or_sequences_is_still_one_x():
     """A list of rows (or of one sequence per sample) as numpy arrays stays one X: the scores
     are those of the stacked array."""

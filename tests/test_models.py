@@ -470,9 +470,28 @@ def test_a_sequence_model_whose_first_layer_is_linear_reads_sequences(build):
 
 def test_a_chain_of_linear_layers_still_reads_a_table():
     """A plain MLP, Sequential or with its activation in forward, treats each step of a 3-D X
-    as a row: refused as a table model, as before."""
+    as a row: refused as a table model, as before, saying how to pass the steps as rows."""
     for model in (nn.Sequential(nn.Linear(P, 4), nn.Tanh(), nn.Linear(4, 1)),
                   FunctionalSoftmax()):
         with pytest.raises(varimp.InputError, match=r"this model reads a table \(n, features\); "
-                                                    r"received X of shape \(24, 6, 3\)"):
+                                                    r"received X of shape \(24, 6, 3\)\. .*"
+                                                    r"pass the steps as rows, "
+                                                    r"X\.reshape\(-1, 3\)"):
             varimp.perturbation(model, X_SEQ, random_state=0)
+
+
+class AttentionWithWeights(AttentionPool):
+    """An attention model that also returns its attention weights, as many do."""
+
+    def forward(self, x):
+        h = torch.tanh(self.emb(x))
+        weights = torch.softmax(self.att(h), dim=1)
+        return self.out((weights * h).sum(1)), weights
+
+
+def test_a_linear_first_model_that_fails_on_sequences_reports_its_own_error():
+    """The probe that tells a sequence model from a row model does not hide the model's own
+    failure: a forward returning (output, attention weights) gets the message about tuples,
+    not 'reads a table'."""
+    with pytest.raises(varimp.ModelError, match=r"tuple"):
+        varimp.perturbation(AttentionWithWeights().double(), X_SEQ, random_state=0)

@@ -84,9 +84,21 @@ def _check_one_array(value: object, what: str) -> None:
         shapes = {tuple(np.shape(part)) for part in parts}
         if len(shapes) == 1 and (isinstance(value, list) or len(next(iter(shapes))) < 2):
             return  # rows, or one sequence per sample
+        ranks = {len(shape) for shape in shapes}
+        if len(parts) > 3 and ranks in ({1}, {2}):  # one row or sequence per sample
+            lengths = sorted({shape[0] for shape in shapes})
+            raise InputError(
+                f"{what} must be one array; received {kind}, one per sample, of different "
+                f"shapes ({', '.join(map(str, sorted(shapes)[:4]))}"
+                f"{', ...' if len(shapes) > 4 else ''}). " + (
+                    f"Sequences must all have the same number of steps (here "
+                    f"{lengths[0]} to {lengths[-1]}): pad them to one length (a Keras "
+                    "Masking layer then tells varimp which steps are padding) or cut them"
+                    if ranks == {2} else "Rows must all have the same number of features"))
     else:
         return
-    shapes = ", ".join(str(tuple(np.shape(part))) for part in parts if _array_part(part))
+    listed = [str(tuple(np.shape(part))) for part in parts if _array_part(part)]
+    shapes = ", ".join(listed[:4]) + (f", ... ({len(listed)} arrays)" if len(listed) > 4 else "")
     raise InputError(f"{what} must be one array; received {kind}"
                      f"{f' of shapes {shapes}' if shapes else ''}. {SEVERAL_INPUTS[0].upper()}"
                      f"{SEVERAL_INPUTS[1:]}")

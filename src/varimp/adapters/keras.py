@@ -38,7 +38,10 @@ def _leading_masking(model: object) -> object | None:
         if kind == "InputLayer":
             continue
         if getattr(layer, "layers", None):  # a nested model: its own leading layers
-            return _leading_masking(layer)
+            found = _leading_masking(layer)
+            if found is not None or layer.weights:
+                return found
+            continue  # a nested model without weights (a Reshape): read on past it
         if layer.weights:
             return None
     return None

@@ -25,13 +25,12 @@ class SklearnAdapter(Adapter):
     differences, since the preprocessing steps are not differentiable objects.
 
     A binary classifier is one output, as its network computes it: one logistic unit, the
-    probability of the positive class ``classes_[1]``. A multi-label classifier (fitted on a
-    0/1 indicator ``y`` of several columns, two included) is one sigmoid output per label,
-    named by the label's column index. Its one output name is that class;
+    probability of the positive class ``classes_[1]``. Its one output name is that class;
     ``output=<positive class>`` or ``output=0`` selects it, and ``output=<negative class>`` is
     an InputError (since ``p(negative) = 1 - p(positive)``, the negative class has the same
     importance: identical for losses, shares and magnitudes, of opposite sign for signed
-    effects).
+    effects). A multi-label classifier (fitted on a 0/1 indicator ``y`` of several columns,
+    two included) is one sigmoid output per label, named by the label's column index.
 
     A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a DataFrame of
     those columns holding the same numbers, so scikit-learn has no feature names to warn about.

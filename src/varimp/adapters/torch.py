@@ -108,8 +108,9 @@ class TorchAdapter(Adapter):
         last axis of an input of any rank, so a transformer or attention model with an input
         projection reads ``(n, T, features)``. Sequences are refused only for a module that
         treats each step as a row of its own, as a chain of Linear layers and activations
-        does (its output on ``(n, T, p)`` is its output on the ``n * T`` steps as rows), or
-        that raises on them (:meth:`_probe_sequences`, once)."""
+        does (its output on ``(n, T, p)`` is its output on the ``n * T`` steps as rows:
+        the message says to pass the steps as rows) (:meth:`_probe_sequences`, once; a
+        module that raises on them is called anyway, so that its own error is reported)."""
         features = self._linear_features
         if features is not None and X.ndim == 3:
             if self._reads_sequences is None:
@@ -119,6 +120,12 @@ class TorchAdapter(Adapter):
                     raise InputError(f"the model expects input of shape (n, T, {features}); "
                                      f"received X of shape {X.shape}")
                 return
+            if X.shape[2] == features:
+                raise InputError(
+                    f"this model reads a table (n, features); received X of shape {X.shape}. "
+                    "Its first layer is a Linear and it reads every time step as a row of its "
+                    "own (its output on (n, T, p) is its output on the n * T steps as rows): "
+                    f"pass the steps as rows, X.reshape(-1, {features}), with y likewise")
         super().check_input(X)
 
     def _probe_sequences(self, steps: int, features: int) -> bool:
@@ -132,8 +139,8 @@ class TorchAdapter(Adapter):
             warnings.simplefilter("ignore")
             try:
                 whole = self._raw_output(self.model(x), n)
-            except Exception:  # noqa: BLE001 - a module that reads rows only
-                return False
+            except Exception:  # noqa: BLE001 - the model's own call will say why
+                return True
             if not isinstance(whole, torch.Tensor) or whole.ndim < 2 or \
                     tuple(whole.shape[:2]) != (n, steps):
                 return True
