@@ -226,9 +226,10 @@ def test_stepwise_bars_name_the_method_and_the_step(monkeypatch, capfd):
         model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y)
         varimp.backward_stepwise(model, X, y, random_state=0, progress=True)
     labels = set(re.findall(r"^(.*?): +\d+%\|", capfd.readouterr().err, flags=re.MULTILINE))
-    # three steps, the last one run with the first (its one candidate: every input removed)
-    assert labels == {"backward_stepwise: fits, step 1 of 3",
-                      "backward_stepwise: fits, step 2 of 3"}
+    # three steps, the last one run with the first (its one candidate: every input removed);
+    # the networks trained in all, 1 + 3 x 4 / 2 = 7 (validation split: one fit each)
+    assert labels == {"backward_stepwise: fits, step 1 of 3 (7 in all)",
+                      "backward_stepwise: fits, step 2 of 3 (7 in all)"}
 
 
 def test_improved_stepwise_2_shows_one_bar_over_the_call_labelled_with_the_step(

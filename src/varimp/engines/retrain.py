@@ -237,7 +237,8 @@ class RetrainEngine:
         index); the optional fits it returns run in the idle slots (at most as many as there
         are), and their results follow the others'. Never called on one worker.
 
-        ``label``: the progress bar's label (e.g. ``"backward_stepwise: fits, step 2 of 8"``).
+        ``label``: the progress bar's label (e.g. ``"backward_stepwise: fits, step 2 of 8
+        (37 in all)"``).
         """
         fits = list(fits)
         for item in fits:

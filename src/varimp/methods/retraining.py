@@ -293,6 +293,7 @@ def _greedy(direction: str, search: _Search, sign: float
         last = list(names) if backward else []
         extra += search.plan([(direction, p, "the last input")], [last])[0]
     path, table, scores, changes = [], [], {}, {}
+    in_all = len(start_fits[0]) * (1 + p * (p + 1) // 2)  # said on the bar: can take hours
     previous: dict[str, float] = {}
     before = each_before = None
     for step in range(1, p + 1):
@@ -304,7 +305,8 @@ def _greedy(direction: str, search: _Search, sign: float
 
         # the next step depends on this step's pick, except the last one (run with step 1)
         search.run(needed, guess_after(step, removed, list(remaining), candidates, previous)
-                   if step + 1 < p else None, f"{direction}_stepwise: fits, step {step} of {p}")
+                   if step + 1 < p else None,
+                   f"{direction}_stepwise: fits, step {step} of {p} ({in_all} in all)")
         if before is None:
             start_losses, start_seeds = search.losses(start_fits)
             before, each_before = float(start_losses[0, 0]), start_losses[0, 1:]
