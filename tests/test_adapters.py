@@ -8,6 +8,7 @@ import warnings
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
@@ -188,8 +189,8 @@ def test_sklearn_multilabel_classifier_reads_one_sigmoid_per_label(n_labels):
     Y = (X[:, :n_labels] > 0).astype(int)
     clf = fit_quietly(MLPClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0),
                       X, Y)
-    labels = [str(k) for k in range(n_labels)]
-    assert adapt(clf).output_names == tuple(labels)
+    labels = [f"output {k}" for k in range(n_labels)]
+    assert adapt(clf).output_names is None  # classes_ are the columns' indices, not names
     np.testing.assert_allclose(adapt(clf).predict(X)[:, 0], clf.predict_proba(X), rtol=1e-12)
     network = adapt(clf).network()
     assert network.n_outputs == n_labels and network.layers[-1].activation == "sigmoid"
@@ -206,6 +207,11 @@ def test_sklearn_multilabel_classifier_reads_one_sigmoid_per_label(n_labels):
         np.testing.assert_allclose(got.details["per_output"].to_numpy(),
                                    expected.details["per_output"].to_numpy(), rtol=1e-6,
                                    atol=1e-12, err_msg=method)
+    species = pd.DataFrame(Y, columns=[f"species {k}" for k in range(n_labels)])
+    named = varimp.permutation(clf, X, species, random_state=0)  # a DataFrame y names them
+    assert list(named.details["per_output"].columns) == list(species.columns)
+    assert varimp.permutation(clf, X, species, random_state=0, output="species 1").scores \
+        .equals(named.details["per_output"]["species 1"].rename(None))
     cw = varimp.connection_weights(clf, X)  # independent sigmoids: read as they are
     np.testing.assert_allclose(cw.details["per_output"].to_numpy(),
                                clf.coefs_[0] @ clf.coefs_[1], rtol=1e-12)

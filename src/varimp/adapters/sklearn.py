@@ -30,7 +30,8 @@ class SklearnAdapter(Adapter):
     an InputError (since ``p(negative) = 1 - p(positive)``, the negative class has the same
     importance: identical for losses, shares and magnitudes, of opposite sign for signed
     effects). A multi-label classifier (fitted on a 0/1 indicator ``y`` of several columns,
-    two included) is one sigmoid output per label, named by the label's column index.
+    two included) is one sigmoid output per label, in the order of the columns, named by the
+    columns of a DataFrame ``y`` when one is given (else ``output 0``, ``output 1``, ...).
 
     A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a DataFrame of
     those columns holding the same numbers, so scikit-learn has no feature names to warn about.
@@ -91,7 +92,11 @@ class SklearnAdapter(Adapter):
 
     @property
     def output_names(self) -> tuple[str, ...] | None:
-        """The class labels; for a binary classifier the positive class only (its one unit)."""
+        """The class labels; for a binary classifier the positive class only (its one unit).
+        None for a multi-label classifier, whose ``classes_`` are only the column indices of
+        its labels: its outputs are named by the columns of a DataFrame ``y``, if any."""
+        if self.multilabel():
+            return None
         names = super().output_names
         if not self.binary or names is None or len(names) != 2:
             return names
