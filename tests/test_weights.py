@@ -737,6 +737,10 @@ def test_scale_std_without_a_spread_or_with_a_bad_value_is_an_input_error():
         varimp.connection_weights(model, scale="std")
     with pytest.raises(varimp.InputError, match=r"scale must be one of \['none', 'std'\]"):
         varimp.garson(model, np.zeros((5, P)), scale="sd")
+    for X in (np.ones((1, P)), np.full((6, P), 2.0)):  # one row, or constant inputs
+        with pytest.raises(varimp.InputError, match=r"X whose inputs do not vary \(every "
+                                                    r"standard deviation is 0, 3 inputs\)"):
+            varimp.garson(model, X, scale="std")
 
 
 @pytest.mark.parametrize("invert", [False, True])

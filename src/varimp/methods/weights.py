@@ -235,6 +235,11 @@ def _per_unit(network: Network, spread: np.ndarray | None, columns: Sequence[str
     if scale == "none":
         warn_units(np.where(numeric, spread, 0.0), columns, f"{method} depend", stacklevel=6)
         return network
+    if numeric.any() and not np.any(spread[numeric] > 0):
+        raise InputError(f"scale='std' scores every input per standard deviation, read from "
+                         f"X; received X whose inputs do not vary (every standard deviation "
+                         f"is 0, {len(spread)} inputs): pass X with the data the {method} "
+                         f"are read for, or scale='none'")
     factor = np.where(numeric, spread, 1.0)
     if per_unit:
         factor = unit_spread
