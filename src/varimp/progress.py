@@ -139,7 +139,11 @@ class Ticker(threading.Thread):
             return self.due(bar) - now
 
     def stop(self) -> None:
+        """Stop, and wait (a second at most) for the thread to end, so that none is left
+        running once the bar has closed."""
         self.stopped.set()
+        if self is not threading.current_thread() and self.is_alive():
+            self.join(timeout=1.0)
 
 
 @functools.cache
