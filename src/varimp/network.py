@@ -264,10 +264,12 @@ class Network:
     def with_input_scale(self, factor: np.ndarray) -> Network:
         """This network with the input weights of its first weighted layer multiplied by
         ``factor`` (one per input unit of that layer: per feature, or per (step, feature)
-        cell after a leading Flatten, time outer), biases unchanged: the weights per
-        ``factor`` units of each input (its standard deviation: per standard deviation)."""
+        cell after a leading Flatten, time outer; one per feature is repeated over the
+        steps), biases unchanged: the weights per ``factor`` units of each input (its
+        standard deviation: per standard deviation)."""
         layers = list(self.layers)
         k = self._first_weighted()
-        layers[k] = layers[k].after_affine(np.asarray(factor, dtype=np.float64),
+        factor = np.asarray(factor, dtype=np.float64)
+        layers[k] = layers[k].after_affine(np.tile(factor, layers[k].n_in // len(factor)),
                                            np.zeros(layers[k].n_in))
         return replace(self, layers=tuple(layers))

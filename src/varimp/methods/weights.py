@@ -243,9 +243,7 @@ def _per_unit(network: Network, spread: np.ndarray | None, columns: Sequence[str
     factor = np.where(numeric, spread, 1.0)
     if per_unit:
         factor = unit_spread
-    n_in = network.layers[next(i for i, layer in enumerate(network.layers)
-                                if not isinstance(layer, Flatten))].n_in
-    return network.with_input_scale(np.tile(factor, n_in // len(factor)))
+    return network.with_input_scale(factor)
 
 
 def softmax_classes(network: Network, output_kind: str, y: np.ndarray | None = None) -> bool:
