@@ -381,7 +381,9 @@ def main() -> None:
         rows += lstm_case(n // 10, steps, 10, rounds)
     if args.case in ("all", "import"):
         rows += import_case(rounds)
-    print(f"torch threads: {torch.get_num_threads()}; best of {rounds} run(s)")
+    print(f"torch threads: {torch.get_num_threads()}; best of {rounds} run(s)" + (
+        f" (import: of {max(rounds, IMPORT_ROUNDS)} fresh interpreters)"
+        if args.case in ("all", "import") else ""))
     header = f"{'case':<38} {'what':<44} {'seconds':>8} {'/floor':>7} {'peer/varimp':>11} " \
              f"{'peak MiB':>8}"
     print(header)

@@ -180,3 +180,18 @@ def test_import_keras_leaves_the_environment_alone_once_keras_is_imported(fake_k
                           "env": os.environ.get("KERAS_BACKEND")}))
     """, env=fake_keras)
     assert got == {"same": True, "backend": None, "env": None}
+
+
+def test_varimp_plot_is_reachable_after_import_varimp_alone():
+    """README: ``varimp.plot.plot_network(model)`` after ``import varimp``, no other import."""
+    got = run_python("""
+        import json, sys
+        import varimp
+        before = "matplotlib" in sys.modules
+        draw = varimp.plot.plot_network
+        print(json.dumps({"before": before, "module": draw.__module__,
+                          "same": varimp.plot is sys.modules["varimp.plot"],
+                          "listed": "plot" in dir(varimp)}))
+    """)
+    assert got == {"before": False, "module": "varimp.plot.diagram", "same": True,
+                   "listed": True}

@@ -37,7 +37,13 @@ _LAZY = {"train_mlp": ".train", "train_recurrent": ".train", "randomization_test
          "ensemble": ".stats"}
 
 
+#: Subpackages loaded on first access (``varimp.plot.plot_network`` after ``import varimp``).
+_SUBMODULES = ("plot",)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value
@@ -46,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [
