@@ -1312,3 +1312,73 @@ def test_a_list_of_equal_rows_or_sequences_is_still_one_x():
     stacked = varimp.partial_derivatives(net, X)
     listed = varimp.partial_derivatives(net, list(X))
     np.testing.assert_array_equal(listed.scores.to_numpy(), stacked.scores.to_numpy())
+
+
+# -- activations: what is read, and what the refusals list -----------------------------------
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit
+def test_scripted_activation_modules_with_settings_are_read_and_traced_ones_refused(tmp_path):
+    """A TorchScript twin keeps a Hardtanh's bounds, a CELU's alpha, a Threshold's cut and
+    value and a PReLU's slope: read like the eager module (same predictions, to rounding). A
+    traced Hardtanh keeps no bounds and is refused, naming them."""
+    torch.manual_seed(22)
+    X = np.random.default_rng(22).normal(size=(10, P)) * 3
+    model = nn.Sequential(nn.Linear(P, 5), nn.Hardtanh(-0.5, 2.0), nn.Linear(5, 5), nn.CELU(0.5),
+                          nn.Linear(5, 4), nn.Threshold(0.1, -2.0), nn.Linear(4, 3),
+                          nn.PReLU(init=0.2), nn.Linear(3, 1)).double()
+    scripted = saved_and_loaded(torch.jit.script(model), tmp_path / "scripted.pt")
+    network = adapt(scripted).network()
+    assert [layer.activation for layer in network.layers] == [
+        "hard_tanh:-0.5:2.0", "celu:0.5", "threshold:0.1:-2.0",
+        f"leaky_relu:{float(np.float32(0.2))!r}", "identity"]
+    with torch.no_grad():
+        np.testing.assert_allclose(network.forward(X), model(torch.as_tensor(X)).numpy(),
+                                   rtol=1e-12, atol=1e-12)
+    traced = saved_and_loaded(torch.jit.trace(model, torch.as_tensor(X[:2])), tmp_path / "t.pt")
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer '1' Hardtanh of this traced TorchScript module keeps no "
+                             r"min_val, max_val"):
+        varimp.connection_weights(traced, X)
+
+
+def test_unread_activations_are_refused_naming_them_and_what_is_read():
+    """PyTorch: a GLU (not elementwise) names the activation modules read; a PReLU with
+    different slopes per unit says why. Keras: sparsemax (not elementwise) lists the Keras
+    activations read; threshold without its parameters says how to give them; a PReLU with
+    a slope per unit is refused like PyTorch's."""
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer '1' GLU cannot be read by the weight-based methods "
+                             r"\(supported: Linear, .*the activations Identity, ReLU, ReLU6, "
+                             r".*SELU, .*Mish, .*PReLU, ELU, CELU, Softplus, Hardtanh, "
+                             r"Softshrink, Hardshrink, Threshold\)"):
+        varimp.connection_weights(nn.Sequential(nn.Linear(P, 4), nn.GLU(), nn.Linear(2, 1)))
+    prelu = nn.Sequential(nn.Linear(P, 3), nn.PReLU(3), nn.Linear(3, 1))
+    with torch.no_grad():
+        prelu[1].weight.copy_(torch.tensor([0.1, 0.2, 0.1]))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"activation '1' PReLU has 2 different slopes, one per unit; the "
+                             r"weight-based methods read one activation function"):
+        varimp.garson(prelu)
+    keras.utils.set_random_seed(4)
+
+    def dense(activation):
+        return keras.Sequential([keras.Input((P,)), keras.layers.Dense(3, activation=activation,
+                                                                       name="hid"),
+                                 keras.layers.Dense(1)])
+
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"activation 'sparsemax' of layer 'hid' cannot be read by varimp: "
+                             r".*Keras activations linear, relu \(with negative_slope, "
+                             r"max_value, threshold\), relu6, .*selu, .*mish, .*log_softmax$"):
+        varimp.connection_weights(dense("sparsemax"))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"activation 'threshold' of layer 'hid' needs threshold, "
+                             r"default_value; give them with functools.partial"):
+        varimp.connection_weights(dense(keras.activations.threshold))
+    per_unit = keras.Sequential([keras.Input((P,)), keras.layers.Dense(3),
+                                 keras.layers.PReLU(alpha_initializer="random_normal",
+                                                    name="pr"),
+                                 keras.layers.Dense(1)])
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer 'pr' \(PReLU\) has 3 different slopes, one per unit"):
+        varimp.connection_weights(per_unit)

@@ -64,6 +64,31 @@ def test_the_first_loop_runs_for_every_method(kind):
         assert result.kind in spec.kinds
 
 
+def test_the_loop_without_y_runs_with_the_default_scoring_and_refuses_an_explicit_one():
+    """Without y, every method that needs none runs with the common options left at their
+    defaults (perturbation: the RMS change, scoring "auto"); an explicit scoring is a score
+    that needs y: perturbation, the one method here that takes it, refuses it."""
+    X, _ = rm.tabular()
+    model = rm.torch_mlp()
+    for method in varimp.available_methods():
+        spec = REGISTRY[method]
+        if spec.needs_y:
+            continue
+        result = varimp.importance(model, X, method=method, random_state=0, n_repeats=2,
+                                   progress=False)
+        assert np.isfinite(result.scores).all()
+        if "scoring" in spec.options:
+            assert method == "perturbation" and result.kind == "magnitude"
+            assert result.details["settings"]["scoring"] == "auto"
+            with pytest.raises(InputError, match="scoring str 'r2' was given without y"):
+                varimp.importance(model, X, method=method, scoring="r2", random_state=0)
+        else:
+            with_scoring = varimp.importance(model, X, method=method, scoring="r2",
+                                             random_state=0, n_repeats=2, progress=False)
+            assert "scoring" in with_scoring.details["options_not_used"]
+            pd.testing.assert_series_equal(with_scoring.scores, result.scores)
+
+
 def test_settings_hold_defaults_and_direct_calls_record_them_too():
     X, y = rm.tabular()
     direct = varimp.permutation(rm.plain_callable(), X, y, random_state=3)
@@ -140,8 +165,8 @@ def test_a_misspelled_or_unused_option_of_a_method_function_is_an_input_error():
     assert "'n_repeat'" in message and "did you mean ['n_repeats']" in message
     assert "'max_samples'" in message and "'scoring'" in message  # the valid ones listed
     with pytest.raises(InputError) as info:
-        varimp.garson(rm.torch_mlp(), X, classes=[0, 1])
-    assert "['classes']" in str(info.value) and "'variant'" in str(info.value)
+        varimp.garson(rm.torch_mlp(), X, n_repeats=3)  # a common option garson does not use
+    assert "['n_repeats']" in str(info.value) and "'variant'" in str(info.value)
     assert isinstance(info.value, varimp.VarImpError)
 
 

@@ -287,3 +287,53 @@ def test_property_recurrent_batching_never_changes_the_result(method, n, steps, 
 
 def test_every_registered_method_is_covered():
     assert not rm.uncovered(rm.METHOD_SPECS), rm.uncovered(rm.METHOD_SPECS)
+
+
+class _MCDropout(torch.nn.Module):
+    """Dropout kept on in inference (MC dropout) and noise added: a forward that draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = torch.nn.Linear(3, 16), torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = torch.nn.functional.dropout(torch.tanh(self.l1(x)), 0.5, training=True)
+        return self.l2(h) + 0.01 * torch.randn(x.shape[0], 1)
+
+
+@pytest.mark.parametrize("method", ["permutation", "perturbation", "partial_derivatives",
+                                    "profile", "improved_stepwise_1"])
+def test_a_forward_that_draws_gives_the_same_result_and_keeps_the_global_torch_state(method):
+    torch.manual_seed(0)
+    model = _MCDropout()
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = 2 * X[:, 0] + X[:, 1]
+    state = torch.random.get_rng_state()
+    first = varimp.importance(model, X, y, method=method, random_state=0, n_repeats=2)
+    second = varimp.importance(model, X, y, method=method, random_state=0, n_repeats=2)
+    assert torch.equal(state, torch.random.get_rng_state())
+    np.testing.assert_array_equal(first.scores, second.scores)
+    # the model's draws vary across its calls: its predictions of the same rows differ
+    adapter = varimp.adapters.adapt(model)
+    assert not np.array_equal(adapter.predict(X), adapter.predict(X))
+
+
+@pytest.mark.parametrize("method", ["permutation", "perturbation"])
+def test_the_random_state_seeds_the_draws_of_the_models_own_forward(method):
+    """``seed_draws`` (which the perturbation methods call with the seed of their
+    ``random_state``) starts the model's own stream: a seed repeats the dropout masks, another
+    draws others; a method called twice with one random_state repeats its scores."""
+    torch.manual_seed(0)
+    model = _MCDropout()
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = 2 * X[:, 0] + X[:, 1]
+    adapter = varimp.adapters.adapt(model)
+    base = {}
+    for seed in (0, 1, 0):
+        adapter.seed_draws(seed)
+        base.setdefault(seed, []).append(adapter.predict(X))
+        got = varimp.importance(model, X, y, method=method, random_state=seed, n_repeats=2)
+        base.setdefault(("scores", seed), []).append(got.scores.to_numpy())
+    np.testing.assert_array_equal(base[0][0], base[0][1])  # a seed repeats the model's draws
+    assert not np.array_equal(base[0][0], base[1][0])  # another seed draws other masks
+    np.testing.assert_array_equal(*base[("scores", 0)])

@@ -4,6 +4,8 @@
 frameworks' predictions (PyTorch in float64, so the agreement is to rounding; Keras in float32).
 """
 
+from functools import partial
+
 import keras
 import numpy as np
 import pytest
@@ -204,7 +206,10 @@ def test_identity_modules_are_transparent_and_two_activations_are_refused():
     assert [layer.activation for layer in network.layers] == ["relu", "identity"]
 
 
-@pytest.mark.parametrize("name", [*varimp.network.ACTIVATIONS, "leaky_relu:0.1"])
+@pytest.mark.parametrize("name", [
+    *varimp.network.ACTIVATIONS, "leaky_relu:0.1", "elu:2.0", "celu:0.5", "softplus:2.0:1.5",
+    "hard_tanh:-0.5:2.0", "soft_shrink:0.3", "hard_shrink:0.7", "threshold:0.1:-2.0",
+    "squareplus:1.0", "relu:0.1:-0.5:2.0", "relu:0.0:0.5:inf"])
 def test_every_activation_name_has_one_pytorch_function_and_module(name):
     """The names live in varimp.network.ACTIVATIONS (numpy); the PyTorch table gives each one
     a function and a module that compute the same values, and the twin of a dense network
@@ -256,3 +261,133 @@ def test_centred_classes_and_folded_affine_maps_leave_the_function_as_it_was():
                     sequence=True)
     np.testing.assert_allclose(moved.forward(X_SEQ), lstm.forward(X_SEQ * scale + shift),
                                rtol=1e-12)
+
+
+# -- every elementwise activation PyTorch and Keras offer -------------------------------------
+
+TORCH_ACTIVATION_MODULES = [
+    (nn.SELU, "selu"), (nn.ReLU6, "relu6"), (nn.Hardtanh, "hard_tanh"),
+    (lambda: nn.Hardtanh(-0.5, 2.0), "hard_tanh:-0.5:2.0"), (nn.Softsign, "softsign"),
+    (nn.Mish, "mish"), (nn.Hardswish, "hard_silu"), (nn.Hardsigmoid, "hard_sigmoid"),
+    (lambda: nn.CELU(0.5), "celu:0.5"),
+    (nn.LogSigmoid, "log_sigmoid"), (lambda: nn.ELU(2.0), "elu:2.0"),
+    (lambda: nn.Softplus(2.0, 5.0), "softplus:2.0:5.0"), (lambda: nn.PReLU(init=0.3),
+                                                         "leaky_relu:0.30000001192092896"),
+    (lambda: nn.PReLU(4, init=0.5), "leaky_relu:0.5"),
+    (nn.RReLU, f"leaky_relu:{(1 / 8 + 1 / 3) / 2!r}"), (nn.Tanhshrink, "tanh_shrink"),
+    (lambda: nn.Softshrink(0.3), "soft_shrink:0.3"),
+    (lambda: nn.Hardshrink(0.7), "hard_shrink:0.7"),
+    (lambda: nn.Threshold(0.1, -2.0), "threshold:0.1:-2.0")]
+
+
+def _assert_read_exactly(model, network, predictions, w_ih, w_ho, X, tolerance):
+    """The read network reproduces the model's predictions, and connection_weights are the
+    hand product W_ih @ W_ho of the model's own weights."""
+    scale = max(1.0, float(np.abs(predictions).max()))
+    np.testing.assert_allclose(network.forward(X), predictions, rtol=tolerance,
+                               atol=tolerance * scale)
+    per_output = varimp.connection_weights(model).details["per_output"].to_numpy()
+    np.testing.assert_allclose(per_output, w_ih @ w_ho, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(("make", "name"), TORCH_ACTIVATION_MODULES,
+                         ids=[name for _, name in TORCH_ACTIVATION_MODULES])
+def test_torch_mlp_with_each_activation_module_is_read_exactly(make, name):
+    """Each activation module (with its settings) is read as the neutral name whose numpy
+    function computes what PyTorch computes; an RReLU in evaluation is a leaky ReLU of slope
+    (lower + upper) / 2 and a PReLU of one slope (or equal slopes) a leaky ReLU."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(P, 4), make(), nn.Linear(4, 2)).double().eval()
+    network = adapt(model).network()
+    assert network.layers[0].activation == name
+    X = 3 * X_TAB
+    _assert_read_exactly(model, network, torch_predict(model, X),
+                         model[0].weight.detach().numpy().T, model[2].weight.detach().numpy().T,
+                         X, 1e-12)
+
+
+A = keras.activations
+KERAS_ACTIVATIONS = [
+    ("selu", "selu"), ("relu6", "relu6"), ("mish", "mish"), ("softsign", "softsign"),
+    ("hard_silu", "hard_silu"), ("hard_swish", "hard_silu"), ("log_sigmoid", "log_sigmoid"),
+    ("celu", "celu"), ("elu", "elu"), ("leaky_relu", "leaky_relu:0.2"), ("hard_tanh", "hard_tanh"),
+    ("tanh_shrink", "tanh_shrink"), ("soft_shrink", "soft_shrink"), ("hard_shrink", "hard_shrink"),
+    ("squareplus", "squareplus"), ("sparse_plus", "sparse_plus"),
+    ("sparse_sigmoid", "sparse_sigmoid"), ("exponential", "exponential"), ("gelu", "gelu"),
+    ("swish", "silu"), ("softplus", "softplus"),
+    (partial(A.elu, alpha=2.0), "elu:2.0"), (partial(A.celu, alpha=0.5), "celu:0.5"),
+    (partial(A.relu, max_value=2.0, threshold=-0.5, negative_slope=0.1), "relu:0.1:-0.5:2.0"),
+    (partial(A.relu, threshold=0.5), "relu:0.0:0.5:inf"), (partial(A.relu, max_value=6), "relu6"),
+    (partial(A.relu, negative_slope=0.1), "leaky_relu:0.1"),
+    (partial(A.gelu, approximate=True), "gelu_tanh"),
+    (partial(A.threshold, threshold=0.2, default_value=-1.0), "threshold:0.2:-1.0"),
+    (partial(A.squareplus, b=1.0), "squareplus:1.0"),
+    (partial(A.hard_shrink, threshold=0.2), "hard_shrink:0.2"),
+    (partial(A.leaky_relu, negative_slope=0.05), "leaky_relu:0.05"),
+    (lambda: keras.layers.ReLU(max_value=3.0, negative_slope=0.1, threshold=0.5),
+     "relu:0.1:0.5:3.0"),
+    (lambda: keras.layers.ReLU(max_value=6.0), "relu6"), (lambda: keras.layers.ELU(0.7), "elu:0.7"),
+    (lambda: keras.layers.LeakyReLU(0.3), "leaky_relu:0.3"),
+    (lambda: keras.layers.PReLU(keras.initializers.Constant(0.25)), "leaky_relu:0.25"),
+]
+
+
+@pytest.mark.parametrize(("given", "name"), KERAS_ACTIVATIONS,
+                         ids=[name if isinstance(given, str) else f"{k}-{name}"
+                              for k, (given, name) in enumerate(KERAS_ACTIVATIONS)])
+def test_keras_mlp_with_each_activation_is_read_exactly(given, name):
+    """Each Keras activation (by name, a functools.partial setting its parameters, or an
+    activation layer) is read as the neutral name whose numpy function computes what Keras
+    computes (float32: to its rounding)."""
+    keras.utils.set_random_seed(3)
+    if isinstance(given, str | partial):
+        hidden = [keras.layers.Dense(4, activation=given)]
+    else:
+        hidden = [keras.layers.Dense(4), given()]
+    model = keras.Sequential([keras.Input((P,)), *hidden, keras.layers.Dense(2)])
+    network = adapt(model).network()
+    assert network.layers[0].activation == name
+    X = 2 * X_TAB
+    _assert_read_exactly(model, network, keras_predict(model, X),
+                         keras.ops.convert_to_numpy(model.layers[0].kernel).astype(float),
+                         keras.ops.convert_to_numpy(model.layers[-1].kernel).astype(float),
+                         X, 2e-6)
+
+
+def test_keras_recurrent_layer_with_a_parametrised_cell_activation():
+    """A cell activation with parameters (ELU of alpha 0.5) and a gate activation other than
+    the sigmoid (hard_silu's value at 0 is 0, hard_sigmoid's 0.5) are read into the cell."""
+    model = keras_model(keras.layers.GRU(UNITS, activation=partial(A.elu, alpha=0.5),
+                                         recurrent_activation="hard_sigmoid"),
+                        keras.layers.Dense(1, activation="softsign"))
+    network = adapt(model).network()
+    cell = network.layers[0]
+    assert (cell.activation, cell.recurrent_activation) == ("elu:0.5", "hard_sigmoid")
+    assert cell.gate_at_rest() == 0.5
+    np.testing.assert_allclose(network.forward(X_SEQ), keras_predict(model, X_SEQ), rtol=1e-5,
+                               atol=2e-6)
+
+
+def test_activation_names_carry_their_parameters_exactly():
+    """A family's plain name is its defaults; other parameters are written exactly (repr) and
+    read back; a name varimp does not compute is refused with the names it does."""
+    from varimp.network import activation, neutral_name
+
+    assert neutral_name("softplus", 1, 20) == "softplus"
+    assert neutral_name("elu", np.float32(0.1)) == "elu:0.10000000149011612"
+    x = np.array([-3.0, -0.6, -0.2, 0.0, 0.2, 0.6, 3.0])
+    np.testing.assert_array_equal(activation("hard_tanh:-0.5:2.0")(x),
+                                  [-0.5, -0.5, -0.2, 0.0, 0.2, 0.6, 2.0])
+    np.testing.assert_allclose(activation("soft_shrink:0.5")(x),
+                               [-2.5, -0.1, 0.0, 0.0, 0.0, 0.1, 2.5], rtol=1e-15, atol=1e-16)
+    np.testing.assert_allclose(activation("selu")(np.array([-1.0, 1.0])),
+                               [1.0507009873554805 * 1.6732632423543772 * (np.exp(-1) - 1),
+                                1.0507009873554805], rtol=1e-15)
+    # Keras' relu(x, negative_slope=0.1, max_value=2, threshold=-0.5) by its definition
+    np.testing.assert_allclose(activation("relu:0.1:-0.5:2.0")(x),
+                               [0.0 - 0.1 * 2.5, 0.0 - 0.1 * 0.1, 0.0, 0.0, 0.2, 0.6, 2.0])
+    for bad in ("swishy", "elu:a", "softplus:2.0", "leaky_relu"):
+        with pytest.raises(varimp.UnsupportedModelError,
+                           match=rf"activation '{bad}' is not one varimp computes; it computes "
+                           r"identity, relu, .* with parameters leaky_relu:<negative_slope>"):
+            activation(bad)

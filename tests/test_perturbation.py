@@ -151,6 +151,34 @@ def test_model_and_data_unchanged():
     assert np.isfinite(result.scores).all()  # dropout off: eval mode during the run
 
 
+@pytest.mark.parametrize("scoring", ["r2", "accuracy", "neg_mean_squared_error"])
+def test_a_scoring_without_y_is_refused_and_the_default_measures_the_change(scoring):
+    """A score needs y: without it an explicit scoring is an InputError (not the RMS change
+    under the name of the score); scoring left out, or "auto", is the RMS change |b_j| * s."""
+    X = np.random.default_rng(2).normal(size=(20000, 4))
+    with pytest.raises(InputError, match=rf"scoring str '{scoring}' was given without y: .*"
+                                         r"needs y.*leave scoring out"):
+        varimp.perturbation(linear, X, scoring=scoring, noise=0.2, scale="absolute")
+    with pytest.raises(InputError, match="was given without y"):
+        varimp.importance(linear, X, method="perturbation", scoring=scoring)
+    default = varimp.perturbation(linear, X, noise=0.2, scale="absolute", random_state=0)
+    np.testing.assert_allclose(default.scores, np.abs(B) * 0.2, rtol=0.03, atol=1e-12)
+    assert default.kind == "magnitude" and default.details["settings"]["scoring"] == "auto"
+    auto = varimp.perturbation(linear, X, scoring="auto", noise=0.2, scale="absolute",
+                               random_state=0)
+    pd.testing.assert_series_equal(auto.scores, default.scores)
+    # compare without y runs perturbation with its default (it passes no scoring of its own)
+    small = X[:300]
+    compared = varimp.compare(linear, small, random_state=0, method_options={
+        "perturbation": {"noise": 0.2, "scale": "absolute"}})
+    assert "perturbation" in compared.results and "permutation" in compared.skipped
+    pd.testing.assert_series_equal(
+        compared.results["perturbation"].scores,
+        varimp.perturbation(linear, small, noise=0.2, scale="absolute", random_state=0).scores)
+    with pytest.raises(InputError, match="was given without y"):
+        varimp.compare(linear, small, scoring=scoring)
+
+
 @pytest.mark.parametrize("options, match", [
     ({"noise": -0.1}, "noise"), ({"noise": 0}, "noise"), ({"noise": []}, "noise"),
     ({"noise": "big"}, "noise"), ({"n_repeats": 0}, "n_repeats"), ({"scale": "log"}, "scale"),

@@ -306,6 +306,16 @@ def test_what_a_rebuilt_torch_network_leaves_out_is_recorded_and_warned():
     assert plain["not_carried"] == [] and warned == []
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_the_precision_a_rebuilt_network_loses_is_recorded(dtype):
+    model = nn.Sequential(nn.Linear(rm.P, 4), nn.Tanh(), nn.Linear(4, 1)).to(dtype)
+    description, warned = _resolve_recording(model, X_TAB, Y_TAB)
+    name = str(dtype).removeprefix("torch.")
+    assert description["not_carried"] == [
+        f"the model computes in {name}: rebuilt and trained in float32"]
+    assert len(warned) == 1 and name in str(warned[0].message)
+
+
 def test_what_a_rebuilt_keras_network_leaves_out_is_recorded_and_warned():
     import keras
 

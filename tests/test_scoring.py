@@ -51,6 +51,39 @@ def increase(metric, y, proba_of, **kwargs):
     return np.array([metric(y, proba_of(held(j)), **kwargs) - base for j in range(3)])
 
 
+def test_classes_for_outputs_read_as_regression_values_are_refused_for_every_method():
+    """One rule: classes= names a classifier's outputs, so for outputs read as regression
+    values (not ignored, nor contradicted later by "the outputs have no names") it is an
+    InputError that says how to declare a classifier; declared, output="mid" is output 1."""
+    net = logits_net()  # a Linear last layer: read as regression values
+    rule = (r"classes=\['low', 'mid', 'high'\] was given, but classes name the outputs of a "
+            r"classifier and this model's outputs are read as regression values \(decided "
+            r"from the model: its last layer is no softmax or sigmoid\): if the model is a "
+            r"classifier, pass output_kind='logits' .* or output_kind='probability'")
+    with pytest.raises(InputError, match=rule):
+        varimp.partial_derivatives(net, X, classes=list(LABELS), output="mid")
+    for method in varimp.available_methods():  # through importance(), y or not
+        needs_y = varimp.registry.method_spec(method).needs_y
+        with pytest.raises(InputError, match=rule):
+            varimp.importance(net, X, Y_TEXT if needs_y else None, method=method,
+                              classes=list(LABELS), random_state=0)
+    with pytest.raises(InputError, match=r"\(output_kind='regression' was given\)"):
+        varimp.perturbation(net, X, output_kind="regression", classes=list(LABELS))
+    with pytest.raises(InputError, match=rule):
+        varimp.compare(net, X, classes=list(LABELS))
+    declared = varimp.partial_derivatives(net, X, output_kind="logits", classes=list(LABELS),
+                                          output="mid")
+    pd.testing.assert_series_equal(
+        declared.scores, varimp.partial_derivatives(net, X, output_kind="logits",
+                                                    output=1).scores)
+    # d softmax_1 / dx_j = p_1 (W[j, 1] - sum_k p_k W[j, k]); PaD: its square summed over rows
+    p = softmax(X @ W + B)
+    grad = p[:, [1]] * (W[:, 1][None, :] - p @ W.T)
+    np.testing.assert_allclose(declared.scores.to_numpy(), (grad**2).sum(axis=0), rtol=1e-6)
+    plain = varimp.compare(net, X, random_state=0, n_repeats=1)  # the loop without classes
+    assert "perturbation" in plain.results and "partial_derivatives" in plain.results
+
+
 def test_logits_with_labels_are_refused_until_declared_then_scored_as_probabilities():
     with pytest.raises(InputError, match="output_kind='logits'") as info:
         varimp.improved_stepwise_1(logits_net(), X, Y_INDEX)

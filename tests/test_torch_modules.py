@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import weakref
 
+import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrizations
 
-from varimp.adapters.torch_modules import output_module_of
+import varimp
+from varimp.adapters.torch_modules import forward_operations, output_module_of
 
 
 class Unpacking(nn.Module):
@@ -64,3 +70,61 @@ def test_a_trace_frees_its_callers_frames_without_the_garbage_collector(model, p
     (found, module), payload = traced_by(model)
     assert found == path and module is model.get_submodule(path)
     assert payload() is None  # the caller's locals went with its frame, no gc.collect()
+
+
+# -- what the weight reader reads ---------------------------------------------------------------
+def test_connection_weights_refuse_a_forward_that_clamps_its_input():
+    class Clamped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.l2(self.act(self.l1(x.clamp(-1.5, 1.5))))
+
+    X = np.random.default_rng(0).normal(scale=0.5, size=(30, 3))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"its forward applies clamp\(x, -1\.5, 1\.5\) outside its modules"):
+        varimp.connection_weights(Clamped(), X)
+
+
+def test_mc_dropout_in_forward_is_named_and_dropout_off_in_inference_is_not():
+    class Dropping(nn.Module):
+        def __init__(self, mc):
+            super().__init__()
+            self.mc, self.l1, self.l2 = mc, nn.Linear(3, 4), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.l2(F.dropout(self.l1(x), 0.5, training=True if self.mc else self.training))
+
+    assert forward_operations(Dropping(False).train()) == []
+    assert forward_operations(Dropping(True)) == [
+        "dropout(l1(...), p=0.5, training=True, inplace=False)"]
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_half_precision_network_is_read_with_its_own_weights(dtype):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).to(dtype)
+    w1 = model[0].weight.detach().double().numpy().T
+    w2 = model[2].weight.detach().double().numpy().T
+    per_output = varimp.connection_weights(model).details["per_output"].to_numpy()
+    np.testing.assert_allclose(per_output, w1 @ w2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm"])
+def test_a_parametrized_layer_is_read_through_its_effective_weight(kind):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    getattr(parametrizations, kind)(model[0])
+    with torch.no_grad():
+        model(torch.randn(5, 3, dtype=torch.float64))  # a power iteration, in train mode
+    state = copy.deepcopy(model.state_dict())
+    model.eval()
+    w1 = model[0].weight.detach().numpy().T  # the effective weight, as forward uses it
+    model.train()
+    reference = w1 @ model[2].weight.detach().numpy().T
+    per_output = varimp.connection_weights(model).details["per_output"].to_numpy()
+    np.testing.assert_allclose(per_output, reference, rtol=1e-12)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert model.training

@@ -63,6 +63,29 @@ def test_mlp_binary_and_multiclass():
     assert np.mean(prob.argmax(axis=1) == classes) > 0.9
 
 
+@pytest.mark.parametrize("task, accepted", [
+    ("multiclass", "integer class labels 0..k-1"), ("binary", "0 and 1"),
+    ("regression", "numbers"),
+])
+def test_mlp_string_labels_are_an_input_error_naming_them_and_the_encoding(task, accepted):
+    """String labels: not a raw TypeError from numpy but an InputError naming the labels, what
+    the task accepts and how to encode them; the encoding it names trains and scores alike."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    text = np.array(["hi", "lo", "mid"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    labels = text if task != "binary" else np.where(X[:, 0] > 0, "hi", "lo").astype(object)
+    with pytest.raises(varimp.InputError,
+                       match=rf"task='{task}' needs targets of {accepted}.*received "
+                             r"non-numeric labels such as \['hi', 'lo'.*np\.unique\(y, "
+                             r"return_inverse=True\).*classes=classes"):
+        train_mlp(X, labels, task=task, epochs=1)
+    classes, codes = np.unique(text, return_inverse=True)
+    model = train_mlp(X, codes, task="multiclass", epochs=2, random_state=0)
+    named = varimp.permutation(model, X, text, classes=list(classes), random_state=0)
+    by_code = varimp.permutation(model, X, codes, random_state=0)
+    np.testing.assert_allclose(named.scores.to_numpy(), by_code.scores.to_numpy(), rtol=1e-12)
+
+
 def test_same_seed_identical_weights_other_seed_other_weights():
     X, y, _ = datasets.olden_simulation(100, random_state=0)
     a = train_mlp(X, y, epochs=3, random_state=7).state_dict()

@@ -324,3 +324,32 @@ def test_matrix_covers_every_registered_method_and_model_kind():
     assert not rm.uncovered(rm.METHOD_SPECS), rm.uncovered(rm.METHOD_SPECS)
     assert set(rm.MODEL_KINDS) == {"torch_mlp", "torch_lstm", "torch_gru", "keras_lstm",
                                    "sklearn_mlp", "callable"}
+
+
+class _WritesBuffers(nn.Module):
+    """A forward that counts its calls and keeps a running mean of its inputs in buffers,
+    in any mode, one of them by replacing the tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(3, 8), nn.Linear(8, 1)
+        self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+        self.register_buffer("mean", torch.zeros(3))
+
+    def forward(self, x):
+        with torch.no_grad():
+            self.calls += 1
+            self.mean = 0.9 * self.mean + 0.1 * x.mean(0)
+        return self.l2(torch.tanh(self.l1(x)))
+
+
+@pytest.mark.parametrize("method", ["permutation", "partial_derivatives", "profile"])
+def test_buffers_a_forward_writes_are_put_back(method):
+    model = _WritesBuffers()
+    tensors = {name: t for name, t in model.named_buffers()}
+    values = {name: t.clone() for name, t in tensors.items()}
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    varimp.importance(model, X, X[:, 0], method=method, random_state=0)
+    assert all(model.get_buffer(name) is tensors[name] for name in tensors)
+    assert all(torch.equal(model.get_buffer(name), values[name]) for name in values)
+    assert int(model.calls) == 0

@@ -542,6 +542,41 @@ def test_softmax_class_weights_are_centred_over_the_classes_by_hand():
     np.testing.assert_allclose(shares.scores.to_numpy(), [2 / 3, 1 / 3], rtol=1e-12)
 
 
+def test_classes_name_the_outputs_of_connection_weights_and_garson_called_directly():
+    """classes= taken by the methods themselves, as their refusal of output='b' asks: the
+    class names select the class (output='b' is output=1) and label ``per_output``."""
+    model = softmax_mlp(TINY_W1, TINY_W2)
+    named = varimp.connection_weights(model, classes=["a", "b", "c"], output="b")
+    # class 1 of the centred products written out above the test: x1 -7, x2 3
+    assert named.scores.to_dict() == pytest.approx({"x1": -7.0, "x2": 3.0}, rel=1e-12)
+    pd.testing.assert_series_equal(named.scores,
+                                   varimp.connection_weights(model, output=1).scores)
+    every = varimp.connection_weights(model, classes=["a", "b", "c"])
+    assert list(every.details["per_output"].columns) == ["a", "b", "c"]
+    np.testing.assert_allclose(every.details["per_output"].to_numpy(), TINY_CENTRED,
+                               rtol=1e-12, atol=1e-15)
+    # Garson's "output_weighted" shares of class 0 by hand above: (2/3, 1/3)
+    shares = varimp.garson(model, classes=["a", "b", "c"], output="a",
+                           variant="output_weighted")
+    np.testing.assert_allclose(shares.scores.to_numpy(), [2 / 3, 1 / 3], rtol=1e-12)
+    assert list(shares.details["per_output"].columns) == ["a"]
+    pd.testing.assert_series_equal(
+        varimp.garson(model, classes=["a", "b", "c"], output="b").scores,
+        varimp.garson(model, output=1).scores)
+    logits = softmax_mlp(TINY_W1, TINY_W2, softmax=False)  # declared logits take them too
+    declared = varimp.garson(logits, output_kind="logits", classes=["a", "b", "c"],
+                             output="c", variant="output_weighted")
+    np.testing.assert_allclose(declared.scores.to_numpy(),
+                               varimp.garson(model, output=2, variant="output_weighted")
+                               .scores.to_numpy(), rtol=1e-12)
+    for method in (varimp.connection_weights, varimp.garson):  # values: classes name nothing
+        with pytest.raises(varimp.InputError,
+                           match=r"classes=\['a', 'b', 'c'\] was given, but classes name the "
+                                 r"outputs of a classifier .* regression values .* "
+                                 r"output_kind='logits'"):
+            method(logits, classes=["a", "b", "c"], output="b")
+
+
 def test_a_vector_added_to_every_class_changes_neither_connection_weights_nor_garson():
     rng = np.random.default_rng(3)
     W1, W2 = rng.normal(size=(P, 5)), rng.normal(size=(5, 4))

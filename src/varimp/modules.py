@@ -18,27 +18,91 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .network import Recurrent
+from .errors import UnsupportedModelError
+from .network import Recurrent, parse_activation
 from .validation import check_choice
+
+
+class Elementwise(nn.Module):
+    """The module of an activation PyTorch has no class for (Keras' squareplus, sparse_plus,
+    sparse_sigmoid, exponential and relu with a threshold or maximum): it applies ``function``."""
+
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x)
+
+
+def _squareplus(x: torch.Tensor, b: float = 4.0) -> torch.Tensor:
+    return (x + torch.sqrt(x * x + b)) / 2.0
+
+
+def _sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x <= -1.0, 0.0, torch.where(x < 1.0, (x + 1.0) ** 2 / 4.0, x))
+
+
+def _sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(0.5 * (x + 1.0), 0.0, 1.0)
+
+
+def _keras_relu(x: torch.Tensor, negative_slope: float, threshold: float,
+                max_value: float) -> torch.Tensor:
+    """Keras' ``relu`` with a threshold or maximum (``varimp.network.FAMILIES["relu"]``)."""
+    out = torch.where(x > threshold, x, 0.0)
+    if np.isfinite(max_value):
+        out = out.clamp(0.0, max_value)
+    return out - negative_slope * torch.clamp(threshold - x, min=0.0)
+
+
+def _applied(function: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], nn.Module]:
+    return partial(Elementwise, function)
+
 
 #: Every activation of :data:`varimp.network.ACTIVATIONS` in PyTorch, by the same neutral name:
 #: the function, and the module that applies it (an ``nn`` class, or a factory that sets it
-#: up). ``"leaky_relu:<slope>"`` carries its slope (:func:`torch_function`, :func:`torch_module`).
-#: The one PyTorch table: the rebuilt networks (``adapters.suffix``), the trainers, the
-#: PyTorch adapter's reading of activation modules and its network twins read it.
+#: up). A name with parameters (:data:`varimp.network.FAMILIES`) is made by
+#: :data:`TORCH_FAMILIES` (:func:`torch_function`, :func:`torch_module`).
+#: The one PyTorch table: the rebuilt networks (``adapters.suffix``), the trainers and the
+#: PyTorch adapter's network twins read it.
 TORCH_TABLE: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[], nn.Module]]] = {
     "identity": (lambda x: x, nn.Identity),
     "relu": (torch.relu, nn.ReLU),
+    "relu6": (F.relu6, nn.ReLU6),
     "tanh": (torch.tanh, nn.Tanh),
     "sigmoid": (torch.sigmoid, nn.Sigmoid),
     "hard_sigmoid": (F.hardsigmoid, nn.Hardsigmoid),
+    "hard_silu": (F.hardswish, nn.Hardswish),
     "elu": (F.elu, nn.ELU),
+    "selu": (F.selu, nn.SELU),
+    "celu": (F.celu, nn.CELU),
     "gelu": (F.gelu, nn.GELU),
     "gelu_tanh": (partial(F.gelu, approximate="tanh"), partial(nn.GELU, approximate="tanh")),
     "softplus": (F.softplus, nn.Softplus),
+    "softsign": (F.softsign, nn.Softsign),
     "silu": (F.silu, nn.SiLU),
+    "mish": (F.mish, nn.Mish),
+    "log_sigmoid": (F.logsigmoid, nn.LogSigmoid),
+    "tanh_shrink": (F.tanhshrink, nn.Tanhshrink),
+    "hard_tanh": (F.hardtanh, nn.Hardtanh),
+    "soft_shrink": (F.softshrink, nn.Softshrink),
+    "hard_shrink": (F.hardshrink, nn.Hardshrink),
+    "squareplus": (_squareplus, _applied(_squareplus)),
+    "sparse_plus": (_sparse_plus, _applied(_sparse_plus)),
+    "sparse_sigmoid": (_sparse_sigmoid, _applied(_sparse_sigmoid)),
+    "exponential": (torch.exp, _applied(torch.exp)),
     "softmax": (partial(torch.softmax, dim=-1), partial(nn.Softmax, dim=-1)),
     "log_softmax": (partial(torch.log_softmax, dim=-1), partial(nn.LogSoftmax, dim=-1)),
+}
+#: The families of :data:`varimp.network.FAMILIES` in PyTorch: the function, called with the
+#: parameters after the input, and the module class taking them (None: :class:`Elementwise`).
+TORCH_FAMILIES: dict[str, tuple[Callable[..., torch.Tensor], type[nn.Module] | None]] = {
+    "leaky_relu": (F.leaky_relu, nn.LeakyReLU), "elu": (F.elu, nn.ELU), "celu": (F.celu, nn.CELU),
+    "softplus": (F.softplus, nn.Softplus), "hard_tanh": (F.hardtanh, nn.Hardtanh),
+    "soft_shrink": (F.softshrink, nn.Softshrink), "hard_shrink": (F.hardshrink, nn.Hardshrink),
+    "threshold": (F.threshold, nn.Threshold), "squareplus": (_squareplus, None),
+    "relu": (_keras_relu, None),
 }
 #: Cell and hidden activations by neutral name: the elementwise ones :class:`RecurrentLayer`
 #: and the trainers take.
@@ -48,24 +112,33 @@ TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
         "gelu")}
 
 
-def _slope(name: str) -> float | None:
-    return float(name.split(":", 1)[1]) if name.startswith("leaky_relu:") else None
+def _parsed(name: str) -> tuple[str | None, tuple[float, ...] | None]:
+    try:
+        return parse_activation(name)
+    except UnsupportedModelError:
+        return None, None
 
 
 def torch_function(name: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The PyTorch function of a neutral activation name, or None for a name it lacks."""
-    if (slope := _slope(name)) is not None:
-        return partial(F.leaky_relu, negative_slope=slope)
-    entry = TORCH_TABLE.get(name)
-    return None if entry is None else entry[0]
+    family, params = _parsed(name)
+    if family is None:
+        return None
+    if params is None:
+        return TORCH_TABLE[family][0]
+    function = TORCH_FAMILIES[family][0]
+    return lambda x: function(x, *params)
 
 
 def torch_module(name: str) -> nn.Module | None:
     """A new PyTorch module applying a neutral activation, or None for a name it lacks."""
-    if (slope := _slope(name)) is not None:
-        return nn.LeakyReLU(slope)
-    entry = TORCH_TABLE.get(name)
-    return None if entry is None else entry[1]()
+    family, params = _parsed(name)
+    if family is None:
+        return None
+    if params is None:
+        return TORCH_TABLE[family][1]()
+    module = TORCH_FAMILIES[family][1]
+    return Elementwise(torch_function(name)) if module is None else module(*params)
 
 
 #: Gate blocks per cell, in PyTorch's layout.

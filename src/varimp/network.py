@@ -48,29 +48,128 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return softmax(x, axis=-1)
 
 
-#: Elementwise activations by neutral name, in numpy; ``"leaky_relu:0.01"`` carries its slope.
+def _softplus(beta: float, threshold: float):
+    """PyTorch's ``Softplus(beta, threshold)``: ``log(1 + exp(beta x)) / beta``, and ``x`` where
+    ``beta x > threshold``."""
+    return lambda x: np.where(beta * x > threshold, x, np.logaddexp(0.0, beta * x) / beta)
+
+
+def _elu(alpha: float):
+    return lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def _celu(alpha: float):
+    return lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+
+
+def _soft_shrink(cut: float):
+    return lambda x: np.where(x > cut, x - cut, np.where(x < -cut, x + cut, 0.0))
+
+
+def _relu(negative_slope: float, threshold: float, max_value: float):
+    """Keras' ``relu(x, negative_slope, max_value, threshold)`` (``max_value=inf``: None), as
+    Keras computes it: ``x`` above the threshold, else 0, clipped to ``[0, max_value]`` when
+    there is a maximum, minus ``negative_slope * max(threshold - x, 0)``."""
+    def relu(x: np.ndarray) -> np.ndarray:
+        out = np.where(x > threshold, x, 0.0)
+        if np.isfinite(max_value):
+            out = np.clip(out, 0.0, max_value)
+        return out - negative_slope * np.maximum(threshold - x, 0.0)
+    return relu
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+#: Activation families that take parameters: the numpy function made from them, and the
+#: defaults its plain name stands for (None: the name always carries them). A name carries its
+#: parameters after colons, in this order: ``"elu:2.0"``, ``"softplus:2.0:20.0"``.
+FAMILIES = {
+    "leaky_relu": (_leaky, None, ("negative_slope",)),
+    "elu": (_elu, (1.0,), ("alpha",)),
+    "celu": (_celu, (1.0,), ("alpha",)),
+    "softplus": (_softplus, (1.0, 20.0), ("beta", "threshold")),
+    "hard_tanh": (lambda low, high: lambda x: np.clip(x, low, high), (-1.0, 1.0),
+                  ("min_val", "max_val")),
+    "soft_shrink": (_soft_shrink, (0.5,), ("lambda",)),
+    "hard_shrink": (lambda cut: lambda x: np.where(np.abs(x) > cut, x, 0.0), (0.5,),
+                    ("lambda",)),
+    "threshold": (lambda cut, value: lambda x: np.where(x > cut, x, value), None,
+                  ("threshold", "value")),
+    "squareplus": (lambda b: lambda x: (x + np.sqrt(x * x + b)) / 2.0, (4.0,), ("b",)),
+    "relu": (_relu, (0.0, 0.0, np.inf), ("negative_slope", "threshold", "max_value")),
+}
+
+#: Elementwise activations by plain neutral name, in numpy (and the softmaxes over the last
+#: axis). A family of :data:`FAMILIES` is here by its plain name with its defaults; other
+#: parameters go in the name (:func:`activation`).
 ACTIVATIONS = {
     "identity": lambda x: x,
     "relu": lambda x: np.maximum(x, 0.0),
+    "relu6": lambda x: np.clip(x, 0.0, 6.0),
     "tanh": np.tanh,
     "sigmoid": _sigmoid,
     "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "hard_silu": lambda x: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+    "elu": _elu(1.0),
+    "selu": lambda x: _SELU_SCALE * _elu(_SELU_ALPHA)(x),
+    "celu": _celu(1.0),
     "gelu": _gelu,
     "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
-    "softplus": lambda x: np.logaddexp(0.0, x),
+    "softplus": _softplus(1.0, 20.0),
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
     "silu": lambda x: x * _sigmoid(x),
+    "mish": lambda x: x * np.tanh(np.logaddexp(0.0, x)),
+    "log_sigmoid": lambda x: -np.logaddexp(0.0, -x),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "hard_tanh": FAMILIES["hard_tanh"][0](-1.0, 1.0),
+    "soft_shrink": _soft_shrink(0.5),
+    "hard_shrink": FAMILIES["hard_shrink"][0](0.5),
+    "squareplus": FAMILIES["squareplus"][0](4.0),
+    "sparse_plus": lambda x: np.where(x <= -1.0, 0.0, np.where(x < 1.0, (x + 1.0) ** 2 / 4.0, x)),
+    "sparse_sigmoid": lambda x: np.clip(0.5 * (x + 1.0), 0.0, 1.0),
+    "exponential": np.exp,
     "softmax": _softmax,
     "log_softmax": lambda x: x - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True))
     - x.max(-1, keepdims=True),
 }
 
 
+def neutral_name(family: str, *params: float) -> str:
+    """The neutral name of an activation of :data:`FAMILIES` with these parameters: its plain
+    name when they are its defaults, else ``"family:p1:p2"`` (each exact, as ``repr`` writes
+    a float)."""
+    values = tuple(float(p) for p in params)
+    if values == FAMILIES[family][1]:
+        return family
+    return ":".join([family, *map(repr, values)])
+
+
+def parse_activation(name: str) -> tuple[str, tuple[float, ...] | None]:
+    """A neutral activation name as its family and parameters (None: a plain name)."""
+    family, *params = name.split(":")
+    if not params and name in ACTIVATIONS:
+        return name, None
+    if params and family in FAMILIES and len(params) == len(FAMILIES[family][2]):
+        try:
+            return family, tuple(float(p) for p in params)
+        except ValueError:
+            pass
+    raise UnsupportedModelError(f"activation {name!r} is not one varimp computes; it computes "
+                                f"{supported_activations()}")
+
+
+def supported_activations() -> str:
+    """The neutral activation names, as messages list them."""
+    families = [f"{family}:{':'.join(f'<{p}>' for p in names)}"
+                for family, (_, _, names) in FAMILIES.items()]
+    return f"{', '.join(ACTIVATIONS)}; with parameters {', '.join(families)}"
+
+
 def activation(name: str):
-    """The numpy function for a neutral activation name."""
-    if name.startswith("leaky_relu:"):
-        return _leaky(float(name.split(":", 1)[1]))
-    return ACTIVATIONS[name]
+    """The numpy function of a neutral activation name (:data:`ACTIVATIONS`, or a family of
+    :data:`FAMILIES` with its parameters in the name)."""
+    family, params = parse_activation(name)
+    return ACTIVATIONS[name] if params is None else FAMILIES[family][0](*params)
 
 
 @dataclass(frozen=True)

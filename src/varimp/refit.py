@@ -394,7 +394,15 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) ->
         classes=adapter.classes if classifier else None,
         n_outputs=n_outputs, multilabel=multilabel,
         logits=kind == "logits", architecture=architecture, training=training,
-        not_carried=tuple(adapter.not_carried()))
+        not_carried=tuple(adapter.not_carried()) + _precision(adapter))
+
+
+def _precision(adapter: Any) -> tuple[str, ...]:
+    """The model's float precision, when varimp's trainers (float32) do not keep it."""
+    name = str(getattr(adapter, "dtype", "float32")).removeprefix("torch.")
+    if name == "float32" or not name.startswith(("float", "bfloat")):
+        return ()
+    return (f"the model computes in {name}: rebuilt and trained in float32",)
 
 
 def _multilabel(last: Any, kind: str, adapter: Any, X: np.ndarray, y: np.ndarray | None

@@ -208,6 +208,23 @@ def _binary_targets(y: np.ndarray) -> None:
                          f"{np.unique(y)[:5].tolist()}")
 
 
+def _numeric_targets(target: np.ndarray, task: str) -> None:
+    """Targets the trainer can use: numbers (:func:`varimp.validation.check_y` keeps any other
+    labels as objects); class labels of another type are an InputError saying how to encode
+    them, since the returned network holds no label names."""
+    if target.dtype != object:
+        return
+    shown = sorted({str(v) for v in target.flat})[:6]
+    accepted = {"regression": "numbers (the values to predict)",
+                "binary": "0 and 1 (1: the positive class)",
+                "multiclass": "integer class labels 0..k-1"}[task]
+    raise InputError(
+        f"task={task!r} needs targets of {accepted}; received non-numeric labels such as "
+        f"{shown}. If they are class labels, encode them (the returned network holds no label "
+        "names): classes, codes = np.unique(y, return_inverse=True), train on codes with "
+        "task='binary' or 'multiclass' and pass classes=classes to the importance methods")
+
+
 def train_mlp(
     X: object,
     y: object,
@@ -234,6 +251,9 @@ def train_mlp(
         ``task="regression"``: ``(n,)`` or ``(n, k)`` numbers, mean squared error;
         ``"binary"``: ``(n,)`` or ``(n, k)`` of 0 and 1, binary cross-entropy, sigmoid output;
         ``"multiclass"``: ``(n,)`` integer labels ``0 .. k-1``, cross-entropy, softmax output.
+        Labels of another type (strings) are an InputError: the returned network holds no
+        label names, so encode them (``classes, codes = np.unique(y, return_inverse=True)``)
+        and pass ``classes=classes`` to the importance methods.
     hidden : tuple of int
         Units of each hidden layer.
     activation : str
@@ -278,6 +298,7 @@ def train_mlp(
     x, target = data.X, data.y
     if target.ndim > 2:
         raise InputError(f"y must be (n,) or (n, n_outputs) for an MLP; received {target.shape}")
+    _numeric_targets(target, task)
     if task == "multiclass":
         if target.ndim != 1 or np.any(target != np.round(target)) or target.min() < 0:
             raise InputError("multiclass targets must be integer labels 0..k-1 of shape (n,); "

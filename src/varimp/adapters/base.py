@@ -212,6 +212,12 @@ class Adapter(abc.ABC):
         return bool(changed[:, -1].any() and not changed[:, :-1].any())
 
     # -- what the outputs are --------------------------------------------------------------------
+    def seed_draws(self, seed: int) -> None:
+        """Seed the random numbers the model's own forward may draw (MC dropout, noise) from a
+        method's ``random_state``, so that another ``random_state`` draws other noise and the
+        same one the same. Frameworks whose models are deterministic in inference ignore it."""
+        return None
+
     def configure(self, output_kind: str | None = None, classes: object = None) -> Adapter:
         """Override what is read from the model: the output kind and the class labels (for a
         model that declares its classes, only those classes in its order; see

@@ -5,13 +5,15 @@ heads that cannot be scored as one set of outputs."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..frameworks import import_keras
-from ..network import ACTIVATIONS, Dense, Flatten, Layer, Recurrent
+from ..network import ACTIVATIONS, Dense, Flatten, Layer, Recurrent, neutral_name
 from .base import float64_array
 
 # Keras keeps gate blocks in this order inside kernel / recurrent_kernel / bias.
@@ -20,32 +22,90 @@ _SKIPPED = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "Alp
             "GaussianNoise"}
 
 
-def _activation_name(fn: object) -> str:
-    name = getattr(fn, "__name__", None) or type(fn).__name__
-    name = {"linear": "identity", "swish": "silu"}.get(name, name)
-    if name == "leaky_relu":
-        return "leaky_relu:0.2"
-    if name not in ACTIVATIONS:
-        raise UnsupportedModelError(f"activation {name!r} cannot be read by varimp")
-    return name
+#: Keras activation functions by name, as neutral names (:mod:`varimp.network`): a plain name,
+#: or a family whose parameters are the function's keyword arguments, in the family's order
+#: (set by ``functools.partial``, else the function's defaults).
+_KERAS_PLAIN = {"linear": "identity", "swish": "silu", "hard_swish": "hard_silu",
+                **{name: name for name in ACTIVATIONS}}
+_KERAS_FAMILIES = {"elu": ("alpha",), "celu": ("alpha",), "leaky_relu": ("negative_slope",),
+                   "soft_shrink": ("threshold",), "hard_shrink": ("threshold",),
+                   "squareplus": ("b",), "threshold": ("threshold", "default_value"),
+                   "relu": ("negative_slope", "threshold", "max_value")}
+_KERAS_READ = ("linear, relu (with negative_slope, max_value, threshold), relu6, leaky_relu, "
+               "elu, selu, celu, gelu (approximate or not), silu/swish, hard_silu/hard_swish, "
+               "sigmoid, hard_sigmoid, sparse_sigmoid, log_sigmoid, tanh, hard_tanh, "
+               "tanh_shrink, soft_shrink, hard_shrink, softplus, sparse_plus, squareplus, "
+               "softsign, mish, exponential, threshold, softmax, log_softmax")
+
+
+def _keras_relu(negative_slope: float, threshold: float, max_value: float | None) -> str:
+    """Keras' ``relu(x, negative_slope, max_value, threshold)`` by its neutral name."""
+    slope, cut = float(negative_slope), float(threshold)
+    top = np.inf if max_value is None else float(max_value)
+    if cut == 0.0 and top == np.inf and slope:
+        return f"leaky_relu:{slope!r}"
+    if (slope, cut, top) == (0.0, 0.0, 6.0):
+        return "relu6"
+    return neutral_name("relu", slope, cut, top)
+
+
+def _activation_name(fn: object, layer: str) -> str:
+    """The neutral name of a Keras activation function (a ``functools.partial`` of one sets
+    its parameters) of the layer named ``layer``."""
+    base = fn.func if isinstance(fn, functools.partial) else fn
+    name = getattr(base, "__name__", None) or type(base).__name__
+    settings = {}
+    if name in _KERAS_FAMILIES or name == "gelu":
+        try:
+            settings = {key: p.default for key, p in inspect.signature(fn).parameters.items()}
+        except (TypeError, ValueError):
+            settings = {}
+    if name == "gelu":
+        return "gelu_tanh" if settings.get("approximate") else "gelu"
+    if name in _KERAS_FAMILIES:
+        values = [settings.get(key, inspect.Parameter.empty) for key in _KERAS_FAMILIES[name]]
+        if any(value is inspect.Parameter.empty for value in values):
+            raise UnsupportedModelError(
+                f"activation {name!r} of layer {layer!r} needs "
+                f"{', '.join(_KERAS_FAMILIES[name])}; give them with "
+                f"functools.partial(keras.activations.{name}, ...)")
+        if name == "relu":
+            return _keras_relu(*values)
+        if name == "leaky_relu":
+            return f"leaky_relu:{float(values[0])!r}"
+        return neutral_name(name, *values)
+    if name not in _KERAS_PLAIN:
+        raise UnsupportedModelError(
+            f"activation {name!r} of layer {layer!r} cannot be read by varimp: the weight-based "
+            "methods read a "
+            f"layer's elementwise activation, one of the Keras activations {_KERAS_READ}")
+    return _KERAS_PLAIN[name]
 
 
 def _activation_layer(layer: object) -> str | None:
     """The neutral activation of a layer that only applies one: ``Activation``, ``Softmax``
-    over the last axis, ``ReLU``, ``LeakyReLU`` and ``ELU`` with the settings varimp reads;
-    None for any other layer."""
+    over the last axis, ``ReLU``, ``LeakyReLU``, ``ELU`` and ``PReLU`` (one slope for every
+    unit); None for any other layer."""
     kind = type(layer).__name__
     if kind == "Activation":
-        return _activation_name(layer.activation)
+        return _activation_name(layer.activation, layer.name)
     if kind == "Softmax":
         return "softmax" if _last_axis(layer, layer.axis) else None
-    if kind == "ReLU" and layer.max_value is None and not layer.negative_slope and \
-            not layer.threshold:
-        return "relu"
+    if kind == "ReLU":
+        return _keras_relu(layer.negative_slope, layer.threshold, layer.max_value)
     if kind == "LeakyReLU":
-        return f"leaky_relu:{float(layer.negative_slope)}"
-    if kind == "ELU" and float(layer.alpha) == 1.0:
-        return "elu"
+        return f"leaky_relu:{float(layer.negative_slope)!r}"
+    if kind == "ELU":
+        return neutral_name("elu", layer.alpha)
+    if kind == "PReLU":
+        slopes = np.unique(float64_array(layer.alpha))
+        if slopes.size != 1:
+            raise UnsupportedModelError(
+                f"layer {layer.name!r} (PReLU) has {slopes.size} different slopes, one per "
+                "unit; the weight-based methods read one activation function for every unit "
+                "of a layer, so a PReLU is read (as a leaky ReLU) only when its slopes are one "
+                "value (shared_axes over every axis)")
+        return f"leaky_relu:{float(slopes[0])!r}"
     return None
 
 
@@ -78,7 +138,8 @@ def _drops_unit_axis(layer: object) -> bool:
 def _dense(layer: object) -> Dense:
     weights = [float64_array(w) for w in layer.weights]  # = get_weights(), no warning
     bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1])
-    return Dense(weights[0], bias, _activation_name(layer.activation), name=layer.name)
+    return Dense(weights[0], bias, _activation_name(layer.activation, layer.name),
+                 name=layer.name)
 
 
 def _recurrent(layer: object) -> Recurrent:
@@ -102,9 +163,9 @@ def _recurrent(layer: object) -> Recurrent:
     return Recurrent(
         cell=cell, w_input=split(kernel), w_recurrent=split(recurrent),
         b_input=split(b_in), b_recurrent=split(b_rec),
-        activation=_activation_name(cell_obj.activation),
+        activation=_activation_name(cell_obj.activation, layer.name),
         recurrent_activation="sigmoid" if recurrent_act is None else
-        _activation_name(recurrent_act),
+        _activation_name(recurrent_act, layer.name),
         return_sequences=bool(layer.return_sequences), reset_after=reset_after, name=layer.name,
     )
 
@@ -215,8 +276,8 @@ def _refusal(layer: object, model: object) -> UnsupportedModelError:
     else:
         why = ("the layers it reads are Dense, SimpleRNN, GRU, LSTM, Flatten, "
                "TimeDistributed(Dense), Normalization (folded into the next layer's input "
-               "weights), Activation, Softmax, ReLU, LeakyReLU, ELU and Dropout after a Dense "
-               "layer, and a Reshape that drops a last axis of size 1")
+               "weights), Activation, Softmax, ReLU, LeakyReLU, ELU, PReLU and Dropout after a "
+               "Dense layer, and a Reshape that drops a last axis of size 1")
     every = " -> ".join(f"{other.name} ({type(other).__name__})"
                         for other in _all_layers(model))
     return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "

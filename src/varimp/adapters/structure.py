@@ -49,13 +49,25 @@ def resolve_network(
         (PROBE_SAMPLES, base.n_inputs)
     probe = rng.normal(scale=0.5, size=shape)
     target = as_canonical(adapter.predict(probe), PROBE_SAMPLES)
+    tolerance = _tolerance(adapter)
+    read = f"Layers read ({len(layers)}): " \
+        f"{' -> '.join(describe_layer(layer) for layer in layers)}"
     for network in candidates:
-        if _matches(_forward(network, probe), target):
+        if _matches(_forward(network, probe), target, tolerance):
+            operations = adapter.forward_operations()
+            if operations:
+                raise UnsupportedModelError(
+                    f"{_applies(operations)} outside its modules: the layers read from "
+                    f"{type(adapter.model).__name__} reproduce its predictions on a probe, but "
+                    "not wherever that operation changes values (a clamp beyond the probe's "
+                    "range, a mask, random draws), and the weight-based methods cannot read "
+                    "it. Apply it as a module if it is an activation; else use a model-agnostic "
+                    f"method (permutation, partial_derivatives, perturbation, profile). {read}")
             return network
+    precision = _low_precision(adapter)
     raise UnsupportedModelError(
-        f"the layers read from {type(adapter.model).__name__} do not reproduce its predictions; "
-        f"{_cause(candidates, probe, target, adapter)}. Layers read ({len(layers)}): "
-        f"{' -> '.join(describe_layer(layer) for layer in layers)}")
+        f"the layers read from {type(adapter.model).__name__} do not reproduce its predictions"
+        f"{precision}; {_cause(candidates, probe, target, adapter)}. {read}")
 
 
 def _forward(network: Network, X: np.ndarray) -> np.ndarray | None:
@@ -66,12 +78,39 @@ def _forward(network: Network, X: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def _matches(mine: np.ndarray | None, target: np.ndarray) -> bool:
+#: The float types a model may compute in, with their machine epsilon (``numpy.finfo``;
+#: bfloat16, which numpy lacks, has 8 significant bits). Keras names them plainly, PyTorch as
+#: ``torch.<name>``.
+_EPS = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
+
+
+def _dtype_name(adapter) -> str:
+    return str(getattr(adapter, "dtype", "float64")).removeprefix("torch.")
+
+
+def _tolerance(adapter) -> float:
+    """The relative tolerance of the check of the layers read against the model's
+    predictions: 1e-3, or 4 machine epsilons of the dtype the model computes in when that is
+    coarser (bfloat16: 0.031, float16: 0.0039), as its own rounding would otherwise fail
+    the check."""
+    return max(1e-3, 4 * _EPS.get(_dtype_name(adapter), 0.0))
+
+
+def _low_precision(adapter) -> str:
+    """For a model computing in half precision, what the check allowed for its rounding."""
+    name = _dtype_name(adapter)
+    if _EPS.get(name, 0.0) < 2.0**-12:
+        return ""
+    return f" (it computes in {name}; the check allows its rounding, {_tolerance(adapter):.2g} " \
+        "relative to the largest prediction, so the gap is larger than that)"
+
+
+def _matches(mine: np.ndarray | None, target: np.ndarray, rtol: float = 1e-3) -> bool:
     if mine is None:
         return False
     scale = max(1.0, float(np.abs(target).max()))
     return mine.shape == target.shape and bool(
-        np.allclose(mine, target, rtol=1e-3, atol=1e-4 * scale))
+        np.allclose(mine, target, rtol=rtol, atol=rtol / 10 * scale))
 
 
 def describe_layer(layer: Layer) -> str:

@@ -11,7 +11,13 @@ Keras' ``LSTM(activation="relu")``) runs the same equations step by step.
 
 Before it is used the rebuilt chain must reproduce the adapter's own predictions on the first
 rows of X (to 1e-4 relative in float32, 1e-9 in float64); otherwise the engine is told None and
-falls back to full forward passes.
+falls back to full forward passes. The chain is only built when the adapter's
+:meth:`~varimp.adapters.base.Adapter.network` holds, which refuses a PyTorch ``forward`` that
+``torch.fx`` shows to apply any operation outside its modules. Where ``forward`` cannot be
+traced (:meth:`~varimp.adapters.base.Adapter.forward_operations` is None), the check also runs
+on :func:`extreme_probes` (values beyond the range of X, where a clamp or a mask in ``forward``
+would show) and the first perturbed rows the engine asks for are computed by the model too: if
+they differ, every later call is (:class:`Checked`).
 """
 
 from __future__ import annotations
@@ -82,6 +88,69 @@ def reproduces(mine: np.ndarray, target: np.ndarray, dtype: torch.dtype) -> bool
         mine, target, rtol=1e-9 if tight else 1e-4, atol=(1e-9 if tight else 1e-5) * scale))
 
 
+def unverified_model(adapter: object):
+    """The adapter's ``predict`` when what its model computes outside the layers read cannot be
+    seen (:meth:`~varimp.adapters.base.Adapter.forward_operations` is None: a PyTorch module
+    that ``torch.fx`` cannot trace, a Keras or scikit-learn model), else None."""
+    return adapter.predict if adapter.forward_operations() is None else None
+
+
+#: Probe rows of :func:`extreme_probes`, and perturbed rows :class:`Checked` computes twice.
+PROBE_ROWS = 16
+CHECKED_ROWS = 64
+
+
+def extreme_probes(X: np.ndarray) -> np.ndarray:
+    """``PROBE_ROWS`` inputs shaped like X's rows that reach beyond X: half are rows of X with
+    each cell, at random, moved to its feature's minimum less 3 standard deviations or its
+    maximum plus 3, half draw every cell uniformly between those bounds (seeded: the same
+    probes every time). A perturbation moves cells by at most a few standard deviations."""
+    flat = X.reshape(-1, X.shape[-1])
+    spread = 3 * np.where(flat.std(axis=0) > 0, flat.std(axis=0), 1.0)
+    low, high = flat.min(axis=0) - spread, flat.max(axis=0) + spread
+    rng = np.random.default_rng(0)
+    half = PROBE_ROWS // 2
+    rows = X[rng.integers(0, X.shape[0], half)].copy()
+    moved = rng.random(rows.shape) < 0.5
+    rows[moved] = np.where(rng.random(rows.shape) < 0.5, low, high)[moved]
+    uniform = low + (high - low) * rng.random((half, *X.shape[1:]))
+    return np.concatenate([rows, uniform])
+
+
+class Checked:
+    """The first perturbed rows of a run computed by the model as well; a rebuilt network that
+    does not reproduce them is replaced by the model for the rest of the run.
+
+    ``model`` is the adapter's ``predict``; None: nothing to check (a traced forward).
+    """
+
+    def __init__(self, model, dtype: torch.dtype):
+        self.model, self.dtype = model, dtype
+        #: "trusted", "unchecked" or "model" (the rebuilt network failed the check)
+        self.state = "trusted" if model is None else "unchecked"
+
+    def __call__(self, mine, full, take=None) -> np.ndarray:
+        """``mine()``, the rebuilt network's predictions, or the model's predictions of
+        ``full()``, the whole perturbed inputs (both built only when needed), passed through
+        ``take`` (e.g. the steps the rebuilt network predicts)."""
+        if self.state == "trusted":
+            return mine()
+        rows = full()
+
+        def model(batch: np.ndarray) -> np.ndarray:
+            pred = self.model(batch)
+            return pred if take is None else take(pred)
+
+        if self.state == "unchecked":
+            ours = mine()
+            k = min(CHECKED_ROWS, len(rows))
+            if reproduces(ours[:k], model(rows[:k]), self.dtype):
+                self.state = "trusted"
+                return ours
+            self.state = "model"
+        return model(rows)
+
+
 def readable(network: Network) -> bool:
     """Whether every layer is dense or recurrent with activations the rebuild knows."""
     for layer in network.layers:
@@ -139,8 +208,10 @@ class SuffixPredictor:
         predictions of steps ``t..T-1`` only (the earlier ones are unchanged).
     """
 
-    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device):
+    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device,
+                 model=None):
         self.dtype, self.device = dtype, device
+        self.model = model  # the adapter's predict, where its forward could not be traced
         self.stages = rebuild(list(network.layers), dtype, device)
         self.per_step = all(s.layer.return_sequences for s in self.stages
                             if isinstance(s.layer, Recurrent))
@@ -159,14 +230,22 @@ class SuffixPredictor:
 
     def start(self, X: np.ndarray, base: np.ndarray) -> SuffixRun | None:
         """Cache the unperturbed prefix of ``X``; None when the rebuilt network does not
-        reproduce ``base`` (the adapter's predictions of X) on the first rows."""
+        reproduce ``base`` (the adapter's predictions of X) on the first rows, nor, for a
+        model whose forward could not be traced, on :func:`extreme_probes`."""
         try:
             run = SuffixRun(self, X)
             rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
             mine = run.from_states(X[rows], run.zero_states(len(rows)))
+            if not reproduces(mine, base[rows], self.dtype):
+                return None
+            if self.model is not None:
+                probes = extreme_probes(X)
+                mine = run.from_states(probes, run.zero_states(len(probes)))
+                if not reproduces(mine, self.model(probes), self.dtype):
+                    return None
         except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
             return None
-        return run if reproduces(mine, base[rows], self.dtype) else None
+        return run
 
     def _recurrent(self, stage: _Stage, x: torch.Tensor, h: torch.Tensor,
                    c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -192,6 +271,7 @@ class SuffixRun:
         self.X = X
         self.t = 0
         self.states = self.zero_states(X.shape[0])
+        self.checked = Checked(predictor.model, predictor.dtype)
 
     def zero_states(self, n: int) -> list[torch.Tensor | None]:
         """Two entries (h, c) per recurrent layer; c is None for RNN and GRU."""
@@ -215,10 +295,14 @@ class SuffixRun:
 
         Returns ``(m, T - t, k)`` when the network predicts per step, else ``(m, 1, k)``.
         """
-        self._advance(t)
-        index = torch.as_tensor(rows, device=self.predictor.device)
-        states = [None if s is None else s.index_select(0, index) for s in self.states]
-        return self.from_states(X_suffix, states)
+        def mine() -> np.ndarray:
+            self._advance(t)
+            index = torch.as_tensor(rows, device=self.predictor.device)
+            states = [None if s is None else s.index_select(0, index) for s in self.states]
+            return self.from_states(X_suffix, states)
+
+        return self.checked(mine, lambda: np.concatenate([self.X[rows, :t], X_suffix], axis=1),
+                            (lambda pred: pred[:, t:]) if self.per_step else None)
 
     def from_states(self, X_part: np.ndarray, states: list) -> np.ndarray:
         """Predictions of ``X_part`` started from ``states`` (as float64 numpy)."""
@@ -296,6 +380,6 @@ def suffix_predictor(adapter: object, dtype: torch.dtype,
     if not network.sequence or not readable(network):
         return None
     try:
-        return SuffixPredictor(network, dtype, device)
+        return SuffixPredictor(network, dtype, device, unverified_model(adapter))
     except Exception:  # noqa: BLE001 - a layer torch cannot rebuild: full passes instead
         return None

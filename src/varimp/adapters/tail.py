@@ -13,7 +13,11 @@ The network is rebuilt in PyTorch from the adapter's verified :class:`varimp.net
 as the suffix predictor of :mod:`varimp.adapters.suffix` does, in the model's dtype and on its
 device. Before it is used it must reproduce the adapter's predictions on the first rows of X,
 both unperturbed and with every column replaced by another row's; otherwise the engine is told
-None and runs full forward passes.
+None and runs full forward passes. It is only built when the adapter's network holds, which
+refuses a PyTorch ``forward`` that ``torch.fx`` shows to apply any operation outside its
+modules (a clamp, a mask, random draws); where ``forward`` cannot be traced, the check also
+runs on extreme probes and on the first perturbed rows
+(:func:`varimp.adapters.suffix.extreme_probes`, :class:`varimp.adapters.suffix.Checked`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,18 @@ import torch
 
 from ..errors import VarImpError
 from ..network import Dense, Flatten, Network
-from .suffix import MIN_ROWS, _activation, _tensor, in_place, readable, rebuild, reproduces
+from .suffix import (
+    MIN_ROWS,
+    Checked,
+    _activation,
+    _tensor,
+    extreme_probes,
+    in_place,
+    readable,
+    rebuild,
+    reproduces,
+    unverified_model,
+)
 
 _VERIFY_ROWS = 16
 #: Target bytes of every layer's outputs per call and torch thread, about a core's L2 cache
@@ -41,9 +56,11 @@ class TailPredictor:
         Values held per row of a call (every layer's outputs), to size calls.
     """
 
-    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device):
+    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device,
+                 model=None):
         first, *rest = network.layers
         self.dtype, self.device = dtype, device
+        self.model = model  # the adapter's predict, where its forward could not be traced
         self.weight = _tensor(first.weight, dtype, device)  # (p, width)
         self.bias = _tensor(first.bias, dtype, device)
         self.activation = in_place(first.activation, _activation(first.activation))
@@ -64,19 +81,27 @@ class TailPredictor:
     def start(self, X: np.ndarray, base: np.ndarray) -> TailRun | None:
         """Cache ``X @ W + b``; None when the rebuilt network does not reproduce ``base`` (the
         adapter's predictions of X) on the first rows, unperturbed and with every column
-        replaced by the values of another row."""
+        replaced by the values of another row, nor, for a model whose forward could not be
+        traced, on :func:`~varimp.adapters.suffix.extreme_probes`."""
         rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
         other = rows[::-1].copy()
         every = tuple(range(X.shape[1]))
         try:
             run = TailRun(self, X)
-            same = run.predict([(every, X[rows], rows)])
-            moved = run.predict([(every, X[other], rows)])
+            same = run.network([(every, X[rows], rows)])
+            moved = run.network([(every, X[other], rows)])
+            if not (reproduces(same, base[rows], self.dtype)
+                    and reproduces(moved, base[other], self.dtype)):
+                return None
+            if self.model is not None:
+                probes = extreme_probes(X)
+                at = np.arange(len(probes)) % X.shape[0]
+                if not reproduces(run.network([(every, probes, at)]), self.model(probes),
+                                  self.dtype):
+                    return None
         except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
             return None
-        if reproduces(same, base[rows], self.dtype) and reproduces(moved, base[other], self.dtype):
-            return run
-        return None
+        return run
 
 
 class TailRun:
@@ -90,6 +115,7 @@ class TailRun:
             self.Z = torch.addmm(p.bias, _tensor(X, p.dtype, p.device), p.weight)
         self._weights: dict[tuple[int, ...], torch.Tensor] = {}
         self._buffer = self.Z[:0]
+        self.checked = Checked(predictor.model, predictor.dtype)
 
     def _weight_rows(self, columns: tuple[int, ...]) -> torch.Tensor:
         if columns not in self._weights:
@@ -102,7 +128,24 @@ class TailRun:
 
         Each part is ``(columns, cells, rows)``: the rows of X (a slice or an index array)
         whose ``columns`` hold ``cells`` (``(len(rows), len(columns))``) instead of their values.
+        Computed by the rebuilt network (:meth:`network`), or by the model where a check
+        of the first rows found that network wrong (:class:`~varimp.adapters.suffix.Checked`).
         """
+        return self.checked(lambda: self.network(parts), lambda: self._rows(parts))
+
+    def _rows(self, parts: list[tuple[tuple[int, ...], np.ndarray, slice | np.ndarray]]
+              ) -> np.ndarray:
+        """The perturbed rows of ``parts``, whole."""
+        out = []
+        for columns, cells, rows in parts:
+            block = self.X[rows].copy()
+            block[:, list(columns)] = cells
+            out.append(block)
+        return np.concatenate(out)
+
+    def network(self, parts: list[tuple[tuple[int, ...], np.ndarray, slice | np.ndarray]]
+                ) -> np.ndarray:
+        """:meth:`predict` by the rebuilt network."""
         p = self.predictor
         size = sum(len(cells) for _, cells, _ in parts)
         with torch.no_grad():
@@ -144,6 +187,6 @@ def tail_predictor(adapter: object, dtype: torch.dtype,
             not readable(network):
         return None
     try:
-        return TailPredictor(network, dtype, device)
+        return TailPredictor(network, dtype, device, unverified_model(adapter))
     except Exception:  # noqa: BLE001 - a layer torch cannot rebuild: full passes instead
         return None

@@ -19,11 +19,14 @@ from .base import Adapter, batch_rows, canonical_shape, model_errors
 from .structure import resolve_network
 from .torch_modules import (
     GATE_ORDER,
+    READ_ACTIVATIONS,
     SKIPPED,
     activation_name,
     as_numpy,
     every_module,
     forward_operations,
+    has_submodules,
+    kept_buffers,
     leaf_modules_of,
     module_label,
     output_module_of,
@@ -307,13 +310,20 @@ class TorchAdapter(Adapter):
         ``torch.nn`` layer with the same parameters and settings. A traced module keeps no
         settings: a layer that needs one (a LeakyReLU's slope, an RNN's nonlinearity) is
         refused. A ``torch.export`` program (``.pt2``) keeps its weights but not its layers
-        and is refused.
+        and is refused. Weights are read in eval mode with the buffers kept (:meth:`guard`):
+        a layer under ``torch.nn.utils.parametrizations`` (weight_norm, spectral_norm) is read
+        through its ``weight``, the effective weight its forward uses, and reading it runs no
+        power iteration.
         """
+        with self.guard():
+            return self._read_network()
+
+    def _read_network(self) -> Network:
         layers: list = []
         exported = any(isinstance(m, torch.fx.GraphModule) for m in self.model.modules())
         for path, module in leaf_modules_of(self.model):
             kind = getattr(module, "original_name", None) or type(module).__name__
-            if len(list(module.children())) and not isinstance(module, nn.RNNBase):
+            if has_submodules(module) and not isinstance(module, nn.RNNBase):
                 if kind not in ("Sequential", "ModuleList") and \
                         any(True for _ in module.parameters(recurse=False)):
                     raise UnsupportedModelError(
@@ -332,7 +342,7 @@ class TorchAdapter(Adapter):
                 layers.extend(module.varimp_layers())  # (varimp.modules.RecurrentLayer)
             elif isinstance(module, SKIPPED):
                 continue
-            elif (name := activation_name(module)) is not None:
+            elif (name := activation_name(module, module_label(path, kind))) is not None:
                 if name == "identity":
                     continue
                 if not layers or not isinstance(layers[-1], Dense):
@@ -355,36 +365,91 @@ class TorchAdapter(Adapter):
             else:
                 raise UnsupportedModelError(
                     f"layer {module_label(path, kind)} cannot be read by the weight-based methods "
-                    "(supported: Linear, RNN, GRU, LSTM, Flatten, Dropout, elementwise "
-                    f"activations){every_module(self.model)}")
+                    "(supported: Linear, RNN, GRU, LSTM, Flatten, Dropout, and the activations "
+                    f"{READ_ACTIVATIONS}){every_module(self.model)}")
         if not layers:
             raise UnsupportedModelError(f"{type(self.model).__name__} has no Linear or recurrent "
                                         "layer to read")
         return resolve_network(layers, self)
 
     def forward_operations(self) -> list[str] | None:
-        """The operations ``forward`` applies outside its modules, found by ``torch.fx``
-        (:func:`forward_operations`); None when the module cannot be traced."""
-        return forward_operations(self.model)
+        """The operations ``forward`` applies to its input outside its modules, found by
+        ``torch.fx`` (:func:`forward_operations`), traced once per adapter; None when the
+        module cannot be traced. Any of them turns off the weight reader
+        (:func:`varimp.adapters.structure.resolve_network`) and with it the rebuilt networks
+        of the perturbation engine's fast paths."""
+        if not hasattr(self, "_operations"):
+            self._operations = forward_operations(self.model)
+        return self._operations
+
+    #: Seed of the torch random numbers the model's own forward draws (MC dropout, noise):
+    #: one stream per adapter, i.e. per method call, started from this seed.
+    torch_seed = 0
+
+    def seed_draws(self, seed: int) -> None:
+        self.torch_seed = int(seed) % 2**63
+        self._stream = None
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
+        """Eval mode, and the model's random draws and buffers kept to this call.
+
+        Every module is put in eval mode; the buffers (each tensor and its values) are
+        snapshot and put back on exit, exception or interrupt included, so that a ``forward``
+        that writes them (a call counter, a running mean updated in any mode) leaves them as
+        they were; and the model runs under :func:`torch.random.fork_rng` (the CPU and, for a
+        model on a GPU, its device) on a stream of its own, seeded by :attr:`torch_seed` at the
+        first entry and continued by later ones: a ``forward`` that draws random numbers (MC
+        dropout, ``torch.randn`` noise) gives the same predictions on every call with the same
+        settings, and the caller's global torch random state is left as it was. Costs one
+        copy of the buffers and of the generator states per outermost entry (an engine enters
+        once per run, a prediction once per call), not per batch.
+        """
         if getattr(self, "_guarded", False):  # re-entered (an engine guards a whole run)
             yield
             return
         modes = [(m, m.training) for m in self.model.modules()]
         try:
             self._guarded = True
-            try:
-                self.model.eval()
-            except NotImplementedError:  # a torch.export program: its mode was fixed at export
-                for module, _ in modes:
-                    module.training = False
-            yield
+            with kept_buffers(self.model), torch.random.fork_rng(devices=self._rng_devices()):
+                self._enter_stream()
+                try:
+                    self.model.eval()
+                except NotImplementedError:  # a torch.export program: its mode is fixed
+                    for module, _ in modes:
+                        module.training = False
+                try:
+                    yield
+                finally:
+                    self._stream = self._stream_states()
         finally:
             self._guarded = False
             for module, training in modes:
                 module.training = training
+
+    def _rng_devices(self) -> list[torch.device]:
+        """The GPU whose generator the model draws from besides the CPU's, if any."""
+        return [self.device] if self.device.type == "cuda" and torch.cuda.is_available() \
+            else []
+
+    def _stream_states(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The states of the generators the model draws from: CPU, and its GPU if any."""
+        cuda = [torch.cuda.get_rng_state(device) for device in self._rng_devices()]
+        return torch.get_rng_state(), cuda[0] if cuda else None
+
+    def _enter_stream(self) -> None:
+        """Start the model's stream from :attr:`torch_seed`, or continue it where the last
+        guarded call left it (inside :func:`torch.random.fork_rng`: globals untouched)."""
+        stream = getattr(self, "_stream", None)
+        if stream is None:
+            torch.random.default_generator.manual_seed(self.torch_seed)
+            for device in self._rng_devices():
+                with torch.cuda.device(device):
+                    torch.cuda.manual_seed(self.torch_seed)
+            return
+        torch.set_rng_state(stream[0])
+        if stream[1] is not None:
+            torch.cuda.set_rng_state(stream[1], self.device)
 
 
 def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,

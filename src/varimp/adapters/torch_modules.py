@@ -6,47 +6,67 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ..errors import UnsupportedModelError
-from ..modules import TORCH_TABLE, torch_module
-from ..network import Dense, Network, Recurrent
+from ..modules import torch_module
+from ..network import Dense, Network, Recurrent, neutral_name
 
 
-def _module_names() -> dict[type, str]:
-    """Activation module classes with their neutral names, from
-    :data:`varimp.modules.TORCH_TABLE` (a factory stands for the class it calls; the first
-    name of a class wins: a GELU, a LeakyReLU and settings other than the defaults are read
-    by ``activation_name``)."""
-    names: dict[type, str] = {}
-    for name, (_, module) in TORCH_TABLE.items():
-        names.setdefault(getattr(module, "func", module), name)
-    return names
+def _prelu(module: nn.PReLU, label: str) -> str:
+    """A PReLU as a leaky ReLU: one slope, shared by every unit (``num_parameters=1``, or all
+    equal); per-unit slopes that differ are refused."""
+    slopes = np.unique(module.weight.detach().cpu().double().numpy())
+    if slopes.size != 1:
+        raise UnsupportedModelError(
+            f"activation {label} has {slopes.size} different slopes, one per unit; the "
+            "weight-based methods read one activation function for every unit of a layer, so "
+            "a PReLU is read (as a leaky ReLU) only when its slopes are one value")
+    return f"leaky_relu:{float(slopes[0])!r}"
 
 
-_ACTIVATIONS = _module_names()
+#: Activation modules and their neutral names (:mod:`varimp.network`), read from their settings.
+#: A class is read only as itself (``ReLU6`` is a ``Hardtanh`` subclass with its own entry).
+#: An ``RReLU`` in evaluation mode is a leaky ReLU of slope ``(lower + upper) / 2``.
+_READERS: dict[type, object] = {
+    nn.Identity: "identity", nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Tanh: "tanh",
+    nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "hard_sigmoid", nn.Hardswish: "hard_silu",
+    nn.SELU: "selu", nn.SiLU: "silu", nn.Mish: "mish", nn.Softsign: "softsign",
+    nn.LogSigmoid: "log_sigmoid", nn.Tanhshrink: "tanh_shrink", nn.Softmax: "softmax",
+    nn.LogSoftmax: "log_softmax",
+    nn.GELU: lambda m: "gelu_tanh" if m.approximate == "tanh" else "gelu",
+    nn.LeakyReLU: lambda m: f"leaky_relu:{float(m.negative_slope)!r}",
+    nn.RReLU: lambda m: f"leaky_relu:{(m.lower + m.upper) / 2.0!r}",
+    nn.PReLU: "leaky_relu",  # one slope, read by _prelu
+    nn.ELU: lambda m: neutral_name("elu", m.alpha),
+    nn.CELU: lambda m: neutral_name("celu", m.alpha),
+    nn.Softplus: lambda m: neutral_name("softplus", m.beta, m.threshold),
+    nn.Hardtanh: lambda m: neutral_name("hard_tanh", m.min_val, m.max_val),
+    nn.Softshrink: lambda m: neutral_name("soft_shrink", m.lambd),
+    nn.Hardshrink: lambda m: neutral_name("hard_shrink", m.lambd),
+    nn.Threshold: lambda m: neutral_name("threshold", m.threshold, m.value),
+}
+#: The activation modules read, as refusal messages list them.
+READ_ACTIVATIONS = ", ".join(kind.__name__ for kind in _READERS)
 SKIPPED = (nn.Dropout, nn.AlphaDropout)
 GATE_ORDER = {nn.RNN: ("rnn", ("h",)), nn.LSTM: ("lstm", tuple("ifgo")), nn.GRU: ("gru", "rzn")}
 
 
-def activation_name(module: nn.Module) -> str | None:
-    if isinstance(module, nn.LeakyReLU):
-        return f"leaky_relu:{module.negative_slope}"
-    if isinstance(module, nn.GELU):
-        return "gelu_tanh" if module.approximate == "tanh" else "gelu"
-    if isinstance(module, nn.ELU) and module.alpha != 1.0:
-        return None
-    if isinstance(module, nn.Softplus) and (module.beta != 1.0):
-        return None
-    for kind, name in _ACTIVATIONS.items():
-        if type(module) is kind:
-            return name
-    return None
+def activation_name(module: nn.Module, label: str = "PReLU") -> str | None:
+    """The neutral activation name of an activation module (:data:`_READERS`), None for any
+    other module; ``label`` names the module in a refusal."""
+    if type(module) is nn.PReLU:
+        return _prelu(module, label)
+    reader = _READERS.get(type(module))
+    return reader(module) if callable(reader) else reader
 
 
 def module_label(path: str, what: str) -> str:
@@ -93,13 +113,15 @@ def recurrent_layers(module: nn.RNNBase, path: str) -> list[Recurrent]:
 #: none: where a wrong default could go unseen by the check against the predictions (an
 #: activation that differs for negative inputs only) the layer is refused (``required_settings``);
 #: a default dimension of Flatten or Softmax is assumed, as a wrong one changes every value.
-_SETTINGS = {"LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
-             "Softplus": ("beta", "threshold"), "RNN": ("nonlinearity",), "Softmax": ("dim",),
+_SETTINGS = {"LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "CELU": ("alpha",),
+             "GELU": ("approximate",), "Softplus": ("beta", "threshold"),
+             "Hardtanh": ("min_val", "max_val"), "Softshrink": ("lambd",),
+             "Hardshrink": ("lambd",), "Threshold": ("threshold", "value"),
+             "RReLU": ("lower", "upper"), "RNN": ("nonlinearity",), "Softmax": ("dim",),
              "LogSoftmax": ("dim",), "Flatten": ("start_dim", "end_dim")}
 _DEFAULTED = {"dim", "start_dim", "end_dim"}
 _SCRIPTED = {"Linear", "RNN", "GRU", "LSTM", "Flatten", "Dropout", "AlphaDropout", "Identity",
-             "ReLU", "Tanh", "Sigmoid", "ELU", "Softplus", "SiLU", "Hardsigmoid", "Softmax",
-             "LogSoftmax", "LeakyReLU", "GELU"}
+             "Softmax", "LogSoftmax", *(kind.__name__ for kind in _READERS)}
 
 
 def required_settings(module: nn.Module) -> list[str]:
@@ -125,6 +147,8 @@ def _eager(module: nn.Module) -> nn.Module:
         if name == "Linear":
             out_features, in_features = params["weight"].shape
             twin = nn.Linear(in_features, out_features, bias="bias" in params)
+        elif name == "PReLU":
+            twin = nn.PReLU(params["weight"].numel())
         elif name in ("RNN", "GRU", "LSTM"):
             twin = getattr(nn, name)(**_recurrent_sizes(params), **settings)
         else:
@@ -152,14 +176,27 @@ def _recurrent_sizes(params: dict[str, torch.Tensor]) -> dict[str, object]:
 
 
 def leaf_modules_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """``named_modules`` with TorchScript submodules of standard layers as eager twins."""
-    return [(path, _eager(module)) for path, module in model.named_modules()]
+    """``named_modules`` with TorchScript submodules of standard layers as eager twins, and
+    without the parametrizations of a layer (``torch.nn.utils.parametrizations.weight_norm``,
+    ``spectral_norm``): such a layer is read through its ``weight``, the effective weight
+    they compute."""
+    hidden = tuple(f"{path}.parametrizations." if path else "parametrizations."
+                   for path, module in model.named_modules() if parametrize.is_parametrized(module))
+    return [(path, _eager(module)) for path, module in model.named_modules()
+            if not f"{path}.".startswith(hidden)]
+
+
+def has_submodules(module: nn.Module) -> bool:
+    """Whether the module holds other modules, the parametrizations of its weights left out
+    (:func:`leaf_modules_of`)."""
+    return any(name != "parametrizations" or not parametrize.is_parametrized(module)
+               for name, _ in module.named_children())
 
 
 def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
     """The path and module of the model's last leaf module, dropout and identity left out
     (they do not change what the outputs are)."""
-    leaves = [(path, m) for path, m in leaf_modules_of(model) if not any(True for _ in m.children())
+    leaves = [(path, m) for path, m in leaf_modules_of(model) if not has_submodules(m)
               and not isinstance(m, SKIPPED + (nn.Identity,))]
     return leaves[-1] if leaves else ("", None)
 
@@ -216,6 +253,11 @@ def output_module_of(model: nn.Module) -> tuple[str, nn.Module | None]:
 def _fx_graph(model: nn.Module) -> torch.fx.Graph | None:
     """The graph ``torch.fx`` traces from the model, or None when it cannot trace it.
 
+    The model is traced in eval mode (a ``F.dropout(x, training=self.training)`` reads as the
+    identity it is in inference), with its buffers (:func:`kept_buffers`) and the global torch
+    random state kept: tracing runs the Python of ``forward``, which may write a buffer
+    (``self.calls += 1``) or draw a number. Modes are restored afterwards.
+
     The trace runs in a thread of its own. torch.fx leaves frames that reference themselves
     (``Proxy.__iter__``, which unpacks ``h, _ = self.rnn(x)``, keeps ``inspect.currentframe()``),
     and a frame kept alive keeps every frame that called it, so a trace run here would keep
@@ -225,17 +267,41 @@ def _fx_graph(model: nn.Module) -> torch.fx.Graph | None:
     graphs: list[torch.fx.Graph] = []
 
     def trace() -> None:
+        modes = [(m, m.training) for m in model.modules()]
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), kept_buffers(model), \
+                    torch.random.fork_rng(devices=[]):
                 warnings.simplefilter("ignore")
+                for module, _ in modes:
+                    module.training = False
                 graphs.append(torch.fx.symbolic_trace(model).graph)
         except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
             pass
+        finally:
+            for module, training in modes:
+                module.training = training
 
     thread = threading.Thread(target=trace, name="varimp torch.fx trace")
     thread.start()
     thread.join()
     return graphs.pop() if graphs else None
+
+
+@contextlib.contextmanager
+def kept_buffers(model: nn.Module) -> Iterator[None]:
+    """Every buffer of the model put back on exit (exception or interrupt included): the same
+    tensor under its name, with the values it had on entry, where a ``forward`` replaced or
+    wrote it (a call counter, a running mean updated in any mode)."""
+    saved = [(module, name, tensor, tensor.clone()) for module in model.modules()
+             for name, tensor in module._buffers.items() if tensor is not None]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for module, name, tensor, values in saved:
+                module._buffers[name] = tensor
+                if not torch.equal(tensor, values):
+                    tensor.copy_(values)
 
 
 def every_module(model: nn.Module) -> str:
@@ -244,23 +310,43 @@ def every_module(model: nn.Module) -> str:
                      if isinstance(module, nn.Linear) else
                      getattr(module, "original_name", None) or type(module).__name__)
               for path, module in leaf_modules_of(model)
-              if not any(True for _ in module.children())]
+              if not has_submodules(module)]
     return f". Modules of the model: {' -> '.join(leaves)}" if leaves else ""
 
 
 
 
+#: Operations whose result says nothing about the values of their argument (its shape, dtype,
+#: device, or a fresh tensor of that shape): the data path stops there.
+_METADATA_OPS = {"size", "dim", "numel", "new_zeros", "new_ones", "new_empty", "new_full",
+                 "zeros_like", "ones_like", "empty_like", "full_like"}
+_METADATA_ATTRIBUTES = {"shape", "dtype", "device", "ndim", "is_cuda", "layout",
+                        "requires_grad"}
+#: Operations on the data path that pass values on unchanged (moved, indexed, cast), which the
+#: weight reader and the rebuilt networks of ``adapters.tail`` / ``adapters.suffix`` follow or
+#: the check of the predictions reports; any other operation changes values in a way those
+#: cannot show.
+_PURE_OPS = (_NEUTRAL_OPS - {"size", "dim"}) | {
+    "movedim", "moveaxis", "swapaxes", "swapdims", "select", "narrow", "t", "view_as",
+    "reshape_as", "unbind", "chunk", "split"}
+_DROPOUTS = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
+             "dropout3d"}
+
+
 def forward_operations(model: nn.Module) -> list[str] | None:
-    """What ``model.forward`` computes outside its modules, as ``torch.fx`` traces it: each
-    operation that changes values (``x * 2.0``, ``o.mean(1)``, ``torch.relu``, ``h + x``)
-    written as a call whose arguments are the modules they take (``mul(hidden(...), 2.0)``,
-    ``mean(rnn(...)[0], 1)``), in order. None when the module cannot be traced symbolically
-    (control flow on values, a TorchScript module)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            graph = torch.fx.symbolic_trace(model).graph
-    except Exception:  # noqa: BLE001 - a forward that torch.fx cannot follow
+    """What ``model.forward`` computes from its input outside its modules, as ``torch.fx``
+    traces it (in eval mode): each operation on the data path (fed by the input, not only by
+    its shape) other than a move, an index or a cast (:data:`_PURE_OPS`), written as a call
+    whose arguments are the modules they take (``clamp(x, -1.5, 1.5)``, ``mul(hidden(...),
+    2.0)``, ``mean(rnn(...)[0], 1)``, ``dropout(tanh(...), 0.5, training=True)``), in order.
+    A dropout is listed only when it drops in inference (``training=True``, MC dropout). Empty
+    when ``forward`` is a chain of modules; None when the module cannot be traced
+    symbolically (control flow on values, a TorchScript module). A ``torch.nn`` layer given
+    as the model itself (an ``nn.Linear``) has none: its own computation is what is read."""
+    if not has_submodules(model) and type(model).__module__.startswith("torch.nn."):
+        return []
+    graph = _fx_graph(model)
+    if graph is None:
         return None
 
     def shown(arg: object) -> str:
@@ -275,14 +361,34 @@ def forward_operations(model: nn.Module) -> list[str] | None:
             return f"{shown(arg.args[0])}[{_index(arg.args[1])}]"
         return f"{_op_name(arg)}(...)"
 
+    data: set[torch.fx.Node] = set()
     found = []
     for node in graph.nodes:
-        if node.op not in ("call_function", "call_method") or _op_name(node) in _NEUTRAL_OPS:
+        if node.op == "placeholder":
+            data.add(node)
+            continue
+        if node.op == "output" or not any(n in data for n in node.all_input_nodes):
+            continue
+        name = _op_name(node)
+        if node.op in ("call_function", "call_method") and (
+                name in _METADATA_OPS or name == "getattr" and len(node.args) > 1
+                and node.args[1] in _METADATA_ATTRIBUTES):
+            continue
+        data.add(node)
+        if node.op not in ("call_function", "call_method") or name in _PURE_OPS or \
+                name in _DROPOUTS and not _drops(node):
             continue
         args = [shown(arg) for arg in node.args] + \
             [f"{key}={shown(value)}" for key, value in node.kwargs.items()]
-        found.append(f"{_op_name(node)}({', '.join(args)})")
+        found.append(f"{name}({', '.join(args)})")
     return found
+
+
+def _drops(node: torch.fx.Node) -> bool:
+    """Whether a traced dropout call drops values: its ``training`` argument (the third, as
+    in ``F.dropout(x, p, training)``; True when not given) is not False."""
+    training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else True)
+    return training is not False
 
 
 def _op_name(node: object) -> str:

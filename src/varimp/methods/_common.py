@@ -17,6 +17,7 @@ import pandas as pd
 from ..adapters import Adapter, adapt
 from ..errors import InputError, describe
 from ..result import Importance
+from ..scoring.targets import check_classes_apply
 from ..validation import (
     Data,
     check_feature_names,
@@ -80,9 +81,10 @@ def prepare(
 
     ``replaces_cells``: the method puts other values into cells of X (perturbation,
     permutation, profile, stepwise), so padding that the model masks is refused.
-    ``output_kind`` and ``classes`` override what the adapter reads from the model.
+    ``output_kind`` and ``classes`` override what the adapter reads from the model;
+    ``classes`` for outputs read as regression values is refused (:func:`configured`).
     """
-    adapter = adapt(model).configure(output_kind=output_kind, classes=classes)
+    adapter = configured(model, output_kind, classes)
     data = validate(X, None, feature_names=feature_names)
     adapter.check_input(data.X)  # the shape of X first: a 2-D X for a sequence model says so
     target, target_names = check_y(y, data.n_samples, required=y_required)
@@ -90,6 +92,20 @@ def prepare(
     if replaces_cells:
         adapter.check_padding(data.X)
     return Setup(adapter, data, check_groups(groups, data.feature_names))
+
+
+def configured(model: object, output_kind: str | None, classes: object) -> Adapter:
+    """The model's adapter with ``output_kind`` and ``classes`` (given here, or earlier
+    through :func:`varimp.importance`, which configures the adapter it passes on).
+
+    ``classes`` names a classifier's outputs: given for a model whose outputs are read as
+    regression values (and which declares no classes of its own) it would be ignored by
+    every method, so it is an InputError saying to declare the output kind
+    (:func:`varimp.scoring.targets.check_classes_apply`)."""
+    adapter = adapt(model).configure(output_kind=output_kind, classes=classes)
+    if adapter.model_classes() is None:
+        check_classes_apply(adapter.output_kind, adapter.classes, not adapter.output_kind_given)
+    return adapter
 
 
 def names_without_data(

@@ -126,14 +126,15 @@ def perturbation(
     mean square change of the predictions over samples and predicted steps; logits (declared
     or read from the model), which a softmax does not identify, are measured as probabilities,
     as the same network with a softmax (or sigmoid) layer would be: the softmax of several
-    logits, the sigmoid of one (``details["explained"]`` says which). Several selected
-    outputs: each output's own RMS change (without ``y``) or increase of its own error (with
-    ``y`` of regression values or multi-label) is in ``details["per_output"]``, and the score
-    is their mean (with ``y``: the error of the outputs together, the mean of their own for
-    scikit-learn's regression metrics). The score of a variable is the mean over repeats and
-    over the noise levels (the levels weigh equally); ``details["levels"]`` holds the mean of
-    every level and ``std`` the standard deviation over repeats (ddof=1) of the
-    level-averaged score.
+    logits, the sigmoid of one (``details["explained"]`` says which); ``scoring`` then stays
+    ``"auto"``, as a score needs ``y`` (any other scoring without ``y`` is an InputError).
+    Several selected outputs: each output's own RMS change (without ``y``) or increase of its
+    own error (with ``y`` of regression values or multi-label) is in ``details["per_output"]``,
+    and the score is their mean (with ``y``: the error of the outputs together, the mean of
+    their own for scikit-learn's regression metrics). The score of a variable is the mean
+    over repeats and over the noise levels (the levels weigh equally); ``details["levels"]``
+    holds the mean of every level and ``std`` the standard deviation over repeats (ddof=1)
+    of the level-averaged score.
 
     Sequences ``(n, T, p)``: ``scores`` perturb a variable at every step at once; with
     ``by_time`` every cell ``(t, variable)`` is also perturbed alone and ``by_time`` holds the
@@ -203,10 +204,16 @@ def perturbation(
     per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
     check_scoring(scoring)
+    if y is None and not (isinstance(scoring, str) and scoring == "auto"):
+        raise InputError(f"scoring {describe(scoring)} was given without y: a score compares "
+                         "the predictions with targets, so it needs y. Pass y to measure the "
+                         "increase of that error, or leave scoring out to measure the root "
+                         "mean square change of the predictions")
     setup = prepare(model, X, y, feature_names=feature_names, groups=groups,
                     output_kind=output_kind, classes=classes)
     data = setup.data
     seed = seed_from(random_state)
+    setup.adapter.seed_draws(seed)
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
@@ -408,6 +415,7 @@ def permutation(
                     output_kind=output_kind, classes=classes)
     data = setup.data
     seed = seed_from(random_state)
+    setup.adapter.seed_draws(seed)
     rows = _sample_rows(max_samples, data.n_samples, n_repeats, seed)
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)

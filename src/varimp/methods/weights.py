@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..adapters import adapt
 from ..errors import InputError, UnsupportedModelError
 from ..network import Dense, Flatten, Network, Recurrent
 from ..result import Importance
@@ -50,6 +49,7 @@ from ..validation import (
 )
 from ._common import (
     block_categories,
+    configured,
     group_columns,
     names_without_data,
     one_hot_blocks,
@@ -152,18 +152,17 @@ def linear_path(
 
 def _resolve(model: object, X: object, y: object, feature_names: object, groups: Any,
              n_timesteps: int | None, output_kind: str | None = None, scale: str = "none",
-             method: str = "connection weights"
+             method: str = "connection weights", classes: Any = None
              ) -> tuple[Network, int, dict, Any, dict, bool]:
     """The network, the number of steps, the variables, the output names (the model's, else
     the columns of a DataFrame ``y``), the categories of every one-hot group (read from X;
     none without X), and whether the network's class weights were centred (the classes of one
     softmax, :func:`softmax_classes`): the one network reading of both methods. With
     ``scale="std"`` the network's input weights are per standard deviation of each input
-    (:func:`_per_unit`)."""
+    (:func:`_per_unit`). ``output_kind`` and ``classes`` configure the adapter
+    (:func:`varimp.methods._common.configured`): the classes name the outputs."""
     scale = check_choice(scale, "scale", WEIGHT_SCALES)
-    adapter = adapt(model)
-    if output_kind is not None:
-        adapter = adapter.configure(output_kind=output_kind)
+    adapter = configured(model, output_kind, classes)
     network = adapter.network()
     data = None
     blocks: dict[str, np.ndarray] = {}
@@ -325,6 +324,7 @@ def connection_weights(
     model: object, X: object = None, y: object = None, *, scale: str = "none",
     feature_names: Any = None, output: Any = None, output_step: int | None = None,
     groups: Any = None, n_timesteps: int | None = None, output_kind: str | None = None,
+    classes: Any = None,
 ) -> Importance:
     """Connection weights (Olden & Jackson 2002): the summed products of raw weights.
 
@@ -387,6 +387,11 @@ def connection_weights(
         What the outputs are, when the model does not say (:func:`varimp.importance`):
         ``"logits"`` of several classes reads them as the classes of one softmax, whose
         weights are centred over the classes.
+    classes : sequence, optional
+        The class labels in the order of the model's outputs (:func:`varimp.importance`):
+        they name the outputs, so ``output="b"`` selects class ``"b"`` and
+        ``details["per_output"]`` is labelled by class. Only for outputs read as class
+        probabilities or logits (an InputError for regression values: pass ``output_kind``).
 
     Returns
     -------
@@ -409,7 +414,7 @@ def connection_weights(
     """
     network, steps, variables, names_out, blocks, centred = _resolve(
         model, X, y, feature_names, groups, n_timesteps, output_kind, scale,
-        "connection weights")
+        "connection weights", classes)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, output_step=output_step)
     return _result("connection_weights", path, network, variables, outputs, names_out,
@@ -421,7 +426,7 @@ def garson(
     model: object, X: object = None, y: object = None, *, variant: str = "garson",
     scale: str = "none", feature_names: Any = None, output: Any = None,
     output_step: int | None = None, groups: Any = None, n_timesteps: int | None = None,
-    output_kind: str | None = None,
+    output_kind: str | None = None, classes: Any = None,
 ) -> Importance:
     """Garson's algorithm (Garson 1991; Goh 1995): relative shares of absolute weights.
 
@@ -447,7 +452,7 @@ def garson(
         (1991) equation is often restated; varimp's default before): each hidden unit's
         shares ``q_ih = |w_ih| / sum_i' |w_i'h|`` are weighted by ``|w_ho|``,
         ``S_i = sum_h q_ih |w_ho|``, so units with large output weights count more.
-    model, X, y, scale, feature_names, groups, output_step, n_timesteps, output_kind
+    model, X, y, scale, feature_names, groups, output_step, n_timesteps, output_kind, classes
         As for :func:`connection_weights` (``scale="std"``: the shares of the absolute
         weights per standard deviation of every input); the common options are documented in
         one place, :func:`varimp.importance`.
@@ -486,7 +491,8 @@ def garson(
     """
     check_choice(variant, "variant", GARSON_VARIANTS)
     network, steps, variables, names_out, _, centred = _resolve(
-        model, X, y, feature_names, groups, n_timesteps, output_kind, scale, "Garson's shares")
+        model, X, y, feature_names, groups, n_timesteps, output_kind, scale, "Garson's shares",
+        classes)
     outputs = resolve_output(output, network.n_outputs, names_out)
     path = linear_path(network, steps, garson=variant, output_step=output_step)
     return _result("garson", path, network, variables, outputs, names_out, True,

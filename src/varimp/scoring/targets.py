@@ -192,6 +192,21 @@ _REGRESSION_WHY = {False: "output_kind='regression' was given",
                    True: "decided from the model: its last layer is no softmax or sigmoid"}
 
 
+def check_classes_apply(kind: str, classes: object, inferred: bool) -> None:
+    """``classes=`` names the outputs of a classifier: given for outputs read as regression
+    values (``kind``; ``inferred``: read from the model, not given) it would be ignored by
+    every method, so it is an InputError that names the options for a classifier."""
+    if classes is None or kind in CLASSIFIER_KINDS:
+        return
+    raise InputError(
+        f"classes={list(np.asarray(classes).tolist())[:10]} was given, but classes name the "
+        f"outputs of a classifier and this model's outputs are read as regression values "
+        f"({_REGRESSION_WHY[inferred]}): if the model is a classifier, pass "
+        "output_kind='logits' (it returns logits, e.g. trained with CrossEntropyLoss) or "
+        "output_kind='probability' (it returns probabilities) with classes=; for a regression "
+        "model leave classes out")
+
+
 def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object,
                         inferred: bool = False) -> np.ndarray:
     n, steps, outputs = shape
