@@ -28,8 +28,22 @@ def _result(kind="effect", **extra):
 
 
 def _errorbar_segments(ax):
-    container = next(c for c in ax.containers if hasattr(c, "has_yerr"))
-    return np.array([seg for seg in container.lines[2][0].get_segments()])
+    """The drawn error bars, ``(bars, 2 ends, xy)``, from their collection (gid "error bars")."""
+    lines = next(c for c in ax.collections if c.get_gid() == "error bars")
+    return np.array([seg for seg in lines.get_segments()])
+
+
+def hand_bh(pvalues):
+    """Benjamini-Hochberg by hand: p_(i) m / i, then the running minimum from the largest."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p)
+    m = len(p)
+    scaled = [p[order[i]] * m / (i + 1) for i in range(m)]
+    for i in range(m - 2, -1, -1):
+        scaled[i] = min(scaled[i], scaled[i + 1])
+    out = np.empty(m)
+    out[order] = np.minimum(scaled, 1.0)
+    return out
 
 
 def _overlap(one, other):
@@ -68,12 +82,16 @@ def test_bar_with_ci_stars_and_top():
     np.testing.assert_allclose(segments[:, 0, 1], [-1.0, 0.45, 0.1, 0.0])
     np.testing.assert_allclose(segments[:, 1, 1], [-0.7, 0.6, 0.3, 0.1])
     marks = {round(t.xy[0]): (t.get_text(), t.xy[1]) for t in ax.texts}
+    # the stars mark the Benjamini-Hochberg adjusted p-values: b 0.0005 x 4 = 0.002, c 0.004 x
+    # 4 / 2 = 0.008, a 0.03 x 4 / 3 = 0.04, d 0.5 (raw b, 0.0005, would get ***)
+    np.testing.assert_allclose(hand_bh(pvalues), [0.04, 0.002, 0.008, 0.5])
     # b, c, a; d is not significant. Each star sits at the tip of its bar's error bar: below
     # the negative bar b (at its interval's low end), above the others
-    assert marks == {0: ("***", -1.0), 1: ("**", 0.6), 2: ("*", 0.3)}
+    assert marks == {0: ("**", -1.0), 1: ("**", 0.6), 2: ("*", 0.3)}
     assert ax.texts[0].get_va() == "top" and ax.texts[1].get_va() == "bottom"
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == [plot.SIGNIFICANCE_CAPTION]
+    assert legend.get_title().get_text() == "randomization test,\nBenjamini-Hochberg adjusted p"
     assert plot.SIGNIFICANCE_CAPTION == "* p \u2264 0.05   ** p \u2264 0.01   *** p \u2264 0.001"
     ax.figure.canvas.draw()
     low, high = ax.get_ylim()
@@ -92,9 +110,11 @@ def test_horizontal_bars_put_the_stars_beyond_each_bar_from_given_pvalues():
     std = pd.Series([0.1, 0.1, 0.0, 0.05], index=["a", "b", "c", "d"])
     ax = _result(std=std, pvalues=pvalues).plot(kind="bar", horizontal=True)
     marks = {round(t.xy[1]): (t.get_text(), t.xy[0], t.get_ha()) for t in ax.texts}
+    # adjusted: b 0.0004, d 0.009 x 4 / 2 = 0.018, c 0.02 x 4 / 3 = 0.0267, a 0.2
+    np.testing.assert_allclose(hand_bh(pvalues), [0.2, 0.0004, 0.08 / 3, 0.018])
     # order b (-0.9), c (0.5), a (0.2), d (0.05): rows 0..3
     assert marks == {0: ("***", pytest.approx(-1.0), "right"), 1: ("*", 0.5, "left"),
-                     3: ("**", pytest.approx(0.1), "left")}
+                     3: ("*", pytest.approx(0.1), "left")}
     without = _result(std=std).plot(kind="bar")
     assert len(without.texts) == 0 and without.get_legend() is None
 
@@ -117,15 +137,48 @@ def test_stars_thresholds():
                                     0.7)] == ["***", "***", "**", "**", "**", "*", "*", "", ""]
 
 
-def test_nineteen_permutations_can_reach_the_first_star():
-    """With N = 19 null networks the smallest p-value, (1 + 0) / (1 + 19) = 0.05, is
-    significant at 5 %: one star on its bar; p = 0.0501 gets none."""
-    smallest = (1 + 0) / (1 + 19)
-    pvalues = pd.Series([smallest, 0.0501, 0.5, 0.9], index=["a", "b", "c", "d"])
-    result = Importance("permutation", pd.Series([0.9, 0.6, 0.3, 0.1], index=pvalues.index),
-                        kind="loss", pvalues=pvalues)
-    ax = result.plot(kind="bar")
-    assert [(round(t.xy[0]), t.get_text()) for t in ax.texts] == [(0, "*")]
+def test_the_first_star_needs_twenty_m_minus_one_permutations_for_one_of_m_variables():
+    """The stars mark Benjamini-Hochberg adjusted p-values. With N = 19 null networks the
+    smallest p-value is (1 + 0) / (1 + 19) = 0.05: when all 4 variables reach it, each adjusted
+    value is 0.05 and each gets a star; when one alone does (the others 0.5 and up), its
+    adjusted value is 4 x 0.05 = 0.2: no star. One discovery among m = 4 needs N = 20 m - 1 =
+    79: 4 / 80 = 0.05 exactly."""
+    index = ["a", "b", "c", "d"]
+    scores = pd.Series([0.9, 0.6, 0.3, 0.1], index=index)
+
+    def stars_of(pvalues):
+        result = Importance("permutation", scores, kind="loss",
+                            pvalues=pd.Series(pvalues, index=index))
+        return [(round(t.xy[0]), t.get_text()) for t in result.plot(kind="bar").texts]
+
+    assert stars_of([1 / 20] * 4) == [(0, "*"), (1, "*"), (2, "*"), (3, "*")]
+    assert stars_of([1 / 20, 0.5, 0.7, 0.9]) == []
+    np.testing.assert_allclose(hand_bh([1 / 80, 0.5, 0.7, 0.9])[0], 0.05)
+    assert stars_of([1 / 80, 0.5, 0.7, 0.9]) == [(0, "*")]
+    assert stars_of([1 / 79, 0.5, 0.7, 0.9]) == []  # 78 permutations: 4 / 79 > 0.05
+    # a result that carries its adjusted values (details["pvalues_bh"]) is starred by them
+    carried = Importance("permutation", scores, kind="loss",
+                         pvalues=pd.Series([0.001] * 4, index=index),
+                         details={"pvalues_bh": pd.Series([0.5, 0.03, 0.5, 0.5], index=index)})
+    assert [(round(t.xy[0]), t.get_text()) for t in carried.plot(kind="bar").texts] == \
+        [(1, "*")]
+
+
+def test_an_interval_that_excludes_its_score_is_drawn_as_it_is():
+    """Error bars are segments from ci low to ci high, never altered: an interval wholly above
+    or below its score (a given ci can be) is not stretched to it."""
+    scores = pd.Series([1.0, 0.5, 0.2], index=["a", "b", "c"])
+    ci = pd.DataFrame({"low": [1.2, 0.1, 0.25], "high": [1.5, 0.3, 0.4]}, index=scores.index)
+    result = Importance("garson", scores, kind="share", ci=ci)
+    for horizontal, axis in ((False, 1), (True, 0)):
+        ax = result.plot(kind="bar", horizontal=horizontal)
+        segments = _errorbar_segments(ax)
+        np.testing.assert_array_equal(segments[:, 0, axis], [1.2, 0.1, 0.25])
+        np.testing.assert_array_equal(segments[:, 1, axis], [1.5, 0.3, 0.4])
+        np.testing.assert_array_equal(segments[:, 0, 1 - axis], [0, 1, 2])  # at each bar
+        caps = sorted(np.concatenate([line.get_data()[axis] for line in ax.lines
+                                      if line.get_marker() in ("_", "|")]).tolist())
+        assert caps == sorted([1.2, 0.1, 0.25, 1.5, 0.3, 0.4])
 
 
 def test_error_bars_are_the_interval_when_there_is_one_and_say_what_they_are():
@@ -147,10 +200,10 @@ def test_error_bars_are_the_interval_when_there_is_one_and_say_what_they_are():
     assert plot.error_bars(repeats) == "\u00b11 SD over 5 repeats"
     members = {"ensemble_settings": {"n_models": 10, "ci_level": 0.9}}
     bag = Importance("garson", scores, kind="share", std=std, ci=ci, details=members)
-    assert plot.error_bars(bag) == "90% percentile interval over 10 refitted networks"
+    assert plot.error_bars(bag) == "90% t prediction interval from 10 refitted networks"
     horizontal = bag.plot(kind="bar", horizontal=True)
-    assert horizontal.get_xlabel() == ("share of importance\n(error bars: 90% percentile "
-                                       "interval over 10 refitted networks)")
+    assert horizontal.get_xlabel() == ("share of importance\n(error bars: 90% t prediction "
+                                       "interval from 10 refitted networks)")
     assert plot.error_bars(Importance("garson", scores, kind="share")) is None
 
 

@@ -170,9 +170,13 @@ def test_every_importance_table_equals_the_results_frame(written, cases):
     weights = page.find("importance", "case-1")[0]
     columns = [c["text"] for c in weights["head"][0]]
     assert columns == ["variable", "score", "relative (%)", "rank", "ci low", "ci high",
-                       "p-value"]
-    assert [row[-1]["text"] for row in weights["rows"]] == ["0.001 ***", "0.2", "0.04 *",
-                                                            "0.009 **", "0.7"]
+                       "p-value", "p-value (Benjamini-Hochberg adjusted)"]
+    # the raw p-values without stars; the stars on the adjusted ones, by hand: sorted 0.001,
+    # 0.009, 0.04, 0.2, 0.7 times 5 / rank: 0.005, 0.0225, 0.0667, 0.25, 0.7 (increasing)
+    assert [row[-2]["text"] for row in weights["rows"]] == ["0.001", "0.2", "0.04", "0.009",
+                                                            "0.7"]
+    assert [row[-1]["text"] for row in weights["rows"]] == ["0.005 **", "0.25", "0.06667",
+                                                            "0.0225 *", "0.7"]
 
 
 def test_comparison_tables_hold_the_agreement_and_ranks(written, cases):
@@ -211,6 +215,8 @@ def test_method_notes_come_from_the_registry(written):
     assert "What it measures: <em>loss</em>, the increase in error" in text
     assert "Here: increase in mean squared error." in text
     assert html.escape(plot.SIGNIFICANCE_CAPTION) in text  # the stars of the p-values are explained
+    assert ("Stars: Benjamini-Hochberg adjusted p-values of the randomization test over the 5 "
+            "variables") in text
 
 
 def test_the_file_is_written_whole_or_not_at_all(cases, tmp_path, monkeypatch):
@@ -311,15 +317,26 @@ def _method_section(text, name):
     return text[start:text.index("</section>", start)]
 
 
-def test_stars_in_the_table_follow_p_at_or_below_the_threshold():
-    """19 permutations: the smallest p-value, 1 / 20 = 0.05, gets its star; 0.0501 none."""
+def test_stars_in_the_table_follow_the_adjusted_p_at_or_below_the_threshold():
+    """19 permutations: the smallest p-value is 1 / 20 = 0.05. When all three variables reach
+    it, each adjusted p-value is 0.05 and gets its star; when one alone does (others 0.0501
+    and 0.5), its adjusted value is 3 x 0.05 / 1 = 0.15 against 0.0501 x 3 / 2 = 0.0752 and
+    0.5: min 0.0752, no star, though its raw p-value would have one."""
     scores = pd.Series([0.9, 0.6, 0.3], index=["a", "b", "c"])
-    tested = varimp.Importance("permutation", scores, kind="loss",
-                               pvalues=pd.Series([1 / 20, 0.0501, 0.01], index=scores.index))
-    page = Page(report.render_report(title="t", run={}, cases=[
-        Case("c", "d", Comparison({"permutation": tested}), {})]))
-    (table,) = page.find("importance")
-    assert [row[-1]["text"] for row in table["rows"]] == ["0.05 *", "0.0501", "0.01 **"]
+
+    def last_columns(pvalues):
+        tested = varimp.Importance("permutation", scores, kind="loss",
+                                   pvalues=pd.Series(pvalues, index=scores.index))
+        page = Page(report.render_report(title="t", run={}, cases=[
+            Case("c", "d", Comparison({"permutation": tested}), {})]))
+        (table,) = page.find("importance")
+        return [(row[-2]["text"], row[-1]["text"]) for row in table["rows"]]
+
+    assert last_columns([1 / 20] * 3) == [("0.05", "0.05 *")] * 3
+    assert last_columns([1 / 20, 0.0501, 0.5]) == [("0.05", "0.07515"), ("0.0501", "0.07515"),
+                                                   ("0.5", "0.5")]
+    assert last_columns([0.01, 0.02, 0.5]) == [("0.01", "0.03 *"), ("0.02", "0.03 *"),
+                                               ("0.5", "0.5")]
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +380,7 @@ def test_a_refitted_observed_network_is_said_and_the_given_models_scores_shown(r
     assert not np.allclose(list(shown.values()), test.scores[list(shown)].to_numpy())
     bag = _method_section(text, "permutation")
     assert "The scores are the mean over 3 refitted networks, each on a bootstrap resample" in bag
-    assert "Error bars: 90% percentile interval over 3 refitted networks." in bag
+    assert "Error bars: 90% t prediction interval from 3 refitted networks." in bag
 
 
 def test_several_outputs_get_a_per_output_table_and_the_caption_says_the_mean(refitted):

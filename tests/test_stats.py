@@ -207,31 +207,173 @@ def test_sequences_have_a_pvalue_per_cell_and_ensembles_average_by_time():
     assert bag.by_time.index.name == "time_step"
 
 
-def test_ensemble_mean_std_and_percentile_interval_are_those_of_the_members(tabular):
+def hand_prediction_interval(members, level):
+    """mean -/+ t_{(1+level)/2, m-1} * sd * sqrt(1 + 1/m), sd with ddof=1, per column."""
+    from scipy import stats
+
+    m = len(members)
+    half = stats.t.ppf((1 + level) / 2, m - 1) * members.std(axis=0, ddof=1) * np.sqrt(1 + 1 / m)
+    return members.mean(axis=0) - half, members.mean(axis=0) + half
+
+
+def test_ensemble_mean_std_and_prediction_interval_are_those_of_the_members(tabular):
+    """scores, std and ci from the members' scores by hand (scipy.stats.t); a default call
+    (10 members, 0.95) warns of nothing and its interval holds the score."""
     X, y = tabular
     model = linear_network(X, y)
     recorder = Recorder()
-    bag = varimp.ensemble(model, X, y, method="connection_weights", fit=recorder, n_models=7,
-                          ci_level=0.8, random_state=2)
+    bag = varimp.ensemble(model, X, y, method="connection_weights", fit=recorder,
+                          n_models=7, ci_level=0.8, random_state=2)
     members = bag.details["members"].to_numpy()
     np.testing.assert_array_equal(members, recorder.weights((3,)))
     assert bag.details["members"].index.tolist() == list(range(1, 8))
     np.testing.assert_array_equal(bag.scores.to_numpy(), members.mean(axis=0))
     np.testing.assert_array_equal(bag.std.to_numpy(), members.std(axis=0, ddof=1))
-    np.testing.assert_allclose(bag.ci["low"].to_numpy(), np.percentile(members, 10, axis=0),
-                               rtol=1e-12)
-    np.testing.assert_allclose(bag.ci["high"].to_numpy(), np.percentile(members, 90, axis=0),
-                               rtol=1e-12)
-    # the 10th percentile of 7 values by linear interpolation: 0.6 of the way from the 1st
-    ordered = np.sort(members[:, 0])
-    assert bag.ci["low"].iloc[0] == pytest.approx(ordered[0] + 0.6 * (ordered[1] - ordered[0]))
+    low, high = hand_prediction_interval(members, 0.8)
+    np.testing.assert_allclose(bag.ci["low"].to_numpy(), low, rtol=1e-12)
+    np.testing.assert_allclose(bag.ci["high"].to_numpy(), high, rtol=1e-12)
+    # t_{0.9, 6} = 1.43976 (tables): the half width of x1 by hand
+    sd = members[:, 0].std(ddof=1)
+    assert bag.ci["high"].iloc[0] - bag.scores.iloc[0] == pytest.approx(
+        1.439756 * sd * np.sqrt(8 / 7), rel=1e-6)
     assert bag.kind == "effect" and bag.method == "connection_weights"
     assert bag.by_time is None and bag.pvalues is None
-    # without bootstrap, a fit that ignores its seed gives 7 copies of the same network
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default call warns of nothing
+        default = varimp.ensemble(model, X, y, method="connection_weights", fit=linear_network,
+                                  random_state=4)
+    members = default.details["members"].to_numpy()
+    assert members.shape == (10, 3)
+    low, high = hand_prediction_interval(members, 0.95)
+    np.testing.assert_allclose(default.ci[["low", "high"]].to_numpy().T, [low, high],
+                               rtol=1e-12)
+    assert ((default.ci["low"] < default.scores) & (default.scores < default.ci["high"])).all()
+    # without bootstrap, a fit that ignores its seed gives 3 copies of the same network
     same = varimp.ensemble(model, X, y, method="connection_weights", fit=linear_network,
                            n_models=3, bootstrap=False)
     np.testing.assert_array_equal(same.scores.to_numpy(), least_squares(X, y)[0])
     np.testing.assert_array_equal(same.std.to_numpy(), np.zeros(3))
+    np.testing.assert_array_equal(same.ci["low"].to_numpy(), same.scores.to_numpy())
+
+
+def test_the_ensemble_interval_holds_a_new_normal_draw_at_its_level():
+    """Closed form: for m normal members the t prediction interval holds one more draw with
+    probability ci_level. 2,000 simulated ensembles of 10 (through the function that builds
+    ci) hold their new draw 0.93-0.97 of the time at 0.95; the confidence interval of the
+    mean, sqrt(11) times narrower, about half of the time."""
+    from scipy import stats
+
+    from varimp.stats.ensemble import prediction_interval
+
+    rng = np.random.default_rng(0)
+    draws = rng.normal(3.0, 2.0, size=(11, 2000))  # 10 members and a new network, per column
+    low, high = prediction_interval(draws[:10], 0.95)
+    new = draws[10]
+    coverage = np.mean((low <= new) & (new <= high))
+    assert 0.93 <= coverage <= 0.97
+    mean = draws[:10].mean(axis=0)
+    narrow = (high - mean) / np.sqrt(11)
+    assert np.mean(np.abs(new - mean) <= narrow) < 0.6
+    # expected share for the narrow one: P(|T_9| <= t_{0.975, 9} / sqrt(11))
+    expected = 2 * stats.t.cdf(stats.t.ppf(0.975, 9) / np.sqrt(11), 9) - 1
+    assert np.mean(np.abs(new - mean) <= narrow) == pytest.approx(expected, abs=0.04)
+
+
+def test_an_ensemble_interval_says_what_it_is(tabular):
+    """details["interval"] names the t prediction interval with its t, what the members
+    saw and what it is not; ci_level=None gives none."""
+    X, y = tabular
+    model = linear_network(X, y)
+    bag = varimp.ensemble(model, X, y, method="connection_weights", fit=linear_network,
+                          n_models=4, ci_level=0.5, random_state=3)
+    words = bag.details["interval"]
+    assert words.startswith(
+        "0.5 t prediction interval for the importance of one more network trained the same "
+        "way (each trained on a bootstrap resample of the rows, so the sample's uncertainty "
+        "is included): score -/+ t * std * sqrt(1 + 1/4), t = 0.7649 the 0.75 quantile of "
+        "Student's t with 3 degrees of freedom")  # tables: t_{0.75, 3} = 0.7649
+    assert "not a confidence interval of the mean score, which would be sqrt(4 + 1) = 2.24 " \
+        "times narrower" in words and words.endswith('details["members"] (for percentiles)')
+    fixed = varimp.ensemble(model, X, y, method="connection_weights", fit=noisy_least_squares,
+                            n_models=4, bootstrap=False, random_state=3)
+    assert "(each trained on these rows, their seeds alone differing: training runs only" \
+        in fixed.details["interval"]
+    assert "t = 3.182 the 0.975 quantile" in fixed.details["interval"]
+    bare = varimp.ensemble(model, X, y, method="connection_weights", fit=noisy_least_squares,
+                           n_models=4, bootstrap=False, random_state=3, ci_level=None)
+    assert bare.ci is None and "interval" not in bare.details
+    assert bare.details["ensemble_settings"]["ci_level"] is None
+    pd.testing.assert_series_equal(bare.scores, fixed.scores)
+    assert "ci_low" not in bare.to_frame().columns
+
+
+def test_an_ensemble_records_the_options_its_members_used_and_those_left_out(tabular):
+    """details["settings"] is what importance() records for a member's method (defaults
+    included); n_bootstrap (no row interval on a member) and options the method does not take
+    are in details["options_not_used"], as importance() lists them."""
+    X, y = tabular
+    model = linear_network(X, y)
+    bag = varimp.ensemble(model, X, y, method="garson", fit=linear_network, n_models=2,
+                          batch_size=8, n_repeats=3, random_state=0)
+    permuted = varimp.ensemble(model, X, y, method="permutation", fit=linear_network,
+                               n_models=2, n_bootstrap=7, n_repeats=2, random_state=0)
+    alone = varimp.importance(model, X, y, method="garson", batch_size=8, n_repeats=3,
+                              feature_names=["x1", "x2", "x3"])
+    assert bag.details["options_not_used"] == alone.details["options_not_used"] == \
+        ["batch_size", "n_repeats"]
+    assert bag.details["settings"] == {**alone.details["settings"],
+                                       "feature_names": ("x1", "x2", "x3")}
+    assert permuted.details["options_not_used"] == ["n_bootstrap"]
+    settings = permuted.details["settings"]
+    assert settings["n_repeats"] == 2 and settings["random_state"] == 0
+    assert "n_bootstrap" not in settings and "ci_level" not in settings
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_perturbation_with_scoring_none_measures_without_y_on_every_network(tabular):
+    """scoring=None with perturbation: the RMS change of the predictions (MISSION.md's
+    reference measure), on the observed model and on every null or member network, y only
+    training them; another method keeps refusing scoring=None."""
+    X, y = tabular
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50,
+                           random_state=0).fit(X, y)
+    test = varimp.randomization_test(mlp, X, y, method="perturbation", scoring=None,
+                                     n_permutations=2, random_state=0, progress=False)
+    alone = varimp.perturbation(mlp, X, random_state=0)
+    assert alone.details["measure"] == "rms change of predictions"
+    pd.testing.assert_series_equal(test.scores, alone.scores)
+    assert test.kind == alone.kind == "magnitude"
+    assert test.details["measure"] == "rms change of predictions"
+    assert test.details["settings"]["scoring"] is None
+    assert test.details["test_settings"]["measure"].startswith("without y (scoring=None)")
+    np.testing.assert_array_equal(test.pvalues.to_numpy(),
+                                  hand_pvalues(test.scores, test.details["null"], "magnitude"))
+    frame = test.to_frame()
+    np.testing.assert_allclose(frame["pvalue_bh"].to_numpy(), hand_bh(frame["pvalue"]))
+    # every null network is measured without y too: rebuilt from the targets it was fitted on
+    recorder = Recorder()
+    linear = varimp.randomization_test(linear_network(X, y), X, y, method="perturbation",
+                                       fit=recorder, scoring=None, n_permutations=2,
+                                       random_state=1)
+    for k, (seen_X, seen_y) in enumerate(recorder.seen):
+        null = varimp.perturbation(linear_network(seen_X, seen_y), X, random_state=1)
+        np.testing.assert_allclose(linear.details["null"].iloc[k].to_numpy(),
+                                   null.scores.to_numpy(), rtol=1e-12)
+    recorder = Recorder()
+    bag = varimp.ensemble(linear_network(X, y), X, y, method="perturbation", fit=recorder,
+                          scoring=None, n_models=2, random_state=1)
+    members = [varimp.perturbation(linear_network(seen_X, seen_y), X, random_state=1).scores
+               for seen_X, seen_y in recorder.seen]
+    np.testing.assert_allclose(bag.details["members"].to_numpy(), np.stack(members),
+                               rtol=1e-12)
+    assert bag.details["measure"] == "rms change of predictions"
+    assert bag.details["settings"]["scoring"] is None
+    assert bag.details["ensemble_settings"]["measure"].startswith("without y")
+    with pytest.raises(InputError, match="scoring must be 'auto'"):
+        varimp.randomization_test(mlp, X, y, method="permutation", scoring=None,
+                                  n_permutations=2, random_state=0)
 
 
 def test_friedman_informative_inputs_are_significant_and_noise_inputs_are_not():
@@ -362,8 +504,10 @@ def test_failures_name_the_fit(tabular):
     ("randomization_test", {"method": "shap"}, "method must be one of"),
     ("randomization_test", {"random_state": -1}, "random_state must be"),
     ("ensemble", {"n_models": 1}, "n_models must be an integer >= 2"),
-    ("ensemble", {"ci_level": 1.0}, "ci_level must lie strictly between 0 and 1"),
-    ("ensemble", {"ci_level": 0}, "ci_level must be a finite number > 0"),
+    ("ensemble", {"ci_level": 1.0}, "ci_level must be None \\(no interval\\) or a number "
+                                    "strictly between 0 and 1, e.g. 0.95; received float 1.0"),
+    ("ensemble", {"ci_level": 0}, "ci_level must be None .* received int 0"),
+    ("ensemble", {"ci_level": "0.9"}, "ci_level must be None .* received"),
     ("ensemble", {"bootstrap": "yes"}, "bootstrap must be True or False"),
     ("ensemble", {"y": None}, "y \\(the targets\\) is required"),
     ("ensemble", {"size": 3}, "unknown \\['size'\\]"),

@@ -11,8 +11,10 @@ can be mailed as it is, and prints one figure or table per page block.
 
 Tables carry stable hooks for tests and scripts: ``<table class="importance"
 data-method="NAME">`` per method (one ``<tbody>`` row per variable, every number also in full
-precision in its cell's ``data-value``; a p-value followed by its stars, ``*`` p <= 0.05,
-``**`` p <= 0.01, ``***`` p <= 0.001, in ``<span class="stars">``; a randomization test whose
+precision in its cell's ``data-value``; a randomization test's raw p-value, ``data-column=
+"pvalue"``, and its Benjamini-Hochberg adjusted p-value over the variables, ``data-column=
+"pvalue_bh"``, followed by its stars, ``*`` p <= 0.05, ``**`` p <= 0.01, ``***`` p <= 0.001,
+in ``<span class="stars">``; a randomization test whose
 observed network varimp refitted adds the given model's own scores, ``data-column=
 "given_model"``, under a note saying whose scores the table holds), ``<table class="per-output"
 data-method="NAME">`` (each output's own scores, for a result with several outputs),
@@ -57,6 +59,7 @@ KIND_NOTES = {
 #: Column headings of an importance table (columns of :meth:`Importance.to_frame`).
 HEADINGS = {"feature": "variable", "score": "score", "relative": "relative (%)", "rank": "rank",
             "std": "std", "ci_low": "ci low", "ci_high": "ci high", "pvalue": "p-value",
+            "pvalue_bh": "p-value (Benjamini-Hochberg adjusted)",
             "given_model": "given model's score"}
 MISSING = "n/a"
 
@@ -398,7 +401,8 @@ def _bar_caption(result: Importance, significance: str) -> str:
     if what is not None:
         text += f" Error bars: {what}."
     if result.pvalues is not None:
-        text += f" Stars: p-values of the randomization test ({significance})."
+        text += (" Stars: Benjamini-Hochberg adjusted p-values of the randomization test over "
+                 f"the {len(result.pvalues)} variables ({significance}).")
     return text
 
 
@@ -412,7 +416,7 @@ def _importance_table(name: str, result: Importance) -> str:
     rows = []
     for record in frame.itertuples(index=False):
         cells = [f'<th scope="row">{_e(record[0])}</th>']
-        cells += [_number_cell(value, stars=column == "pvalue")
+        cells += [_number_cell(value, stars=column == "pvalue_bh")
                   for column, value in zip(frame.columns[1:], record[1:], strict=True)]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<div class="wide"><table class="importance" data-method="{_e(name)}"><thead><tr>'
@@ -486,7 +490,8 @@ def format_number(value: Any) -> str:
 
 
 def _number_cell(value: Any, stars: bool = False) -> str:
-    """A number's cell; with ``stars``, a p-value followed by its significance stars
+    """A number's cell; with ``stars`` (the Benjamini-Hochberg adjusted p-values of the
+    importance table, the one rule of significance), a p-value followed by its stars
     (:func:`varimp.plot.stars`: ``*`` p <= 0.05, ``**`` p <= 0.01, ``***`` p <= 0.001)."""
     number = None if value is None else float(value)
     full = "" if number is None or not math.isfinite(number) else f' data-value="{number!r}"'

@@ -35,6 +35,26 @@ def _series(values: Any, index: Any, name: str) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.Index(list(index)), name=name)
 
 
+def adjusted_pvalues(result: Importance) -> pd.Series | None:
+    """The Benjamini-Hochberg adjusted p-values over the variables of a randomization test,
+    the one rule of significance (the stars of the plots and of the report, ``to_frame()``'s
+    ``pvalue_bh``): ``details["pvalues_bh"]``, else, for a result that lacks it, the same
+    adjustment of ``pvalues`` (:func:`varimp.stats.bh_adjusted`); None without p-values."""
+    if result.pvalues is None:
+        return None
+    stored = result.details.get("pvalues_bh")
+    if isinstance(stored, pd.Series):
+        return stored.astype(float).reindex(result.pvalues.index).rename("pvalue_bh")
+    from .stats.randomization import bh_adjusted
+
+    values = result.pvalues.to_numpy(dtype=float)
+    adjusted = np.full(values.shape, np.nan)
+    known = np.isfinite(values)
+    if known.any():
+        adjusted[known] = bh_adjusted(values[known])
+    return pd.Series(adjusted, index=result.pvalues.index, name="pvalue_bh")
+
+
 @dataclass(eq=False)
 class Importance:
     """The importance of every input variable by one method.
@@ -50,9 +70,22 @@ class Importance:
     std : pandas.Series or None
         Standard deviation of the scores over repeats, when the method ran repeats.
     ci : pandas.DataFrame or None
-        Columns ``low`` and ``high``: a confidence interval of each score.
+        Columns ``low`` and ``high``: an interval around each score, of one of two kinds.
+        From ``ci_level`` on a data-driven method (perturbation, permutation, improved
+        stepwise 1, partial derivatives): a percentile confidence interval of the score from a
+        bootstrap over the rows, the model fixed and never retrained (``details["ci_level"]``,
+        ``details["n_bootstrap"]``). From :func:`varimp.ensemble`: a t prediction interval for
+        the importance of one more network trained the same way, ``scores -/+ t * std *
+        sqrt(1 + 1 / n_models)`` (roughly normal importances across networks assumed; with
+        bootstrap resamples the sample's uncertainty is included), symmetric about
+        ``scores``; not a confidence interval of their mean, which would be ``sqrt(n_models
+        + 1)`` times narrower (``details["interval"]`` says so in words; the members' scores,
+        for percentiles, are in ``details["members"]``).
     pvalues : pandas.Series or None
-        From a randomization test.
+        From a randomization test: each variable's raw p-value, that of one variable alone.
+        Significance is read from the Benjamini-Hochberg adjusted p-values over the variables
+        (``details["pvalues_bh"]``, :func:`adjusted_pvalues`, ``to_frame()``'s
+        ``pvalue_bh``), which the stars of the plots and of the report mark.
     details : dict
         Method-specific extras (profile curves, removal paths, per-output scores, settings);
         ``details["measure"]``, where present, names the score with its direction ("increase
@@ -127,7 +160,9 @@ class Importance:
         return ranks.astype(int).rename("rank")
 
     def to_frame(self) -> pd.DataFrame:
-        """A tidy table: feature, score, relative, rank, and std / ci / pvalue where present."""
+        """A tidy table: feature, score, relative, rank, and std / ci / pvalue where present;
+        beside ``pvalue`` (raw), ``pvalue_bh``: the Benjamini-Hochberg adjusted p-values over
+        the variables (:func:`adjusted_pvalues`), those to call significant."""
         frame = pd.DataFrame({"score": self.scores, "relative": self.relative, "rank": self.ranks})
         if self.std is not None:
             frame["std"] = self.std
@@ -136,6 +171,7 @@ class Importance:
             frame["ci_high"] = self.ci["high"]
         if self.pvalues is not None:
             frame["pvalue"] = self.pvalues
+            frame["pvalue_bh"] = adjusted_pvalues(self)
         return frame.rename_axis("feature").reset_index()  # a new index: scores keep theirs
 
     def to_dict(self, *, include_samples: bool = False) -> dict[str, Any]:

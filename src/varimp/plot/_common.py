@@ -63,8 +63,8 @@ def error_bars(importance: Importance) -> str | None:
     """What the error bars of a bar chart of ``importance`` are, in words; None without them.
 
     The interval ``ci`` is drawn where the result has one (the user asked for it with
-    ``ci_level``, or an ensemble made it), else one standard deviation ``std``: "95% percentile
-    interval over 10 refitted networks", "95% interval (row bootstrap, 1000 resamples)",
+    ``ci_level``, or an ensemble made it), else one standard deviation ``std``: "95% t prediction
+    interval from 10 refitted networks", "95% interval (row bootstrap, 1000 resamples)",
     "\u00b11 SD over 5 repeats"."""
     details = importance.details
     ensemble = details.get("ensemble_settings")
@@ -74,7 +74,7 @@ def error_bars(importance: Importance) -> str | None:
             details.get("ci_level")
         interval = f"{100 * float(level):g}% " if isinstance(level, int | float) else ""
         if networks is not None:
-            return f"{interval}percentile interval over {networks} refitted networks"
+            return f"{interval}t prediction interval from {networks} refitted networks"
         resamples = details.get("n_bootstrap")
         how = f"row bootstrap, {resamples} resamples" if resamples is not None else \
             "row bootstrap"

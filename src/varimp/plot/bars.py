@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..result import Comparison, Importance
+from ..result import Comparison, Importance, adjusted_pvalues
 from ._common import (
     MANY,
     PAGE,
@@ -29,25 +29,29 @@ MOST_BARS = 100
 #: Markers of the methods on a dot plot, in the order of ``Comparison.results``.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
 RELATIVE_LABEL = "relative importance (%)"
+#: The title of the stars' legend: which p-values the stars mark.
+SIGNIFICANCE_TITLE = "randomization test,\nBenjamini-Hochberg adjusted p"
+#: The gid of the collection of a bar chart's error bars (:func:`interval_segments`).
+ERROR_BARS = "error bars"
 
 
 def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str = "tab:blue",
          horizontal: bool | None = None) -> Any:
     """One bar per variable, most important first, error bars from the interval ``ci`` (else
     ``std``), named on the score axis (:func:`~varimp.plot._common.error_bars`), stars for the
-    p-values."""
+    Benjamini-Hochberg adjusted p-values (:func:`varimp.result.adjusted_pvalues`)."""
     order = importance.ranks.sort_values(kind="stable").index
     if top is not None:
         order = order[:top]
     horizontal = len(order) > MANY if horizontal is None else horizontal
     scores = importance.scores[order].to_numpy()
-    err = None
+    ends = None  # (low, high) of every error bar, drawn as they are
     if importance.ci is not None:
         ci = importance.ci.loc[order]
-        err = np.clip(np.vstack([scores - ci["low"].to_numpy(),
-                                 ci["high"].to_numpy() - scores]), 0.0, None)
+        ends = ci["low"].to_numpy(dtype=float), ci["high"].to_numpy(dtype=float)
     elif importance.std is not None:
-        err = importance.std[order].to_numpy()
+        std = importance.std[order].to_numpy(dtype=float)
+        ends = scores - std, scores + std
     what = error_bars(importance)
     label = measure_label(importance) + ("" if what is None else f"\n(error bars: {what})")
     names = [str(name) for name in order]
@@ -55,33 +59,52 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
     ours = ax is None
     if horizontal:
         ax = new_axes(ax, (6.0, max(3.0, 0.28 * len(order) + 1.2)))
-        ax.barh(positions, scores, xerr=err, capsize=3, color=color)
+        ax.barh(positions, scores, color=color)
         name_rows(ax, names)
         ax.set_ylim(len(order) - 0.5, -0.5)  # the most important on top, no empty margins
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel(label)
     else:
         ax = new_axes(ax, (max(4.0, 0.6 * len(order) + 2), 3.5))
-        ax.bar(positions, scores, yerr=err, capsize=3, color=color)
+        ax.bar(positions, scores, color=color)
         ax.set_xticks(positions, names)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_ylabel(label)
+    if ends is not None:
+        interval_segments(ax, positions, *ends, horizontal)
     set_title(ax, importance)
-    if importance.pvalues is not None:
-        below, above = (0.0, 0.0) if err is None else np.atleast_2d(err)[[0, -1]]
-        tips = np.where(scores < 0, scores - below, scores + above)
-        significance(ax, importance.pvalues[order].to_numpy(dtype=float), positions, tips,
-                     horizontal)
+    pvalues = adjusted_pvalues(importance)
+    if pvalues is not None:
+        tips = scores if ends is None else np.where(
+            scores < 0, np.fmin(scores, ends[0]), np.fmax(scores, ends[1]))
+        significance(ax, pvalues[order].to_numpy(dtype=float), positions, tips, horizontal)
     if not horizontal:  # upright names take height from the bars
         fit_tick_labels(ax, "x")
         fit_ylabel(ax, ours)
     return ax
 
 
+def interval_segments(ax: Any, positions: np.ndarray, low: np.ndarray, high: np.ndarray,
+                      horizontal: bool) -> Any:
+    """Every error bar as a line segment from its ``low`` to its ``high`` end, as they are (an
+    interval that excludes its score is drawn so, never stretched to reach it), with a cap
+    at each end; the segments are one collection, its gid ``"error bars"``."""
+    draw = ax.hlines if horizontal else ax.vlines
+    segments = draw(positions, low, high, colors="black", linewidth=1.0, zorder=3)
+    segments.set_gid(ERROR_BARS)
+    cap = "|" if horizontal else "_"
+    for end in (low, high):
+        ax.plot(*((end, positions) if horizontal else (positions, end)), linestyle="none",
+                marker=cap, markersize=6, markeredgewidth=1.0, color="black", zorder=3)
+    return segments
+
+
 def significance(ax: Any, pvalues: np.ndarray, positions: np.ndarray, tips: np.ndarray,
                  horizontal: bool) -> None:
     """Stars beyond the tip of each significant bar (its error bar included; below a negative
-    bar), room made for them, and a legend that reads the stars (:data:`SIGNIFICANCE_CAPTION`)."""
+    bar), room made for them, and a legend that reads the stars (:data:`SIGNIFICANCE_CAPTION`)
+    under the title :data:`SIGNIFICANCE_TITLE`: ``pvalues`` are the Benjamini-Hochberg
+    adjusted ones."""
     from matplotlib.lines import Line2D
 
     for at, pvalue, tip in zip(positions, pvalues, tips, strict=True):
@@ -100,7 +123,7 @@ def significance(ax: Any, pvalues: np.ndarray, positions: np.ndarray, tips: np.n
     (ax.set_xlim if horizontal else ax.set_ylim)(low - room * (low < 0), high + room)
     key = Line2D([], [], linestyle="none", label=SIGNIFICANCE_CAPTION)
     ax.legend(handles=[key], loc="best", handlelength=0, handletextpad=0, fontsize="small",
-              title="randomization test", title_fontsize="small")
+              title=SIGNIFICANCE_TITLE, title_fontsize="small")
 
 
 def grouped_bars(comparison: Comparison, ax: Any) -> Any:

@@ -11,8 +11,8 @@ Two answers by retraining, both built on :class:`varimp.engines.retrain.RetrainE
   network, the observed importance is that of one more network it trains, the same way, on the
   true targets.
 - :func:`ensemble`: networks refitted with their own seeds (on bootstrap resamples of the rows
-  by default); the mean importance, with its standard deviation and a percentile interval over
-  the members.
+  by default); the mean importance, with its standard deviation and a t prediction interval
+  for the importance of one more network trained the same way.
 
 Any method of :func:`varimp.available_methods` runs on every refitted network, with the options
 given (its ``random_state`` included, so that a random method draws the same numbers on every

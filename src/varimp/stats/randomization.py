@@ -79,18 +79,28 @@ def randomization_test(
 
     ``p = (1 + #{null >= observed}) / (1 + n_permutations)``
 
-    (Phipson & Smyth 2010: never zero; the smallest attainable is ``1 / (1 + n_permutations)``,
-    so a test at 5 % needs at least 19 permutations). Effects (``kind="effect"``: signed scores
-    such as connection weights) are compared by magnitude; losses, shares and magnitudes by
-    their score as it is.
+    (Phipson & Smyth 2010: never zero; the smallest attainable is ``1 / (1 + n_permutations)``).
+    Effects (``kind="effect"``: signed scores such as connection weights) are compared by
+    magnitude; losses, shares and magnitudes by their score as it is.
 
-    Multiple testing: each p-value is that of one variable (or one cell) alone. Testing many
-    at once, some small p-values come by chance; the Benjamini-Hochberg adjusted p-values
-    (:func:`bh_adjusted`, false discovery rate) are in ``details``: ``"pvalues_bh"`` over
-    the variables and, for sequences, ``"pvalues_by_time_bh"`` over every cell of the table
-    (time x variable, one family) and ``"pvalues_by_time_bh_per_variable"`` over the time
-    steps of each variable (one family per column). Declare significant the adjusted values
-    at most the chosen rate (e.g. 0.05), not the raw ones.
+    What it tests: permuting ``y`` breaks every link between the inputs and the output, so the
+    null is "this input's importance is no larger than that of a network trained on targets
+    unrelated to every input". In a model with real signal, an irrelevant input's importance
+    is compared with null networks that fit noise with all their weights, so its p-value is
+    conservative (near 1, not uniform); only on pure-noise targets are the p-values uniform.
+
+    Significance, one rule (the stars of the plots and of the report): each raw p-value is
+    that of one variable alone, and testing many at once gives some small ones by chance, so
+    declare significant the Benjamini-Hochberg adjusted p-values (:func:`bh_adjusted`, false
+    discovery rate) at most the chosen rate (e.g. 0.05), not the raw ones. They are in
+    ``details``: ``"pvalues_bh"`` over the variables (``to_frame()``'s ``pvalue_bh``) and,
+    for sequences, ``"pvalues_by_time_bh"`` over every cell of the table (time x variable,
+    one family) and ``"pvalues_by_time_bh_per_variable"`` over the time steps of each
+    variable (one family per column). An adjusted p-value is never below the raw one, so a
+    test at 5 % needs at least 19 permutations, and 19 suffice only when every one of the
+    ``m`` variables reaches the smallest p-value; when ``k`` of them do and the others are
+    large, the smallest adjusted p-value is about ``m / (k (1 + n_permutations))``: one
+    discovery among ``m`` variables at 0.05 needs ``20 m - 1`` permutations (99 for 5).
 
     Parameters
     ----------
@@ -129,11 +139,16 @@ def randomization_test(
         A progress bar over the fits (None: once the work has run a few seconds).
     **options
         The method's own options and the common options of :func:`varimp.importance`.
+        ``scoring=None`` with ``method="perturbation"``: the measure without ``y`` (the RMS
+        change of the predictions) on the observed and every null network; ``y`` still
+        trains them (``details["test_settings"]["measure"]`` says so). Every other method
+        keeps its own rules for ``scoring``.
 
     Returns
     -------
     Importance
-        The observed importance (method name and kind unchanged) with ``pvalues`` set, and in
+        The observed importance (method name and kind unchanged) with ``pvalues`` set (raw,
+        one variable alone; see Significance above), and in
         ``details``: ``"test"`` (the test's name), ``"null"`` (DataFrame, permutation x
         variable: the null importances), ``"pvalues_by_time"`` (sequences, where the method
         resolves time: a p-value per cell, time x variable, from the null ``by_time`` tables),
@@ -173,9 +188,11 @@ def randomization_test(
     """
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     refits = _Refits.build(model, X, y, method, fit, random_state, options)
-    given = importance(model, X, y, method=refits.spec.name,
+    given = importance(model, X, refits.method_y(y), method=refits.spec.name,
                        feature_names=refits.data.feature_names,
                        **_observed_options(refits, n_jobs, backend, progress))
+    if refits.without_y:
+        given.details["settings"]["scoring"] = None
     tasks = [FitTask(("permutation", i + 1), permute_y=True) for i in range(n_permutations)]
     if refits.trains_observed:
         tasks.append(FitTask(OBSERVED))

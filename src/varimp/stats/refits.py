@@ -30,6 +30,9 @@ from ..validation import Data, validate
 
 #: The task label of the observed network of a randomization test, when varimp trains it.
 OBSERVED = ("observed", 0)
+#: What the settings of a study say when perturbation measures without ``y`` (``scoring=None``).
+WITHOUT_Y = ("without y (scoring=None): the RMS change of the predictions of every network; "
+             "y only trains the networks")
 
 
 class NetworkScores(NamedTuple):
@@ -40,6 +43,7 @@ class NetworkScores(NamedTuple):
     kind: str
     measure: str | None
     per_output: pd.DataFrame | None = None
+    settings: dict[str, Any] | None = None  # the method's, but its fit (a retraining method's)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class Recompute:
     member's own training rows (``data.X_train``, ``data.y_train``: its bootstrap resample)
     with the member's own seed (``data.seed``) as ``random_state``, so that members differ
     by their sampling and training as the members of any other ensemble do.
+
+    ``without_y`` (perturbation with ``scoring=None``): the method measures without targets
+    (the RMS change of the predictions), on every network alike; ``y`` only trains them.
     """
 
     method: str
@@ -72,6 +79,7 @@ class Recompute:
     shape: tuple[int, ...]
     observed_options: dict[str, Any] | None = None
     own_search: bool = False
+    without_y: bool = False
 
     def __call__(self, model: object, data: FitData) -> NetworkScores | Importance:
         predictions_like(model, data.X, self.output_kind, self.classes, self.shape,
@@ -82,18 +90,24 @@ class Recompute:
         if self.own_search:
             X, y = data.X_train, data.y_train
             options = {**options, "random_state": data.seed}
-        if self.target_names is not None and np.ndim(y) == 2:
+        if self.without_y:
+            y = None
+        elif self.target_names is not None and np.ndim(y) == 2:
             y = pd.DataFrame(y, columns=list(self.target_names))
         result = importance(model, X, y, method=self.method,
                             feature_names=self.feature_names, **options)
+        if self.without_y:
+            result.details["settings"]["scoring"] = None
         values = [result.scores] + ([] if result.by_time is None else [result.by_time])
         if not all(np.isfinite(v.to_numpy(dtype=float)).all() for v in values):
             raise ModelError(f"method {self.method!r} gave non-finite scores on the refitted "
                              f"network: {result.scores.to_dict()}")
         if observed:
             return result
+        settings = {k: v for k, v in result.details.get("settings", {}).items() if k != "fit"}
         return NetworkScores(result.scores, result.by_time, result.kind,
-                             result.details.get("measure"), result.details.get("per_output"))
+                             result.details.get("measure"), result.details.get("per_output"),
+                             settings)
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class _Refits:
     target_names: tuple[str, ...] | None  # the outputs' names a refitted network is read with
     strata: np.ndarray | None  # a classifier's class of every row: stratified bootstrap
     model: Any = None  # the user's model, which no fit may return (trained in place)
+    without_y: bool = False  # perturbation with scoring=None: measured without y
 
     @classmethod
     def build(cls, model: object, X: object, y: object, method: object, fit: object,
@@ -127,13 +142,17 @@ class _Refits:
         pred = adapter.predict(data.X, options.get("batch_size"))
         seed = _root_seed(random_state)
         options = {k: v for k, v in options.items() if k != "feature_names"}
+        without_y = spec.name == "perturbation" and "scoring" in options and \
+            options["scoring"] is None
+        if without_y:  # the method's own default stands; without y it is not read
+            del options["scoring"]
         if "random_state" in spec.options:
             options["random_state"] = seed
         if spec.retrains:  # a stepwise method retrains each network the same way
             options["fit"] = fit_callable
         return cls(spec, data, fit_callable, description, seed, options, adapter.output_kind,
                    adapter.classes, pred.shape[1:], _target_names(adapter, data),
-                   _strata(adapter, data, pred), adapter.model)
+                   _strata(adapter, data, pred), adapter.model, without_y)
 
     @property
     def trains_observed(self) -> bool:
@@ -155,7 +174,7 @@ class _Refits:
         return Recompute(self.spec.name, {**options, **quiet}, self.data.feature_names,
                          self.target_names, self.output_kind, self.classes, self.shape,
                          {**self.options, **quiet} if observed else None,
-                         own_search and self.spec.retrains)
+                         own_search and self.spec.retrains, self.without_y)
 
     def run(self, tasks: list[FitTask], n_jobs: object, backend: object, progress: object,
             own_search: bool = False) -> list[Any]:
@@ -170,8 +189,15 @@ class _Refits:
         return RetrainEngine(self.fit, self.data.X, self.data.y,
                              random_state=self.seed).seeds(n_tasks)
 
+    def method_y(self, y: object) -> object:
+        """The targets the method sees: None when it measures without them."""
+        return None if self.without_y else y
+
     def settings(self, **extra: Any) -> dict[str, Any]:
-        return {"fit": self.fit_description, "random_state": self.seed, **extra}
+        """The fit, the root seed and ``extra``; with ``scoring=None`` on perturbation, also
+        ``"measure"``: that the method measured without ``y``."""
+        more = {"measure": WITHOUT_Y} if self.without_y else {}
+        return {"fit": self.fit_description, "random_state": self.seed, **more, **extra}
 
 
 def _target_names(adapter: Any, data: Data) -> tuple[str, ...] | None:
