@@ -16,6 +16,7 @@ import matplotlib.pyplot
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import torch
 from torch import nn
 
@@ -592,7 +593,15 @@ def test_randomization_gives_the_python_apis_pvalues_and_stars(files, tmp_path, 
             np.testing.assert_array_equal(table["pvalue"], expected.pvalues.to_numpy())
             assert "pvalue" in _columns(report, method)
     assert (written.ci is None) and _written(out, "permutation").ci is not None  # garson: none
-    assert report.count("Stars: p-values of the randomization test") == 2
+    assert report.count("Stars: Benjamini-Hochberg adjusted p-values of the randomization") == 2
+    # the terminal shows the raw p-values and the adjusted ones the stars follow (scipy's BH)
+    printed = runner.pvalue_tables(varimp.Comparison({"garson": written}), 9)
+    raw, adjusted = printed.split("\np-values (9 permutations):")[1], \
+        printed.split("Benjamini-Hochberg adjusted p-values (the stars) (9 permutations):")[1]
+    for text, values in ((raw, written.pvalues),
+                         (adjusted, scipy.stats.false_discovery_control(written.pvalues))):
+        rows = dict(line.split() for line in text.strip().splitlines()[1:len(TABLE) + 1])
+        assert rows == {name: f"{v:.3g}" for name, v in zip(TABLE, values, strict=True)}
     assert "from 9 permutations: networks refitted on permuted targets" in report
     run = json.loads((out / "run.json").read_text())
     assert "randomization=9" in run["options"] and "from 9 permutations" in run["p-values"]
@@ -614,9 +623,9 @@ def test_an_ensemble_equals_the_python_api(files, tmp_path):
             _same(written, expected)
             assert written.ci is not None and written.std is not None
             assert {"std", "ci_low", "ci_high"} <= set(_columns(report, method))
-    assert report.count("Error bars: 80% percentile interval over 3 refitted networks.") == 2
+    assert report.count("Error bars: 80% t prediction interval from 3 refitted networks.") == 2
     assert ("mean over 3 refitted networks, each on a bootstrap resample of the rows; std and "
-            "0.8 percentile interval over them") in report
+            "0.8 t prediction interval for one more network") in report
 
 
 def test_the_row_bootstrap_interval_equals_the_python_apis(files, tmp_path):
@@ -711,7 +720,8 @@ ERRORS = [
      "expects input of shape (n, 3); received X of shape (60, 1)"),
     (["mlp.pt2", "holes.csv", "--target", "y"], "has 1 missing or infinite values in b (1)"),
     (["mlp.pt2", "words.csv", "--target", "y"], "feature columns ['b'] of data file "
-     "{root}/words.csv are not numeric: name the input columns with --features"),
+     "{root}/words.csv are not numeric: 'b' holds 'x' in data row 1; name the input columns "
+     "with --features"),
     (["lstm.keras", "ragged.csv", "--id", "id", "--time", "t", "--target", "y"], "every "
      "sequence must have the same number of time steps: id=2 has 1 step (0), id=1 has 2 steps "
      "(0, 1) (1 of 2 sequences have fewer than 2); trim or drop sequences so that all have "
@@ -730,7 +740,10 @@ ERRORS = [
      "method must be one of"),
     (["mlp.pt2", "table.csv", "--features", "a", "b", "c", "--methods", "permutation"],
      "InputError: --methods permutation cannot run on this model and data: needs y (give "
-     "--target or targets in the data)"),
+     "--target, the column of the targets)"),
+    (["mlp.pt2", "table_X.npy", "--methods", "permutation"], "InputError: --methods "
+     "permutation cannot run on this model and data: needs y (give --target-file, or X and y "
+     "in one .npz)"),
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation", "garson"],
      "InputError: --methods garson cannot run on this model and data: cannot read the "
      "weights: this is a torch.export program (.pt2)"),
@@ -1399,3 +1412,172 @@ def test_a_pt2_model_is_skipped_by_the_retraining_methods_for_its_own_reason(fil
     assert "weight-based methods cannot read it" not in retraining
     assert skipped["garson"].startswith("cannot read the weights: this is a torch.export")
     assert "permutation" in names and "forward_stepwise" not in names
+
+
+# -- tables as people save them ------------------------------------------------------------------
+def _long_table(files):
+    """The long table of ``long.csv`` (its rows shuffled, ``y`` on every step)."""
+    return pd.read_csv(files["root"] / "long.csv")
+
+
+def _fails(argv, capsys):
+    """``varimp run argv`` fails with one line on stderr and nothing on stdout; the line."""
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 1, captured.err
+    return lines[0]
+
+
+def test_a_long_table_whose_row_index_repeats_is_read_by_position(files, tmp_path):
+    """pd.concat without ignore_index repeats the index; every (id, t) pair occurs once."""
+    table = _long_table(files)
+    halves = [table.iloc[:70].reset_index(drop=True), table.iloc[70:].reset_index(drop=True)]
+    pd.concat(halves).to_parquet(tmp_path / "concat.parquet")
+    assert pd.read_parquet(tmp_path / "concat.parquet").index.duplicated().any()
+    out = _run(files, tmp_path, "lstm.keras", str(tmp_path / "concat.parquet"), "--id", "id",
+               "--time", "t", "--target", "y", methods=["permutation"],
+               extra=["--n-repeats", "2"])
+    _check(out, files["lstm"], files["S"], files["s_y"], SEQ, ["permutation"], n_repeats=2)
+
+
+def test_id_and_time_in_a_parquet_index_are_read_from_it(files, tmp_path):
+    _long_table(files).set_index(["id", "t"]).to_parquet(tmp_path / "indexed.parquet")
+    out = _run(files, tmp_path, "lstm.keras", str(tmp_path / "indexed.parquet"), "--id", "id",
+               "--time", "t", "--target", "y", methods=["permutation"],
+               extra=["--n-repeats", "2"])
+    _check(out, files["lstm"], files["S"], files["s_y"], SEQ, ["permutation"], n_repeats=2)
+    facts = json.loads((out / "run.json").read_text())["facts"]
+    assert facts["data"] == "indexed.parquet (Parquet table, id, t read from its index)"
+
+
+def test_a_target_only_on_each_sequences_last_row_is_enough(files, tmp_path, capsys):
+    """A model predicting one value per sequence reads the last step's target only."""
+    table = _long_table(files)
+    table.loc[table["t"] != STEPS - 1, "y"] = np.nan
+    table.to_csv(tmp_path / "last.csv", index=False)
+    out = _run(files, tmp_path, "lstm.keras", str(tmp_path / "last.csv"), "--id", "id",
+               "--time", "t", "--target", "y", methods=["permutation"],
+               extra=["--n-repeats", "2"])
+    _check(out, files["lstm"], files["S"], files["s_y"], SEQ, ["permutation"], n_repeats=2)
+    # a missing target at a last step that is read: which step is read, which sequences miss it
+    table.loc[(table["t"] == STEPS - 1) & table["id"].isin(["s03", "s07"]), "y"] = np.nan
+    table.to_csv(tmp_path / "holes.csv", index=False)
+    line = _fails(["run", str(files["root"] / "lstm.keras"), str(tmp_path / "holes.csv"),
+                   "--id", "id", "--time", "t", "--target", "y", "--out",
+                   str(tmp_path / "no")], capsys)
+    assert line == (
+        f"varimp: error: InputError: target 'y' of data file {tmp_path / 'holes.csv'} misses "
+        f"values the scores read: the model predicts one value per sequence, so it is scored "
+        f"against each sequence's last step (t={STEPS - 1}), and 2 of {N_SEQ} sequences miss "
+        "it (id=s03, id=s07); fill in the last step's target of every sequence (the other "
+        "steps may be empty), or drop those sequences")
+    assert not (tmp_path / "no").exists()
+    # a model predicting every step reads every step's target
+    data = load_data(tmp_path / "last.csv", target="y", id_column="id", time_column="t")
+    every = torch.nn.Sequential(torch.nn.Linear(3, 1)).double()
+    with pytest.raises(varimp.InputError, match=re.escape(
+            f"the model predicts every step, so it is scored against the target at every step, "
+            f"and {N_SEQ * (STEPS - 1)} of {N_SEQ * STEPS} values are missing, at t=0, t=1, "
+            "t=2, t=3 (in id=s00, id=s01, id=s02, ...)")):
+        runner.scored_targets(every, data, ["y"], "last.csv")
+
+
+def test_a_regression_target_read_as_text_names_the_value_and_its_row(files, tmp_path, capsys):
+    table = pd.read_csv(files["root"] / "table.csv")
+    typo = table.astype({"y": str})
+    typo.loc[6, "y"] = "?"
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    commas = table.assign(y=table["y"].map(lambda v: f"{v}".replace(".", ",")))
+    commas.to_csv(tmp_path / "commas.csv", index=False)
+    hint = ("(the model's outputs are read as regression values, so its targets must be "
+            "numbers; if they are a classifier's classes, pass --output-kind logits or "
+            "--output-kind probability)")
+    for name, said in (("typo.csv", "'?' in data row 7 "),
+                       ("commas.csv", f"{commas['y'][0]!r} in data row 1, a number with a "
+                        "decimal comma: save the file with decimal points, or with ';' between "
+                        "columns (European Excel's CSV), which varimp reads with decimal commas ")):
+        line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / name),
+                       "--target", "y", "--out", str(tmp_path / "no")], capsys)
+        assert line == (f"varimp: error: InputError: target column 'y' of data file "
+                        f"{tmp_path / name} is not numeric: {said}{hint}")
+    # a feature column: its name, the first value that is no number and its row
+    stray = table.astype({"b": str})
+    stray.loc[4, "b"] = "<0.01"
+    stray.to_csv(tmp_path / "stray.csv", index=False)
+    line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / "stray.csv"),
+                   "--target", "y", "--out", str(tmp_path / "no")], capsys)
+    assert line.endswith(f"feature columns ['b'] of data file {tmp_path / 'stray.csv'} are not "
+                         "numeric: 'b' holds '<0.01' in data row 5; name the input columns with "
+                         "--features (leaving out labels and other text), or encode categories "
+                         "as numbers or one-hot columns first")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_european_excel_csv_reads_as_the_same_table(files, tmp_path, capsys):
+    """';' between columns and decimal commas: the same numbers, so the same scores."""
+    table = pd.read_csv(files["root"] / "table.csv")
+    table.to_csv(tmp_path / "excel.csv", sep=";", decimal=",", index=False)
+    text = (tmp_path / "excel.csv").read_text()
+    assert text.startswith("a;b;c;y\n") and re.search(r"\d,\d", text)
+    out = _run(files, tmp_path, "mlp.skops", str(tmp_path / "excel.csv"), "--target", "y",
+               methods=["permutation"], extra=["--n-repeats", "2"])
+    _check(out, files["sk"], files["X"], files["y"], TABLE, ["permutation"], n_repeats=2)
+    facts = json.loads((out / "run.json").read_text())["facts"]
+    assert facts["data"] == "excel.csv (CSV table, ';' between columns, decimal commas)"
+    # a file saved in Windows-1252, not UTF-8
+    table.rename(columns={"y": "débit"}).to_csv(tmp_path / "latin.csv", index=False,
+                                                 encoding="cp1252")
+    line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / "latin.csv"),
+                   "--target", "débit", "--out", str(tmp_path / "no")], capsys)
+    position = len("a,b,c,d")  # the byte of é
+    assert line == (f"varimp: error: InputError: data file {tmp_path / 'latin.csv'} is not "
+                    f"UTF-8 text: byte 0xe9 at position {position} is no UTF-8 character ('é' "
+                    "in Windows-1252, Excel's encoding on Western Windows); save the file as "
+                    "UTF-8 (in Excel: Save As, 'CSV UTF-8')")
+
+
+def test_repeated_target_and_features_options_add_up(files, tmp_path, capsys):
+    table = pd.read_csv(files["root"] / "table.csv").assign(site="A")
+    table.to_csv(tmp_path / "site.csv", index=False)
+    out = _run(files, tmp_path, "mlp.skops", str(tmp_path / "site.csv"), "--target", "y",
+               "--features", "a", "b", "--features", "c", methods=["permutation"],
+               extra=["--n-repeats", "2"])
+    _check(out, files["sk"], files["X"], files["y"], TABLE, ["permutation"], n_repeats=2)
+    facts = json.loads((out / "run.json").read_text())["facts"]
+    assert facts["left out"] == "site (not in --features)"
+    args = cli._parser().parse_args(["run", "m.pt", "d.csv", "--target", "y", "--target", "z,w",
+                                     "--features", "a", "--features", "b", "c"])
+    assert args.target == ["y", "z,w"] and args.features == ["a", "b", "c"]
+    line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / "site.csv"),
+                   "--target", "y", "--features", "a", "b", "--features", "a", "--out",
+                   str(tmp_path / "no")], capsys)
+    assert line == "varimp: error: InputError: --features names 'a' twice: a b a"
+
+
+def test_out_defaults_to_a_folder_named_after_the_model(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = files["root"]
+    argv = ["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+            "--methods", "garson", "--seed", str(SEED), "--quiet"]
+    assert cli.main(argv) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["varimp-mlp"]
+    _check(tmp_path / "varimp-mlp", files["sk"], files["X"], files["y"], TABLE, ["garson"])
+    line = _fails(argv, capsys)
+    assert line == ("varimp: --out varimp-mlp holds an earlier varimp output; pass --overwrite "
+                    "to replace it, or choose a new or empty directory (--out defaults to "
+                    "varimp-mlp, after the model file's name: give --out DIR to write "
+                    "elsewhere)")
+    assert cli.main([*argv, "--overwrite"]) == 0
+
+
+def test_blank_class_labels_name_the_column_the_count_and_the_first_row(files, tmp_path,
+                                                                         capsys):
+    table = pd.read_csv(files["root"] / "labels.csv")
+    table.loc[[2, 9], "state"] = None
+    table.to_csv(tmp_path / "blanks.csv", index=False)
+    line = _fails(["run", str(files["root"] / "binary.skops"), str(tmp_path / "blanks.csv"),
+                   "--target", "state", "--out", str(tmp_path / "no")], capsys)
+    assert line == (f"varimp: error: InputError: target column 'state' of data file "
+                    f"{tmp_path / 'blanks.csv'} has 2 missing values (the first in data row 3); "
+                    "remove those rows or fill them in first")

@@ -1,5 +1,6 @@
-"""The ``varimp`` command line: ``varimp run MODEL DATA --out DIR``, ``varimp demo [--out DIR]
-[--quick]``, ``varimp methods`` and ``varimp --version``.
+"""The ``varimp`` command line: ``varimp run MODEL DATA [--out DIR]`` (default
+``./varimp-STEM``, after the model file), ``varimp demo [--out DIR] [--quick]``, ``varimp
+methods`` and ``varimp --version``.
 
 Bad arguments or input give one line on stderr and exit status 2, never a traceback; an
 error or warning written for Python callers (``output_kind='logits'``, ``scale='std'``) names
@@ -97,16 +98,19 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                      "(TorchScript), .onnx or .skops; .pkl, .joblib or a torch.save .pt only "
                      "with --trust-pickle")
     run.add_argument("data", type=Path, help="the data: .csv, .parquet, .npy or .npz")
-    run.add_argument("--out", type=Path, required=True, metavar="DIR",
-                     help="new or empty directory for the results")
+    run.add_argument("--out", type=Path, metavar="DIR", help="new or empty directory for the "
+                     "results (default ./varimp-STEM, STEM the model file's name without its "
+                     "suffix)")
     run.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     data = run.add_argument_group("data")
-    data.add_argument("--target", nargs="+", metavar="COL", help="tables: the column of the "
-                      "targets; for a model with several outputs, one column per output in the "
-                      "order of its outputs (a long table: the last step's value for a model "
-                      "predicting one value per sequence)")
-    data.add_argument("--features", nargs="+", metavar="COL", help="tables: the input columns "
-                      "(default: every other); arrays: the feature names")
+    data.add_argument("--target", nargs="+", action="extend", metavar="COL", help="tables: the "
+                      "column of the targets; for a model with several outputs, one column per "
+                      "output in the order of its outputs (a long table: the last step's value "
+                      "for a model predicting one value per sequence; the other steps may be "
+                      "empty); repeats add up")
+    data.add_argument("--features", nargs="+", action="extend", metavar="COL", help="tables: "
+                      "the input columns (default: every other); arrays: the feature names; "
+                      "repeats add up")
     data.add_argument("--id", dest="id_column", metavar="COL", help="a long table of "
                       "sequences: the column naming the sequence (with --time)")
     data.add_argument("--time", dest="time_column", metavar="COL", help="a long table of "
@@ -262,6 +266,13 @@ def _check_intervals(args: argparse.Namespace) -> None:
                           "interval; give --ci-level too (see varimp run --help)")
 
 
+def default_out(model: Path) -> Path:
+    """``varimp run``'s output folder without ``--out``: ``varimp-STEM`` in the working
+    folder, ``STEM`` the model file's name without its suffix (``lstm.keras``:
+    ``varimp-lstm``)."""
+    return Path(f"varimp-{model.stem or model.name}")
+
+
 def demo(given: Path, quick: bool, overwrite: bool) -> None:
     """Run the demo into a temporary directory, then move it to ``given``."""
     import matplotlib
@@ -374,7 +385,15 @@ def _main(argv: Sequence[str] | None) -> int:
             from .runner import run
 
             _check_intervals(args)
-            check_out(resolve_out(args.out), args.out, args.overwrite)
+            defaulted = args.out is None
+            if defaulted:
+                args.out = default_out(args.model)
+            try:
+                check_out(resolve_out(args.out), args.out, args.overwrite)
+            except OutputError as exc:
+                raise OutputError(f"{exc} (--out defaults to {args.out}, after the model "
+                                  "file's name: give --out DIR to write elsewhere)"
+                                  if defaulted else str(exc)) from exc
             with _warnings_once(args.quiet) as caught:
                 run(args, ["varimp", *(sys.argv[1:] if argv is None else argv)],
                     lambda write: write_into(args.out, args.overwrite, write), caught)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
                      id_column=args.id_column, time_column=args.time_column,
                      time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
-    data = scored_targets(loaded.model, data, data.target_names)
+    data = scored_targets(loaded.model, data, data.target_names, args.data)
     options = common_options(args, data, data.y)
     check_targets(args, loaded.model, data, options)
     refit_reason = EXPORTED_REFIT if loaded.format == MODEL_FORMATS[".pt2"] else None
@@ -114,7 +114,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
                       f"{round(1 / FIRST_STAR) - 1} permutations", UserWarning, stacklevel=2)
     names, skipped = choose_methods(_names(args.methods), loaded.model, data.X, data.y,
                                     output_kind=options.get("output_kind"),
-                                    classes=options.get("classes"), refit_reason=refit_reason)
+                                    classes=options.get("classes"), refit_reason=refit_reason,
+                                    arrays=args.data.suffix.lower() in (".npy", ".npz"))
     method_options = scale_options(args, names)
     if args.fit_epochs is not None and (_retrained(args) or any(
             method_spec(n).retrains for n in names)):
@@ -141,10 +142,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
     out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught)))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:
-        pvalues = pd.DataFrame({name: result.pvalues
-                                for name, result in comparison.results.items()})
-        say(f"\np-values ({args.randomization} permutations):\n"
-            + pvalues.to_string(float_format=lambda v: f"{v:.3g}"))
+        say(pvalue_tables(comparison, args.randomization))
     refitted = refitted_scores(args, comparison, out)
     if refitted:
         say(f"\n{refitted}")
@@ -173,6 +171,21 @@ def refitted_scores(args: argparse.Namespace, comparison: Comparison, out: Path)
             "targets (the given model's own training is not theirs); the given model's own "
             f"scores are in {out / files if len(rebuilt) == 1 else f'{out}/ ({files})'}, "
             "under details.given_model")
+
+
+def pvalue_tables(comparison: Comparison, n_permutations: int) -> str:
+    """The p-values of a run with ``--randomization`` as printed on the terminal: the raw
+    ones, then the Benjamini-Hochberg adjusted ones that the stars of the plots and the report
+    follow (:func:`varimp.result.adjusted_pvalues`), variables x methods."""
+    from .result import adjusted_pvalues
+
+    text = ""
+    for title, read in (("p-values", lambda r: r.pvalues),
+                        ("Benjamini-Hochberg adjusted p-values (the stars)", adjusted_pvalues)):
+        table = pd.DataFrame({name: read(result) for name, result in comparison.results.items()})
+        text += f"\n{title} ({n_permutations} permutations):\n" + \
+            table.to_string(float_format=lambda v: f"{v:.3g}")
+    return text
 
 
 def smallest_pvalue(args: argparse.Namespace) -> float | None:
@@ -218,21 +231,26 @@ def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path
                      "sample")
 
 
-def scored_targets(model: object, data: Data, columns: Sequence[str] | None) -> Data:
+def scored_targets(model: object, data: Data, columns: Sequence[str] | None,
+                   path: Path | str = "") -> Data:
     """``data`` with the targets the methods score against, and its facts saying what they are.
 
     A long table holds a target per time step. For a model that predicts one value per
     sequence (its prediction has one step), the target is the last step's value of each
     sequence (the usual many-to-one reading); for one that predicts every step, every step's.
+    Only the steps read need targets (InputError naming the sequences and steps that miss
+    them, :func:`varimp.loaders.data.check_read_targets`; ``path`` names the data file).
     """
     if data.y is None or not data.targets_per_step:
         return data
     from .adapters import adapt
+    from .loaders.data import check_read_targets
 
     try:
         steps, T = adapt(model).predict(data.X[:1]).shape[1], data.y.shape[1]
     except VarImpError:  # a model that cannot run on these inputs: said when the methods run
         return data
+    check_read_targets(data, steps != T, path)
     if steps == T:
         return data
     if steps != 1:
@@ -253,11 +271,15 @@ def check_targets(args: argparse.Namespace, model: object, data: Data,
     per output of a model whose outputs are read as regression values (text targets are class
     labels: the methods' own message then asks for ``--output-kind``)."""
     y = data.y
-    if y is None or y.dtype.kind not in "biuf":
+    if y is None or (y.dtype.kind not in "biuf" and not data.target_text):
         return
     adapter = _configured(model, options)
     if adapter.output_kind != "regression":  # a classifier's outputs are its classes
         return
+    if data.target_text:
+        raise InputError(f"{data.target_text} (the model's outputs are read as regression "
+                         "values, so its targets must be numbers; if they are a classifier's "
+                         "classes, pass --output-kind logits or --output-kind probability)")
     try:
         steps, outputs = adapter.predict(data.X[:1]).shape[1:]
     except VarImpError:  # a model that cannot run on these inputs: said when the methods run
@@ -390,8 +412,8 @@ def class_labels(text: str, y: np.ndarray | None) -> list:
 
 def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
                    y: np.ndarray | None, *, output_kind: str | None = None,
-                   classes: object = None, refit_reason: str | None = None
-                   ) -> tuple[list[str], dict[str, str]]:
+                   classes: object = None, refit_reason: str | None = None,
+                   arrays: bool = False) -> tuple[list[str], dict[str, str]]:
     """The methods to run and those skipped with their reasons.
 
     By default every available method runs that applies
@@ -399,7 +421,9 @@ def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
     ``classes``): without ``y`` those that measure an error are skipped; those that read
     weights when varimp cannot read the network; those that retrain when it cannot train a
     model like this one (said with ``refit_reason`` where given). Methods named by the user
-    all run: one of them that cannot is an InputError before any method runs.
+    all run: one of them that cannot is an InputError before any method runs. The reason of a
+    method that needs y names the option that gives it: ``--target`` for a table,
+    ``--target-file`` (or ``y`` in an .npz) for ``arrays``.
     """
     from .compare import applicable_methods
 
@@ -409,7 +433,9 @@ def choose_methods(requested: list[str] | None, model: object, X: np.ndarray,
         for name in requested:
             method_spec(name)
     names, skipped = applicable_methods(model, X, y, output_kind=output_kind, classes=classes)
-    skipped = {name: "needs y (give --target or targets in the data)" if why == "needs y"
+    give = ("give --target-file, or X and y in one .npz" if arrays else
+            "give --target, the column of the targets")
+    skipped = {name: f"needs y ({give})" if why == "needs y"
                else f"cannot retrain: {refit_reason}" if refit_reason and
                method_spec(name).retrains and why.startswith("cannot retrain")
                else why for name, why in skipped.items()}
@@ -537,7 +563,7 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
         level = DEFAULT_CI_LEVEL if args.ci_level is None else args.ci_level
         uncertainty["ensemble"] = (f"mean over {args.ensemble} refitted networks, each on a "
                                    f"bootstrap resample of the rows; std and {level:g} "
-                                   "percentile interval over them")
+                                   "t prediction interval for one more network")
     elif args.ci_level is not None:
         resamples = "" if args.n_bootstrap is None else f" of {args.n_bootstrap} resamples"
         taking = [name for name in names if "ci_level" in method_spec(name).options]
@@ -588,4 +614,4 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",
            "check_targets", "compute", "feature_groups", "named_targets", "output_option",
            "refit_with_epochs", "refitted_scores", "run", "run_facts", "scale_options",
-           "scored_targets", "smallest_pvalue", "write_outputs"]
+           "pvalue_tables", "scored_targets", "smallest_pvalue", "write_outputs"]

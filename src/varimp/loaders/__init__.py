@@ -14,8 +14,9 @@ Models (by file suffix), each loaded into something :func:`varimp.adapters.adapt
 - ``.pkl``, ``.pickle``, ``.joblib``: only with ``trust_pickle`` (loading a pickle runs any code
   it holds).
 
-Data: CSV, Parquet (tables, or a long table of sequences pivoted by id and time, the time
-read as numbers or as dates of one format), ``.npy`` and ``.npz`` (``X`` and optional ``y``,
+Data: CSV (commas, or semicolons and decimal commas as European Excel writes them), Parquet
+(tables, or a long table of sequences pivoted by id and time, the time read as numbers or as
+dates of one format), ``.npy`` and ``.npz`` (``X`` and optional ``y``,
 or a single array). Every problem is an
 :class:`~varimp.InputError` whose message names the file and what was expected.
 """

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ._files import check_file, first_line
+from ._tables import COMMA_ADVICE, first_text, read_table
 
 #: Data file suffixes.
 DATA_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
@@ -43,6 +44,17 @@ class Data:
         ``y`` holds one target per time step of a long table, whichever the model predicts.
     target_names : list of str
         The target columns of a table, as read (empty for arrays).
+    target_text : str
+        Where a target column that is mostly numbers holds text (``'4,1' in data row 3``):
+        read as class labels, which a regression model refuses (:func:`varimp.runner.check_targets`
+        says this instead); "" otherwise.
+    id_column, time_column : str or None
+        A long table's sequence and time columns.
+    sequence_ids : list
+        A long table's sequences, in the order of ``X``.
+    step_labels : list
+        A long table's time values, step by step, when every sequence has the same ones (empty
+        for sequences aligned by position).
     """
 
     X: np.ndarray
@@ -51,7 +63,11 @@ class Data:
     facts: dict[str, str] = field(default_factory=dict)
     targets_per_step: bool = False
     target_names: list[str] = field(default_factory=list)
-
+    target_text: str = ""
+    id_column: str | None = None
+    time_column: str | None = None
+    sequence_ids: list = field(default_factory=list)
+    step_labels: list = field(default_factory=list)
 
 
 def load_data(path: Path, *, target: str | Sequence[str] | None = None,
@@ -63,7 +79,13 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
     Parameters
     ----------
     path : Path
-        CSV or Parquet (a table), ``.npy`` or ``.npz`` (arrays).
+        CSV or Parquet (a table), ``.npy`` or ``.npz`` (arrays). A CSV whose header has more
+        semicolons than commas is read with ``;`` between columns (and decimal commas where
+        its numbers are so written: :func:`varimp.loaders._tables.read_table`); the facts say
+        so. A table's rows are taken by position (a repeated index is no key); a Parquet
+        table's named index levels that the options name are read as columns. A column that
+        should hold numbers but holds text is refused naming its first such value and data
+        row; the facts list the columns left out of the inputs (``"left out"``).
     target : str or sequence of str, optional
         Tables: the column holding the targets; for a model with several outputs, one column
         per output, in the order of the model's outputs. Each value that is not a column of
@@ -84,7 +106,9 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         (numeric order) or dates that :func:`pandas.to_datetime` reads with one format (time
         order); the data facts say which, and the first and last step. Dates that read in
         several formats giving different orders (``03.02.2020``: 3 February or 2 March) are
-        refused unless ``time_format`` says which.
+        refused unless ``time_format`` says which. Missing targets are left in ``y``: only
+        the steps the model's scores read need them (:func:`check_read_targets`); a plain
+        table's are refused, naming the column, the count and the first data row.
     time_format : str, optional
         The format of the time column's dates, in ``strftime`` codes (``"%d.%m.%Y"``).
     target_file : Path, optional
@@ -113,22 +137,34 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         X, y, names = _arrays(path, target_file,
                               None if features is None else column_names(features, ()))
         facts = {"data": f"{path.name} (NumPy arrays)"}
+        if y is not None and np.issubdtype(y.dtype, np.number):
+            _check_finite(y.astype(float), ["target"], path)
+        sequences: dict = {}
     else:
         if target_file is not None:
             raise InputError("--target-file is for array data; a table names its target "
                              "column with --target")
-        table = _table(path, suffix)
+        table, how = read_table(path, suffix)
+        table, levels, unread = _index_columns(table, [*targets, *(features or ()),
+                                                       id_column or "", time_column or ""])
         targets = column_names(targets, table.columns)
         features = None if features is None else column_names(features, table.columns)
-        facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table)"}
+        said = [how] * bool(how) + [f"{', '.join(levels)} read from its index"] * bool(levels)
+        facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table"
+                 f"{''.join(', ' + s for s in said)})"}
         if id_column is None:
             X, y, names = _columns(table, path, targets, features)
+            _check_targets(table, targets, path)
+            sequences = {}
         else:
-            X, y, names, facts["time steps"] = _long(table, path, targets, features, id_column,
-                                                     time_column, time_format)
+            X, y, names, facts["time steps"], sequences = _long(
+                table, path, targets, features, id_column, time_column, time_format)
+        left = [c for c in table.columns if c not in {*names, *targets, id_column, time_column}]
+        left = [", ".join(left) + " (not in --features)"] * bool(left) + [
+            f"the table's index ({', '.join(unread)})"] * bool(unread)
+        if left:
+            facts["left out"] = "; ".join(left)
     _check_finite(X, names, path)
-    if y is not None and np.issubdtype(y.dtype, np.number):
-        _check_finite(y.astype(float), targets if len(targets) > 1 else ["target"], path)
     shape = " x ".join(str(s) for s in X.shape)
     axes = "sequences x steps x features" if X.ndim == 3 else "rows x features"
     facts["inputs"] = f"{shape} ({axes}): {', '.join(names)}"
@@ -137,7 +173,8 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         + (", one value per time step" if id_column is not None else "") \
         + f", shape {' x '.join(str(s) for s in y.shape)}"
     return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None,
-                target_names=targets)
+                target_names=targets, target_text="" if suffix in (".npy", ".npz") else
+                _target_text(table, targets, path), **sequences)
 
 
 def column_names(given: Sequence[str], columns: Sequence[str]) -> list[str]:
@@ -149,23 +186,20 @@ def column_names(given: Sequence[str], columns: Sequence[str]) -> list[str]:
                          [part.strip() for part in value.split(",") if part.strip()])]
 
 
-def _table(path: Path, suffix: str) -> pd.DataFrame:
-    try:
-        if suffix == ".csv":
-            table = pd.read_csv(path)
-        else:
-            table = pd.read_parquet(path, engine="pyarrow")
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError,
-            UnicodeDecodeError) as exc:
-        kind = "CSV" if suffix == ".csv" else "Parquet"
-        raise InputError(f"cannot read data file {path} as {kind}: {first_line(exc)}") from exc
-    except Exception as exc:  # pyarrow's own errors
-        raise InputError(f"cannot read data file {path}: {type(exc).__name__}: "
-                         f"{first_line(exc)}") from exc
-    if table.shape[0] == 0 or table.shape[1] == 0:
-        raise InputError(f"data file {path} has no rows or no columns")
-    table.columns = [str(c) for c in table.columns]
-    return table
+def _index_columns(table: pd.DataFrame, named: Sequence[str]
+                   ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The table with the named index levels that ``named`` (the columns the options name,
+    each as it is or comma separated) asks for moved into columns, and its rows numbered 0, 1,
+    ... (a repeated index, as ``pd.concat`` leaves, is no key); the levels moved, and the
+    named levels left out."""
+    wanted = {*named, *column_names([n for n in named if n], ())}
+    named_levels = [str(n) for n in table.index.names if n is not None]
+    levels = [n for n in named_levels if n in wanted and n not in table.columns]
+    if levels:
+        table = table.reset_index(level=levels)
+        table.columns = [str(c) for c in table.columns]
+    unread = [n for n in named_levels if n not in levels]
+    return table.reset_index(drop=True), levels, unread
 
 
 def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
@@ -187,13 +221,25 @@ def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
         raise InputError(f"column {both[0]!r} is both the target and a feature")
     if len(set(targets)) < len(targets):
         raise InputError(f"--target names a column twice: {' '.join(targets)}")
+    twice = [c for c, k in Counter(features or ()).items() if k > 1]
+    if twice:
+        raise InputError(f"--features names {', '.join(map(repr, twice))} twice: "
+                         f"{' '.join(features or ())}")
     if not names:
         raise InputError(f"data file {path} has no feature column besides the target")
     text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
     if text:
-        raise InputError(f"feature columns {text} of data file {path} are not numeric: name "
-                         "the input columns with --features (leaving out labels and other "
-                         "text), or encode categories as numbers or one-hot columns first")
+        found = {c: where for c in text if (where := first_text(table[c]))}
+        shown = next((c for c, where in found.items() if where[2]), next(iter(found), None))
+        said = f" {text[0]!r} is of dtype {table[text[0]].dtype}" if shown is None else \
+            f" {shown!r} holds {found[shown][0]}"
+        if shown is not None and found[shown][1]:
+            raise InputError(f"feature columns {text} of data file {path} are not numeric:"
+                             f"{said}, a number with a decimal comma: {COMMA_ADVICE}")
+        raise InputError(f"feature columns {text} of data file {path} are not numeric:{said}; "
+                         "name the input columns with --features (leaving out labels and "
+                         "other text), or encode categories as numbers or one-hot columns "
+                         "first")
     X = table[names].to_numpy(dtype=np.float64)
     y = None if not targets else table[targets[0] if len(targets) == 1 else targets].to_numpy()
     return X, y, names
@@ -202,10 +248,11 @@ def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
 def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
           features: Sequence[str] | None,
           id_column: str, time_column: str, time_format: str | None = None
-          ) -> tuple[np.ndarray, np.ndarray | None, list[str], str]:
+          ) -> tuple[np.ndarray, np.ndarray | None, list[str], str, dict]:
     """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)`` (or
-    ``(n, steps, k)`` for ``k`` target columns), and
-    what the time steps are (for the report)."""
+    ``(n, steps, k)`` for ``k`` target columns), what the time steps are (for the report),
+    and the sequences and steps (:class:`Data`'s fields). Missing targets are left for
+    :func:`check_read_targets`: only the steps the model's scores read need them."""
     keys = [id_column, time_column]
     _, _, names = _columns(table, path, targets, features, exclude=keys)
     for column in keys:
@@ -217,8 +264,8 @@ def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
                              "every row needs its sequence and its time step")
     when, read_as = _time_order(table[time_column], time_column, path, time_format)
     order = pd.DataFrame({"id": table[id_column], "when": when}).sort_values(
-        ["id", "when"], kind="stable").index
-    table, when = table.loc[order], when.loc[order]
+        ["id", "when"], kind="stable").index.to_numpy()  # positions: the rows are 0, 1, ...
+    table, when = table.iloc[order], when.iloc[order]
     twice = pd.DataFrame({"id": table[id_column], "when": when}).duplicated(keep=False)
     if twice.any():
         row = table[twice.to_numpy()].iloc[0]
@@ -257,7 +304,10 @@ def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
                       f"values ({spans}, ...); each has {T} steps, aligned by position: "
                       f"step 0 is each sequence's first {time_column}, step {T - 1} its most "
                       "recent", UserWarning, stacklevel=2)
-    return X, y, names, described
+    sequences = {"id_column": id_column, "time_column": time_column,
+                 "sequence_ids": list(steps.index),
+                 "step_labels": [] if len(odd) else list(labels.iloc[0])}
+    return X, y, names, described, sequences
 
 
 def _check_spacing(steps: pd.Series, labels: pd.Series, id_column: str, time_column: str,
@@ -469,7 +519,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def _target_array(path: Path) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        table = _table(path, suffix)
+        table, _ = read_table(path, suffix)
         if table.shape[1] != 1:
             raise InputError(f"target file {path} must have one column; it has "
                              f"{list(table.columns)}")
@@ -481,6 +531,76 @@ def _target_array(path: Path) -> np.ndarray:
         raise InputError(f"target file {path} must hold 'y' or a single array; it holds "
                          f"{sorted(arrays)}")
     return arrays.get("y", next(iter(arrays.values())))
+
+
+def _check_targets(table: pd.DataFrame, targets: Sequence[str], path: Path) -> None:
+    """InputError naming the first target column with missing (or infinite) values, how many
+    and the first data row."""
+    for column in targets:
+        values = table[column]
+        bad = values.isna().to_numpy()
+        numbers = pd.api.types.is_numeric_dtype(values) and \
+            not pd.api.types.is_bool_dtype(values)
+        if numbers:
+            bad = bad | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if bad.any():
+            raise InputError(f"target column {column!r} of data file {path} has "
+                             f"{int(bad.sum())} missing{' or infinite' * numbers} values (the "
+                             f"first in data row {int(np.argmax(bad)) + 1}); remove those rows "
+                             "or fill them in first")
+
+
+def _target_text(table: pd.DataFrame, targets: Sequence[str], path: Path) -> str:
+    """:attr:`Data.target_text`: the first target column that is mostly numbers but holds
+    text, with its first value that is no number."""
+    for column in targets:
+        if pd.api.types.is_numeric_dtype(table[column]):
+            continue
+        found = first_text(table[column])
+        if found and found[2]:
+            said, comma, _ = found
+            return (f"target column {column!r} of data file {path} is not numeric: {said}"
+                    + (f", a number with a decimal comma: {COMMA_ADVICE}" if comma else ""))
+    return ""
+
+
+def check_read_targets(data: Data, last_step: bool, path: Path | str) -> None:
+    """InputError when a long table misses targets at the steps the scores read: each
+    sequence's last step (``last_step``, a model predicting one value per sequence) or every
+    step; the message says which steps are read and which miss values. Targets at steps that
+    are not read may be missing (a table filled only at each sequence's last row)."""
+    y = data.y
+    if y is None:
+        return
+    read = y[:, -1:] if last_step else y
+    bad = pd.isna(read) if read.dtype.kind not in "biuf" else ~np.isfinite(read)
+    bad = bad.reshape(*bad.shape[:2], -1).any(axis=2)
+    if not bad.any():
+        return
+    n, T = y.shape[:2]
+    labels = data.step_labels or [f"step {t}" for t in range(T)]
+    time = f"{data.time_column}=" if data.step_labels else ""
+    columns = ", ".join(map(repr, data.target_names))
+    sequences = [f"{data.id_column}={data.sequence_ids[i]}" for i in np.nonzero(bad.any(1))[0]]
+    shown = ", ".join(sequences[:3]) + (", ..." if len(sequences) > 3 else "")
+    if last_step:
+        present = pd.DataFrame(y.reshape(n, T, -1)[:, :, 0]).notna().all().to_numpy()
+        filled = [f"{time}{labels[t]}" for t in np.nonzero(present)[0]]
+        raise InputError(
+            f"target {columns} of data file {path} misses values the scores read: the model "
+            f"predicts one value per sequence, so it is scored against each sequence's last "
+            f"step ({time}{labels[-1]}), and {len(sequences)} of {n} sequences "
+            f"miss it ({shown})" + (f"; the target is complete at {', '.join(filled[:4])}"
+                                    if filled else "")
+            + "; fill in the last step's target of every sequence (the other steps may be "
+            "empty), or drop those sequences")
+    steps = [f"{time}{labels[t]}" for t in np.nonzero(bad.any(0))[0]]
+    raise InputError(
+        f"target {columns} of data file {path} misses values the scores read: the model "
+        f"predicts every step, so it is scored against the target at every step, and "
+        f"{int(bad.sum())} of {n * T} values are missing, at {', '.join(steps[:4])}"
+        f"{', ...' if len(steps) > 4 else ''} (in {shown}); fill them in or drop those "
+        "sequences")
 
 
 def _check_finite(values: np.ndarray, names: Sequence[str], path: Path) -> None:

@@ -1,0 +1,99 @@
+"""Reading a table file as its author wrote it, and saying where a column that should hold
+numbers holds text.
+
+A CSV whose header has more semicolons than commas (European Excel's "CSV") is read with
+``;`` between columns, and with decimal commas when its text columns are numbers written that
+way (``4,1``). A file that is not UTF-8 (Windows-1252, Excel's encoding on Western Windows) is
+refused with the fix, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ._files import first_line
+
+#: A number written with a decimal comma: ``4,1``, ``-0,13``, ``,5``, ``1,5e3``.
+DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+#: What to do about decimal commas in a CSV with commas between columns.
+COMMA_ADVICE = ("save the file with decimal points, or with ';' between columns (European "
+                "Excel's CSV), which varimp reads with decimal commas")
+
+
+def read_table(path: Path, suffix: str) -> tuple[pd.DataFrame, str]:
+    """The table in ``path`` (CSV or Parquet), its column names as text, and how a CSV was
+    read when not the usual way ("';' between columns, decimal commas"; else "")."""
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    try:
+        if suffix == ".csv":
+            table, how = _read_csv(path)
+        else:
+            table, how = pd.read_parquet(path, engine="pyarrow"), ""
+    except UnicodeDecodeError as exc:
+        raise InputError(_not_utf8(path, exc)) from exc
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+        raise InputError(f"cannot read data file {path} as {kind}: {first_line(exc)}") from exc
+    except Exception as exc:  # pyarrow's own errors
+        raise InputError(f"cannot read data file {path}: {type(exc).__name__}: "
+                         f"{first_line(exc)}") from exc
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        raise InputError(f"data file {path} has no rows or no columns")
+    table.columns = [str(c) for c in table.columns]
+    return table, how
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    """A CSV with commas between columns, or with semicolons when its header has more of them
+    than commas; a semicolon file whose text columns all hold decimal-comma numbers is read
+    again with ``decimal=","``."""
+    with path.open(encoding="utf-8-sig") as stream:
+        header = stream.readline()
+    if header.count(";") <= header.count(","):
+        return pd.read_csv(path), ""
+    table = pd.read_csv(path, sep=";")
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if any(_decimal_commas(table[c]) for c in text):
+        return pd.read_csv(path, sep=";", decimal=","), "';' between columns, decimal commas"
+    return table, "';' between columns"
+
+
+def _decimal_commas(values: pd.Series) -> bool:
+    """Whether every value of a text column is a number written with a decimal comma."""
+    present = values.dropna().astype(str).str.strip()
+    return len(present) > 0 and bool(present.str.fullmatch(DECIMAL_COMMA).all())
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """The refusal of a file that is not UTF-8, naming the first bad byte (and what it is in
+    Windows-1252, where it is a character there) and the fix."""
+    byte = exc.object[exc.start:exc.start + 1]
+    try:
+        seen = f" ({byte.decode('cp1252')!r} in Windows-1252, Excel's encoding on Western " \
+            "Windows)"
+    except UnicodeDecodeError:
+        seen = ""
+    return (f"data file {path} is not UTF-8 text: byte 0x{byte.hex()} at position {exc.start} "
+            f"is no UTF-8 character{seen}; save the file as UTF-8 (in Excel: Save As, 'CSV "
+            "UTF-8')")
+
+
+def first_text(values: pd.Series) -> tuple[str, bool, bool] | None:
+    """Where a column that should hold numbers holds text: its first value that is no number,
+    quoted with its data row (the 1-based row under the header; ``values`` indexed 0, 1,
+    ...); whether that value is a number written with a decimal comma; and whether most of the
+    column's values are numbers (a column of numbers with strays, not one of labels). None
+    when every value is a number or missing."""
+    present = values.dropna()
+    text = present.astype(str).str.strip()
+    numbers = pd.to_numeric(text, errors="coerce").notna()
+    if numbers.all():
+        return None
+    commas = text.str.fullmatch(DECIMAL_COMMA)
+    position = int(np.argmax(~numbers.to_numpy()))
+    said = f"{text.iloc[position]!r} in data row {int(present.index[position]) + 1}"
+    return said, bool(commas.iloc[position]), bool((numbers | commas).mean() > 0.5)
