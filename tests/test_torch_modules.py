@@ -128,3 +128,40 @@ def test_a_parametrized_layer_is_read_through_its_effective_weight(kind):
     np.testing.assert_allclose(per_output, reference, rtol=1e-12)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert model.training
+
+
+class _Flagged(nn.Module):
+    """A forward whose operations depend on a plain attribute: ``clip`` adds a clamp."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
+        self.clip = False
+
+    def forward(self, x):
+        if self.clip:
+            x = x.clamp(-1.0, 1.0)
+        return self.l2(self.act(self.l1(x)))
+
+
+def test_a_models_forward_is_traced_once_while_its_settings_hold(monkeypatch):
+    """torch.fx runs once per model, not once per method call, and again when a setting its
+    forward reads changes; a Sequential of torch.nn layers is never traced (nothing to find)."""
+    from varimp.adapters import torch_modules
+
+    traced = []
+    real = torch_modules._fx_graph
+    monkeypatch.setattr(torch_modules, "_fx_graph",
+                        lambda model: traced.append(type(model).__name__) or real(model))
+    chain = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sequential(nn.Linear(4, 1)))
+    assert torch_modules.forward_operations(chain) == [] and traced == []
+    model = _Flagged()
+    assert torch_modules.forward_operations(model) == []
+    assert torch_modules.forward_operations(model) == [] and traced == ["_Flagged"]
+    model.clip = True
+    assert torch_modules.forward_operations(model) == ["clamp(x, -1.0, 1.0)"]
+    assert torch_modules.forward_operations(model) == ["clamp(x, -1.0, 1.0)"]
+    assert traced == ["_Flagged", "_Flagged"]
+    # the clamp found after the change turns the weight reader off
+    with pytest.raises(varimp.UnsupportedModelError, match=r"clamp\(x, -1.0, 1.0\)"):
+        varimp.connection_weights(model)

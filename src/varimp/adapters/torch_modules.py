@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -343,8 +344,65 @@ def forward_operations(model: nn.Module) -> list[str] | None:
     when ``forward`` is a chain of modules; None when the module cannot be traced
     symbolically (control flow on values, a TorchScript module). A ``torch.nn`` layer given
     as the model itself (an ``nn.Linear``) has none: its own computation is what is read."""
-    if not has_submodules(model) and type(model).__module__.startswith("torch.nn."):
+    if _chain_of_torch_layers(model):
         return []
+    key = _forward_key(model)
+    try:
+        kept = _TRACED.get(model)
+    except TypeError:  # a module that cannot be referenced weakly: traced every time
+        return _traced_operations(model)
+    if kept is not None and kept[0] == key:
+        return None if kept[1] is None else list(kept[1])
+    found = _traced_operations(model)
+    _TRACED[model] = (key, None if found is None else tuple(found))
+    return found
+
+
+#: The operations last traced of each model (:func:`forward_operations`), with the key of the
+#: Python its ``forward`` runs (:func:`_forward_key`): a model is traced once while that key
+#: holds, not once per method call (a trace costs a few milliseconds, as much as a whole run
+#: of permutation importance on a small MLP). Weak: a model's entry goes with the model.
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _chain_of_torch_layers(model: nn.Module, top: bool = True) -> bool:
+    """Whether ``model`` is a layer of ``torch.nn`` without layers of its own, or a
+    ``torch.nn.Sequential`` of ``torch.nn`` layers (at any depth): its forward applies its
+    layers in order and nothing else, and ``torch.fx``, which traces into the model itself
+    but treats the ``torch.nn`` layers inside it as leaves, would find no operation outside
+    them."""
+    if type(model) is nn.Sequential:
+        return all(_chain_of_torch_layers(child, top=False) for child in model.children())
+    return type(model).__module__.startswith("torch.nn.") and not (top and has_submodules(model))
+
+
+def _forward_key(model: nn.Module) -> tuple:
+    """What the traced operations of ``model`` can depend on besides tensor values, which
+    ``torch.fx`` does not read: every module's class and its plain attributes (a flag such as
+    ``self.clip = True``, a number, a function set on the instance), by value for numbers,
+    strings and None, else by identity."""
+    plain = (bool, int, float, complex, str, type(None))
+    key = []
+    for name, module in model.named_modules():
+        attributes = tuple(
+            (attr, value if isinstance(value, plain) else id(value))
+            for attr, value in sorted(vars(module).items())
+            if attr not in _MODULE_STATE)
+        key.append((name, type(module), attributes))
+    return tuple(key)
+
+
+#: The attributes of every ``nn.Module`` that hold its state rather than settings of forward.
+_MODULE_STATE = {"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set",
+                 "_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                 "_backward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
+                 "_load_state_dict_post_hooks", "_state_dict_pre_hooks",
+                 "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs",
+                 "_forward_hooks_always_called", "_is_full_backward_hook", "training"}
+
+
+def _traced_operations(model: nn.Module) -> list[str] | None:
+    """:func:`forward_operations` by a trace of ``model`` (no shortcut, no memory)."""
     graph = _fx_graph(model)
     if graph is None:
         return None
