@@ -86,6 +86,16 @@ def test_mlp_string_labels_are_an_input_error_naming_them_and_the_encoding(task,
     np.testing.assert_allclose(named.scores.to_numpy(), by_code.scores.to_numpy(), rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("loss, accepted", [("bce", "0 and 1"), ("mse", "numbers")])
+def test_recurrent_string_labels_are_an_input_error_naming_the_loss(loss, accepted):
+    X = np.random.default_rng(3).normal(size=(8, 4, 2))
+    labels = np.where(X[..., 0] > 0, "hi", "lo").astype(object)  # (n, T): one per step
+    with pytest.raises(varimp.InputError,
+                       match=rf"loss='{loss}' needs targets of {accepted}.*received "
+                             r"non-numeric labels such as \['hi', 'lo'\].*codes with "
+                             r"loss='bce' \(two classes\)"):
+        train_recurrent(X, labels, loss=loss, epochs=1)
 def test_same_seed_identical_weights_other_seed_other_weights():
     X, y, _ = datasets.olden_simulation(100, random_state=0)
     a = train_mlp(X, y, epochs=3, random_state=7).state_dict()

@@ -208,21 +208,23 @@ def _binary_targets(y: np.ndarray) -> None:
                          f"{np.unique(y)[:5].tolist()}")
 
 
-def _numeric_targets(target: np.ndarray, task: str) -> None:
+def _numeric_targets(target: np.ndarray, task: str, setting: str | None = None) -> None:
     """Targets the trainer can use: numbers (:func:`varimp.validation.check_y` keeps any other
     labels as objects); class labels of another type are an InputError saying how to encode
-    them, since the returned network holds no label names."""
+    them, since the returned network holds no label names. ``setting``: the option that asks
+    for ``task`` in the message (default ``task=...``, as :func:`train_mlp` takes it)."""
     if target.dtype != object:
         return
     shown = sorted({str(v) for v in target.flat})[:6]
     accepted = {"regression": "numbers (the values to predict)",
                 "binary": "0 and 1 (1: the positive class)",
                 "multiclass": "integer class labels 0..k-1"}[task]
+    how = "task='binary' or 'multiclass'" if setting is None else "loss='bce' (two classes)"
     raise InputError(
-        f"task={task!r} needs targets of {accepted}; received non-numeric labels such as "
-        f"{shown}. If they are class labels, encode them (the returned network holds no label "
-        "names): classes, codes = np.unique(y, return_inverse=True), train on codes with "
-        "task='binary' or 'multiclass' and pass classes=classes to the importance methods")
+        f"{setting or f'task={task!r}'} needs targets of {accepted}; received non-numeric "
+        f"labels such as {shown}. If they are class labels, encode them (the returned network "
+        "holds no label names): classes, codes = np.unique(y, return_inverse=True), train on "
+        f"codes with {how} and pass classes=classes to the importance methods")
 
 
 def train_mlp(
@@ -448,6 +450,7 @@ def train_recurrent(
     epochs, batch_size, lr = _common(epochs, batch_size, lr)
     validation_fraction, patience = check_validation(validation_fraction, patience)
     target = data.y
+    _numeric_targets(target, "binary" if loss == "bce" else "regression", f"loss={loss!r}")
     expected = 2 if return_sequences else 1
     if target.ndim not in (expected, expected + 1) or (
             return_sequences and target.shape[1] != data.n_timesteps):
