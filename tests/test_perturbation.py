@@ -269,3 +269,26 @@ def test_a_category_switch_beside_noise_warns_once_and_is_recorded():
         perm = varimp.permutation(f, X, f(X.to_numpy()), groups={"colour": ["red", "blue"]},
                                   random_state=0)
     assert "mixed_kinds" not in alone.details and "mixed_kinds" not in perm.details
+
+
+def test_scoring_none_measures_without_y_even_where_y_is_given():
+    """scoring=None, as the randomization test and the ensemble read it: the RMS change of
+    the predictions, |b_j| * s for a linear model, whatever y is; y is not used, and the
+    details say so."""
+    X = np.random.default_rng(3).normal(size=(20000, 4))
+    y = linear(X) + np.random.default_rng(4).normal(size=20000)
+    plain = varimp.perturbation(linear, X, noise=0.2, scale="absolute", random_state=0)
+    for result in (varimp.perturbation(linear, X, y, scoring=None, noise=0.2, scale="absolute",
+                                       random_state=0),
+                   varimp.importance(linear, X, y, method="perturbation", scoring=None,
+                                     noise=0.2, scale="absolute", random_state=0),
+                   varimp.perturbation(linear, X, scoring=None, noise=0.2, scale="absolute",
+                                       random_state=0)):
+        pd.testing.assert_series_equal(result.scores, plain.scores)
+        assert result.kind == "magnitude"
+        assert result.details["measure"] == "rms change of predictions"
+        assert result.details["settings"]["scoring"] is None
+    np.testing.assert_allclose(plain.scores, np.abs(B) * 0.2, rtol=0.03, atol=1e-12)
+    with_y = varimp.perturbation(linear, X, y, scoring=None, random_state=0)
+    assert with_y.details["y_ignored"].startswith("scoring=None measures without y")
+    assert "y_ignored" not in plain.details

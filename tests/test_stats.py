@@ -371,7 +371,7 @@ def test_perturbation_with_scoring_none_measures_without_y_on_every_network(tabu
     assert bag.details["measure"] == "rms change of predictions"
     assert bag.details["settings"]["scoring"] is None
     assert bag.details["ensemble_settings"]["measure"].startswith("without y")
-    with pytest.raises(InputError, match="scoring must be 'auto'"):
+    with pytest.raises(InputError, match="scoring=None .* is for method='perturbation' only"):
         varimp.randomization_test(mlp, X, y, method="permutation", scoring=None,
                                   n_permutations=2, random_state=0)
 
@@ -511,6 +511,17 @@ def test_failures_name_the_fit(tabular):
     ("ensemble", {"bootstrap": "yes"}, "bootstrap must be True or False"),
     ("ensemble", {"y": None}, "y \\(the targets\\) is required"),
     ("ensemble", {"size": 3}, "unknown \\['size'\\]"),
+    # the method's own options, checked before the first fit as the randomization test does
+    *[(call, {"method": method, "scoring": None},
+       f"scoring=None measures without y, the RMS change of the predictions, and is for "
+       f"method='perturbation' only; method '{method}' measures the loss of a score")
+      for call in ("ensemble", "randomization_test")
+      for method in ("permutation", "improved_stepwise_1")],
+    *[(call, {"method": method, "scoring": "bogus"}, "scoring must be 'auto'.*'bogus'")
+      for call in ("ensemble", "randomization_test")
+      for method in ("perturbation", "permutation")],
+    *[(call, {"classes": [0, 1]}, "classes=\\[0, 1\\] was given, but classes name the outputs "
+       "of a classifier") for call in ("ensemble", "randomization_test")],
 ])
 def test_bad_input_is_an_input_error_before_any_fit(call, options, message, tabular):
     X, y = tabular

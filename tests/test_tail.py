@@ -317,3 +317,81 @@ def test_a_rebuilt_network_that_fails_on_the_perturbed_rows_gives_way_to_the_mod
     np.testing.assert_allclose(run.predict([((0,), cells, rows)]), adapter.predict(expected),
                                rtol=1e-9)
     assert run.checked.state == "trusted"
+
+
+# -- a forward whose operations changed after its trace was kept -------------------------------
+_GLOBAL_CAP = None
+_DEEP = [[[{"cap": None}]]]  # nested deeper than the key of a kept trace looks
+
+
+class _Capped(nn.Module):
+    """A tanh MLP whose output is capped where a setting says: ``self.cfg["cap"]``, the
+    module-level ``_GLOBAL_CAP`` or ``_DEEP[0][0][0]["cap"]``."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
+        self.cfg = {"cap": None}
+
+    def forward(self, x):
+        h = self.l2(self.act(self.l1(x)))
+        for cap in (self.cfg["cap"], _GLOBAL_CAP, _DEEP[0][0][0]["cap"]):
+            if cap is not None:
+                h = h.clamp(max=cap)
+        return h
+
+
+def _capped_case():
+    """The model traced uncapped (the trace kept), its data, and a cap above every
+    unperturbed prediction (only perturbed rows reach it)."""
+    model = _Capped().eval()
+    X = np.random.default_rng(0).normal(size=(400, 3)).astype(np.float32)
+    with torch.no_grad():
+        p = model(torch.from_numpy(X)).numpy().ravel()
+    y = p + 0.01 * np.random.default_rng(1).normal(size=400)
+    varimp.permutation(model, X, y, random_state=0)
+    return model, X, y, float(p.max()) + 1e-4
+
+
+def _gives_the_scores_of_the_model_as_a_function(model, X, y):
+    for method in ("permutation", "perturbation"):
+        ours = varimp.importance(model, X, y, method=method, random_state=0, n_repeats=3)
+        plain = varimp.importance(_as_function(model), X, y, method=method, random_state=0,
+                                  n_repeats=3)
+        np.testing.assert_allclose(ours.scores, plain.scores, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["dict", "global"])
+def test_a_cap_set_after_the_trace_is_seen_and_gives_the_models_scores(where, monkeypatch):
+    """A settings dict changed in place, or a global the forward reads: traced again."""
+    from varimp.adapters.torch_modules import forward_operations
+
+    model, X, y, cap = _capped_case()
+    if where == "dict":
+        model.cfg["cap"] = cap
+    else:
+        monkeypatch.setitem(globals(), "_GLOBAL_CAP", cap)
+    assert forward_operations(model) == [f"clamp(l2(...), max={cap!r})"]
+    _gives_the_scores_of_the_model_as_a_function(model, X, y)
+    with pytest.raises(varimp.UnsupportedModelError, match=r"applies clamp\(l2"):
+        varimp.connection_weights(model)
+
+
+def test_a_stale_trace_is_harmless(monkeypatch):
+    """A cap the trace's key cannot see (nested too deep): the operations kept are stale, but
+    the rebuilt network is checked against the model all the same, on the rows of the highest
+    predictions too (here the first rows are the lowest), and gives way to it. (The weight
+    reader's probes do not reach this cap, 1% of the predictions: only the fast path's check
+    catches it; a cap the key sees is refused, as above.)"""
+    from varimp.adapters.torch_modules import forward_operations
+
+    model, X, y, _ = _capped_case()
+    with torch.no_grad():
+        p = model(torch.from_numpy(X)).numpy().ravel()
+    order = np.argsort(p)
+    X, y = X[order], y[order]
+    monkeypatch.setitem(_DEEP[0][0][0], "cap", float(np.quantile(p, 0.99)))
+    assert forward_operations(model) == []  # stale
+    assert PerturbationEngine(adapt(model), X).tail_run() is None
+    _gives_the_scores_of_the_model_as_a_function(model, X, y)

@@ -165,3 +165,115 @@ def test_a_models_forward_is_traced_once_while_its_settings_hold(monkeypatch):
     # the clamp found after the change turns the weight reader off
     with pytest.raises(varimp.UnsupportedModelError, match=r"clamp\(x, -1.0, 1.0\)"):
         varimp.connection_weights(model)
+
+
+class _Rearranged(nn.Module):
+    """A tanh MLP whose forward moves, casts, splits or joins its input before its layers."""
+
+    def __init__(self, before, dtype=torch.float32):
+        super().__init__()
+        torch.manual_seed(5)
+        self.before = before
+        self.l1, self.act, self.l2 = nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1)
+        self.to(dtype)
+
+    def forward(self, x):
+        return self.l2(self.act(self.l1(self.before(x))))
+
+    def plain(self):
+        return nn.Sequential(self.l1, self.act, self.l2)
+
+
+KEPT = {
+    "type": (lambda x: x.type(torch.float32), torch.float32),
+    "float": (lambda x: x.float(), torch.float32),
+    "to float64": (lambda x: x.to(torch.float64), torch.float64),
+    "cat of slices": (lambda x: torch.cat([x[:, :2], x[:, 2:]], 1), torch.float32),
+    "stack of columns": (lambda x: torch.stack([x[:, 0], x[:, 1], x[:, 2]], dim=1),
+                         torch.float32),
+    "split and cat": (lambda x: torch.cat(torch.split(x, 1, dim=1), dim=-1), torch.float32),
+}
+
+
+@pytest.mark.parametrize("name", list(KEPT))
+def test_a_cast_or_a_rearrangement_of_the_input_keeps_the_reader_and_the_fast_path(name):
+    """Casts, splits and concatenations pass values on: the weights read are the plain
+    chain's, and the tail predictor (checked on generic rows) is used."""
+    from varimp.adapters import adapt
+    from varimp.engines import PerturbationEngine
+
+    before, dtype = KEPT[name]
+    model = _Rearranged(before, dtype).eval()
+    X = np.random.default_rng(2).normal(size=(40, 3))
+    y = X[:, 0] - X[:, 2]
+    assert forward_operations(model) == []
+    ours = varimp.connection_weights(model).scores
+    plain = varimp.connection_weights(model.plain()).scores
+    np.testing.assert_allclose(ours, plain, rtol=1e-12)
+    assert PerturbationEngine(adapt(model), X).tail_run() is not None
+    np.testing.assert_allclose(varimp.permutation(model, X, y, random_state=0).scores,
+                               varimp.permutation(model.plain(), X, y, random_state=0).scores,
+                               rtol=1e-9)
+
+
+def test_an_input_cast_to_half_precision_and_back_is_read():
+    model = _Rearranged(lambda x: x.half().float()).eval()
+    assert forward_operations(model) == []
+    np.testing.assert_allclose(varimp.connection_weights(model).scores,
+                               varimp.connection_weights(model.plain()).scores, rtol=1e-12)
+
+
+def test_columns_swapped_by_a_cat_are_caught_by_the_check_of_the_predictions():
+    """A concatenation is not listed, but one that reorders the columns makes the layers
+    read predict other values on the probe: refused, and no fast path."""
+    from varimp.adapters import adapt
+
+    model = _Rearranged(lambda x: torch.cat([x[:, 2:], x[:, :2]], 1)).eval()
+    assert forward_operations(model) == []
+    with pytest.raises(varimp.UnsupportedModelError, match="do not reproduce its predictions"):
+        varimp.connection_weights(model)
+    assert adapt(model).tail_predictor() is None
+
+
+def test_a_forward_that_changes_large_inputs_only_fails_the_wide_probe():
+    """Control flow on values (no trace) that clips large inputs: the layers read match the
+    model near 0, not on the probe of inputs of scale 5, and are refused."""
+
+    class Clipping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.l1, self.act, self.l2 = nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)
+
+        def forward(self, x):
+            if x.abs().max() > 4:
+                x = x.clamp(-4.0, 4.0)
+            return self.l2(self.act(self.l1(x)))
+
+    assert forward_operations(Clipping()) is None
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match="on a probe of inputs of scale 0.5, but not on inputs of scale 5"):
+        varimp.connection_weights(Clipping())
+
+
+def test_a_kept_trace_is_traced_again_when_a_dict_or_a_tensor_it_reads_changes_in_place():
+    class Settings(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(3, 1)
+            self.cfg, self.flag = {"clip": False}, torch.zeros(())
+
+        def forward(self, x):
+            h = self.l1(x)
+            if self.cfg["clip"]:
+                h = h.clamp(-1.0, 1.0)
+            if self.flag.item() > 0:
+                h = h * 2.0
+            return h
+
+    model = Settings()
+    assert forward_operations(model) == []
+    model.cfg["clip"] = True
+    assert forward_operations(model) == ["clamp(l1(...), -1.0, 1.0)"]
+    model.flag.fill_(1.0)
+    assert forward_operations(model) == ["clamp(l1(...), -1.0, 1.0)", "mul(clamp(...), 2.0)"]

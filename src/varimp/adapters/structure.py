@@ -13,6 +13,11 @@ from .base import as_canonical
 
 PROBE_SAMPLES = 8
 PROBE_STEPS = 5
+#: Scale of the probe's inputs, and of the wide probe's (a few times a standardised input's,
+#: rounded to eighths: values every float type holds exactly): an operation of ``forward``
+#: that only bites on large values (a clamp of the output, a cap set after the trace was
+#: kept) shows on the wide one.
+PROBE_SCALE, WIDE_SCALE = 0.5, 5.0
 
 
 def _probe_steps(layers: Sequence[Layer], known: int | None) -> int:
@@ -37,6 +42,9 @@ def resolve_network(
     last recurrent layer or only its final step; both readings are tried and the one that
     reproduces the model's predictions is kept. Anything else the forward pass does that the
     layers do not show (a residual connection, a reordering) is caught here and reported.
+    The reading must also reproduce the model on a wide probe (inputs of scale
+    ``WIDE_SCALE``), where an operation that bites on large values only shows, whatever the
+    model's traced operations say (a kept trace may be stale).
     """
     first = next(layer for layer in layers if not isinstance(layer, Flatten))
     sequence = any(isinstance(layer, Recurrent) for layer in layers)
@@ -47,8 +55,12 @@ def resolve_network(
     rng = np.random.default_rng(0)
     shape = (PROBE_SAMPLES, _probe_steps(layers, steps), base.n_inputs) if base.sequence else \
         (PROBE_SAMPLES, base.n_inputs)
-    probe = rng.normal(scale=0.5, size=shape)
-    target = as_canonical(adapter.predict(probe), PROBE_SAMPLES)
+    probe = rng.normal(scale=PROBE_SCALE, size=shape)
+    # multiples of 1/8 below 32: exact in every float type (a cast of the input to half
+    # precision in forward changes none of them)
+    wide = np.clip(np.round(rng.normal(scale=WIDE_SCALE, size=shape) * 8) / 8, -31.875, 31.875)
+    both = as_canonical(adapter.predict(np.concatenate([probe, wide])), 2 * PROBE_SAMPLES)
+    target, wide_target = both[:PROBE_SAMPLES], both[PROBE_SAMPLES:]
     tolerance = _tolerance(adapter)
     read = f"Layers read ({len(layers)}): " \
         f"{' -> '.join(describe_layer(layer) for layer in layers)}"
@@ -63,6 +75,15 @@ def resolve_network(
                     "range, a mask, random draws), and the weight-based methods cannot read "
                     "it. Apply it as a module if it is an activation; else use a model-agnostic "
                     f"method (permutation, partial_derivatives, perturbation, profile). {read}")
+            if not _matches(_forward(network, wide), wide_target, tolerance):
+                raise UnsupportedModelError(
+                    f"the layers read from {type(adapter.model).__name__} reproduce its "
+                    f"predictions on a probe of inputs of scale {PROBE_SCALE:g}, but not on "
+                    f"inputs of scale {WIDE_SCALE:g}: its forward changes large values in a way "
+                    "the layers do not show (a clamp, a cap or a mask applied outside its "
+                    "modules), and the weight-based methods cannot read it. Use a "
+                    "model-agnostic method (permutation, partial_derivatives, perturbation, "
+                    f"profile). {read}")
             return network
     precision = _low_precision(adapter)
     raise UnsupportedModelError(

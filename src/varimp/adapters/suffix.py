@@ -10,14 +10,16 @@ kernels run the common cells (tanh LSTM and GRU, tanh or relu RNN); any other ac
 Keras' ``LSTM(activation="relu")``) runs the same equations step by step.
 
 Before it is used the rebuilt chain must reproduce the adapter's own predictions on the first
-rows of X (to 1e-4 relative in float32, 1e-9 in float64); otherwise the engine is told None and
-falls back to full forward passes. The chain is only built when the adapter's
-:meth:`~varimp.adapters.base.Adapter.network` holds, which refuses a PyTorch ``forward`` that
-``torch.fx`` shows to apply any operation outside its modules. Where ``forward`` cannot be
-traced (:meth:`~varimp.adapters.base.Adapter.forward_operations` is None), the check also runs
-on :func:`extreme_probes` (values beyond the range of X, where a clamp or a mask in ``forward``
-would show) and the first perturbed rows the engine asks for are computed by the model too: if
-they differ, every later call is (:class:`Checked`).
+rows of X and on :func:`extreme_probes` (values beyond the range of X, where a clamp or a mask
+in ``forward`` would show), to 1e-4 relative in float32, 1e-9 in float64; otherwise the engine
+is told None and falls back to full forward passes. The first perturbed rows the engine asks
+for are computed by the model too: if they differ, every later call is (:class:`Checked`).
+The chain is only built when the adapter's :meth:`~varimp.adapters.base.Adapter.network`
+holds, which refuses a PyTorch ``forward`` that ``torch.fx`` shows to apply any operation
+outside its modules; the checks run for every model all the same, traced or not (a trace kept
+from an earlier call may be stale: a global flag its ``forward`` reads has changed since), a
+Keras or scikit-learn model included. They cost one model call on ``PROBE_ROWS`` and one on
+``CHECKED_ROWS`` rows per run.
 """
 
 from __future__ import annotations
@@ -88,11 +90,12 @@ def reproduces(mine: np.ndarray, target: np.ndarray, dtype: torch.dtype) -> bool
         mine, target, rtol=1e-9 if tight else 1e-4, atol=(1e-9 if tight else 1e-5) * scale))
 
 
-def unverified_model(adapter: object):
-    """The adapter's ``predict`` when what its model computes outside the layers read cannot be
-    seen (:meth:`~varimp.adapters.base.Adapter.forward_operations` is None: a PyTorch module
-    that ``torch.fx`` cannot trace, a Keras or scikit-learn model), else None."""
-    return adapter.predict if adapter.forward_operations() is None else None
+def verify_rows(base: np.ndarray) -> np.ndarray:
+    """The rows of X a rebuilt network is first checked on: the first ``_VERIFY_ROWS``, and
+    those of the highest and lowest predictions in ``base`` (where a cap of the output set
+    below them shows)."""
+    first = np.arange(min(_VERIFY_ROWS, base.shape[0]))
+    return np.unique(np.concatenate([first, extreme_rows(base, 4)]))
 
 
 #: Probe rows of :func:`extreme_probes`, and perturbed rows :class:`Checked` computes twice.
@@ -100,42 +103,77 @@ PROBE_ROWS = 16
 CHECKED_ROWS = 64
 
 
-def extreme_probes(X: np.ndarray) -> np.ndarray:
+def extreme_probes(X: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
     """``PROBE_ROWS`` inputs shaped like X's rows that reach beyond X: half are rows of X with
     each cell, at random, moved to its feature's minimum less 3 standard deviations or its
     maximum plus 3, half draw every cell uniformly between those bounds (seeded: the same
-    probes every time). A perturbation moves cells by at most a few standard deviations."""
+    probes every time). A perturbation moves cells by at most a few standard deviations. The
+    rows moved are those of the highest and lowest predictions in ``base`` (the model's
+    predictions of X, ``(n, ...)``; from there a move is likeliest to reach a cap of the
+    output), or rows drawn at random without it. The standard deviations are those of at most
+    ``SPREAD_ROWS`` rows spread over X (a scale, not a bound); the minimum and maximum are X's
+    own."""
     flat = X.reshape(-1, X.shape[-1])
-    spread = 3 * np.where(flat.std(axis=0) > 0, flat.std(axis=0), 1.0)
-    low, high = flat.min(axis=0) - spread, flat.max(axis=0) + spread
+    std = flat[::max(1, -(-len(flat) // SPREAD_ROWS))].std(axis=0)
+    spread = 3 * np.where(std > 0, std, 1.0)
+    low = _columns(np.minimum, flat) - spread
+    high = _columns(np.maximum, flat) + spread
     rng = np.random.default_rng(0)
     half = PROBE_ROWS // 2
-    rows = X[rng.integers(0, X.shape[0], half)].copy()
+    rows = X[rng.integers(0, X.shape[0], half) if base is None else
+             extreme_rows(base, half)].copy()
     moved = rng.random(rows.shape) < 0.5
     rows[moved] = np.where(rng.random(rows.shape) < 0.5, low, high)[moved]
     uniform = low + (high - low) * rng.random((half, *X.shape[1:]))
     return np.concatenate([rows, uniform])
 
 
+def extreme_rows(base: np.ndarray, count: int) -> np.ndarray:
+    """``count`` rows (repeated when there are fewer) of the highest and lowest predictions in
+    ``base`` ``(n, ...)``, alternately: the largest value a row predicts, then the smallest."""
+    values = base.reshape(base.shape[0], -1)
+    k = min(count, values.shape[0])
+    top = np.argpartition(-values.max(axis=1), k - 1)[:k]
+    bottom = np.argpartition(values.min(axis=1), k - 1)[:k]
+    return np.stack([top, bottom], axis=1).ravel()[np.arange(count) % (2 * k)]
+
+
+#: Rows :func:`extreme_probes` reads the spread of the features from.
+SPREAD_ROWS = 4096
+
+
+def _columns(reduce: np.ufunc, flat: np.ndarray, block: int = 64) -> np.ndarray:
+    """``reduce`` (``np.minimum``, ``np.maximum``) over the rows of a table, column by column:
+    blocks of ``block`` rows are reduced side by side as one long row, which numpy vectorises,
+    then the block's rows (about ten times as fast as ``reduce.reduce(flat, axis=0)`` on a
+    table of 20 columns)."""
+    n, p = flat.shape
+    whole = n // block * block
+    out = reduce.reduce(flat[:whole].reshape(-1, block * p), axis=0).reshape(block, p) \
+        if whole else flat[:1]
+    out = reduce.reduce(out, axis=0)
+    return reduce(out, reduce.reduce(flat[whole:], axis=0)) if whole < n else out
+
+
 class Checked:
     """The first perturbed rows of a run computed by the model as well; a rebuilt network that
     does not reproduce them is replaced by the model for the rest of the run.
 
-    ``model`` is the adapter's ``predict``; None: nothing to check (a traced forward).
+    ``model`` is the adapter's ``predict``.
     """
 
     def __init__(self, model, dtype: torch.dtype):
         self.model, self.dtype = model, dtype
         #: "trusted", "unchecked" or "model" (the rebuilt network failed the check)
-        self.state = "trusted" if model is None else "unchecked"
+        self.state = "unchecked"
 
     def __call__(self, mine, full, take=None) -> np.ndarray:
         """``mine()``, the rebuilt network's predictions, or the model's predictions of
-        ``full()``, the whole perturbed inputs (both built only when needed), passed through
-        ``take`` (e.g. the steps the rebuilt network predicts)."""
+        ``full(k)``, the first ``k`` perturbed inputs whole (None: all of them; both built
+        only when needed), passed through ``take`` (e.g. the steps the rebuilt network
+        predicts)."""
         if self.state == "trusted":
             return mine()
-        rows = full()
 
         def model(batch: np.ndarray) -> np.ndarray:
             pred = self.model(batch)
@@ -143,12 +181,12 @@ class Checked:
 
         if self.state == "unchecked":
             ours = mine()
-            k = min(CHECKED_ROWS, len(rows))
-            if reproduces(ours[:k], model(rows[:k]), self.dtype):
+            k = min(CHECKED_ROWS, len(ours))
+            if reproduces(ours[:k], model(full(k)), self.dtype):
                 self.state = "trusted"
                 return ours
             self.state = "model"
-        return model(rows)
+        return model(full(None))
 
 
 def readable(network: Network) -> bool:
@@ -208,10 +246,9 @@ class SuffixPredictor:
         predictions of steps ``t..T-1`` only (the earlier ones are unchanged).
     """
 
-    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device,
-                 model=None):
+    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device, model):
         self.dtype, self.device = dtype, device
-        self.model = model  # the adapter's predict, where its forward could not be traced
+        self.model = model  # the adapter's predict, which the checks compare with
         self.stages = rebuild(list(network.layers), dtype, device)
         self.per_step = all(s.layer.return_sequences for s in self.stages
                             if isinstance(s.layer, Recurrent))
@@ -230,19 +267,18 @@ class SuffixPredictor:
 
     def start(self, X: np.ndarray, base: np.ndarray) -> SuffixRun | None:
         """Cache the unperturbed prefix of ``X``; None when the rebuilt network does not
-        reproduce ``base`` (the adapter's predictions of X) on the first rows, nor, for a
-        model whose forward could not be traced, on :func:`extreme_probes`."""
+        reproduce ``base`` (the adapter's predictions of X) on the first rows, or the model's
+        predictions of :func:`extreme_probes`."""
         try:
             run = SuffixRun(self, X)
-            rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
+            rows = verify_rows(base)
             mine = run.from_states(X[rows], run.zero_states(len(rows)))
             if not reproduces(mine, base[rows], self.dtype):
                 return None
-            if self.model is not None:
-                probes = extreme_probes(X)
-                mine = run.from_states(probes, run.zero_states(len(probes)))
-                if not reproduces(mine, self.model(probes), self.dtype):
-                    return None
+            probes = extreme_probes(X, base)
+            mine = run.from_states(probes, run.zero_states(len(probes)))
+            if not reproduces(mine, self.model(probes), self.dtype):
+                return None
         except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
             return None
         return run
@@ -301,8 +337,10 @@ class SuffixRun:
             states = [None if s is None else s.index_select(0, index) for s in self.states]
             return self.from_states(X_suffix, states)
 
-        return self.checked(mine, lambda: np.concatenate([self.X[rows, :t], X_suffix], axis=1),
-                            (lambda pred: pred[:, t:]) if self.per_step else None)
+        def full(k: int | None) -> np.ndarray:
+            return np.concatenate([self.X[rows[:k], :t], X_suffix[:k]], axis=1)
+
+        return self.checked(mine, full, (lambda pred: pred[:, t:]) if self.per_step else None)
 
     def from_states(self, X_part: np.ndarray, states: list) -> np.ndarray:
         """Predictions of ``X_part`` started from ``states`` (as float64 numpy)."""
@@ -380,6 +418,6 @@ def suffix_predictor(adapter: object, dtype: torch.dtype,
     if not network.sequence or not readable(network):
         return None
     try:
-        return SuffixPredictor(network, dtype, device, unverified_model(adapter))
+        return SuffixPredictor(network, dtype, device, adapter.predict)
     except Exception:  # noqa: BLE001 - a layer torch cannot rebuild: full passes instead
         return None

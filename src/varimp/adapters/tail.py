@@ -12,12 +12,14 @@ point rounding (the sum is merely regrouped).
 The network is rebuilt in PyTorch from the adapter's verified :class:`varimp.network.Network`,
 as the suffix predictor of :mod:`varimp.adapters.suffix` does, in the model's dtype and on its
 device. Before it is used it must reproduce the adapter's predictions on the first rows of X,
-both unperturbed and with every column replaced by another row's; otherwise the engine is told
-None and runs full forward passes. It is only built when the adapter's network holds, which
-refuses a PyTorch ``forward`` that ``torch.fx`` shows to apply any operation outside its
-modules (a clamp, a mask, random draws); where ``forward`` cannot be traced, the check also
-runs on extreme probes and on the first perturbed rows
-(:func:`varimp.adapters.suffix.extreme_probes`, :class:`varimp.adapters.suffix.Checked`).
+both unperturbed and with every column replaced by another row's, and the model's predictions
+of rows beyond the range of X (:func:`varimp.adapters.suffix.extreme_probes`); otherwise the
+engine is told None and runs full forward passes. The first perturbed rows of a run are
+computed by the model too, and if they differ, every later call is
+(:class:`varimp.adapters.suffix.Checked`). It is only built when the adapter's network holds,
+which refuses a PyTorch ``forward`` that ``torch.fx`` shows to apply any operation outside its
+modules (a clamp, a mask, random draws); the checks run for every model all the same, traced
+or not, as a trace kept from an earlier call may be stale (:mod:`varimp.adapters.suffix`).
 """
 
 from __future__ import annotations
@@ -37,10 +39,9 @@ from .suffix import (
     readable,
     rebuild,
     reproduces,
-    unverified_model,
+    verify_rows,
 )
 
-_VERIFY_ROWS = 16
 #: Target bytes of every layer's outputs per call and torch thread, about a core's L2 cache
 #: (measured on 20-10-1 to 20-128-128-1 networks: a quarter of it is up to 15% slower, eight
 #: times it up to twice as slow).
@@ -56,11 +57,10 @@ class TailPredictor:
         Values held per row of a call (every layer's outputs), to size calls.
     """
 
-    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device,
-                 model=None):
+    def __init__(self, network: Network, dtype: torch.dtype, device: torch.device, model):
         first, *rest = network.layers
         self.dtype, self.device = dtype, device
-        self.model = model  # the adapter's predict, where its forward could not be traced
+        self.model = model  # the adapter's predict, which the checks compare with
         self.weight = _tensor(first.weight, dtype, device)  # (p, width)
         self.bias = _tensor(first.bias, dtype, device)
         self.activation = in_place(first.activation, _activation(first.activation))
@@ -81,9 +81,9 @@ class TailPredictor:
     def start(self, X: np.ndarray, base: np.ndarray) -> TailRun | None:
         """Cache ``X @ W + b``; None when the rebuilt network does not reproduce ``base`` (the
         adapter's predictions of X) on the first rows, unperturbed and with every column
-        replaced by the values of another row, nor, for a model whose forward could not be
-        traced, on :func:`~varimp.adapters.suffix.extreme_probes`."""
-        rows = np.arange(min(_VERIFY_ROWS, X.shape[0]))
+        replaced by the values of another row, or the model's predictions of
+        :func:`~varimp.adapters.suffix.extreme_probes`."""
+        rows = verify_rows(base)
         other = rows[::-1].copy()
         every = tuple(range(X.shape[1]))
         try:
@@ -93,12 +93,11 @@ class TailPredictor:
             if not (reproduces(same, base[rows], self.dtype)
                     and reproduces(moved, base[other], self.dtype)):
                 return None
-            if self.model is not None:
-                probes = extreme_probes(X)
-                at = np.arange(len(probes)) % X.shape[0]
-                if not reproduces(run.network([(every, probes, at)]), self.model(probes),
-                                  self.dtype):
-                    return None
+            probes = extreme_probes(X, base)
+            at = np.arange(len(probes)) % X.shape[0]
+            if not reproduces(run.network([(every, probes, at)]), self.model(probes),
+                              self.dtype):
+                return None
         except Exception:  # noqa: BLE001 - e.g. a dtype the kernels lack: full passes instead
             return None
         return run
@@ -131,16 +130,21 @@ class TailRun:
         Computed by the rebuilt network (:meth:`network`), or by the model where a check
         of the first rows found that network wrong (:class:`~varimp.adapters.suffix.Checked`).
         """
-        return self.checked(lambda: self.network(parts), lambda: self._rows(parts))
+        return self.checked(lambda: self.network(parts), lambda k: self._rows(parts, k))
 
-    def _rows(self, parts: list[tuple[tuple[int, ...], np.ndarray, slice | np.ndarray]]
-              ) -> np.ndarray:
-        """The perturbed rows of ``parts``, whole."""
+    def _rows(self, parts: list[tuple[tuple[int, ...], np.ndarray, slice | np.ndarray]],
+              limit: int | None = None) -> np.ndarray:
+        """The first ``limit`` perturbed rows of ``parts`` (None: all), whole."""
         out = []
+        left = sum(len(cells) for _, cells, _ in parts) if limit is None else limit
         for columns, cells, rows in parts:
-            block = self.X[rows].copy()
-            block[:, list(columns)] = cells
+            if left <= 0:
+                break
+            m = min(left, len(cells))
+            block = self.X[rows][:m].copy() if isinstance(rows, slice) else self.X[rows[:m]]
+            block[:, list(columns)] = cells[:m]
             out.append(block)
+            left -= m
         return np.concatenate(out)
 
     def network(self, parts: list[tuple[tuple[int, ...], np.ndarray, slice | np.ndarray]]
@@ -187,6 +191,6 @@ def tail_predictor(adapter: object, dtype: torch.dtype,
             not readable(network):
         return None
     try:
-        return TailPredictor(network, dtype, device, unverified_model(adapter))
+        return TailPredictor(network, dtype, device, adapter.predict)
     except Exception:  # noqa: BLE001 - a layer torch cannot rebuild: full passes instead
         return None

@@ -202,11 +202,11 @@ def _last_module(model: nn.Module) -> tuple[str, nn.Module | None]:
     return leaves[-1] if leaves else ("", None)
 
 
-#: Operations that move or index values without changing them; the reader follows them (a
-#: squeezed step head, a last step, the layout) or the shape check reports them.
+#: Operations that move, index or cast values without changing them otherwise; the reader
+#: follows them (a squeezed step head, a last step, the layout) or the shape check reports them.
 _NEUTRAL_OPS = {"getitem", "getattr", "size", "dim", "squeeze", "unsqueeze", "flatten", "view",
-                "reshape", "transpose", "permute", "contiguous", "float", "double", "to",
-                "type_as", "clone", "detach"}
+                "reshape", "transpose", "permute", "contiguous", "float", "double", "half",
+                "bfloat16", "to", "type", "type_as", "clone", "detach"}
 
 
 #: Operations whose output holds values of their first argument unchanged (moved, indexed,
@@ -323,13 +323,16 @@ _METADATA_OPS = {"size", "dim", "numel", "new_zeros", "new_ones", "new_empty", "
                  "zeros_like", "ones_like", "empty_like", "full_like"}
 _METADATA_ATTRIBUTES = {"shape", "dtype", "device", "ndim", "is_cuda", "layout",
                         "requires_grad"}
-#: Operations on the data path that pass values on unchanged (moved, indexed, cast), which the
-#: weight reader and the rebuilt networks of ``adapters.tail`` / ``adapters.suffix`` follow or
-#: the check of the predictions reports; any other operation changes values in a way those
-#: cannot show.
+#: Operations on the data path that pass values on unchanged (moved, indexed, cast, split or
+#: joined again), which the weight reader and the rebuilt networks of ``adapters.tail`` /
+#: ``adapters.suffix`` follow or the check of the predictions reports: a rearrangement that
+#: the layers read do not follow (columns swapped by an index or a ``torch.cat``) changes the
+#: predictions of any generic row, not only of extreme ones. Any other operation may change
+#: values in a way those checks cannot show (a clamp that bites only beyond the probes).
 _PURE_OPS = (_NEUTRAL_OPS - {"size", "dim"}) | {
     "movedim", "moveaxis", "swapaxes", "swapdims", "select", "narrow", "t", "view_as",
-    "reshape_as", "unbind", "chunk", "split"}
+    "reshape_as", "unbind", "chunk", "split", "tensor_split", "hsplit", "vsplit",
+    "index_select", "cat", "concat", "concatenate", "stack", "hstack", "vstack"}
 _DROPOUTS = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
              "dropout3d"}
 
@@ -337,7 +340,8 @@ _DROPOUTS = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "
 def forward_operations(model: nn.Module) -> list[str] | None:
     """What ``model.forward`` computes from its input outside its modules, as ``torch.fx``
     traces it (in eval mode): each operation on the data path (fed by the input, not only by
-    its shape) other than a move, an index or a cast (:data:`_PURE_OPS`), written as a call
+    its shape) other than a move, an index, a cast, a split or a concatenation
+    (:data:`_PURE_OPS`), written as a call
     whose arguments are the modules they take (``clamp(x, -1.5, 1.5)``, ``mul(hidden(...),
     2.0)``, ``mean(rnn(...)[0], 1)``, ``dropout(tanh(...), 0.5, training=True)``), in order.
     A dropout is listed only when it drops in inference (``training=True``, MC dropout). Empty
@@ -361,7 +365,9 @@ def forward_operations(model: nn.Module) -> list[str] | None:
 #: The operations last traced of each model (:func:`forward_operations`), with the key of the
 #: Python its ``forward`` runs (:func:`_forward_key`): a model is traced once while that key
 #: holds, not once per method call (a trace costs a few milliseconds, as much as a whole run
-#: of permutation importance on a small MLP). Weak: a model's entry goes with the model.
+#: of permutation importance on a small MLP). Weak: a model's entry goes with the model. A
+#: trace kept past a change the key misses is caught by the checks against the model
+#: (:func:`_forward_key`).
 _TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -379,17 +385,103 @@ def _chain_of_torch_layers(model: nn.Module, top: bool = True) -> bool:
 def _forward_key(model: nn.Module) -> tuple:
     """What the traced operations of ``model`` can depend on besides tensor values, which
     ``torch.fx`` does not read: every module's class and its plain attributes (a flag such as
-    ``self.clip = True``, a number, a function set on the instance), by value for numbers,
-    strings and None, else by identity."""
-    plain = (bool, int, float, complex, str, type(None))
+    ``self.clip = True``, a number, a settings dict, a function set on the instance), and the
+    globals the Python of its classes reads (a module-level ``CLIP = True``), as
+    :func:`_attribute_key` keys them.
+
+    What ``forward`` reads beyond those (a setting nested deeper than ``_KEYED_DEPTH``, an
+    attribute of a large object) is not in the key, so a trace may be stale; that is made
+    harmless by the checks of the layers read and of the rebuilt networks against the
+    model's own predictions, which run every time they are used, traced or not (on a wide
+    probe, on rows beyond the range of X and on the first perturbed rows:
+    :func:`varimp.adapters.structure.resolve_network`, :mod:`varimp.adapters.tail`,
+    :mod:`varimp.adapters.suffix`), and catch such an operation wherever those rows reach it."""
     key = []
     for name, module in model.named_modules():
         attributes = tuple(
-            (attr, value if isinstance(value, plain) else id(value))
+            (attr, _attribute_key(value))
             for attr, value in sorted(vars(module).items())
             if attr not in _MODULE_STATE)
         key.append((name, type(module), attributes))
-    return tuple(key)
+    classes = dict.fromkeys(type(module) for module in model.modules())
+    return tuple(key), tuple(_globals_key(kind) for kind in classes)
+
+
+def _globals_key(kind: type) -> tuple:
+    """The globals (and closure cells) that the functions of a module class, and of its bases
+    outside torch, name in their code, with their :func:`_attribute_key`; torch's own classes
+    read none that a user sets."""
+    found: dict[str, object] = {}
+    for klass in kind.__mro__:
+        if klass.__module__.startswith("torch.") or klass is object:
+            continue
+        for value in vars(klass).values():
+            function = value.fget if isinstance(value, property) else \
+                getattr(value, "__func__", value)
+            code = getattr(function, "__code__", None)
+            if code is None:
+                continue
+            space = getattr(function, "__globals__", {})
+            for name in _code_names(code):
+                if name in space and name not in found:
+                    found[name] = _attribute_key(space[name])
+            for k, cell in enumerate(getattr(function, "__closure__", None) or ()):
+                try:
+                    found.setdefault(f"{function.__qualname__}<cell {k}>",
+                                     _attribute_key(cell.cell_contents))
+                except ValueError:  # an empty cell
+                    continue
+    return tuple(sorted(found.items(), key=lambda item: item[0]))
+
+
+def _code_names(code: object) -> set[str]:
+    """The global and attribute names a code object uses, with those of the functions and
+    lambdas defined inside it."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _code_names(const)
+    return names
+
+
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+#: The most items, and the deepest nesting, of a container keyed by its contents.
+_KEYED_ITEMS, _KEYED_DEPTH = 64, 3
+#: The most items keyed by contents within one attribute, nested ones included.
+_KEYED_BUDGET = 256
+
+
+def _attribute_key(value: object, depth: int = 0, budget: list[int] | None = None) -> object:
+    """An attribute's value as :func:`_forward_key` keys it: numbers, strings and None by
+    value; a dict, list, tuple or set, and an object that is not callable (a settings object,
+    a small Python module) by its contents, up to ``_KEYED_ITEMS`` items, nested up to
+    ``_KEYED_DEPTH`` deep, so that one changed in place (``self.cfg["cap"] = 0.8``) is seen;
+    a tensor by identity and its version counter, which every in-place write (``fill_``,
+    ``copy_``, ``t[0] = 1``) advances; anything else by identity. ``budget``: the items
+    left to key by contents (``_KEYED_BUDGET`` per attribute), beyond which identity."""
+    budget = [_KEYED_BUDGET] if budget is None else budget
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, torch.Tensor):
+        return ("tensor", id(value), value._version)
+    kind = type(value)
+    if depth >= _KEYED_DEPTH:
+        return (kind, id(value))
+    inner = depth + 1
+    if kind in (dict, list, tuple, set, frozenset) and len(value) <= min(_KEYED_ITEMS, budget[0]):
+        budget[0] -= len(value)
+        if kind is dict:
+            return (kind, tuple((_attribute_key(k, inner, budget),
+                                 _attribute_key(v, inner, budget)) for k, v in value.items()))
+        items = tuple(_attribute_key(item, inner, budget) for item in value)
+        return (kind, frozenset(items) if kind in (set, frozenset) else items)
+    contents = getattr(value, "__dict__", None)
+    if isinstance(contents, dict) and not callable(value) and \
+            len(contents) <= min(_KEYED_ITEMS, budget[0]):
+        budget[0] -= len(contents)
+        return (kind, id(value), tuple((attr, _attribute_key(item, inner, budget))
+                                       for attr, item in list(contents.items())))
+    return (kind, id(value))
 
 
 #: The attributes of every ``nn.Module`` that hold its state rather than settings of forward.

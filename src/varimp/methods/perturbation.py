@@ -128,6 +128,9 @@ def perturbation(
     as the same network with a softmax (or sigmoid) layer would be: the softmax of several
     logits, the sigmoid of one (``details["explained"]`` says which); ``scoring`` then stays
     ``"auto"``, as a score needs ``y`` (any other scoring without ``y`` is an InputError).
+    ``scoring=None`` asks for that measure without ``y`` even where ``y`` is given (as
+    :func:`varimp.randomization_test` and :func:`varimp.ensemble` read it): ``y`` is then
+    not used, and ``details["y_ignored"]`` says so.
     Several selected outputs: each output's own RMS change (without ``y``) or increase of its
     own error (with ``y`` of regression values or multi-label) is in ``details["per_output"]``,
     and the score is their mean (with ``y``: the error of the outputs together, the mean of
@@ -203,6 +206,9 @@ def perturbation(
     by_time = check_flag(by_time, "by_time")
     per_sample = check_flag(per_sample, "per_sample")
     ci_level, n_bootstrap = check_interval(ci_level, n_bootstrap)
+    ignored_y = scoring is None and y is not None
+    if scoring is None:  # measured without y, as randomization_test and ensemble read it
+        scoring, y = "auto", None
     check_scoring(scoring)
     if y is None and not (isinstance(scoring, str) and scoring == "auto"):
         raise InputError(f"scoring {describe(scoring)} was given without y: a score compares "
@@ -267,12 +273,18 @@ def perturbation(
         details["mixed_kinds"] = mixed
     if data.y is None:
         details["explained"] = explained_outputs(setup, engine.base.shape)[1]
+    if ignored_y:
+        details["y_ignored"] = Y_IGNORED
     if samples is not None:
         details["per_sample"] = per_sample_values(samples, setup, cells)
     return Importance("perturbation", pd.Series(scores, index=names), by_time=table, std=std,
                       ci=row_interval(shares, ci_level, n_bootstrap, seed, names, details),
                       details=details, kind=measure.kind)
 
+
+#: ``details["y_ignored"]`` of a call with ``scoring=None`` and ``y``.
+Y_IGNORED = ("scoring=None measures without y: the RMS change of the predictions, as without "
+             "y; the y given was not used")
 
 _PERTURBATION_KINDS = (
     "perturbation moves the one-hot group(s) {switched} to another observed category while the "

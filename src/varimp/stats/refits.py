@@ -1,9 +1,9 @@
 """What the randomization test and the ensemble share: refitted networks and what each gives.
 
-:class:`_Refits` validates the call once, resolves the fit and runs the fits on
-:class:`varimp.engines.retrain.RetrainEngine`; :class:`Recompute` is what every worker does
-with a refitted network (the method, with the options given), and :class:`NetworkScores`
-what comes back from it.
+:class:`_Refits` validates the call once, before any fit (:func:`check_options`), resolves
+the fit and runs the fits on :class:`varimp.engines.retrain.RetrainEngine`; :class:`Recompute`
+is what every worker does with a refitted network (the method, with the options given), and
+:class:`NetworkScores` what comes back from it.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..adapters import adapt
 from ..api import importance, split_options
 from ..engines.retrain import FitData, FitTask, RetrainEngine
 from ..engines.tasks import seed_from
 from ..errors import InputError, ModelError
+from ..methods._common import configured
 from ..methods.held_out import predictions_like
 from ..refit import resolve_fit
 from ..registry import MethodSpec, method_spec
 from ..result import Importance
-from ..scoring import CLASSIFIER_KINDS, multilabel_outputs, read_targets
+from ..scoring import CLASSIFIER_KINDS, check_scoring, multilabel_outputs, read_targets
 from ..validation import Data, validate
 
 #: The task label of the observed network of a randomization test, when varimp trains it.
@@ -132,12 +132,10 @@ class _Refits:
     def build(cls, model: object, X: object, y: object, method: object, fit: object,
               random_state: object, options: dict[str, Any]) -> _Refits:
         spec = method_spec(method)
-        split_options(spec, options)  # an unknown option is refused before any fit
         data = validate(X, y, feature_names=options.get("feature_names"), y_required=True)
         # the configured adapter: a rebuilt network is trained as the model is read (its
         # output kind and classes as given), as the stepwise methods do
-        adapter = adapt(model).configure(output_kind=options.get("output_kind"),
-                                         classes=options.get("classes"))
+        adapter = check_options(spec, model, options)
         fit_callable, description = resolve_fit(adapter, fit, data.X, data.y)
         pred = adapter.predict(data.X, options.get("batch_size"))
         seed = _root_seed(random_state)
@@ -198,6 +196,28 @@ class _Refits:
         ``"measure"``: that the method measured without ``y``."""
         more = {"measure": WITHOUT_Y} if self.without_y else {}
         return {"fit": self.fit_description, "random_state": self.seed, **more, **extra}
+
+
+def check_options(spec: MethodSpec, model: object, options: dict[str, Any]) -> Any:
+    """The options of a study of refitted networks checked before any fit, as the method
+    would check them on the first network: an unknown option, ``classes=`` for a model read as
+    regression values, a ``scoring`` the method cannot use (``None`` measures perturbation
+    without ``y`` and is for ``method="perturbation"`` only; a method that takes no scoring
+    leaves it unused). Returns the model's adapter configured with ``output_kind`` and
+    ``classes``."""
+    split_options(spec, options)
+    adapter = configured(model, options.get("output_kind"), options.get("classes"))
+    if "scoring" in options and "scoring" in spec.options:
+        scoring = options["scoring"]
+        if scoring is None and spec.name != "perturbation":
+            raise InputError(
+                f"scoring=None measures without y, the RMS change of the predictions, and is "
+                f"for method='perturbation' only; method {spec.name!r} measures the loss of a "
+                "score against y: pass a scikit-learn scorer name (e.g. "
+                "'neg_mean_squared_error', 'r2', 'accuracy') or leave scoring out ('auto')")
+        if scoring is not None:
+            check_scoring(scoring)
+    return adapter
 
 
 def _target_names(adapter: Any, data: Data) -> tuple[str, ...] | None:
