@@ -154,6 +154,19 @@ def test_version(capsys):
     assert capsys.readouterr().out == f"varimp {varimp.__version__}\n"
 
 
+def test_run_help_says_what_the_ensembles_interval_is(capsys):
+    """varimp.ensemble's ci is a t prediction interval for one more network, not percentiles
+    of the members (its details["interval"] says so too)."""
+    assert cli.main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("--ensemble N every selected method averaged over N networks refitted with their "
+            "own seeds, each on a bootstrap resample of the rows, with std and a t prediction "
+            "interval for the importance of one more network trained the same way (not a "
+            "confidence interval of the mean)") in text
+    assert "with --ensemble, the prediction interval over the networks" in text
+    assert "percentile" not in text
+
+
 def _refused(args, capsys):
     assert cli.main(args) == 2
     err = capsys.readouterr().err

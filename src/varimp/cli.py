@@ -168,12 +168,13 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                            "carries p-values (at least 19 for a test at 5%%)")
     retrained.add_argument("--ensemble", type=_at_least(2), metavar="N", help="every selected "
                            "method averaged over N networks refitted with their own seeds, each "
-                           "on a bootstrap resample of the rows, with std and a percentile "
-                           "interval over them")
+                           "on a bootstrap resample of the rows, with std and a t prediction "
+                           "interval for the importance of one more network trained the same "
+                           "way (not a confidence interval of the mean)")
     uncertainty.add_argument("--ci-level", type=_level, metavar="L", help="level of the "
                              "intervals, strictly between 0 and 1 (e.g. 0.95): the row "
                              f"bootstrap of {_bootstrapped()} (other methods have none); with "
-                             "--ensemble, the interval over the networks (default "
+                             "--ensemble, the prediction interval over the networks (default "
                              f"{DEFAULT_CI_LEVEL})")
     uncertainty.add_argument("--n-bootstrap", type=_at_least(2), metavar="B", help="resamples "
                              "of the rows behind the --ci-level interval (default 1000; needs "
@@ -344,20 +345,36 @@ def cli_warnings(caught: Sequence[warnings.WarningMessage]) -> list[dict]:
             for warned in distinct_warnings(caught)]
 
 
-def cli_words(message: str) -> str:
+def cli_words(message: str, targets: str = "--target") -> str:
     """A message written for Python callers, in the command line's words: ``output_kind=
-    'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``; an option with an
-    underscore (``output_step``, ``n_repeats``) is the command line's wherever it is named,
-    and any other (``output``, ``classes``) where it starts a clause and something ``must`` or
-    ``lists`` (``output must be an integer index ...``: ``--output must be ...``); ``must be
-    None or`` drops the None, which the command line says by leaving the option out."""
+    'logits'`` becomes ``--output-kind logits``, ``classes=`` ``--classes``, ``classes=[0,
+    1]`` ``--classes 0,1``, ``scoring str 'r2'`` ``--scoring r2`` and ``leave scoring out``
+    ``leave --scoring out``; an option with an underscore (``output_step``, ``n_repeats``) is
+    the command line's wherever it is named, and any other (``output``, ``classes``) where it
+    starts a clause and something ``must`` or ``lists`` (``output must be an integer index
+    ...``: ``--output must be ...``); ``must be None or`` drops the None, which the command
+    line says by leaving the option out. ``y`` given or missing (``without y``, ``needs y``,
+    ``pass y to``) is ``targets``, the option that gives the targets (``--target`` for a
+    table, ``--target-file`` for arrays)."""
 
     def option(match: re.Match) -> str:
-        values = re.sub(r"'([^']*)'", r"\1", match.group(2) or "").strip()
+        given = match.group(2) or ""
+        if given.startswith("["):  # a list: the command line's comma-separated values
+            values = ",".join(re.sub(r"^'(.*)'$", r"\1", part.strip())
+                              for part in given[1:-1].split(",") if part.strip())
+        else:
+            values = re.sub(r"'([^']*)'", r"\1", given).strip()
         return CLI_OPTIONS[match.group(1)] + (f" {values}" if values else "")
 
     names = "|".join(CLI_OPTIONS)
-    message = re.sub(rf"\b({names})=((?:'[^']*'(?: or '[^']*')*)?)", option, message)
+    message = re.sub(rf"\b({names})=(\[[^\]]*\]|(?:'[^']*'(?: or '[^']*')*)?)", option,
+                     message)
+    message = re.sub(rf"(?<![\w.'\"\[-])({names}) str '([^']*)'",
+                     lambda match: f"{CLI_OPTIONS[match.group(1)]} {match.group(2)}", message)
+    message = re.sub(rf"\bleave ({names}) out\b",
+                     lambda match: f"leave {CLI_OPTIONS[match.group(1)]} out", message)
+    message = re.sub(r"\b(without|needs|[Pp]ass) y\b(?= to\b|[.,;:)]|$)",
+                     lambda match: f"{match.group(1)} {targets}", message)
     joined = "|".join(name for name in CLI_OPTIONS if "_" in name)
     message = re.sub(rf"(?<![\w.'\"\[-])({joined})\b(?![(\]'\"])",
                      lambda match: CLI_OPTIONS[match.group(1)], message)
@@ -377,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    targets = "--target"  # the option that gives the targets, in messages about y
     try:
         args = _parser().parse_args(argv)
         if args.command == "methods":
@@ -384,6 +402,8 @@ def _main(argv: Sequence[str] | None) -> int:
         elif args.command == "run":
             from .runner import run
 
+            if args.data.suffix.lower() in (".npy", ".npz"):
+                targets = "--target-file"
             _check_intervals(args)
             defaulted = args.out is None
             if defaulted:
@@ -406,7 +426,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except (VarImpError, OSError) as exc:
-        one_line(f"varimp: error: {type(exc).__name__}: {cli_words(str(exc))}")
+        one_line(f"varimp: error: {type(exc).__name__}: {cli_words(str(exc), targets)}")
         return USAGE_ERROR
     except KeyboardInterrupt as exc:
         return _interrupted(exc)

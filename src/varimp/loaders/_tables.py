@@ -23,6 +23,18 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 #: What to do about decimal commas in a CSV with commas between columns.
 COMMA_ADVICE = ("save the file with decimal points, or with ';' between columns (European "
                 "Excel's CSV), which varimp reads with decimal commas")
+#: How :func:`read_table` read a CSV with semicolons between columns, decimal points or commas.
+SEMICOLONS = "';' between columns"
+DECIMAL_COMMAS = f"{SEMICOLONS}, decimal commas"
+#: Why a value that is a number is refused, for each way a CSV is read (:func:`first_text`).
+NOTATION = {
+    "": f", a number with a decimal comma: {COMMA_ADVICE}",
+    SEMICOLONS: (", a number with a decimal comma where the file's other numbers have decimal "
+                 "points: write every number of the file one way, all with decimal commas or "
+                 "all with decimal points"),
+    DECIMAL_COMMAS: (", a number with a decimal point in a file read with decimal commas: "
+                     "write every number of the file with a decimal comma"),
+}
 
 
 def read_table(path: Path, suffix: str) -> tuple[pd.DataFrame, str]:
@@ -58,8 +70,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     table = pd.read_csv(path, sep=";")
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if any(_decimal_commas(table[c]) for c in text):
-        return pd.read_csv(path, sep=";", decimal=","), "';' between columns, decimal commas"
-    return table, "';' between columns"
+        return pd.read_csv(path, sep=";", decimal=","), DECIMAL_COMMAS
+    return table, SEMICOLONS
 
 
 def _decimal_commas(values: pd.Series) -> bool:
@@ -82,18 +94,30 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
             "UTF-8')")
 
 
-def first_text(values: pd.Series) -> tuple[str, bool, bool] | None:
-    """Where a column that should hold numbers holds text: its first value that is no number,
-    quoted with its data row (the 1-based row under the header; ``values`` indexed 0, 1,
-    ...); whether that value is a number written with a decimal comma; and whether most of the
-    column's values are numbers (a column of numbers with strays, not one of labels). None
-    when every value is a number or missing."""
+def first_text(values: pd.Series, how: str = "") -> tuple[str, str, bool] | None:
+    """Where a column that should hold numbers holds text, for a file read as ``how`` says
+    (:func:`read_table`'s second value): its first value that is no number, quoted with its
+    data row (the 1-based row under the header; ``values`` indexed 0, 1, ...); a note saying
+    why, where that value is a number written the other way (a decimal comma in a file read
+    with decimal points, or a decimal point in one read with decimal commas), else ""; and
+    whether most of the column's values are numbers (a column of numbers with strays, not one
+    of labels). None when every value is a number or missing.
+
+    In a file with ``;`` between columns, a number written either way is no stray: the
+    first value that is no number at all is shown, as the value to correct, and a number
+    written the other way only where there is none.
+    """
     present = values.dropna()
     text = present.astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").notna()
+    plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    commas = text.str.fullmatch(DECIMAL_COMMA).to_numpy(dtype=bool)
+    points = plain & text.str.contains(".", regex=False).to_numpy(dtype=bool)
+    numbers = (plain & ~points) | commas if how == DECIMAL_COMMAS else plain
     if numbers.all():
         return None
-    commas = text.str.fullmatch(DECIMAL_COMMA)
-    position = int(np.argmax(~numbers.to_numpy()))
+    stray = ~(plain | commas)
+    shown = stray if how and stray.any() else ~numbers
+    position = int(np.argmax(shown))
     said = f"{text.iloc[position]!r} in data row {int(present.index[position]) + 1}"
-    return said, bool(commas.iloc[position]), bool((numbers | commas).mean() > 0.5)
+    note = "" if stray[position] else NOTATION[how]
+    return said, note, bool((plain | commas).mean() > 0.5)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ._files import check_file, first_line
-from ._tables import COMMA_ADVICE, first_text, read_table
+from ._tables import first_text, read_table
 
 #: Data file suffixes.
 DATA_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
@@ -153,12 +153,12 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         facts = {"data": f"{path.name} ({'CSV' if suffix == '.csv' else 'Parquet'} table"
                  f"{''.join(', ' + s for s in said)})"}
         if id_column is None:
-            X, y, names = _columns(table, path, targets, features)
+            X, y, names = _columns(table, path, targets, features, how=how)
             _check_targets(table, targets, path)
             sequences = {}
         else:
             X, y, names, facts["time steps"], sequences = _long(
-                table, path, targets, features, id_column, time_column, time_format)
+                table, path, targets, features, id_column, time_column, time_format, how)
         left = [c for c in table.columns if c not in {*names, *targets, id_column, time_column}]
         left = [", ".join(left) + " (not in --features)"] * bool(left) + [
             f"the table's index ({', '.join(unread)})"] * bool(unread)
@@ -174,7 +174,7 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         + f", shape {' x '.join(str(s) for s in y.shape)}"
     return Data(X, y, names, facts, targets_per_step=id_column is not None and y is not None,
                 target_names=targets, target_text="" if suffix in (".npy", ".npz") else
-                _target_text(table, targets, path), **sequences)
+                _target_text(table, targets, path, how), **sequences)
 
 
 def column_names(given: Sequence[str], columns: Sequence[str]) -> list[str]:
@@ -203,10 +203,11 @@ def _index_columns(table: pd.DataFrame, named: Sequence[str]
 
 
 def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
-             features: Sequence[str] | None, exclude: Sequence[str] = ()
+             features: Sequence[str] | None, exclude: Sequence[str] = (), how: str = ""
              ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Inputs (the ``features`` columns, default every other) and the target columns (``y``
-    ``(n,)`` for one, ``(n, k)`` for several)."""
+    ``(n,)`` for one, ``(n, k)`` for several); ``how``: how the CSV was read
+    (:func:`varimp.loaders._tables.read_table`), which says what a stray value is."""
     named = [*targets, *(features or ()), *exclude]
     missing = [c for c in dict.fromkeys(named) if c not in table.columns]
     if missing:
@@ -229,13 +230,13 @@ def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
         raise InputError(f"data file {path} has no feature column besides the target")
     text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
     if text:
-        found = {c: where for c in text if (where := first_text(table[c]))}
+        found = {c: where for c in text if (where := first_text(table[c], how))}
         shown = next((c for c, where in found.items() if where[2]), next(iter(found), None))
         said = f" {text[0]!r} is of dtype {table[text[0]].dtype}" if shown is None else \
             f" {shown!r} holds {found[shown][0]}"
         if shown is not None and found[shown][1]:
             raise InputError(f"feature columns {text} of data file {path} are not numeric:"
-                             f"{said}, a number with a decimal comma: {COMMA_ADVICE}")
+                             f"{said}{found[shown][1]}")
         raise InputError(f"feature columns {text} of data file {path} are not numeric:{said}; "
                          "name the input columns with --features (leaving out labels and "
                          "other text), or encode categories as numbers or one-hot columns "
@@ -247,14 +248,14 @@ def _columns(table: pd.DataFrame, path: Path, targets: Sequence[str],
 
 def _long(table: pd.DataFrame, path: Path, targets: Sequence[str],
           features: Sequence[str] | None,
-          id_column: str, time_column: str, time_format: str | None = None
+          id_column: str, time_column: str, time_format: str | None = None, how: str = ""
           ) -> tuple[np.ndarray, np.ndarray | None, list[str], str, dict]:
     """A long table pivoted into ``(sequences, steps, features)``, targets ``(n, steps)`` (or
     ``(n, steps, k)`` for ``k`` target columns), what the time steps are (for the report),
     and the sequences and steps (:class:`Data`'s fields). Missing targets are left for
     :func:`check_read_targets`: only the steps the model's scores read need them."""
     keys = [id_column, time_column]
-    _, _, names = _columns(table, path, targets, features, exclude=keys)
+    _, _, names = _columns(table, path, targets, features, exclude=keys, how=how)
     for column in keys:
         missing = table[column].isna().to_numpy()
         if missing.any():
@@ -550,25 +551,31 @@ def _check_targets(table: pd.DataFrame, targets: Sequence[str], path: Path) -> N
                              "or fill them in first")
 
 
-def _target_text(table: pd.DataFrame, targets: Sequence[str], path: Path) -> str:
+def _target_text(table: pd.DataFrame, targets: Sequence[str], path: Path, how: str = ""
+                 ) -> str:
     """:attr:`Data.target_text`: the first target column that is mostly numbers but holds
-    text, with its first value that is no number."""
+    text, with its first value that is no number (in the file read as ``how`` says)."""
     for column in targets:
         if pd.api.types.is_numeric_dtype(table[column]):
             continue
-        found = first_text(table[column])
+        found = first_text(table[column], how)
         if found and found[2]:
-            said, comma, _ = found
-            return (f"target column {column!r} of data file {path} is not numeric: {said}"
-                    + (f", a number with a decimal comma: {COMMA_ADVICE}" if comma else ""))
+            said, note, _ = found
+            return f"target column {column!r} of data file {path} is not numeric: {said}{note}"
     return ""
 
 
-def check_read_targets(data: Data, last_step: bool, path: Path | str) -> None:
+def check_read_targets(data: Data, last_step: bool, path: Path | str,
+                       output_step: int | None = None) -> None:
     """InputError when a long table misses targets at the steps the scores read: each
     sequence's last step (``last_step``, a model predicting one value per sequence) or every
     step; the message says which steps are read and which miss values. Targets at steps that
-    are not read may be missing (a table filled only at each sequence's last row)."""
+    are not read may be missing (a table filled only at each sequence's last row).
+
+    A model that predicts every step takes every step's target even where ``output_step``
+    (``--output-step``) scores one of them: the methods take ``y`` of shape ``(n, steps)``
+    with no value missing, and those that retrain train their networks on every step; the
+    message says so."""
     y = data.y
     if y is None:
         return
@@ -595,9 +602,16 @@ def check_read_targets(data: Data, last_step: bool, path: Path | str) -> None:
             + "; fill in the last step's target of every sequence (the other steps may be "
             "empty), or drop those sequences")
     steps = [f"{time}{labels[t]}" for t in np.nonzero(bad.any(0))[0]]
+    if output_step is not None and not -T <= output_step < T:
+        output_step = None  # refused, naming the steps, when the methods run
+    why = ("misses values the scores read: the model predicts every step, so it is scored "
+           "against the target at every step, and" if output_step is None else
+           f"misses values the methods take: --output-step {output_step} scores "
+           f"{time}{labels[output_step % T]} only, but the model predicts every step, and the "
+           "methods take the target of every step (y of shape (sequences, steps) with no "
+           "value missing; those that retrain train their networks on every step):")
     raise InputError(
-        f"target {columns} of data file {path} misses values the scores read: the model "
-        f"predicts every step, so it is scored against the target at every step, and "
+        f"target {columns} of data file {path} {why} "
         f"{int(bad.sum())} of {n * T} values are missing, at {', '.join(steps[:4])}"
         f"{', ...' if len(steps) > 4 else ''} (in {shown}); fill them in or drop those "
         "sequences")
