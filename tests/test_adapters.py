@@ -647,6 +647,159 @@ def test_keras_heads_the_weight_reader_cannot_join_are_refused():
     assert adapt(branched).predict(X).shape == (10, 1, 2)
 
 
+def dict_heads_keras():
+    """Heads written ``zflow``, ``astage``, which Keras joins by sorted key (``astage``
+    first); set by hand: zflow = 3 x1 and astage = 3 x3 exactly."""
+    inp = keras.Input((P,))
+    hidden = keras.layers.Dense(P, name="hid")(inp)
+    model = keras.Model(inp, {"zflow": keras.layers.Dense(1, name="zflow")(hidden),
+                              "astage": keras.layers.Dense(1, name="astage")(hidden)})
+    model.get_layer("hid").set_weights([np.eye(P), np.zeros(P)])
+    for name, column in (("zflow", 0), ("astage", 2)):
+        weight = np.zeros((P, 1))
+        weight[column] = 3.0
+        model.get_layer(name).set_weights([weight, np.zeros(1)])
+    return model
+
+
+def test_a_dataframe_y_is_matched_to_keras_heads_by_name():
+    """A DataFrame y in the order the heads were written is put in the model's order (a dict
+    of heads by sorted key), not scored by position against the other head's outputs."""
+    model = dict_heads_keras()
+    X = np.random.default_rng(20).normal(size=(60, P))
+    flow, stage = 3 * X[:, 0], 3 * X[:, 2]
+    assert adapt(model).output_names == ("astage", "zflow")
+    written = pd.DataFrame({"zflow": flow, "astage": stage})
+    options = {"method": "permutation", "random_state": 0, "n_repeats": 3}
+    by_name = varimp.importance(model, X, written, **options)
+    in_order = varimp.importance(model, X, np.c_[stage, flow], **options)
+    assert list(by_name.details["per_output"].columns) == ["astage", "zflow"]
+    np.testing.assert_allclose(by_name.details["per_output"].to_numpy(),
+                               in_order.details["per_output"].to_numpy(), rtol=1e-12)
+    # zflow = 3 x1 exactly: permuting x1 adds 9 mean((x1_perm - x1)^2), x3 adds nothing
+    zflow = varimp.importance(model, X, written, output="zflow", **options).scores
+    assert zflow["x1"] > 9.0 and abs(zflow["x3"]) < 1e-9 and abs(zflow["x2"]) < 1e-9
+    with pytest.raises(varimp.InputError,
+                       match=r"y's columns \['zflow', 'stage'\] are not the model's output names "
+                             r"\['astage', 'zflow'\]: .*matched to its outputs by name.*or pass "
+                             r"y as an array whose columns are in the model's order"):
+        varimp.importance(model, X, pd.DataFrame({"zflow": flow, "stage": stage}), **options)
+    for given, what in (({"zflow": flow, "astage": stage},
+                         r"a dict with keys \['zflow', 'astage'\]"),
+                        ([flow, stage], r"a list of 2 targets")):
+        with pytest.raises(varimp.InputError,
+                           match=rf"received {what}\. For a model with several output heads "
+                                 r"pass y as a DataFrame with one column per output, named like "
+                                 r"the model's outputs \['astage', 'zflow'\]"):
+            varimp.importance(model, X, given, **options)
+
+
+def test_a_stateful_keras_rnn_is_refused_before_any_call_and_keeps_its_states():
+    keras.utils.set_random_seed(21)
+    model = keras.Sequential([keras.Input((T, P), batch_size=8),
+                              keras.layers.LSTM(UNITS, stateful=True, name="mem"),
+                              keras.layers.Dense(1)], name="held")
+    X = np.random.default_rng(21).normal(size=(8, T, P))
+    model.predict(X, verbose=0)  # the states now hold the last call's
+    layer = model.get_layer("mem")
+    before = [np.array(state.numpy()) for state in layer.states]
+    assert all(np.abs(state).sum() > 0 for state in before)
+    for method in ("permutation", "partial_derivatives", "connection_weights"):
+        with pytest.raises(varimp.UnsupportedModelError,
+                           match=r"^layer 'mem' \(LSTM\) of Keras model 'held' is stateful "
+                                 r"\(stateful=True\): a stateful RNN carries its state from one "
+                                 r"call to the next.*Rebuild the model with stateful=False and "
+                                 r"the same weights"):
+            varimp.importance(model, X, X[:, -1, 0], method=method, random_state=0)
+        for old, state in zip(before, layer.states, strict=True):
+            np.testing.assert_array_equal(np.array(state.numpy()), old)
+
+
+def test_a_keras_layer_computing_in_half_precision_is_checked_to_its_precision(tmp_path):
+    """A layer of policy mixed_float16 in a float32 model (as a mixed model saved and
+    reloaded is): the model's compute_dtype says float32, the layer computes in float16."""
+    keras.utils.set_random_seed(22)
+    model = keras.Sequential([keras.Input((P,)),
+                              keras.layers.Dense(6, activation="tanh", dtype="mixed_float16",
+                                                 name="hid"),
+                              keras.layers.Dense(1, dtype="float32", name="out")])
+    model.save(tmp_path / "mixed.keras")
+    X = np.random.default_rng(22).normal(size=(40, P))
+    for read in (model, keras.saving.load_model(tmp_path / "mixed.keras")):
+        assert read.compute_dtype == "float32" and adapt(read).dtype == "float16"
+        by_hand = (read.get_layer("hid").get_weights()[0].astype(np.float64)
+                   @ read.get_layer("out").get_weights()[0].astype(np.float64))[:, 0]
+        np.testing.assert_allclose(varimp.connection_weights(read, X).scores.to_numpy(),
+                                   by_hand, rtol=1e-6)
+
+
+def test_keras_dense_weights_are_read_by_name_lora_included():
+    keras.utils.set_random_seed(23)
+    model = keras.Sequential([keras.Input((P,)),
+                              keras.layers.Dense(5, activation="tanh", use_bias=False,
+                                                 name="hid"),
+                              keras.layers.Dense(1, name="out")])
+    hid = model.get_layer("hid")
+    hid.enable_lora(2)  # weights: kernel, lora_kernel_a, lora_kernel_b (no bias)
+    hid.lora_kernel_b.assign(np.random.default_rng(23).normal(size=(2, 5)))
+    kernel, a, b = (np.float64(w.numpy()) for w in (hid._kernel, hid.lora_kernel_a,
+                                                       hid.lora_kernel_b))
+    effective = kernel + (hid.lora_alpha / hid.lora_rank) * a @ b
+    by_hand = (effective @ np.float64(model.get_layer("out").get_weights()[0]))[:, 0]
+    X = np.random.default_rng(24).normal(size=(30, P))
+    np.testing.assert_allclose(varimp.connection_weights(model, X).scores.to_numpy(), by_hand,
+                               rtol=1e-5)
+    quantized = keras.Sequential([keras.Input((P,)), keras.layers.Dense(5, name="hid"),
+                                  keras.layers.Dense(1)])
+    quantized.get_layer("hid").quantize("int8")
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer 'hid' \(Dense\) is quantized \(int8\): its kernel is "
+                             r"stored as integers with a scale.*partial_derivatives, "
+                             r"perturbation, profile, permutation, improved_stepwise_1/2\) "
+                             r"still explain it$"):
+        varimp.connection_weights(quantized, X)
+
+
+def test_a_keras_model_compiled_with_from_logits_returns_logits():
+    keras.utils.set_random_seed(25)
+    model = keras.Sequential([keras.Input((P,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(1)])
+    assert adapt(model).output_kind == "regression"
+    model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True))
+    assert adapt(model).output_kind == "logits"
+    X = np.random.default_rng(25).normal(size=(40, P))
+    y = (X[:, 0] > 0).astype(int)
+    options = {"method": "permutation", "random_state": 0, "n_repeats": 2}
+    np.testing.assert_array_equal(
+        varimp.importance(model, X, y, **options).scores.to_numpy(),
+        varimp.importance(model, X, y, output_kind="logits", **options).scores.to_numpy())
+
+
+def test_a_keras_file_of_a_class_that_is_not_imported_says_to_use_the_python_api(tmp_path):
+    @keras.saving.register_keras_serializable(package="varimp_tests")
+    class Unimported(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.out = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.out(x)
+
+    model = Unimported()
+    model(np.zeros((2, P)))
+    model.save(tmp_path / "sub.keras")
+    registry = keras.saving.get_custom_objects()
+    saved = registry.pop("varimp_tests>Unimported")
+    try:
+        with pytest.raises(varimp.InputError,
+                           match=r"user-defined Keras class 'Unimported' \(registered as "
+                                 r"'varimp_tests>Unimported'\).*`varimp run` cannot import your "
+                                 r"code\. Use the Python API: in a script, import the module"):
+            load_model(tmp_path / "sub.keras")
+    finally:
+        registry["varimp_tests>Unimported"] = saved
+
+
 # -- skip connections and functional operations are named -------------------------------------
 
 class HiddenSkip(nn.Module):
@@ -686,7 +839,8 @@ def test_a_keras_skip_connection_is_named_with_every_layer_of_the_model():
                        match=r"^layer 'skip' \(Add\) cannot be read by the weight-based methods: "
                              r"it combines the outputs of 'hid', 'inputs': a skip connection "
                              r"\(h \+ f\(h\)\).*Layers of the model: inputs \(InputLayer\) -> "
-                             r"hid \(Dense\) -> skip \(Add\) -> out \(Dense\)$"):
+                             r"hid \(Dense\) -> skip \(Add\) -> out \(Dense\)\. The methods "
+                             r"that read the model's predictions .* still explain it$"):
         varimp.garson(model, X)
 
 
@@ -1382,3 +1536,25 @@ def test_unread_activations_are_refused_naming_them_and_what_is_read():
     with pytest.raises(varimp.UnsupportedModelError,
                        match=r"layer 'pr' \(PReLU\) has 3 different slopes, one per unit"):
         varimp.connection_weights(per_unit)
+
+
+class _KerasFunctionalTanh(keras.Model):
+    """A subclassed Keras model applying tanh in call() as a function, not as a layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.d1, self.d2 = keras.layers.Dense(4), keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.d2(keras.ops.tanh(self.d1(x)))
+
+
+def test_a_keras_activation_applied_as_a_function_gets_keras_advice():
+    model = _KerasFunctionalTanh()
+    model(np.zeros((1, 3), "float32"))
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"its call applies tanh after layer dense\S* as a function "
+                             r"\(keras\.ops\.softmax.*apply it as a layer "
+                             r"\(layers\.Activation\('tanh'\)\) or as the activation= ") as info:
+        varimp.connection_weights(model)
+    assert "nn.Tanh" not in str(info.value)

@@ -826,3 +826,41 @@ def test_a_normalization_that_cannot_be_folded_is_refused_naming_it():
     with pytest.raises(varimp.UnsupportedModelError,
                        match=r"'last_norm' \(Normalization\) comes after the last Dense"):
         varimp.connection_weights(after)
+
+
+@pytest.mark.parametrize("gate", ["tanh", "relu", "linear", "silu"])
+def test_lstm_gates_resting_at_zero_are_refused_by_the_weight_methods(gate):
+    """Gates that are 0 at rest close the LSTM's linear path (i0 = o0 = 0: every connection
+    weight would be 0); the weight methods say so, the data-driven ones still explain it."""
+    keras.utils.set_random_seed(10)
+    model = keras.Sequential([keras.Input((4, P)),
+                              keras.layers.LSTM(3, recurrent_activation=gate, name="mem"),
+                              keras.layers.Dense(1)])
+    X = np.random.default_rng(10).normal(size=(20, 4, P))
+    named = {"linear": "identity"}.get(gate, gate)
+    for method in ("connection_weights", "garson"):
+        with pytest.raises(varimp.UnsupportedModelError,
+                           match=rf"^layer 'mem' \(LSTM, recurrent_activation '{named}'\) has "
+                                 r"gates that are 0 at rest: .*the linear path at rest, which is "
+                                 r"closed because the gates are 0 at rest .*so every score would "
+                                 r"be 0; .*docs/recurrent-weights.md; use a data-driven method"):
+            varimp.importance(model, X, method=method)
+    assert np.abs(varimp.partial_derivatives(model, X).scores.to_numpy()).sum() > 0
+
+
+def test_a_gru_whose_gates_rest_at_zero_is_read_with_a_warning():
+    """z0 = r0 = 0: h_t = x_t W_n on the linear path at rest, so only the last step reaches
+    the output of a GRU returning its last state; the weight methods warn."""
+    keras.utils.set_random_seed(11)
+    model = keras.Sequential([keras.Input((4, P)),
+                              keras.layers.GRU(3, recurrent_activation="tanh", name="mem"),
+                              keras.layers.Dense(1, name="out")])
+    X = np.random.default_rng(11).normal(size=(20, 4, P))
+    with pytest.warns(UserWarning, match=r"layer 'mem' \(GRU, recurrent_activation 'tanh'\) has "
+                                         r"gates that are 0 at rest: its recurrent path at rest "
+                                         r"is closed .*earlier steps score 0"):
+        result = varimp.connection_weights(model, X)
+    w_n = model.get_layer("mem").get_weights()[0][:, 6:9].astype(np.float64)
+    exact = np.zeros((4, P))
+    exact[-1] = (w_n @ model.get_layer("out").get_weights()[0].astype(np.float64))[:, 0]
+    np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-6, atol=1e-12)

@@ -14,6 +14,7 @@ from ..validation import SEVERAL_INPUTS
 from .base import Adapter, float64_array
 from .keras_layers import (
     activation_of,
+    compute_precision,
     head_layer,
     heads_kind,
     heads_refusal,
@@ -23,6 +24,7 @@ from .keras_layers import (
     output_heads,
     output_layer,
     read_layers,
+    stateful_refusal,
 )
 from .structure import resolve_network
 
@@ -68,7 +70,8 @@ class KerasAdapter(Adapter):
 
     The output kind is read from the last layer: a Dense (or TimeDistributed Dense) activation,
     an ``Activation`` layer or a ``Softmax`` layer over the last axis; dropout, noise and a
-    ``Reshape`` that drops a last axis of size 1 are looked through.
+    ``Reshape`` that drops a last axis of size 1 are looked through. A last layer without one
+    of a model compiled with a cross-entropy loss of ``from_logits=True`` returns logits.
     """
 
     def __init__(self, model: object):
@@ -80,10 +83,17 @@ class KerasAdapter(Adapter):
                 f"Keras model {model.name!r} is not built: it has no weights yet, and calling it "
                 "would create them. Build it or call it once (give it a keras.Input, or call "
                 "model.build(input_shape)) before asking which inputs drive it")
+        refusal = stateful_refusal(model)
+        if refusal is not None:
+            raise refusal
         self.backend = keras.backend.backend()
         if self.backend == "torch":
             self.gradient_kind = "autodiff"
-        self.dtype = getattr(model, "compute_dtype", None) or "float32"
+        #: the dtype the model's inputs are given in; ``dtype``: the coarsest any layer
+        #: computes in (a mixed-precision layer's float16), which sets the precision the
+        #: layers read are checked to and the twins of the fast paths compute in
+        self.input_dtype = getattr(model, "compute_dtype", None) or "float32"
+        self.dtype = compute_precision(model)
         inputs = getattr(model, "inputs", None) or []
         if len(inputs) > 1:
             names = ", ".join(f"{getattr(t, 'name', '?')} {tuple(t.shape)}" for t in inputs)
@@ -122,7 +132,18 @@ class KerasAdapter(Adapter):
         if heads is not None:
             return heads_kind(heads) or "regression"
         last = output_layer(self.model)
-        return "regression" if last is None else layer_kind(last)
+        kind = "regression" if last is None else layer_kind(last)
+        if kind == "regression" and self.logits_loss() is not None:
+            return "logits"
+        return kind
+
+    def logits_loss(self) -> str | None:
+        """The loss the model was compiled with when it declares ``from_logits=True`` (a
+        Keras cross-entropy on logits), by name; None otherwise."""
+        loss = getattr(self.model, "loss", None)
+        if getattr(loss, "from_logits", None) is not True:
+            return None
+        return getattr(getattr(loss, "fn", None), "__name__", None) or type(loss).__name__
 
     def multilabel(self) -> bool | None:
         """True for several heads that each end in a sigmoid: independent binary labels."""
@@ -168,7 +189,7 @@ class KerasAdapter(Adapter):
     def _tensor(self, X: np.ndarray):
         keras = import_keras()
 
-        return keras.ops.convert_to_tensor(X.astype(self.dtype))
+        return keras.ops.convert_to_tensor(X.astype(self.input_dtype))
 
     def _predict_batch(self, X: np.ndarray) -> np.ndarray:
         if self.backend == "torch":

@@ -135,11 +135,30 @@ def _drops_unit_axis(layer: object) -> bool:
         tuple(layer.target_shape) == before[:-1] and None not in before[:-1]
 
 
+#: What still explains a model whose weights cannot be read.
+PREDICTION_METHODS = ("The methods that read the model's predictions (partial_derivatives, "
+                      "perturbation, profile, permutation, improved_stepwise_1/2) still "
+                      "explain it")
+
+
+def _not_quantized(layer: object) -> None:
+    """Refuse a layer whose weights Keras stores quantized (``layer.quantize("int8")``)."""
+    mode = getattr(layer, "quantization_mode", None)
+    if mode is not None:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r} ({type(layer).__name__}) is quantized ({mode}): its kernel "
+            "is stored as integers with a scale (and the layer may quantize its inputs too), "
+            "which the weight-based methods do not read; explain the model before "
+            f"quantization. {PREDICTION_METHODS}")
+
+
 def _dense(layer: object) -> Dense:
-    weights = [float64_array(w) for w in layer.weights]  # = get_weights(), no warning
-    bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1])
-    return Dense(weights[0], bias, _activation_name(layer.activation, layer.name),
-                 name=layer.name)
+    """A Keras ``Dense`` layer by its named weights: ``layer.kernel`` is the kernel the layer
+    multiplies by (with a LoRA update, when enabled), ``layer.bias`` its bias (None without)."""
+    _not_quantized(layer)
+    kernel = float64_array(layer.kernel)
+    bias = np.zeros(kernel.shape[1]) if layer.bias is None else float64_array(layer.bias)
+    return Dense(kernel, bias, _activation_name(layer.activation, layer.name), name=layer.name)
 
 
 def _recurrent(layer: object) -> Recurrent:
@@ -148,17 +167,18 @@ def _recurrent(layer: object) -> Recurrent:
     if getattr(layer, "go_backwards", False) or getattr(layer, "stateful", False):
         raise UnsupportedModelError(f"layer {layer.name} ({kind}) runs backwards or statefully; "
                                     "weight-based methods read forward, stateless layers only")
-    weights = [float64_array(w) for w in layer.weights]  # = get_weights(), no warning
-    kernel, recurrent = weights[0], weights[1]
+    cell_obj = getattr(layer, "cell", layer)
+    _not_quantized(cell_obj)
+    kernel, recurrent = float64_array(cell_obj.kernel), float64_array(cell_obj.recurrent_kernel)
     units = recurrent.shape[0]
-    bias = weights[2] if len(weights) > 2 else np.zeros(units * len(gates))
+    bias = np.zeros(units * len(gates)) if cell_obj.bias is None else \
+        float64_array(cell_obj.bias)
     reset_after = bool(getattr(layer, "reset_after", False)) if cell == "gru" else True
     b_in, b_rec = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
 
     def split(matrix: np.ndarray) -> dict[str, np.ndarray]:
         return {g: matrix[..., j * units:(j + 1) * units] for j, g in enumerate(gates)}
 
-    cell_obj = getattr(layer, "cell", layer)
     recurrent_act = getattr(cell_obj, "recurrent_activation", None)
     return Recurrent(
         cell=cell, w_input=split(kernel), w_recurrent=split(recurrent),
@@ -255,6 +275,52 @@ def _all_layers(model: object) -> list[object]:
     return found
 
 
+def _inner_layers(layer: object) -> list[object]:
+    """``layer`` and every layer inside it: a nested model's layers, a wrapper's layer
+    (``TimeDistributed``, ``Bidirectional``'s two directions), a recurrent layer's cell."""
+    found = [layer]
+    for inner in [*(getattr(layer, "layers", None) or []),
+                  *(getattr(layer, name, None) for name in ("layer", "forward_layer",
+                                                            "backward_layer", "cell"))]:
+        if inner is not None and hasattr(inner, "weights") and inner is not layer:
+            found.extend(_inner_layers(inner))
+    return found
+
+
+#: Float types by their precision, coarsest first (bfloat16 has 8 significant bits, float16 11).
+_PRECISIONS = ("bfloat16", "float16", "float32", "float64")
+
+
+def compute_precision(model: object) -> str:
+    """The coarsest float type any layer of the model computes in: a layer of a
+    ``mixed_float16`` or ``mixed_bfloat16`` policy computes in half precision even where the
+    model's own ``compute_dtype`` (float32 after a mixed model is saved and reloaded, or with a
+    per-layer policy) says otherwise."""
+    found = [str(getattr(layer, "compute_dtype", None) or "")
+             for layer in _inner_layers(model)]
+    ranked = [_PRECISIONS.index(name) for name in found if name in _PRECISIONS]
+    return _PRECISIONS[min(ranked)] if ranked else \
+        str(getattr(model, "compute_dtype", None) or "float32")
+
+
+def stateful_refusal(model: object) -> UnsupportedModelError | None:
+    """Why a model holding a stateful recurrent layer (``stateful=True``) is refused by every
+    method; None when it holds none."""
+    stateful = [layer for layer in _inner_layers(model)
+                if getattr(layer, "stateful", False) is True and layer is not model]
+    if not stateful:
+        return None
+    listed = ", ".join(f"{layer.name!r} ({type(layer).__name__})" for layer in stateful)
+    return UnsupportedModelError(
+        f"{'layer' if len(stateful) == 1 else 'layers'} {listed} of Keras model "
+        f"{model.name!r} {'is' if len(stateful) == 1 else 'are'} stateful (stateful=True): "
+        "a stateful RNN carries its state from one call to the next, so each prediction "
+        "depends on the calls before it (the scores would not be reproducible) and every "
+        "call varimp made would change the states the model holds. Rebuild the model with "
+        "stateful=False and the same weights (the same layers with stateful=False, then "
+        "new_model.set_weights(model.get_weights())) and explain that model")
+
+
 def _sources(layer: object) -> list[str]:
     """Names of the layers whose outputs this layer takes (several for a merge layer)."""
     nodes = getattr(layer, "_inbound_nodes", None) or []
@@ -281,7 +347,8 @@ def _refusal(layer: object, model: object) -> UnsupportedModelError:
     every = " -> ".join(f"{other.name} ({type(other).__name__})"
                         for other in _all_layers(model))
     return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
-                                 f"weight-based methods: {why}. Layers of the model: {every}")
+                                 f"weight-based methods: {why}. Layers of the model: {every}. "
+                                 f"{PREDICTION_METHODS}")
 
 
 def read_layers(model: object, layers: list[Layer], top: object = None,

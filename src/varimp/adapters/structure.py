@@ -173,6 +173,10 @@ def _cause(candidates: Sequence[Network], probe: np.ndarray, target: np.ndarray,
     for network in shaped:
         found = _functional_activations(network, probe, target)
         if found:
+            if _is_keras(adapter):
+                return (f"its call applies {_named(found, keras=True)}, which the layers do "
+                        f"not show; apply it as a layer ({_keras_layers(found)}) or as the "
+                        "activation= of the layer before it, so that it is read")
             return f"its forward applies {_named(found)}, which the layers do not show; " \
                 f"apply it as a module ({_modules(found)}) so that it is read"
     for network in shaped:
@@ -241,11 +245,22 @@ def _pooling_over_time(network: Network, probe: np.ndarray, target: np.ndarray
     return None
 
 
-def _named(found: list[tuple[str, str]]) -> str:
+def _is_keras(adapter: object) -> bool:
+    return type(adapter).__name__ == "KerasAdapter"
+
+
+def _keras_layers(found: list[tuple[str, str]]) -> str:
+    """The Keras layers that apply the activations ``found`` (``layers.Activation("tanh")``)."""
+    return ", ".join(dict.fromkeys(
+        f"layers.Activation({name.split(':')[0]!r})" if name != "leaky_relu:0.01"
+        else "layers.LeakyReLU(negative_slope=0.01)" for _, name in found))
+
+
+def _named(found: list[tuple[str, str]], keras: bool = False) -> str:
     """Functional activations as messages name them: "tanh after layer 'a' Linear(3, 4)"."""
     where = " and ".join(f"{name.split(':')[0]} after layer {layer}" for layer, name in found)
-    return f"{where} as {'a function' if len(found) == 1 else 'functions'} (torch.softmax, " \
-        "F.relu, ...)"
+    examples = "keras.ops.softmax, keras.activations.relu" if keras else "torch.softmax, F.relu"
+    return f"{where} as {'a function' if len(found) == 1 else 'functions'} ({examples}, ...)"
 
 
 def _modules(found: list[tuple[str, str]]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,20 @@ def _keras(path: Path, trust_pickle: bool) -> LoadedModel:
     keras = import_keras()
     try:
         model = keras.saving.load_model(path, safe_mode=not trust_pickle)
+    except TypeError as exc:
+        missing = re.search(r"Could not locate class '([^']+)'", str(exc))
+        if missing is None:
+            raise
+        registered = re.search(r"'registered_name': '([^']+>[^']+)'", str(exc))
+        named = f" (registered as {registered.group(1)!r})" if registered else ""
+        raise InputError(
+            f"model file {path} holds a model of the user-defined Keras class "
+            f"{missing.group(1)!r}{named}, which Keras rebuilds only when the code defining "
+            "it has been imported, and `varimp run` cannot import your code. Use the Python "
+            "API: in a script, import the module that defines the class (so that its "
+            "@keras.saving.register_keras_serializable runs), load the model with "
+            "keras.saving.load_model, then call varimp.importance or varimp.compare on it") \
+            from exc
     except ValueError as exc:
         if "safe_mode=False" not in str(exc):
             raise

@@ -87,11 +87,54 @@ def prepare(
     adapter = configured(model, output_kind, classes)
     data = validate(X, None, feature_names=feature_names)
     adapter.check_input(data.X)  # the shape of X first: a 2-D X for a sequence model says so
-    target, target_names = check_y(y, data.n_samples, required=y_required)
+    target, target_names = check_y(_not_per_head(y, adapter, data.n_samples), data.n_samples,
+                                   required=y_required)
+    target, target_names = by_output_name(target, target_names, adapter)
     data = replace(data, y=target, target_names=target_names)
     if replaces_cells:
         adapter.check_padding(data.X)
     return Setup(adapter, data, check_groups(groups, data.feature_names))
+
+
+def _not_per_head(y: object, adapter: Adapter, n_samples: int) -> object:
+    """``y`` as given, unless it is a dict, or a list or tuple of one target per output head
+    (several arrays of ``n_samples`` rows each): an InputError saying to pass a DataFrame."""
+    names = adapter.model_output_names()
+    per_head = isinstance(y, Mapping) or (
+        isinstance(y, list | tuple) and 1 < len(y) != n_samples
+        and all(np.ndim(part) >= 1 and len(part) == n_samples for part in y))
+    if not per_head:
+        return y
+    given = f"a dict with keys {list(map(str, y))}" if isinstance(y, Mapping) else \
+        f"a {type(y).__name__} of {len(y)} targets"
+    heads = f"the model's outputs {list(names)}" if names is not None else "the outputs"
+    raise InputError(f"y must be an array or a DataFrame; received {given}. For a model with "
+                     f"several output heads pass y as a DataFrame with one column per output, "
+                     f"named like {heads} (e.g. pd.DataFrame(y_dict)); varimp puts its columns "
+                     "in the model's order by name")
+
+
+def by_output_name(target: np.ndarray | None, columns: tuple[str, ...] | None,
+                   adapter: Adapter) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+    """The columns of a DataFrame ``y`` in the order of the model's outputs, for a model that
+    names them (a Keras model's output heads, joined in the order of ``keras.tree.flatten``:
+    a dict of heads by sorted key, which need not be the order the heads were written in).
+
+    Columns named exactly like the outputs (in any order) are put in the model's order; any
+    other column names for such a model are an InputError naming both lists, since reading
+    them by position could score each output against another output's targets. An array
+    ``y`` is read by position, in the model's order."""
+    names = adapter.model_output_names()
+    if columns is None or names is None or target is None or columns == names:
+        return target, columns
+    if target.ndim == 2 and len(set(columns)) == len(columns) and set(columns) == set(names):
+        return target[:, [columns.index(name) for name in names]], names
+    raise InputError(
+        f"y's columns {list(columns)} are not the model's output names {list(names)}: a model "
+        "that names its outputs has the columns of a DataFrame y matched to its outputs by "
+        "name, one column per output (in any order). Name y's columns like the outputs, or "
+        "pass y as an array whose columns are in the model's order "
+        f"({', '.join(names)})")
 
 
 def configured(model: object, output_kind: str | None, classes: object) -> Adapter:

@@ -28,6 +28,7 @@ sigmoid outputs (multi-label) are read as they are.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -164,6 +165,7 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
     scale = check_choice(scale, "scale", WEIGHT_SCALES)
     adapter = configured(model, output_kind, classes)
     network = adapter.network()
+    _check_gates(network, method)
     data = None
     blocks: dict[str, np.ndarray] = {}
     if X is not None:
@@ -498,6 +500,35 @@ def garson(
     return _result("garson", path, network, variables, outputs, names_out, True,
                    {"variant": variant, "gate_at_rest": _gates(network),
                     "centred_classes": centred, "scale": scale})
+
+
+def _check_gates(network: Network, method: str) -> None:
+    """Refuse a recurrent layer whose gates at rest close its linear path (every weight read
+    would be 0: an LSTM whose gates rest at 0, a GRU whose update gate rests at 1, a
+    ``recurrent_activation`` such as tanh, relu, linear or silu, which are 0 at 0); warn for a
+    GRU whose gates rest at 0, whose recurrent path is closed at rest (an input reaches only
+    the state of its own step)."""
+    see = ("the linear path at rest is derived in docs/recurrent-weights.md; use a data-driven "
+           "method (partial_derivatives, permutation, perturbation, profile) for this model")
+    for layer in network.layers:
+        if not isinstance(layer, Recurrent) or layer.cell == "rnn":
+            continue
+        g0 = layer.gate_at_rest()
+        kind = f"layer {layer.name!r} ({layer.cell.upper()}, recurrent_activation " \
+            f"{layer.recurrent_activation!r})"
+        if (layer.cell, g0) in (("lstm", 0.0), ("gru", 1.0)):
+            why = "its input and output gates hold nothing through" if layer.cell == "lstm" \
+                else "its update gate keeps the old state and lets no input in"
+            raise UnsupportedModelError(
+                f"{kind} has gates that are {g0:g} at rest: the {method} read the linear "
+                f"path at rest, which is closed because the gates are {g0:g} at rest ({why}), "
+                f"so every score would be 0; {see}")
+        if layer.cell == "gru" and g0 == 0.0:
+            warnings.warn(
+                f"{kind} has gates that are 0 at rest: its recurrent path at rest is closed "
+                "(the reset gate holds the state out), so on the linear path an input reaches "
+                f"only the state of its own step and earlier steps score 0 in the {method}; "
+                f"{see}", UserWarning, stacklevel=4)
 
 
 def _gates(network: Network) -> float | None:
