@@ -341,11 +341,44 @@ def test_output_kind_and_classes_options(files, tmp_path, capsys):
     ("output must be an integer index in 0..1 or an output name (output names are ['q', "
      "'stage']); received str 'level'", "--output must be an integer index in 0..1 or an "
      "output name (output names are ['q', 'stage']); received str 'level'"),
+    ("classes=['absent', 'present'] was given, but classes name the outputs of a "
+     "classifier: for a regression model leave classes out", "--classes absent,present was "
+     "given, but classes name the outputs of a classifier: for a regression model leave "
+     "--classes out"),
+    ("scoring str 'r2' was given without y: a score needs y. Pass y to measure the error, or "
+     "leave scoring out", "--scoring r2 was given without --target: a score needs --target. "
+     "Pass --target to measure the error, or leave --scoring out"),
     # ordinary words and Python attributes stay as they are
     ("the output must be finite; details['by_time'] and result.by_time hold it",
-     "the output must be finite; details['by_time'] and result.by_time hold it")])
+     "the output must be finite; details['by_time'] and result.by_time hold it"),
+    ("pass y of shape (n, 3), one column per output", "pass y of shape (n, 3), one column per "
+     "output")])
 def test_python_hints_are_said_in_the_command_lines_words(python, command_line):
     assert cli.cli_words(python) == command_line
+
+
+def test_python_messages_on_classes_and_scoring_name_the_options(files, tmp_path, capsys):
+    """The library's messages on classes= and on scoring without y, as the command line says
+    them: the option with its value, and the option that gives the targets."""
+    root, no = files["root"], str(tmp_path / "no")
+    line = _fails(["run", str(root / "mlp.skops"), str(root / "table.csv"), "--target", "y",
+                   "--classes", "0,1", "--out", no], capsys)
+    assert line == (
+        "varimp: error: InputError: --classes 0,1 was given, but classes name the outputs of a "
+        "classifier and this model's outputs are read as regression values (decided from the "
+        "model: its last layer is no softmax or sigmoid): if the model is a classifier, pass "
+        "--output-kind logits (it returns logits, e.g. trained with CrossEntropyLoss) or "
+        "--output-kind probability (it returns probabilities) with --classes; for a regression "
+        "model leave --classes out")
+    for data, option in (("table.csv", "--target"), ("table_X.npy", "--target-file")):
+        argv = ["run", str(root / "mlp.skops"), str(root / data), "--scoring", "r2", "--out", no]
+        line = _fails(argv + ["--features", "a", "b", "c"] * (data == "table.csv"), capsys)
+        assert line == (
+            f"varimp: error: InputError: --scoring r2 was given without {option}: a score "
+            f"compares the predictions with targets, so it needs {option}. Pass {option} to "
+            "measure the increase of that error, or leave --scoring out to measure the root "
+            "mean square change of the predictions")
+    assert not (tmp_path / "no").exists()
 
 
 def test_the_class_labels_of_classes_match_the_targets():
@@ -507,7 +540,7 @@ def test_warnings_of_worker_processes_are_one_line_and_in_the_report(files, tmp_
 
 
 def test_an_error_after_warnings_is_still_one_line(files, tmp_path, capsys, monkeypatch):
-    def unwritable(work, case, info, warned):
+    def unwritable(work, case, info, warned, begun=None):
         raise PermissionError(13, "Permission denied", str(work / "report.html"))
 
     monkeypatch.setattr(runner, "write_outputs", unwritable)
@@ -1481,6 +1514,21 @@ def test_a_target_only_on_each_sequences_last_row_is_enough(files, tmp_path, cap
             f"and {N_SEQ * (STEPS - 1)} of {N_SEQ * STEPS} values are missing, at t=0, t=1, "
             "t=2, t=3 (in id=s00, id=s01, id=s02, ...)")):
         runner.scored_targets(every, data, ["y"], "last.csv")
+    # --output-step scores one step, but the methods take every step's target: said why
+    with warnings.catch_warnings():  # TorchScript is deprecated, and still what many files are
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(every), tmp_path / "every.pt")
+    line = _fails(["run", str(tmp_path / "every.pt"), str(tmp_path / "last.csv"), "--id", "id",
+                   "--time", "t", "--target", "y", "--output-step", str(STEPS - 1), "--out",
+                   str(tmp_path / "no")], capsys)
+    assert line == (
+        f"varimp: error: InputError: target 'y' of data file {tmp_path / 'last.csv'} misses "
+        f"values the methods take: --output-step {STEPS - 1} scores t={STEPS - 1} only, but the "
+        "model predicts every step, and the methods take the target of every step (y of shape "
+        "(sequences, steps) with no value missing; those that retrain train their networks on "
+        f"every step): {N_SEQ * (STEPS - 1)} of {N_SEQ * STEPS} values are missing, at t=0, "
+        "t=1, t=2, t=3 (in id=s00, id=s01, id=s02, ...); fill them in or drop those sequences")
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_regression_target_read_as_text_names_the_value_and_its_row(files, tmp_path, capsys):
@@ -1537,6 +1585,54 @@ def test_a_european_excel_csv_reads_as_the_same_table(files, tmp_path, capsys):
                     "UTF-8 (in Excel: Save As, 'CSV UTF-8')")
 
 
+def test_a_semicolon_csv_points_at_the_value_that_breaks_its_reading(files, tmp_path, capsys):
+    """In a ';' CSV, numbers written either way are no strays: the value to correct is shown,
+    with advice for the file as it was read."""
+    table = pd.read_csv(files["root"] / "table.csv")
+    excel = table.to_csv(sep=";", decimal=",", index=False).splitlines()
+    assert re.fullmatch(r"-?\d+,\d+", excel[1].split(";")[1])  # 'b' in data row 1: '0,5...'
+    cases = {}
+    for name, row, column, value in (("stray", 2, 1, "?"), ("point", 3, 2, "2.5"),
+                                     ("target", 4, 3, "<0,01")):
+        lines = list(excel)
+        cells = lines[row].split(";")
+        cells[column] = value
+        lines[row] = ";".join(cells)
+        (tmp_path / f"{name}.csv").write_text("\n".join(lines) + "\n")
+        cases[name] = _fails(["run", str(files["root"] / "mlp.skops"),
+                              str(tmp_path / f"{name}.csv"), "--target", "y", "--out",
+                              str(tmp_path / "no")], capsys)
+    assert cases["stray"] == (
+        f"varimp: error: InputError: feature columns ['b'] of data file "
+        f"{tmp_path / 'stray.csv'} are not numeric: 'b' holds '?' in data row 2; name the "
+        "input columns with --features (leaving out labels and other text), or encode "
+        "categories as numbers or one-hot columns first")
+    assert cases["point"] == (
+        f"varimp: error: InputError: feature columns ['c'] of data file "
+        f"{tmp_path / 'point.csv'} are not numeric: 'c' holds '2.5' in data row 3, a number "
+        "with a decimal point in a file read with decimal commas: write every number of the "
+        "file with a decimal comma")
+    assert cases["target"] == (
+        f"varimp: error: InputError: target column 'y' of data file {tmp_path / 'target.csv'} "
+        "is not numeric: '<0,01' in data row 4 (the model's outputs are read as regression "
+        "values, so its targets must be numbers; if they are a classifier's classes, pass "
+        "--output-kind logits or --output-kind probability)")
+    # ';' between columns, decimal points: a decimal comma among them is the one shown
+    plain = table.to_csv(sep=";", index=False).splitlines()
+    cells = plain[5].split(";")
+    cells[0] = cells[0].replace(".", ",")
+    plain[5] = ";".join(cells)
+    (tmp_path / "mixed.csv").write_text("\n".join(plain) + "\n")
+    line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / "mixed.csv"),
+                   "--target", "y", "--out", str(tmp_path / "no")], capsys)
+    assert line == (
+        f"varimp: error: InputError: feature columns ['a'] of data file {tmp_path / 'mixed.csv'}"
+        f" are not numeric: 'a' holds {cells[0]!r} in data row 5, a number with a decimal comma "
+        "where the file's other numbers have decimal points: write every number of the file "
+        "one way, all with decimal commas or all with decimal points")
+    assert not (tmp_path / "no").exists()
+
+
 def test_repeated_target_and_features_options_add_up(files, tmp_path, capsys):
     table = pd.read_csv(files["root"] / "table.csv").assign(site="A")
     table.to_csv(tmp_path / "site.csv", index=False)
@@ -1581,3 +1677,33 @@ def test_blank_class_labels_name_the_column_the_count_and_the_first_row(files, t
     assert line == (f"varimp: error: InputError: target column 'state' of data file "
                     f"{tmp_path / 'blanks.csv'} has 2 missing values (the first in data row 3); "
                     "remove those rows or fill them in first")
+
+
+def test_a_grouped_runs_diagram_names_the_columns_and_run_json_times_methods_and_run(
+        files, tmp_path, monkeypatch):
+    """--group ab=a,b: the scores have 2 variables, the MLP 3 inputs; network.png and the
+    report's diagram name the input nodes a, b, c (the data's columns), not x1..x3. run.json
+    records the methods' wall time and the whole run's (the plots and report included), the
+    latter no shorter."""
+    from varimp import report
+
+    drawn = []
+    original = report.network_diagram
+
+    def recording(model, feature_names=None):
+        drawn.append(list(feature_names))
+        return original(model, feature_names)
+
+    monkeypatch.setattr(report, "network_diagram", recording)
+    out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y", methods=["garson"],
+               extra=["--group", "ab=a,b"])
+    assert list(_written(out, "garson").scores.index) == ["ab", "c"]
+    assert drawn == [["a", "b", "c"], ["a", "b", "c"]]  # network.png, then the report's
+    run = json.loads((out / "run.json").read_text())
+    assert "wall time" not in run
+    methods = float(run["wall time (methods)"].removesuffix(" s"))
+    whole = run["wall time (whole run)"]
+    assert whole.endswith(" s (reading the model and data, the methods, the plots and the "
+                          "report)")
+    assert float(whole.split(" s ")[0]) >= methods
+    assert "wall time (methods)" in (out / "report.html").read_text()

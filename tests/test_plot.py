@@ -89,7 +89,7 @@ def test_bar_with_ci_stars_and_top():
     # the negative bar b (at its interval's low end), above the others
     assert marks == {0: ("**", -1.0), 1: ("**", 0.6), 2: ("*", 0.3)}
     assert ax.texts[0].get_va() == "top" and ax.texts[1].get_va() == "bottom"
-    legend = ax.get_legend()
+    legend, = ax.figure.legends  # under the axes of a figure varimp made
     assert [t.get_text() for t in legend.get_texts()] == [plot.SIGNIFICANCE_CAPTION]
     assert legend.get_title().get_text() == "randomization test,\nBenjamini-Hochberg adjusted p"
     assert plot.SIGNIFICANCE_CAPTION == "* p \u2264 0.05   ** p \u2264 0.01   *** p \u2264 0.001"
@@ -117,6 +117,7 @@ def test_horizontal_bars_put_the_stars_beyond_each_bar_from_given_pvalues():
                      3: ("*", pytest.approx(0.1), "left")}
     without = _result(std=std).plot(kind="bar")
     assert len(without.texts) == 0 and without.get_legend() is None
+    assert without.figure.legends == []
 
 
 def test_many_variables_get_horizontal_bars_most_important_on_top():
@@ -1010,18 +1011,102 @@ def test_a_categorical_profile_draws_each_category_as_points_and_labels_the_prob
     assert [t.get_text() for t in legend.get_texts()][-1] == plot.MEDIAN_LABEL
 
 
+#: Long names, as ecologists' data have them (no spaces: only "_" to break at).
+STEMS = ("mean_annual_precipitation_mm", "mean_annual_temperature_degC",
+         "soil_organic_carbon_pct", "distance_to_nearest_river_km", "elevation_above_sea_level_m",
+         "normalized_difference_veg_index", "human_population_density_per_km2",
+         "slope_of_terrain_degrees")
+
+
+def _long_names(n):
+    return [STEMS[i % 8] + (f"_{i // 8}" if i >= 8 else "") for i in range(n)]
+
+
+def _profile_result(names, scores=None, n_outputs=1, **details):
+    curves = pd.DataFrame([(v, level, x, x * k + o, o) for k, v in enumerate(names)
+                           for level in ("min", "max") for x in (0.0, 1.0)
+                           for o in range(n_outputs)],
+                          columns=["variable", "level", "x", "prediction", "output"])
+    scores = pd.Series(1.0, index=names) if scores is None else scores
+    return Importance("profile", scores, details={"curves": curves, **details})
+
+
 @pytest.mark.parametrize("n_variables", [3, 5, 12, 35])
 def test_a_profile_figure_stays_on_a_page(n_variables):
-    names = [f"x{i + 1}" for i in range(n_variables)]
-    curves = pd.DataFrame([(v, level, x, x * k, 0) for k, v in enumerate(names)
-                           for level in ("min", "max") for x in (0.0, 1.0)],
-                          columns=["variable", "level", "x", "prediction", "output"])
-    figure = Importance("profile", pd.Series(1.0, index=names),
-                        details={"curves": curves}).plot()
-    assert len(figure.axes) == n_variables
+    """Long names: rows of at most 4 panels, each panel named once (its title, broken after
+    "_" to the panel's width, every character kept), no title over another or past its
+    panel, nothing outside the figure; 35 variables: the 16 most important, most important
+    first, the title saying 19 were left out."""
+    names = _long_names(n_variables)
+    scores = pd.Series(np.random.default_rng(n_variables).permutation(n_variables) + 1.0,
+                       index=names)
+    figure = _profile_result(names, scores).plot()
+    drawn = min(n_variables, 16)
+    assert len(figure.axes) == drawn
     assert all(size <= limit for size, limit in zip(figure.get_size_inches(), plot.PAGE,
                                                     strict=True))
     assert _outside(figure) == []
+    renderer = figure.canvas.get_renderer()
+    lefts = {round(ax.get_position().x0, 3) for ax in figure.axes}
+    rows = int(np.ceil(drawn / 4))  # at most 4 panels a row, the rows evenly filled
+    assert len(lefts) == int(np.ceil(drawn / rows)) <= 4
+    titles = [ax.title.get_text() for ax in figure.axes]
+    expected = names if n_variables <= 16 else list(scores.sort_values(ascending=False).index[:16])
+    assert [title.replace("\n", "") for title in titles] == expected
+    assert all(title.count("\n") <= 1 for title in titles)
+    boxes = [ax.title.get_window_extent(renderer) for ax in figure.axes]
+    for ax, box in zip(figure.axes, boxes, strict=True):
+        panel = ax.get_window_extent(renderer)
+        assert panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1  # within its panel
+        assert ax.get_xlabel() == ""  # named once: in the title
+        assert ax.title.get_fontsize() >= 7.0
+    assert not any(one.overlaps(other) for k, one in enumerate(boxes) for other in boxes[k + 1:])
+    legend = figure.legends[0].get_window_extent(renderer)
+    assert not any(legend.overlaps(ax.get_tightbbox(renderer)) for ax in figure.axes)
+    if n_variables > 16:
+        assert figure.get_suptitle().replace("\n", " ") == (
+            "the 16 most important of 35 variables, most important first (19 left out: name "
+            "them in variables= to draw them)")
+    else:
+        assert figure.get_suptitle() == ""
+    named = _profile_result(names, scores).plot(variables=names[-2:])  # as asked, all of them
+    assert [ax.title.get_text().replace("\n", "") for ax in named.axes] == names[-2:]
+
+
+def test_a_profile_figures_title_stays_clear_of_its_legend():
+    """A classifier's figure: the title (which class, of which outputs) lies inside the
+    figure, over no panel and not under the legend, which lies under the panels."""
+    classes = ["Betula_pendula", "Fagus_sylvatica", "Picea_abies", "Pinus_sylvestris",
+               "Quercus_robur"]
+    names = _long_names(5)
+    result = _profile_result(names, n_outputs=5, outputs=list(range(5)), per_output=pd.DataFrame(
+        1.0, index=names, columns=classes))
+    figure = result.plot(output="Picea_abies")
+    assert _outside(figure) == []
+    renderer = figure.canvas.get_renderer()
+    title = figure._suptitle.get_window_extent(renderer)
+    legend = figure.legends[0].get_window_extent(renderer)
+    assert figure.get_suptitle().startswith("curves of Picea_abies, one of 5 outputs")
+    assert not title.overlaps(legend)
+    assert all(legend.y1 <= ax.get_tightbbox(renderer).y0 + 1 for ax in figure.axes)
+    assert all(title.y0 >= ax.get_tightbbox(renderer).y1 - 1 for ax in figure.axes)
+
+
+def test_break_name_keeps_every_character_and_fits_each_line():
+    """Broken after "_" where it can be, between characters where a piece alone is longer
+    than a line; every line measured no longer than the length."""
+    from varimp.plot._common import break_name, text_width
+
+    name = "human_population_density_per_km2"
+    one = break_name(name, 10.0, 10.0)
+    assert one == name
+    two = break_name(name, 10.0, 1.6)
+    assert two.replace("\n", "") == name and two.count("\n") >= 1
+    assert all(line.endswith("_") for line in two.split("\n")[:-1])
+    assert all(text_width(line, 10.0) <= 1.6 - 0.05 for line in two.split("\n"))
+    cut = break_name("abcdefghijklmnopqrstuvwxyz", 10.0, 0.8)  # no "_": between characters
+    assert cut.replace("\n", "") == "abcdefghijklmnopqrstuvwxyz" and cut.count("\n") >= 2
+    assert all(text_width(line, 10.0) <= 0.8 - 0.05 for line in cut.split("\n"))
 
 
 @pytest.mark.parametrize("layout", [None, "constrained"])
@@ -1249,3 +1334,110 @@ def test_heatmap_of_a_result_for_one_predicted_step_names_that_step_in_its_title
         Case("c", "d", Comparison({"partial_derivatives": third}), {})])
     assert ("the most recent); it explains predicted step 3 (output_step=3; the first is 0)."
             in text)
+
+
+def test_a_horizontal_bar_charts_axis_label_is_wrapped_to_the_axes_width():
+    """40 variables (horizontal bars) with an interval: the long axis label ("... (error bars:
+    95% interval (row bootstrap, 100 resamples))") is wrapped to the axes' width, every word
+    kept, inside the axes' horizontal extent and the figure."""
+    names = _long_names(40)
+    scores = pd.Series(np.linspace(40.0, 1.0, 40), index=names)
+    ci = pd.DataFrame({"low": scores - 0.5, "high": scores + 0.5})
+    result = Importance("partial_derivatives", scores, ci=ci, details={
+        "measure": "sum of squared derivatives", "ci_level": 0.95, "n_bootstrap": 100})
+    ax = result.plot()
+    assert _outside(ax.figure) == []
+    renderer = ax.figure.canvas.get_renderer()
+    label, box = ax.xaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 - 1 <= label.x0 and label.x1 <= box.x1 + 1
+    assert " ".join(ax.get_xlabel().split()) == ("sum of squared derivatives (error bars: 95% "
+                                                 "interval (row bootstrap, 100 resamples))")
+
+
+@pytest.mark.parametrize(("n_variables", "where"), [(40, None), (4, None), (12, "constrained")])
+def test_the_stars_legend_covers_no_bar(n_variables, where):
+    """The legend of the stars lies outside the bars: under the axes of a figure varimp makes
+    (horizontal or vertical bars), beside them in the user's constrained subplot; its drawn
+    window overlaps no bar's, nor any star's."""
+    names = _long_names(n_variables)
+    rng = np.random.default_rng(n_variables)
+    scores = pd.Series(rng.normal(size=n_variables), index=names)
+    pvalues = pd.Series(np.where(np.arange(n_variables) < 3, 0.001, 0.5), index=names)
+    result = Importance("connection_weights", scores, pvalues=pvalues)
+    if where is None:
+        ax = result.plot()
+        legend, = ax.figure.legends
+    else:
+        _, (ax, _) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+        result.plot(ax=ax)
+        legend = ax.get_legend()
+    figure = ax.figure
+    assert _outside(figure) == []
+    renderer = figure.canvas.get_renderer()
+    window = legend.get_window_extent(renderer)
+    bars = [patch.get_window_extent(renderer) for patch in ax.patches]
+    assert len(bars) == n_variables
+    assert not any(window.overlaps(bar) for bar in bars)
+    assert not any(window.overlaps(star.get_window_extent(renderer)) for star in ax.texts)
+    assert len(ax.texts) == 3  # the three significant bars carry their stars
+
+
+def test_a_result_for_chosen_outputs_names_them_in_its_title():
+    """A three-class classifier scored for one class (by name or index), for two, and for
+    all: the bar chart's title says which, by the class names."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = np.array(["fir", "oak", "pine"])[np.digitize(X["a"], [-0.4, 0.4])]
+    model = MLPClassifier((4,), max_iter=30, random_state=0).fit(X, y)
+    one = varimp.importance(model, X, y, method="garson", output="oak")
+    assert one.plot().get_title() == "garson\nfor output oak"
+    two = varimp.importance(model, X, y, method="garson", output=["pine", "fir"])
+    assert two.plot().get_title() == "garson\nfor outputs pine, fir"
+    by_index = varimp.importance(model, X, y, method="garson", output=1)
+    assert by_index.plot().get_title() == "garson\nfor output oak"
+    assert varimp.importance(model, X, y, method="garson").plot().get_title() == "garson"
+
+
+def test_the_rank_colour_bar_always_labels_rank_1_and_the_last_rank():
+    for n_features in (4, 13, 40):
+        ax = _comparison(n_features).plot(kind="heatmap")
+        ax.figure.canvas.draw()
+        bar = ax.figure.axes[-1]
+        shown = [int(t.get_text()) for t in bar.get_yticklabels() if t.get_text()]
+        assert shown[0] == 1 and shown[-1] == n_features
+        assert shown == sorted(shown) and len(shown) >= 2
+        inner = np.diff(shown[1:-1])  # between the ends: every 1, 2, 5, 10... ranks
+        assert len(set(inner)) <= 1 and all(rank % inner[0] == 0 for rank in shown[1:-1])
+        assert not _touching([t for t in bar.get_yticklabels() if t.get_text()])
+
+
+def test_heatmaps_in_a_small_figure_after_tight_layout_keep_every_text_inside():
+    """Two weight-based heatmaps of 15 long-named features in the user's 7 x 3 inch figure,
+    then ``tight_layout()``, saved: the caption takes at most two lines a line (its short
+    form where the long one would not), and every text (the colour bars' labels included)
+    lies inside the saved figure."""
+    import io
+
+    names = ["discharge_upstream_m3s", "precipitation_mm_day", "air_temperature_degC",
+             "snow_water_equiv_mm", "soil_moisture_vol_pct", "evapotranspiration_mm",
+             "relative_humidity_pct", "wind_speed_m_s", "solar_radiation_W_m2",
+             "groundwater_level_m", "reservoir_release_m3s", "day_of_year_sin",
+             "day_of_year_cos", "catchment_area_km2", "upstream_turbidity_NTU"]
+    result = _weights_heatmap(120, names=names, method="connection_weights")
+    figure, axes = plt.subplots(1, 2, figsize=(7, 3))
+    result.plot(ax=axes[0])
+    result.plot(ax=axes[1])
+    figure.tight_layout()
+    figure.savefig(io.BytesIO(), format="png")  # the draw a file gets
+    renderer = figure.canvas.get_renderer()
+    for text in _drawn_texts(figure):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= -0.5 and box.y0 >= -0.5, text.get_text()
+        assert box.x1 <= figure.bbox.width + 0.5 and box.y1 <= figure.bbox.height + 0.5, \
+            text.get_text()
+    caption = axes[0].get_xlabel()
+    assert caption.count("\n") <= 3
+    assert " ".join(caption.split()) in ("time step (most recent last) " + plot.LINEAR_PATH_NOTE,
+                                         "time step weights only (linear path)")

@@ -431,3 +431,64 @@ def test_a_two_output_garson_table_says_every_output_has_the_same_shares():
     assert section.index("per-output-note") < section.index('class="per-output"')
     assert report.same_for_every_output(weighted) == ""
     assert "per-output-note" not in _method_section(text, "garson weighted")
+
+
+def test_the_diagram_of_grouped_features_has_a_node_named_for_every_column(monkeypatch):
+    """A one-hot group scored as one variable: the comparison has 3 variables, the network 5
+    inputs. The report's diagram names each input node by its data column (the case's
+    feature_names), not x1..x5."""
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    habitat = rng.integers(0, 3, 60)
+    X = pd.DataFrame({"rain": rng.normal(size=60), "heat": rng.normal(size=60)})
+    members = ["forest", "meadow", "marsh"]
+    for k, member in enumerate(members):
+        X[member] = (habitat == k).astype(float)
+    y = X["rain"] + habitat
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 30 iterations do not converge; no matter here
+        model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=30, random_state=0).fit(X, y)
+    comparison = varimp.compare(model, X, y, methods=["garson"], groups={"habitat": members},
+                                progress=False)
+    assert list(comparison.scores.index) == ["rain", "heat", "habitat"]
+    drawn = []
+    original = report.network_diagram
+
+    def recording(*args, **kwargs):
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(report, "network_diagram", recording)
+    case = Case("grouped", "d", comparison, {}, model=model, feature_names=list(X.columns))
+    assert case.input_names == ["rain", "heat", "forest", "meadow", "marsh"]
+    page = Page(report.render_report(title="t", run={}, cases=[case]))
+    assert "network diagram" in [image["alt"] for image in page.images]
+    names = {text.get_text() for text in drawn[-1].texts}
+    assert {"rain", "heat", "forest", "meadow", "marsh"} <= names
+    assert not names & {"x1", "x3", "x5"}
+    assert Case("c", "d", comparison, {}).input_names == ["rain", "heat", "habitat"]
+    plt.close("all")
+
+
+def test_long_lists_of_names_in_a_warning_are_shortened_in_the_report():
+    """A warning naming 34 columns: the report lists the first five and "and 29 more" (the
+    whole message in the item's title); a list of five or fewer and the rest of the message
+    stay as they are."""
+    names = [f"column_{k}" for k in range(34)]
+    message = ("perturbation moves the one-hot group(s) 'land_cover' while the numeric input(s) "
+               + ", ".join(f"'{name}'" for name in names) + " get Gaussian noise")
+    assert report.shorten_lists(message) == (
+        "perturbation moves the one-hot group(s) 'land_cover' while the numeric input(s) "
+        "'column_0', 'column_1', 'column_2', 'column_3', 'column_4' and 29 more get Gaussian "
+        "noise")
+    few = "inputs 'a', 'b', 'c', 'd', 'e' are scaled"
+    assert report.shorten_lists(few) == few
+    warned = [{"category": "UserWarning", "message": message, "count": 2},
+              {"category": "UserWarning", "message": few, "count": 1}]
+    text = report.render_report(title="t", run={}, cases=[], warned=warned)
+    items = [attrs for tag, attrs in Page(text).tags if tag == "li" and "data-count" in attrs]
+    assert items[0]["title"] == message and "title" not in items[1]
+    shown = text[text.index('<ul class="warnings">'):]
+    assert "and 29 more" in shown  # the sixth name on: in the title only
+    assert shown.count("column_5") == 1 and shown.count("column_33") == 1

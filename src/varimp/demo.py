@@ -45,6 +45,7 @@ from .registry import available_methods, method_spec
 from .report import network_diagram
 from .result import Comparison, Importance
 from .train import torch_threads, train_mlp, train_recurrent
+from .validation import check_feature_names
 
 #: The published result of the reference experiment (RMS change of the predictions).
 PUBLISHED = {"x1": 0.1162, "x2": 0.1185, "x3": 0.0077}
@@ -134,7 +135,7 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
         save_png(comparison.plot(kind="bar"), out / f"{case}_comparison.png")
         save_png(comparison.plot(kind="heatmap"), out / f"{case}_ranks.png")
         plots = [f"{case}_comparison.png", f"{case}_ranks.png"]
-        diagram = network_diagram(model, list(comparison.scores.index))
+        diagram = network_diagram(model, list(check_feature_names(None, X.shape[-1], None)))
         if diagram is not None:
             save_png(diagram, out / f"{case}_network.png")
             plots.append(f"{case}_network.png")

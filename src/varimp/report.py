@@ -19,7 +19,9 @@ observed network varimp refitted adds the given model's own scores, ``data-colum
 "given_model"``, under a note saying whose scores the table holds), ``<table class="per-output"
 data-method="NAME">`` (each output's own scores, for a result with several outputs),
 ``class="agreement"``, ``class="ranks"``, ``class="facts"``, ``class="run"`` and
-``class="warnings"`` (one ``<li data-count="N">`` per distinct warning). Everything
+``class="warnings"`` (one ``<li data-count="N">`` per distinct warning; a list of more than
+five quoted names in it is cut to five and "and N more", the whole message in the item's
+``title``). Everything
 user-provided (names, facts, reasons) is escaped.
 """
 
@@ -30,6 +32,7 @@ import html
 import io
 import math
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -121,6 +124,10 @@ class Case:
     model : object, optional
         The model itself: when varimp can read it as a stack of dense layers, the section
         shows its neural interpretation diagram (:func:`varimp.plot.plot_network`).
+    feature_names : sequence of str, optional
+        The data's column names, one per model input: the diagram's input nodes. None: the
+        comparison's variables, which are the columns unless features were grouped
+        (``groups``: a one-hot block scored as one variable has one node per column).
     """
 
     name: str
@@ -128,6 +135,14 @@ class Case:
     comparison: Comparison
     facts: dict[str, str]
     model: Any = None
+    feature_names: Sequence[str] | None = None
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the model's input nodes: ``feature_names``, else the variables."""
+        names = self.comparison.scores.index if self.feature_names is None else \
+            self.feature_names
+        return [str(name) for name in names]
 
 
 def write_report(path: Path | str, *, title: str, run: Mapping[str, str],
@@ -202,16 +217,41 @@ def distinct_warnings(records: Iterable[warnings.WarningMessage]) -> list[dict[s
 
 
 def _warnings(warned: Sequence[Mapping[str, Any]]) -> str:
-    """The section of the run's warnings, or "" when it raised none."""
+    """The section of the run's warnings, or "" when it raised none: each message with its
+    long lists of quoted names shortened (:func:`shorten_lists`; the whole message in the
+    item's ``title``, and as raised in ``run.json``)."""
     if not warned:
         return ""
-    items = "".join(f'<li data-count="{int(w["count"])}">{_e(w["message"])} <span class="note">'
-                    f'({_e(w["category"])}, {_times(int(w["count"]))})</span></li>'
-                    for w in warned)
+    items = []
+    for w in warned:
+        message = str(w["message"])
+        short = shorten_lists(message)
+        whole = f' title="{_e(message)}"' if short != message else ""
+        items.append(f'<li data-count="{int(w["count"])}"{whole}>{_e(short)} <span '
+                     f'class="note">({_e(w["category"])}, {_times(int(w["count"]))})</span></li>')
+    items = "".join(items)
     return ('<h2 id="warnings">Warnings</h2>\n<p class="note">Python warnings raised during the '
             "run, each distinct one once (a refitted network that stopped before it converged "
             "warns once per fit).</p>\n"
             f'<ul class="warnings">{items}</ul>')
+
+
+#: A list of more quoted names than this in a warning is shortened in the report.
+LISTED = 5
+_QUOTED_LIST = re.compile(r"'[^'\n]*'(?:, '[^'\n]*')+")
+
+
+def shorten_lists(message: str, listed: int = LISTED) -> str:
+    """``message`` with every comma-separated list of more than ``listed`` quoted names
+    (``'a', 'b', ...``) cut to its first ``listed`` and "and N more": ``"'a', 'b', 'c', 'd',
+    'e' and 29 more"``. The rest of the message is kept as it is."""
+    def cut(match: re.Match[str]) -> str:
+        names = re.findall(r"'[^'\n]*'", match.group(0))
+        if len(names) <= listed:
+            return match.group(0)
+        return ", ".join(names[:listed]) + f" and {len(names) - listed} more"
+
+    return _QUOTED_LIST.sub(cut, message)
 
 
 def _times(count: int) -> str:
@@ -269,7 +309,7 @@ def _comparison(comparison: Comparison) -> str:
 
 def _diagram(case: Case) -> str:
     """The neural interpretation diagram of an MLP case, or "" for any other model."""
-    drawn = network_diagram(case.model, list(case.comparison.scores.index))
+    drawn = network_diagram(case.model, case.input_names)
     if drawn is None:
         return ""
     return _figure(drawn, "Neural interpretation diagram (Özesmi & Özesmi 1999; NeuralNetTools' "
@@ -516,4 +556,4 @@ def _figure(drawn: Any, caption: str, alt: str) -> str:
 
 
 __all__ = ["Case", "distinct_warnings", "format_number", "measure_caption", "network_diagram",
-           "output_labels", "render_report", "write_report"]
+           "output_labels", "render_report", "shorten_lists", "write_report"]

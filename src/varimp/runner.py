@@ -88,6 +88,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
     import matplotlib
 
     matplotlib.use("Agg")
+    begun = time.perf_counter()  # the whole run's wall time, from reading the model
     say = (lambda text: None) if args.quiet else print
     step = print if args.verbose else (lambda text: None)
     step(f"reading the model {args.model}")
@@ -100,12 +101,12 @@ def run(args: argparse.Namespace, command: Sequence[str],
                      id_column=args.id_column, time_column=args.time_column,
                      time_format=args.time_format, target_file=args.target_file)
     check_fit(loaded, data, args.model, args.data)
-    data = scored_targets(loaded.model, data, data.target_names, args.data)
+    data = scored_targets(loaded.model, data, data.target_names, args.data, args.output_step)
     options = common_options(args, data, data.y)
     check_targets(args, loaded.model, data, options)
     refit_reason = EXPORTED_REFIT if loaded.format == MODEL_FORMATS[".pt2"] else None
     check_retrainable(args, _configured(loaded.model, options), data.X, data.y, refit_reason)
-    y = named_targets(data)
+    y = named_targets(data, _configured(loaded.model, options).model_output_names())
     if smallest_pvalue(args) is not None:
         n = args.randomization
         warnings.warn(f"--randomization {n}: the smallest p-value {n} permutations can give is "
@@ -138,8 +139,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
     case = Case(name=args.model.name, description=f"{loaded.format} {args.model.name} on "
                 f"{data.facts['data']}.", comparison=comparison,
                 facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
-                model=loaded.model)
-    out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught)))
+                model=loaded.model, feature_names=list(data.feature_names))
+    out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught), begun))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:
         say(pvalue_tables(comparison, args.randomization))
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
     for name, reason in comparison.skipped.items():
         say(f"skipped {name}: {reason}")
     say(f"\nwrote {len(comparison.results)} results, their plots and report.html to {out} "
-        f"({elapsed:.1f} s)")
+        f"({elapsed:.1f} s for the methods, {time.perf_counter() - begun:.1f} s in all)")
 
 
 def refitted_scores(args: argparse.Namespace, comparison: Comparison, out: Path) -> str:
@@ -232,14 +233,15 @@ def check_fit(loaded: LoadedModel, data: Data, model_path: Path, data_path: Path
 
 
 def scored_targets(model: object, data: Data, columns: Sequence[str] | None,
-                   path: Path | str = "") -> Data:
+                   path: Path | str = "", output_step: int | None = None) -> Data:
     """``data`` with the targets the methods score against, and its facts saying what they are.
 
     A long table holds a target per time step. For a model that predicts one value per
     sequence (its prediction has one step), the target is the last step's value of each
     sequence (the usual many-to-one reading); for one that predicts every step, every step's.
     Only the steps read need targets (InputError naming the sequences and steps that miss
-    them, :func:`varimp.loaders.data.check_read_targets`; ``path`` names the data file).
+    them, :func:`varimp.loaders.data.check_read_targets`; ``path`` names the data file; with
+    ``output_step`` the message says why every step's target is still taken).
     """
     if data.y is None or not data.targets_per_step:
         return data
@@ -250,7 +252,7 @@ def scored_targets(model: object, data: Data, columns: Sequence[str] | None,
         steps, T = adapt(model).predict(data.X[:1]).shape[1], data.y.shape[1]
     except VarImpError:  # a model that cannot run on these inputs: said when the methods run
         return data
-    check_read_targets(data, steps != T, path)
+    check_read_targets(data, steps != T, path, output_step)
     if steps == T:
         return data
     if steps != 1:
@@ -324,13 +326,19 @@ def common_options(args: argparse.Namespace, data: Data, y: np.ndarray | None = 
     return options
 
 
-def named_targets(data: Data) -> np.ndarray | pd.DataFrame | None:
+def named_targets(data: Data, model_names: Sequence[str] | None = None
+                  ) -> np.ndarray | pd.DataFrame | None:
     """The targets handed to the methods: several target columns ``(n, k)`` as a DataFrame
     whose columns are the columns' names, which name the model's outputs (``--output NAME``,
-    the per-output tables); otherwise the array as read."""
+    the per-output tables); otherwise the array as read. ``model_names``: the names the model
+    gives its outputs (a Keras model's heads), if any. ``--target`` lists the columns in the
+    model's order, so columns named otherwise than the heads go as an array, by position (the
+    methods match a DataFrame's columns to the heads by name and refuse other names)."""
     y = data.y
     if y is None or y.ndim != 2 or len(data.target_names) != y.shape[1] or \
             len(data.target_names) < 2:
+        return y
+    if model_names and set(model_names) != set(data.target_names):
         return y
     return pd.DataFrame(y, columns=data.target_names)
 
@@ -580,14 +588,17 @@ def run_facts(command: Sequence[str], args: argparse.Namespace, names: Sequence[
         "methods": ", ".join(names),
         "options": ", ".join(f"{k}={v}" for k, v in given.items()) or "defaults",
         **uncertainty,
-        "wall time": f"{elapsed:.1f} s",
+        "wall time (methods)": f"{elapsed:.1f} s",
     }
 
 
 def write_outputs(work: Path, case: Any, info: dict[str, str],
-                  warned: Sequence[dict[str, Any]] = ()) -> None:
+                  warned: Sequence[dict[str, Any]] = (), begun: float | None = None) -> None:
     """Every result, plot and the report of one case into the directory ``work``; ``warned``:
-    the run's distinct warnings (:func:`varimp.cli.cli_warnings`)."""
+    the run's distinct warnings (:func:`varimp.cli.cli_warnings`). ``run.json`` is written
+    last: with ``begun`` (the ``time.perf_counter()`` at which the run began) it records the
+    whole run's wall time, ``"wall time (whole run)"`` (reading the model and data, the
+    methods, the plots and the report), beside the methods' own, ``"wall time (methods)"``."""
     from .plot.files import save_png, save_result_plots
     from .report import network_diagram, write_report
 
@@ -601,14 +612,17 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
     (work / "comparison.json").write_text(comparison.to_json(indent=1), encoding="utf-8")
     save_png(comparison.plot(kind="bar"), work / "comparison.png")
     save_png(comparison.plot(kind="heatmap"), work / "ranks.png")
-    diagram = network_diagram(case.model, list(comparison.scores.index))
+    diagram = network_diagram(case.model, case.input_names)  # one node per data column
     if diagram is not None:
         save_png(diagram, work / "network.png")
-    payload = {**info, "skipped": comparison.skipped, "facts": case.facts,
-               "warnings": list(warned)}
-    (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
     write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case],
                  warned=warned)
+    whole = {} if begun is None else {
+        "wall time (whole run)": f"{time.perf_counter() - begun:.1f} s (reading the model and "
+                                 "data, the methods, the plots and the report)"}
+    payload = {**info, **whole, "skipped": comparison.skipped, "facts": case.facts,
+               "warnings": list(warned)}
+    (work / "run.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
 
 __all__ = ["check_fit", "check_retrainable", "choose_methods", "class_labels", "common_options",

@@ -11,7 +11,9 @@
   a colour bar labelled with the measure (:mod:`.heatmaps`);
 - ``kind="profile"``: Lek's profile curves (Lek et al. 1996), one panel per variable on a shared
   y-axis, one line per level at which the other inputs are held and the median curve that the
-  score is read from (:mod:`.profiles`);
+  score is read from, each panel named once (its title, broken after ``_`` to its width), rows
+  of at most 4 panels; by default at most the 16 most important variables, the title saying
+  how many were left out (:mod:`.profiles`);
 - comparisons: grouped bars of the relative importance (a dot plot when the bars would be too
   thin), or the methods x features table of ranks (``kind="heatmap"``, the default for many
   features);

@@ -3,6 +3,8 @@ whose label fits beside them and tick labels that never overlap."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -25,6 +27,11 @@ TIME_TICKS = 12
 #: ``reads_weights``): it follows the network's linear path, not the data. One line: in the
 #: user's own axes it is all of the caption, an axis label the user's layout places.
 LINEAR_PATH_NOTE = "weights only: the linear path with gates at rest"
+#: The caption under the time axis of a heatmap, and its short form for a heatmap too narrow
+#: for it on two lines at the smallest font.
+TIME_CAPTION, SHORT_TIME_CAPTION = "time step (most recent last)", "time step"
+#: The short form of :data:`LINEAR_PATH_NOTE` under such a narrow heatmap.
+SHORT_LINEAR_PATH_NOTE = "weights only (linear path)"
 #: The caption under such a heatmap in a figure varimp makes: the note, and where to read more.
 LINEAR_PATH_CAPTION = (LINEAR_PATH_NOTE + ",\n"
                        "not a data-driven map (see docs/recurrent-weights.md)")
@@ -99,20 +106,41 @@ def measure_label(importance: Importance) -> str:
 
 
 def plot_title(importance: Importance) -> str:
-    """The title of a plot of one result: the method's name, and, where a randomization test
-    scored a network it trained rather than the given model (``details["given_model"]`` holds
-    the given model's own scores), which network that is, from ``details["test_settings"]``:
-    ``"permutation\n(a rebuilt network, trained as the null networks; not the given
-    model)"``, or a refitted clone."""
+    """The title of a plot of one result: the method's name; the output(s) it explains where
+    the user chose them (``details["settings"]["output"]``: ``"permutation\nfor output
+    Picea_abies"``, :func:`selected_outputs`); and, where a randomization test scored a network
+    it trained rather than the given model (``details["given_model"]`` holds the given model's
+    own scores), which network that is, from ``details["test_settings"]``: ``"permutation\n(a
+    rebuilt network, trained as the null networks; not the given model)"``, or a refitted
+    clone."""
     details = importance.details
+    chosen = selected_outputs(importance)
+    title = importance.method + (f"\nfor {chosen}" if chosen else "")
     if not isinstance(details.get("given_model"), pd.Series):
-        return importance.method
+        return title
     settings = details.get("test_settings")
     fit = settings.get("fit") if isinstance(settings, dict) else None
     how = fit.get("how") if isinstance(fit, dict) else None
     network = {"rebuilt": "a rebuilt network", "clone": "a refitted clone"}.get(
         how, "a refitted network")
-    return f"{importance.method}\n({network}, trained as the null networks; not the given model)"
+    return f"{title}\n({network}, trained as the null networks; not the given model)"
+
+
+def selected_outputs(importance: Importance) -> str:
+    """The output(s) a result explains when the user chose some (``output=`` of the method,
+    recorded in ``details["settings"]["output"]``), by name: ``"output Picea_abies"``,
+    ``"outputs Picea_abies, Quercus_robur"``; the names are the columns of
+    ``details["per_output"]`` where there is one per chosen output, else the choice as given.
+    "" when the result explains every output (no choice)."""
+    settings = importance.details.get("settings")
+    chosen = settings.get("output") if isinstance(settings, dict) else None
+    if chosen is None:
+        return ""
+    chosen = list(chosen) if isinstance(chosen, list | tuple) else [chosen]
+    table = importance.details.get("per_output")
+    names = [str(name) for name in table.columns] if isinstance(table, pd.DataFrame) and \
+        len(table.columns) == len(chosen) else [str(name) for name in chosen]
+    return ("output " if len(names) == 1 else "outputs ") + ", ".join(names)
 
 
 def set_title(ax: Any, importance: Importance) -> None:
@@ -219,8 +247,13 @@ def colorbar(image: Any, ax: Any, label: str, *, grow: bool = False) -> Any:
 
 class FittedBarLabel:
     """The axes locator of a colour bar that, each time the bar is placed (by a layout engine
-    or a draw), first wraps the bar's label to the bar's length, then places the bar as
-    Matplotlib would have (the colour bar's own locator)."""
+    or a draw), first wraps the bar's label to the bar's length, on at most two lines in the
+    largest font that allows it (down to :data:`SMALLEST_FONT`, :func:`fit_lines`) and, but in
+    a figure drawn without a layout engine, no thicker than the room left beside the bar's
+    tick labels in the
+    figure (:meth:`room`: the lines it has no room for are left out, the last one kept ending
+    in an ellipsis), then places the bar as Matplotlib would have (the colour bar's own
+    locator)."""
 
     def __init__(self, bar: Any, label: str, fontsize: float) -> None:
         self.bar = bar
@@ -234,12 +267,49 @@ class FittedBarLabel:
         across = box.height if self.bar.orientation == "vertical" else box.width
         length = across * ax.figure.get_size_inches()[1 if self.bar.orientation == "vertical"
                                                       else 0]
-        wrapped = wrap_to(self.label, self.fontsize, length)
+        wrapped, size = fit_lines(self.label, self.fontsize, length, 2)
+        room = self.room(box)
+        while size > SMALLEST_FONT and (1 + wrapped.count("\n")) * size * 1.25 / 72.0 > room:
+            size = max(SMALLEST_FONT, size - 0.5)  # thinner, to stay inside the figure
+            wrapped = wrap_to(self.label, size, length)
+        lines = wrapped.split("\n")
+        held = max(0, int(room // (size * 1.25 / 72.0))) if room < float("inf") else len(lines)
+        if held < len(lines):  # no room for all of it even at the smallest font: cut short
+            from .ticks import fit_text
+
+            wrapped = "\n".join(lines[:held - 1] + [fit_text(lines[held - 1] + "\u2026", size,
+                                                             length)]) if held else ""
         text = self.bar.ax.yaxis.label if self.bar.orientation == "vertical" else \
             self.bar.ax.xaxis.label
         if text.get_text() != wrapped:
             text.set_text(wrapped)
+        if abs(text.get_fontsize() - size) > 0.01:
+            text.set_fontsize(size)
         return place
+
+    def room(self, box: Any) -> float:
+        """Inches between a vertical bar's tick labels (the bar placed at ``box``, in figure
+        fractions) and the figure's right edge, for the label beside them, in a figure drawn
+        without a layout engine (as after the user's one-off ``tight_layout()``, which does not
+        always leave the room the label needs); unlimited for a horizontal bar, and while a
+        layout engine places the bar: it makes room for the label as it is."""
+        from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+        figure = self.bar.ax.figure
+        engine = figure.get_layout_engine()
+        # none, or the stand-in Matplotlib leaves after a one-off tight_layout() (a constrained
+        # layout's stand-in, while savefig draws what it laid out, is not adjust-compatible)
+        if self.bar.orientation != "vertical" or not (engine is None or isinstance(
+                engine, PlaceHolderLayoutEngine) and engine.adjust_compatible):
+            return float("inf")
+        axis = self.bar.ax.yaxis
+        low, high = sorted(axis.get_view_interval())
+        ticks = [tick for tick in axis.get_major_locator()() if low <= tick <= high]
+        names = axis.get_major_formatter().format_ticks(ticks) if ticks else []
+        widest = max((text_width(name, label_size("ytick.labelsize")) for name in names),
+                     default=0.0)
+        width = figure.get_size_inches()[0]
+        return width * (1.0 - box.x1) - widest - 0.17  # the ticks' length and pads
 
     def get_subplotspec(self) -> Any:
         """The subplot the bar belongs to, as the colour bar's own locator says (read by
@@ -268,6 +338,18 @@ def legend_beside(ax: Any, *args: Any, ours: bool = False, **kwargs: Any) -> Any
     if inside and not any(box.overlaps(other) for other in others if other is not None):
         return legend
     return ax.legend(*args, loc="best", **kwargs)
+
+
+def fit_xlabel(ax: Any) -> None:
+    """``ax``'s x-axis label wrapped to the axes' width, again each time the figure is laid
+    out or drawn (:class:`~varimp.plot.ticks.FittedLabel`), so it never runs past the axes
+    (nor out of the figure): the x-axis counterpart of :func:`fit_ylabel`."""
+    from .ticks import FittedLabel
+
+    size = label_size()
+    label = ax.get_xlabel()
+    ax.set_xlabel(wrap_to(label, size, axes_inches(ax)[0]))
+    ax.xaxis.set_major_locator(FittedLabel(ax.xaxis.get_major_locator(), label, size))
 
 
 def fit_ylabel(ax: Any, grow: bool, least: float = 2.2) -> None:
@@ -312,6 +394,52 @@ def wrap_to(text: str, fontsize: float, length: float) -> str:
             current = longer
         lines.append(current)
     return "\n".join(lines)
+
+
+def break_name(text: str, fontsize: float, length: float) -> str:
+    """A name (``mean_annual_precipitation_mm``) on as many lines as it needs for none to be
+    longer than ``length`` inches at ``fontsize`` points: broken after a space, ``_``, ``-``,
+    ``.`` or ``/`` where it can be (pieces are added to a line while its measured width fits),
+    and between characters where a piece alone is longer than a line. Every character is kept
+    (trailing spaces aside)."""
+    def fits(line: str) -> bool:
+        return text_width(line.rstrip(" "), fontsize) <= length - 0.05
+
+    lines = []
+    for paragraph in str(text).split("\n"):
+        current = ""
+        for piece in re.split(r"(?<=[ _\-./])", paragraph):
+            candidate = current + piece
+            if current and not fits(candidate):
+                lines.append(current.rstrip(" "))
+                candidate = piece
+            while len(candidate.rstrip(" ")) > 1 and not fits(candidate):
+                low, high = 1, len(candidate.rstrip(" ")) - 1  # the longest head that fits
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    low, high = (middle, high) if fits(candidate[:middle]) else (low, middle - 1)
+                lines.append(candidate[:low])
+                candidate = candidate[low:]
+            current = candidate
+        lines.append(current.rstrip(" "))
+    return "\n".join(lines)
+
+
+def fit_lines(text: str, largest: float, length: float, most: int,
+              wrap: Callable[[str, float, float], str] = wrap_to) -> tuple[str, float]:
+    """``text`` wrapped to ``length`` inches (``wrap``: :func:`wrap_to` between words,
+    :func:`break_name` inside names too) in the largest font, from ``largest`` points down to
+    :data:`SMALLEST_FONT` by half points, at which each of its own lines takes at most
+    ``most`` lines, none longer than ``length``; at the smallest font, on as many lines as it
+    needs. Returns the wrapped text and its font size."""
+    size = largest
+    while True:
+        parts = [wrap(line, size, length) for line in str(text).split("\n")]
+        wrapped = "\n".join(parts)
+        if size <= SMALLEST_FONT or (max(part.count("\n") for part in parts) < most and max(
+                text_width(line, size) for line in wrapped.split("\n")) <= length - 0.05 + 1e-9):
+            return wrapped, size
+        size = max(SMALLEST_FONT, size - 0.5)
 
 
 def fit_tick_labels(ax: Any, which: str = "x") -> None:

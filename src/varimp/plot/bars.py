@@ -14,6 +14,7 @@ from ._common import (
     SIGNIFICANCE_CAPTION,
     error_bars,
     fit_tick_labels,
+    fit_xlabel,
     fit_ylabel,
     legend_beside,
     measure_label,
@@ -31,6 +32,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
 RELATIVE_LABEL = "relative importance (%)"
 #: The title of the stars' legend: which p-values the stars mark.
 SIGNIFICANCE_TITLE = "randomization test,\nBenjamini-Hochberg adjusted p"
+#: Inches a figure varimp makes grows by for the stars' legend under its axes.
+LEGEND_HEIGHT = 0.7
 #: The gid of the collection of a bar chart's error bars (:func:`interval_segments`).
 ERROR_BARS = "error bars"
 
@@ -77,8 +80,11 @@ def bars(importance: Importance, ax: Any, *, top: int | None = None, color: str 
     if pvalues is not None:
         tips = scores if ends is None else np.where(
             scores < 0, np.fmin(scores, ends[0]), np.fmax(scores, ends[1]))
-        significance(ax, pvalues[order].to_numpy(dtype=float), positions, tips, horizontal)
-    if not horizontal:  # upright names take height from the bars
+        significance(ax, pvalues[order].to_numpy(dtype=float), positions, tips, horizontal,
+                     ours)
+    if horizontal:
+        fit_xlabel(ax)
+    else:  # upright names take height from the bars
         fit_tick_labels(ax, "x")
         fit_ylabel(ax, ours)
     return ax
@@ -100,11 +106,13 @@ def interval_segments(ax: Any, positions: np.ndarray, low: np.ndarray, high: np.
 
 
 def significance(ax: Any, pvalues: np.ndarray, positions: np.ndarray, tips: np.ndarray,
-                 horizontal: bool) -> None:
+                 horizontal: bool, ours: bool = False) -> None:
     """Stars beyond the tip of each significant bar (its error bar included; below a negative
     bar), room made for them, and a legend that reads the stars (:data:`SIGNIFICANCE_CAPTION`)
-    under the title :data:`SIGNIFICANCE_TITLE`: ``pvalues`` are the Benjamini-Hochberg
-    adjusted ones."""
+    under the title :data:`SIGNIFICANCE_TITLE`, outside the bars: under the axes in a figure
+    varimp made (``ours``, which grows by its height, up to the page), else beside them
+    (:func:`~varimp.plot._common.legend_beside`: inside only in a figure without a layout
+    engine and no room beside). ``pvalues`` are the Benjamini-Hochberg adjusted ones."""
     from matplotlib.lines import Line2D
 
     for at, pvalue, tip in zip(positions, pvalues, tips, strict=True):
@@ -122,8 +130,15 @@ def significance(ax: Any, pvalues: np.ndarray, positions: np.ndarray, tips: np.n
     room = 0.12 * (high - low)
     (ax.set_xlim if horizontal else ax.set_ylim)(low - room * (low < 0), high + room)
     key = Line2D([], [], linestyle="none", label=SIGNIFICANCE_CAPTION)
-    ax.legend(handles=[key], loc="best", handlelength=0, handletextpad=0, fontsize="small",
-              title=SIGNIFICANCE_TITLE, title_fontsize="small")
+    style = {"handlelength": 0, "handletextpad": 0, "fontsize": "small",
+             "title": SIGNIFICANCE_TITLE, "title_fontsize": "small"}
+    if not ours:
+        legend_beside(ax, handles=[key], **style)
+        return
+    figure = ax.figure
+    figure.legend(handles=[key], loc="outside lower center", **style)
+    wide, tall = figure.get_size_inches()
+    figure.set_size_inches(wide, min(PAGE[1], tall + LEGEND_HEIGHT))
 
 
 def grouped_bars(comparison: Comparison, ax: Any) -> Any:

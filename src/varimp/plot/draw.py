@@ -28,8 +28,10 @@ def plot_importance(importance: Importance, kind: str | None = None, ax: Any = N
     **kwargs
         ``"bar"``: ``top`` (show the ``top`` most important variables only), ``color``,
         ``horizontal`` (default: when more than 15 variables are drawn). ``"heatmap"``:
-        ``cmap``. ``"profile"``: ``variables`` (names to draw), ``output`` (the output whose
-        curves are drawn, by index or by name: a class of a classifier; default the first).
+        ``cmap``. ``"profile"``: ``variables`` (names to draw; default every variable, in a
+        new figure at most the 16 most important, the title saying how many were left out),
+        ``output`` (the output whose curves are drawn, by index or by name: a class of a
+        classifier; default the first).
 
     Returns
     -------

@@ -14,7 +14,10 @@ from ._common import (
     LINEAR_PATH_CAPTION,
     LINEAR_PATH_NOTE,
     PAGE,
+    SHORT_LINEAR_PATH_NOTE,
+    SHORT_TIME_CAPTION,
     SMALLEST_FONT,
+    TIME_CAPTION,
     axes_inches,
     colorbar,
     fit_tick_labels,
@@ -33,7 +36,9 @@ ROW, STEP = 0.3, 0.35
 def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) -> Any:
     """``by_time``: time running left to right, features top to bottom, a colour bar labelled
     with the measure; a weight-based map carries :data:`LINEAR_PATH_CAPTION` under its time
-    axis (in the user's own axes, :data:`LINEAR_PATH_NOTE`).
+    axis (in the user's own axes, :data:`LINEAR_PATH_NOTE`); a heatmap too narrow for its
+    caption on two lines a line at 7 points carries the short form (:data:`SHORT_TIME_CAPTION`,
+    :data:`SHORT_LINEAR_PATH_NOTE`).
 
     The time steps labelled, the caption's line breaks and the size of the features' names
     follow the heatmap's drawn size, re-read every time the figure is laid out or drawn
@@ -51,10 +56,11 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
         cmap = "RdBu_r" if signed else "viridis"
     limit = np.abs(finite).max() if signed else None
     ours = ax is None
-    label = "time step (most recent last)"
+    label, short = TIME_CAPTION, SHORT_TIME_CAPTION
     spec = REGISTRY.get(importance.method)
     if spec is not None and spec.reads_weights:
         label += "\n" + (LINEAR_PATH_CAPTION if ours else LINEAR_PATH_NOTE)
+        short += "\n" + SHORT_LINEAR_PATH_NOTE
     width = min(PAGE[0], max(4.5, STEP * len(table.index) + 3))
     lines = 1 + wrap_to(label, label_size(), width - 3).count("\n")
     # the rows, the title above and the tick labels and caption lines below
@@ -66,7 +72,7 @@ def time_heatmap(importance: Importance, ax: Any, *, cmap: str | None = None) ->
 
     from .ticks import Names, RowTicks, TimeTicks
 
-    ax.xaxis.set_major_locator(TimeTicks(steps, caption=label))  # the caption as wide as drawn
+    ax.xaxis.set_major_locator(TimeTicks(steps, caption=label, short=short))  # fitted as drawn
     ax.xaxis.set_major_formatter(Names(steps))
     ax.yaxis.set_major_locator(RowTicks(len(names), label_size("ytick.labelsize")))
     ax.yaxis.set_major_formatter(Names(names))
@@ -100,7 +106,8 @@ def explained_step(importance: Importance) -> str:
 def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") -> Any:
     """The methods x features table of ranks, features by mean rank, every cell annotated with
     its rank in a font sized to the cell as drawn (:class:`~varimp.plot.ticks.CellNumber`:
-    down to 5 points; cells too small for that show only their colour)."""
+    down to 5 points; cells too small for that show only their colour); the colour bar labels
+    rank 1 and the last rank always (:class:`~varimp.plot.ticks.RankTicks`)."""
     ranks = comparison.ranks
     ranks = ranks.loc[ranks.mean(axis=1).sort_values(kind="stable").index].T  # methods x vars
     n_methods, n_vars = ranks.shape
@@ -116,7 +123,6 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
     values = ranks.to_numpy(dtype=float)
     top = int(np.nanmax(values)) if np.isfinite(values).any() else 1
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     # one colour per rank, centred on the integers
     image = ax.imshow(values, aspect="auto", cmap=plt.get_cmap(cmap, max(top, 2)),
@@ -125,7 +131,7 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
     ax.set_yticks(np.arange(n_methods), methods)
     from matplotlib.font_manager import FontProperties
 
-    from .ticks import CellNumber
+    from .ticks import CellNumber, RankTicks
 
     size = FontProperties(size="small").get_size_in_points() if n_vars <= 20 else SMALLEST_FONT
     finite = values[np.isfinite(values)]
@@ -138,7 +144,7 @@ def rank_heatmap(comparison: Comparison, ax: Any, *, cmap: str = "viridis_r") ->
                                      shape=values.shape, color="black" if light else "white"))
     ax.set_title("rank of every variable by every method")
     bar = colorbar(image, ax, "rank (1 = most important)", grow=ours)
-    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    bar.locator = RankTicks(top)  # rank 1 and the last rank always labelled
     bar.ax.invert_yaxis()  # rank 1 on top
     fit_tick_labels(ax, "x")
     return ax

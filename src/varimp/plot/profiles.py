@@ -11,7 +11,27 @@ import pandas as pd
 
 from ..errors import InputError
 from ..result import Importance
-from ._common import MEDIAN_LABEL, PAGE, legend_beside, prediction_label
+from ._common import (
+    MEDIAN_LABEL,
+    PAGE,
+    axes_inches,
+    fit_tick_labels,
+    label_size,
+    legend_beside,
+    prediction_label,
+    text_width,
+    wrap_to,
+)
+
+#: The most panels a profile figure varimp makes draws when the variables are not named: the
+#: most important ones, the title saying how many were left out.
+MOST_PANELS = 16
+#: The most panels side by side in a profile figure varimp makes.
+PER_ROW = 4
+#: Inches of figure per panel across (the title's names fit to it) and per row of panels.
+PANEL_WIDTH, ROW_HEIGHT = 2.4, 2.2
+#: Inches under the panels for the legend.
+LEGEND_HEIGHT = 0.9
 
 
 def median_curve(importance: Importance, part: pd.DataFrame, name: str,
@@ -43,12 +63,20 @@ def output_names(importance: Importance, outputs: Sequence[Any]) -> dict[Any, st
 
 def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None = None,
              output: Any = None) -> Any:
-    """Lek's curves of ``variables`` (default: all) for one output (an index of
-    ``details["curves"]["output"]`` or its name, e.g. a class; default the first), one panel
-    per variable on a shared y-axis labelled with the output's name. A figure varimp makes
-    fits on the page (:data:`PAGE`, more columns for many variables) with the legend beside
-    the panels; in the user's axes the legend goes beside the last panel, or inside it where
-    the figure has no room beside it (:func:`~varimp.plot._common.legend_beside`)."""
+    """Lek's curves of ``variables`` for one output (an index of ``details["curves"]["output"]``
+    or its name, e.g. a class; default the first), one panel per variable on a shared y-axis
+    labelled with the output's name, each panel named once, in its title, fitted to the
+    panel's width (:class:`~varimp.plot.ticks.FittedTitle`: broken after ``_``, ``-``, ``.`` or
+    a space, in a smaller font where two lines do not hold it).
+
+    A figure varimp makes holds rows of at most :data:`PER_ROW` panels, :data:`ROW_HEIGHT`
+    inches a row, on the page (:data:`PAGE`), the legend under the panels and, above them,
+    what the figure draws. ``variables`` None draws every variable up to :data:`MOST_PANELS`;
+    past that the :data:`MOST_PANELS` most important (by the result's ranks, most important
+    first), the title saying how many were left out (name them in ``variables`` to draw
+    others). Drawn into the user's axes (one per variable; ``variables`` None: every variable),
+    the legend goes beside the last panel, or inside it where the figure has no room beside it
+    (:func:`~varimp.plot._common.legend_beside`)."""
     curves = importance.details.get("curves")
     if not isinstance(curves, pd.DataFrame):
         raise InputError(f"the {importance.method} result has no profile curves "
@@ -69,12 +97,20 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     import matplotlib.pyplot as plt
 
     ours = ax is None
+    left_out = ""
+    if ours and variables is None and len(names) > MOST_PANELS:
+        ranked = [name for name in importance.ranks.sort_values(kind="stable").index
+                  if name in set(profiled)]
+        names = (ranked + [name for name in profiled if name not in set(ranked)])[:MOST_PANELS]
+        left_out = (f"the {MOST_PANELS} most important of {len(profiled)} variables, most "
+                    f"important first ({len(profiled) - MOST_PANELS} left out: name them in "
+                    "variables= to draw them)")
     if ours:
-        cols = min(len(names), max(3, int(np.ceil(np.sqrt(len(names))))))
-        rows = int(np.ceil(len(names) / cols))
-        size = (min(PAGE[0], 3.2 * cols + 1.4), min(PAGE[1], 2.8 * rows))
-        figure, grid = plt.subplots(rows, cols, figsize=size, squeeze=False, sharey=True,
-                                    layout="constrained")
+        rows = int(np.ceil(len(names) / PER_ROW))
+        cols = int(np.ceil(len(names) / rows))
+        width = min(PAGE[0], max(4.5, PANEL_WIDTH * cols + 0.9))
+        figure, grid = plt.subplots(rows, cols, figsize=(width, PAGE[1]), squeeze=False,
+                                    sharey=True, layout="constrained")
         axes = grid.ravel()
         for extra in axes[len(names):]:
             figure.delaxes(extra)
@@ -101,9 +137,8 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
                        linewidth=1.0, label=str(level))
         panel.plot(*median_curve(importance, part, name, output), color="black",
                    linewidth=2.2, linestyle="--", label=MEDIAN_LABEL)
-        panel.set_title(str(name))
-        panel.set_xlabel(f"{name} (fraction of range)" if kinds.get(name) == "fraction"
-                         else str(name))
+        if kinds.get(name) == "fraction":
+            panel.set_xlabel("fraction of range")
     low = min(line.get_ydata().min() for panel in axes for line in panel.lines)
     high = max(line.get_ydata().max() for panel in axes for line in panel.lines)
     margin = 0.05 * (high - low) if high > low else 0.5
@@ -117,25 +152,75 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     # a key of several marks (a line and a dot) gets room for both, the dashes included
     tuples = {"handler_map": {tuple: _tuple_handler()}, "handlelength":
               3.5 if any(isinstance(handle, tuple) for handle in handles) else None}
-    if ours:  # beside the panels, never over a curve
-        figure.legend(handles, entries, title="others at", loc="outside right upper",
-                      fontsize="small", **tuples)
-        note = outputs_note(importance, labels, output, outputs)
+    if ours:  # under the panels, never over a curve nor under the title
+        columns = _legend_columns(entries, tuples, width)
+        while True:  # as many columns as the figure's width holds, measured drawn
+            legend = figure.legend(handles, entries, title="others at", fontsize="small",
+                                   loc="outside lower center", ncols=columns, **tuples)
+            figure.draw_without_rendering()
+            if columns == 1 or legend.get_window_extent().width <= figure.bbox.width - 4:
+                break
+            legend.remove()
+            columns -= 1
+        note = "\n".join(text for text in (outputs_note(importance, labels, output, outputs),
+                                          left_out) if text)
         if note:
-            figure.suptitle(note, fontsize="medium")
+            note = wrap_to(note, label_size("figure.titlesize"), width - 0.3)
+            figure.suptitle(note)
+        legend_rows = int(np.ceil(len(entries) / columns))
+        figure.set_size_inches(width, min(PAGE[1], ROW_HEIGHT * rows + LEGEND_HEIGHT
+                                          + 0.2 * (legend_rows - 1)
+                                          + 0.25 * (1 + note.count("\n")) * bool(note)))
     else:  # beside the last panel, or inside it where the user's figure has no room
         legend_beside(axes[-1], handles, entries, title="others at", fontsize="small",
                       **tuples)
-    from ._common import fit_tick_labels, grow_to
-
-    upright = False
+    for panel, name in zip(axes, names, strict=True):
+        name_panel(panel, str(name))
+    upright = 0.0  # the height of the tallest upright category name, in inches
     for panel, name in zip(axes, names, strict=True):  # once the legend took its room
         if kinds.get(name) == "category":
             fit_tick_labels(panel, "x")
-            upright = upright or panel.get_xticklabels()[0].get_rotation() == 90
+            upright = max([upright] + [label.get_window_extent().height / figure.dpi
+                                       for label in panel.get_xticklabels()
+                                       if label.get_text() and label.get_rotation() == 90])
     if ours and upright:  # upright names take height from the panels: the figure grows
-        grow_to(axes[0], 2.0)
+        wide, tall = figure.get_size_inches()
+        figure.set_size_inches(wide, min(PAGE[1], tall + upright))
     return axes[0] if len(axes) == 1 else figure
+
+
+def name_panel(panel: Any, name: str) -> None:
+    """``panel``'s title ``name``, fitted to the panel's width each time the figure is laid
+    out or drawn (:class:`~varimp.plot.ticks.FittedTitle`); where the panel's x-axis is
+    shared with another (its locator too), fitted once, to the width as laid out now."""
+    from .ticks import FittedTitle, fit_name
+
+    size = label_size("axes.titlesize")
+    panel.set_title(name, fontsize=size)
+    if len(panel.get_shared_x_axes().get_siblings(panel)) > 1:
+        text, fitted = fit_name(name, size, axes_inches(panel)[0])
+        panel.set_title(text, fontsize=fitted)
+        return
+    panel.xaxis.set_major_locator(FittedTitle(panel.xaxis.get_major_locator(), name, size))
+
+
+def _legend_columns(entries: Sequence[str], tuples: dict[str, Any], width: float) -> int:
+    """How many columns the legend under a figure ``width`` inches wide has at most: the most
+    (one per entry at most) whose widths (each its widest entry's key, gap and text,
+    Matplotlib filling the columns in turn) and spacing fit across the figure; the drawn
+    legend is measured after."""
+    from matplotlib.font_manager import FontProperties
+
+    em = FontProperties(size="small").get_size_in_points() / 72.0
+    key = ((tuples["handlelength"] or 2.0) + 0.8) * em  # the key and its gap to the text
+    widths = [key + text_width(entry, em * 72.0) for entry in entries]
+    for columns in range(len(entries), 1, -1):
+        per = int(np.ceil(len(entries) / columns))
+        chunks = [widths[k:k + per] for k in range(0, len(widths), per)]
+        if sum(max(chunk) for chunk in chunks) + 2.0 * em * (len(chunks) - 1) + 2 * em <= \
+                width - 0.3:
+            return columns
+    return 1
 
 
 def _categories(panel: Any, importance: Importance, part: pd.DataFrame, name: str, output: Any,
@@ -161,8 +246,7 @@ def _categories(panel: Any, importance: Importance, part: pd.DataFrame, name: st
                color="black", label=MEDIAN_LABEL, zorder=2)
     panel.set_xticks(range(len(categories)), [str(c) for c in categories])
     panel.set_xlim(-0.5, len(categories) - 0.5)
-    panel.set_title(str(name))
-    panel.set_xlabel(f"{name} (category)")
+    panel.set_xlabel("category")
 
 
 def _legend_entries(axes: Sequence[Any]) -> tuple[list[Any], list[str]]:

@@ -12,7 +12,16 @@ import numpy as np
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter, Locator
 
-from ._common import SMALLEST_FONT, TIME_TICKS, label_size, text_width, time_ticks, wrap_to
+from ._common import (
+    SMALLEST_FONT,
+    TIME_TICKS,
+    break_name,
+    fit_lines,
+    label_size,
+    text_width,
+    time_ticks,
+    wrap_to,
+)
 
 #: Height of a line of tick labels, in font sizes.
 LINE = 1.2
@@ -41,18 +50,28 @@ class TimeTicks(Locator):
     """The time steps labelled under a heatmap, chosen each time the axes are laid out or
     drawn: as many as the drawn width holds one em apart (at most :data:`TIME_TICKS`), evenly
     spaced, step 0 and the last always among them (:func:`time_ticks`). First the axis label,
-    ``caption``, is wrapped to the drawn width (:func:`wrap_to`)."""
+    ``caption``, is wrapped to the drawn width, each of its lines onto at most two in the
+    largest font that allows it (down to :data:`SMALLEST_FONT` points, :func:`fit_lines`), so
+    a narrow heatmap's caption stays a few lines, not a word per line; where even 7 points
+    need more, the ``short`` caption is drawn instead (the long one's lines, shortened)."""
 
-    def __init__(self, steps: list[str], caption: str) -> None:
+    def __init__(self, steps: list[str], caption: str, short: str | None = None) -> None:
         self.steps = steps
         self.caption = caption
+        self.short = caption if short is None else short
         self._widest: dict[float, float] = {}
 
     def __call__(self) -> Any:
         axes = self.axis.axes
-        wrapped = wrap_to(self.caption, label_size(), axes.bbox.width / axes.figure.dpi)
+        width = axes.bbox.width / axes.figure.dpi
+        wrapped, size = fit_lines(self.caption, label_size(), width, 2)
+        if any(wrap_to(line, size, width).count("\n") >= 2 for line in self.caption.split("\n")) \
+                or max(text_width(line, size) for line in wrapped.split("\n")) > width - 0.05:
+            wrapped, size = fit_lines(self.short, label_size(), width, 2)
         if self.axis.label.get_text() != wrapped:
             self.axis.label.set_text(wrapped)
+        if abs(self.axis.label.get_fontsize() - size) > 0.01:
+            self.axis.label.set_fontsize(size)
         return self.tick_values(*self.axis.get_view_interval())
 
     def tick_values(self, vmin: float, vmax: float) -> Any:
@@ -121,6 +140,76 @@ class FittedLabel(Locator):
 
     def nonsingular(self, v0: float, v1: float) -> Any:
         return self.inner.nonsingular(v0, v1)
+
+
+class FittedTitle(FittedLabel):
+    """The x-axis tick locator ``inner`` of a panel whose title, the name ``text``, is fitted
+    to the panel's drawn width each time the axes are laid out or drawn: broken after a space,
+    ``_``, ``-``, ``.`` or ``/`` (:func:`break_name`) onto at most two even lines in the largest
+    font from ``size`` points down to :data:`SMALLEST_FONT` that allows it, at that smallest
+    font onto as many lines as it needs (:func:`fit_name`). A long name never runs into the
+    neighbouring panel's."""
+
+    def __init__(self, inner: Locator, text: str, size: float) -> None:
+        super().__init__(inner, text, size)
+        self._fitted: dict[float, tuple[str, float]] = {}
+
+    def __call__(self) -> Any:
+        axes = self.axis.axes
+        width = round(axes.bbox.width / axes.figure.dpi, 2)
+        if width not in self._fitted:
+            self._fitted[width] = fit_name(self.text, self.size, width)
+        text, size = self._fitted[width]
+        if axes.title.get_text() != text:
+            axes.title.set_text(text)
+        if abs(axes.title.get_fontsize() - size) > 0.01:
+            axes.title.set_fontsize(size)
+        return self.inner()
+
+
+def fit_name(name: str, size: float, length: float) -> tuple[str, float]:
+    """A name on at most two lines of ``length`` inches in the largest font from ``size``
+    points down that allows it (:func:`fit_lines` with :func:`break_name`), its lines as even
+    as the breaks allow: broken at the shortest length that still takes as few lines.
+    Returns the text and its font size."""
+    text, fitted = fit_lines(name, size, length, 2, wrap=break_name)
+    lines = text.count("\n") + 1
+    if lines > 1:
+        low, high = length / lines, length
+        for _ in range(8):  # halving the interval: within 1/256 of the width
+            middle = (low + high) / 2
+            low, high = (low, middle) if break_name(name, fitted, middle).count("\n") + 1 \
+                <= lines else (middle, high)
+        text = break_name(name, fitted, high)
+    return text, fitted
+
+
+class RankTicks(Locator):
+    """The ticks of a rank colour bar from 1 to ``top``: rank 1 and the last rank always, and
+    between them the round ranks (every 1, 2, 5, 10... ranks) that Matplotlib's integer
+    locator picks for the bar's drawn length, those closer than half a stride to either end
+    left out."""
+
+    def __init__(self, top: int) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        self.top = int(top)
+        self.inner = MaxNLocator(nbins="auto", integer=True, steps=[1, 2, 5, 10])
+
+    def set_axis(self, axis: Any) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def __call__(self) -> Any:
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        if self.top <= 1:
+            return np.array([1.0])
+        inner = [t for t in self.inner.tick_values(1, self.top) if 1 < t < self.top]
+        stride = inner[1] - inner[0] if len(inner) > 1 else self.top - 1
+        keep = [t for t in inner if t - 1 >= stride / 2 and self.top - t >= stride / 2]
+        return np.array([1.0, *keep, float(self.top)])
 
 
 def fit_text(text: str, size: float, length: float) -> str:
