@@ -1558,3 +1558,20 @@ def test_a_keras_activation_applied_as_a_function_gets_keras_advice():
                              r"\(layers\.Activation\('tanh'\)\) or as the activation= ") as info:
         varimp.connection_weights(model)
     assert "nn.Tanh" not in str(info.value)
+
+
+def test_an_ensemble_refits_named_heads_on_their_own_columns_whatever_ys_order():
+    """The refitted networks train each named head on the column of its name: y's columns in
+    the order the heads were written give the members y in the model's order gives."""
+    model = dict_heads_keras()
+    X = np.random.default_rng(22).normal(size=(40, P))
+    flow, stage = 3 * X[:, 0], 3 * X[:, 2]
+    options = {"method": "permutation", "n_models": 2, "random_state": 0, "n_repeats": 2,
+               "n_jobs": 1, "progress": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written = varimp.ensemble(model, X, pd.DataFrame({"zflow": flow, "astage": stage}),
+                                  **options)
+        in_order = varimp.ensemble(model, X, np.c_[stage, flow], **options)
+    np.testing.assert_allclose(written.details["members"].to_numpy(),
+                               in_order.details["members"].to_numpy(), rtol=1e-10)

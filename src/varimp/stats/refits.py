@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..api import importance, split_options
 from ..engines.retrain import FitData, FitTask, RetrainEngine
 from ..engines.tasks import seed_from
 from ..errors import InputError, ModelError
-from ..methods._common import configured
+from ..methods._common import by_output_name, configured
 from ..methods.held_out import predictions_like
 from ..refit import resolve_fit
 from ..registry import MethodSpec, method_spec
@@ -136,6 +136,10 @@ class _Refits:
         # the configured adapter: a rebuilt network is trained as the model is read (its
         # output kind and classes as given), as the stepwise methods do
         adapter = check_options(spec, model, options)
+        # a DataFrame y in the order of a model's named outputs, so that every refitted network
+        # trains each output on its own column, as the methods score it
+        target, names = by_output_name(data.y, data.target_names, adapter)
+        data = replace(data, y=target, target_names=names)
         fit_callable, description = resolve_fit(adapter, fit, data.X, data.y)
         pred = adapter.predict(data.X, options.get("batch_size"))
         seed = _root_seed(random_state)
