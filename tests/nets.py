@@ -16,6 +16,22 @@ class RecurrentHead(nn.Module):
         return self.head(out[:, -1] if self.last_step else out)
 
 
+class Clamped(nn.Module):
+    """Linear(3, 8), Tanh, Linear(8, 1) on inputs clipped to ``[-bound, bound]`` by an operation
+    of ``forward`` (no module), when ``clip`` is set: the layers alone match it only inside
+    the clip."""
+
+    def __init__(self, clip: bool = True, bound: float = 1.5):
+        super().__init__()
+        self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
+        self.clip, self.bound = clip, bound
+
+    def forward(self, x):
+        if self.clip:
+            x = x.clamp(-self.bound, self.bound)
+        return self.l2(self.act(self.l1(x)))
+
+
 def shifted_logits_twin(model: nn.Sequential, feature: int = 2) -> nn.Sequential:
     """``model`` (Linear, activation, Linear, float64) with one more hidden unit, driven by
     input ``feature`` (weight 2), that adds the same amount (weight 4) to every logit: the same

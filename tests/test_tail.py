@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from nets import Clamped
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from torch import nn
 
@@ -201,17 +202,6 @@ def test_overflow_in_a_perturbed_copy_is_a_model_error(X):
 
 
 # -- a forward that changes its input outside its modules ----------------------------------------
-class _Clamped(nn.Module):
-    """Inputs clipped before the network: the layers alone match it only inside the clip."""
-
-    def __init__(self):
-        super().__init__()
-        self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
-
-    def forward(self, x):
-        return self.l2(self.act(self.l1(x.clamp(-1.5, 1.5))))
-
-
 class _ClampedLSTM(nn.Module):
     def __init__(self):
         super().__init__()
@@ -240,7 +230,7 @@ CLAMP_METHODS = ["permutation", "perturbation", "improved_stepwise_1"]
 @pytest.mark.parametrize("scripted", [False, True])
 def test_a_clamp_in_forward_gives_the_scores_of_the_model_as_a_function(scripted):
     torch.manual_seed(0)
-    model = _Clamped()
+    model = Clamped()
     X = _heavy_tailed((120, 3))
     y = 2 * X[:, 0] + np.clip(X[:, 2], -1, 1)
     # traced: torch.fx shows the clamp, so no rebuilt network; scripted (TorchScript, which

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from nets import Clamped
 from torch import nn
 from torch.nn.utils import parametrizations
 
@@ -74,14 +75,6 @@ def test_a_trace_frees_its_callers_frames_without_the_garbage_collector(model, p
 
 # -- what the weight reader reads ---------------------------------------------------------------
 def test_connection_weights_refuse_a_forward_that_clamps_its_input():
-    class Clamped(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
-
-        def forward(self, x):
-            return self.l2(self.act(self.l1(x.clamp(-1.5, 1.5))))
-
     X = np.random.default_rng(0).normal(scale=0.5, size=(30, 3))
     with pytest.raises(varimp.UnsupportedModelError,
                        match=r"its forward applies clamp\(x, -1\.5, 1\.5\) outside its modules"):
@@ -130,20 +123,6 @@ def test_a_parametrized_layer_is_read_through_its_effective_weight(kind):
     assert model.training
 
 
-class _Flagged(nn.Module):
-    """A forward whose operations depend on a plain attribute: ``clip`` adds a clamp."""
-
-    def __init__(self):
-        super().__init__()
-        self.l1, self.act, self.l2 = nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)
-        self.clip = False
-
-    def forward(self, x):
-        if self.clip:
-            x = x.clamp(-1.0, 1.0)
-        return self.l2(self.act(self.l1(x)))
-
-
 def test_a_models_forward_is_traced_once_while_its_settings_hold(monkeypatch):
     """torch.fx runs once per model, not once per method call, and again when a setting its
     forward reads changes; a Sequential of torch.nn layers is never traced (nothing to find)."""
@@ -155,13 +134,13 @@ def test_a_models_forward_is_traced_once_while_its_settings_hold(monkeypatch):
                         lambda model: traced.append(type(model).__name__) or real(model))
     chain = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sequential(nn.Linear(4, 1)))
     assert torch_modules.forward_operations(chain) == [] and traced == []
-    model = _Flagged()
+    model = Clamped(clip=False, bound=1.0)  # clip: a setting forward reads
     assert torch_modules.forward_operations(model) == []
-    assert torch_modules.forward_operations(model) == [] and traced == ["_Flagged"]
+    assert torch_modules.forward_operations(model) == [] and traced == ["Clamped"]
     model.clip = True
     assert torch_modules.forward_operations(model) == ["clamp(x, -1.0, 1.0)"]
     assert torch_modules.forward_operations(model) == ["clamp(x, -1.0, 1.0)"]
-    assert traced == ["_Flagged", "_Flagged"]
+    assert traced == ["Clamped", "Clamped"]
     # the clamp found after the change turns the weight reader off
     with pytest.raises(varimp.UnsupportedModelError, match=r"clamp\(x, -1.0, 1.0\)"):
         varimp.connection_weights(model)
