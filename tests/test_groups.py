@@ -125,14 +125,20 @@ def test_perturbation_moves_a_one_hot_group_to_another_observed_category():
 
 
 def test_a_numeric_group_keeps_noise_in_every_column():
-    X, _ = one_hot_table(2000)
+    """Independent N(0, 0.2^2) noise in red and blue moves 2 x + 3 red - blue by
+    3 e_red - e_blue, whose RMS is 0.2 sqrt(3^2 + 1^2) = 0.632; noise in red only would give
+    0.6 (5% less), one draw shared by both columns 0.4. 30000 rows x 4 repeats: the Monte
+    Carlo error of the RMS is sqrt(1 / (2 * 120000)) = 0.2%, so 1% is 5 standard errors."""
+    X, _ = one_hot_table()
     X = X.assign(red=X["red"] + 0.5)  # no longer one-hot
-    result = varimp.perturbation(lambda Z: Z @ np.array([2.0, 3.0, -1.0]), X,
-                                 groups={"colour": ["red", "blue"]}, noise=0.2,
-                                 scale="absolute", random_state=0)
+    with pytest.warns(UserWarning, match="looks like a one-hot block that was scaled"):
+        result = varimp.perturbation(lambda Z: Z @ np.array([2.0, 3.0, -1.0]), X,
+                                     groups={"colour": ["red", "blue"]}, noise=0.2,
+                                     scale="absolute", n_repeats=4, random_state=0)
     assert result.details["perturbed_as"]["colour"] == "noise"
     assert result.details["categories"] == {}
-    assert result.scores["colour"] == pytest.approx(0.2 * np.sqrt(10), rel=0.1)
+    assert result.scores["colour"] == pytest.approx(0.2 * np.sqrt(10), rel=0.01)
+    assert result.scores["x"] == pytest.approx(0.2 * 2, rel=0.01)
 
 
 def test_one_hot_sequences_stay_one_hot_at_every_cell():

@@ -269,6 +269,40 @@ def test_comparison_ranks_and_spearman_agreement_of_the_ranks():
                                [0.0, 50.0, 100 / 6, 100 / 3])
 
 
+def test_agreement_is_spearman_not_kendall_nor_pearson_of_scores_nor_of_tied_ranks():
+    """Rankings on which the candidate measures differ: Spearman is the Pearson correlation of
+    the average ranks (scipy.stats.spearmanr on the rank columns written by hand, and the
+    d^2 formula without ties), not Kendall's tau, not Pearson of the scores, and re-ranks
+    ties ("min" ranks 1, 1 are 1.5, 1.5 to Spearman)."""
+    from scipy.stats import kendalltau, pearsonr, spearmanr
+
+    index = ["a", "b", "c", "d", "e"]
+    share = pd.Series([0.4, 0.3, 0.15, 0.1, 0.05], index=index)
+    loss = pd.Series([0.5, 4.0, 0.1, -0.3, 0.2], index=index)
+    tied = pd.Series([5.0, 5.0, 3.0, 2.0, 1.0], index=index)
+    comparison = Comparison({"one": Importance("garson", share, kind="share"),
+                             "two": Importance("permutation", loss, kind="loss"),
+                             "three": Importance("profile", tied, kind="magnitude")})
+    one, two, three = [1, 2, 3, 4, 5], [2, 1, 4, 5, 3], [1, 1, 3, 4, 5]
+    assert comparison.ranks.to_numpy().T.tolist() == [one, two, three]
+    agreement = comparison.agreement
+    # d = (-1, 1, -1, -1, 2): 1 - 6 * 8 / (5 * 24) = 0.6
+    assert agreement.loc["one", "two"] == pytest.approx(0.6, abs=1e-12)
+    assert agreement.loc["one", "two"] == pytest.approx(spearmanr(one, two).statistic, abs=1e-12)
+    # 3 discordant pairs of 10: Kendall's tau is 0.4; Pearson of the scores another number
+    assert kendalltau(one, two).statistic == pytest.approx(0.4)
+    assert abs(pearsonr(share, loss).statistic - 0.6) > 0.1
+    # ties: Pearson of (1, 2, 3, 4, 5) and (1.5, 1.5, 3, 4, 5), not of (1, 1, 3, 4, 5)
+    assert agreement.loc["one", "three"] == pytest.approx(
+        pearsonr(one, [1.5, 1.5, 3, 4, 5]).statistic, abs=1e-12)
+    assert agreement.loc["one", "three"] == pytest.approx(spearmanr(one, three).statistic,
+                                                          abs=1e-12)
+    assert abs(pearsonr(one, three).statistic - agreement.loc["one", "three"]) > 1e-3
+    assert agreement.loc["two", "three"] == pytest.approx(spearmanr(two, three).statistic,
+                                                          abs=1e-12)
+    np.testing.assert_allclose(np.diag(agreement), 1.0)
+
+
 def test_comparison_json_round_trip_with_skipped():
     comparison = _comparison()
     text = comparison.to_json()

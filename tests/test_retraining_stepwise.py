@@ -2,9 +2,10 @@
 
 References: every held-out error is recomputed by hand with scikit-learn (a deterministic
 polynomial ridge as ``fit``); on Friedman #1 (5 informative, 5 noise inputs) both methods rank
-the informative inputs first, with a ridge and with a real small network; the numbers are the
-same sequentially and on 2 joblib processes; sequences work with rebuilt PyTorch LSTM and GRU
-networks and a Keras LSTM; the user's model, X and y are unchanged.
+the informative inputs first, with a ridge and with a real small network; a group of inputs
+leaves and enters as one block (hand-computed refits with all its columns held); the numbers
+are the same sequentially and on 2 joblib processes; sequences work with rebuilt PyTorch LSTM
+and GRU networks and a Keras LSTM; the user's model, X and y are unchanged.
 """
 
 from __future__ import annotations
@@ -96,6 +97,47 @@ def test_every_error_is_the_hand_computed_held_out_error(friedman, method):
     assert result.scores.sum() == pytest.approx(abs(total))  # no input minus all inputs
     assert result.kind == "loss" and result.by_time is None
     _informative_first(result)
+
+
+GROUPS = {"late": ["x5", "x3"], "pair": ["x4", "x2"]}
+BLOCKS = {"x1": [0], "pair": [3, 1], "late": [4, 2]}  # column order: each at its first column
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
+def test_a_group_leaves_and_enters_as_one_block(method):
+    """groups=: every candidate holds all of a group's columns at their training mean at once
+    (the refit's held-out error by hand, ``poly_ridge``), the greedy path by hand over the
+    blocks, and the results listed in column order."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = 2 * X[:, 0] - X[:, 3] + 0.5 * X[:, 1] + 0.1 * rng.normal(size=200)
+    result = method(rm.torch_mlp(p=5), X, y, fit=poly_ridge, groups=GROUPS, random_state=0)
+    test = np.array(result.details["held_out"]["rows"][0])
+    assert list(result.scores.index) == ["x1", "pair", "late"]
+    assert list(result.details["errors"].columns) == ["x1", "pair", "late"]
+
+    def error(removed):
+        return _held_out_mse(X, y, test, [j for name in removed for j in BLOCKS[name]])
+
+    backward = method is varimp.backward_stepwise
+    removed = [] if backward else list(BLOCKS)
+    before, scores, order = error(removed), {}, []
+    assert result.details["start"]["error"] == pytest.approx(before, rel=1e-10)
+    for step in (1, 2, 3):
+        candidates = [name for name in BLOCKS if (name in removed) != backward]
+        trials = {name: removed + [name] if backward else [r for r in removed if r != name]
+                  for name in candidates}
+        after = {name: error(trial) for name, trial in trials.items()}
+        for name, value in after.items():
+            assert result.details["errors"].loc[step, name] == pytest.approx(value, rel=1e-10)
+        pick = min(after, key=after.get)
+        scores[pick] = after[pick] - before if backward else before - after[pick]
+        order.append(pick)
+        removed, before = trials[pick], after[pick]
+    assert result.details["path"]["variable"].tolist() == order
+    assert order == (["late", "pair", "x1"] if backward else ["x1", "pair", "late"])
+    np.testing.assert_allclose(result.scores[list(scores)], list(scores.values()), rtol=1e-9,
+                               atol=1e-12)
 
 
 def test_drop_removes_columns_and_cv_averages_folds(friedman):
@@ -201,16 +243,18 @@ def test_a_fit_returning_the_given_model_is_refused(friedman):
         varimp.forward_stepwise(model, X, y, fit=model.fit)
 
 
-def test_a_real_small_network_ranks_friedman_informative_inputs_first(friedman):
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
+def test_a_real_small_network_ranks_friedman_informative_inputs_first(friedman, method):
     X, y = friedman
     model = varimp.train_mlp(X, y, hidden=(8,), epochs=30, random_state=0)
     X_before, y_before, state = X.copy(), y.copy(), {k: v.clone() for k, v in
                                                       model.state_dict().items()}
     # patience 20: with 5, training often stopped early enough for an informative input to
-    # look useless (the ranking held for 2 of random_state 0-5; with 20, for 6 of 6)
+    # look useless (forward: the ranking held for 2 of random_state 0-5; with 20, for 6 of 6;
+    # backward, with 20: 5 of 6, 3 misses it)
     fit = functools.partial(varimp.train_mlp, hidden=(8,), epochs=200, batch_size=64, lr=0.02,
                             validation_fraction=0.2, patience=20)
-    result = varimp.forward_stepwise(model, X, y, fit=fit, random_state=0)
+    result = method(model, X, y, fit=fit, random_state=0)
     _informative_first(result)
     assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())

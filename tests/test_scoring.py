@@ -99,13 +99,15 @@ def test_logits_with_labels_are_refused_until_declared_then_scored_as_probabilit
     np.testing.assert_allclose(same.scores, result.scores, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("scoring, metric, kwargs, response", [
-    ("accuracy", metrics.accuracy_score, {}, "label"),
-    ("balanced_accuracy", metrics.balanced_accuracy_score, {}, "label"),
-    ("roc_auc_ovr", metrics.roc_auc_score, {"multi_class": "ovr"}, "proba"),
-    ("neg_brier_score", None, {}, "proba"),
+@pytest.mark.parametrize("scoring, metric, kwargs, response, sign", [
+    ("accuracy", metrics.accuracy_score, {}, "label", -1),
+    ("balanced_accuracy", metrics.balanced_accuracy_score, {}, "label", -1),
+    ("roc_auc_ovr", metrics.roc_auc_score, {"multi_class": "ovr"}, "proba", -1),
+    # a loss behind a neg_ name counts by its increase, with the loss's own (positive) sign
+    ("neg_brier_score", metrics.brier_score_loss, {"labels": [0, 1, 2]}, "proba", 1),
 ])
-def test_scikit_learn_scorer_names_are_scikit_learn_metrics(scoring, metric, kwargs, response):
+def test_scikit_learn_scorer_names_are_scikit_learn_metrics(scoring, metric, kwargs, response,
+                                                           sign):
     result = varimp.improved_stepwise_1(logits_net(), X, Y_INDEX, output_kind="logits",
                                         scoring=scoring)
 
@@ -113,16 +115,25 @@ def test_scikit_learn_scorer_names_are_scikit_learn_metrics(scoring, metric, kwa
         proba = softmax(Z @ W + B)
         return proba.argmax(axis=1) if response == "label" else proba
 
-    if metric is None:  # Brier score of several classes: mean squared distance to one-hot
-        def metric(y, proba):
-            return np.mean(np.sum((np.eye(3)[y] - proba) ** 2, axis=1))
-        expected = increase(metric, Y_INDEX, predicted)
-        with pytest.raises(AssertionError):  # a different measure, so a different number
-            np.testing.assert_allclose(result.scores, -expected, rtol=1e-6)
-        return
-    expected = -increase(metric, Y_INDEX, predicted, **kwargs)  # a drop of the score
+    expected = sign * increase(metric, Y_INDEX, predicted, **kwargs)
     np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
-    assert result.details["measure"].startswith("drop in ")
+    assert result.details["measure"].startswith("drop in " if sign < 0 else "increase in ")
+
+
+def test_the_brier_score_of_several_classes_is_the_mean_squared_distance_to_one_hot():
+    """The multi-class Brier score by hand: the mean over rows of the squared distance between
+    the probabilities and the one-hot label; x1 and x2 held at their mean raise it by
+    0.2147 and 0.1454, x3 (no weight) by nothing."""
+    result = varimp.improved_stepwise_1(logits_net(), X, Y_INDEX, output_kind="logits",
+                                        scoring="neg_brier_score")
+
+    def brier(y, proba):
+        return np.mean(np.sum((np.eye(3)[y] - proba) ** 2, axis=1))
+
+    expected = increase(brier, Y_INDEX, lambda Z: softmax(Z @ W + B))
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.scores, [0.2147, 0.1454, 0.0], atol=5e-5)
+    assert result.details["measure"] == "increase in brier score"
 
 
 def test_a_regression_metric_on_a_classifier_compares_probabilities_with_one_hot_targets():

@@ -899,3 +899,45 @@ def test_a_dask_cluster_whose_workers_cannot_start_says_to_guard_the_main_module
                         fit=linear_network, n_models=2, backend="dask", random_state=0)
     message = str(info.value)
     assert 'if __name__ == "__main__":' in message and "Nanny failed to start" in message
+
+
+@pytest.mark.parametrize("method", ["connection_weights", "permutation"])
+def test_groups_are_tested_and_bagged_as_one_variable_in_column_order(method):
+    """groups=: the observed scores are the method's own grouped result on the model, the null
+    and member tables have the groups as columns in column order; connection weights of a
+    group are the sum of its members' least-squares coefficients (by hand), for the observed
+    model and for every network fitted on permuted targets."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 5))
+    y = 2.0 * X[:, 0] - X[:, 3] + 0.5 * X[:, 1] + 0.3 * rng.normal(size=60)
+    groups = {"late": ["x5", "x3"], "pair": ["x4", "x2"]}
+    names = ["x1", "pair", "late"]
+
+    def grouped(weights):  # columns x1, x4 + x2, x5 + x3
+        weights = np.asarray(weights, dtype=float)
+        return np.stack([weights[..., 0], weights[..., 3] + weights[..., 1],
+                         weights[..., 4] + weights[..., 2]], axis=-1)
+
+    model = linear_network(X, y)
+    recorder = Recorder()
+    test = varimp.randomization_test(model, X, y, method=method, fit=recorder,
+                                     n_permutations=5, random_state=4, groups=groups)
+    alone = varimp.importance(model, X, y, method=method, groups=groups, random_state=4)
+    assert list(test.scores.index) == names
+    pd.testing.assert_series_equal(test.scores, alone.scores)
+    null = test.details["null"]
+    assert list(null.columns) == names and null.shape == (5, 3)
+    np.testing.assert_array_equal(test.pvalues.to_numpy(),
+                                  hand_pvalues(test.scores, null, test.kind))
+    bag = varimp.ensemble(model, X, y, method=method, fit=linear_network, n_models=2,
+                          bootstrap=False, random_state=4, groups=groups)
+    assert list(bag.scores.index) == names
+    assert list(bag.details["members"].columns) == names
+    if method == "connection_weights":
+        np.testing.assert_allclose(alone.scores.to_numpy(), grouped(least_squares(X, y)[0]),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(null.to_numpy(), grouped(recorder.weights((5,))),
+                                   rtol=1e-5, atol=1e-6)
+        # no bootstrap and a fit that ignores its seed: both members are the same network
+        np.testing.assert_allclose(bag.details["members"].to_numpy(),
+                                   [alone.scores.to_numpy()] * 2, rtol=1e-6)
