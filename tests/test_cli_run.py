@@ -24,7 +24,7 @@ import varimp
 from varimp import cli, runner
 from varimp.frameworks import import_keras
 from varimp.loaders import load_data, load_model
-from varimp.report import network_diagram, output_labels
+from varimp.report import network_diagram
 from varimp.result import Importance
 
 N_ROWS, N_SEQ, STEPS = 60, 30, 5
@@ -292,14 +292,6 @@ def test_a_binary_classifier_with_text_labels_and_its_diagram(files, tmp_path):
     assert [text.get_text() for text in ax.texts if text.get_text() in
             ("a", "b", "c", "present", "absent")] == ["a", "b", "c", "present"]
     matplotlib.pyplot.close(ax.figure)
-
-
-@pytest.mark.parametrize(("names", "nodes", "labels"), [
-    (("absent", "present"), 1, ["P(present)"]),  # both classes named, one logistic unit
-    (("present",), 1, ["present"]), (("a", "b", "c"), 3, ["a", "b", "c"]),
-    (("a", "b", "c"), 2, None), (None, 1, None)])
-def test_output_nodes_get_names_that_match_them(names, nodes, labels):
-    assert output_labels(names, nodes) == labels
 
 
 def test_output_kind_and_classes_options(files, tmp_path, capsys):
@@ -788,8 +780,8 @@ ERRORS = [
     (["mlp.pt2", "table.csv", "--target", "y", "--group", "a,b"], "InputError: --group must be "
      "NAME=COL1,COL2,... (a name, '=', the feature columns scored together); received 'a,b'"),
     (["mlp.pt2", "table.csv", "--target", "y", "--methods", "permutation", "--scale", "std"],
-     "InputError: --scale std scales partial derivatives, connection weights and Garson's "
-     "shares, none of which this run computes (methods: permutation)"),
+     "InputError: --scale std scales the scores of connection_weights, garson, "
+     "partial_derivatives, none of which this run computes (methods: permutation)"),
     (["mlp.pt2", "table.csv", "--target", "y", "--scale", "sd"], "argument --scale: invalid "
      "choice: 'sd'"),
     (["list.pkl", "table.csv", "--target", "y"], "model file {root}/list.pkl is a pickle: "

@@ -4,6 +4,7 @@
 frameworks' predictions (PyTorch in float64, so the agreement is to rounding; Keras in float32).
 """
 
+from dataclasses import replace
 from functools import partial
 
 import keras
@@ -391,3 +392,55 @@ def test_activation_names_carry_their_parameters_exactly():
                            match=rf"activation '{bad}' is not one varimp computes; it computes "
                            r"identity, relu, .* with parameters leaky_relu:<negative_slope>"):
             activation(bad)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dense_layers_carry_whether_the_model_declares_a_bias():
+    """``Dense.has_bias``: False for ``nn.Linear(bias=False)`` and Keras
+    ``Dense(use_bias=False)`` (also inside ``TimeDistributed``, and for output heads joined
+    when none has a bias), True otherwise; scikit-learn MLPs always have biases."""
+    from sklearn.neural_network import MLPRegressor
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(P, 4, bias=False), nn.Tanh(), nn.Linear(4, 2))
+    layers = adapt(model).network().layers
+    assert [layer.has_bias for layer in layers] == [False, True]
+    np.testing.assert_array_equal(layers[0].bias, np.zeros(4))  # read as zeros
+    keras.utils.set_random_seed(0)
+    dense = keras.Sequential([keras.Input((P,)), keras.layers.Dense(4, use_bias=False),
+                              keras.layers.Dense(1)])
+    assert [layer.has_bias for layer in adapt(dense).network().layers] == [False, True]
+    sequence = keras.Sequential([
+        keras.Input((T, P)), keras.layers.SimpleRNN(UNITS, return_sequences=True),
+        keras.layers.TimeDistributed(keras.layers.Dense(2, use_bias=False))])
+    assert adapt(sequence).network().layers[-1].has_bias is False
+    inputs = keras.Input((P,))
+    shared = keras.layers.Dense(3, activation="tanh")(inputs)
+    heads = [keras.layers.Dense(1, use_bias=False, name=name)(shared) for name in ("a", "b")]
+    joined = adapt(keras.Model(inputs, heads)).network().layers
+    assert [layer.has_bias for layer in joined] == [True, False]
+    mixed = [keras.layers.Dense(1, use_bias=name == "d", name=name)(shared) for name in "cd"]
+    assert adapt(keras.Model(inputs, mixed)).network().layers[-1].has_bias
+    clf = MLPRegressor(hidden_layer_sizes=(3,), max_iter=50, random_state=0)
+    clf.fit(X_TAB, X_TAB[:, 0])
+    assert all(layer.has_bias for layer in adapt(clf).network().layers)
+
+
+def test_the_diagram_reads_the_bias_of_the_neutral_description_alone():
+    """plot_network draws a bias node for a layer whose ``has_bias`` is True (a zero bias
+    included) or whose bias a folded normalisation filled; none for a layer without a bias,
+    also when it is given the network description rather than the model."""
+    from varimp import plot
+
+    def bias_nodes(ax):
+        return sorted(t.get_text() for t in ax.texts if t.get_text() in ("B1", "B2"))
+
+    first = Dense(np.ones((3, 2)), np.zeros(2), "tanh", name="a", has_bias=False)
+    second = Dense(np.ones((2, 1)), np.zeros(1), name="b")
+    ax = plot.plot_network(Network((first, second), 3, False))
+    assert bias_nodes(ax) == ["B2"]
+    assert len(ax.collections[0].get_segments()) == 3 * 2 + 2 * 1 + 1  # weights, B2's line
+    filled = replace(first, bias=np.array([0.5, 0.0]))  # e.g. a folded Normalization's shift
+    assert bias_nodes(plot.plot_network(Network((filled, second), 3, False))) == ["B1", "B2"]
+    none = Network((first, replace(second, has_bias=False)), 3, False)
+    assert bias_nodes(plot.plot_network(none)) == []

@@ -400,3 +400,33 @@ def test_a_keras_normalization_before_a_recurrent_layer_is_not_rebuilt_without_i
     dense = keras.Sequential([keras.Input((3,)), dense_norm, keras.layers.Dense(4, "tanh"),
                               keras.layers.Dense(1)])
     assert varimp.refit.refit_refusal(dense, flat, y) is None
+
+
+@pytest.mark.parametrize(("last", "kind", "labels", "multilabel"), [
+    (nn.Sigmoid(), None, "multi-hot", True),  # several sigmoid units: independent labels
+    (nn.Softmax(dim=1), None, "one-hot", False),  # one softmax: the classes of one classifier
+    (nn.Identity(), "logits", "multi-hot", True),  # logits do not say: a multi-hot y decides
+    (nn.Identity(), "logits", "classes", False),
+])
+def test_a_rebuilt_classifier_reads_its_labels_as_the_methods_do(last, kind, labels, multilabel):
+    """The rebuild decides multi-label as :func:`varimp.scoring.multilabel_outputs` and
+    :func:`varimp.scoring.read_targets` do for the methods: from the last layer, and for
+    logits from whether ``y`` is multi-hot (rows of other than exactly one 1)."""
+    from varimp.scoring import multilabel_outputs, read_targets
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    hot = (X > 0).astype(float)  # rows with no, one, two or three labels
+    y = {"multi-hot": hot, "one-hot": np.eye(3)[np.argmax(X, axis=1)],
+         "classes": np.argmax(X, axis=1)}[labels]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3), last)
+    adapter = adapt(model).configure(output_kind=kind)
+    fit, _ = resolve_fit(adapter, None, X, y)
+    assert fit.multilabel is multilabel
+    pred = adapter.predict(X)  # the methods' reading, on every row
+    read = multilabel_outputs(adapter, pred)
+    if read is None:
+        read = read_targets(y, pred.shape, adapter.output_kind, adapter.classes,
+                            multilabel=None).multilabel
+    assert read is multilabel

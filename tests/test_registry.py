@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
@@ -135,6 +136,14 @@ def test_a_registered_method_refuses_too_few_rows():
      "function; it is ndarray of shape (3,) and dtype float64"),
     ({"target": f"{__name__}:one_argument"}, f"method 'variance': {__name__}:one_argument must "
      "take (model, X, y) and keyword-only options; its signature is (X)"),
+    ({"scales": True}, f"method 'variance': scales=True needs a function taking the "
+     f"keyword-only option 'scale'; '{__name__}:variance' takes ['feature_names', "
+     "'random_state']"),
+    ({"without_y": True}, f"method 'variance': without_y=True needs a function taking the "
+     f"keyword-only option 'scoring'; '{__name__}:variance' takes ['feature_names', "
+     "'random_state']"),
+    ({"without_y": True, "needs_y": True}, "method 'variance': needs_y and without_y contradict "
+     "each other"),
 ])
 def test_register_checks_the_entry_when_it_is_added(changes, message):
     fields = {"name": "variance", "target": f"{__name__}:variance", "title": "t",
@@ -213,3 +222,58 @@ def test_partial_derivatives_of_a_torch_network_makes_one_gradient_pass_per_outp
     assert REGISTRY["partial_derivatives"].cost.startswith(
         "autodiff: one gradient pass per output")
     assert rows.count(37) == 2 and set(rows) <= {1, 2, 37}, rows  # outputs 0 and 2
+
+
+def test_the_registry_says_which_methods_take_scale_and_which_measure_without_y():
+    """The facts the command line and the refitted-network studies read from the registry:
+    exactly the methods whose ``scale`` is ``"none"`` / ``"std"`` (perturbation's ``scale``
+    is its noise's), and perturbation alone has a measure without y."""
+    scales = {name for name in METHODS if REGISTRY[name].scales}
+    assert scales == {"partial_derivatives", "connection_weights", "garson"}
+    for name in scales:
+        default = inspect.signature(REGISTRY[name].function).parameters["scale"].default
+        assert default == "none"
+    assert inspect.signature(varimp.perturbation).parameters["scale"].default != "none"
+    assert {name for name in METHODS if REGISTRY[name].without_y} == {"perturbation"}
+
+
+def change(model, X, y=None, *, scoring="auto", scale="none", feature_names=None,
+           random_state=None):
+    """A toy method with a measure without y (``scoring=None``): the RMS change of the
+    predictions when every input is set to 0, in raw units or per standard deviation."""
+    X = np.asarray(X, dtype=float)
+    names = feature_names or [f"x{i + 1}" for i in range(X.shape[1])]
+    base = np.asarray(model(X), dtype=float)
+    scores = []
+    for j in range(X.shape[1]):
+        moved = X.copy()
+        moved[:, j] = 0.0
+        scores.append(np.sqrt(np.mean((np.asarray(model(moved)) - base) ** 2)))
+    spread = X.std(axis=0) if scale == "std" else 1.0
+    return varimp.Importance("change", pd.Series(np.asarray(scores) * spread, index=names))
+
+
+def test_a_registered_method_that_scales_or_measures_without_y_is_read_as_the_built_in_ones():
+    """``--scale`` reaches a registered method with ``scales=True``; ``scoring=None`` is
+    accepted for one with ``without_y=True`` by the refitted-network studies (and refused for
+    one without it, naming the methods that have such a measure)."""
+    from varimp import runner
+    from varimp.stats.refits import check_options
+
+    register(MethodSpec("change", f"{__name__}:change", "t", "r", scales=True,
+                        without_y=True))
+    try:
+        args = cli._parser().parse_args(["run", "m", "d", "--out", "o", "--scale", "std"])
+        assert runner.scale_options(args, ["permutation", "change", "garson"]) == {
+            "change": {"scale": "std"}, "garson": {"scale": "std"}}
+        with pytest.raises(varimp.InputError, match=r"--scale std scales the scores of "
+                           r"connection_weights, garson, partial_derivatives, change, none of "
+                           r"which this run computes \(methods: permutation\)"):
+            runner.scale_options(args, ["permutation"])
+        model = lambda a: a @ W  # noqa: E731
+        check_options(REGISTRY["change"], model, {"scoring": None})
+        with pytest.raises(varimp.InputError, match=r"is for method='perturbation' or "
+                           r"'change' only; method 'permutation'"):
+            check_options(REGISTRY["permutation"], model, {"scoring": None})
+    finally:
+        REGISTRY.pop("change")

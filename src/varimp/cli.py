@@ -54,8 +54,8 @@ CLI_OPTIONS = {"output_kind": "--output-kind", "classes": "--classes", "n_repeat
                "n_jobs": "--n-jobs", "backend": "--backend", "output": "--output",
                "feature_names": "--features", "output_step": "--output-step",
                "groups": "--group", "scale": "--scale"}
-#: The choices of ``--scale``: the ``scale`` of partial derivatives, connection weights and
-#: Garson (:data:`varimp.runner.SCALED_METHODS`).
+#: The choices of ``--scale``: the ``scale`` of the methods that take it (partial derivatives,
+#: connection weights and Garson: :attr:`varimp.registry.MethodSpec.scales`).
 SCALES = ("none", "std")
 
 

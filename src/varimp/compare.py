@@ -55,6 +55,26 @@ def compare(model: object, X: object, y: object = None, *, methods: Sequence[str
     Comparison
         ``results``, ``scores``, ``ranks`` (each method's ranks, by the kind of its scores) and
         ``agreement`` (Spearman correlation of those ranks).
+
+    Examples
+    --------
+    Two methods on the linear function ``y = 2 x1 + x2`` (a plain callable) agree on the
+    ranking: x1, then x2, and x3, which the function ignores, last.
+
+    >>> import numpy as np
+    >>> import varimp
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> def model(X):
+    ...     return X @ np.array([2.0, 1.0, 0.0])
+    >>> comparison = varimp.compare(model, X, model(X), random_state=0,
+    ...                             methods=["permutation", "partial_derivatives"])
+    >>> comparison.ranks
+        permutation  partial_derivatives
+    x1            1                    1
+    x2            2                    2
+    x3            3                    3
+    >>> float(comparison.agreement.loc["permutation", "partial_derivatives"])
+    1.0
     """
     if methods is None:
         names, skipped = applicable_methods(model, X, y, fit=options.get("fit"),

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import r2_score
 
 from . import datasets
 from .compare import applicable_methods
@@ -102,11 +103,13 @@ def _clock(start: float) -> str:
 
 def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: Path,
                 report: Report, options: dict[str, dict[str, Any]],
-                without_y: frozenset[str] = frozenset()) -> Comparison:
+                without_y: bool = False) -> Comparison:
     """Every available method on one model; a method that does not apply is skipped, said why.
 
     ``options[name]`` are the method's options (``"*"`` for every method), kept where the
-    method takes them; methods in ``without_y`` are called without targets.
+    method takes them; with ``without_y``, the methods that have a measure without targets
+    (:attr:`varimp.registry.MethodSpec.without_y`: perturbation's RMS change of the
+    predictions) are called without them.
     """
     names, skipped = applicable_methods(model, X, y)
     for name, why in skipped.items():
@@ -117,7 +120,7 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
         spec = method_spec(name)
         wanted = {**options.get("*", {}), **options.get(name, {})}
         kwargs = {key: value for key, value in wanted.items() if key in spec.options}
-        target = None if name in without_y else y
+        target = None if without_y and spec.without_y else y
         report()
         start = time.perf_counter()
         result = spec.function(model, X, target, **kwargs)
@@ -146,8 +149,7 @@ def run_methods(model: object, X: np.ndarray, y: np.ndarray, *, case: str, out: 
 def _r2(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     from .adapters import adapt
 
-    pred = adapt(model).predict(X)[:, 0, 0]
-    return float(1.0 - np.mean((pred - y) ** 2) / np.var(y))
+    return float(r2_score(y, adapt(model).predict(X)[:, 0, 0]))
 
 
 def mlp_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
@@ -218,7 +220,7 @@ def lstm_case(settings: Settings, out: Path, report: Report) -> dict[str, Any]:
     report(f"  importance on {len(X_imp)} sequences; perturbation: N(0, 0.2) noise on one "
            "feature at all steps, RMS change of the predictions (as published)")
     comparison = run_methods(model, X_imp, y_imp, case="lstm", out=out, report=report,
-                             options=options, without_y=frozenset({"perturbation"}))
+                             options=options, without_y=True)
     results = comparison.results
     ratios = pd.DataFrame({name: {"x1/x3": _ratio(r, "x1"), "x2/x3": _ratio(r, "x2")}
                            for name, r in results.items()}).T

@@ -23,6 +23,9 @@ import numpy as np
 
 from .errors import UnsupportedModelError
 
+#: The gate blocks of each cell, in the order PyTorch stacks them in its weight matrices
+#: (``weight_ih_l0`` is ``[W_i; W_f; W_g; W_o]`` for an LSTM): the one table of that order, for
+#: the PyTorch reader, the networks rebuilt in PyTorch and :class:`varimp.modules.RecurrentLayer`.
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 
@@ -180,6 +183,11 @@ class Dense:
     bias: np.ndarray  # (n_out,)
     activation: str = "identity"
     name: str = "dense"
+    #: Whether the model declares a bias for this layer: False for PyTorch
+    #: ``nn.Linear(..., bias=False)`` and Keras ``Dense(use_bias=False)``, whose bias reads as
+    #: zeros (a normalisation folded into the layer may fill it); scikit-learn MLPs always have
+    #: biases.
+    has_bias: bool = field(default=True, compare=False)
     #: The standard deviation, per input unit, of a normalisation folded into the weights
     #: (a Keras ``Normalization``): the weights are per raw unit, times it per standard
     #: deviation. None when none was folded.

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from .adapters import adapt
+from .adapters import Adapter, adapt
 from .engines.fits import accepts_random_state
 from .engines.worker import global_seed
 from .errors import InputError, UnsupportedModelError, describe
@@ -152,10 +152,12 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
             return fit, _altered_clone(fit, model)
         return fit, {"how": "given", "fit": _name(fit), "seeding":
                      SEED_PASSED if accepts_random_state(fit) else SEED_GLOBAL}
+    from .adapters.sklearn import SklearnAdapter
+
     adapter = adapt(model)
-    if type(adapter).__name__ == "SklearnAdapter":
+    if isinstance(adapter, SklearnAdapter):  # a clone of the estimator
         return _sklearn_refit(adapter.model)
-    if type(adapter).__name__ not in ("TorchAdapter", "KerasAdapter"):
+    if type(adapter).network is Adapter.network:  # no network to rebuild: a plain function
         raise CannotRefit(f"varimp cannot retrain {type(adapter.model).__name__} (only "
                           "scikit-learn estimators and PyTorch or Keras networks of dense and "
                           "recurrent layers are refitted without help)")
@@ -379,7 +381,7 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) ->
     classifier = kind in ("probability", "logits")
     recurrent = [layer for layer in layers if isinstance(layer, Recurrent)]
     dense = [layer for layer in layers if isinstance(layer, Dense)]
-    multilabel = _multilabel(last, kind, adapter, X, y)
+    multilabel = _multilabel(adapter, n_outputs, X, y)
     if recurrent:
         arguments, architecture = _recurrent_arguments(recurrent, dense, layers, kind, adapter)
         trainer, training = "recurrent", dict(RECURRENT_TRAINING)
@@ -405,20 +407,20 @@ def _precision(adapter: Any) -> tuple[str, ...]:
     return (f"the model computes in {name}: rebuilt and trained in float32",)
 
 
-def _multilabel(last: Any, kind: str, adapter: Any, X: np.ndarray, y: np.ndarray | None
-                ) -> bool:
+def _multilabel(adapter: Any, n_outputs: int, X: np.ndarray, y: np.ndarray | None) -> bool:
     """Whether the outputs are independent binary labels, as the methods read them
-    (:func:`varimp.scoring.multilabel_outputs`): several sigmoid units; for several logits, a
-    multi-hot ``y``."""
-    if kind == "probability":
-        return last.activation == "sigmoid" and last.n_out > 1
-    if kind != "logits" or last.n_out < 2 or y is None:
-        return False
-    from .scoring import read_targets
+    (:func:`varimp.scoring.multilabel_outputs`, decided from the model; logits, which do not
+    say, by a multi-hot ``y``, as :func:`varimp.scoring.read_targets` reads it)."""
+    from .scoring import multilabel_outputs, read_targets
 
+    # the network is read, so its last layer decides: no prediction is needed, only how many
+    # outputs there are (no rows: no model call before the methods check X)
+    declared = multilabel_outputs(adapter, np.empty((0, 1, n_outputs)))
+    if declared is not None or y is None:
+        return bool(declared)
     steps = X.shape[1] if X.ndim == 3 and np.ndim(y) == 3 else 1
-    shape = (X.shape[0], steps, last.n_out)
-    return read_targets(y, shape, kind, adapter.classes, multilabel=None).multilabel
+    return read_targets(y, (X.shape[0], steps, n_outputs), adapter.output_kind,
+                        adapter.classes, multilabel=None).multilabel
 
 
 def _refuse(adapter: Any, what: str) -> CannotRefit:

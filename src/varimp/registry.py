@@ -79,6 +79,13 @@ class MethodSpec:
         steps); the perturbation methods also predict the unperturbed rows once, not counted.
     min_samples : int
         The fewest rows of X it can say anything about.
+    scales : bool
+        Takes ``scale="none"`` or ``"std"``: its scores per raw unit of every input, or per
+        standard deviation (the command line's ``--scale``).
+    without_y : bool
+        Takes ``scoring=None``: besides its loss against ``y``, it has a measure without
+        targets, the change of the predictions (perturbation's RMS change), which it uses
+        with ``scoring=None`` or without ``y``.
     """
 
     name: str
@@ -93,6 +100,8 @@ class MethodSpec:
     kind: str = "magnitude"
     cost: str = ""
     min_samples: int = 1
+    scales: bool = False
+    without_y: bool = False
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -128,22 +137,23 @@ REGISTRY: dict[str, MethodSpec] = {spec.name: spec for spec in (
     MethodSpec("connection_weights", f"{_M}:connection_weights",
                "summed products of raw weights along every input-output path",
                "Olden & Jackson (2002)", reads_weights=True,
-               kind="effect (one output) or magnitude (several)", cost="no model call"),
+               kind="effect (one output) or magnitude (several)", cost="no model call",
+               scales=True),
     MethodSpec("garson", f"{_M}:garson", "shares of absolute weight products",
                "Garson (1991); Goh (1995)", reads_weights=True, kind="share",
-               cost="no model call"),
+               cost="no model call", scales=True),
     MethodSpec("partial_derivatives", f"{_M}:partial_derivatives",
                "sum of squared derivatives of the output (PaD)",
                "Dimopoulos et al. (1995, 1999)",
                cost="autodiff: one gradient pass per output (per logit and predicted step for "
                "logits explained as probabilities); a plain function: 2 p passes per gradient "
-               "(2 T p on sequences)"),
+               "(2 T p on sequences)", scales=True),
     MethodSpec("perturbation", f"{_M}:perturbation",
                "noise on one input at a time: increase in error, or RMS change without y",
                "Scardi & Harding (1999); Gevrey et al. (2003)", random=True,
                kind="loss (with y) or magnitude (without)",
                cost="levels x repeats x (p + T p) passes",
-               min_samples=2),
+               min_samples=2, without_y=True),
     MethodSpec("profile", f"{_M}:profile",
                "each input swept over its range, the others at fixed levels; range of the "
                "median curve", "Lek et al. (1996)", random=True,
@@ -200,7 +210,8 @@ def register(spec: MethodSpec) -> None:
     nor a common option or an argument of :func:`varimp.importance` (:data:`RESERVED_NAMES`);
     its ``kind`` is one of :data:`SPEC_KINDS`; its flags are booleans and ``min_samples`` an
     integer >= 1; its ``target`` ``"module:function"`` imports now and names a callable that
-    takes ``model, X, y`` (its options keyword-only). Its function must return an
+    takes ``model, X, y`` (its options keyword-only), among them ``scale`` where ``scales``
+    and ``scoring`` where ``without_y`` (which ``needs_y`` excludes). Its function must return an
     :class:`~varimp.Importance` (else :class:`~varimp.ModelError`); the options it ran with,
     defaults included, are recorded in ``details["settings"]`` as for the built-in methods (see
     :attr:`MethodSpec.function`). An entry added earlier under the same name is replaced.
@@ -241,6 +252,14 @@ def _check_entry(spec: MethodSpec) -> None:
         raise InputError(f"method {name!r}: min_samples must be an integer >= 1; received "
                          f"{describe(spec.min_samples)}")
     _check_target(name, spec.target)
+    if spec.needs_y and spec.without_y:
+        raise InputError(f"method {name!r}: needs_y and without_y contradict each other (a "
+                         "method that needs y has no measure without it)")
+    for flag, option in (("scales", "scale"), ("without_y", "scoring")):
+        if getattr(spec, flag) and option not in spec.options:
+            raise InputError(f"method {name!r}: {flag}=True needs a function taking the "
+                             f"keyword-only option {option!r}; {spec.target!r} takes "
+                             f"{list(spec.options)}")
 
 
 def _check_target(name: str, target: str) -> None:

@@ -49,7 +49,7 @@ import pandas as pd
 from .errors import InputError, VarImpError
 from .loaders import MODEL_FORMATS, Data, LoadedModel, load_data, load_model
 from .plot import STARS
-from .registry import COMMON_OPTIONS, method_spec
+from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
 from .stats.ensemble import DEFAULT_CI_LEVEL
 
@@ -379,25 +379,21 @@ def feature_groups(given: Sequence[str], features: Sequence[str]) -> dict[str, l
     return groups
 
 
-#: The methods that take ``--scale`` as their ``scale`` (per raw unit or per standard
-#: deviation of every input); perturbation's ``scale`` is another option.
-SCALED_METHODS = ("partial_derivatives", "connection_weights", "garson")
-
-
 def scale_options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``--scale`` as the ``scale`` of every method of :data:`SCALED_METHODS` that runs;
-    InputError for ``--scale std`` when none of them runs (``--scale none``, their default,
-    then changes nothing and is accepted)."""
+    """``--scale`` as the ``scale`` of every method that runs and takes it (per raw unit or
+    per standard deviation of every input: :attr:`varimp.registry.MethodSpec.scales`;
+    perturbation's ``scale`` is another option); InputError for ``--scale std`` when none of
+    them runs (``--scale none``, their default, then changes nothing and is accepted)."""
     if args.scale is None:
         return {}
-    scaled = [name for name in names if name in SCALED_METHODS]
+    scaled = [name for name in names if method_spec(name).scales]
     if not scaled:
         if args.scale == "none":
             return {}
-        raise InputError(f"--scale {args.scale} scales partial derivatives, connection weights "
-                         f"and Garson's shares, none of which this run computes (methods: "
-                         f"{', '.join(names)}): add one of them to --methods or leave out "
-                         "--scale")
+        scaling = [name for name in available_methods() if method_spec(name).scales]
+        raise InputError(f"--scale {args.scale} scales the scores of {', '.join(scaling)}, "
+                         f"none of which this run computes (methods: {', '.join(names)}): add "
+                         "one of them to --methods or leave out --scale")
     return {name: {"scale": args.scale} for name in scaled}
 
 

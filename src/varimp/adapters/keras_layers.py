@@ -158,7 +158,8 @@ def _dense(layer: object) -> Dense:
     _not_quantized(layer)
     kernel = float64_array(layer.kernel)
     bias = np.zeros(kernel.shape[1]) if layer.bias is None else float64_array(layer.bias)
-    return Dense(kernel, bias, _activation_name(layer.activation, layer.name), name=layer.name)
+    return Dense(kernel, bias, _activation_name(layer.activation, layer.name), name=layer.name,
+                 has_bias=layer.bias is not None)
 
 
 def _recurrent(layer: object) -> Recurrent:
@@ -266,18 +267,25 @@ def _append(layers: list, layer: Layer) -> None:
     layers.append(layer)
 
 
-def _all_layers(model: object) -> list[object]:
-    """Every layer of the model, nested models opened, in the model's order."""
+def model_layers(model: object, *, unwrap: bool = False) -> list[object]:
+    """Every layer of a Keras model in the model's order, nested models opened (as
+    :func:`read_layers` opens them); with ``unwrap``, a wrapper's layer in its place (the
+    ``Dense`` of ``TimeDistributed(Dense)``, the forward layer of a ``Bidirectional``).
+    :func:`_inner_layers` walks deeper, for the facts any part of a layer holds."""
     keras = import_keras()
     found = []
     for layer in model.layers:
-        found.extend(_all_layers(layer) if isinstance(layer, keras.Model) else [layer])
+        if isinstance(layer, keras.Model):
+            found.extend(model_layers(layer, unwrap=unwrap))
+        else:
+            found.append(getattr(layer, "layer", layer) if unwrap else layer)
     return found
 
 
 def _inner_layers(layer: object) -> list[object]:
-    """``layer`` and every layer inside it: a nested model's layers, a wrapper's layer
-    (``TimeDistributed``, ``Bidirectional``'s two directions), a recurrent layer's cell."""
+    """``layer`` and every layer inside it, containers included: a nested model's layers, a
+    wrapper's layer (``TimeDistributed``, ``Bidirectional``'s two directions), a recurrent
+    layer's cell (the precision or the state any of them holds)."""
     found = [layer]
     for inner in [*(getattr(layer, "layers", None) or []),
                   *(getattr(layer, name, None) for name in ("layer", "forward_layer",
@@ -345,7 +353,7 @@ def _refusal(layer: object, model: object) -> UnsupportedModelError:
                "weights), Activation, Softmax, ReLU, LeakyReLU, ELU, PReLU and Dropout after a "
                "Dense layer, and a Reshape that drops a last axis of size 1")
     every = " -> ".join(f"{other.name} ({type(other).__name__})"
-                        for other in _all_layers(model))
+                        for other in model_layers(model))
     return UnsupportedModelError(f"layer {layer.name!r} ({kind}) cannot be read by the "
                                  f"weight-based methods: {why}. Layers of the model: {every}. "
                                  f"{PREDICTION_METHODS}")
@@ -474,7 +482,7 @@ def layer_kind(layer: object) -> str:
 def output_layer(model: object) -> object | None:
     """The last layer of a model of one output, nested models opened, leaving out the layers
     that change no value of the output (dropout, noise, a Reshape dropping an axis of 1)."""
-    layers = [layer for layer in _all_layers(model)
+    layers = [layer for layer in model_layers(model)
               if type(layer).__name__ not in _SKIPPED and not _drops_unit_axis(layer)]
     return layers[-1] if layers else None
 
@@ -548,4 +556,5 @@ def joined_heads(head_layers: list, heads: list) -> Dense:
             "head at a time: keras.Model(model.inputs, model.outputs[k])")
     return Dense(np.concatenate([part.weight for part in parts], axis=1),
                  np.concatenate([part.bias for part in parts]), parts[0].activation,
-                 name="+".join(part.name for part in parts))
+                 name="+".join(part.name for part in parts),
+                 has_bias=any(part.has_bias for part in parts))

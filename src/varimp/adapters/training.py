@@ -8,6 +8,8 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from .keras_layers import model_layers
+
 _KERAS_NOISE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                 "GaussianDropout", "AlphaDropout", "GaussianNoise")
 _KERAS_EXTRAS = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
@@ -36,26 +38,16 @@ def torch_not_carried(model: Any) -> list[str]:
     return left
 
 
-def _keras_layers(model: Any) -> list[Any]:
-    """Every layer of a Keras model, nested models and wrapped layers included."""
-    layers = []
-    for layer in getattr(model, "layers", []):
-        if getattr(layer, "layers", None) is not None:
-            layers.extend(_keras_layers(layer))
-        else:
-            layers.append(getattr(layer, "layer", layer))  # TimeDistributed(Dense(...))
-    return layers
-
-
 def keras_normalization(model: Any) -> list[str]:
     """The names of a Keras model's ``Normalization`` layers."""
-    return [layer.name for layer in _keras_layers(model)
+    return [layer.name for layer in model_layers(model, unwrap=True)
             if type(layer).__name__ == "Normalization"]
 
 
 def keras_not_carried(model: Any) -> list[str]:
     """What a rebuild leaves out of a Keras network, one phrase per layer and feature."""
-    return [text for layer in _keras_layers(model) for text in _layer_not_carried(layer)]
+    return [text for layer in model_layers(model, unwrap=True)
+            for text in _layer_not_carried(layer)]
 
 
 def _layer_not_carried(layer: Any) -> list[str]:

@@ -32,10 +32,10 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     the largest 7 points (all equal: every line 4 points wide, the middle, as R's
     ``scales::rescale``). Biases are drawn from one bias node above each layer they feed
     (``B1`` feeds hidden layer 1, ``B2`` the next, ...). A layer the model declares without a
-    bias (PyTorch ``nn.Linear(bias=False)``, Keras ``Dense(use_bias=False)``) has no bias node,
-    as ``plotnet`` draws none for a network without biases; given a
-    :class:`~varimp.network.Network` rather than the model, varimp cannot tell a missing bias
-    from a zero one and draws a node for every layer.
+    bias (PyTorch ``nn.Linear(bias=False)``, Keras ``Dense(use_bias=False)``: the network
+    description's :attr:`~varimp.network.Dense.has_bias` is False) has no bias node, as
+    ``plotnet`` draws none for a network without biases, unless a normalisation folded into
+    it filled its bias.
     Nodes are as large as the room between them allows; the labels inside the hidden and bias
     nodes (``H1``, ``B1``) are drawn over the lines, at the size that keeps each inside its
     circle, and left out when that would be under :data:`SMALLEST_LABEL` points.
@@ -84,13 +84,11 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
     from ..network import Dense, Flatten, Network
 
     network = model_or_network
-    declared: set[str] = set()  # the layers the model declares without a bias
     if not isinstance(network, Network):
         from ..adapters import adapt
 
         adapter = adapt(model_or_network)
         network = adapter.network()
-        declared = layers_without_bias(adapter)
         if output_names is None:
             output_names = adapter.unit_names(network.n_outputs)
     low, high = _width_range(widths)
@@ -101,7 +99,7 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
         raise UnsupportedModelError(f"the neural interpretation diagram draws dense layers only; "
                                     f"this network has {what}")
     # a declared missing bias reads as zeros; one a folded normalisation filled is drawn
-    biased = [not (layer.name in declared and not np.any(layer.bias)) for layer in layers]
+    biased = [layer.has_bias or bool(np.any(layer.bias)) for layer in layers]
     feeds = [k for k in range(len(layers)) if bias and biased[k]]  # layers with a bias node
     sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
     inputs = _node_labels(feature_names, sizes[0], "x", "feature_names")
@@ -178,28 +176,6 @@ def plot_network(model_or_network: Any, ax: Any = None, *,
                        Line2D([], [], color=negative, linewidth=2, label="negative weight")],
               loc="upper right", fontsize="small", frameon=False)
     return ax
-
-
-def layers_without_bias(adapter: Any) -> set[str]:
-    """The names (as :mod:`varimp.network` layers carry them) of the dense layers that the
-    adapter's model declares without a bias: PyTorch ``nn.Linear(..., bias=False)``, Keras
-    ``Dense(use_bias=False)`` (wrapped in ``TimeDistributed`` or not). The network reads such a
-    bias as zeros; scikit-learn MLPs always have biases."""
-    kind = type(adapter).__name__
-    if kind == "TorchAdapter":
-        from torch import nn
-
-        from ..adapters.torch_modules import leaf_modules_of, module_label
-
-        return {module_label(path, f"Linear({m.in_features}, {m.out_features})")
-                for path, m in leaf_modules_of(adapter.model)
-                if isinstance(m, nn.Linear) and m.bias is None}
-    if kind == "KerasAdapter":
-        from ..adapters.training import _keras_layers
-
-        return {layer.name for layer in _keras_layers(adapter.model)
-                if type(layer).__name__ == "Dense" and layer.use_bias is False}
-    return set()
 
 
 def _width_range(widths: object) -> tuple[float, float]:

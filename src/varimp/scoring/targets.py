@@ -92,7 +92,7 @@ def read_targets(y: np.ndarray, shape: tuple[int, int, int], kind: str,
     n, steps, outputs = shape
     y = np.asarray(y)
     if kind not in CLASSIFIER_KINDS:
-        values = _regression_targets(y, shape, classes, inferred)
+        values = _regression_targets(y, shape, inferred)
         if inferred:
             _check_values_are_not_classes(y, outputs)
         return Targets(kind, values)
@@ -207,7 +207,7 @@ def check_classes_apply(kind: str, classes: object, inferred: bool) -> None:
         "model leave classes out")
 
 
-def _regression_targets(y: np.ndarray, shape: tuple[int, int, int], classes: object,
+def _regression_targets(y: np.ndarray, shape: tuple[int, int, int],
                         inferred: bool = False) -> np.ndarray:
     n, steps, outputs = shape
     if y.dtype.kind == "f" and outputs > 1 and steps == 1 and \

@@ -23,10 +23,10 @@ from ..errors import InputError, ModelError
 from ..methods._common import by_output_name, configured
 from ..methods.held_out import predictions_like
 from ..refit import resolve_fit
-from ..registry import MethodSpec, method_spec
+from ..registry import MethodSpec, available_methods, method_spec
 from ..result import Importance
 from ..scoring import CLASSIFIER_KINDS, check_scoring, multilabel_outputs, read_targets
-from ..validation import Data, validate
+from ..validation import Data, check_random_state, validate
 
 #: The task label of the observed network of a randomization test, when varimp trains it.
 OBSERVED = ("observed", 0)
@@ -144,8 +144,7 @@ class _Refits:
         pred = adapter.predict(data.X, options.get("batch_size"))
         seed = _root_seed(random_state)
         options = {k: v for k, v in options.items() if k != "feature_names"}
-        without_y = spec.name == "perturbation" and "scoring" in options and \
-            options["scoring"] is None
+        without_y = spec.without_y and "scoring" in options and options["scoring"] is None
         if without_y:  # the method's own default stands; without y it is not read
             del options["scoring"]
         if "random_state" in spec.options:
@@ -205,18 +204,20 @@ class _Refits:
 def check_options(spec: MethodSpec, model: object, options: dict[str, Any]) -> Any:
     """The options of a study of refitted networks checked before any fit, as the method
     would check them on the first network: an unknown option, ``classes=`` for a model read as
-    regression values, a ``scoring`` the method cannot use (``None`` measures perturbation
-    without ``y`` and is for ``method="perturbation"`` only; a method that takes no scoring
-    leaves it unused). Returns the model's adapter configured with ``output_kind`` and
-    ``classes``."""
+    regression values, a ``scoring`` the method cannot use (``None`` measures without ``y``
+    and is for the methods that can, :attr:`~varimp.registry.MethodSpec.without_y`:
+    perturbation; a method that takes no scoring leaves it unused). Returns the model's
+    adapter configured with ``output_kind`` and ``classes``."""
     split_options(spec, options)
     adapter = configured(model, options.get("output_kind"), options.get("classes"))
     if "scoring" in options and "scoring" in spec.options:
         scoring = options["scoring"]
-        if scoring is None and spec.name != "perturbation":
+        if scoring is None and not spec.without_y:
+            able = " or ".join(repr(name) for name in available_methods()
+                               if method_spec(name).without_y)
             raise InputError(
                 f"scoring=None measures without y, the RMS change of the predictions, and is "
-                f"for method='perturbation' only; method {spec.name!r} measures the loss of a "
+                f"for method={able} only; method {spec.name!r} measures the loss of a "
                 "score against y: pass a scikit-learn scorer name (e.g. "
                 "'neg_mean_squared_error', 'r2', 'accuracy') or leave scoring out ('auto')")
         if scoring is not None:
@@ -255,9 +256,7 @@ def _root_seed(random_state: object) -> int:
     """A non-negative int ``random_state`` as given (so that the observed importance equals the
     method called with it); else one integer drawn up front (from a Generator, or fresh)."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise InputError(f"random_state must be a non-negative int, a numpy Generator or "
-                             f"None; received {random_state!r}")
+        check_random_state(random_state)  # InputError for a negative int
         return int(random_state)
     return seed_from(random_state)
 
