@@ -49,3 +49,25 @@ def shifted_logits_twin(model: nn.Sequential, feature: int = 2) -> nn.Sequential
         twin[2].weight[:, :hidden], twin[2].bias[:] = last.weight, last.bias
         twin[2].weight[:, hidden] = 4.0
     return twin
+
+
+class CallOrdered(nn.Module):
+    """Linear layers ``fc1 .. fcK`` (sizes ``sizes``, float64) with one ``nn.Tanh`` module,
+    registered after (or before, ``act_first``) them, applied after every hidden layer:
+    ``fcK(act(... act(fc1(x))))``, the common PyTorch style whose registration order is not
+    its call order."""
+
+    def __init__(self, sizes: tuple[int, ...] = (4, 6, 5, 1), act_first: bool = False):
+        super().__init__()
+        if act_first:
+            self.act = nn.Tanh()
+        for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            setattr(self, f"fc{k + 1}", nn.Linear(n_in, n_out, dtype=torch.float64))
+        if not act_first:
+            self.act = nn.Tanh()
+        self.depth = len(sizes) - 1
+
+    def forward(self, x):
+        for k in range(1, self.depth):
+            x = self.act(getattr(self, f"fc{k}")(x))
+        return getattr(self, f"fc{self.depth}")(x)

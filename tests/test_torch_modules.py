@@ -256,3 +256,148 @@ def test_a_kept_trace_is_traced_again_when_a_dict_or_a_tensor_it_reads_changes_i
     assert forward_operations(model) == ["clamp(l1(...), -1.0, 1.0)"]
     model.flag.fill_(1.0)
     assert forward_operations(model) == ["clamp(l1(...), -1.0, 1.0)", "mul(clamp(...), 2.0)"]
+
+
+class OwnWeight(nn.Module):
+    """A layer whose forward reads its own parameter (no torch.nn layer to call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3, 3, dtype=torch.float64))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+class WithUnused(nn.Module):
+    """Linear, Tanh, Linear, with a Linear registered first that forward never calls, or a
+    layer reading its own parameter in front (``own``)."""
+
+    def __init__(self, own: bool = False):
+        super().__init__()
+        self.aux = OwnWeight() if own else nn.Linear(3, 7, dtype=torch.float64)
+        self.fc1, self.fc2 = nn.Linear(3, 4, dtype=torch.float64), nn.Linear(4, 1,
+                                                                               dtype=torch.float64)
+        self.act, self.own = nn.Tanh(), own
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(self.aux(x) if self.own else x)))
+
+
+def test_a_module_forward_never_calls_is_not_read_and_one_read_by_forward_is_named():
+    torch.manual_seed(1)
+    model = WithUnused()
+    product = model.fc1.weight.detach().numpy().T @ model.fc2.weight.detach().numpy().T
+    np.testing.assert_allclose(varimp.connection_weights(model).details["per_output"]
+                               .to_numpy(), product, rtol=1e-12)
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"layer 'aux' OwnWeight cannot be read by the weight-based"):
+        varimp.connection_weights(WithUnused(own=True))
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(3, 4, batch_first=True, dtype=torch.float64)
+        self.head = nn.Linear(4, 1, dtype=torch.float64)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def test_a_parametrized_recurrent_layer_is_read_as_its_plain_twin_with_the_same_weights():
+    """orthogonal(rnn, "weight_hh_l0") makes a ParametrizedRNN: read through the weight its
+    forward uses, its linear path is that of a plain RNN holding that weight, and by hand:
+    sum over steps t of W_ih U^(T-1-t) v for a linear-at-rest RNN (tanh'(0) = 1)."""
+    torch.manual_seed(2)
+    model = Recurrent()
+    parametrizations.orthogonal(model.rnn, "weight_hh_l0")
+    plain = Recurrent()
+    plain.load_state_dict({**{k: v for k, v in model.state_dict().items()
+                              if "parametrizations" not in k},
+                           "rnn.weight_hh_l0": model.rnn.weight_hh_l0.detach()})
+    T = 3
+    read = varimp.connection_weights(model, n_timesteps=T)
+    np.testing.assert_allclose(read.scores.to_numpy(),
+                               varimp.connection_weights(plain, n_timesteps=T).scores.to_numpy(),
+                               rtol=1e-10)
+    W = model.rnn.weight_ih_l0.detach().numpy().T
+    U = model.rnn.weight_hh_l0.detach().numpy().T
+    v = model.head.weight.detach().numpy().T[:, 0]
+    by_hand = sum(W @ np.linalg.matrix_power(U, T - 1 - t) @ v for t in range(T))
+    np.testing.assert_allclose(read.scores.to_numpy(), by_hand, rtol=1e-10)
+
+
+def test_an_old_style_weight_norm_is_read_as_its_hook_computes_it_before_any_forward():
+    """torch.nn.utils.weight_norm recomputes .weight in a forward pre-hook: after weight_g is
+    changed, with no forward since, the layer is read as g * v / ||v|| (per output row), the
+    attribute left as it was."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    with pytest.warns(FutureWarning):
+        torch.nn.utils.weight_norm(model[0])
+    with torch.no_grad():
+        model[0].weight_g.mul_(2.0)
+    g, v = model[0].weight_g.detach().numpy(), model[0].weight_v.detach().numpy()
+    w1 = g * v / np.linalg.norm(v, axis=1, keepdims=True)
+    reference = w1.T @ model[2].weight.detach().numpy().T
+    np.testing.assert_allclose(varimp.connection_weights(model).details["per_output"]
+                               .to_numpy(), reference, rtol=1e-12)
+
+
+class DictOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return {"y": self.l(x)}
+
+
+def test_a_forward_returning_a_dict_is_told_to_return_one_tensor():
+    X = np.random.default_rng(0).normal(size=(10, 4))
+    with pytest.raises(varimp.ModelError, match=r"returned a dict \(keys 'y'\); varimp explains "
+                                                r"one output tensor\. Wrap the model"):
+        varimp.permutation(DictOut(), X, X[:, 0], random_state=0)
+
+
+def test_inference_tensor_parameters_are_named_for_the_gradient_methods():
+    """Parameters made under torch.inference_mode() cannot be differentiated through: the
+    message names them and its advice (clones loaded with assign=True) gives the gradients of
+    the same model built normally."""
+    X = np.random.default_rng(0).normal(size=(10, 3))
+
+    def build():
+        torch.manual_seed(4)
+        return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).double()
+
+    with torch.inference_mode():
+        model = build()
+    with pytest.raises(varimp.ModelError, match=r"inference tensors \(0\.weight, 0\.bias, "
+                                                r"2\.weight, 2\.bias\).*assign=True"):
+        varimp.partial_derivatives(model, X)
+    model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
+    np.testing.assert_allclose(varimp.partial_derivatives(model, X).scores.to_numpy(),
+                               varimp.partial_derivatives(build(), X).scores.to_numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize("form", ["eager", "script", "trace"])
+def test_a_batchnorm_normalising_by_the_batch_is_refused_by_every_method(form):
+    torch.manual_seed(5)
+    X = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6, track_running_stats=False),
+                          nn.Tanh(), nn.Linear(6, 1)).eval()
+    if form == "script":
+        model = torch.jit.script(model)
+    elif form == "trace":
+        model = torch.jit.trace(model, torch.from_numpy(X[:3]))
+    for method in ("connection_weights", "partial_derivatives", "permutation"):
+        with pytest.raises(varimp.UnsupportedModelError,
+                           match=r"layer '1' BatchNorm1d is a BatchNorm with "
+                                 r"track_running_stats=False.*depends on the other rows"):
+            varimp.importance(model, X, X[:, 0], method=method, random_state=0)
+    kept = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 1))
+    assert varimp.permutation(kept, X, X[:, 0], random_state=0).scores.shape == (4,)

@@ -353,3 +353,37 @@ def test_buffers_a_forward_writes_are_put_back(method):
     assert all(model.get_buffer(name) is tensors[name] for name in tensors)
     assert all(torch.equal(model.get_buffer(name), values[name]) for name in values)
     assert int(model.calls) == 0
+
+
+class _ScriptedRecurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize("form", ["script", "trace"])
+@pytest.mark.parametrize("method", ["connection_weights", "partial_derivatives", "permutation"])
+def test_a_torchscript_model_leaves_the_global_torch_random_state(form: str, method: str):
+    """The eager twins of TorchScript layers are built without drawing from the global torch
+    generator: the numbers a caller draws after a call are those it draws without the call."""
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
+    recurrent = _ScriptedRecurrent()
+    rng = np.random.default_rng(0)
+    cases = [(mlp, rng.normal(size=(20, 4)).astype(np.float32), {}),
+             (recurrent, rng.normal(size=(20, 5, 3)).astype(np.float32), {"by_time": False})]
+    for model, X, options in cases:
+        scripted = torch.jit.script(model) if form == "script" else \
+            torch.jit.trace(model, torch.from_numpy(X[:2]))
+        y = X.reshape(len(X), -1)[:, 0]
+        torch.manual_seed(7)
+        expected = torch.rand(3)
+        torch.manual_seed(7)
+        varimp.importance(scripted, X, y if method == "permutation" else None, method=method,
+                          random_state=0, **options)
+        assert torch.equal(torch.rand(3), expected)

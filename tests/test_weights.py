@@ -864,3 +864,28 @@ def test_a_gru_whose_gates_rest_at_zero_is_read_with_a_warning():
     exact = np.zeros((4, P))
     exact[-1] = (w_n @ model.get_layer("out").get_weights()[0].astype(np.float64))[:, 0]
     np.testing.assert_allclose(result.by_time.to_numpy(), exact, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("act_first", [False, True])
+@pytest.mark.parametrize("sizes", [(4, 6, 1), (4, 6, 5, 2)])
+def test_layers_are_read_in_the_order_forward_calls_them(sizes, act_first):
+    """fc1, fc2, ... registered before (or after) one Tanh module that forward reuses after
+    every hidden layer: read in call order, the connection weights are the hand product
+    W1 W2 ... of the Linear weights, as for the equivalent nn.Sequential."""
+    from nets import CallOrdered
+
+    torch.manual_seed(5)
+    model = CallOrdered(sizes, act_first)
+    linears = [getattr(model, f"fc{k}") for k in range(1, len(sizes))]
+    product = np.linalg.multi_dot([np.eye(sizes[0])] +
+                                  [fc.weight.detach().numpy().T for fc in linears])
+    result = varimp.connection_weights(model)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), product, rtol=1e-12)
+    chain = [module for fc in linears for module in (fc, nn.Tanh())][:-1]
+    sequential = varimp.connection_weights(nn.Sequential(*chain))
+    np.testing.assert_allclose(result.scores.to_numpy(), sequential.scores.to_numpy(),
+                               rtol=1e-12)
+    # garson reads the same chain: compare() skips no weight-based method
+    X = np.random.default_rng(0).normal(size=(20, sizes[0]))
+    comparison = varimp.compare(model, X, methods=["connection_weights", "garson"])
+    assert set(comparison.results) == {"connection_weights", "garson"}

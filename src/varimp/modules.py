@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import UnsupportedModelError
-from .network import Recurrent, parse_activation
+from .network import GATES, Recurrent, parse_activation
 from .validation import check_choice
 
 
@@ -141,8 +141,8 @@ def torch_module(name: str) -> nn.Module | None:
     return Elementwise(torch_function(name)) if module is None else module(*params)
 
 
-#: Gate blocks per cell, in PyTorch's layout.
-GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+#: Gate blocks per cell, in PyTorch's layout (:data:`varimp.network.GATES`).
+GATE_COUNT = {cell: len(gates) for cell, gates in GATES.items()}
 
 
 class RecurrentLayer(nn.Module):
@@ -200,7 +200,7 @@ class RecurrentLayer(nn.Module):
 
     def varimp_layers(self) -> list[Recurrent]:
         """This layer in varimp's neutral description (read by the PyTorch adapter)."""
-        gates = {"rnn": ("h",), "lstm": tuple("ifgo"), "gru": tuple("rzn")}[self.cell]
+        gates = GATES[self.cell]
         units = self.hidden_size
 
         def blocks(param: torch.Tensor) -> dict[str, np.ndarray]:

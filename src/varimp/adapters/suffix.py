@@ -32,7 +32,7 @@ from torch import nn
 
 from ..errors import VarImpError
 from ..modules import torch_function
-from ..network import Dense, Network, Recurrent
+from ..network import GATES, Dense, Network, Recurrent
 
 _VERIFY_ROWS = 16
 #: Target bytes of recurrent workspace per call, and the fewest sequences per call.
@@ -211,7 +211,7 @@ def _empty(cell: type[nn.RNNBase], layer: Recurrent, **options) -> nn.RNNBase:
 
 
 def _native(layer: Recurrent, dtype: torch.dtype, device: torch.device) -> nn.Module | None:
-    order = {"lstm": "ifgo", "gru": "rzn", "rnn": "h"}[layer.cell]
+    order = GATES[layer.cell]
     if layer.recurrent_activation != "sigmoid" and layer.cell != "rnn":
         return None
     if layer.cell == "rnn" and layer.activation in ("tanh", "relu"):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ..errors import InputError, ModelError, UnsupportedModelError
 from ..network import Dense, Flatten, Network
@@ -18,20 +19,23 @@ from ..validation import SEVERAL_INPUTS
 from .base import Adapter, batch_rows, canonical_shape, model_errors
 from .structure import resolve_network
 from .torch_modules import (
-    GATE_ORDER,
     READ_ACTIVATIONS,
     SKIPPED,
     activation_name,
     as_numpy,
+    batch_statistics_layers,
     every_module,
-    forward_operations,
     has_submodules,
     kept_buffers,
     leaf_modules_of,
     module_label,
+    modules_in_call_order,
     output_module_of,
+    recurrent_cell,
     recurrent_layers,
     required_settings,
+    traced_forward,
+    weight_of,
 )
 
 
@@ -68,6 +72,7 @@ class TorchAdapter(Adapter):
     #: how a module declares its output kind itself (read by :meth:`model_output_kind`)
     kind_declaration = ("; or, if the model does return logits, declare it: "
                         "model.varimp_output_kind = 'logits'")
+    cast_dtype = property(lambda self: self.dtype)  # X becomes a tensor of the module's dtype
 
     def __init__(self, model: nn.Module):
         super().__init__(model)
@@ -79,6 +84,15 @@ class TorchAdapter(Adapter):
                 f"but no values ({', '.join(meta[:5])}{', ...' if len(meta) > 5 else ''}); "
                 "load its weights first, e.g. model.to_empty(device='cpu') then "
                 "load_state_dict(...)")
+        if batch := batch_statistics_layers(model):
+            raise UnsupportedModelError(
+                f"layer {batch[0]} is a BatchNorm with track_running_stats=False: it "
+                "normalises each row by the mean and variance of the batch the row comes in, "
+                "in evaluation mode too, so a row's prediction depends on the other rows of "
+                "its batch (it changes with batch_size, and a batch of one row fails) and the "
+                "importance of an input to it is not defined. Keep running statistics "
+                "(track_running_stats=True, the default) and train the model again, or "
+                "replace the layer by a normalisation of each row (nn.LayerNorm)")
         params = [t for _, t in tensors]
         floating = [p for p in params if p.is_floating_point()]
         self.device = floating[0].device if floating else torch.device("cpu")
@@ -254,7 +268,19 @@ class TorchAdapter(Adapter):
         ``(output, state)`` the way ``nn.RNN/LSTM/GRU`` return it (a state tensor is
         ``(layers, n, hidden)``, an LSTM's a pair of them); a tuple holding anything else, such
         as a second head, is refused rather than silently explained through its first part."""
+        if isinstance(out, dict):
+            keys = ", ".join(map(repr, list(out)[:5])) + (", ..." if len(out) > 5 else "")
+            raise ModelError(
+                f"the model's forward returned a {type(out).__name__} (keys {keys}); varimp "
+                "explains one output tensor. Wrap the model so that forward returns the output "
+                "to explain (e.g. forward(x)[key]), or joins several heads with "
+                "torch.cat(..., dim=-1)")
         if not isinstance(out, tuple | list):
+            if not isinstance(out, torch.Tensor):
+                raise ModelError(
+                    f"the model's forward returned a {type(out).__name__}; varimp explains one "
+                    "output tensor. Wrap the model so that forward returns the output to "
+                    "explain as a torch.Tensor")
             return out
         if out and all(_is_state(part, n) for part in out[1:]):
             return out[0]
@@ -278,6 +304,16 @@ class TorchAdapter(Adapter):
     def gradient(self, X: np.ndarray, output: int, step: int | None = None,
                  batch_size: int | None = None,
                  on_rows: Callable[[float], object] | None = None) -> np.ndarray:
+        inference = [name for name, p in self.model.named_parameters() if p.is_inference()]
+        if inference:
+            raise ModelError(
+                f"the parameters of {type(self.model).__name__} are inference tensors "
+                f"({', '.join(inference[:5])}{', ...' if len(inference) > 5 else ''}), made or "
+                "loaded under torch.inference_mode(), and autograd cannot differentiate "
+                "through them. Create or load the model outside torch.inference_mode() "
+                "(torch.no_grad() has no such limit), or replace them by clones made outside "
+                "it: model.load_state_dict({k: v.clone() for k, v in "
+                "model.state_dict().items()}, assign=True)")
         with self.guard(), _no_cudnn_if_rnn(self.device):
             X = np.asarray(X)
             time_major = self.layout(X)[0]
@@ -305,15 +341,23 @@ class TorchAdapter(Adapter):
     def network(self) -> Network:
         """The chain of layers of the module, proved by its predictions.
 
+        The modules are read in the order ``forward`` calls them, as ``torch.fx`` traces it
+        (:func:`modules_in_call_order`): one activation module applied after every layer is
+        read after every layer, a module never called is not read. A module that cannot be
+        traced (control flow on values, TorchScript) is read in the order its modules are
+        registered, which the check against its predictions then proves or refuses.
         TorchScript (``torch.jit.script`` or ``trace``, e.g. a loaded ``.pt``) is read like the
         eager module when its submodules are standard layers: each is read as the eager
         ``torch.nn`` layer with the same parameters and settings. A traced module keeps no
         settings: a layer that needs one (a LeakyReLU's slope, an RNN's nonlinearity) is
         refused. A ``torch.export`` program (``.pt2``) keeps its weights but not its layers
         and is refused. Weights are read in eval mode with the buffers kept (:meth:`guard`):
-        a layer under ``torch.nn.utils.parametrizations`` (weight_norm, spectral_norm) is read
-        through its ``weight``, the effective weight its forward uses, and reading it runs no
-        power iteration.
+        a layer under ``torch.nn.utils.parametrizations`` (weight_norm, spectral_norm,
+        orthogonal; a recurrent layer's weights included) is read through its ``weight``, the
+        effective weight its forward uses, and one under the old-style hooks
+        (``torch.nn.utils.weight_norm``) as its hook computes it (:func:`weight_of`); reading
+        runs no power iteration. A BatchNorm without running statistics is refused by every
+        method (:class:`TorchAdapter`'s constructor).
         """
         with self.guard():
             return self._read_network()
@@ -321,8 +365,10 @@ class TorchAdapter(Adapter):
     def _read_network(self) -> Network:
         layers: list = []
         exported = any(isinstance(m, torch.fx.GraphModule) for m in self.model.modules())
-        for path, module in leaf_modules_of(self.model):
-            kind = getattr(module, "original_name", None) or type(module).__name__
+        traced = self._traced()
+        for path, module in modules_in_call_order(self.model, traced and traced[1]):
+            kind = getattr(module, "original_name", None) or \
+                parametrize.type_before_parametrizations(module).__name__
             if has_submodules(module) and not isinstance(module, nn.RNNBase):
                 if kind not in ("Sequential", "ModuleList") and \
                         any(True for _ in module.parameters(recurse=False)):
@@ -331,10 +377,12 @@ class TorchAdapter(Adapter):
                         f"methods cannot read it{every_module(self.model)}")
                 continue
             if isinstance(module, nn.Linear):
-                layers.append(Dense(as_numpy(module.weight, 0).T, as_numpy(module.bias,
-                                    module.out_features), name=module_label(path, f"Linear("
-                                    f"{module.in_features}, {module.out_features})")))
-            elif isinstance(module, nn.RNNBase) and type(module) in GATE_ORDER:
+                layers.append(Dense(as_numpy(weight_of(module), 0).T,
+                                    as_numpy(weight_of(module, "bias"), module.out_features),
+                                    name=module_label(path, f"Linear({module.in_features}, "
+                                                      f"{module.out_features})"),
+                                    has_bias=module.bias is not None))
+            elif recurrent_cell(module) is not None:
                 layers.extend(recurrent_layers(module, path))
             elif isinstance(module, nn.Flatten):
                 layers.append(Flatten(name=module_label(path, "Flatten")))
@@ -374,13 +422,19 @@ class TorchAdapter(Adapter):
 
     def forward_operations(self) -> list[str] | None:
         """The operations ``forward`` applies to its input outside its modules, found by
-        ``torch.fx`` (:func:`forward_operations`), traced once per adapter; None when the
+        ``torch.fx`` (:func:`varimp.adapters.torch_modules.forward_operations`); None when the
         module cannot be traced. Any of them turns off the weight reader
         (:func:`varimp.adapters.structure.resolve_network`) and with it the rebuilt networks
         of the perturbation engine's fast paths."""
-        if not hasattr(self, "_operations"):
-            self._operations = forward_operations(self.model)
-        return self._operations
+        traced = self._traced()
+        return None if traced is None else list(traced[0])
+
+    def _traced(self) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
+        """The model's ``torch.fx`` trace, summed up (:func:`traced_forward`), once per
+        adapter."""
+        if not hasattr(self, "_trace"):
+            self._trace = traced_forward(self.model)
+        return self._trace
 
     #: Seed of the torch random numbers the model's own forward draws (MC dropout, noise):
     #: one stream per adapter, i.e. per method call, started from this seed.

@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
+from torch.nn.utils.spectral_norm import SpectralNorm as _SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm as _WeightNorm
 
 from ..errors import UnsupportedModelError
 from ..modules import torch_module
-from ..network import Dense, Network, Recurrent, neutral_name
+from ..network import GATES, Dense, Network, Recurrent, neutral_name
 
 
 def _prelu(module: nn.PReLU, label: str) -> str:
@@ -58,7 +60,16 @@ _READERS: dict[type, object] = {
 #: The activation modules read, as refusal messages list them.
 READ_ACTIVATIONS = ", ".join(kind.__name__ for kind in _READERS)
 SKIPPED = (nn.Dropout, nn.AlphaDropout)
-GATE_ORDER = {nn.RNN: ("rnn", ("h",)), nn.LSTM: ("lstm", tuple("ifgo")), nn.GRU: ("gru", "rzn")}
+#: The recurrent layers of ``torch.nn`` read, and their cells (gate order: :data:`GATES`).
+RECURRENT_CELLS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+
+
+def recurrent_cell(module: nn.Module) -> type | None:
+    """The recurrent class of ``torch.nn`` (:data:`RECURRENT_CELLS`) a module is, under any
+    parametrization of its weights (``torch.nn.utils.parametrizations.orthogonal``); None for
+    any other module, a subclass included (its forward may differ)."""
+    kind = parametrize.type_before_parametrizations(module)
+    return kind if kind in RECURRENT_CELLS else None
 
 
 def activation_name(module: nn.Module, label: str = "PReLU") -> str | None:
@@ -75,6 +86,21 @@ def module_label(path: str, what: str) -> str:
     return f"{path!r} {what}" if path else what
 
 
+def weight_of(module: nn.Module, name: str = "weight") -> torch.Tensor | None:
+    """The tensor ``name`` of a module (None if it has none) as its next forward will use it.
+    The old-style ``torch.nn.utils.weight_norm`` and ``spectral_norm`` recompute it in a
+    forward pre-hook, so the attribute holds the value of the last forward, stale after a
+    change of ``weight_g`` / ``weight_v`` / ``weight_orig``: it is computed here as the hook
+    computes it (without power iteration, as in eval mode), and the module is left as it
+    is."""
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, _WeightNorm | _SpectralNorm) and hook.name == name:
+            with torch.no_grad():
+                return hook.compute_weight(module) if isinstance(hook, _WeightNorm) else \
+                    hook.compute_weight(module, do_power_iteration=False)
+    return getattr(module, name, None)
+
+
 def as_numpy(param: torch.Tensor | None, shape: int) -> np.ndarray:
     if param is None:
         return np.zeros(shape)
@@ -82,21 +108,25 @@ def as_numpy(param: torch.Tensor | None, shape: int) -> np.ndarray:
 
 
 def recurrent_layers(module: nn.RNNBase, path: str) -> list[Recurrent]:
-    name = type(module).__name__
+    """The layers of an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (:func:`recurrent_cell`), one
+    per stacked layer, from the weights its forward uses (a parametrized weight as its
+    parametrization computes it)."""
+    name = parametrize.type_before_parametrizations(module).__name__
     if module.bidirectional:
         raise UnsupportedModelError(f"layer {name} is bidirectional; weight-based methods read "
                                     "one-directional recurrent layers only")
     if getattr(module, "proj_size", 0):
         raise UnsupportedModelError(f"layer {name} has proj_size; weight-based methods cannot "
                                     "read projected LSTMs")
-    cell, gates = GATE_ORDER[type(module)]
+    cell = RECURRENT_CELLS[recurrent_cell(module)]
+    gates = GATES[cell]
     units = module.hidden_size
     activation = module.nonlinearity if cell == "rnn" else "tanh"
     layers = []
     for k in range(module.num_layers):
         blocks = {}
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            param = getattr(module, f"{kind}_l{k}", None)
+            param = weight_of(module, f"{kind}_l{k}")
             full = as_numpy(param, units * len(gates))
             blocks[kind] = {g: full[j * units:(j + 1) * units] for j, g in enumerate(gates)}
         layers.append(Recurrent(
@@ -144,19 +174,26 @@ def _eager(module: nn.Module) -> nn.Module:
     params = dict(module.named_parameters(recurse=False))
     settings = {key: getattr(module, key) for key in (*_SETTINGS.get(name, ()), "batch_first")
                 if hasattr(module, key)}
+    # a layer with parameters is built on the meta device and then given memory, with
+    # parameters left uninitialised (as nn.utils.skip_init, which the recurrent layers'
+    # constructors do not take): no random draw from the caller's global generator
+    where = {key: getattr(first, key) for first in list(params.values())[:1]
+             for key in ("dtype", "device")}
+
+    def uninitialised(kind: type, *args: object, **kwargs: object) -> nn.Module:
+        built = kind(*args, **kwargs, device="meta", dtype=where["dtype"])
+        return built.to_empty(device=where["device"])
+
     try:
         if name == "Linear":
             out_features, in_features = params["weight"].shape
-            twin = nn.Linear(in_features, out_features, bias="bias" in params)
+            twin = uninitialised(nn.Linear, in_features, out_features, bias="bias" in params)
         elif name == "PReLU":
-            twin = nn.PReLU(params["weight"].numel())
+            twin = uninitialised(nn.PReLU, params["weight"].numel())
         elif name in ("RNN", "GRU", "LSTM"):
-            twin = getattr(nn, name)(**_recurrent_sizes(params), **settings)
+            twin = uninitialised(getattr(nn, name), **_recurrent_sizes(params), **settings)
         else:
             twin = getattr(nn, name)(**settings)
-        if params:
-            first = next(iter(params.values()))
-            twin = twin.to(dtype=first.dtype, device=first.device)
         twin.load_state_dict({key: value.detach() for key, value in params.items()})
     except (KeyError, RuntimeError, TypeError, ValueError):
         return module
@@ -185,6 +222,25 @@ def leaf_modules_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
                    for path, module in model.named_modules() if parametrize.is_parametrized(module))
     return [(path, _eager(module)) for path, module in model.named_modules()
             if not f"{path}.".startswith(hidden)]
+
+
+def batch_statistics_layers(model: nn.Module) -> list[str]:
+    """The BatchNorm layers of the model that normalise by the statistics of the batch in
+    evaluation mode too (``track_running_stats=False``: no running mean and variance, also
+    in a TorchScript module), as messages name them."""
+    found = []
+    for path, module in model.named_modules():
+        name = getattr(module, "original_name", "") if isinstance(module, torch.jit.ScriptModule) \
+            else type(module).__name__
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            batch = module.running_mean is None and module.running_var is None
+        elif "BatchNorm" in name:
+            batch = "running_mean" not in dict(module.named_buffers(recurse=False))
+        else:
+            continue
+        if batch:
+            found.append(module_label(path, name))
+    return found
 
 
 def has_submodules(module: nn.Module) -> bool:
@@ -348,17 +404,42 @@ def forward_operations(model: nn.Module) -> list[str] | None:
     when ``forward`` is a chain of modules; None when the module cannot be traced
     symbolically (control flow on values, a TorchScript module). A ``torch.nn`` layer given
     as the model itself (an ``nn.Linear``) has none: its own computation is what is read."""
+    traced = traced_forward(model)
+    return None if traced is None else list(traced[0])
+
+
+def modules_in_call_order(model: nn.Module, called: tuple[str, ...] | None
+                          ) -> list[tuple[str, nn.Module]]:
+    """The model's modules in the order its ``forward`` calls them: ``called``, their paths
+    as ``torch.fx`` traced them (:func:`traced_forward`), where a module called twice (one
+    ``nn.Tanh()`` applied after every layer) is listed twice, one never called is not listed,
+    and a module whose parameters ``forward`` reads itself rather than calling it is listed
+    where it first reads one. TorchScript submodules of standard layers come as eager twins
+    (:func:`_eager`). Without ``called`` (a chain of ``torch.nn`` layers, a module that
+    ``torch.fx`` cannot trace) the modules come in the order they are registered
+    (:func:`leaf_modules_of`)."""
+    if called is None:
+        return leaf_modules_of(model)
+    return [(path, _eager(model.get_submodule(path))) for path in called]
+
+
+def traced_forward(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
+    """The operations of ``forward`` outside its modules (:func:`forward_operations`) and the
+    paths of its modules in the order it calls them (:func:`modules_in_call_order`), from one
+    ``torch.fx`` trace kept per model (:data:`_TRACED`); None when the model cannot be traced.
+    A chain of ``torch.nn`` layers (:func:`_chain_of_torch_layers`) is not traced: no
+    operation, and its registration order is its call order (``None`` for the paths)."""
     if _chain_of_torch_layers(model):
-        return []
+        return ((), None)
     key = _forward_key(model)
     try:
         kept = _TRACED.get(model)
     except TypeError:  # a module that cannot be referenced weakly: traced every time
         return _traced_operations(model)
     if kept is not None and kept[0] == key:
-        return None if kept[1] is None else list(kept[1])
+        return kept[1]
     found = _traced_operations(model)
-    _TRACED[model] = (key, None if found is None else tuple(found))
+    _TRACED[model] = (key, found)
     return found
 
 
@@ -493,8 +574,8 @@ _MODULE_STATE = {"_parameters", "_buffers", "_modules", "_non_persistent_buffers
                  "_forward_hooks_always_called", "_is_full_backward_hook", "training"}
 
 
-def _traced_operations(model: nn.Module) -> list[str] | None:
-    """:func:`forward_operations` by a trace of ``model`` (no shortcut, no memory)."""
+def _traced_operations(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """:func:`traced_forward` by a trace of ``model`` (no shortcut, no memory)."""
     graph = _fx_graph(model)
     if graph is None:
         return None
@@ -512,8 +593,11 @@ def _traced_operations(model: nn.Module) -> list[str] | None:
         return f"{_op_name(arg)}(...)"
 
     data: set[torch.fx.Node] = set()
-    found = []
+    found: list[str] = []
+    calls: list[tuple[str, str]] = []
     for node in graph.nodes:
+        if node.op in ("call_module", "get_attr"):
+            _note_module(node, model, calls)
         if node.op == "placeholder":
             data.add(node)
             continue
@@ -531,7 +615,24 @@ def _traced_operations(model: nn.Module) -> list[str] | None:
         args = [shown(arg) for arg in node.args] + \
             [f"{key}={shown(value)}" for key, value in node.kwargs.items()]
         found.append(f"{name}({', '.join(args)})")
-    return found
+    called = {node.target for node in graph.nodes if node.op == "call_module"}
+    return tuple(found), tuple(path for path, how in calls if how == "call_module"
+                               or path not in called)
+
+
+def _note_module(node: torch.fx.Node, model: nn.Module, calls: list[tuple[str, str]]) -> None:
+    """Note in ``calls`` (path, how) the module a traced node calls (every call), or the
+    module holding the parameter it reads (once: its first read)."""
+    if node.op == "call_module":
+        calls.append((node.target, node.op))
+        return
+    path = node.target.rpartition(".")[0]
+    try:
+        model.get_parameter(node.target)
+    except AttributeError:  # a buffer or a constant: not a layer's weight
+        return
+    if all(path != kept for kept, _ in calls):
+        calls.append((path, node.op))
 
 
 def _drops(node: torch.fx.Node) -> bool:
