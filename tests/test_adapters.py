@@ -1575,3 +1575,35 @@ def test_an_ensemble_refits_named_heads_on_their_own_columns_whatever_ys_order()
         in_order = varimp.ensemble(model, X, np.c_[stage, flow], **options)
     np.testing.assert_allclose(written.details["members"].to_numpy(),
                                in_order.details["members"].to_numpy(), rtol=1e-10)
+
+
+# -- a scikit-learn model fitted on a DataFrame -------------------------------------------------
+
+def test_a_sklearn_model_fitted_on_a_dataframe_reads_its_columns_by_name_or_refuses():
+    """Connection weights are the product of the model's own weight matrices, coefs_[0] @
+    coefs_[1], one row per column it was fitted on (a, b, c): a DataFrame of those columns in
+    another order or with other names is refused (varimp reads by position, so the scores
+    would carry the wrong names); X[model.feature_names_in_] gives the hand product under the
+    fitted names, a numpy X the same numbers by position."""
+    rng = np.random.default_rng(31)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
+    model = fit_quietly(MLPRegressor(hidden_layer_sizes=(4,), max_iter=30, random_state=0),
+                        frame, frame["a"] - frame["c"])
+    expected = (model.coefs_[0] @ model.coefs_[1])[:, 0]
+    shuffled = frame[["c", "a", "b"]]
+    for X in (shuffled, frame.rename(columns={"a": "A"})):
+        with pytest.raises(varimp.InputError, match=r"^X must have the columns the model was "
+                           r"fitted on, in that order: \['a', 'b', 'c'\]"):
+            varimp.connection_weights(model, X)
+    by_name = varimp.connection_weights(model, shuffled[model.feature_names_in_])
+    assert by_name.scores.to_dict() == pytest.approx(dict(zip("abc", expected, strict=True)),
+                                                     rel=1e-12)
+    by_position = varimp.connection_weights(model, shuffled.to_numpy()[:, [1, 2, 0]])
+    np.testing.assert_allclose(by_position.scores.to_numpy(), expected, rtol=1e-12)
+    assert adapt(model).input_columns == ("a", "b", "c")
+    pipe = fit_quietly(make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(4,),
+                                                                    max_iter=30, random_state=0)),
+                       frame, frame["a"])
+    assert adapt(pipe).input_columns == ("a", "b", "c")
+    assert adapt(fit_quietly(MLPRegressor(max_iter=5), frame.to_numpy(), frame["a"])
+                 ).input_columns is None

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from varimp import InputError
+from varimp import InputError, ModelError
 from varimp.adapters import adapt
 from varimp.engines import (
     DRAW_KEY,
@@ -434,3 +434,39 @@ def test_methods_give_the_same_numbers_with_a_copy_in_pieces(shape, method, opti
         if left is not None:
             np.testing.assert_array_equal(left.to_numpy(), right.to_numpy())
     np.testing.assert_array_equal(whole.details["per_sample"], pieces.details["per_sample"])
+
+
+def test_copies_that_leave_x_unchanged_take_the_base_without_a_model_call():
+    """A permutation of a column holding one value in every sample (of a sequence: at the
+    task's step, or at every step) and noise of scale 0 leave X as it is: their statistic is
+    the unperturbed one, to the bit, and the model sees only the base and the other copies."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4, 3))
+    X[:, :, 1] = 0.5  # constant at every step
+    X[:, 2, 2] = -1.0  # constant at step 2 only
+    rows_seen = []
+
+    def model(Z):
+        rows_seen.append(len(Z))
+        return np.tanh(Z.sum(axis=1) @ np.array([1.0, 2.0, -1.0]))
+
+    engine = PerturbationEngine(adapt(model), X, first_layer=False, prefix=False)
+    tasks = [Task((0,), Permute()), Task((1,), Permute()), Task((2,), Permute(), step=2),
+             Task((2,), Permute(), step=1), Task((0, 2), Noise(np.zeros(2))),
+             Task((0,), Noise(0.3))]
+    assert [engine.unchanged(t) for t in tasks] == [False, True, True, False, True, False]
+    values = engine.run(tasks, rms, n_repeats=2, seed=SEED)
+    assert rows_seen[0] == 30 and sum(rows_seen) == 30 + 2 * 3 * 30  # base, then 3 tasks
+    np.testing.assert_array_equal(values[:, [1, 2, 4]], 0.0)
+    assert np.all(values[:, [0, 3, 5]] > 0)
+    reference = loop_reference(lambda Z: adapt(model).predict(Z), X, tasks, rms, 2, SEED)
+    np.testing.assert_allclose(values, reference, rtol=1e-12, atol=1e-15)
+
+
+def test_a_non_finite_statistic_is_a_model_error():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    engine = PerturbationEngine(adapt(lambda Z: Z[:, 0] * 1e200), X)
+    with pytest.raises(ModelError, match=r"came out NaN or inf.*reach 2\.\d+e\+200"), \
+            np.errstate(over="ignore"):
+        engine.run([Task((0,), Permute())],
+                   lambda pred, ref, rows: float(np.mean((pred - ref) ** 2)), seed=SEED)

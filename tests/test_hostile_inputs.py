@@ -11,6 +11,7 @@ reference in the second table.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,50 @@ def _text_frame() -> pd.DataFrame:
     return pd.DataFrame({"a": X_TAB[:, 0], "site": ["north", "south"] * 6, "c": X_TAB[:, 2]})
 
 
+def _frame(columns: str = "abc") -> pd.DataFrame:
+    """X_TAB as a DataFrame of the given columns, in X_TAB's column order."""
+    return pd.DataFrame(X_TAB, columns=list(columns))
+
+
+@functools.cache
+def _sklearn_on_frame() -> object:
+    """An MLPRegressor fitted on a DataFrame of columns a, b, c (it has feature_names_in_)."""
+    return _fit_on_frame(rm.sklearn_mlp())
+
+
+@functools.cache
+def _pipeline_on_frame() -> object:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return _fit_on_frame(make_pipeline(StandardScaler(), rm.sklearn_mlp()))
+
+
+def _fit_on_frame(model: object) -> object:
+    """``model`` refitted (50 iterations, quietly) on rm.sklearn_mlp's data named a, b, c."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = rm.tabular(40, rm.P, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(pd.DataFrame(X, columns=list("abc")), y)
+
+
+def _labels_with(missing: object, dtype: str = "object") -> pd.Series:
+    """Class labels with one missing value at row 3."""
+    labels = pd.Series(["low", "high"] * 6, dtype=dtype)
+    labels[3] = missing
+    return labels
+
+
+#: the columns a, b, c of the model in the wrong order: the refusal names both orders
+REORDERED = ("X must have the columns the model was fitted on, in that order: ['a', 'b', 'c'] "
+             "(model.feature_names_in_); received a DataFrame with columns ['c', 'a', 'b'] (the "
+             "same columns in another order). The model reads its inputs by position, so each "
+             "column would be read as another feature: select and order them with "
+             "X[model.feature_names_in_]")
+
+
 # -- who a row applies to ------------------------------------------------------------------------
 def every(method: str) -> bool:
     return True
@@ -153,6 +198,39 @@ ROWS = [
     Row("x-sequence-for-sklearn", every, InputError, "reads a table", model=sklearn_mlp,
         X=lambda: X_SEQ),
     Row("x-missing", calls_model, InputError, "X is required", X=lambda: None),
+    Row("x-complex", every, InputError, "X must hold real numbers; received complex values "
+        "(dtype complex128): their imaginary parts are all 0: pass X.real",
+        X=lambda: X_TAB + 0j),
+    Row("x-complex-imaginary", every, InputError, "received complex values (dtype complex128): "
+        "the model reads real numbers; pass the real and imaginary parts as separate features",
+        X=lambda: X_TAB + 1j),
+    Row("x-complex-tensor", every, InputError, "received complex values (dtype complex64)",
+        X=lambda: torch.tensor(X_TAB, dtype=torch.complex64)),
+    Row("x-dataframe-complex-column", every, InputError,
+        "received complex values in column(s) ['b'] (dtype complex128)",
+        X=lambda: _frame().assign(b=X_TAB[:, 1] + 2j)),
+    Row("x-dataframe-duplicate-columns", every, InputError,
+        "X's DataFrame columns must have distinct names; received columns ['a', 'a', 'c'], "
+        "where ['a'] repeat (as strings): rename the columns, or pass feature_names=",
+        X=lambda: _frame("aac")),
+    Row("x-dataframe-columns-equal-as-text", every, InputError,
+        "received columns ['1', '1', '2'], where ['1'] repeat (as strings)",
+        X=lambda: pd.DataFrame(X_TAB, columns=[1, "1", 2])),
+    Row("x-columns-reordered-for-sklearn", every, InputError, REORDERED,
+        model=_sklearn_on_frame, X=lambda: _frame()[["c", "a", "b"]]),
+    Row("x-columns-reordered-with-groups", every, InputError, REORDERED,
+        model=_sklearn_on_frame, X=lambda: _frame()[["c", "a", "b"]],
+        options={"groups": {"g": ["a", "b"]}}),
+    Row("x-columns-renamed-for-sklearn", every, InputError,
+        "received a DataFrame with columns ['A', 'b', 'c'] (missing ['a']; not fitted on "
+        "['A']). The model reads its inputs by position, so each column would be read as "
+        "another feature: rename the columns as the model was fitted, then select them with "
+        "X[model.feature_names_in_]", model=_sklearn_on_frame, X=lambda: _frame("Abc")),
+    Row("x-extra-column-for-sklearn", every, InputError,
+        "received a DataFrame with columns ['a', 'b', 'c', 'id'] (not fitted on ['id'])",
+        model=_sklearn_on_frame, X=lambda: _frame().assign(id=np.arange(12.0))),
+    Row("x-columns-reordered-for-pipeline", calls_model, InputError, REORDERED,
+        model=_pipeline_on_frame, X=lambda: _frame()[["c", "a", "b"]]),
     Row("x-missing-sequence-length", reads_weights, InputError, "n_timesteps", model=lstm,
         X=lambda: None),
     # -- y ------------------------------------------------------------------------------------
@@ -163,6 +241,23 @@ ROWS = [
     Row("y-rank-4", calls_model, InputError, "y must have shape",
         y=lambda: Y_TAB.reshape(12, 1, 1, 1)),
     Row("y-missing", needs_y, InputError, "y (the targets) is required", y=lambda: None),
+    Row("y-index-permuted", every, InputError,
+        "y's index must be X's index; received another (first at position 0: X has 0, y has "
+        "11). varimp pairs the rows of X and y by position, where pandas pairs them by label: "
+        "pass y.reindex(X.index) to pair the rows by label, or y.to_numpy() to pair them by "
+        "position", X=_frame, y=lambda: pd.Series(Y_TAB, index=range(12)).iloc[::-1]),
+    Row("y-index-disjoint", every, InputError,
+        "(first at position 0: X has 'r0', y has 0). varimp pairs the rows of X and y by "
+        "position, where pandas pairs them by label: pass y.to_numpy() to pair the rows by "
+        "position (no label of y's index is in X's, so pairing by label cannot work)",
+        X=lambda: _frame().set_axis([f"r{i}" for i in range(12)]),
+        y=lambda: pd.DataFrame({"yield": Y_TAB})),
+    Row("y-label-pd-na", every, InputError, "y must not hold missing labels (None, NaN, pd.NA "
+        "or NaT); received one at index (3,)", y=lambda: _labels_with(pd.NA)),
+    Row("y-label-nat", every, InputError, "missing labels (None, NaN, pd.NA or NaT); received "
+        "one at index (3,)", y=lambda: _labels_with(pd.NaT)),
+    Row("y-string-dtype-pd-na", every, InputError, "missing labels (None, NaN, pd.NA or NaT); "
+        "received one at index (3,)", y=lambda: _labels_with(pd.NA, "string")),
     Row("y-wrong-output-count", takes("scoring"), InputError,
         "y must match the model's predictions", y=lambda: np.c_[Y_TAB, Y_TAB, Y_TAB]),
     # -- names and groups ---------------------------------------------------------------------
@@ -374,6 +469,33 @@ def _one_sample(method: str) -> None:
     _finite(rm.run(method, lstm(), X_SEQ[:1], Y_SEQ[:1] if y is not None else None))
 
 
+def _object_y_of_numbers(method: str) -> None:
+    """y of dtype object holding numbers (a Series read from mixed data) is read as floats."""
+    objects = np.array(list(Y_TAB), dtype=object)
+    for y in (objects, pd.Series(objects)):
+        _same(rm.run(method, mlp(), X_TAB, y), rm.run(method, mlp(), X_TAB, Y_TAB))
+
+
+def _same_index(method: str) -> None:
+    """X = df[columns], y = df[target]: the two carry the same index (not 0..n-1 here), which
+    pairs their rows as the arrays do."""
+    table = _frame().assign(target=Y_TAB).set_axis(np.arange(12)[::-1] * 10)
+    _same(rm.run(method, mlp(), table[["a", "b", "c"]], table["target"]),
+          rm.run(method, mlp(), X_TAB, Y_TAB))
+
+
+def _sklearn_frame_in_fitted_order(method: str) -> None:
+    """A model fitted on a DataFrame reads a DataFrame of its columns (selected from a wider
+    one, X[model.feature_names_in_]) by name, and an array by position."""
+    model = _sklearn_on_frame()
+    y = Y_TAB if needs_y(method) else None
+    wide = _frame().assign(id=np.arange(12.0))[["id", "c", "a", "b"]]
+    by_frame = rm.run(method, model, wide[model.feature_names_in_], y)
+    by_array = rm.run(method, model, _frame().to_numpy(), y)
+    assert list(by_frame.scores.index) == ["a", "b", "c"]
+    _same(by_frame, by_array)
+
+
 def _bool_and_list_x(method: str) -> None:
     y = Y_TAB if needs_y(method) else None
     X = X_TAB > 0
@@ -391,6 +513,9 @@ WORKS = {
     "dataframe-x": _dataframe_x,
     "one-sample": _one_sample,
     "bool-and-list-x": _bool_and_list_x,
+    "object-y-of-numbers": _object_y_of_numbers,
+    "dataframe-x-and-y-of-one-index": _same_index,
+    "sklearn-frame-in-fitted-order": _sklearn_frame_in_fitted_order,
 }
 
 

@@ -198,3 +198,86 @@ def test_reference_lstm_task_x1_x2_far_above_x3():
     assert scores["x1"] >= 10 * abs(scores["x3"]) and scores["x2"] >= 10 * abs(scores["x3"])
     assert result.by_time.shape == (10, 3)
     assert (result.by_time[["x1", "x2"]].min() > 10 * result.by_time["x3"].abs().max()).all()
+
+
+def _untrained_float32():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
+                               torch.nn.Linear(5, 1)).eval()
+
+
+def test_a_constant_column_scores_exactly_zero_with_a_warning():
+    """Permuting a column that holds one value leaves X as it is: exactly 0 (an untrained
+    float32 network gave it 1.2e-8 of rounding, rank 1), named in one warning; the others'
+    scores are those of the same call on X without that column's copies."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    X[:, 2] = 5.0
+    y = 2 * X[:, 0] + 0.5 * X[:, 1]
+    with pytest.warns(UserWarning, match=r"'x3' holds one value in every sample: permutation "
+                                         r"cannot measure a constant input") as caught:
+        result = varimp.permutation(_untrained_float32(), X, y, random_state=0)
+    assert sum("constant input" in str(w.message) for w in caught) == 1
+    assert result.scores["x3"] == 0.0 and result.std["x3"] == 0.0
+    assert (result.details["importances"]["x3"] == 0.0).all()
+    # a callable: only the base and the two other variables' copies reach the model
+    rows = []
+
+    def f(Z):
+        rows.append(len(Z))
+        return linear(np.column_stack([Z, Z[:, :1]]))
+
+    with pytest.warns(UserWarning, match="'x3' holds one value"):
+        exact = varimp.permutation(f, X, y, n_repeats=2, random_state=1)
+    assert sum(rows) == 40 + 2 * 2 * 40 and exact.scores["x3"] == 0.0
+
+
+def test_a_constant_group_and_sequence_variable_score_exactly_zero():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4))
+    X[:, 1:3] = [1.0, -2.0]
+    with pytest.warns(UserWarning, match=r"'G' holds one value"):
+        grouped = varimp.permutation(linear, X, linear(X), groups={"G": ["x2", "x3"]},
+                                     random_state=0)
+    assert grouped.scores["G"] == 0.0 and grouped.scores["x1"] > 0
+    S = rng.normal(size=(30, 5, 2))
+    S[:, :, 1] = np.arange(5.0)  # the same sequence in every sample: a trend, no spread
+
+    def seq(Z):
+        return Z[:, :, 0].sum(axis=1) + Z[:, :, 1].sum(axis=1) ** 2
+
+    with pytest.warns(UserWarning, match=r"'x2' holds one value in every sample \(at every "
+                                         r"time step\)"):
+        result = varimp.permutation(seq, S, seq(S), random_state=0)
+    assert result.scores["x2"] == 0.0 and (result.by_time["x2"] == 0.0).all()
+    assert result.scores["x1"] > 0
+
+
+def test_a_model_whose_number_of_outputs_changes_is_a_model_error():
+    X = np.random.default_rng(2).normal(size=(40, 4))
+    calls = []
+
+    def changing(Z):  # one output on the first call, two afterwards
+        calls.append(1)
+        out = linear(Z)
+        return out if len(calls) == 1 else np.column_stack([out, out])
+
+    with pytest.raises(varimp.ModelError, match=r"returned 1 output\(s\) per sample on an "
+                                                r"earlier call and 2 now"):
+        varimp.permutation(changing, X, linear(X), random_state=0)
+
+
+def test_values_beyond_the_model_dtype_are_refused_naming_the_column():
+    """1e39 is beyond float32 (3.4e38): cast, it would be inf. A float64 twin reads it."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    X[:, 1] *= 1e39
+    y = X[:, 0]
+    model = _untrained_float32()
+    with pytest.raises(InputError, match=r"column\(s\) 'x2' hold values as large as .*e\+39 "
+                                         r".*range of float32 \(\+-3\.403e\+38\)"):
+        varimp.permutation(model, X, y, random_state=0)
+    result = varimp.permutation(model.double(), X, y, random_state=0)
+    assert np.isfinite(result.scores).all()

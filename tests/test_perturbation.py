@@ -292,3 +292,25 @@ def test_scoring_none_measures_without_y_even_where_y_is_given():
     with_y = varimp.perturbation(linear, X, y, scoring=None, random_state=0)
     assert with_y.details["y_ignored"].startswith("scoring=None measures without y")
     assert "y_ignored" not in plain.details
+
+
+def test_a_constant_column_gets_no_relative_noise_and_scores_exactly_zero():
+    """Relative noise is a fraction of the spread, 0 for a constant column: exactly 0 and a
+    warning; absolute noise moves it, and a linear model's RMS change is |b| times the noise."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 4))
+    X[:, 3] = 0.1
+    b = np.array([3.0, -1.0, 0.5, 2.0])
+
+    def f(Z):
+        return Z @ b
+
+    with pytest.warns(UserWarning, match=r"'x4' holds one value in every sample: perturbation "
+                                         r"cannot measure a constant input"):
+        relative = varimp.perturbation(f, X, random_state=0)
+    assert relative.scores["x4"] == 0.0 and relative.details["spread"]["x4"] == 0.0
+    assert relative.scores["x1"] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        absolute = varimp.perturbation(f, X, noise=0.2, scale="absolute", random_state=0)
+    assert absolute.scores["x4"] == pytest.approx(2.0 * 0.2, rel=0.05)

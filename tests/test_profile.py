@@ -462,3 +462,44 @@ def test_logits_are_swept_as_probabilities():
     sigmoid = varimp.profile(torch.nn.Sequential(*one, torch.nn.Sigmoid()), X, steps=6)
     np.testing.assert_allclose(varimp.profile(one, X, output_kind="logits", steps=6).scores,
                                sigmoid.scores, rtol=1e-5)
+
+
+def test_a_constant_column_has_flat_curves_and_exactly_zero_range():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    X[:, 2] = 0.1  # a value whose float sums round
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 2)).eval()
+    with pytest.warns(UserWarning, match=r"'x3' holds one value in every sample: profile "
+                                         r"cannot measure a constant input"):
+        result = varimp.profile(model, X)
+    assert result.scores["x3"] == 0.0 and result.scores[["x1", "x2"]].gt(0).all()
+    curves = result.details["curves"].query("variable == 'x3'")
+    assert curves["x"].eq(0.1).all()
+    assert curves.groupby(["level", "output"])["prediction"].nunique().eq(1).all()
+    S = rng.normal(size=(20, 4, 2))
+    S[:, :, 0] = 3.0
+    with pytest.warns(UserWarning, match=r"'x1' holds one value"):
+        seq = varimp.profile(lambda Z: Z[:, :, 0].sum(axis=1) * Z[:, :, 1].sum(axis=1), S)
+    assert seq.scores["x1"] == 0.0 and (seq.by_time["x1"] == 0.0).all()
+    assert (seq.by_time["x2"] > 0).all()
+
+
+def test_a_function_that_squeezes_one_row_is_told_to_keep_the_sample_axis():
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    w = np.array([[2.0, 0.5], [1.0, 0.0], [0.0, 0.0]])
+    with pytest.raises(varimp.ModelError, match=r"one prediction per sample \(1\); it returned "
+                                                r"an array of shape \(\): it seems to squeeze"):
+        varimp.profile(lambda Z: np.tanh(Z @ w[:, :1]).squeeze(), X)
+    with pytest.raises(varimp.ModelError, match=r"shape \(2,\): it seems to squeeze its output"):
+        varimp.profile(lambda Z: np.tanh(Z @ w).squeeze(), X)
+    calls = []
+
+    def two_then_one(Z):  # two outputs on the first call (one row), then one
+        calls.append(1)
+        return np.tanh(Z @ (w if len(calls) == 1 else w[:, :1]))
+
+    with pytest.raises(varimp.ModelError, match=r"returned 2 output\(s\) per sample on an "
+                                                r"earlier call and 1 now"):
+        varimp.profile(two_then_one, X)

@@ -829,3 +829,23 @@ def test_y_of_one_value_per_sample_for_a_model_predicting_every_step_says_what_y
         varimp.permutation(per_step, Xs, np.c_[Xs[:, 4, 0], Xs[:, 4, 0]], random_state=0)
     assert str(info.value) == ("y must match the model's predictions of shape (n, steps, "
                                "outputs) = (30, 6, 1): (n, 6); received y of shape (30, 2)")
+
+
+def test_a_score_that_overflows_or_is_nan_is_refused_not_returned_as_nan():
+    """y near 1e200: the squared error overflows float64 (inf - inf gave NaN importances);
+    a metric that returns NaN is refused alike, saying the scoring must stay finite."""
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = X[:, 0] * 1e200
+
+    def f(Z):
+        return np.tanh(Z[:, 0])
+
+    with pytest.raises(InputError, match=r"'neg_mean_squared_error' gave -inf .* targets reach "
+                                         r"\d\.\d+e\+200 .*overflow"), \
+            np.errstate(over="ignore"):
+        varimp.permutation(f, X, y, random_state=0)
+    nan_metric = Scorer(lambda t, p: float("nan"), greater_is_better=False)
+    with pytest.raises(InputError, match=r"gave nan .*must return a finite number"):
+        varimp.permutation(f, X, X[:, 0], scoring=nan_metric, random_state=0)
+    finite = varimp.permutation(f, X, X[:, 0] * 1e100, random_state=0)  # (1e100)^2 fits
+    assert np.isfinite(finite.scores).all()

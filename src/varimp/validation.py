@@ -26,6 +26,8 @@ class Data:
     feature_names: tuple[str, ...]
     #: the columns of a DataFrame ``y`` (names of the outputs), else None
     target_names: tuple[str, ...] | None = None
+    #: the index of a DataFrame ``X`` (a pandas ``y`` must carry the same, :func:`check_y`)
+    index: pd.Index | None = None
 
     @property
     def sequence(self) -> bool:
@@ -104,17 +106,37 @@ def _check_one_array(value: object, what: str) -> None:
                      f"{SEVERAL_INPUTS[1:]}")
 
 
+class _NotNumeric(InputError):
+    """Values that are not numbers: an error for X, class labels for y (:func:`check_y`)."""
+
+
+def _complex_error(what: str, array: np.ndarray, where: str = "") -> InputError:
+    """The refusal of complex numbers, which a model reads as real inputs: casting them would
+    silently drop the imaginary parts."""
+    real = not np.any(np.imag(array))
+    advice = f"their imaginary parts are all 0: pass {what}.real" if real else \
+        "the model reads real numbers; pass the real and imaginary parts as separate features"
+    return InputError(f"{what} must hold real numbers; received complex values{where} "
+                      f"(dtype {array.dtype}): {advice}")
+
+
 def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
-    """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy)."""
+    """Convert a DataFrame, Series, tensor or array-like to a numpy array (a copy).
+
+    Values that are not numbers raise :class:`_NotNumeric`; complex numbers an InputError."""
     columns = None
     if isinstance(value, pd.DataFrame):
         # bool columns (pandas.get_dummies' one-hot columns) are numbers 0 and 1
         bad = [str(c) for c, t in value.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
         if bad:
-            raise InputError(
+            raise _NotNumeric(
                 f"{what} must hold numeric columns only; received non-numeric column(s) "
                 f"{bad[:5]} (encode categories as numbers, e.g. one-hot, and use groups=)"
             )
+        complex_columns = [c for c, t in value.dtypes.items() if pd.api.types.is_complex_dtype(t)]
+        if complex_columns:
+            raise _complex_error(what, value[complex_columns].to_numpy(),
+                                 f" in column(s) {[str(c) for c in complex_columns][:5]}")
         columns = [str(c) for c in value.columns]
         array = value.to_numpy(dtype=np.float64, copy=True)
     elif isinstance(value, pd.Series):
@@ -128,15 +150,18 @@ def _to_numpy(value: object, what: str) -> tuple[np.ndarray, list[str] | None]:
         try:
             array = np.array(value, copy=True)
         except Exception as exc:  # noqa: BLE001 - anything unconvertible is an input error
-            raise InputError(f"{what} must be array-like; received {describe(value)}") from exc
+            raise _NotNumeric(f"{what} must be array-like; received {describe(value)}") from exc
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
     ):
-        raise InputError(f"{what} must be numeric; received an array of dtype {array.dtype}")
+        raise _NotNumeric(f"{what} must be numeric; received an array of dtype {array.dtype}")
+    if np.iscomplexobj(array):
+        raise _complex_error(what, array)
     return array.astype(np.float64, copy=False), columns
 
 
 def check_finite(array: np.ndarray, what: str) -> None:
+    """Raise InputError naming the first NaN or infinite cell of ``array``."""
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise InputError(
@@ -145,7 +170,36 @@ def check_finite(array: np.ndarray, what: str) -> None:
         )
 
 
+def check_columns(X: object, fitted: Sequence[str] | None) -> None:
+    """Refuse a DataFrame ``X`` whose columns are not ``fitted``, the columns the model was
+    fitted on (scikit-learn's ``feature_names_in_``), in that order: the model reads its
+    inputs by position, so another order, or other columns, would score each column as
+    another feature under the wrong name. Arrays (no column names) are read by position."""
+    if fitted is None or not isinstance(X, pd.DataFrame):
+        return
+    fitted = [str(c) for c in fitted]
+    given = [str(c) for c in X.columns]
+    if given == fitted:
+        return
+    missing = [c for c in fitted if c not in given]
+    extra = [c for c in given if c not in fitted]
+    if not missing and not extra:
+        how = "the same columns in another order"
+    else:
+        how = "; ".join([f"missing {missing}"] * bool(missing) +
+                        [f"not fitted on {extra}"] * bool(extra))
+    remedy = "select and order them with X[model.feature_names_in_]" if not missing else \
+        "rename the columns as the model was fitted, then select them with " \
+        "X[model.feature_names_in_]"
+    raise InputError(f"X must have the columns the model was fitted on, in that order: {fitted} "
+                     f"(model.feature_names_in_); received a DataFrame with columns {given} "
+                     f"({how}). The model reads its inputs by position, so each column would be "
+                     f"read as another feature: {remedy}")
+
+
 def check_X(X: object, *, allow_sequence: bool = True) -> tuple[np.ndarray, list[str] | None]:
+    """``X`` as an owned float64 array ``(n, p)`` or ``(n, T, p)`` with at least one cell, all
+    finite, and the columns of a DataFrame ``X`` (else None)."""
     if X is None:
         raise InputError("X is required by this method; received None")
     _check_one_array(X, "X")
@@ -164,6 +218,16 @@ def check_X(X: object, *, allow_sequence: bool = True) -> tuple[np.ndarray, list
 
 
 def check_feature_names(names: object, n_features: int, default: Sequence[str] | None) -> tuple:
+    """``names`` (or ``default``, the columns of a DataFrame ``X``, or ``x1 .. xp``) as a tuple
+    of ``n_features`` distinct strings."""
+    if names is None and default is not None:
+        columns = [str(c) for c in default]
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        if dupes:
+            raise InputError(f"X's DataFrame columns must have distinct names; received columns "
+                             f"{list(default)[:10]}{' ...' if len(columns) > 10 else ''}, "
+                             f"where {dupes} repeat (as strings): rename the columns, or pass "
+                             "feature_names=")
     if names is None:
         names = default if default is not None else [f"x{i + 1}" for i in range(n_features)]
     elif isinstance(names, str) or not isinstance(names, Sequence | np.ndarray | pd.Index):
@@ -180,10 +244,59 @@ def check_feature_names(names: object, n_features: int, default: Sequence[str] |
     return names
 
 
-def check_y(y: object, n_samples: int, *, required: bool
+def _labels(y: object) -> np.ndarray:
+    """A ``y`` that is not numeric as an owned object array of class labels (strings,
+    categories, mixed objects); one whose every value is a real number (an object array or
+    Series of floats) as float64. A missing label (None, NaN, ``pd.NA``, ``NaT``) is an
+    InputError."""
+    array = np.array(y.to_numpy() if isinstance(y, pd.DataFrame | pd.Series) else y,
+                     dtype=object, copy=True)
+    if array.size and all(isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+                          for v in array.flat):
+        return array.astype(np.float64)
+    if array.ndim and array.size:
+        missing = np.argwhere(pd.isna(array))
+        if len(missing):
+            raise InputError(f"y must not hold missing labels (None, NaN, pd.NA or NaT); "
+                             f"received one at index {tuple(int(i) for i in missing[0])}")
+    return array
+
+
+def _differ(a: object, b: object) -> bool:
+    """Whether two index labels differ (two missing labels are the same, as pandas has it)."""
+    if pd.isna(a) is True or pd.isna(b) is True:
+        return not (pd.isna(a) is True and pd.isna(b) is True)
+    try:
+        return not bool(a == b)
+    except (TypeError, ValueError):  # labels that do not compare to one truth value
+        return True
+
+
+def check_index(index: pd.Index | None, y: object) -> None:
+    """Refuse a pandas ``y`` whose index is not ``index``, the index of a DataFrame ``X``:
+    varimp pairs the rows of X and y by position, which pandas would pair by label."""
+    if index is None or not isinstance(y, pd.Series | pd.DataFrame) or y.index.equals(index):
+        return
+    first = next((i for i, (a, b) in enumerate(zip(index, y.index, strict=True))
+                  if _differ(a, b)), 0)
+    shared = index.isin(y.index).any()
+    remedy = "pass y.reindex(X.index) to pair the rows by label, or y.to_numpy() to pair " \
+        "them by position" if shared else "pass y.to_numpy() to pair the rows by position " \
+        "(no label of y's index is in X's, so pairing by label cannot work)"
+    raise InputError(f"y's index must be X's index; received another (first at position "
+                     f"{first}: X has {index[first:first + 1].tolist()[0]!r}, y has "
+                     f"{y.index[first:first + 1].tolist()[0]!r}). varimp "
+                     f"pairs the rows of X and y by position, where pandas pairs them by label: "
+                     f"{remedy}")
+
+
+def check_y(y: object, n_samples: int, *, required: bool, index: pd.Index | None = None
             ) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
     """``y`` as an owned array (float64 when numeric, else the labels as given) and the column
-    names of a DataFrame ``y``."""
+    names of a DataFrame ``y``.
+
+    ``index``: the index of a DataFrame ``X``; a pandas ``y`` must carry the same one
+    (:func:`check_index`)."""
     if y is None:
         if required:
             raise InputError("y (the targets) is required by this method; received None")
@@ -191,13 +304,8 @@ def check_y(y: object, n_samples: int, *, required: bool
     columns = tuple(str(c) for c in y.columns) if isinstance(y, pd.DataFrame) else None
     try:
         array, _ = _to_numpy(y, "y")
-    except InputError:  # class labels of any type: strings, categories, mixed objects
-        array = np.array(y.to_numpy() if isinstance(y, pd.DataFrame | pd.Series) else y,
-                         dtype=object, copy=True)
-        if array.ndim and array.shape[0] and any(
-                v is None or (isinstance(v, float) and not np.isfinite(v)) for v in array.flat):
-            raise InputError("y must not hold missing labels (None or NaN); received some") \
-                from None
+    except _NotNumeric:  # class labels of any type: strings, categories, mixed objects
+        array = _labels(y)
     if array.ndim == 0 or array.ndim > 3:
         raise InputError(f"y must have shape (n,), (n, n_outputs) or (n, n_timesteps[, n_outputs]);"
                          f" received shape {array.shape}")
@@ -205,6 +313,7 @@ def check_y(y: object, n_samples: int, *, required: bool
         raise InputError(
             f"y must have one row per sample of X ({n_samples}); received {array.shape[0]} rows"
         )
+    check_index(index, y)
     if array.dtype != object:
         check_finite(array, "y")
     return array, columns
@@ -247,12 +356,20 @@ def validate(
     feature_names: object = None,
     y_required: bool = False,
     allow_sequence: bool = True,
+    fitted_columns: Sequence[str] | None = None,
 ) -> Data:
-    """Check X, y and the feature names once; return owned float64 copies."""
+    """Check X, y and the feature names once; return owned float64 copies.
+
+    ``fitted_columns``: the columns the model was fitted on (the adapter's
+    ``input_columns``), which a DataFrame ``X`` must have in that order
+    (:func:`check_columns`). A pandas ``y`` must carry the index of a DataFrame ``X``
+    (:func:`check_index`)."""
+    check_columns(X, fitted_columns)
     array, columns = check_X(X, allow_sequence=allow_sequence)
     names = check_feature_names(feature_names, array.shape[-1], columns)
-    target, target_names = check_y(y, array.shape[0], required=y_required)
-    return Data(X=array, y=target, feature_names=names, target_names=target_names)
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    target, target_names = check_y(y, array.shape[0], required=y_required, index=index)
+    return Data(X=array, y=target, feature_names=names, target_names=target_names, index=index)
 
 
 def check_groups(
@@ -381,12 +498,14 @@ def check_flag(value: object, name: str) -> bool:
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """``value`` as an int ``>= minimum`` (no bool), else an InputError naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}; received {value!r}")
     return int(value)
 
 
 def check_positive_float(value: object, name: str, allow_zero: bool = False) -> float:
+    """``value`` as a finite float ``> 0`` (``>= 0`` with ``allow_zero``), else an InputError."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
@@ -395,6 +514,7 @@ def check_positive_float(value: object, name: str, allow_zero: bool = False) -> 
 
 
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """``value`` when it is one of ``choices``, else an InputError listing them."""
     if value not in choices:
         raise InputError(f"{name} must be one of {list(choices)}; received {value!r}")
     return str(value)

@@ -78,6 +78,23 @@ def float64_array(value: object) -> np.ndarray:
     return np.asarray(sys.modules["keras"].ops.convert_to_numpy(value), dtype=np.float64)
 
 
+#: The largest finite value of the floating dtypes narrower than float64 a model may read.
+_LARGEST = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
+            "float32": float(np.finfo(np.float32).max)}
+
+
+def largest_value(dtype: object) -> tuple[str, float] | None:
+    """``(name, largest finite value)`` of a floating dtype narrower than float64 (numpy,
+    torch or Keras, by name), or None for float64 and anything else."""
+    name = str(dtype).rsplit(".", 1)[-1]  # torch.float32, "float32"
+    if name not in _LARGEST:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            return None
+    return (name, _LARGEST[name]) if name in _LARGEST else None
+
+
 def _is_torch_tensor(value: object) -> bool:
     torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
     return torch is not None and isinstance(value, torch.Tensor)
@@ -92,8 +109,11 @@ def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray
         raise ModelError(f"the model must return numeric predictions; it returned "
                          f"{describe(pred)}") from exc
     if pred.ndim == 0 or pred.shape[0] != n:
+        hint = "" if n != 1 else (
+            ": it seems to squeeze its output for one row (e.g. ends in .squeeze()); return "
+            "shape (n,) or (n, k) for every n, one row included (e.g. .reshape(len(X), -1))")
         raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
-                         f"an array of shape {pred.shape}")
+                         f"an array of shape {pred.shape}{hint}")
     if pred.ndim > 3:
         raise ModelError(f"the model's predictions must be (n,), (n, k) or (n, steps, k); it "
                          f"returned shape {pred.shape}")
@@ -152,10 +172,13 @@ class Adapter(abc.ABC):
     def __init__(self, model: object):
         self.model = model
         self.expected_input: tuple[int, ...] | None = None  # (p,) or (T, p) when known
+        self.input_columns: tuple[str, ...] | None = None  # the columns it was fitted on, if any
         self._output_kind: str | None = None  # set by configure(output_kind=...)
         self._classes: tuple | None = None  # set by configure(classes=...)
         #: whether a 2-D output of a sequence model holds one value per step (decided once)
         self._per_step: bool | None = None
+        #: the number of outputs of the first prediction, which every later one must have
+        self._n_outputs: int | None = None
 
     # -- prediction ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -172,12 +195,33 @@ class Adapter(abc.ABC):
                 batch = X[start:start + size]
                 with model_errors(batch.shape):
                     raw = self._predict_batch(batch)
-                pieces.append(as_canonical(raw, batch.shape[0], self.per_step(batch, raw)))
+                pred = as_canonical(raw, batch.shape[0], self.per_step(batch, raw))
+                self._check_outputs(pred, batch.shape, pieces[0].shape[1] if pieces else None)
+                pieces.append(pred)
         out = np.concatenate(pieces, axis=0)
         if not np.all(np.isfinite(out)):
             raise ModelError("the model returned NaN or inf predictions for this X; check the "
                              "scale of X and the model")
         return out
+
+    def _check_outputs(self, pred: np.ndarray, shape: tuple[int, ...], steps: int | None
+                       ) -> None:
+        """A ModelError unless the canonical prediction ``pred`` of a batch of this input
+        shape has as many outputs as the model's first prediction, and as many predicted
+        steps as ``steps`` (the call's first batch; None: this is the first): a model whose
+        outputs come and go between calls cannot be explained."""
+        if self._n_outputs is None:
+            self._n_outputs = pred.shape[2]
+        before, now = (self._n_outputs, pred.shape[2]) if steps is None or \
+            pred.shape[1] == steps else (steps, pred.shape[1])
+        if now != before:
+            what = "output(s)" if steps is None or pred.shape[1] == steps else \
+                "predicted step(s)"
+            raise ModelError(
+                f"the model returned {before} {what} per sample on an earlier call and {now} "
+                f"now (input of shape {tuple(shape)}): it must return the same outputs on "
+                "every call, whatever the number of rows; a model that squeezes its output "
+                "(e.g. ends in .squeeze()) should return shape (n,) or (n, k) for every n")
 
     def per_step(self, X: np.ndarray, raw: object) -> bool:
         """Whether the model's raw output ``raw`` for sequences ``X`` is ``(n, T)``, one value
@@ -394,6 +438,38 @@ class Adapter(abc.ABC):
         methods that replace cell values (they would turn padding into data). Only Keras
         models mask their input; every other adapter has nothing to refuse."""
         return None
+
+    @property
+    def cast_dtype(self) -> object:
+        """The dtype X is cast to before the model reads it (a numpy dtype, a dtype name or a
+        framework's dtype): :attr:`input_dtype` unless the adapter casts otherwise."""
+        return self.input_dtype
+
+    def check_range(self, X: np.ndarray, feature_names: Sequence[str] | None = None) -> None:
+        """Raise InputError when a value of X does not fit the dtype the model reads
+        (:attr:`cast_dtype`, e.g. float32 above 3.4e38 in magnitude, float16 above 65504):
+        cast, it would become inf. Names the columns (``feature_names``, else their positions
+        from 0) and the dtype's range. A float64 model has nothing to refuse (X is float64)."""
+        limit = largest_value(self.cast_dtype)
+        if limit is None or X.size == 0:
+            return
+        name, largest = limit
+        if max(X.max(), -X.min()) <= largest:  # one pass over X, usually all it takes
+            return
+        flat = X.reshape(-1, X.shape[-1])
+        size = np.maximum(flat.max(axis=0), -flat.min(axis=0))
+        over = np.flatnonzero(size > largest)
+        if not len(over):
+            return
+        columns = [repr(feature_names[j]) if feature_names is not None else str(j)
+                   for j in over]
+        label = "column(s) " if feature_names is not None else "column(s) at position(s) "
+        raise InputError(
+            f"X's {label}{', '.join(columns[:10])}{', ...' if len(columns) > 10 else ''} "
+            f"hold values as large as {size[over].max():.3g} in magnitude, beyond the range of "
+            f"{name} (+-{largest:.4g}), the dtype this model reads its input in: cast to "
+            f"{name} they would become inf. Rescale those columns (e.g. standardise them, as "
+            "the model's training data should be), or use a float64 model")
 
     def check_input(self, X: np.ndarray) -> None:
         """Raise InputError when X cannot be the model's input (rank or feature count)."""

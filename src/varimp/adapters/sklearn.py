@@ -33,8 +33,11 @@ class SklearnAdapter(Adapter):
     two included) is one sigmoid output per label, in the order of the columns, named by the
     columns of a DataFrame ``y`` when one is given (else ``output 0``, ``output 1``, ...).
 
-    A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a DataFrame of
-    those columns holding the same numbers, so scikit-learn has no feature names to warn about.
+    A model fitted on a DataFrame (it has ``feature_names_in_``, through a Pipeline too)
+    declares those columns as its ``input_columns``: a DataFrame X must have them in that
+    order (:func:`varimp.validation.check_columns`), as scikit-learn itself demands; an array
+    X is read by position. The model is called with a DataFrame of those columns holding the
+    same numbers, so scikit-learn has no feature names to warn about.
     """
 
     def __init__(self, model: object):
@@ -49,6 +52,8 @@ class SklearnAdapter(Adapter):
         self.classifier = hasattr(self.estimator, "predict_proba")
         n_in = getattr(model, "n_features_in_", None)
         self.expected_input = (n_in,) if n_in is not None else None
+        fitted = getattr(model, "feature_names_in_", None)
+        self.input_columns = None if fitted is None else tuple(str(c) for c in fitted)
         self._twin = None
         if not self.is_pipeline and isinstance(self.estimator, MLPRegressor | MLPClassifier):
             self.gradient_kind = "autodiff"
@@ -106,7 +111,7 @@ class SklearnAdapter(Adapter):
     def _frame(self, X: np.ndarray) -> object:
         """X as the model was fitted: a DataFrame of ``feature_names_in_`` when it has them."""
         columns = getattr(self.model, "feature_names_in_", None)
-        if columns is None or X.ndim != 2 or len(columns) != X.shape[1]:
+        if self.input_columns is None or X.ndim != 2 or len(columns) != X.shape[1]:
             return X
         import pandas as pd
 

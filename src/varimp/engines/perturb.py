@@ -9,7 +9,12 @@ perturbation function, injected as in Captum's design: :class:`Noise`, :class:`P
 
 - copies are stacked into model calls of at most ``batch_size`` rows and ``max_memory`` bytes
   of perturbed input (a copy larger than a call is split across calls);
-- the unperturbed predictions are computed once and reused;
+- the unperturbed predictions are computed once and reused; a copy whose perturbation leaves
+  X exactly as it is (:meth:`PerturbationEngine.unchanged`: a permutation of cells that hold
+  one value in every sample, noise of scale 0) takes them, without a model call, so its
+  statistic is the unperturbed one to the last bit;
+- every copy's statistic must be finite: NaN or inf (an error or change of predictions so
+  large that it overflows float64) is a ModelError;
 - each copy is reduced to a statistic as soon as its last row is predicted, so only the copies
   in flight are ever held in memory;
 - a copy's perturbed cells are built for all its rows at once when they take at most a quarter
@@ -56,6 +61,7 @@ from .tasks import (
     Permute,
     Perturbation,
     Statistic,
+    SwitchCategory,
     Task,
     generator,
     seed_from,
@@ -139,6 +145,7 @@ class PerturbationEngine:
         self._X_cast: np.ndarray | None = None
         self._tail: Any = False
         self._last_draw: tuple | None = None
+        self._constant: np.ndarray | None = None
 
     @property
     def sequence(self) -> bool:
@@ -197,6 +204,35 @@ class PerturbationEngine:
                 self._tail = predictor.start(self.X, self.base)
         return self._tail
 
+    @property
+    def constant(self) -> np.ndarray:
+        """Which cells hold one value in every sample: ``(p,)`` for tables, ``(T, p)`` for
+        sequences (each step on its own), computed once: only the cells equal in the first,
+        middle and last rows are read in every row (usually none)."""
+        if self._constant is None:
+            X = self.X
+            cells = X.reshape(len(X), -1)
+            maybe = np.flatnonzero((cells[[len(X) // 2, -1]] == cells[0]).all(axis=0))
+            constant = np.zeros(cells.shape[1], dtype=bool)
+            constant[maybe] = (cells[:, maybe] == cells[:1, maybe]).all(axis=0)
+            self._constant = constant.reshape(X.shape[1:])
+        return self._constant
+
+    def unchanged(self, task: Task) -> bool:
+        """Whether the task's perturbation leaves X exactly as it is: a permutation of cells
+        that hold one value in every sample (at its step, or at every step), noise of scale
+        0, a category switch with one observed category. Such a copy's predictions are the
+        unperturbed ones: :meth:`run` takes them without a model call."""
+        how = task.how
+        if type(how) is Noise:
+            return not np.any(np.asarray(how.scale))
+        if type(how) is SwitchCategory:
+            return len(how.codes) < 2
+        if type(how) is not Permute:
+            return False
+        constant = self.constant if task.step is None else self.constant[task.step]
+        return bool(constant[..., list(task.columns)].all())
+
     def check_task(self, task: Task) -> None:
         p = self.X.shape[-1]
         if not task.columns or any(not 0 <= c < p for c in task.columns):
@@ -245,25 +281,40 @@ class PerturbationEngine:
         if len(rows) != n_repeats:
             raise InputError(f"rows must hold one entry per repeat ({n_repeats}); received "
                              f"{len(rows)}")
-        copies = []
+        copies, same = [], []
+        unchanged = [self.unchanged(task) for task in tasks]
         for r in range(n_repeats):
             idx = None if rows[r] is None else np.ascontiguousarray(rows[r], dtype=np.intp)
             size = self.X.shape[0] if idx is None else len(idx)
             for j, task in enumerate(tasks):
-                copies.append(_Copy(r, j, task, idx, size, task.step or 0))
+                (same if unchanged[j] else copies).append(
+                    _Copy(r, j, task, idx, size, task.step or 0))
         results: dict[tuple[int, int], Any] = {}
         suffix = self.suffix_run() if any(c.start > 0 for c in copies) else None
         groups = [[c for c in copies if c.start == 0 or suffix is None]]
         if suffix is not None:
             starts = sorted({c.start for c in copies if c.start > 0})
             groups += [[c for c in copies if c.start == s] for s in starts]
-        with progress_bar(len(copies), self.progress, "perturbed copies", "copy") as bar, \
-                self.adapter.guard():
+        with progress_bar(len(copies) + len(same), self.progress, "perturbed copies",
+                          "copy") as bar, self.adapter.guard():
+            for copy in same:  # X as it is: the unperturbed predictions, no model call
+                reference = self.base if copy.rows is None else self.base[copy.rows]
+                results[(copy.repeat, copy.index)] = statistic(reference, reference, copy.rows)
+                if observe is not None:
+                    observe(copy.repeat, copy.index, reference, reference, copy.rows)
+                bar.update(1)
             for group in groups:
                 if group:
                     self._run_group(group, statistic, seed, results, suffix, bar, observe)
-        values = [[results[(r, j)] for j in range(len(tasks))] for r in range(n_repeats)]
-        return np.asarray(values, dtype=np.float64)
+        values = np.asarray([[results[(r, j)] for j in range(len(tasks))]
+                             for r in range(n_repeats)], dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ModelError(
+                f"the measure of a perturbed copy of X came out NaN or inf; the model's "
+                f"predictions reach {np.abs(self.base).max():.3g} in magnitude, and a change or "
+                "error of values this large overflows float64: rescale the model's outputs "
+                "(and y)")
+        return values
 
     # -- internals ----------------------------------------------------------------------------
     def _run_group(self, group: list[_Copy], statistic: Statistic, seed: int,

@@ -7,7 +7,7 @@ import functools
 import inspect
 import numbers
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,10 +85,11 @@ def prepare(
     ``classes`` for outputs read as regression values is refused (:func:`configured`).
     """
     adapter = configured(model, output_kind, classes)
-    data = validate(X, None, feature_names=feature_names)
+    data = validate(X, None, feature_names=feature_names, fitted_columns=adapter.input_columns)
     adapter.check_input(data.X)  # the shape of X first: a 2-D X for a sequence model says so
+    adapter.check_range(data.X, data.feature_names)  # values the model's dtype cannot hold
     target, target_names = check_y(_not_per_head(y, adapter, data.n_samples), data.n_samples,
-                                   required=y_required)
+                                   required=y_required, index=data.index)
     target, target_names = by_output_name(target, target_names, adapter)
     data = replace(data, y=target, target_names=target_names)
     if replaces_cells:
@@ -223,8 +224,18 @@ def output_names(adapter: Adapter, data: Data | None, n_outputs: int
     return None
 
 
-def output_labels(indices: Sequence[int], names: Sequence | None) -> list[str]:
-    return [str(names[i]) if names is not None else f"output {i}" for i in indices]
+def output_labels(indices: Iterable[Any], names: Sequence | Mapping | None) -> list[str]:
+    """The label of each output in ``indices``, as results name their columns and figures their
+    curves: its name, ``names[i]`` (a sequence naming every output, as :func:`output_names`
+    gives, or a mapping naming some of them), else ``"output i"``.
+
+    >>> output_labels([0, 2], ("oak", "fir", "ash")), output_labels([0, 1], {1: "fir"})
+    (['oak', 'ash'], ['output 0', 'fir'])
+    """
+    if names is None or isinstance(names, Mapping):
+        named = {} if names is None else names
+        return [str(named[i]) if i in named else f"output {i}" for i in indices]
+    return [str(names[i]) for i in indices]
 
 
 def explained_outputs(setup: Setup, shape: tuple[int, int, int]) -> tuple[str | None, str]:

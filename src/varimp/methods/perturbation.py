@@ -79,6 +79,26 @@ def summarize(values: np.ndarray, setup: Setup, cells: bool
     return whole.mean(axis=0), std, table
 
 
+def constant_variables(setup: Setup, constant: np.ndarray) -> list[str]:
+    """The variables all of whose columns are ``constant`` (a boolean per feature)."""
+    return [name for name, cols in setup.groups.items() if constant[cols].all()]
+
+
+def warn_constant(names: Sequence[str], method: str, why: str, sequence: bool) -> None:
+    """One ``UserWarning`` naming the constant inputs a method cannot measure, whose scores
+    are then exactly 0."""
+    if not names:
+        return
+    listed = ", ".join(map(repr, names))
+    held = "holds" if len(names) == 1 else "hold"
+    steps = " (at every time step)" if sequence else ""
+    warnings.warn(f"{listed} {held} one value in every sample{steps}: {method} cannot measure "
+                  f"a constant input ({why}), so its score is exactly 0, which says nothing of "
+                  "how the model uses it; the weight and derivative methods (connection_weights, "
+                  "garson, partial_derivatives) measure the model's sensitivity to it",
+                  UserWarning, stacklevel=3)
+
+
 def _check_noise(noise: object) -> tuple[float, ...]:
     levels = (noise,) if isinstance(noise, numbers.Real) else noise
     if isinstance(levels, str) or not isinstance(levels, Sequence | np.ndarray) or \
@@ -155,6 +175,12 @@ def perturbation(
     them: a resample's score is multiplied by ``(spread* / spread)^2`` (first order; exact
     for a linear model). Whole-variable scores only, not ``by_time``.
 
+    A variable that holds one value in every sample (at every step, for sequences) has a
+    spread of 0: with ``scale="relative"`` it gets no noise and scores exactly 0, without a
+    model call, and the call warns (``UserWarning``) that perturbation cannot measure it
+    (``scale="absolute"`` gives it noise of a fixed size); so does a one-hot group with one
+    observed category, which has no other category to switch to.
+
     A one-hot group beside numeric inputs: a category switch and noise of a fraction of the
     spread measure different changes, so the call warns once (``UserWarning``) and
     ``details["mixed_kinds"]`` lists both kinds; the scores are computed as above.
@@ -171,8 +197,9 @@ def perturbation(
     noise : float or sequence of float
         Noise levels, each > 0.
     scale : {"relative", "absolute"}
-    n_repeats : int
-        Independent noise draws per level and variable.
+    n_repeats : int, default 1
+        Independent noise draws per level and variable (and cell); the score is their mean
+        and ``std`` their standard deviation (ddof=1) when there are several.
     scoring, output_kind, classes, feature_names, output, output_step, groups, random_state,
     batch_size, max_memory, progress, by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
@@ -223,8 +250,18 @@ def perturbation(
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
-    spread = feature_spread(data.X)
+    constant = engine.constant.all(axis=0) if data.sequence else engine.constant
+    spread = np.where(constant, 0.0, feature_spread(data.X))  # 0, not rounding: no noise
     categories = one_hot_groups(setup, groups)
+    still = [name for name in constant_variables(setup, constant)  # unchanged when perturbed
+             if len(categories.get(tuple(setup.groups[name]), (0, 1))) < 2 or
+             (scale == "relative" and tuple(setup.groups[name]) not in categories)]
+    switches = any(tuple(setup.groups[name]) in categories for name in still)
+    warn_constant(still, "perturbation", "a one-hot group has no other category to switch to"
+                  if switches and scale == "absolute" else "noise of a fraction of its spread "
+                  "is 0; scale='absolute' gives a numeric input noise of a fixed size" +
+                  ("; a one-hot group has no other category to switch to" if switches else ""),
+                  data.sequence)
     tasks: list[Task] = []
     cells = False
     for level in levels:
@@ -367,6 +404,12 @@ def permutation(
     ``max_samples`` (as in scikit-learn): each repeat uses a random subset of that many rows
     (a fraction of ``n`` when a float), drawn without replacement, for both errors.
 
+    A variable that holds one value in every sample (at every step, for sequences) is left
+    as it is by a permutation, so its score is exactly 0, computed without a model call, and
+    the call warns (``UserWarning``) that permutation cannot measure it; the weight and
+    derivative methods measure the model's sensitivity to such an input. Likewise a cell
+    ``(t, variable)`` that holds one value in every sample at step ``t`` scores exactly 0.
+
     Sequences ``(n, T, p)``: ``scores`` permute a variable's whole sequence across samples
     (all steps move together); with ``by_time`` every cell ``(t, variable)`` is permuted alone
     and ``by_time`` holds the time x variable table (mean over repeats). Cells of a recurrent
@@ -394,8 +437,12 @@ def permutation(
     ----------
     model, X, y
         As for every method; ``y`` required.
-    n_repeats : int
-    max_samples : int, float or None
+    n_repeats : int, default 5
+        Permutations of the rows, each applied to every variable, group and cell; the score
+        is the mean of their increases and ``std`` their standard deviation (ddof=1).
+    max_samples : int, float or None, default None
+        Rows each repeat uses, drawn without replacement and sorted: an integer in ``1..n``,
+        or a fraction in ``(0, 1]`` of ``n`` (at least one row); None uses every row.
     scoring, output_kind, classes, feature_names, output, output_step, groups, random_state,
     batch_size, max_memory, progress, by_time, ci_level, n_bootstrap
         The common options, documented in one place: :func:`varimp.importance`.
@@ -434,6 +481,10 @@ def permutation(
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
     names = setup.variables
+    warn_constant(constant_variables(setup, engine.constant.all(axis=0) if data.sequence
+                                     else engine.constant),
+                  "permutation", "moving its values between samples changes nothing",
+                  data.sequence)
     shares = None
     if ci_level is not None:  # every row is a receiver and a donor: both roles resampled
         def donors(repeat: int, n_rows: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from ._common import (
     resolve_step,
     time_table,
 )
+from .perturbation import warn_constant
 
 #: Lek's five levels: the quantiles at which the other inputs are held by default.
 QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
@@ -63,7 +64,11 @@ def profile(
 
     The importance of a variable is Lek's rule: at every point of the sweep take the median of
     the predictions over the levels (the median curve), and score the range ``max - min`` of
-    that median curve. Scores are non-negative.
+    that median curve. Scores are non-negative. A variable that holds one value in every
+    row of ``X`` (every sample and step) is swept over that one point: its curves are flat,
+    its score (and ``by_time`` column) exactly 0, and the call warns (``UserWarning``) that
+    profile cannot measure it; the weight and derivative methods measure the model's
+    sensitivity to such an input.
 
     A group (``groups=``) is swept as one variable. A numeric group moves every member along
     its own range at the same fraction of it, and ``x`` is that fraction, 0 to 1. A one-hot
@@ -172,6 +177,9 @@ def profile(
                                            every_row=levels == "quantiles")
     grids, xs, kinds = _grids(rows, setup.groups, categories, data.feature_names, steps)
     sizes = [len(xs[v]) for v in names]
+    flat = [v for v in names if v not in categories and not np.ptp(grids[v], axis=0).any()]
+    warn_constant(flat, "profile", "its sweep from its minimum to its maximum is one point",
+                  data.sequence)
 
     n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
     names_out = output_names(adapter, data, n_outputs)
@@ -191,6 +199,8 @@ def profile(
     sweeps = (_sweep(base, cols, grids[v]) for v, cols in setup.groups.items())
     pred = [piece.reshape(len(labels), size, len(outputs)) for piece, size in
             zip(respond(sweeps, [len(labels) * size for size in sizes]), sizes, strict=True)]
+    for i in (names.index(v) for v in flat):  # one point swept: one prediction, to the bit
+        pred[i][:] = pred[i][:, :1]
     noun = "prediction" if link is None else "probability"
     median = [np.median(curves, axis=0) for curves in pred]  # (points, outputs) per variable
     per_output = np.stack([np.ptp(curve, axis=0) for curve in median])  # (variables, outputs)
@@ -217,6 +227,7 @@ def profile(
     if data.sequence and by_time:
         table, details["cell_curves"] = _by_time(respond, data.X, setup.groups, grids, xs,
                                                  outputs, categories)
+        table[flat] = 0.0
     return Importance("profile", pd.Series(per_output.mean(axis=1), index=names),
                       by_time=table, details=details, kind="magnitude")
 

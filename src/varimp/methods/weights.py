@@ -169,9 +169,10 @@ def _resolve(model: object, X: object, y: object, feature_names: object, groups:
     data = None
     blocks: dict[str, np.ndarray] = {}
     if X is not None:
-        data = validate(X, None, feature_names=feature_names)
+        data = validate(X, None, feature_names=feature_names,
+                        fitted_columns=adapter.input_columns)
         adapter.check_input(data.X)  # the shape of X before y: a 2-D X for a sequence model
-        target, target_names = check_y(y, data.n_samples, required=False)
+        target, target_names = check_y(y, data.n_samples, required=False, index=data.index)
         data = replace(data, y=target, target_names=target_names)
         if data.sequence:
             network = network.read_as_sequences(data.n_timesteps)

@@ -88,14 +88,35 @@ class Evaluation:
         y = self._y if rows is None else self._select(self.targets.values[rows])
         try:
             if not self.targets.classifier:
-                return self._call(_Values(self._select(pred)), y)
-            return float(np.mean([self._classes(*problem)
-                                  for problem in self._problems(pred, y)]))
+                value = self._call(_Values(self._select(pred)), y)
+            else:
+                value = float(np.mean([self._classes(*problem)
+                                       for problem in self._problems(pred, y)]))
         except InputError:
             raise
         except (ValueError, TypeError, AttributeError) as exc:
             raise InputError(f"scoring {self.scoring_name!r} failed on these targets and "
                              f"predictions: {str(exc).splitlines()[0]}") from exc
+        if not np.isfinite(value):
+            self._refuse_non_finite(value, y, pred)
+        return value
+
+    def _refuse_non_finite(self, value: float, y: np.ndarray, pred: np.ndarray) -> None:
+        """A score that came out NaN or inf, which no importance can be computed from: an
+        InputError saying how large the targets and predictions are (an error such as the
+        squared error of targets near 1e200 overflows float64)."""
+        sizes, advice = "", ("the scoring must return a finite number for these targets "
+                             "and predictions")
+        if not self.targets.classifier and np.size(y):
+            largest = max(float(np.abs(y).max()), float(np.abs(pred).max()))
+            sizes = f"; the targets reach {np.abs(y).max():.3g} in magnitude and the " \
+                f"predictions {np.abs(pred).max():.3g}"
+            if largest > 1e100:
+                advice = ("values this large overflow the error's float64 arithmetic: rescale "
+                          "y (and train the model on the rescaled targets)")
+        raise InputError(f"scoring {self.scoring_name!r} gave {value} on these targets and "
+                         f"predictions{sizes}, from which no importance can be computed: "
+                         f"{advice}")
 
     def _problems(self, pred: np.ndarray, y: np.ndarray) -> list[tuple]:
         """The classification problems a classifier's score averages, each ``(probabilities
