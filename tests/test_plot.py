@@ -1441,3 +1441,26 @@ def test_heatmaps_in_a_small_figure_after_tight_layout_keep_every_text_inside():
     assert caption.count("\n") <= 3
     assert " ".join(caption.split()) in ("time step (most recent last) " + plot.LINEAR_PATH_NOTE,
                                          "time step weights only (linear path)")
+
+
+def test_an_unnamed_classifiers_profile_is_labelled_probability_and_chosen_by_index():
+    """A softmax network profiled without classes: its per-output columns are the default
+    labels "output k", which name no class: the y axis reads "probability" (not
+    "P(output 1)"), ``output="output 1"`` or 1 draws output 1, and a bad output lists the
+    indices only."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Softmax(dim=1))
+    result = varimp.importance(net, X, method="profile")
+    assert list(result.details["per_output"].columns) == ["output 0", "output 1", "output 2"]
+    by_label, by_index = result.plot(output="output 1"), result.plot(output=1)
+    assert by_label.axes[0].get_ylabel() == by_index.axes[0].get_ylabel() == "probability"
+    np.testing.assert_array_equal(by_label.axes[0].lines[-1].get_ydata(),
+                                  by_index.axes[0].lines[-1].get_ydata())
+    assert np.ptp(by_label.axes[0].lines[-1].get_ydata()) == pytest.approx(
+        result.details["per_output"].loc["x1", "output 1"], rel=1e-9)
+    with pytest.raises(varimp.InputError, match=r"output must be one of \[0, 1, 2\]; "
+                       r"received 'oak'"):
+        result.plot(output="oak")
+    plt.close("all")

@@ -492,3 +492,39 @@ def test_long_lists_of_names_in_a_warning_are_shortened_in_the_report():
     shown = text[text.index('<ul class="warnings">'):]
     assert "and 29 more" in shown  # the sixth name on: in the title only
     assert shown.count("column_5") == 1 and shown.count("column_33") == 1
+
+
+def test_output_labels_one_rule_for_columns_curves_and_diagram_nodes():
+    """One function labels outputs everywhere: a name per output (a sequence naming all of
+    them, or a mapping naming some), else "output k"."""
+    from varimp.methods._common import output_labels
+
+    assert output_labels([0, 2], ("oak", "fir", "ash")) == ["oak", "ash"]
+    assert output_labels(range(3), {1: "fir"}) == ["output 0", "fir", "output 2"]
+    assert output_labels([1], None) == ["output 1"]
+    assert output_labels([0], (7,)) == ["7"]
+
+
+def test_the_diagram_names_output_nodes_as_the_methods_name_the_outputs():
+    """A three-class classifier: its output nodes carry the labels of the columns of the
+    methods' per-output scores, the classes; a network naming no output keeps y1..yk."""
+    import torch
+    from sklearn.neural_network import MLPClassifier
+
+    X, y, _ = varimp.datasets.olden_simulation(90, random_state=0)
+    labels = np.array(["ash", "fir", "oak"])[np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))]
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=20, random_state=0)
+    with pytest.warns(Warning):  # 20 iterations do not converge; no matter here
+        model.fit(X, labels)
+    columns = list(varimp.garson(model, X, labels).details["per_output"].columns)
+    ax = report.network_diagram(model)
+    nodes = [text.get_text() for text in ax.texts if text.get_text() in set(labels)]
+    assert nodes == columns == ["ash", "fir", "oak"]
+    plt.close(ax.figure)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 2), torch.nn.Tanh(), torch.nn.Linear(2, 2))
+    assert list(varimp.garson(net, X).details["per_output"].columns) == ["output 0",
+                                                                         "output 1"]
+    ax = report.network_diagram(net)
+    assert [text.get_text() for text in ax.texts if text.get_text().startswith("y")] == \
+        ["y1", "y2"]
+    plt.close(ax.figure)

@@ -237,3 +237,56 @@ def test_bad_input_is_an_input_error(call):
     X, y, _ = datasets.product_threshold(10, 4, random_state=0)
     with pytest.raises(varimp.InputError):
         call(X, y)
+
+
+@pytest.fixture
+def float64_default():
+    """torch's default dtype set to float64 for the test, restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def _float32_fits():
+    X, y, _ = datasets.olden_simulation(40, random_state=0)
+    Xs, ys, _ = datasets.product_threshold(12, 4, random_state=0)
+    return [train_mlp(X, y, hidden=(4,), epochs=2, random_state=3),
+            train_mlp(X, y > 0, task="binary", epochs=1, random_state=3),
+            train_recurrent(Xs, ys[:, -1], cell="gru", units=(3, 1), activations="tanh",
+                            return_sequences=False, loss="mse", epochs=1, random_state=3),
+            train_recurrent(Xs, ys, units=(3, 2), activations=("elu", "relu"), head=True,
+                            epochs=1, random_state=3)]
+
+
+def test_trainers_build_float32_networks_under_a_float64_default_dtype(float64_default):
+    """torch.set_default_dtype(torch.float64) by the caller: the trainers still build, train
+    and return float32 networks (they fed float32 batches to float64 layers once, a raw
+    RuntimeError), bitwise the ones trained under the float32 default, and leave the
+    caller's default dtype as it was."""
+    wide = [model.state_dict() for model in _float32_fits()]
+    assert torch.get_default_dtype() == torch.float64
+    torch.set_default_dtype(torch.float32)
+    narrow = [model.state_dict() for model in _float32_fits()]
+    torch.set_default_dtype(torch.float64)
+    for got, reference in zip(wide, narrow, strict=True):
+        assert {value.dtype for value in got.values()} == {torch.float32}
+        assert all(torch.equal(got[k], reference[k]) for k in reference)
+
+
+def test_backward_stepwise_refits_under_a_float64_default_dtype(float64_default):
+    """The stepwise retraining (train_mlp as fit=) under a float64 default gives the scores
+    it gives under the float32 default."""
+    X, y, _ = datasets.olden_simulation(40, random_state=1)
+    model = train_mlp(X, y, hidden=(3,), epochs=2, random_state=0)
+
+    def run():
+        return varimp.backward_stepwise(model, X, y, fit=lambda a, b: train_mlp(
+            a, b, hidden=(3,), epochs=2, random_state=0), random_state=0,
+            progress=False).scores
+    wide = run()
+    torch.set_default_dtype(torch.float32)
+    narrow = run()
+    torch.set_default_dtype(torch.float64)
+    np.testing.assert_array_equal(wide.to_numpy(), narrow.to_numpy())
+    assert np.all(np.isfinite(wide.to_numpy()))

@@ -323,13 +323,15 @@ def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> A
     nodes named; None for a model that varimp cannot read as a stack of dense layers.
 
     Input nodes take ``feature_names`` when there is one per input. Output nodes take the
-    model's output names when there is one per output node; a binary classifier's single
-    output unit, which the adapter may name by both classes, is the probability of the second
-    class (``P(present)``); any other mismatch leaves the default names ``y1..yk``.
+    labels the importance methods give the model's outputs
+    (:func:`varimp.methods._common.output_labels`): class labels, a binary classifier's single
+    unit named by its positive class (``present``), or the model's output names; a model that
+    names none keeps the diagram's default names ``y1..yk``.
     """
     if model is None:
         return None
     from .adapters import adapt
+    from .methods._common import output_labels, output_names
     from .plot import plot_network
 
     try:
@@ -338,26 +340,14 @@ def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> A
     except UnsupportedModelError:
         return None
     names = list(feature_names) if feature_names is not None else None
+    outputs = output_names(adapter, None, network.n_outputs)
     try:
         return plot_network(adapter, feature_names=names if names and len(names) ==
                             network.n_inputs else None,
-                            output_names=output_labels(adapter.unit_names(network.n_outputs),
-                                                       network.n_outputs))
+                            output_names=None if outputs is None else
+                            output_labels(range(network.n_outputs), outputs))
     except UnsupportedModelError:  # a recurrent network: no diagram to draw
         return None
-
-
-def output_labels(names: Sequence[str] | None, n_outputs: int) -> list[str] | None:
-    """Labels of ``n_outputs`` output nodes from the model's output names (see
-    :func:`network_diagram`)."""
-    if names is None:
-        return None
-    names = [str(name) for name in names]
-    if len(names) == n_outputs:
-        return names
-    if n_outputs == 1 and len(names) == 2:
-        return [f"P({names[1]})"]
-    return None
 
 
 def _method(name: str, result: Importance, anchor: str) -> str:
@@ -556,4 +546,4 @@ def _figure(drawn: Any, caption: str, alt: str) -> str:
 
 
 __all__ = ["Case", "distinct_warnings", "format_number", "measure_caption", "network_diagram",
-           "output_labels", "render_report", "shorten_lists", "write_report"]
+           "render_report", "shorten_lists", "write_report"]

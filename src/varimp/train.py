@@ -9,7 +9,8 @@ fits running at once in threads of one process (joblib's ``"threading"`` backend
 worker with several threads) give the networks of sequential runs, bitwise, and the caller's
 global RNG state is left as it was. They never modify the arrays they are given, and return
 a plain ``torch.nn.Module`` in eval mode whose ``forward`` takes float32 ``(n, p)`` or
-``(n, T, p)`` and returns predictions. Called as ``fit(X, y)`` with their
+``(n, T, p)`` and returns predictions; the networks are float32 whatever torch's default dtype
+(``torch.set_default_dtype``), which they leave as it was. Called as ``fit(X, y)`` with their
 defaults they are valid ``fit=`` arguments of ``forward_stepwise`` and ``backward_stepwise``.
 
 A recurrent layer whose cell activation is tanh (or tanh/relu for a simple RNN) is a native
@@ -42,6 +43,8 @@ from .validation import (
 )
 
 _NATIVE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+#: The trained networks' dtype, whatever torch's default dtype (``torch.set_default_dtype``).
+_DTYPE = torch.float32
 TASKS = ("regression", "binary", "multiclass")
 #: Held while a trainer uses torch's global generator (seeding it, building the modules, whose
 #: constructors draw from it): threads of one process take turns there and train side by side.
@@ -113,11 +116,11 @@ def _init_recurrent(layer: nn.Module, cell: str) -> None:
 
 def _recurrent_layer(cell: str, input_size: int, units: int, activation: str) -> nn.Module:
     if cell in ("lstm", "gru") and activation == "tanh":
-        layer = _NATIVE[cell](input_size, units, batch_first=True)
+        layer = _NATIVE[cell](input_size, units, batch_first=True, dtype=_DTYPE)
     elif cell == "rnn" and activation in ("tanh", "relu"):
-        layer = nn.RNN(input_size, units, nonlinearity=activation, batch_first=True)
-    else:
-        layer = RecurrentLayer(cell, input_size, units, activation)
+        layer = nn.RNN(input_size, units, nonlinearity=activation, batch_first=True, dtype=_DTYPE)
+    else:  # built of zeros (no draws), cast before its weights are drawn
+        layer = RecurrentLayer(cell, input_size, units, activation).to(_DTYPE)
     _init_recurrent(layer, cell)
     return layer
 
@@ -290,6 +293,22 @@ def train_mlp(
     -------
     torch.nn.Sequential
         ``Linear, act, ..., Linear[, Sigmoid | Softmax]``, float32; predictions ``(n, k)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from varimp.datasets import olden_simulation
+    >>> from varimp.train import train_mlp
+    >>> X, y, truth = olden_simulation(200, random_state=0)
+    >>> model = train_mlp(X, y, hidden=(4,), epochs=20, random_state=0)
+    >>> model
+    Sequential(
+      (0): Linear(in_features=5, out_features=4, bias=True)
+      (1): Tanh()
+      (2): Linear(in_features=4, out_features=1, bias=True)
+    )
+    >>> model(torch.as_tensor(X[:3], dtype=torch.float32)).shape
+    torch.Size([3, 1])
     """
     data = validate(X, y, y_required=True, allow_sequence=False)
     task = check_choice(task, "task", TASKS)
@@ -323,7 +342,7 @@ def train_mlp(
     def build() -> list[nn.Linear]:
         linears = []
         for k in range(len(sizes) - 1):
-            linears.append(nn.Linear(sizes[k], sizes[k + 1]))
+            linears.append(nn.Linear(sizes[k], sizes[k + 1], dtype=_DTYPE))
             _init_linear(linears[-1])
         return linears
 
@@ -335,12 +354,12 @@ def train_mlp(
             modules.append(torch_module(activation))
     model = nn.Sequential(*modules)
     with torch_threads(n_threads):
-        xt = torch.as_tensor((x - x_mean) / x_std, dtype=torch.float32)
+        xt = torch.as_tensor((x - x_mean) / x_std, dtype=_DTYPE)
         if task == "multiclass":
             yt = torch.as_tensor(target, dtype=torch.long)
             loss = F.cross_entropy
         else:
-            yt = torch.as_tensor((target - y_mean) / y_std, dtype=torch.float32)
+            yt = torch.as_tensor((target - y_mean) / y_std, dtype=_DTYPE)
             loss = F.mse_loss if task == "regression" else F.binary_cross_entropy_with_logits
         _fit_loop(model, loss, xt, yt, epochs, batch_size, lr, generator, validation_fraction,
                   patience)
@@ -432,6 +451,19 @@ def train_recurrent(
     -------
     RecurrentNet
         float32, batch first; ``forward`` returns ``(n, T, k)`` or ``(n, k)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from varimp.datasets import product_threshold
+    >>> from varimp.train import train_recurrent
+    >>> X, y, truth = product_threshold(20, 4, random_state=0)  # 20 sequences of 4 steps
+    >>> model = train_recurrent(X, y, units=(3, 1), activations=("relu", "sigmoid"),
+    ...                         epochs=2, random_state=0)
+    >>> [layer.hidden_size for layer in model.layers]
+    [3, 1]
+    >>> model(torch.as_tensor(X, dtype=torch.float32)).shape  # a probability per step
+    torch.Size([20, 4, 1])
     """
     data = validate(X, y, y_required=True)
     if not data.sequence:
@@ -479,7 +511,7 @@ def train_recurrent(
                   for j in range(len(units))]
         out = None
         if head:
-            linear = nn.Linear(units[-1], k)
+            linear = nn.Linear(units[-1], k, dtype=_DTYPE)
             _init_linear(linear)
             out = nn.Sequential(linear, nn.Sigmoid()) if loss == "bce" else linear
         return RecurrentNet(layers, out, return_sequences)
@@ -489,8 +521,8 @@ def train_recurrent(
         model.varimp_output_kind = "probability"
     criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
     with torch_threads(n_threads):
-        _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=torch.float32),
-                  torch.as_tensor(target, dtype=torch.float32), epochs, batch_size, lr,
+        _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=_DTYPE),
+                  torch.as_tensor(target, dtype=_DTYPE), epochs, batch_size, lr,
                   generator, validation_fraction, patience)
     return model.eval()
 

@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..validation import check_positive_float, check_positive_int, check_random_state
-from ._common import feature_names
+from ..validation import (
+    check_feature_names,
+    check_positive_float,
+    check_positive_int,
+    check_random_state,
+)
 
 OLDEN_COEFFICIENTS = (0.8, 0.6, 0.4, 0.2, 0.0)
 
@@ -98,7 +102,7 @@ def olden_simulation(
     np.fill_diagonal(cov, 1.0)
     X = rng.standard_normal((n_samples, p)) @ np.linalg.cholesky(cov).T
     y = X @ beta + noise * rng.standard_normal(n_samples)
-    return X, y, pd.Series(beta, index=feature_names(p), name="truth")
+    return X, y, pd.Series(beta, index=list(check_feature_names(None, p, None)), name="truth")
 
 
 def friedman1(
@@ -118,6 +122,16 @@ def friedman1(
     permutation importance estimates. In closed form: ``x4`` 100/12, ``x5`` 25/12, ``x3`` 400/180;
     ``x1`` and ``x2`` (equal by symmetry) by 64-point Gauss-Legendre quadrature, about 6.49;
     0 for ``x6 .. x10``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    noise : float
+        Standard deviation of the additive Gaussian noise ``e`` (>= 0; 0 gives the noise-free
+        response).
+    random_state : int, numpy Generator or None
+        Seed.
 
     Returns
     -------
@@ -142,7 +156,7 @@ def friedman1(
     truth[2] = 400.0 / 180.0
     truth[3] = 100.0 / 12.0
     truth[4] = 25.0 / 12.0
-    return X, y, pd.Series(truth, index=feature_names(10), name="truth")
+    return X, y, pd.Series(truth, index=list(check_feature_names(None, 10, None)), name="truth")
 
 
 def friedman1_function(X: np.ndarray) -> np.ndarray:

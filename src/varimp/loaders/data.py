@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..validation import check_feature_names
 from ._files import check_file, first_line
 from ._tables import first_text, read_table
 
@@ -501,7 +502,7 @@ def _arrays(path: Path, target_file: Path | None, features: Sequence[str] | None
             raise InputError(f"--features gives {len(features)} names for {p} features")
         names = list(features)
     else:
-        names = [f"x{i + 1}" for i in range(p)]
+        names = list(check_feature_names(None, p, None))
     return X.astype(np.float64), y, names
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..methods._common import output_labels
 from ..result import Importance
 from ._common import (
     MEDIAN_LABEL,
@@ -48,17 +49,19 @@ def median_curve(importance: Importance, part: pd.DataFrame, name: str,
     return median.index.to_numpy(), median.to_numpy()
 
 
-def output_names(importance: Importance, outputs: Sequence[Any]) -> dict[Any, str]:
-    """The name of every output of the curves (``details["curves"]["output"]``, an index):
-    the columns of ``details["per_output"]`` (class names, ``"output 0"``...), which follow
-    ``details["outputs"]``; ``"output k"`` where the result does not name them."""
-    names = {output: f"output {output}" for output in outputs}
+def output_names(importance: Importance) -> dict[Any, str]:
+    """The names of the outputs of the curves (``details["curves"]["output"]``, an index) that
+    the result names: the columns of ``details["per_output"]``, which follow
+    ``details["outputs"]``, where they are names (class names), not the default labels of
+    unnamed outputs (``"output 0"``...: :func:`~varimp.methods._common.output_labels`)."""
     listed, table = importance.details.get("outputs"), importance.details.get("per_output")
-    if isinstance(listed, list | tuple) and isinstance(table, pd.DataFrame) and \
-            len(listed) == len(table.columns):
-        names.update({output: str(name) for output, name in zip(listed, table.columns,
-                                                                 strict=True)})
-    return names
+    if not (isinstance(listed, list | tuple) and isinstance(table, pd.DataFrame) and
+            len(listed) == len(table.columns)):
+        return {}
+    unnamed = output_labels(listed, None)
+    return {output: str(name) for output, name, default in zip(listed, table.columns, unnamed,
+                                                               strict=True)
+            if str(name) != default}
 
 
 def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None = None,
@@ -88,11 +91,12 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
         raise InputError(f"variables must name profiled variables {profiled}; received "
                          f"{variables!r}")
     outputs = sorted(set(curves["output"]))
-    labels = output_names(importance, outputs)
+    named = output_names(importance)
+    labels = dict(zip(outputs, output_labels(outputs, named), strict=True))
     by_name = {name: index for index, name in labels.items()}
     output = curves["output"].iloc[0] if output is None else by_name.get(output, output)
     if output not in set(outputs):
-        choices = outputs + [labels[o] for o in outputs if labels[o] != f"output {o}"]
+        choices = outputs + [named[o] for o in outputs if o in named]
         raise InputError(f"output must be one of {choices}; received {output!r}")
     import matplotlib.pyplot as plt
 
@@ -144,7 +148,7 @@ def profiles(importance: Importance, ax: Any, *, variables: Sequence[str] | None
     margin = 0.05 * (high - low) if high > low else 0.5
     for panel in axes:
         panel.set_ylim(low - margin, high + margin)
-    ylabel = _ylabel(importance, labels[output], output, several)
+    ylabel = _ylabel(importance, named.get(output), labels[output], several)
     for panel in axes:
         first_column = panel.get_subplotspec() is None or panel.get_subplotspec().is_first_col()
         panel.set_ylabel(ylabel if first_column or not ours else "")
@@ -295,12 +299,12 @@ def outputs_note(importance: Importance, labels: dict[Any, str], output: Any,
     return f"{text};\neach output's score is in details['per_output']"
 
 
-def _ylabel(importance: Importance, name: str, output: Any, several: bool) -> str:
+def _ylabel(importance: Importance, name: str | None, label: str, several: bool) -> str:
     """The y label of the profiles: ``"P(<class>)"`` for a classifier's probability of a named
-    class (``"probability"`` for an unnamed one), else what the prediction is, with the
-    output's name where there are several."""
+    class (``name``; ``"probability"`` for an unnamed one), else what the prediction is, with
+    the output's ``label`` where there are several."""
     read = prediction_label(importance)
     explained = importance.details.get("explained")
     if read == "prediction" and isinstance(explained, str) and "probabilit" in explained:
-        return "probability" if name == f"output {output}" else f"P({name})"
-    return read + (f" ({name})" if several else "")
+        return "probability" if name is None else f"P({name})"
+    return read + (f" ({label})" if several else "")
