@@ -559,22 +559,61 @@ def _raises_on_x3(X, y):
     return "ok"
 
 
+def _exits_on_x3(X, y):
+    if X[0, 2] == X[1, 2]:
+        sys.exit("fit gave up")
+    return "ok"
+
+
 def test_on_its_own_cluster_the_fit_that_kills_its_worker_is_named_and_logs_stay_quiet(
         data, capfd):
     """Four fits on the 2-worker LocalCluster varimp starts, one of which (the third) kills
     its worker: no retry on another worker, one fit per worker at a time, so the error names
     that fit, not one cancelled with it; and no worker traceback or Dask warning reaches
-    stderr, for a dying fit or a raising one."""
+    stderr, for a dying fit, a raising one, one calling sys.exit or one that cannot be sent.
+    The cluster's scheduler serves no dashboard: its HTTP server, which Dask always starts,
+    listens on a free port of 127.0.0.1, not on 8787 (taken here, as by a notebook's
+    cluster: no "Port 8787 is already in use" warning), and answers every page with 404."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from varimp.engines.backends import current_client
+
     X, y = data
     tasks = [FitTask(("backward", 1, f"x{j + 1}"), removed=(j,)) for j in (0, 1, 2, 3)]
-    with session(n_jobs=2, backend="dask"):  # one cluster for both runs
-        with pytest.raises(ModelError, match=r"worker died while running fit \('backward', 1, "
-                                             r"'x3'\)"):
-            RetrainEngine(_dies_on_x3, X, y, backend="dask").run(tasks, keep)
-        with pytest.raises(ModelError, match=r"fit \('backward', 1, 'x3'\) raised ValueError"):
-            RetrainEngine(_raises_on_x3, X, y, backend="dask").run(tasks, keep)
+    taken = socket.socket()
+    try:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:  # another program holds it already: taken all the same
+            pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with session(n_jobs=2, backend="dask"):  # one cluster for every run
+                http = current_client().cluster.scheduler.http_server
+                with pytest.raises(ModelError, match=r"worker died while running fit "
+                                                     r"\('backward', 1, 'x3'\)"):
+                    RetrainEngine(_dies_on_x3, X, y, backend="dask").run(tasks, keep)
+                with pytest.raises(ModelError,
+                                   match=r"fit \('backward', 1, 'x3'\) raised ValueError"):
+                    RetrainEngine(_raises_on_x3, X, y, backend="dask").run(tasks, keep)
+                with pytest.raises(ModelError) as exited:
+                    RetrainEngine(_exits_on_x3, X, y, backend="dask").run(tasks, keep)
+                lock = threading.Lock()
+                with pytest.raises(ModelError, match="cannot pickle '_thread.lock' object"):
+                    RetrainEngine(lambda X, y: lock, X, y, backend="dask").run(tasks, keep)
+                with pytest.raises(urllib.error.HTTPError, match="404"):
+                    urllib.request.urlopen(f"http://127.0.0.1:{http.port}/health", timeout=5)
+    finally:
+        taken.close()
+    assert str(exited.value) == "fit ('backward', 1, 'x3') raised SystemExit: fit gave up"
+    assert (http.address, http.port != 8787) == ("127.0.0.1", True)
+    assert not [w for w in caught if "8787" in str(w.message)]
     err = capfd.readouterr().err
-    for noise in ("Compute Failed", "Traceback", "Restarting worker", "distributed."):
+    for noise in ("Compute Failed", "Traceback", "Restarting worker", "distributed.",
+                  "Failed to Serialize", "8787"):
         assert noise not in err, err[-2000:]
 
 
@@ -800,3 +839,167 @@ def test_the_warnings_of_every_fit_reach_the_callers_process_once_each(client, d
     assert {w.category for w in caught} == {ConvergenceWarning}
     assert len(said) == len(set(said)) == len(TASKS) + 1 or backend == "threading"
     assert "did not converge" not in capfd.readouterr().err
+
+
+def _exits(X, y):
+    sys.exit("fit gave up")
+
+
+def _interrupted(X, y):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("backend", ["sequential", "joblib", "threading"])
+def test_a_fit_calling_sys_exit_or_raising_keyboard_interrupt_is_a_model_error(data, backend):
+    """SystemExit and KeyboardInterrupt raised by a fit are failures naming it, except a
+    KeyboardInterrupt in this process's main thread (sequentially): it may be the user's
+    Ctrl-C, and stops the work as it is."""
+    X, y = data
+    options = {"sequential": {}, "joblib": {"n_jobs": 2},
+               "threading": {"n_jobs": 2, "backend": "threading"}}[backend]
+    with pytest.raises(ModelError) as caught:
+        RetrainEngine(_exits, X, y, **options).run(TASKS[:1], keep)
+    assert str(caught.value) == "fit ('backward', 1, 'x1') raised SystemExit: fit gave up"
+    if backend == "sequential":
+        with pytest.raises(KeyboardInterrupt):
+            RetrainEngine(_interrupted, X, y).run(TASKS[:1], keep)
+    else:
+        with pytest.raises(ModelError) as caught:
+            RetrainEngine(_interrupted, X, y, **options).run(TASKS[:1], keep)
+        assert str(caught.value) == "fit ('backward', 1, 'x1') raised KeyboardInterrupt"
+
+
+def test_a_fit_joblib_cannot_send_to_its_workers_is_a_model_error(data):
+    X, y = data
+    lock = threading.Lock()
+
+    def locked_fit(X, y):
+        with lock:
+            return "ok"
+
+    with pytest.raises(ModelError) as caught:
+        RetrainEngine(locked_fit, X, y, n_jobs=2).run(TASKS[:2], keep)
+    assert str(caught.value).startswith(
+        "fit=test_a_fit_joblib_cannot_send_to_its_workers_is_a_model_error.<locals>.locked_fit "
+        f"(module {__name__!r}) and the objects sent with it (the model, a scoring=, the data) "
+        "could not be sent to the joblib worker processes, which receive them pickled: "
+        "TypeError: cannot pickle '_thread.lock' object. Define fit at a module's top level")
+    assert str(caught.value).endswith("or pass n_jobs=1 to run the fits in this process")
+
+
+@pytest.fixture(scope="module")
+def inproc_client():
+    """A user's LocalCluster of 2 single-threaded workers in this process (threads)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                           dashboard_address=None,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    client = Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_host_of_counts_in_process_workers_on_their_host():
+    from varimp.engines.worker import host_of
+
+    assert host_of("inproc://10.0.0.5/4242/7") == "10.0.0.5"
+    assert host_of("inproc://10.0.0.5/4242/8") == "10.0.0.5"
+    assert host_of("tcp://10.0.0.5:40123") == "10.0.0.5"
+    assert host_of("tls://[::1]:8786") == "[::1]"
+
+
+def thread_share(model, data):
+    return torch.get_num_threads(), sorted(p["num_threads"] for p in threadpool_info())
+
+
+def test_on_workers_in_this_process_the_thread_share_is_set_once_and_restored(
+        inproc_client, data):
+    """Two single-threaded workers in this process share its cores: each fit runs on
+    ``cpu_count // 2`` torch and BLAS threads, and the caller's limits are back afterwards
+    (fits in concurrent threads do not restore each other's); a fit raising SystemExit or
+    KeyboardInterrupt in a worker thread is a ModelError naming it (it used to hang)."""
+    X, y = data
+    share = max(1, (os.cpu_count() or 1) // 2)
+    before = torch.get_num_threads(), sorted(p["num_threads"] for p in threadpool_info())
+    with inproc_client.as_current():
+        counts = RetrainEngine(identity_fit, X, y, backend="dask").run(TASKS, thread_share)
+        assert all(t == share and all(n <= share for n in pools) for t, pools in counts), counts
+        assert (torch.get_num_threads(), sorted(p["num_threads"] for p in threadpool_info())
+                ) == before
+
+    def run(fit):  # in a thread of its own (the current client is per thread)
+        with inproc_client.as_current():
+            return RetrainEngine(fit, X, y, backend="dask").run(TASKS[:1], keep)
+
+    pool = ThreadPoolExecutor(1)  # a hang fails the test instead of blocking it
+    try:
+        for fit, name in ((_exits, "SystemExit: fit gave up"),
+                          (_interrupted, "KeyboardInterrupt")):
+            with pytest.raises(ModelError) as caught:
+                pool.submit(run, fit).result(timeout=60)
+            assert str(caught.value) == f"fit ('backward', 1, 'x1') raised {name}"
+    finally:
+        pool.shutdown(wait=False)
+
+
+def test_on_workers_in_this_process_a_fit_closing_over_the_model_trains_a_copy(
+        inproc_client, data):
+    """``fit=lambda X, y: model.fit(X, y)`` on a cluster in this process: every fit trains a
+    copy of its own, as on worker processes; the user's model is untouched, and each fit's
+    result equals the same fit run on a fresh copy here (scikit-learn refits from scratch)."""
+    import copy
+
+    X, y = data
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y)
+    before = [w.copy() for w in model.coefs_]
+
+    def coefs(fitted, data):
+        assert fitted is not model
+        return fitted.coefs_[0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with inproc_client.as_current():
+            got = RetrainEngine(lambda X, y: model.fit(X, y), X, y, backend="dask",
+                                model=model).run(TASKS[:3], coefs)
+        for a, b in zip(model.coefs_, before, strict=True):
+            np.testing.assert_array_equal(a, b)
+        for task, result in zip(TASKS[:3], got, strict=True):
+            data_ = retrain_module.fit_data(task, 0, X, y, RetrainEngine(
+                identity_fit, X, y).setting)
+            expected = copy.deepcopy(model).fit(data_.X_train, data_.y_train).coefs_[0]
+            np.testing.assert_array_equal(result, expected)
+
+
+def test_keras_objects_a_worker_loads_without_keras_backend_name_the_variable(data):
+    """A worker started without KERAS_BACKEND imports Keras on tensorflow and fails to load a
+    torch-backend Keras model: the error says to start the workers with KERAS_BACKEND=torch
+    (Dask's error as it reaches the client, from a `dask worker` run so, stands in here)."""
+    import keras
+
+    from varimp.engines import backends
+
+    class Client:
+        def scatter(self, *args, **kwargs):
+            raise Exception(  # noqa: TRY002 - what Dask raises
+                'ModuleNotFoundError("No module named \'tensorflow\'")')
+
+    assert keras.config.backend() == "torch"
+    with pytest.raises(ModelError) as caught:
+        backends._scatter_fit(Client(), identity_fit, [])
+    assert str(caught.value) == (
+        "the Dask workers could not load the Keras objects a fit needs, fit=identity_fit "
+        f"(module {__name__!r}): ModuleNotFoundError(\"No module named 'tensorflow'\"). Keras "
+        "takes its backend from the KERAS_BACKEND environment variable; on the workers it is "
+        "unset or names another backend, so Keras loaded 'tensorflow' there, while this "
+        "process uses 'torch'. Start the workers with KERAS_BACKEND=torch (`KERAS_BACKEND=torch "
+        "dask worker ...`); see docs/parallel.md, 'A cluster of several machines' (Keras "
+        "models)")
+    with pytest.raises(ModelError, match="Make the module named there importable"):
+        class Other(Client):
+            def scatter(self, *args, **kwargs):
+                raise Exception('ModuleNotFoundError("No module named \'mine\'")')  # noqa: TRY002
+
+        backends._scatter_fit(Other(), identity_fit, [])

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import numbers
 import os
+import pickle
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +26,7 @@ from .worker import host_of, thread_limits
 
 def run_sequential(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
                     bar: Any) -> list[TaskResult]:
+    """Run ``fits`` one after another in this process; their results, in order."""
     results = []
     for index, item in enumerate(fits):
         results.append(run_task(index, item, item.setting, engine.X, engine.y, engine.fit,
@@ -33,6 +36,9 @@ def run_sequential(engine: Any, fits: list[SeededFit], evaluate: Callable, job: 
 
 def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
                 extra: Ahead) -> list[TaskResult]:
+    """Run ``fits`` (and those ``extra`` chooses ahead) on ``engine.n_workers`` joblib workers
+    of ``engine.backend``; their results, in order. A worker that dies, or a fit that cannot
+    be sent to the worker processes, is a :class:`~varimp.ModelError`."""
     from joblib import Parallel, delayed
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -40,7 +46,7 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
     threads = max(1, (os.cpu_count() or 1) // n_workers)
     in_process = engine.backend == "threading"
     trace_dir = None if in_process else tempfile.mkdtemp(prefix="varimp-fits-")
-    job = _replace(job, threads=None if in_process else threads, trace_dir=trace_dir)
+    job = _replace(job, threads=threads, trace_dir=trace_dir)
     planned = list(fits)
 
     def calls() -> Iterator[Any]:  # joblib draws the next call as a worker frees up
@@ -72,6 +78,8 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
             "an unknown fit"
         raise ModelError(f"a joblib worker died while running fit {names}: "
                          f"{type(exc).__name__}: {exc}") from exc
+    except pickle.PicklingError as exc:  # loky's: the task could not be pickled
+        raise ModelError(_unpicklable(engine.fit, exc)) from exc
     finally:
         if trace_dir is not None:
             shutil.rmtree(trace_dir, ignore_errors=True)
@@ -80,6 +88,11 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
 
 def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
               extra: Ahead) -> list[TaskResult]:
+    """Run ``fits`` (and those ``extra`` chooses ahead) on the current Dask client's workers,
+    or on a ``LocalCluster`` started for the call (:func:`start_cluster`) and closed
+    afterwards; their results, in order. Workers in this process (a ``LocalCluster(processes=
+    False)``) get their thread share set once around the batch, and each of their fits a copy
+    of ``fit`` of its own, as a worker process would."""
     from distributed import CancelledError, KilledWorker, as_completed
 
     cluster = None
@@ -90,10 +103,18 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
     run_id = uuid.uuid4().hex  # a fresh key per run, also when tasks and seeds repeat
     topic = f"varimp-started-{run_id}"
     started: set[int] = set()  # fits that announced their start (events, via the scheduler)
+    limits = contextlib.ExitStack()
     client.subscribe_topic(topic, lambda event: started.add(int(event[1])))
     try:
         n_workers = max(1, sum(client.nthreads().values()))
-        job = _replace(job, threads=_threads_by_host(client), topic=topic)
+        by_host = _threads_by_host(client)
+        job = _replace(job, threads=by_host, topic=topic)
+        here = _workers_in_this_process(client)
+        copies = None
+        if here:  # objects reach them as they are: a fit closing over the model gets a copy
+            copies = _fit_copier(engine.fit)
+            limits.enter_context(thread_limits(max(1, (os.cpu_count() or 1) //
+                                                   by_host.get(host_of(here[0]), 1))))
         data = _scatter_fit(client, engine.fit, [engine.X, engine.y, engine.fit, evaluate,
                                                  job])
         shared: dict[int, Any] = {}
@@ -106,8 +127,9 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
                                                              hash=False), strict=True):
                 shared[id(setting)] = future
             new = [client.submit(run_task, len(futures) + k, _replace(item, setting=None),
-                                 shared[id(item.setting)], *data, pure=False,
-                                 key=f"varimp-fit-{run_id}-{len(futures) + k}")
+                                 shared[id(item.setting)], *data[:2],
+                                 data[2] if copies is None else copies(), *data[3:],
+                                 pure=False, key=f"varimp-fit-{run_id}-{len(futures) + k}")
                    for k, item in enumerate(items)]
             labels.update((f.key, item.task.label) for f, item in zip(new, items,
                                                                       strict=True))
@@ -134,8 +156,9 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
                 name = repr(labels[key]) if key in labels else "an unknown fit"
                 raise ModelError(f"a Dask worker died while running fit {name}: {exc}") \
                     from exc
-            except CancelledError as exc:
-                running = [labels[futures[i].key] for i in sorted(started - set(results))]
+            except CancelledError as exc:  # running: started, and neither done nor failed
+                running = [labels[futures[i].key] for i in sorted(started - set(results))
+                           if futures[i].status not in ("finished", "error")]
                 raise ModelError(f"fit {labels[future.key]!r} was cancelled on the Dask "
                                  f"cluster: a worker or the scheduler went away. "
                                  f"{_running_when_lost(client, labels, running)}") from exc
@@ -152,6 +175,7 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
             client.unsubscribe_topic(topic)
         if futures:
             client.cancel(futures)
+        limits.close()  # once the fits in this process are cancelled
         if cluster is not None:
             client.close()
             cluster.close()
@@ -163,6 +187,83 @@ IMPORTABLE_NOTE = ("docs/parallel.md, 'A cluster of several machines': the worke
                    "__main__, a script or notebook, travel by value)")
 
 
+def _fit_name(fit: Any) -> tuple[str, str]:
+    """The name and module of a fit (of the function a ``functools.partial`` wraps)."""
+    inner = getattr(fit, "func", fit)
+    name = getattr(inner, "__qualname__", None) or type(inner).__name__
+    module = getattr(inner, "__module__", None) or type(inner).__module__
+    return name, module
+
+
+def _unpicklable(fit: Any, exc: BaseException) -> str:
+    """The message of a fit that joblib could not send to its worker processes."""
+    name, module = _fit_name(fit)
+    # loky's cause is the pickling error's traceback, as text: its last line names the error
+    lines = [line for line in str(exc.__cause__ or "").splitlines()
+             if line.strip() and line.strip() != '"""']
+    reason = lines[-1].strip() if lines else f"{type(exc).__name__}: {exc}"
+    return (f"fit={name} (module {module!r}) and the objects sent with it (the model, a "
+            f"scoring=, the data) could not be sent to the joblib worker processes, which "
+            f"receive them pickled: {reason}. Define fit at a module's "
+            f"top level (or in your script) without references to objects that cannot be "
+            f"pickled (a lock, an open file, a database connection), or pass n_jobs=1 to run "
+            f"the fits in this process")
+
+
+def _workers_in_this_process(client: Any) -> list[str]:
+    """The addresses of the client's workers that run in this process (a
+    ``LocalCluster(processes=False)``'s): their tasks share this process's objects and thread
+    pools."""
+    from distributed import Worker
+
+    connected = set(client.nthreads())
+    return sorted(w.address for w in list(getattr(Worker, "_instances", ()))
+                  if w.address in connected)
+
+
+def _fit_copier(fit: Any) -> Callable[[], Any]:
+    """A function returning a new copy of ``fit`` at each call (a cloudpickle round trip, as a
+    worker process receives it): a fit closing over the user's model (``lambda X, y:
+    model.fit(X, y)``) then trains a copy, never the user's model, also in this process."""
+    import cloudpickle
+
+    try:
+        frozen = cloudpickle.dumps(fit)
+    except Exception as exc:  # noqa: BLE001 - whatever pickling raises
+        name, module = _fit_name(fit)
+        raise ModelError(f"fit={name} (module {module!r}) cannot be copied for the Dask "
+                         f"workers in this process, which give every fit its own copy as "
+                         f"worker processes do: {type(exc).__name__}: {exc}. Define it "
+                         f"without references to objects that cannot be pickled (a lock, an "
+                         f"open file)") from exc
+    return lambda: cloudpickle.loads(frozen)
+
+
+#: The modules Keras 3 imports for a backend other than torch (KERAS_BACKEND), by name.
+_KERAS_BACKEND_MODULES = ("tensorflow", "jax", "openvino")
+
+
+def _keras_backend_missing(text: str) -> tuple[str, str] | None:
+    """``(this process's Keras backend, the module a worker lacks)`` when ``text`` (the
+    worker's load error) says that a Keras backend module other than this process's is missing
+    there: Keras, imported on a worker started without ``KERAS_BACKEND`` (or with another),
+    tried to load its default backend, tensorflow. None otherwise (also without Keras)."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return None
+    try:
+        mine = keras.config.backend()
+    except Exception:  # noqa: BLE001 - a Keras without config.backend
+        return None
+    missing = [m for m in _KERAS_BACKEND_MODULES
+               if f"No module named '{m}'" in text or f'No module named "{m}"' in text]
+    return (mine, missing[0]) if missing and missing[0] != mine else None
+
+
+#: Where the documentation says how to start Dask workers for Keras models.
+KERAS_NOTE = "docs/parallel.md, 'A cluster of several machines' (Keras models)"
+
+
 def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:
     """``client.scatter(objects)`` to every worker; a failure to load them there (the module
     that defines ``fit`` not importable on the workers, most often) is a
@@ -170,10 +271,18 @@ def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:
     try:
         return client.scatter(objects, broadcast=True, hash=False)
     except Exception as exc:  # noqa: BLE001 - Dask re-raises a worker's error as Exception
-        inner = getattr(fit, "func", fit)  # functools.partial
-        name = getattr(inner, "__qualname__", None) or type(inner).__name__
-        module = getattr(inner, "__module__", None) or type(inner).__module__
+        name, module = _fit_name(fit)
         text = str(exc) or type(exc).__name__
+        keras_backend = _keras_backend_missing(text)
+        if keras_backend is not None:
+            mine, missing = keras_backend
+            raise ModelError(f"the Dask workers could not load the Keras objects a fit "
+                             f"needs, fit={name} (module {module!r}): {text}. Keras takes its "
+                             f"backend from the KERAS_BACKEND environment variable; on the "
+                             f"workers it is unset or names another backend, so Keras loaded "
+                             f"{missing!r} there, while this process uses {mine!r}. Start the "
+                             f"workers with KERAS_BACKEND={mine} (`KERAS_BACKEND={mine} dask "
+                             f"worker ...`); see {KERAS_NOTE}") from exc
         if any(word in text for word in ("ModuleNotFoundError", "ImportError",
                                          "No module named", "Can't get attribute")):
             raise ModelError(f"the Dask workers could not load what a fit needs, fit={name} "
@@ -182,6 +291,11 @@ def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:
                              f"importable on every worker (installed, or on the workers' "
                              f"PYTHONPATH), or define it in your script; see "
                              f"{IMPORTABLE_NOTE}") from exc
+        root = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        if root is not exc:  # why Dask could not serialize it, e.g. a lock in a closure
+            text = f"{text} ({type(root).__name__}: {root})"
         raise ModelError(f"sending fit={name} (module {module!r}) and the data to the Dask "
                          f"workers failed: {text}") from exc
 
@@ -284,12 +398,17 @@ def current_client() -> Any:
 #: (allowed-failures 0, instead of 3): it fails at once, as a ``KilledWorker`` naming it, rather
 #: than killing the other workers in turn; and a single-threaded worker holds one fit at a time
 #: (worker-saturation 1.0, instead of 1.1 rounded up to 2), so that a dead worker takes no
-#: queued fit down with the one that killed it.
+#: queued fit down with the one that killed it. Its scheduler's HTTP server, which Dask always
+#: starts, serves no routes (on a free port: :func:`start_cluster`).
 _OWN_CLUSTER = {"distributed.worker.profile.enabled": False,
                 "distributed.admin.tick.interval": "1s",
                 "distributed.admin.system-monitor.interval": "5s",
                 "distributed.scheduler.allowed-failures": 0,
-                "distributed.scheduler.worker-saturation": 1.0}
+                "distributed.scheduler.worker-saturation": 1.0,
+                "distributed.scheduler.http.routes": []}
+
+#: The level of distributed's log handlers while varimp's own cluster lives: above CRITICAL.
+_SILENT = logging.CRITICAL + 10
 
 
 #: Why a LocalCluster's worker processes fail to start, most often.
@@ -307,18 +426,24 @@ def start_cluster(n_workers: int) -> tuple[Any, Any]:
     a worker that fails to start (a script without a main guard) is a :class:`VarImpError`
     that says so.
 
+    No dashboard: Dask's scheduler always opens an HTTP server, by default on port 8787 (and
+    warns when that port is taken, by a notebook's cluster say); varimp's listens on a free
+    port of 127.0.0.1 chosen by the system and serves no page (no routes, no Bokeh).
+
     Its logs are silenced while it lives (``silence_logs``: Dask's own switch, which sets the
-    level of distributed's stderr handlers in this process and in the workers): a failure is
-    reported as a :class:`varimp.ModelError` naming the fit, so the workers' "Compute Failed"
-    tracebacks and the nannies' and scheduler's warnings about a dead worker would only repeat
-    it. A cluster of the user's own keeps its logging."""
+    level of distributed's stderr handlers in this process and in the workers; above
+    CRITICAL, so nothing is printed): a failure is reported as a :class:`varimp.ModelError`
+    naming the fit, so the workers' "Compute Failed" tracebacks, the "Failed to Serialize"
+    ones of an object that cannot be sent and the nannies' and scheduler's warnings about a
+    dead worker would only repeat it. A cluster of the user's own keeps its logging."""
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set(_OWN_CLUSTER):
         try:
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+                                   dashboard_address=None, silence_logs=_SILENT,
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         except RuntimeError as exc:  # "Nanny failed to start.": a worker process died at start
             raise VarImpError(_CLUSTER_FAILED.format(error=f"{type(exc).__name__}: {exc}")) \
                 from exc
@@ -356,6 +481,8 @@ def workers(n_jobs: int | None) -> int:
 
 
 def check_n_jobs(n_jobs: object) -> int | None:
+    """``n_jobs`` as an int (None kept), or an :class:`~varimp.InputError` saying what is
+    allowed."""
     if n_jobs is None:
         return None
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 \
@@ -366,6 +493,8 @@ def check_n_jobs(n_jobs: object) -> int | None:
 
 
 def check_backend(backend: object) -> str | None:
+    """``backend`` when it is None, ``"dask"`` or a joblib backend name, else an
+    :class:`~varimp.InputError` listing the names."""
     if backend is None or backend == "dask":
         return backend
     from joblib.parallel import BACKENDS

@@ -57,7 +57,10 @@ Warnings
 Failures
     A fit or an evaluation that raises, a fit that returns None or an evaluation that returns
     a non-finite number raises a :class:`varimp.ModelError` naming the fit (its task label); a
-    fit marked ``optional`` returns its failure as a :class:`Failed` result instead.
+    fit marked ``optional`` returns its failure as a :class:`Failed` result instead. A
+    ``SystemExit`` (``sys.exit`` in a fit) is such a failure too, and so is a
+    ``KeyboardInterrupt`` raised anywhere but in the main thread of the caller's process, where
+    it may be the user's Ctrl-C and stops the work as it is.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ import inspect
 import numbers
 import os
 import pickle
+import threading
 import uuid
 import warnings
 from collections.abc import Callable
@@ -76,7 +80,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import InputError, ModelError, VarImpError
-from .worker import _local_threads, global_seed, thread_limits
+from .worker import _local_threads, global_seed, openmp_limit, thread_limits
 
 REMOVALS = ("mean", "drop")
 
@@ -244,7 +248,11 @@ def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y
                 contextlib.nullcontext() as caught:
             if elsewhere:
                 warnings.simplefilter("always")  # the caller's filters decide
-            with thread_limits(_local_threads(job.threads)):
+            # a fit in the caller's process (its threads, an in-process Dask worker's) runs
+            # under the process-wide limits the caller set once around the whole batch, and
+            # sets only its own thread's OpenMP limit
+            threads = _local_threads(job.threads)
+            with thread_limits(threads) if elsewhere else openmp_limit(threads):
                 try:
                     value = _fit_and_evaluate(item, setting, X, y, fit, evaluate, job)
                 except VarImpError as exc:
@@ -288,6 +296,10 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
             model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
     except Exception as exc:
         raise _failure(exc, f"fit {task.label!r} raised") from exc
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if _may_be_ctrl_c(exc, job):
+            raise
+        raise _failure(exc, f"fit {task.label!r} raised") from exc
     if model is None:
         raise ModelError(f"fit {task.label!r} returned None; fit must return the fitted model")
     if job.model is not None and id(model) == job.model and this_process() == job.caller:
@@ -299,6 +311,10 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
     try:
         value = evaluate(model, data)
     except Exception as exc:
+        raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if _may_be_ctrl_c(exc, job):
+            raise
         raise _failure(exc, f"evaluating fit {task.label!r} raised") from exc
     if not _finite(value):
         raise ModelError(f"evaluating fit {task.label!r} returned a non-finite value: "
@@ -365,13 +381,26 @@ def bootstrap_rows(rng: np.random.Generator, n: int, strata: np.ndarray | None =
     return np.sort(np.concatenate(drawn))
 
 
-def _failure(exc: Exception, what: str) -> VarImpError:
+def _may_be_ctrl_c(exc: BaseException, job: Job) -> bool:
+    """Whether ``exc``, raised by a fit or an evaluation, may be the user's Ctrl-C: a
+    ``KeyboardInterrupt`` in the main thread of the caller's process, where Python raises the
+    signal; it then stops the work as any Ctrl-C does. Anywhere else (a worker process, a
+    worker thread) it was raised by the fit itself, and like a ``SystemExit`` it becomes a
+    :class:`~varimp.ModelError` naming the fit: raised as it is, it would take the worker's
+    thread or process down instead (an in-process Dask worker then never answers)."""
+    return isinstance(exc, KeyboardInterrupt) and this_process() == job.caller \
+        and threading.current_thread() is threading.main_thread()
+
+
+def _failure(exc: BaseException, what: str) -> VarImpError:
     """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class)."""
     cls = type(exc) if isinstance(exc, VarImpError) else ModelError
+    text = f"{what} {type(exc).__name__}: {exc}" if str(exc) else \
+        f"{what} {type(exc).__name__}"
     try:
-        return cls(f"{what} {type(exc).__name__}: {exc}")
+        return cls(text)
     except Exception:  # a subclass with another constructor
-        return ModelError(f"{what} {type(exc).__name__}: {exc}")
+        return ModelError(text)
 
 
 def _finite(value: Any) -> bool:

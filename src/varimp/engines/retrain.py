@@ -33,8 +33,10 @@ Backends
     limits torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl) to its share of
     the cores, ``max(1, os.cpu_count() // workers)`` (on Dask, the workers' threads on the same
     host), and restores them after each fit, so two workers on two cores really run side by
-    side. See ``docs/parallel.md`` for a cluster of several machines; the runners are
-    :mod:`varimp.engines.backends`.
+    side (fits in threads of this process, joblib's ``"threading"`` or Dask workers in this
+    process, share the limits set once around the batch). Dask workers in this process get
+    a copy of ``fit`` per fit, as worker processes do. See ``docs/parallel.md`` for a
+    cluster of several machines; the runners are :mod:`varimp.engines.backends`.
 
 Warnings
     A fit run in another process (joblib's processes, Dask workers) records its Python
@@ -48,7 +50,9 @@ Failures
     A fit or an evaluation that raises, a fit that returns None (or, in this process, the
     user's ``model`` itself), an evaluation that returns a non-finite number (or a float array
     holding one), or a worker process that dies raises a :class:`varimp.ModelError` naming the
-    fit (its task label); the remaining fits are cancelled and a cluster started for the call
+    fit (its task label), as does a fit's ``SystemExit`` or ``KeyboardInterrupt`` (but the
+    latter in the main thread of this process: perhaps the user's Ctrl-C, it stops the work as
+    it is); the remaining fits are cancelled and a cluster started for the call
     is closed. On Dask, a dead worker's fit is named by the scheduler (``KilledWorker``; the
     cluster varimp starts does not retry it and runs one fit per worker at a time); a fit that
     is only cancelled (a worker or the scheduler went away) is reported with the fits that were

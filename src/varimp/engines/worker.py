@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ..adapters.seeding import swap_keras_seed_generator
+
 
 class _GlobalStates:
     """The process's global generators as they were before the first of the :func:`global_seed`
@@ -97,7 +99,8 @@ def global_seed(seed: int) -> contextlib.AbstractContextManager[None]:
     ``random``; the global generator is made once per process and thread and then advances,
     so a second fit in a process would continue from the first one's draws. The block removes
     it (Keras makes a new one from the seeded ``random`` on first use) and puts the caller's
-    back afterwards; Keras need not be imported for this.
+    back afterwards (:func:`varimp.adapters.seeding.swap_keras_seed_generator`, the
+    adapters' side: this module imports no framework); Keras need not be imported for this.
     """
     return _global_seed(int(seed) % 2**32)
 
@@ -117,12 +120,12 @@ def _global_seed(seed: int) -> Iterator[None]:
                 torch.cuda.manual_seed_all(seed)
     own_random = getattr(_ThreadRandom.local, "generator", None)
     _ThreadRandom.local.generator = random.Random(seed)
-    keras_generator = _swap_keras_generator(sys.modules.get(_KERAS_STATE), None)
+    keras_generator = swap_keras_seed_generator(None)
     try:
         yield
     finally:
         # Keras perhaps imported by the fit: its generator made in the block goes too
-        _swap_keras_generator(sys.modules.get(_KERAS_STATE), keras_generator)
+        swap_keras_seed_generator(keras_generator)
         _ThreadRandom.local.generator = own_random
         with _GlobalStates.lock:
             _GlobalStates.depth -= 1
@@ -130,21 +133,6 @@ def _global_seed(seed: int) -> Iterator[None]:
                 _ThreadRandom.uninstall()
                 _restore(_GlobalStates.saved, torch)
                 _GlobalStates.saved = None
-
-
-#: Where Keras 3 keeps its global (per-thread) seed generator.
-_KERAS_STATE = "keras.src.backend.common.global_state"
-_KERAS_GENERATOR = "global_seed_generator"
-
-
-def _swap_keras_generator(module: Any, generator: Any) -> Any:
-    """Set Keras' global seed generator (this thread's) to ``generator``; return the previous
-    one (None: none yet, or Keras not imported)."""
-    if module is None:
-        return None
-    previous = module.get_global_attribute(_KERAS_GENERATOR)
-    module.set_global_attribute(_KERAS_GENERATOR, generator)
-    return previous
 
 
 #: Modules imported (when installed) before a :func:`global_seed` block seeds anything: torch,
@@ -212,6 +200,23 @@ def thread_limits(threads: int | None) -> Iterator[None]:
             torch.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def openmp_limit(threads: int | None) -> Iterator[None]:
+    """This thread's OpenMP pools limited to ``threads`` (None: untouched), restored
+    afterwards. OpenMP keeps its thread count per thread (``omp_set_num_threads`` sets the
+    calling thread's), so a fit running in a worker thread of the caller's process needs it set
+    in its own thread; the process-wide limits (BLAS, torch) the caller set once around the
+    batch (:func:`thread_limits`), since fits in concurrent threads that set and restored them
+    would undo each other's."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        yield
+
+
 def _local_threads(threads: int | dict[str, int] | None) -> int | None:
     """This worker's thread share: an int as given, or on Dask the host's cores divided by the
     worker threads on the same host."""
@@ -227,4 +232,10 @@ def _local_threads(threads: int | dict[str, int] | None) -> int | None:
 
 
 def host_of(address: str) -> str:
-    return address.split("://")[-1].rsplit(":", 1)[0]
+    """The host of a Dask worker's address: ``tcp://10.0.0.5:40123`` -> ``10.0.0.5``; an
+    in-process worker's ``inproc://10.0.0.5/4242/7`` (address, process id, counter) ->
+    ``10.0.0.5`` too, so that the workers of one process count on one host."""
+    protocol, _, location = address.rpartition("://")
+    if protocol == "inproc":
+        return location.split("/", 1)[0]
+    return location.rsplit(":", 1)[0]
