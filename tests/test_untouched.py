@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 import reliability_models as rm
 import torch
+from nets import RecurrentHead
 from torch import nn
 
 import varimp
@@ -355,16 +356,6 @@ def test_buffers_a_forward_writes_are_put_back(method):
     assert int(model.calls) == 0
 
 
-class _ScriptedRecurrent(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.rnn, self.head = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1)
-
-    def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1])
-
-
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
 @pytest.mark.parametrize("form", ["script", "trace"])
 @pytest.mark.parametrize("method", ["connection_weights", "partial_derivatives", "permutation"])
@@ -373,7 +364,7 @@ def test_a_torchscript_model_leaves_the_global_torch_random_state(form: str, met
     generator: the numbers a caller draws after a call are those it draws without the call."""
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
-    recurrent = _ScriptedRecurrent()
+    recurrent = RecurrentHead(nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 1), last_step=True)
     rng = np.random.default_rng(0)
     cases = [(mlp, rng.normal(size=(20, 4)).astype(np.float32), {}),
              (recurrent, rng.normal(size=(20, 5, 3)).astype(np.float32), {"by_time": False})]
