@@ -1574,7 +1574,49 @@ def test_a_european_excel_csv_reads_as_the_same_table(files, tmp_path, capsys):
     assert line == (f"varimp: error: InputError: data file {tmp_path / 'latin.csv'} is not "
                     f"UTF-8 text: byte 0xe9 at position {position} is no UTF-8 character ('é' "
                     "in Windows-1252, Excel's encoding on Western Windows); save the file as "
-                    "UTF-8 (in Excel: Save As, 'CSV UTF-8')")
+                    "UTF-8 (in Excel: Save As, 'CSV UTF-8'), or name its encoding: --encoding "
+                    "cp1252")
+
+
+def test_a_csv_is_read_with_the_separator_decimal_mark_and_encoding_the_user_names(
+        files, tmp_path, capsys):
+    """--sep, --decimal and --encoding: a tab-separated file, a '|' file with decimal commas
+    and a Windows-1252 file read as the same table, so the same scores as the plain CSV; the
+    options are checked before anything is read, and named for files that are no CSV."""
+    table = pd.read_csv(files["root"] / "table.csv")
+    table.to_csv(tmp_path / "tabs.csv", sep="\t", index=False)
+    table.to_csv(tmp_path / "pipes.csv", sep="|", decimal=",", index=False)
+    latin = table.rename(columns={"y": "débit"})
+    latin.to_csv(tmp_path / "latin.csv", index=False, encoding="cp1252")
+    cases = [("tabs.csv", ["--sep", "tab"], "y", "tabs.csv (CSV table, '\\t' between columns)"),
+             ("pipes.csv", ["--sep", "|", "--decimal", ","], "y",
+              "pipes.csv (CSV table, '|' between columns, decimal commas)"),
+             ("latin.csv", ["--encoding", "cp1252"], "débit", "latin.csv (CSV table)")]
+    for name, options, target, said in cases:
+        out = _run(files, tmp_path, "mlp.skops", str(tmp_path / name), "--target", target,
+                   methods=["permutation"], extra=["--n-repeats", "2", "--overwrite", *options])
+        _check(out, files["sk"], files["X"], files["y"], TABLE, ["permutation"], n_repeats=2)
+        assert json.loads((out / "run.json").read_text())["facts"]["data"] == said
+    refusals = [
+        ("latin.csv", ["--encoding", "klingon"], "--encoding 'klingon' is no text encoding "
+         "Python knows (such as utf-8, cp1252, latin-1)"),
+        ("latin.csv", ["--encoding", "ascii"], f"data file {tmp_path / 'latin.csv'} is not ascii "
+         f"text: byte 0xe9 at position {len('a,b,c,d')} is no ascii character; name the "
+         "encoding the file was saved in with --encoding, or save it as UTF-8"),
+        ("tabs.csv", ["--sep", ";;"], "--sep must be one character (or 'tab'), the column "
+         "separator of the CSV; received ';;'"),
+        ("tabs.csv", ["--decimal", ","], "--decimal ',' is also the column separator: give the "
+         "file's separator with --sep (European Excel writes ';')"),
+    ]
+    table.to_parquet(tmp_path / "table.parquet")
+    refusals.append(("table.parquet", ["--sep", ";"], "--sep, --decimal and --encoding say how "
+                     f"to read a CSV; data file {tmp_path / 'table.parquet'} is Parquet"))
+    for name, options, message in refusals:
+        line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / name), "--target",
+                       "débit" if name == "latin.csv" else "y", "--out", str(tmp_path / "no"),
+                       *options], capsys)
+        assert line == f"varimp: error: InputError: {message}"
+        assert not (tmp_path / "no").exists()
 
 
 def test_a_semicolon_csv_points_at_the_value_that_breaks_its_reading(files, tmp_path, capsys):

@@ -121,6 +121,12 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                       "neither order nor regular steps tell which")
     data.add_argument("--target-file", type=Path, metavar="FILE", help="arrays: the targets "
                       "in their own .npy, .npz or one-column .csv")
+    data.add_argument("--sep", metavar="CHAR", help="a CSV's column separator, one character "
+                      "or 'tab' (default: ',' or, when the header has more of them, ';')")
+    data.add_argument("--decimal", choices=(".", ","), help="a CSV's decimal mark (default: "
+                      "'.', or ',' in a ';' file whose numbers are so written)")
+    data.add_argument("--encoding", metavar="NAME", help="a CSV's text encoding, such as "
+                      "cp1252 or latin-1 (default: UTF-8)")
     model = run.add_argument_group("model")
     model.add_argument("--trust-pickle", action="store_true", help="load files that run code "
                        "as they load: pickle-based files (.pkl, .joblib, torch.save), every type "

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, VarImpError
-from .loaders import MODEL_FORMATS, Data, LoadedModel, load_data, load_model
+from .loaders import MODEL_FORMATS, CsvDialect, Data, LoadedModel, load_data, load_model
 from .plot import STARS
 from .registry import COMMON_OPTIONS, available_methods, method_spec
 from .result import Comparison
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace, command: Sequence[str],
     step(f"reading the data {args.data}")
     data = load_data(args.data, target=args.target, features=args.features,
                      id_column=args.id_column, time_column=args.time_column,
-                     time_format=args.time_format, target_file=args.target_file)
+                     time_format=args.time_format, target_file=args.target_file,
+                     dialect=CsvDialect(args.sep, args.decimal, args.encoding))
     check_fit(loaded, data, args.model, args.data)
     data = scored_targets(loaded.model, data, data.target_names, args.data, args.output_step)
     options = common_options(args, data, data.y)

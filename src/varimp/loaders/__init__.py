@@ -14,7 +14,8 @@ Models (by file suffix), each loaded into something :func:`varimp.adapters.adapt
 - ``.pkl``, ``.pickle``, ``.joblib``: only with ``trust_pickle`` (loading a pickle runs any code
   it holds).
 
-Data: CSV (commas, or semicolons and decimal commas as European Excel writes them), Parquet
+Data: CSV (commas, or semicolons and decimal commas as European Excel writes them; or the
+separator, decimal mark and encoding the user names), Parquet
 (tables, or a long table of sequences pivoted by id and time, the time read as numbers or as
 dates of one format), ``.npy`` and ``.npz`` (``X`` and optional ``y``,
 or a single array). Every problem is an
@@ -22,8 +23,9 @@ or a single array). Every problem is an
 """
 
 
+from ._tables import CsvDialect
 from .data import DATA_FORMATS, Data, load_data
 from .models import MODEL_FORMATS, LoadedModel, OnnxModel, load_model
 
-__all__ = ["DATA_FORMATS", "MODEL_FORMATS", "Data", "LoadedModel", "OnnxModel", "load_data",
-           "load_model"]
+__all__ = ["DATA_FORMATS", "MODEL_FORMATS", "CsvDialect", "Data", "LoadedModel", "OnnxModel",
+           "load_data", "load_model"]

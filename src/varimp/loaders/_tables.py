@@ -4,13 +4,17 @@ numbers holds text.
 A CSV whose header has more semicolons than commas (European Excel's "CSV") is read with
 ``;`` between columns, and with decimal commas when its text columns are numbers written that
 way (``4,1``). A file that is not UTF-8 (Windows-1252, Excel's encoding on Western Windows) is
-refused with the fix, never guessed.
+refused with the fix, never guessed. Where the user names the separator, the decimal mark or
+the encoding (:class:`CsvDialect`, the command line's ``--sep``, ``--decimal``,
+``--encoding``), those are used and nothing is detected.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -37,17 +41,60 @@ NOTATION = {
 }
 
 
-def read_table(path: Path, suffix: str) -> tuple[pd.DataFrame, str]:
+class CsvDialect(NamedTuple):
+    """How to read a CSV, where the user says it (None: detected, or UTF-8 text)."""
+
+    sep: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+
+    def checked(self) -> CsvDialect:
+        """The dialect with ``"tab"`` / ``"\\t"`` read as a tab; InputError for a separator
+        that is not one character, a decimal mark other than ``.`` or ``,``, one equal to the
+        separator, or an encoding Python does not know."""
+        sep = "\t" if self.sep in ("tab", "\\t") else self.sep
+        if sep is not None and (len(sep) != 1 or sep in "\"\r\n"):
+            raise InputError(f"--sep must be one character (or 'tab'), the column separator "
+                             f"of the CSV; received {self.sep!r}")
+        if self.decimal is not None and self.decimal not in (".", ","):
+            raise InputError(f"--decimal must be '.' or ','; received {self.decimal!r}")
+        if self.decimal is not None and self.decimal == (sep or ","):
+            raise InputError(f"--decimal {self.decimal!r} is also the column separator: give "
+                             "the file's separator with --sep (European Excel writes ';')")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError as exc:
+                raise InputError(f"--encoding {self.encoding!r} is no text encoding Python "
+                                 "knows (such as utf-8, cp1252, latin-1)") from exc
+        return self._replace(sep=sep)
+
+    @property
+    def given(self) -> bool:
+        """Whether the user named the separator or the decimal mark."""
+        return self.sep is not None or self.decimal is not None
+
+
+#: Nothing said by the user: the separator and decimal mark detected, UTF-8 text.
+DETECTED = CsvDialect()
+
+
+def read_table(path: Path, suffix: str, dialect: CsvDialect = DETECTED
+               ) -> tuple[pd.DataFrame, str]:
     """The table in ``path`` (CSV or Parquet), its column names as text, and how a CSV was
-    read when not the usual way ("';' between columns, decimal commas"; else "")."""
+    read when not the usual way ("';' between columns, decimal commas"; else "").
+    ``dialect``: what the user says of a CSV (InputError for a Parquet file)."""
     kind = "CSV" if suffix == ".csv" else "Parquet"
+    if kind != "CSV" and dialect != DETECTED:
+        raise InputError(f"--sep, --decimal and --encoding say how to read a CSV; data file "
+                         f"{path} is {kind}")
     try:
         if suffix == ".csv":
-            table, how = _read_csv(path)
+            table, how = _read_csv(path, dialect)
         else:
             table, how = pd.read_parquet(path, engine="pyarrow"), ""
     except UnicodeDecodeError as exc:
-        raise InputError(_not_utf8(path, exc)) from exc
+        raise InputError(_not_utf8(path, exc, dialect.encoding)) from exc
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise InputError(f"cannot read data file {path} as {kind}: {first_line(exc)}") from exc
     except Exception as exc:  # pyarrow's own errors
@@ -59,18 +106,24 @@ def read_table(path: Path, suffix: str) -> tuple[pd.DataFrame, str]:
     return table, how
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    """A CSV with commas between columns, or with semicolons when its header has more of them
-    than commas; a semicolon file whose text columns all hold decimal-comma numbers is read
-    again with ``decimal=","``."""
-    with path.open(encoding="utf-8-sig") as stream:
+def _read_csv(path: Path, dialect: CsvDialect) -> tuple[pd.DataFrame, str]:
+    """A CSV as the user's dialect says; else with commas between columns, or with semicolons
+    when its header has more of them than commas; a semicolon file whose text columns all hold
+    decimal-comma numbers is read again with ``decimal=","``."""
+    encoding = dialect.encoding or "utf-8-sig"
+    if dialect.given:
+        sep, decimal = dialect.sep or ",", dialect.decimal or "."
+        table = pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding)
+        how = [f"{sep!r} between columns"] * (sep != ",") + ["decimal commas"] * (decimal == ",")
+        return table, ", ".join(how)
+    with path.open(encoding=encoding) as stream:
         header = stream.readline()
     if header.count(";") <= header.count(","):
-        return pd.read_csv(path), ""
-    table = pd.read_csv(path, sep=";")
+        return pd.read_csv(path, encoding=encoding), ""
+    table = pd.read_csv(path, sep=";", encoding=encoding)
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if any(_decimal_commas(table[c]) for c in text):
-        return pd.read_csv(path, sep=";", decimal=","), DECIMAL_COMMAS
+        return pd.read_csv(path, sep=";", decimal=",", encoding=encoding), DECIMAL_COMMAS
     return table, SEMICOLONS
 
 
@@ -80,10 +133,15 @@ def _decimal_commas(values: pd.Series) -> bool:
     return len(present) > 0 and bool(present.str.fullmatch(DECIMAL_COMMA).all())
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
-    """The refusal of a file that is not UTF-8, naming the first bad byte (and what it is in
-    Windows-1252, where it is a character there) and the fix."""
+def _not_utf8(path: Path, exc: UnicodeDecodeError, encoding: str | None = None) -> str:
+    """The refusal of a file that is not UTF-8 (or not in the ``encoding`` the user named),
+    naming the first bad byte (and what it is in Windows-1252, where it is a character there)
+    and the fix."""
     byte = exc.object[exc.start:exc.start + 1]
+    if encoding is not None:
+        return (f"data file {path} is not {encoding} text: byte 0x{byte.hex()} at position "
+                f"{exc.start} is no {encoding} character; name the encoding the file was "
+                "saved in with --encoding, or save it as UTF-8")
     try:
         seen = f" ({byte.decode('cp1252')!r} in Windows-1252, Excel's encoding on Western " \
             "Windows)"
@@ -91,7 +149,7 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
         seen = ""
     return (f"data file {path} is not UTF-8 text: byte 0x{byte.hex()} at position {exc.start} "
             f"is no UTF-8 character{seen}; save the file as UTF-8 (in Excel: Save As, 'CSV "
-            "UTF-8')")
+            "UTF-8'), or name its encoding: --encoding cp1252")
 
 
 def first_text(values: pd.Series, how: str = "") -> tuple[str, str, bool] | None:
@@ -112,12 +170,14 @@ def first_text(values: pd.Series, how: str = "") -> tuple[str, str, bool] | None
     plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
     commas = text.str.fullmatch(DECIMAL_COMMA).to_numpy(dtype=bool)
     points = plain & text.str.contains(".", regex=False).to_numpy(dtype=bool)
-    numbers = (plain & ~points) | commas if how == DECIMAL_COMMAS else plain
+    commas_read = how.endswith("decimal commas")
+    numbers = (plain & ~points) | commas if commas_read else plain
     if numbers.all():
         return None
     stray = ~(plain | commas)
     shown = stray if how and stray.any() else ~numbers
     position = int(np.argmax(shown))
     said = f"{text.iloc[position]!r} in data row {int(present.index[position]) + 1}"
-    note = "" if stray[position] else NOTATION[how]
+    note = "" if stray[position] else \
+        NOTATION[DECIMAL_COMMAS if commas_read else SEMICOLONS if how else ""]
     return said, note, bool((plain | commas).mean() > 0.5)

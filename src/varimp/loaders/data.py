@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import InputError
 from ..validation import check_feature_names
 from ._files import check_file, first_line
-from ._tables import first_text, read_table
+from ._tables import DETECTED, CsvDialect, first_text, read_table
 
 #: Data file suffixes.
 DATA_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
@@ -74,7 +74,8 @@ class Data:
 def load_data(path: Path, *, target: str | Sequence[str] | None = None,
               features: Sequence[str] | None = None,
               id_column: str | None = None, time_column: str | None = None,
-              time_format: str | None = None, target_file: Path | None = None) -> Data:
+              time_format: str | None = None, target_file: Path | None = None,
+              dialect: CsvDialect = DETECTED) -> Data:
     """Read inputs and targets from a data file.
 
     Parameters
@@ -114,12 +115,17 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         The format of the time column's dates, in ``strftime`` codes (``"%d.%m.%Y"``).
     target_file : Path, optional
         Targets in their own file (``.npy``, ``.npz`` or a one-column CSV), for arrays.
+    dialect : CsvDialect, optional
+        A CSV's column separator, decimal mark and encoding where the user names them (the
+        command line's ``--sep``, ``--decimal``, ``--encoding``): used as given, nothing
+        detected; InputError for a data file that is not a CSV.
 
     Returns
     -------
     Data
     """
     check_file(path, "data")
+    dialect = dialect.checked()
     targets = [target] if isinstance(target, str) else list(target or [])
     suffix = path.suffix.lower()
     if suffix not in DATA_FORMATS:
@@ -131,12 +137,17 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         raise InputError(f"--time-format {time_format} says how the --time column writes its "
                          "dates: give --id and --time too")
     if suffix in (".npy", ".npz"):
+        if dialect != DETECTED and (target_file is None or
+                                        target_file.suffix.lower() != ".csv"):
+            raise InputError(f"--sep, --decimal and --encoding say how to read a CSV; data "
+                             f"file {path} holds NumPy arrays")
         if targets or id_column is not None:
             raise InputError(f"--target, --id and --time name columns of a table; data file "
                              f"{path} holds arrays: put the targets in the .npz as 'y' or pass "
                              "--target-file")
         X, y, names = _arrays(path, target_file,
-                              None if features is None else column_names(features, ()))
+                              None if features is None else column_names(features, ()),
+                              dialect)
         facts = {"data": f"{path.name} (NumPy arrays)"}
         if y is not None and np.issubdtype(y.dtype, np.number):
             _check_finite(y.astype(float), ["target"], path)
@@ -145,7 +156,7 @@ def load_data(path: Path, *, target: str | Sequence[str] | None = None,
         if target_file is not None:
             raise InputError("--target-file is for array data; a table names its target "
                              "column with --target")
-        table, how = read_table(path, suffix)
+        table, how = read_table(path, suffix, dialect)
         table, levels, unread = _index_columns(table, [*targets, *(features or ()),
                                                        id_column or "", time_column or ""])
         targets = column_names(targets, table.columns)
@@ -474,7 +485,8 @@ def _short(values: tuple) -> str:
     return f"({text}{', ...' if len(values) > 6 else ''})"
 
 
-def _arrays(path: Path, target_file: Path | None, features: Sequence[str] | None
+def _arrays(path: Path, target_file: Path | None, features: Sequence[str] | None,
+            dialect: CsvDialect = DETECTED
             ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     arrays = _read_arrays(path)
     if len(arrays) == 1:
@@ -489,7 +501,7 @@ def _arrays(path: Path, target_file: Path | None, features: Sequence[str] | None
             raise InputError(f"data file {path} holds 'y' and --target-file gives targets "
                              "too: keep one")
         check_file(target_file, "target")
-        y = _target_array(target_file)
+        y = _target_array(target_file, dialect)
     if X.ndim not in (2, 3) or not np.issubdtype(X.dtype, np.number):
         raise InputError(f"the inputs in {path} must be a numeric 2-D (rows x features) or "
                          f"3-D (sequences x steps x features) array; received shape "
@@ -518,10 +530,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                          f"need pickle, are refused): {first_line(exc)}") from exc
 
 
-def _target_array(path: Path) -> np.ndarray:
+def _target_array(path: Path, dialect: CsvDialect = DETECTED) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        table, _ = read_table(path, suffix)
+        table, _ = read_table(path, suffix, dialect)
         if table.shape[1] != 1:
             raise InputError(f"target file {path} must have one column; it has "
                              f"{list(table.columns)}")
