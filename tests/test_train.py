@@ -290,3 +290,38 @@ def test_backward_stepwise_refits_under_a_float64_default_dtype(float64_default)
     torch.set_default_dtype(torch.float64)
     np.testing.assert_array_equal(wide.to_numpy(), narrow.to_numpy())
     assert np.all(np.isfinite(wide.to_numpy()))
+
+
+@pytest.mark.parametrize("cell, activation, loss, head", [
+    ("lstm", "tanh", "mse", True),     # native layer, targets scaled into the head
+    ("gru", "relu", "mse", False),     # varimp's RecurrentLayer, targets left as they are
+    ("rnn", "tanh", "bce", True),      # probabilities: targets never scaled
+])
+def test_recurrent_standardize_folds_the_scaling_into_the_first_layer_and_the_head(
+        cell, activation, loss, head):
+    """standardize=True is training on standardized inputs (and, for mse with a head,
+    targets) with the same seed: the returned network on raw X equals the network trained on
+    (X - mean) / std, its outputs mapped back by y's std and mean."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 3)) * np.array([1000.0, 0.01, 1.0]) + np.array([5e3, 0.0, 2.0])
+    signal = X[:, :, 0] / 1000 + 100 * X[:, :, 1]
+    y = 1 / (1 + np.exp(-signal)) if loss == "bce" else 50 * signal + 300
+    y = y[:, -1] if head else y
+    units = (4, 2) if head else (4, 1)
+    acts = (activation, "sigmoid" if loss == "bce" and not head else activation)
+    options = dict(cell=cell, units=units, activations=acts, loss=loss, head=head,
+                   return_sequences=not head, epochs=3, random_state=1)
+    flat = X.reshape(-1, 3)
+    mean, std = flat.mean(0), flat.std(0)
+    if loss == "mse" and head:
+        y_mean, y_std = y.mean(), y.std()
+    else:
+        y_mean, y_std = 0.0, 1.0
+    folded = train_recurrent(X, y, standardize=True, **options)
+    plain = train_recurrent((X - mean) / std, (y - y_mean) / y_std, **options)
+    with torch.no_grad():
+        raw = folded(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
+        reference = plain(torch.as_tensor((X - mean) / std, dtype=torch.float32)).double()
+    np.testing.assert_allclose(raw, reference.numpy() * y_std + y_mean,
+                               rtol=1e-4, atol=1e-4 * max(1.0, y_std))
+    assert type(folded.layers[0]) is type(plain.layers[0])

@@ -18,8 +18,8 @@ callable ``fit(X, y, random_state=None) -> model`` and a description of it (reco
   architecture rebuilt as a PyTorch module with fresh weights (a Keras model gets a PyTorch
   twin) and trained by varimp's seeded trainers, :func:`varimp.train_mlp` for a chain of dense
   layers and :func:`varimp.train_recurrent` for stacked recurrent layers of one cell under at
-  most one dense layer, with a validation split and early stopping (:data:`MLP_TRAINING`,
-  :data:`RECURRENT_TRAINING`);
+  most one dense layer, on standardized inputs (the scaling folded into the first layer),
+  with a validation split and early stopping (:data:`MLP_TRAINING`, :data:`RECURRENT_TRAINING`);
 - anything else: an :class:`~varimp.InputError` asking for ``fit=``.
 
 A rebuilt network is the same chain of layer sizes, activations and cells, not the same
@@ -61,7 +61,8 @@ MLP_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.01,
                                 "standardize": True, "validation_fraction": 0.2, "patience": 10}
 #: Training of a rebuilt recurrent network (arguments of :func:`varimp.train_recurrent`).
 RECURRENT_TRAINING: dict[str, Any] = {"epochs": 200, "batch_size": 32, "lr": 0.02,
-                                      "validation_fraction": 0.2, "patience": 20}
+                                      "standardize": True, "validation_fraction": 0.2,
+                                      "patience": 20}
 #: ``seeding`` of a description: how each fit's seed reaches the fit.
 SEED_PASSED = "each fit's seed passed as random_state"
 SEED_GLOBAL = ("each fit's seed set in the global generators (Python random, numpy.random, "

@@ -364,7 +364,8 @@ def train_mlp(
         _fit_loop(model, loss, xt, yt, epochs, batch_size, lr, generator, validation_fraction,
                   patience)
     if standardize:
-        _fold_scaling(linears[0], linears[-1], x_mean, x_std, y_mean, y_std)
+        _fold_scaling((linears[0].weight, linears[0].bias), linears[-1], x_mean, x_std,
+                      y_mean, y_std)
     if task == "binary":
         model.append(nn.Sigmoid())
     elif task == "multiclass":
@@ -379,19 +380,24 @@ def _spread(values: np.ndarray) -> np.ndarray:
     return np.where(std > 1e-12 * np.maximum(1.0, np.abs(values.mean(0))), std, 1.0)
 
 
-def _fold_scaling(first: nn.Linear, last: nn.Linear, x_mean, x_std, y_mean, y_std) -> None:
-    """Absorb ``(x - mean) / std`` into the first layer and ``y * std + mean`` into the last."""
+def _fold_scaling(first: tuple[nn.Parameter, nn.Parameter], last: nn.Linear | None,
+                  x_mean, x_std, y_mean, y_std) -> None:
+    """Absorb ``(x - mean) / std`` into the ``(weight, bias)`` the inputs enter by (a first
+    ``Linear``'s, a first recurrent layer's ``weight_ih_l0, bias_ih_l0``) and ``y * std +
+    mean`` into the ``last`` Linear layer (None: targets not scaled)."""
 
     def vector(value: object, size: int) -> torch.Tensor:
         return torch.as_tensor(np.broadcast_to(value, (size,)).copy(), dtype=torch.float64)
 
+    weight, bias = first
     with torch.no_grad():
-        w = first.weight.double() / vector(x_std, first.in_features)
-        first.bias.copy_(first.bias.double() - w @ vector(x_mean, first.in_features))
-        first.weight.copy_(w)
-        scale, shift = vector(y_std, last.out_features), vector(y_mean, last.out_features)
-        last.weight.copy_(last.weight.double() * scale[:, None])
-        last.bias.copy_(last.bias.double() * scale + shift)
+        w = weight.double() / vector(x_std, weight.shape[1])
+        bias.copy_(bias.double() - w @ vector(x_mean, weight.shape[1]))
+        weight.copy_(w)
+        if last is not None:
+            scale, shift = vector(y_std, last.out_features), vector(y_mean, last.out_features)
+            last.weight.copy_(last.weight.double() * scale[:, None])
+            last.bias.copy_(last.bias.double() * scale + shift)
 
 
 def train_recurrent(
@@ -407,6 +413,7 @@ def train_recurrent(
     epochs: int = 5,
     batch_size: int = 5,
     lr: float = 0.001,
+    standardize: bool = False,
     validation_fraction: float | None = None,
     patience: int = 10,
     random_state: object = 0,
@@ -440,6 +447,14 @@ def train_recurrent(
         Binary cross-entropy on probabilities (targets in [0, 1]; the output must be a sigmoid)
         or mean squared error.
     epochs, batch_size, lr : int, int, float
+    standardize : bool
+        Train on standardized inputs (each feature by its mean and standard deviation over
+        every sequence and step) and, for ``loss="mse"`` with ``head=True``, standardized
+        targets, then fold the scaling into the first layer's input weights (and the head):
+        the returned network takes raw ``X`` and predicts on the scale of ``y``, and its
+        layers are unchanged in kind. Give it for inputs in raw units of different sizes
+        (rainfall in mm beside temperatures in degrees); False by default, as in the reference
+        experiment, whose inputs lie in [0, 1].
     validation_fraction, patience : float or None, int
         Early stopping on held-out rows (sequences), as for :func:`train_mlp`.
     random_state : int, numpy Generator or None
@@ -520,10 +535,20 @@ def train_recurrent(
     if loss == "bce":  # trained as probabilities: varimp scores it as a classifier
         model.varimp_output_kind = "probability"
     criterion = F.binary_cross_entropy if loss == "bce" else F.mse_loss
+    x = data.X
+    x_mean, x_std = (x.reshape(-1, x.shape[-1]).mean(0), _spread(x.reshape(-1, x.shape[-1]))) \
+        if standardize else (0.0, 1.0)
+    scale_y = standardize and loss == "mse" and head
+    flat = target.reshape(-1, k)
+    y_mean, y_std = (flat.mean(0), _spread(flat)) if scale_y else (0.0, 1.0)
     with torch_threads(n_threads):
-        _fit_loop(model, criterion, torch.as_tensor(data.X, dtype=_DTYPE),
-                  torch.as_tensor(target, dtype=_DTYPE), epochs, batch_size, lr,
-                  generator, validation_fraction, patience)
+        _fit_loop(model, criterion, torch.as_tensor((x - x_mean) / x_std, dtype=_DTYPE),
+                  torch.as_tensor((target - y_mean) / y_std, dtype=_DTYPE), epochs, batch_size,
+                  lr, generator, validation_fraction, patience)
+    if standardize:
+        first = model.layers[0]
+        _fold_scaling((first.weight_ih_l0, first.bias_ih_l0), model.head if scale_y else None,
+                      x_mean, x_std, y_mean, y_std)
     return model.eval()
 
 
