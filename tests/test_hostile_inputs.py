@@ -252,6 +252,12 @@ ROWS = [
         "position (no label of y's index is in X's, so pairing by label cannot work)",
         X=lambda: _frame().set_axis([f"r{i}" for i in range(12)]),
         y=lambda: pd.DataFrame({"yield": Y_TAB})),
+    Row("y-index-plain-beside-multiindex", every, InputError,
+        "(first at position 0: X has ('a', 0), y has 0). varimp pairs the rows of X and y by "
+        "position, where pandas pairs them by label: pass y.to_numpy() to pair the rows by "
+        "position (no label of y's index is in X's, so pairing by label cannot work)",
+        X=lambda: _frame().set_axis(pd.MultiIndex.from_product([["a", "b"], range(6)])),
+        y=lambda: pd.Series(Y_TAB)),
     Row("y-label-pd-na", every, InputError, "y must not hold missing labels (None, NaN, pd.NA "
         "or NaT); received one at index (3,)", y=lambda: _labels_with(pd.NA)),
     Row("y-label-nat", every, InputError, "missing labels (None, NaN, pd.NA or NaT); received "

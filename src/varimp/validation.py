@@ -277,9 +277,9 @@ def check_index(index: pd.Index | None, y: object) -> None:
     varimp pairs the rows of X and y by position, which pandas would pair by label."""
     if index is None or not isinstance(y, pd.Series | pd.DataFrame) or y.index.equals(index):
         return
-    first = next((i for i, (a, b) in enumerate(zip(index, y.index, strict=True))
-                  if _differ(a, b)), 0)
-    shared = index.isin(y.index).any()
+    first = next((i for i, (a, b) in enumerate(zip(index, y.index, strict=False))
+                  if _differ(a, b)), min(len(index), len(y.index)) - 1)
+    shared = not set(index).isdisjoint(y.index)  # any index kinds (MultiIndex beside plain)
     remedy = "pass y.reindex(X.index) to pair the rows by label, or y.to_numpy() to pair " \
         "them by position" if shared else "pass y.to_numpy() to pair the rows by position " \
         "(no label of y's index is in X's, so pairing by label cannot work)"
