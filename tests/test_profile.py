@@ -487,13 +487,21 @@ def test_a_constant_column_has_flat_curves_and_exactly_zero_range():
 
 
 def test_a_function_that_squeezes_one_row_is_told_to_keep_the_sample_axis():
+    """varimp never calls a model on one row of its own accord: a function ending in
+    .squeeze() is profiled as the same function without it; called on one row (a batch of one
+    left over), it is told that it squeezes its output."""
     X = np.random.default_rng(1).normal(size=(30, 3))
     w = np.array([[2.0, 0.5], [1.0, 0.0], [0.0, 0.0]])
+    for weights in (w[:, :1], w):
+        squeezed = varimp.profile(lambda Z, v=weights: np.tanh(Z @ v).squeeze(), X)
+        kept = varimp.profile(lambda Z, v=weights: np.tanh(Z @ v), X)
+        np.testing.assert_array_equal(squeezed.scores, kept.scores)
     with pytest.raises(varimp.ModelError, match=r"one prediction per sample \(1\); it returned "
                                                 r"an array of shape \(\): it seems to squeeze"):
-        varimp.profile(lambda Z: np.tanh(Z @ w[:, :1]).squeeze(), X)
+        varimp.permutation(lambda Z: np.tanh(Z @ w[:, :1]).squeeze(), X[:2], X[:2, 0],
+                           batch_size=1)
     with pytest.raises(varimp.ModelError, match=r"shape \(2,\): it seems to squeeze its output"):
-        varimp.profile(lambda Z: np.tanh(Z @ w).squeeze(), X)
+        varimp.profile(lambda Z: np.tanh(Z @ w).squeeze(), X[:3], batch_size=1)
     calls = []
 
     def two_then_one(Z):  # two outputs on the first call (one row), then one

@@ -250,7 +250,7 @@ def scored_targets(model: object, data: Data, columns: Sequence[str] | None,
     from .loaders.data import check_read_targets
 
     try:
-        steps, T = adapt(model).predict(data.X[:1]).shape[1], data.y.shape[1]
+        steps, T = adapt(model).predict(data.X[:2]).shape[1], data.y.shape[1]
     except VarImpError:  # a model that cannot run on these inputs: said when the methods run
         return data
     check_read_targets(data, steps != T, path, output_step)
@@ -284,7 +284,7 @@ def check_targets(args: argparse.Namespace, model: object, data: Data,
                          "values, so its targets must be numbers; if they are a classifier's "
                          "classes, pass --output-kind logits or --output-kind probability)")
     try:
-        steps, outputs = adapter.predict(data.X[:1]).shape[1:]
+        steps, outputs = adapter.predict(data.X[:2]).shape[1:]
     except VarImpError:  # a model that cannot run on these inputs: said when the methods run
         return
     columns = y.shape[-1] if y.ndim == (3 if steps > 1 else 2) else 1

@@ -164,7 +164,7 @@ def partial_derivatives(
         numeric[[c for name in blocks for c in setup.groups[name]]] = False
         warn_units(np.where(numeric, spread, 0.0), data.feature_names,
                    "partial derivatives depend")
-    n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
+    n_steps, n_outputs = adapter.predict(data.X[:2], batch_size).shape[1:]  # 2: no squeeze
     output_step = resolve_step(output_step, n_steps)
     names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)

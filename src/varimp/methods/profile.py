@@ -181,7 +181,7 @@ def profile(
     warn_constant(flat, "profile", "its sweep from its minimum to its maximum is one point",
                   data.sequence)
 
-    n_steps, n_outputs = adapter.predict(data.X[:1], batch_size).shape[1:]
+    n_steps, n_outputs = adapter.predict(data.X[:2], batch_size).shape[1:]  # 2: no squeeze
     names_out = output_names(adapter, data, n_outputs)
     outputs = resolve_output(output, n_outputs, names_out)
     step = resolve_step(output_step, n_steps)
