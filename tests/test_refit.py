@@ -430,3 +430,33 @@ def test_a_rebuilt_classifier_reads_its_labels_as_the_methods_do(last, kind, lab
         read = read_targets(y, pred.shape, adapter.output_kind, adapter.classes,
                             multilabel=None).multilabel
     assert read is multilabel
+
+
+def test_a_pipeline_selecting_columns_by_name_is_refitted_on_its_columns():
+    """A ColumnTransformer that picks columns by name fits only on a DataFrame: the refit gives
+    varimp's arrays back their names, so the refitted pipeline equals a clone fitted on the
+    user's DataFrame with the same seed; and an ensemble of it runs."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = 2 * frame["a"].to_numpy() + frame["b"].to_numpy()
+    columns = ColumnTransformer([("scaled", StandardScaler(), ["a", "b"])],
+                                remainder="passthrough")
+    pipeline = make_pipeline(columns, MLPRegressor(hidden_layer_sizes=(4,), max_iter=50,
+                                                   random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline.fit(frame, y)
+        fit, description = resolve_fit(pipeline, None, frame.to_numpy(), y)
+        refitted = fit(frame.to_numpy(), y, random_state=7)
+        by_hand = clone(pipeline).set_params(mlpregressor__random_state=7).fit(frame, y)
+        result = varimp.ensemble(pipeline, frame, y, method="permutation", n_models=2,
+                                 random_state=0, progress=False)
+    assert description["how"] == "clone"
+    np.testing.assert_array_equal(refitted.predict(frame), by_hand.predict(frame))
+    assert list(result.scores.index) == ["a", "b", "c"]
+    assert np.isfinite(result.scores.to_numpy()).all()

@@ -45,7 +45,7 @@ import functools
 import inspect
 import numbers
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +157,7 @@ def resolve_fit(model: object, fit: object, X: np.ndarray, y: np.ndarray
 
     adapter = adapt(model)
     if isinstance(adapter, SklearnAdapter):  # a clone of the estimator
-        return _sklearn_refit(adapter.model)
+        return _sklearn_refit(adapter.model, adapter.input_columns)
     if type(adapter).network is Adapter.network:  # no network to rebuild: a plain function
         raise CannotRefit(f"varimp cannot retrain {type(adapter.model).__name__} (only "
                           "scikit-learn estimators and PyTorch or Keras networks of dense and "
@@ -237,15 +237,22 @@ class SklearnRefit:
 
     A seed above ``2**32 - 1`` (scikit-learn's limit) is taken modulo ``2**32``. An estimator
     without any ``random_state`` parameter is fitted with the global generators seeded
-    (:func:`varimp.engines.worker.global_seed`).
+    (:func:`varimp.engines.worker.global_seed`). ``columns``: the column names the estimator
+    was fitted on (``feature_names_in_``), given back to X as a DataFrame when X has as many
+    columns, so a pipeline that selects columns by name (a ``ColumnTransformer``) refits.
     """
 
     estimator: Any
     seeded: tuple[str, ...]
+    columns: tuple[str, ...] | None = None
 
     def __call__(self, X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> Any:
         from sklearn.base import clone
 
+        if self.columns is not None and np.ndim(X) == 2 and np.shape(X)[1] == len(self.columns):
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=list(self.columns))
         estimator = clone(self.estimator)
         if random_state is None:
             return estimator.fit(X, _sklearn_targets(y))
@@ -263,7 +270,8 @@ def _sklearn_targets(y: np.ndarray) -> np.ndarray:
     return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
 
 
-def _sklearn_refit(model: object) -> tuple[SklearnRefit, dict[str, Any]]:
+def _sklearn_refit(model: object, columns: Sequence[str] | None = None
+                   ) -> tuple[SklearnRefit, dict[str, Any]]:
     from sklearn.base import clone
 
     try:
@@ -276,7 +284,7 @@ def _sklearn_refit(model: object) -> tuple[SklearnRefit, dict[str, Any]]:
                           or name.endswith("__random_state")))
     shown = {name: value for name, value in estimator.get_params(deep=False).items()
              if value is None or isinstance(value, str | int | float | bool | tuple)}
-    return SklearnRefit(estimator, seeded), {
+    return SklearnRefit(estimator, seeded, None if columns is None else tuple(columns)), {
         "how": "clone", "estimator": type(model).__name__, "params": shown,
         "seeded": list(seeded), "seeding": SEED_PASSED if seeded else SEED_GLOBAL}
 
