@@ -71,3 +71,35 @@ class CallOrdered(nn.Module):
         for k in range(1, self.depth):
             x = self.act(getattr(self, f"fc{k}")(x))
         return getattr(self, f"fc{self.depth}")(x)
+
+
+class OutOfOrder(nn.Module):
+    """``out(tanh(inp(x)))`` (float64, 4 -> 6 -> 1) whose modules are registered in another
+    order than forward calls them: the output layer first (``"out_first"``), an unused
+    auxiliary ``Linear(6, 2)`` first (``"unused_aux"``), or a head ``nn.Sequential`` (6 -> 3,
+    ReLU, 3 -> 1) registered before the body (``"head_first"``). ``branch``: forward also
+    branches on a value, so that ``torch.fx`` cannot trace it."""
+
+    def __init__(self, kind: str = "out_first", branch: bool = False):
+        super().__init__()
+        if kind == "unused_aux":
+            self.aux = nn.Linear(6, 2, dtype=torch.float64)
+        if kind == "head_first":
+            self.head = nn.Sequential(nn.Linear(6, 3, dtype=torch.float64), nn.ReLU(),
+                                      nn.Linear(3, 1, dtype=torch.float64))
+        else:
+            self.out = nn.Linear(6, 1, dtype=torch.float64)
+        self.act = nn.Tanh()
+        self.inp = nn.Linear(4, 6, dtype=torch.float64)
+        self.branch = branch
+
+    def linears(self) -> list[nn.Linear]:
+        """The Linear layers in the order forward calls them."""
+        tail = [self.head[0], self.head[2]] if hasattr(self, "head") else [self.out]
+        return [self.inp, *tail]
+
+    def forward(self, x):
+        if self.branch and bool(x.abs().sum() < 0):
+            x = -x
+        h = self.act(self.inp(x))
+        return self.head(h) if hasattr(self, "head") else self.out(h)

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from nets import Clamped
+from nets import Clamped, OutOfOrder
 from torch import nn
 from torch.nn.utils import parametrizations
 
 import varimp
 from varimp.adapters.torch_modules import forward_operations, output_module_of
+from varimp.engines import DRAW_KEY, generator, seed_from
 
 
 class Unpacking(nn.Module):
@@ -275,7 +276,7 @@ class WithUnused(nn.Module):
 
     def __init__(self, own: bool = False):
         super().__init__()
-        self.aux = OwnWeight() if own else nn.Linear(3, 7, dtype=torch.float64)
+        self.aux = OwnWeight() if own else nn.Linear(5, 7, dtype=torch.float64)
         self.fc1, self.fc2 = nn.Linear(3, 4, dtype=torch.float64), nn.Linear(4, 1,
                                                                                dtype=torch.float64)
         self.act, self.own = nn.Tanh(), own
@@ -289,6 +290,9 @@ def test_a_module_forward_never_calls_is_not_read_and_one_read_by_forward_is_nam
     model = WithUnused()
     product = model.fc1.weight.detach().numpy().T @ model.fc2.weight.detach().numpy().T
     np.testing.assert_allclose(varimp.connection_weights(model).details["per_output"]
+                               .to_numpy(), product, rtol=1e-12)
+    X = np.random.default_rng(1).normal(size=(10, 3))  # aux reads 5 columns, fc1 reads 3
+    np.testing.assert_allclose(varimp.connection_weights(model, X).details["per_output"]
                                .to_numpy(), product, rtol=1e-12)
     with pytest.raises(varimp.UnsupportedModelError,
                        match=r"layer 'aux' OwnWeight cannot be read by the weight-based"):
@@ -401,3 +405,141 @@ def test_a_batchnorm_normalising_by_the_batch_is_refused_by_every_method(form):
             varimp.importance(model, X, X[:, 0], method=method, random_state=0)
     kept = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 1))
     assert varimp.permutation(kept, X, X[:, 0], random_state=0).scores.shape == (4,)
+
+
+def permutation_by_hand(model, X, y, random_state, n_repeats):
+    """Permutation importance written out: the mean over repeats of the increase in mean
+    squared error when a column is permuted by the repeat's draw (one per repeat for every
+    column), the model called directly."""
+
+    def mse(rows):
+        with torch.no_grad():
+            pred = model(torch.as_tensor(rows, dtype=torch.float64)).double().numpy().ravel()
+        return np.mean((pred - y) ** 2)
+
+    seed = seed_from(random_state)
+    perms = [generator(seed, DRAW_KEY, r).permutation(len(X)) for r in range(n_repeats)]
+    base = mse(X)
+    increases = np.zeros((n_repeats, X.shape[1]))
+    for r, perm in enumerate(perms):
+        for j in range(X.shape[1]):
+            shuffled = X.copy()
+            shuffled[:, j] = X[perm, j]
+            increases[r, j] = mse(shuffled) - base
+    return increases.mean(axis=0)
+
+
+@pytest.mark.parametrize("branch", [False, True])
+@pytest.mark.parametrize("kind", ["out_first", "unused_aux", "head_first"])
+def test_a_model_registered_out_of_call_order_takes_the_input_of_its_first_called_layer(
+        kind, branch):
+    """Layers registered in another order than forward calls them (the output layer or an
+    unused Linear(6, 2) first, a head before the body) read X of 4 columns: traced, the first
+    layer called says so; not traced (``branch``), the model reads X, so the width of the
+    first layer registered refuses nothing. Permutation importance is the one by hand."""
+    torch.manual_seed(8)
+    model = OutOfOrder(kind, branch)
+    X = np.random.default_rng(8).normal(size=(16, 4))
+    y = np.tanh(X[:, 0]) - X[:, 1]
+    result = varimp.permutation(model, X, y, n_repeats=2, random_state=3)
+    np.testing.assert_allclose(result.scores.to_numpy(),
+                               permutation_by_hand(model, X, y, 3, 2), rtol=1e-10, atol=1e-14)
+
+
+def test_a_width_refused_without_a_trace_carries_the_models_own_error():
+    """Not traced, a model failing on X is refused with its own error and the width its
+    first layer registered (the output layer, 6 columns) suggests."""
+    X = np.random.default_rng(9).normal(size=(16, 3))
+    with pytest.raises(varimp.InputError,
+                       match=r"raised RuntimeError on X of shape \(16, 3\): mat1 and mat2 "
+                             r"shapes cannot be multiplied \(2x3 and 4x6\)\. Judged by its first "
+                             r"layer registered .*expects input of shape \(n, 6\)"):
+        varimp.permutation(OutOfOrder("out_first", branch=True), X, X[:, 0], random_state=0)
+    traced = OutOfOrder("out_first")
+    with pytest.raises(varimp.InputError, match=r"^the model expects input of shape \(n, 4\); "
+                                                r"received X of shape \(16, 3\)$"):
+        varimp.permutation(traced, X, X[:, 0], random_state=0)
+
+
+class LinearBatchNormBlock(nn.Module):
+    """A user's block named after BatchNorm: Linear, BatchNorm1d (with running statistics
+    unless ``batch_stats``), Tanh."""
+
+    def __init__(self, batch_stats: bool = False):
+        super().__init__()
+        self.lin = nn.Linear(4, 6, dtype=torch.float64)
+        self.bn = nn.BatchNorm1d(6, track_running_stats=not batch_stats, dtype=torch.float64)
+        self.act = nn.Tanh()
+
+    def forward(self, x):
+        return self.act(self.bn(self.lin(x)))
+
+
+class FixedBatchNorm(nn.Module):
+    """A normalisation of the user's own by stored statistics, named after BatchNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.5, -0.5, 1.0, 0.0], dtype=torch.float64))
+        self.register_buffer("std", torch.tensor([2.0, 1.0, 0.5, 1.5], dtype=torch.float64))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("form", ["eager", "script"])
+def test_modules_named_after_batchnorm_are_refused_only_when_they_normalise_by_the_batch(form):
+    """A block named LinearBatchNormBlock holding a BatchNorm1d with running statistics, and a
+    FixedBatchNorm of stored statistics, are read (permutation as by hand); the same block
+    holding a BatchNorm1d without them is refused by that layer's path."""
+    torch.manual_seed(10)
+    X = np.random.default_rng(10).normal(size=(16, 4))
+    y = X[:, 0] - X[:, 2]
+    kept = nn.Sequential(LinearBatchNormBlock(), nn.Linear(6, 1, dtype=torch.float64))
+    with torch.no_grad():
+        kept[0].bn.running_mean.uniform_(-0.5, 0.5)
+        kept[0].bn.running_var.uniform_(0.5, 2.0)
+    for model in (kept.eval(), nn.Sequential(FixedBatchNorm(),
+                                             nn.Linear(4, 1, dtype=torch.float64))):
+        model = torch.jit.script(model) if form == "script" else model
+        result = varimp.permutation(model, X, y, n_repeats=2, random_state=1)
+        np.testing.assert_allclose(result.scores.to_numpy(),
+                                   permutation_by_hand(model, X, y, 1, 2), rtol=1e-10)
+    batch = nn.Sequential(LinearBatchNormBlock(batch_stats=True),
+                          nn.Linear(6, 1, dtype=torch.float64)).eval()
+    batch = torch.jit.script(batch) if form == "script" else batch
+    with pytest.raises(varimp.UnsupportedModelError,
+                       match=r"^layer '0\.bn' BatchNorm1d is a BatchNorm with "
+                             r"track_running_stats=False"):
+        varimp.permutation(batch, X, y, random_state=0)
+
+
+def test_inference_tensor_buffers_are_named_when_autograd_needs_them():
+    """BatchNorm running statistics made under torch.inference_mode() (parameters cloned
+    outside it) fail the backward pass: the message names the buffers, and its advice gives
+    the gradients of the same model built normally."""
+    X = np.random.default_rng(11).normal(size=(10, 3))
+
+    def build():
+        torch.manual_seed(11)
+        model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(),
+                              nn.Linear(5, 1)).double().eval()
+        with torch.no_grad():
+            model[1].running_mean.fill_(0.25)
+            model[1].running_var.fill_(2.0)
+        return model
+
+    with torch.inference_mode():
+        model = build()
+    model.load_state_dict({k: v if "running" in k else v.clone()
+                           for k, v in model.state_dict().items()}, assign=True)
+    assert not any(p.is_inference() for p in model.parameters())
+    with pytest.raises(varimp.ModelError, match=r"^the buffers of Sequential are inference "
+                                                r"tensors \(1\.running_mean, 1\.running_var\)"
+                                                r".*assign=True"):
+        varimp.partial_derivatives(model, X)
+    model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
+    np.testing.assert_allclose(varimp.partial_derivatives(model, X).scores.to_numpy(),
+                               varimp.partial_derivatives(build(), X).scores.to_numpy(),
+                               rtol=1e-12)

@@ -889,3 +889,35 @@ def test_layers_are_read_in_the_order_forward_calls_them(sizes, act_first):
     X = np.random.default_rng(0).normal(size=(20, sizes[0]))
     comparison = varimp.compare(model, X, methods=["connection_weights", "garson"])
     assert set(comparison.results) == {"connection_weights", "garson"}
+
+
+@pytest.mark.parametrize("kind", ["out_first", "unused_aux", "head_first"])
+def test_layers_registered_out_of_call_order_are_read_in_call_order_with_x(kind):
+    """The output layer, an unused Linear(6, 2) or a head registered before the input layer:
+    X of 4 columns is the input of the layer forward calls first, and the connection
+    weights are the hand product of the Linear weights in call order."""
+    from nets import OutOfOrder
+
+    torch.manual_seed(6)
+    model = OutOfOrder(kind)
+    product = np.linalg.multi_dot([np.eye(4)] + [fc.weight.detach().numpy().T
+                                                 for fc in model.linears()])
+    X = np.random.default_rng(6).normal(size=(15, 4))
+    result = varimp.connection_weights(model, X)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), product, rtol=1e-12)
+
+
+def test_one_activation_held_twice_by_a_sequential_is_read_after_both_layers():
+    """nn.Sequential(Linear, act, Linear, act, Linear) with one Tanh instance: read as the
+    Sequential runs it, the connection weights are the hand product W1 W2 W3 and Garson's
+    shares those of the same chain with two Tanh instances."""
+    torch.manual_seed(7)
+    act = nn.Tanh()
+    model = nn.Sequential(nn.Linear(4, 6), act, nn.Linear(6, 3), act, nn.Linear(3, 1)).double()
+    product = np.linalg.multi_dot([model[k].weight.detach().numpy().T for k in (0, 2, 4)])
+    X = np.random.default_rng(7).normal(size=(15, 4))
+    result = varimp.connection_weights(model, X)
+    np.testing.assert_allclose(result.details["per_output"].to_numpy(), product, rtol=1e-12)
+    twin = nn.Sequential(model[0], nn.Tanh(), model[2], nn.Tanh(), model[4])
+    np.testing.assert_allclose(varimp.garson(model, X).scores.to_numpy(),
+                               varimp.garson(twin, X).scores.to_numpy(), rtol=1e-12)

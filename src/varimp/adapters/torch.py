@@ -97,27 +97,36 @@ class TorchAdapter(Adapter):
         floating = [p for p in params if p.is_floating_point()]
         self.device = floating[0].device if floating else torch.device("cpu")
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
-        modules = [module for _, module in leaf_modules_of(model)]
-        first_rnn = next((m for m in modules if isinstance(m, nn.RNNBase)
+        _check_one_input(model)
+        self._layout: tuple[bool, bool] | None = None
+        self._output_module: tuple[str, nn.Module | None] | None = None
+        #: whether the input expected was read from the modules in the order forward calls
+        #: them (read on a refusal by the registration order only: :meth:`check_input`)
+        self._read_in_call_order = False
+        self._read_input(leaf_modules_of(model))
+
+    def _read_input(self, modules: list[tuple[str, nn.Module]]) -> None:
+        """The input expected, read from the first module of ``modules`` that holds
+        parameters (or is a Flatten or a recurrent layer), and the default layout of
+        sequences, read from the first recurrent layer."""
+        found = [module for _, module in modules]
+        first_rnn = next((m for m in found if isinstance(m, nn.RNNBase)
                           or hasattr(m, "varimp_layers")), None)
-        #: the module that reads the input, taken to be the first one holding parameters
-        first = next((m for m in modules if m is first_rnn or isinstance(m, nn.Flatten)
+        first = next((m for m in found if m is first_rnn or isinstance(m, nn.Flatten)
                       or any(True for _ in m.parameters(recurse=False))), None)
         #: the layout of sequences in and out of ``forward``: (input is time-major (T, n, p),
         #: the output's sample axis is 1); decided by a probe at the first 3-D input
         self.default_layout = (first_rnn is not None and not first_rnn.batch_first,) * 2
-        self._layout: tuple[bool, bool] | None = None
-        self._output_module: tuple[str, nn.Module | None] | None = None
         #: the features of a first Linear layer with no recurrent layer after it: a table
         #: (n, features), unless the module reads sequences through it (:meth:`check_input`)
         self._linear_features: int | None = None
         self._reads_sequences: bool | None = None
+        self.expected_input = None
         if first_rnn is not None and first is first_rnn:
             self.expected_input = (None, first_rnn.input_size)
         elif isinstance(first, nn.Linear) and first_rnn is None:
             self.expected_input = (first.in_features,)
             self._linear_features = first.in_features
-        _check_one_input(model)
 
     def check_input(self, X: np.ndarray) -> None:
         """As :meth:`Adapter.check_input`. A module whose first layer is a ``Linear`` with no
@@ -127,23 +136,69 @@ class TorchAdapter(Adapter):
         treats each step as a row of its own, as a chain of Linear layers and activations
         does (its output on ``(n, T, p)`` is its output on the ``n * T`` steps as rows:
         the message says to pass the steps as rows) (:meth:`_probe_sequences`, once; a
-        module that raises on them is called anyway, so that its own error is reported)."""
+        module that raises on them is called anyway, so that its own error is reported).
+
+        The first layer is first read in the order the modules are registered, which may
+        not be the order ``forward`` calls them (an output layer declared first, an unused
+        auxiliary head). A shape refused by it is checked again by the first layer called,
+        as ``torch.fx`` traces the calls (a trace kept per model); a module that cannot be
+        traced is refused only when it fails on two rows of X too, with its own error."""
+        found = self._shape_refusal(X)
+        if found is None:
+            return
+        message, proved = found
+        if not proved and not self._read_in_call_order:
+            self._read_in_call_order = True
+            traced = self._traced()
+            if traced is not None:  # a chain of torch.nn layers, or the calls traced
+                if traced[1] is not None:
+                    self._read_input(modules_in_call_order(self.model, traced[1]))
+                    found = self._shape_refusal(X)
+                if found is not None:
+                    raise InputError(found[0])
+                return
+            error = self._call_error(X[:2])
+            if error is None:  # the first layer registered is not the one reading X
+                self._read_input([])
+                return
+            raise InputError(f"the model raised {type(error).__name__} on X of shape "
+                             f"{X.shape}: {error}. Judged by its first layer registered (forward "
+                             f"may call another first), {message}") from error
+        raise InputError(message)
+
+    def _shape_refusal(self, X: np.ndarray) -> tuple[str, bool] | None:
+        """Why X does not fit the input expected, and whether a call of the model proved it
+        (sequences read as rows: :meth:`_probe_sequences`); None when it fits."""
         features = self._linear_features
         if features is not None and X.ndim == 3:
             if self._reads_sequences is None:
                 self._reads_sequences = self._probe_sequences(X.shape[1], features)
             if self._reads_sequences:
                 if X.shape[2] != features:
-                    raise InputError(f"the model expects input of shape (n, T, {features}); "
-                                     f"received X of shape {X.shape}")
-                return
+                    return (f"the model expects input of shape (n, T, {features}); received X "
+                            f"of shape {X.shape}", False)
+                return None
             if X.shape[2] == features:
-                raise InputError(
-                    f"this model reads a table (n, features); received X of shape {X.shape}. "
-                    "Its first layer is a Linear and it reads every time step as a row of its "
-                    "own (its output on (n, T, p) is its output on the n * T steps as rows): "
-                    f"pass the steps as rows, X.reshape(-1, {features}), with y likewise")
-        super().check_input(X)
+                return (f"this model reads a table (n, features); received X of shape "
+                        f"{X.shape}. Its first layer is a Linear and it reads every time step "
+                        "as a row of its own (its output on (n, T, p) is its output on the "
+                        "n * T steps as rows): pass the steps as rows, "
+                        f"X.reshape(-1, {features}), with y likewise", True)
+        try:
+            super().check_input(X)
+        except InputError as refusal:
+            return (str(refusal), False)
+        return None
+
+    def _call_error(self, X: np.ndarray) -> Exception | None:
+        """The exception the model raises on ``X``, None when it returns."""
+        with self.guard(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self._predict_batch(X)
+            except Exception as error:  # noqa: BLE001 - reported by the caller
+                return error
+        return None
 
     def _probe_sequences(self, steps: int, features: int) -> bool:
         """Whether the module reads sequences ``(n, steps, features)`` as sequences: it
@@ -304,24 +359,29 @@ class TorchAdapter(Adapter):
     def gradient(self, X: np.ndarray, output: int, step: int | None = None,
                  batch_size: int | None = None,
                  on_rows: Callable[[float], object] | None = None) -> np.ndarray:
+        """As :meth:`Adapter.gradient`, by autograd. Parameters made or loaded under
+        ``torch.inference_mode()`` are refused at once (autograd cannot differentiate through
+        them); buffers made so (BatchNorm running statistics) break autograd only where an
+        operation saves them for the backward pass, so they are named when the model fails
+        on that."""
         inference = [name for name, p in self.model.named_parameters() if p.is_inference()]
         if inference:
-            raise ModelError(
-                f"the parameters of {type(self.model).__name__} are inference tensors "
-                f"({', '.join(inference[:5])}{', ...' if len(inference) > 5 else ''}), made or "
-                "loaded under torch.inference_mode(), and autograd cannot differentiate "
-                "through them. Create or load the model outside torch.inference_mode() "
-                "(torch.no_grad() has no such limit), or replace them by clones made outside "
-                "it: model.load_state_dict({k: v.clone() for k, v in "
-                "model.state_dict().items()}, assign=True)")
+            raise ModelError(_inference_message(self.model, "parameters", inference))
         with self.guard(), _no_cudnn_if_rnn(self.device):
             X = np.asarray(X)
             time_major = self.layout(X)[0]
             rows_axis = 1 if time_major else 0
-            return autograd_gradient(lambda x: self._output(self.model(x), X, x.shape[rows_axis]),
-                                     self._tensor, X,
-                                     output, step, batch_size, time_major=time_major,
-                                     per_step=self.per_step, on_rows=on_rows)
+            try:
+                return autograd_gradient(
+                    lambda x: self._output(self.model(x), X, x.shape[rows_axis]), self._tensor,
+                    X, output, step, batch_size, time_major=time_major,
+                    per_step=self.per_step, on_rows=on_rows)
+            except ModelError as error:
+                buffers = [name for name, b in self.model.named_buffers() if b.is_inference()]
+                if buffers and "Inference tensors" in str(error):
+                    raise ModelError(_inference_message(self.model, "buffers", buffers)) \
+                        from error
+                raise
 
     def suffix_predictor(self) -> object | None:
         from .suffix import suffix_predictor
@@ -504,6 +564,18 @@ class TorchAdapter(Adapter):
         torch.set_rng_state(stream[0])
         if stream[1] is not None:
             torch.cuda.set_rng_state(stream[1], self.device)
+
+
+def _inference_message(model: nn.Module, what: str, names: list[str]) -> str:
+    """Why autograd cannot run through ``model``, whose ``what`` (parameters or buffers)
+    ``names`` are inference tensors, and what to do."""
+    return (f"the {what} of {type(model).__name__} are inference tensors "
+            f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), made or loaded "
+            "under torch.inference_mode(), and autograd cannot differentiate through them. "
+            "Create or load the model outside torch.inference_mode() (torch.no_grad() has no "
+            "such limit), or replace them by clones made outside it: "
+            "model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, "
+            "assign=True)")
 
 
 def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None,

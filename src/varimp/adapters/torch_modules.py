@@ -224,17 +224,27 @@ def leaf_modules_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
             if not f"{path}.".startswith(hidden)]
 
 
+#: The batch normalisation layers of ``torch.nn``, as a TorchScript module names its original.
+_BATCH_NORMS = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+                "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"}
+
+
 def batch_statistics_layers(model: nn.Module) -> list[str]:
     """The BatchNorm layers of the model that normalise by the statistics of the batch in
-    evaluation mode too (``track_running_stats=False``: no running mean and variance, also
-    in a TorchScript module), as messages name them."""
+    evaluation mode too (``track_running_stats=False``: no running mean and variance), as
+    messages name them: the instances of ``torch.nn``'s BatchNorm classes, and TorchScript
+    modules compiled from one of them (:data:`_BATCH_NORMS`), without running statistics.
+    A module is never judged by its class name alone: a user's block holding a BatchNorm
+    with running statistics, or a normalisation of their own by stored statistics, is no
+    such layer."""
     found = []
     for path, module in model.named_modules():
-        name = getattr(module, "original_name", "") if isinstance(module, torch.jit.ScriptModule) \
-            else type(module).__name__
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            batch = module.running_mean is None and module.running_var is None
-        elif "BatchNorm" in name:
+            name, batch = type(module).__name__, \
+                module.running_mean is None and module.running_var is None
+        elif isinstance(module, torch.jit.ScriptModule) and \
+                getattr(module, "original_name", None) in _BATCH_NORMS:
+            name = module.original_name
             batch = "running_mean" not in dict(module.named_buffers(recurse=False))
         else:
             continue
@@ -415,12 +425,29 @@ def modules_in_call_order(model: nn.Module, called: tuple[str, ...] | None
     ``nn.Tanh()`` applied after every layer) is listed twice, one never called is not listed,
     and a module whose parameters ``forward`` reads itself rather than calling it is listed
     where it first reads one. TorchScript submodules of standard layers come as eager twins
-    (:func:`_eager`). Without ``called`` (a chain of ``torch.nn`` layers, a module that
-    ``torch.fx`` cannot trace) the modules come in the order they are registered
-    (:func:`leaf_modules_of`)."""
+    (:func:`_eager`). Without ``called``, a chain of ``torch.nn`` layers
+    (:func:`_chain_of_torch_layers`) comes in the order its ``nn.Sequential`` containers run
+    their children, a module held twice (one ``nn.Tanh()`` after every layer) listed at each
+    place (:func:`_sequential_order`); any other module (one that ``torch.fx`` cannot trace)
+    in the order its modules are registered (:func:`leaf_modules_of`)."""
     if called is None:
-        return leaf_modules_of(model)
+        return _sequential_order(model) if _chain_of_torch_layers(model) else \
+            leaf_modules_of(model)
     return [(path, _eager(model.get_submodule(path))) for path in called]
+
+
+def _sequential_order(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    """The modules of a chain of ``torch.nn`` layers in the order its forward runs them, as
+    :func:`leaf_modules_of` lists them but with every ``nn.Sequential`` walked through its
+    children in order, a child held twice listed twice."""
+    if type(model) is not nn.Sequential:
+        return [(f"{prefix}.{path}" if prefix and path else prefix or path, module)
+                for path, module in leaf_modules_of(model)]
+    found = [(prefix, model)]
+    for name, child in model._modules.items():
+        if child is not None:
+            found.extend(_sequential_order(child, f"{prefix}.{name}" if prefix else name))
+    return found
 
 
 def traced_forward(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
@@ -428,7 +455,8 @@ def traced_forward(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...] |
     paths of its modules in the order it calls them (:func:`modules_in_call_order`), from one
     ``torch.fx`` trace kept per model (:data:`_TRACED`); None when the model cannot be traced.
     A chain of ``torch.nn`` layers (:func:`_chain_of_torch_layers`) is not traced: no
-    operation, and its registration order is its call order (``None`` for the paths)."""
+    operation, and its ``nn.Sequential`` containers give its call order (``None`` for the
+    paths: :func:`modules_in_call_order`)."""
     if _chain_of_torch_layers(model):
         return ((), None)
     key = _forward_key(model)
