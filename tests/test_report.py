@@ -528,3 +528,16 @@ def test_the_diagram_names_output_nodes_as_the_methods_name_the_outputs():
     assert [text.get_text() for text in ax.texts if text.get_text().startswith("y")] == \
         ["y1", "y2"]
     plt.close(ax.figure)
+    # named as the methods name them when given classes= or a DataFrame y's columns
+    named = {"classes": (["oak", "fir"], {"classes": ["oak", "fir"], "output_kind": "logits"}),
+             "target_names": (["flow", "nitrate"], {})}
+    for option, (names, method_options) in named.items():
+        y_named = pd.DataFrame(np.zeros((len(X), 2)), columns=names) if option == \
+            "target_names" else None
+        columns = list(varimp.garson(net, X, y_named, **method_options)
+                       .details["per_output"].columns)
+        ax = report.network_diagram(net, **{option: names}, output_kind=method_options.get(
+            "output_kind"))
+        assert [text.get_text() for text in ax.texts if text.get_text() in names] == \
+            columns == names
+        plt.close(ax.figure)

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,9 @@ class Case:
         The data's column names, one per model input: the diagram's input nodes. None: the
         comparison's variables, which are the columns unless features were grouped
         (``groups``: a one-hot block scored as one variable has one node per column).
+    output_kind, classes, target_names : str, sequence, sequence, optional
+        The ``output_kind=`` and ``classes=`` the methods were given and the names of the
+        target columns: the diagram's output nodes are named as the methods name the outputs.
     """
 
     name: str
@@ -136,6 +140,9 @@ class Case:
     facts: dict[str, str]
     model: Any = None
     feature_names: Sequence[str] | None = None
+    output_kind: str | None = None
+    classes: Sequence[Any] | None = None
+    target_names: Sequence[str] | None = None
 
     @property
     def input_names(self) -> list[str]:
@@ -309,7 +316,8 @@ def _comparison(comparison: Comparison) -> str:
 
 def _diagram(case: Case) -> str:
     """The neural interpretation diagram of an MLP case, or "" for any other model."""
-    drawn = network_diagram(case.model, case.input_names)
+    drawn = network_diagram(case.model, case.input_names, output_kind=case.output_kind,
+                            classes=case.classes, target_names=case.target_names)
     if drawn is None:
         return ""
     return _figure(drawn, "Neural interpretation diagram (Özesmi & Özesmi 1999; NeuralNetTools' "
@@ -318,15 +326,19 @@ def _diagram(case: Case) -> str:
                    "are the biases of the layers that have them.", "network diagram")
 
 
-def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> Any:
+def network_diagram(model: Any, feature_names: Sequence[str] | None = None, *,
+                    output_kind: str | None = None, classes: Sequence[Any] | None = None,
+                    target_names: Sequence[str] | None = None) -> Any:
     """The neural interpretation diagram of a model (:func:`varimp.plot.plot_network`), its
     nodes named; None for a model that varimp cannot read as a stack of dense layers.
 
     Input nodes take ``feature_names`` when there is one per input. Output nodes take the
     labels the importance methods give the model's outputs
-    (:func:`varimp.methods._common.output_labels`): class labels, a binary classifier's single
-    unit named by its positive class (``present``), or the model's output names; a model that
-    names none keeps the diagram's default names ``y1..yk``.
+    (:func:`varimp.methods._common.output_labels`): class labels (the model's, or
+    ``classes`` with ``output_kind`` as the methods were given them), a binary classifier's
+    single unit named by its positive class (``present``), the model's output names, or
+    ``target_names`` (one per output); a model that names none keeps the diagram's default
+    names ``y1..yk``.
     """
     if model is None:
         return None
@@ -336,11 +348,14 @@ def network_diagram(model: Any, feature_names: Sequence[str] | None = None) -> A
 
     try:
         adapter = adapt(model)
+        if output_kind is not None or classes is not None:
+            adapter = adapter.configure(output_kind=output_kind, classes=classes)
         network = adapter.network()
     except UnsupportedModelError:
         return None
     names = list(feature_names) if feature_names is not None else None
-    outputs = output_names(adapter, None, network.n_outputs)
+    targets = None if target_names is None else SimpleNamespace(target_names=target_names)
+    outputs = output_names(adapter, targets, network.n_outputs)
     try:
         return plot_network(adapter, feature_names=names if names and len(names) ==
                             network.n_inputs else None,

@@ -140,7 +140,9 @@ def run(args: argparse.Namespace, command: Sequence[str],
     case = Case(name=args.model.name, description=f"{loaded.format} {args.model.name} on "
                 f"{data.facts['data']}.", comparison=comparison,
                 facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
-                model=loaded.model, feature_names=list(data.feature_names))
+                model=loaded.model, feature_names=list(data.feature_names),
+                output_kind=options.get("output_kind"), classes=options.get("classes"),
+                target_names=data.target_names)
     out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught), begun))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:
@@ -609,7 +611,9 @@ def write_outputs(work: Path, case: Any, info: dict[str, str],
     (work / "comparison.json").write_text(comparison.to_json(indent=1), encoding="utf-8")
     save_png(comparison.plot(kind="bar"), work / "comparison.png")
     save_png(comparison.plot(kind="heatmap"), work / "ranks.png")
-    diagram = network_diagram(case.model, case.input_names)  # one node per data column
+    diagram = network_diagram(case.model, case.input_names, output_kind=case.output_kind,
+                              classes=case.classes,
+                              target_names=case.target_names)  # one node per data column
     if diagram is not None:
         save_png(diagram, work / "network.png")
     write_report(work / "report.html", title=f"varimp: {case.name}", run=info, cases=[case],
