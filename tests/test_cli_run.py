@@ -1724,9 +1724,9 @@ def test_a_grouped_runs_diagram_names_the_columns_and_run_json_times_methods_and
     drawn = []
     original = report.network_diagram
 
-    def recording(model, feature_names=None):
+    def recording(model, feature_names=None, **names):
         drawn.append(list(feature_names))
-        return original(model, feature_names)
+        return original(model, feature_names, **names)
 
     monkeypatch.setattr(report, "network_diagram", recording)
     out = _run(files, tmp_path, "mlp.skops", "table.csv", "--target", "y", methods=["garson"],
