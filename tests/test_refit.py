@@ -375,10 +375,10 @@ def test_an_estimator_without_random_state_is_fitted_with_the_global_generators_
     assert np.array_equal(after[1], state[1]) and after[2] == state[2]
 
 
-def test_a_keras_normalization_before_a_recurrent_layer_is_not_rebuilt_without_it():
-    """A Normalization layer is read into the weights, but varimp.train_recurrent trains on raw
-    inputs: the rebuild is refused with the reason (compare() then skips the stepwise methods),
-    while a dense network is rebuilt, since varimp.train_mlp standardises its inputs itself."""
+def test_a_keras_normalization_before_a_recurrent_or_dense_layer_is_rebuilt_standardizing():
+    """A Normalization layer is read into the first weights; the rebuilt network has none, and
+    varimp's trainers standardize its inputs themselves (train_mlp by default,
+    train_recurrent with standardize=True), so both rebuilds are accepted and train that way."""
     import keras
 
     rng = np.random.default_rng(0)
@@ -388,18 +388,17 @@ def test_a_keras_normalization_before_a_recurrent_layer_is_not_rebuilt_without_i
     norm.adapt(X.reshape(-1, 3))
     recurrent = keras.Sequential([keras.Input((4, 3)), norm, keras.layers.LSTM(4),
                                   keras.layers.Dense(1)])
-    reason = varimp.refit.refit_refusal(recurrent, X, y)
-    assert reason is not None and "Normalization layer(s) ['" in reason
-    assert "train_recurrent trains on the inputs as given" in reason
-    skipped = varimp.compare(recurrent, X, y, methods=None, random_state=0,
-                             progress=False).skipped
-    assert set(skipped) >= {"forward_stepwise", "backward_stepwise"}
     flat = X[:, -1]
     dense_norm = keras.layers.Normalization(axis=-1)
     dense_norm.adapt(flat)
     dense = keras.Sequential([keras.Input((3,)), dense_norm, keras.layers.Dense(4, "tanh"),
                               keras.layers.Dense(1)])
-    assert varimp.refit.refit_refusal(dense, flat, y) is None
+    for model, data in ((recurrent, X), (dense, flat)):
+        assert varimp.refit.refit_refusal(model, data, y) is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # what a rebuild leaves out
+            _, description = resolve_fit(model, None, data, y)
+        assert description["how"] == "rebuilt" and description["params"]["standardize"] is True
 
 
 @pytest.mark.parametrize(("last", "kind", "labels", "multilabel"), [

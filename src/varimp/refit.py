@@ -377,13 +377,6 @@ def _rebuild(network: Any, adapter: Any, X: np.ndarray, y: np.ndarray | None) ->
     if not all(isinstance(layer, Dense | Recurrent) for layer in layers):
         raise CannotRefit(f"varimp rebuilds chains of dense and recurrent layers only; "
                           f"{type(adapter.model).__name__} flattens its input")
-    normalization = adapter.input_normalization()
-    if normalization and any(isinstance(layer, Recurrent) for layer in layers):
-        raise CannotRefit(f"{type(adapter.model).__name__} standardises its inputs in the "
-                          f"Normalization layer(s) {normalization}, which varimp reads into "
-                          "the weights but cannot rebuild: varimp.train_recurrent trains on "
-                          "the inputs as given, so a rebuilt network would learn from raw "
-                          "units. Pass fit= (a function that builds and trains your network)")
     kind = adapter.output_kind
     last = layers[-1]
     n_outputs = last.n_out

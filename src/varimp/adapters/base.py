@@ -394,12 +394,6 @@ class Adapter(abc.ABC):
         of the model, in words: dropout, regularizers, constraints, layers without a bias."""
         return []
 
-    def input_normalization(self) -> list[str]:
-        """The layers that standardise the model's inputs inside it (a Keras
-        ``Normalization``), which :meth:`network` folds into the first weights: a rebuilt
-        network has no such layer and must standardise its inputs itself."""
-        return []
-
     def network(self) -> Network:
         raise UnsupportedModelError(
             f"{type(self.model).__name__} is read as a plain function; weight-based methods "

@@ -249,11 +249,6 @@ class KerasAdapter(Adapter):
 
         return keras_not_carried(self.model)
 
-    def input_normalization(self) -> list[str]:
-        from .training import keras_normalization
-
-        return keras_normalization(self.model)
-
     def network(self) -> Network:
         layers: list[Layer] = []
         heads = output_heads(self.model)

@@ -38,12 +38,6 @@ def torch_not_carried(model: Any) -> list[str]:
     return left
 
 
-def keras_normalization(model: Any) -> list[str]:
-    """The names of a Keras model's ``Normalization`` layers."""
-    return [layer.name for layer in model_layers(model, unwrap=True)
-            if type(layer).__name__ == "Normalization"]
-
-
 def keras_not_carried(model: Any) -> list[str]:
     """What a rebuild leaves out of a Keras network, one phrase per layer and feature."""
     return [text for layer in model_layers(model, unwrap=True)
