@@ -363,3 +363,25 @@ def test_a_category_move_beside_numeric_derivatives_warns_once_and_is_recorded(s
     # unchanged computation: x1's SSD is n w^2 (times sd^2 with scale="std")
     factor = 1.0 if scale == "none" else X[:, 0].std() ** 2
     assert result.scores["x1"] == pytest.approx(200 * 4.0 * factor, rel=1e-6)
+
+
+def test_a_torch_model_that_squeezes_a_one_row_batch_is_told_so_not_an_index_error():
+    """autograd on batches of 5 rows of 11 leaves a batch of one: a module ending in
+    .squeeze() returns shape () there, which is named (a ModelError with the hint), and with
+    batches that leave no single row its derivatives are those of the same layer unsqueezed."""
+    class Squeezed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 1).double()
+
+        def forward(self, x):
+            return self.linear(x).squeeze()
+
+    model = Squeezed()
+    X = np.random.default_rng(0).normal(size=(11, 3))
+    with pytest.raises(varimp.ModelError, match=r"one prediction per sample \(1\); it returned "
+                                                r"an array of shape \(\): it seems to squeeze"):
+        varimp.partial_derivatives(model, X, batch_size=5)
+    weights = model.linear.weight.detach().numpy()[0]
+    result = varimp.partial_derivatives(model, X, batch_size=4)  # 4 + 4 + 3 rows
+    np.testing.assert_allclose(result.scores, len(X) * weights ** 2, rtol=1e-12)

@@ -100,6 +100,17 @@ def _is_torch_tensor(value: object) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+def check_rows(shape: tuple[int, ...], n: int) -> None:
+    """ModelError unless a prediction of this shape has one row per sample of the ``n`` asked
+    for; for one row, the hint that the model squeezes its output."""
+    if len(shape) == 0 or shape[0] != n:
+        hint = "" if n != 1 else (
+            ": it seems to squeeze its output for one row (e.g. ends in .squeeze()); return "
+            "shape (n,) or (n, k) for every n, one row included (e.g. .reshape(len(X), -1))")
+        raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
+                         f"an array of shape {tuple(shape)}{hint}")
+
+
 def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray:
     """Reshape a prediction array to ``(n, n_steps, n_outputs)``; ``per_step``: a 2-D array
     holds one value per time step (``(n, T)`` becomes ``(n, T, 1)``)."""
@@ -108,12 +119,7 @@ def as_canonical(pred: np.ndarray, n: int, per_step: bool = False) -> np.ndarray
     except (TypeError, ValueError) as exc:
         raise ModelError(f"the model must return numeric predictions; it returned "
                          f"{describe(pred)}") from exc
-    if pred.ndim == 0 or pred.shape[0] != n:
-        hint = "" if n != 1 else (
-            ": it seems to squeeze its output for one row (e.g. ends in .squeeze()); return "
-            "shape (n,) or (n, k) for every n, one row included (e.g. .reshape(len(X), -1))")
-        raise ModelError(f"the model must return one prediction per sample ({n}); it returned "
-                         f"an array of shape {pred.shape}{hint}")
+    check_rows(pred.shape, n)
     if pred.ndim > 3:
         raise ModelError(f"the model's predictions must be (n,), (n, k) or (n, steps, k); it "
                          f"returned shape {pred.shape}")

@@ -16,7 +16,7 @@ from torch.nn.utils import parametrize
 from ..errors import InputError, ModelError, UnsupportedModelError
 from ..network import Dense, Flatten, Network
 from ..validation import SEVERAL_INPUTS
-from .base import Adapter, batch_rows, canonical_shape, model_errors
+from .base import Adapter, batch_rows, canonical_shape, check_rows, model_errors
 from .structure import resolve_network
 from .torch_modules import (
     READ_ACTIVATIONS,
@@ -597,6 +597,7 @@ def autograd_gradient(call, tensor, X: np.ndarray, output: int, step: int | None
             x = tensor(batch).detach().requires_grad_(True)
             with model_errors(batch.shape):
                 out = call(x)
+            check_rows(tuple(out.shape), len(batch))
             out = out.reshape(canonical_shape(tuple(out.shape), per_step is not None and
                                               per_step(batch, out)))
             selected = out[:, :, output] if step is None else out[:, step, output]
