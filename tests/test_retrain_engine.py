@@ -9,6 +9,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import cloudpickle
 import numpy as np
@@ -914,6 +915,11 @@ def thread_share(model, data):
     return torch.get_num_threads(), sorted(p["num_threads"] for p in threadpool_info())
 
 
+def blas_share(model, data):  # OpenMP's count is per thread: a fit's thread sets its own
+    return torch.get_num_threads(), sorted(p["num_threads"] for p in threadpool_info()
+                                           if p["user_api"] == "blas")
+
+
 def test_on_workers_in_this_process_the_thread_share_is_set_once_and_restored(
         inproc_client, data):
     """Two single-threaded workers in this process share its cores: each fit runs on
@@ -1003,3 +1009,204 @@ def test_keras_objects_a_worker_loads_without_keras_backend_name_the_variable(da
                 raise Exception('ModuleNotFoundError("No module named \'mine\'")')  # noqa: TRY002
 
         backends._scatter_fit(Other(), identity_fit, [])
+
+
+def test_on_workers_in_this_process_a_fit_that_cannot_be_pickled_runs_as_it_is(
+        inproc_client, data):
+    """A fit closing over a lock (to take turns on a GPU, say) cannot be copied: workers in
+    this process share it, as threads do, and give the sequential numbers."""
+    X, y = data
+    lock = threading.Lock()
+
+    def locked_fit(X, y, random_state):
+        with lock:
+            return sklearn_fit(X, y, random_state)
+
+    sequential = RetrainEngine(locked_fit, X, y, random_state=7).run(TASKS[:3], sklearn_error)
+    with inproc_client.as_current():
+        on_dask = RetrainEngine(locked_fit, X, y, random_state=7, backend="dask").run(
+            TASKS[:3], sklearn_error)
+    np.testing.assert_array_equal(np.array(on_dask), np.array(sequential))
+
+
+class CountedFit:
+    """A fit counting its live copies (a copy is made by unpickling it)."""
+
+    live: Any = None  # a weakref.WeakSet, made by the test
+    made = 0
+    most = 0
+
+    def __init__(self):
+        CountedFit.live.add(self)
+        CountedFit.made += 1
+        CountedFit.most = max(CountedFit.most, len(CountedFit.live))
+
+    def __reduce__(self):
+        return CountedFit, ()
+
+    def __call__(self, X, y):
+        time.sleep(0.05)  # the two workers' fits overlap
+        return X.shape
+
+
+def test_on_workers_in_this_process_copies_of_the_fit_live_only_while_their_fit_runs(
+        inproc_client, data):
+    """Each of 8 fits trains a copy of its own, made when it starts and dropped when it ends:
+    never more than the user's fit and one copy per worker (2) at once, not one per fit."""
+    import weakref
+
+    X, y = data
+    CountedFit.live = weakref.WeakSet()
+    CountedFit.made = CountedFit.most = 0
+    fit = CountedFit()
+    tasks = [FitTask(("permutation", i), permute_y=True) for i in range(8)]
+    # by reference: a class pickled by value gets its counts of the moment back on unpickling
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    try:
+        with inproc_client.as_current():
+            shapes = RetrainEngine(fit, X, y, backend="dask").run(tasks, keep)
+    finally:
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    assert [s[0] for s in shapes] == [(60, 4)] * 8
+    assert CountedFit.made == 1 + 8  # the user's and one copy per fit
+    assert CountedFit.most <= 3
+    assert len(CountedFit.live) == 1  # only the user's is left
+
+
+def test_a_fit_whose_keras_lacks_its_backend_module_names_keras_backend(data):
+    """A fit importing Keras where KERAS_BACKEND is unset fails in Keras' import with
+    ModuleNotFoundError for tensorflow: the error says to start the workers with this
+    session's KERAS_BACKEND (a function compiled as a module of Keras stands in for Keras'
+    import); the same error raised outside Keras gets no such note."""
+    import keras
+
+    X, y = data
+    code = compile("def load():\n    import tensorflow_stand_in\n", "keras/src/backend.py",
+                   "exec")
+    inside = {"__name__": "keras.src.backend"}
+    exec(code, inside)  # noqa: S102 - a stand-in for Keras' own module
+
+    def missing(X, y):
+        try:
+            inside["load"]()
+        except ModuleNotFoundError as exc:  # as Keras raises it without tensorflow
+            exc.name, exc.msg = "tensorflow", "No module named 'tensorflow'"
+            raise
+
+    assert keras.config.backend() == "torch"
+    with pytest.raises(ModelError) as caught:
+        RetrainEngine(missing, X, y).run(TASKS[:1], keep)
+    assert str(caught.value) == (
+        "fit ('backward', 1, 'x1') raised ModuleNotFoundError: No module named 'tensorflow'. "
+        "Keras takes its backend from the KERAS_BACKEND environment variable when it is first "
+        "imported; where this fit ran it is unset or names another backend, so Keras tried to "
+        "load 'tensorflow', while your session uses 'torch'. Start the workers with "
+        "KERAS_BACKEND=torch (`KERAS_BACKEND=torch dask worker ...`); see docs/parallel.md, 'A "
+        "cluster of several machines' (Keras models)")
+
+    def elsewhere(X, y):
+        raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+
+    with pytest.raises(ModelError) as caught:
+        RetrainEngine(elsewhere, X, y).run(TASKS[:1], keep)
+    assert str(caught.value) == (
+        "fit ('backward', 1, 'x1') raised ModuleNotFoundError: No module named 'tensorflow'")
+
+
+def test_the_multiprocessing_backend_gives_the_sequential_numbers(data):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    X, y = data
+    sequential = RetrainEngine(sklearn_fit, X, y, random_state=7).run(TASKS[:3], sklearn_error)
+    pooled = RetrainEngine(sklearn_fit, X, y, random_state=7, n_jobs=2,
+                           backend="multiprocessing").run(TASKS[:3], sklearn_error)
+    np.testing.assert_array_equal(np.array(pooled), np.array(sequential))
+
+
+STARTED, ENDED = [], []
+
+
+def _fails_first(X, y, random_state):
+    STARTED.append(random_state)
+    if len(STARTED) == 1:
+        raise ValueError("bad")
+    time.sleep(0.3)
+    ENDED.append(random_state)
+    return X.shape
+
+
+def test_threading_raises_once_the_fits_running_in_its_threads_have_finished(data):
+    """On joblib's threads a failure is raised after the fits already running end (threads
+    cannot be stopped; a script exiting while they train aborts), and no other fit starts."""
+    X, y = data
+    STARTED.clear()
+    ENDED.clear()
+    with pytest.raises(ModelError, match="raised ValueError: bad"):
+        RetrainEngine(_fails_first, X, y, n_jobs=2, backend="threading").run(TASKS, keep)
+    assert len(STARTED) >= 2  # the other thread's fit was running
+    assert len(ENDED) == len(STARTED) - 1
+    time.sleep(0.5)
+    assert len(ENDED) == len(STARTED) - 1  # and none started afterwards
+
+
+EXITS_AFTER_A_FAILURE = """
+import sys
+import numpy as np
+import varimp
+from varimp.engines.retrain import FitTask, RetrainEngine
+
+def fit(X, y, random_state):
+    if random_state % 3 == 0:
+        raise ValueError("bad")
+    return varimp.train_mlp(X, y, hidden=(8,), epochs=200, random_state=random_state)
+
+X = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
+tasks = [FitTask(("permutation", i), permute_y=True) for i in range(6)]
+try:
+    RetrainEngine(fit, X, X[:, 0], n_jobs=2, backend="threading",
+                  random_state=1).run(tasks, lambda model, data: 0.0)
+except varimp.ModelError as exc:
+    print("caught", exc)
+"""
+
+
+def test_a_script_exiting_right_after_a_threading_failure_exits_cleanly(tmp_path):
+    import subprocess
+
+    script = tmp_path / "script.py"
+    script.write_text(EXITS_AFTER_A_FAILURE)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "caught fit ('permutation'" in done.stdout
+    assert "terminate called" not in done.stderr
+
+
+@pytest.mark.parametrize("where", ["threading", "dask in this process"])
+def test_fits_in_this_process_never_raise_the_users_lower_thread_counts(
+        inproc_client, data, monkeypatch, where):
+    """The share (here ``8 // 2`` cores) limits the fits' torch and BLAS threads, but a
+    lower count the user set (torch.set_num_threads(1), threadpool_limits(1)) stays; both are
+    the user's again afterwards. (OpenMP's count is per thread, set by each fit in its own.)"""
+    from threadpoolctl import threadpool_limits
+
+    X, y = data
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    torch_before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with threadpool_limits(1):
+            before = sorted(p["num_threads"] for p in threadpool_info())
+            if where == "threading":
+                counts = RetrainEngine(identity_fit, X, y, n_jobs=2,
+                                       backend="threading").run(TASKS[:2], blas_share)
+            else:
+                with inproc_client.as_current():
+                    counts = RetrainEngine(identity_fit, X, y, backend="dask").run(
+                        TASKS[:2], blas_share)
+            assert [t for t, _ in counts] == [1, 1]
+            assert all(n == 1 for _, pools in counts for n in pools), counts
+            assert sorted(p["num_threads"] for p in threadpool_info()) == before
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(torch_before)

@@ -15,13 +15,22 @@ import pickle
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import InputError, ModelError, VarImpError, describe
-from .fits import DataSetting, Job, SeededFit, TaskResult, run_task
-from .worker import host_of, thread_limits
+from .fits import (
+    KERAS_BACKEND_MODULES,
+    KERAS_NOTE,
+    DataSetting,
+    Job,
+    SeededFit,
+    TaskResult,
+    run_task,
+)
+from .worker import callers_threads, host_of, thread_limits
 
 
 def run_sequential(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
@@ -38,7 +47,13 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
                 extra: Ahead) -> list[TaskResult]:
     """Run ``fits`` (and those ``extra`` chooses ahead) on ``engine.n_workers`` joblib workers
     of ``engine.backend``; their results, in order. A worker that dies, or a fit that cannot
-    be sent to the worker processes, is a :class:`~varimp.ModelError`."""
+    be sent to the worker processes, is a :class:`~varimp.ModelError`.
+
+    Results are taken as they finish (``return_as="generator_unordered"``); a backend that
+    cannot hand them over so (``"multiprocessing"``) returns them all at the end instead, the
+    same results. With ``"threading"``, a failure is raised only once the fits already
+    running in joblib's threads have finished (threads cannot be stopped; a process that
+    exited while they ran would abort), and those not yet started are skipped."""
     from joblib import Parallel, delayed
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -46,32 +61,44 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
     threads = max(1, (os.cpu_count() or 1) // n_workers)
     in_process = engine.backend == "threading"
     trace_dir = None if in_process else tempfile.mkdtemp(prefix="varimp-fits-")
-    job = _replace(job, threads=threads, trace_dir=trace_dir)
+    job = _replace(job, threads=threads, trace_dir=trace_dir,
+                   at_most=callers_threads() if in_process else None)
     planned = list(fits)
+    turns = _Running() if in_process else None
+    task = run_task if turns is None else turns.run
 
     def calls() -> Iterator[Any]:  # joblib draws the next call as a worker frees up
         for index, item in enumerate(fits):
-            yield delayed(run_task)(index, item, item.setting, engine.X, engine.y, engine.fit,
-                                     evaluate, job)
+            yield delayed(task)(index, item, item.setting, engine.X, engine.y, engine.fit,
+                                evaluate, job)
         for index, item in enumerate(extra.choose(), start=len(fits)):
             planned.append(item)
-            yield delayed(run_task)(index, item, item.setting, engine.X, engine.y, engine.fit,
-                                     evaluate, job)
+            yield delayed(task)(index, item, item.setting, engine.X, engine.y, engine.fit,
+                                evaluate, job)
 
     # one fit per dispatch: a fit is long, and batching several on one worker would leave
     # the other workers idle at the end of the list; with fits to choose ahead, no more
     # dispatched than there are workers, so that the choice waits for the last results
-    parallel = Parallel(n_jobs=n_workers, backend=engine.backend, batch_size=1,
-                        pre_dispatch=n_workers if extra.spare else "2 * n_jobs",
-                        return_as="generator_unordered")
+    options = {"n_jobs": n_workers, "backend": engine.backend, "batch_size": 1,
+               "pre_dispatch": n_workers if extra.spare else "2 * n_jobs"}
+    try:
+        parallel = Parallel(return_as="generator_unordered", **options)
+    except ValueError as exc:  # a backend without generators (multiprocessing)
+        if "return_as" not in str(exc):
+            raise
+        parallel = Parallel(return_as="list", **options)
     results: dict[int, TaskResult] = {}
     try:
-        with thread_limits(threads if in_process else None):
-            for result in parallel(calls()):
-                results[result.index] = result
-                if result.index < len(fits):
-                    extra.done[result.index] = result.value
-                    bar.update(1)
+        with thread_limits(threads if in_process else None, lower_only=True):
+            try:
+                for result in parallel(calls()):
+                    results[result.index] = result
+                    if result.index < len(fits):
+                        extra.done[result.index] = result.value
+                        bar.update(1)
+            finally:  # under the limits the running fits started with
+                if turns is not None:
+                    turns.stop()
     except (TerminatedWorkerError, BrokenPipeError, EOFError) as exc:
         running = sorted(int(name) for name in os.listdir(trace_dir)) if trace_dir else []
         names = " or ".join(repr(planned[i].task.label) for i in running) or \
@@ -86,13 +113,41 @@ def run_joblib(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job,
     extra.check()
     return [results[index] for index in range(len(results))]
 
+
+class _Running:
+    """The fits running in this process's threads (joblib's ``"threading"``): :meth:`stop`
+    skips those not yet started and waits for the running ones to finish."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.running = 0
+        self.stopped = False
+
+    def run(self, *args: Any) -> TaskResult | None:
+        with self.changed:
+            if self.stopped:
+                return None
+            self.running += 1
+        try:
+            return run_task(*args)
+        finally:
+            with self.changed:
+                self.running -= 1
+                self.changed.notify_all()
+
+    def stop(self) -> None:
+        with self.changed:
+            self.stopped = True
+            self.changed.wait_for(lambda: self.running == 0)
+
 def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, bar: Any,
               extra: Ahead) -> list[TaskResult]:
     """Run ``fits`` (and those ``extra`` chooses ahead) on the current Dask client's workers,
     or on a ``LocalCluster`` started for the call (:func:`start_cluster`) and closed
     afterwards; their results, in order. Workers in this process (a ``LocalCluster(processes=
     False)``) get their thread share set once around the batch, and each of their fits a copy
-    of ``fit`` of its own, as a worker process would."""
+    of ``fit`` of its own, as a worker process would, when ``fit`` can be pickled
+    (:class:`_CopyPerCall`); one that cannot (a closure over a lock) runs as it is."""
     from distributed import CancelledError, KilledWorker, as_completed
 
     cluster = None
@@ -110,13 +165,14 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
         by_host = _threads_by_host(client)
         job = _replace(job, threads=by_host, topic=topic)
         here = _workers_in_this_process(client)
-        copies = None
+        fit = engine.fit
         if here:  # objects reach them as they are: a fit closing over the model gets a copy
-            copies = _fit_copier(engine.fit)
+            fit = _CopyPerCall.of(fit)
+            job = _replace(job, at_most=callers_threads())
             limits.enter_context(thread_limits(max(1, (os.cpu_count() or 1) //
-                                                   by_host.get(host_of(here[0]), 1))))
-        data = _scatter_fit(client, engine.fit, [engine.X, engine.y, engine.fit, evaluate,
-                                                 job])
+                                                   by_host.get(host_of(here[0]), 1)),
+                                               lower_only=True))
+        data = _scatter_fit(client, engine.fit, [engine.X, engine.y, fit, evaluate, job])
         shared: dict[int, Any] = {}
         labels: dict[str, tuple] = {}
 
@@ -127,8 +183,7 @@ def run_dask(engine: Any, fits: list[SeededFit], evaluate: Callable, job: Job, b
                                                              hash=False), strict=True):
                 shared[id(setting)] = future
             new = [client.submit(run_task, len(futures) + k, _replace(item, setting=None),
-                                 shared[id(item.setting)], *data[:2],
-                                 data[2] if copies is None else copies(), *data[3:],
+                                 shared[id(item.setting)], *data,
                                  pure=False, key=f"varimp-fit-{run_id}-{len(futures) + k}")
                    for k, item in enumerate(items)]
             labels.update((f.key, item.task.label) for f, item in zip(new, items,
@@ -221,26 +276,32 @@ def _workers_in_this_process(client: Any) -> list[str]:
                   if w.address in connected)
 
 
-def _fit_copier(fit: Any) -> Callable[[], Any]:
-    """A function returning a new copy of ``fit`` at each call (a cloudpickle round trip, as a
-    worker process receives it): a fit closing over the user's model (``lambda X, y:
-    model.fit(X, y)``) then trains a copy, never the user's model, also in this process."""
-    import cloudpickle
+class _CopyPerCall:
+    """``fit`` pickled once (cloudpickle, as a worker process receives it); each call trains
+    a copy of its own, unpickled when the call starts and dropped when it ends: a fit closing
+    over the user's model (``lambda X, y: model.fit(X, y)``) then trains a copy, never the
+    user's model, also on Dask workers in this process, and only the pickled bytes and the
+    copies of the fits running at the moment take memory."""
 
-    try:
-        frozen = cloudpickle.dumps(fit)
-    except Exception as exc:  # noqa: BLE001 - whatever pickling raises
-        name, module = _fit_name(fit)
-        raise ModelError(f"fit={name} (module {module!r}) cannot be copied for the Dask "
-                         f"workers in this process, which give every fit its own copy as "
-                         f"worker processes do: {type(exc).__name__}: {exc}. Define it "
-                         f"without references to objects that cannot be pickled (a lock, an "
-                         f"open file)") from exc
-    return lambda: cloudpickle.loads(frozen)
+    def __init__(self, frozen: bytes) -> None:
+        self.frozen = frozen
 
+    @classmethod
+    def of(cls, fit: Any) -> Any:
+        """A :class:`_CopyPerCall` of ``fit``, or ``fit`` itself when it cannot be pickled (a
+        closure over a lock, to take turns on a GPU say): workers in this process share it
+        then, and a fit closing over the user's model would train that model."""
+        import cloudpickle
 
-#: The modules Keras 3 imports for a backend other than torch (KERAS_BACKEND), by name.
-_KERAS_BACKEND_MODULES = ("tensorflow", "jax", "openvino")
+        try:
+            return cls(cloudpickle.dumps(fit))
+        except Exception:  # noqa: BLE001 - whatever pickling raises
+            return fit
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(self.frozen)(*args, **kwargs)
 
 
 def _keras_backend_missing(text: str) -> tuple[str, str] | None:
@@ -255,13 +316,9 @@ def _keras_backend_missing(text: str) -> tuple[str, str] | None:
         mine = keras.config.backend()
     except Exception:  # noqa: BLE001 - a Keras without config.backend
         return None
-    missing = [m for m in _KERAS_BACKEND_MODULES
+    missing = [m for m in KERAS_BACKEND_MODULES
                if f"No module named '{m}'" in text or f'No module named "{m}"' in text]
     return (mine, missing[0]) if missing and missing[0] != mine else None
-
-
-#: Where the documentation says how to start Dask workers for Keras models.
-KERAS_NOTE = "docs/parallel.md, 'A cluster of several machines' (Keras models)"
 
 
 def _scatter_fit(client: Any, fit: Any, objects: list[Any]) -> list[Any]:

@@ -60,7 +60,10 @@ Failures
     fit marked ``optional`` returns its failure as a :class:`Failed` result instead. A
     ``SystemExit`` (``sys.exit`` in a fit) is such a failure too, and so is a
     ``KeyboardInterrupt`` raised anywhere but in the main thread of the caller's process, where
-    it may be the user's Ctrl-C and stops the work as it is.
+    it may be the user's Ctrl-C and stops the work as it is. A fit whose Keras, imported where
+    it runs without the caller's ``KERAS_BACKEND``, fails to import its backend (tensorflow,
+    jax: ``ModuleNotFoundError`` raised from Keras' import) says to start the workers with the
+    caller's ``KERAS_BACKEND`` (the caller's backend travels in :class:`Job`).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ import inspect
 import numbers
 import os
 import pickle
+import sys
 import threading
 import uuid
 import warnings
@@ -83,6 +87,12 @@ from ..errors import InputError, ModelError, VarImpError
 from .worker import _local_threads, global_seed, openmp_limit, thread_limits
 
 REMOVALS = ("mean", "drop")
+
+#: The modules Keras 3 imports for a backend other than torch (KERAS_BACKEND), by name.
+KERAS_BACKEND_MODULES = ("tensorflow", "jax", "openvino")
+
+#: Where the documentation says how to start Dask workers for Keras models.
+KERAS_NOTE = "docs/parallel.md, 'A cluster of several machines' (Keras models)"
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,10 @@ class Job:
     ``id`` of the user's model, which a fit run in the caller's process must not return (it
     would have trained the user's model in place); None: not checked. ``topic``: on Dask, the
     event topic a fit announces its start on (its index), so that the caller knows which fits
-    were running when a worker or the scheduler went away."""
+    were running when a worker or the scheduler went away. ``keras_backend``: the caller's
+    Keras backend (:func:`keras_backend`), named when a worker's Keras lacks another one.
+    ``at_most``: the caller's lowest thread count (:func:`~varimp.engines.worker.
+    callers_threads`), which a fit in the caller's process (its threads) never exceeds."""
 
     seeded: bool
     threads: int | dict[str, int] | None
@@ -218,6 +231,18 @@ class Job:
     caller: tuple[int, str] = field(default_factory=this_process)
     model: int | None = None
     topic: str | None = None
+    keras_backend: str | None = None
+    at_most: int | None = None
+
+
+def keras_backend() -> str | None:
+    """This process's Keras backend (``keras.config.backend()``), or None while Keras is not
+    imported."""
+    keras = sys.modules.get("keras")
+    try:
+        return None if keras is None else str(keras.config.backend())
+    except Exception:  # noqa: BLE001 - a Keras without config.backend
+        return None
 
 
 class TaskResult(NamedTuple):
@@ -252,6 +277,8 @@ def run_task(index: int, item: SeededFit, setting: DataSetting, X: np.ndarray, y
             # under the process-wide limits the caller set once around the whole batch, and
             # sets only its own thread's OpenMP limit
             threads = _local_threads(job.threads)
+            if threads is not None and job.at_most is not None and not elsewhere:
+                threads = min(threads, job.at_most)
             with thread_limits(threads) if elsewhere else openmp_limit(threads):
                 try:
                     value = _fit_and_evaluate(item, setting, X, y, fit, evaluate, job)
@@ -295,7 +322,7 @@ def _fit_and_evaluate(item: SeededFit, setting: DataSetting, X: np.ndarray, y: n
         with contextlib.nullcontext() if job.seeded else global_seed(item.seed):
             model = fit(data.X_train.copy(), data.y_train.copy(), **kwargs)
     except Exception as exc:
-        raise _failure(exc, f"fit {task.label!r} raised") from exc
+        raise _failure(exc, f"fit {task.label!r} raised", _keras_hint(exc, job)) from exc
     except (SystemExit, KeyboardInterrupt) as exc:
         if _may_be_ctrl_c(exc, job):
             raise
@@ -392,11 +419,40 @@ def _may_be_ctrl_c(exc: BaseException, job: Job) -> bool:
         and threading.current_thread() is threading.main_thread()
 
 
-def _failure(exc: BaseException, what: str) -> VarImpError:
-    """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class)."""
+def _keras_hint(exc: BaseException, job: Job) -> str:
+    """What to do when ``exc`` is Keras failing to import a backend module (tensorflow, jax)
+    other than the caller's: Keras, imported where the fit ran, read no ``KERAS_BACKEND`` (or
+    another). Empty otherwise (another missing module, or not raised from Keras' import)."""
+    missing = (getattr(exc, "name", None) or "").split(".")[0]
+    if not isinstance(exc, ModuleNotFoundError) or missing not in KERAS_BACKEND_MODULES \
+            or missing == job.keras_backend:
+        return ""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module == "keras" or module.startswith("keras."):
+            break
+        frame = frame.tb_next
+    else:
+        return ""
+    mine = job.keras_backend
+    setting = f"KERAS_BACKEND={mine}" if mine else "the KERAS_BACKEND your session uses"
+    example = f"`KERAS_BACKEND={mine} dask worker ...`" if mine else \
+        "e.g. `KERAS_BACKEND=torch dask worker ...`"
+    return (f". Keras takes its backend from the KERAS_BACKEND environment variable when it is "
+            f"first imported; where this fit ran it is unset or names another backend, so "
+            f"Keras tried to load {missing!r}"
+            + (f", while your session uses {mine!r}" if mine else "")
+            + f". Start the workers with {setting} ({example}); see {KERAS_NOTE}")
+
+
+def _failure(exc: BaseException, what: str, hint: str = "") -> VarImpError:
+    """A raised exception as a VarImpError naming the fit (a VarImpError keeps its class),
+    followed by ``hint``."""
     cls = type(exc) if isinstance(exc, VarImpError) else ModelError
     text = f"{what} {type(exc).__name__}: {exc}" if str(exc) else \
         f"{what} {type(exc).__name__}"
+    text += hint
     try:
         return cls(text)
     except Exception:  # a subclass with another constructor
@@ -432,6 +488,7 @@ def check_removed(task: FitTask, n_features: int, removal: str) -> None:
                          f"removal={removal!r}; received {removed!r}")
 
 
-__all__ = ["REMOVALS", "DataSetting", "Failed", "FitData", "FitTask", "Job", "SeededFit",
-           "TaskResult", "accepts_random_state", "bootstrap_rows", "check_removed", "fit_data",
-           "run_task", "this_process", "training_rows", "warn_again"]
+__all__ = ["KERAS_BACKEND_MODULES", "KERAS_NOTE", "REMOVALS", "DataSetting", "Failed", "FitData",
+           "FitTask", "Job", "SeededFit", "TaskResult", "accepts_random_state", "bootstrap_rows",
+           "check_removed", "fit_data", "keras_backend", "run_task", "this_process",
+           "training_rows", "warn_again"]

@@ -34,9 +34,11 @@ Backends
     the cores, ``max(1, os.cpu_count() // workers)`` (on Dask, the workers' threads on the same
     host), and restores them after each fit, so two workers on two cores really run side by
     side (fits in threads of this process, joblib's ``"threading"`` or Dask workers in this
-    process, share the limits set once around the batch). Dask workers in this process get
-    a copy of ``fit`` per fit, as worker processes do. See ``docs/parallel.md`` for a
-    cluster of several machines; the runners are :mod:`varimp.engines.backends`.
+    process, share the limits set once around the batch, never raising a lower count the user
+    set). Dask workers in this process get a copy of ``fit`` per fit, as worker processes do,
+    when ``fit`` can be pickled (one that cannot, a closure over a lock, runs as it is). See
+    ``docs/parallel.md`` for a cluster of several machines; the runners are
+    :mod:`varimp.engines.backends`.
 
 Warnings
     A fit run in another process (joblib's processes, Dask workers) records its Python
@@ -102,6 +104,7 @@ from .fits import (
     accepts_random_state,
     check_removed,
     fit_data,
+    keras_backend,
     training_rows,
     warn_again,
 )
@@ -253,7 +256,8 @@ class RetrainEngine:
                              f"{describe(evaluate)}")
         if not fits:
             return []
-        job = Job(accepts_random_state(self.fit), None, model=self.model_id)
+        job = Job(accepts_random_state(self.fit), None, model=self.model_id,
+                  keras_backend=keras_backend())
         n_workers = self.n_workers
         extra = Ahead(ahead, -len(fits) % n_workers if ahead is not None else 0)
         with progress_bar(len(fits), self.progress, desc=label, unit="fit") as bar:

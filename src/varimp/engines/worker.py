@@ -180,24 +180,57 @@ def _restore(states: tuple, torch: Any) -> None:
 
 
 @contextlib.contextmanager
-def thread_limits(threads: int | None) -> Iterator[None]:
+def thread_limits(threads: int | None, lower_only: bool = False) -> Iterator[None]:
     """Torch intra-op threads and BLAS/OpenMP pools limited to ``threads`` (None: untouched);
-    restored afterwards. Torch is limited only when the worker has imported it."""
+    restored afterwards. Torch is limited only when the worker has imported it.
+
+    ``lower_only``: never raise a count above its current setting (each pool gets the lower
+    of the two), for limits set in the caller's process, where a lower count is the user's
+    own choice (``torch.set_num_threads(1)``). A worker process sets ``threads`` as it is: it
+    starts with ``OMP_NUM_THREADS`` small, and its share may be more."""
     if threads is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController, threadpool_limits
 
     torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch is not None else None
     if torch is not None:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(min(threads, previous) if lower_only else threads)
     try:
-        with threadpool_limits(limits=threads):
+        if not lower_only:
+            with threadpool_limits(limits=threads):
+                yield
+            return
+        pools = [(pool, pool.num_threads) for pool in ThreadpoolController().lib_controllers]
+        try:
+            for pool, count in pools:
+                if count > threads:
+                    pool.set_num_threads(threads)
             yield
+        finally:
+            for pool, count in pools:
+                if count > threads:
+                    pool.set_num_threads(count)
     finally:
         if torch is not None:
             torch.set_num_threads(previous)
+
+
+def callers_threads() -> int | None:
+    """The lowest thread count set in the calling thread for torch (when imported) and its
+    OpenMP pools, or None without either: fits run in threads of this process never get more
+    (a user's ``torch.set_num_threads(1)`` stays 1). Torch's intra-op count is its OpenMP
+    pool's, which OpenMP keeps per thread: a fit's thread sets it anew
+    (:func:`openmp_limit`)."""
+    from threadpoolctl import threadpool_info
+
+    torch = sys.modules.get("torch")
+    counts = [int(pool["num_threads"]) for pool in threadpool_info()
+              if pool.get("user_api") == "openmp"]
+    if torch is not None:
+        counts.append(torch.get_num_threads())
+    return min(counts) if counts else None
 
 
 @contextlib.contextmanager
