@@ -1588,9 +1588,13 @@ def test_a_csv_is_read_with_the_separator_decimal_mark_and_encoding_the_user_nam
     table.to_csv(tmp_path / "pipes.csv", sep="|", decimal=",", index=False)
     latin = table.rename(columns={"y": "débit"})
     latin.to_csv(tmp_path / "latin.csv", index=False, encoding="cp1252")
-    cases = [("tabs.csv", ["--sep", "tab"], "y", "tabs.csv (CSV table, '\\t' between columns)"),
+    table.to_csv(tmp_path / "excel.csv", sep=";", decimal=",", index=False)
+    cases = [("tabs.csv", ["--sep", "tab"], "y",
+              "tabs.csv (CSV table, '\\t' between columns, as named)"),
              ("pipes.csv", ["--sep", "|", "--decimal", ","], "y",
-              "pipes.csv (CSV table, '|' between columns, decimal commas)"),
+              "pipes.csv (CSV table, '|' between columns, decimal commas, as named)"),
+             ("excel.csv", ["--decimal", ","], "y",  # the separator still read from the header
+              "excel.csv (CSV table, ';' between columns, decimal commas, as named)"),
              ("latin.csv", ["--encoding", "cp1252"], "débit", "latin.csv (CSV table)")]
     for name, options, target, said in cases:
         out = _run(files, tmp_path, "mlp.skops", str(tmp_path / name), "--target", target,
@@ -1605,9 +1609,19 @@ def test_a_csv_is_read_with_the_separator_decimal_mark_and_encoding_the_user_nam
          "encoding the file was saved in with --encoding, or save it as UTF-8"),
         ("tabs.csv", ["--sep", ";;"], "--sep must be one character (or 'tab'), the column "
          "separator of the CSV; received ';;'"),
-        ("tabs.csv", ["--decimal", ","], "--decimal ',' is also the column separator: give the "
-         "file's separator with --sep (European Excel writes ';')"),
+        ("tabs.csv", ["--sep", ",", "--decimal", ","], "--decimal ',' is also the column "
+         "separator: give the file's separator with --sep (European Excel writes ';')"),
+        ("plain.csv", ["--decimal", ","], f"--decimal ',': data file {tmp_path / 'plain.csv'} "
+         "has ',' between columns; give its separator with --sep if it is another"),
+        # decimal commas in a ';' file read with its separator named and not its decimal mark
+        ("excel.csv", ["--sep", ";"], "feature columns ['a', 'b', 'c'] of data file "
+         f"{tmp_path / 'excel.csv'} are not numeric: 'a' holds "),
+        ("utf16.csv", [], f"data file {tmp_path / 'utf16.csv'} is UTF-16 text (it starts with "
+         "UTF-16's byte order mark, as Excel's 'Unicode Text' is saved): pass --encoding "
+         "utf-16 (and --sep tab for Excel's tab-separated text), or save it as UTF-8"),
     ]
+    table.to_csv(tmp_path / "plain.csv", index=False)
+    (tmp_path / "utf16.csv").write_bytes(table.to_csv(sep="\t", index=False).encode("utf-16"))
     table.to_parquet(tmp_path / "table.parquet")
     refusals.append(("table.parquet", ["--sep", ";"], "--sep, --decimal and --encoding say how "
                      f"to read a CSV; data file {tmp_path / 'table.parquet'} is Parquet"))
@@ -1615,8 +1629,38 @@ def test_a_csv_is_read_with_the_separator_decimal_mark_and_encoding_the_user_nam
         line = _fails(["run", str(files["root"] / "mlp.skops"), str(tmp_path / name), "--target",
                        "débit" if name == "latin.csv" else "y", "--out", str(tmp_path / "no"),
                        *options], capsys)
-        assert line == f"varimp: error: InputError: {message}"
+        assert line.startswith(f"varimp: error: InputError: {message}")
+        if name == "excel.csv":
+            assert line.endswith("a number with a decimal comma: if the file's numbers are "
+                                 "written so, pass --decimal ','")
+        else:
+            assert line == f"varimp: error: InputError: {message}"
         assert not (tmp_path / "no").exists()
+
+
+def test_a_one_column_target_file_with_decimal_commas_and_rows_longer_than_the_header(
+        files, tmp_path, capsys):
+    """A one-column CSV has no separator in its header: its decimal commas are read as
+    decimal commas (pandas would split 5,4 into an index 5 and a value 4), so the scores are
+    those of the same targets in a .npy; a table whose rows hold more values than its header
+    has names is refused, never read with the first values as the row index."""
+    target = tmp_path / "rendement.csv"
+    target.write_text("rendement\n" + "".join(f"{v!r}\n".replace(".", ",")
+                                               for v in map(float, files["y"])))
+    assert re.search(r"^-?\d+,\d+$", target.read_text().splitlines()[1])
+    out = _run(files, tmp_path, "mlp.skops", "table_X.npy", "--target-file", str(target),
+               methods=["permutation"], extra=["--n-repeats", "2"])
+    _check(out, files["sk"], files["X"], files["y"], DEFAULT_X, ["permutation"], n_repeats=2)
+    longer = tmp_path / "longer.csv"
+    longer.write_text("a,b,c,y\n" + "\n".join("1,5,2,3,4" for _ in range(5)) + "\n")
+    line = _fails(["run", str(files["root"] / "mlp.skops"), str(longer), "--target", "y",
+                   "--out", str(tmp_path / "no")], capsys)
+    assert line == (f"varimp: error: InputError: data file {longer} has rows with more values "
+                    "than its header has column names (read with ',' between columns); a value "
+                    "with a decimal comma in a file with ',' between columns splits in two: "
+                    "save the file with decimal points or with ';' between columns, or name "
+                    "the separator with --sep")
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_semicolon_csv_points_at_the_value_that_breaks_its_reading(files, tmp_path, capsys):

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, command: Sequence[str],
                 facts={"model": f"{loaded.format}: {loaded.summary}", **data.facts},
                 model=loaded.model, feature_names=list(data.feature_names),
                 output_kind=options.get("output_kind"), classes=options.get("classes"),
-                target_names=data.target_names)
+                target_names=list(y.columns) if isinstance(y, pd.DataFrame) else None)
     out = write_into(lambda work: write_outputs(work, case, info, cli_warnings(caught), begun))
     say(comparison.scores.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.randomization is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,9 +28,13 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 #: What to do about decimal commas in a CSV with commas between columns.
 COMMA_ADVICE = ("save the file with decimal points, or with ';' between columns (European "
                 "Excel's CSV), which varimp reads with decimal commas")
-#: How :func:`read_table` read a CSV with semicolons between columns, decimal points or commas.
+#: How :func:`read_table` read a CSV with semicolons between columns, decimal points or commas
+#: (a file of one column, no separator in its header: "decimal commas" alone, or "").
 SEMICOLONS = "';' between columns"
 DECIMAL_COMMAS = f"{SEMICOLONS}, decimal commas"
+ONE_COLUMN_COMMAS = "decimal commas"
+#: Marks the way a CSV was read when the user named it (``--sep``, ``--decimal``).
+NAMED = "as named"
 #: Why a value that is a number is refused, for each way a CSV is read (:func:`first_text`).
 NOTATION = {
     "": f", a number with a decimal comma: {COMMA_ADVICE}",
@@ -38,6 +43,11 @@ NOTATION = {
                  "all with decimal points"),
     DECIMAL_COMMAS: (", a number with a decimal point in a file read with decimal commas: "
                      "write every number of the file with a decimal comma"),
+    NAMED: ", a number with a decimal comma: if the file's numbers are written so, pass "
+           "--decimal ','",
+    f"decimal commas, {NAMED}": (", a number with a decimal point in a file read with "
+                                  "--decimal ',': if the file's numbers are written so, leave "
+                                  "--decimal out, else write every number with a decimal comma"),
 }
 
 
@@ -58,7 +68,7 @@ class CsvDialect(NamedTuple):
                              f"of the CSV; received {self.sep!r}")
         if self.decimal is not None and self.decimal not in (".", ","):
             raise InputError(f"--decimal must be '.' or ','; received {self.decimal!r}")
-        if self.decimal is not None and self.decimal == (sep or ","):
+        if self.decimal is not None and self.decimal == sep:
             raise InputError(f"--decimal {self.decimal!r} is also the column separator: give "
                              "the file's separator with --sep (European Excel writes ';')")
         if self.encoding is not None:
@@ -93,6 +103,8 @@ def read_table(path: Path, suffix: str, dialect: CsvDialect = DETECTED
             table, how = _read_csv(path, dialect)
         else:
             table, how = pd.read_parquet(path, engine="pyarrow"), ""
+    except InputError:
+        raise
     except UnicodeDecodeError as exc:
         raise InputError(_not_utf8(path, exc, dialect.encoding)) from exc
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
@@ -111,20 +123,42 @@ def _read_csv(path: Path, dialect: CsvDialect) -> tuple[pd.DataFrame, str]:
     when its header has more of them than commas; a semicolon file whose text columns all hold
     decimal-comma numbers is read again with ``decimal=","``."""
     encoding = dialect.encoding or "utf-8-sig"
-    if dialect.given:
-        sep, decimal = dialect.sep or ",", dialect.decimal or "."
-        table = pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding)
-        how = [f"{sep!r} between columns"] * (sep != ",") + ["decimal commas"] * (decimal == ",")
-        return table, ", ".join(how)
     with path.open(encoding=encoding) as stream:
         header = stream.readline()
-    if header.count(";") <= header.count(","):
-        return pd.read_csv(path, encoding=encoding), ""
-    table = pd.read_csv(path, sep=";", encoding=encoding)
+    detected = ";" if header.count(";") > header.count(",") else ","
+    if dialect.given:
+        sep, decimal = dialect.sep or detected, dialect.decimal or "."
+        if sep == decimal:
+            raise InputError(f"--decimal {decimal!r}: data file {path} has {sep!r} between "
+                             "columns; give its separator with --sep if it is another")
+        table = _read(path, sep=sep, decimal=decimal, encoding=encoding)
+        how = [f"{sep!r} between columns"] * (sep != ",") + ["decimal commas"] * (decimal == ",")
+        return table, ", ".join(how) + f", {NAMED}" * bool(how)
+    one_column = "," not in header and ";" not in header
+    if detected == "," and not one_column:
+        return _read(path, encoding=encoding), ""
+    table = _read(path, sep=";", encoding=encoding)
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if any(_decimal_commas(table[c]) for c in text):
-        return pd.read_csv(path, sep=";", decimal=",", encoding=encoding), DECIMAL_COMMAS
-    return table, SEMICOLONS
+        return _read(path, sep=";", decimal=",", encoding=encoding), \
+            ONE_COLUMN_COMMAS if one_column else DECIMAL_COMMAS
+    return table, "" if one_column else SEMICOLONS
+
+
+def _read(path: Path, **options: str) -> pd.DataFrame:
+    """``pandas.read_csv`` that refuses rows with more values than the header has names
+    (pandas would silently take the first ones as the row index)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(path, index_col=False, **options)
+        except pd.errors.ParserWarning as exc:
+            sep = options.get("sep", ",")
+            raise InputError(f"data file {path} has rows with more values than its header has "
+                             f"column names (read with {sep!r} between columns); a value "
+                             "with a decimal comma in a file with ',' between columns splits "
+                             "in two: save the file with decimal points or with ';' between "
+                             "columns, or name the separator with --sep") from exc
 
 
 def _decimal_commas(values: pd.Series) -> bool:
@@ -138,6 +172,10 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError, encoding: str | None = None) 
     naming the first bad byte (and what it is in Windows-1252, where it is a character there)
     and the fix."""
     byte = exc.object[exc.start:exc.start + 1]
+    if encoding is None and exc.object[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (f"data file {path} is UTF-16 text (it starts with UTF-16's byte order mark, "
+                "as Excel's 'Unicode Text' is saved): pass --encoding utf-16 (and --sep tab "
+                "for Excel's tab-separated text), or save it as UTF-8")
     if encoding is not None:
         return (f"data file {path} is not {encoding} text: byte 0x{byte.hex()} at position "
                 f"{exc.start} is no {encoding} character; name the encoding the file was "
@@ -170,7 +208,7 @@ def first_text(values: pd.Series, how: str = "") -> tuple[str, str, bool] | None
     plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
     commas = text.str.fullmatch(DECIMAL_COMMA).to_numpy(dtype=bool)
     points = plain & text.str.contains(".", regex=False).to_numpy(dtype=bool)
-    commas_read = how.endswith("decimal commas")
+    commas_read = "decimal commas" in how
     numbers = (plain & ~points) | commas if commas_read else plain
     if numbers.all():
         return None
@@ -178,6 +216,8 @@ def first_text(values: pd.Series, how: str = "") -> tuple[str, str, bool] | None
     shown = stray if how and stray.any() else ~numbers
     position = int(np.argmax(shown))
     said = f"{text.iloc[position]!r} in data row {int(present.index[position]) + 1}"
-    note = "" if stray[position] else \
-        NOTATION[DECIMAL_COMMAS if commas_read else SEMICOLONS if how else ""]
+    named = how.endswith(NAMED)
+    key = (f"decimal commas, {NAMED}" if named else DECIMAL_COMMAS) if commas_read else \
+        NAMED if named else SEMICOLONS if how else ""
+    note = "" if stray[position] else NOTATION[key]
     return said, note, bool((plain | commas).mean() > 0.5)

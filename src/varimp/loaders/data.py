@@ -533,11 +533,15 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def _target_array(path: Path, dialect: CsvDialect = DETECTED) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        table, _ = read_table(path, suffix, dialect)
+        table, how = read_table(path, suffix, dialect)
         if table.shape[1] != 1:
             raise InputError(f"target file {path} must have one column; it has "
                              f"{list(table.columns)}")
-        return table.iloc[:, 0].to_numpy()
+        column = table.iloc[:, 0]
+        found = None if pd.api.types.is_numeric_dtype(column) else first_text(column, how)
+        if found and found[2]:  # mostly numbers: a stray, not class labels
+            raise InputError(f"target file {path} is not numeric: {found[0]}{found[1]}")
+        return column.to_numpy()
     if suffix not in (".npy", ".npz"):
         raise InputError(f"target file {path} must be .npy, .npz or a one-column .csv")
     arrays = _read_arrays(path)
