@@ -366,27 +366,6 @@ def test_a_forward_returning_a_dict_is_told_to_return_one_tensor():
         varimp.permutation(DictOut(), X, X[:, 0], random_state=0)
 
 
-def test_inference_tensor_parameters_are_named_for_the_gradient_methods():
-    """Parameters made under torch.inference_mode() cannot be differentiated through: the
-    message names them and its advice (clones loaded with assign=True) gives the gradients of
-    the same model built normally."""
-    X = np.random.default_rng(0).normal(size=(10, 3))
-
-    def build():
-        torch.manual_seed(4)
-        return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).double()
-
-    with torch.inference_mode():
-        model = build()
-    with pytest.raises(varimp.ModelError, match=r"inference tensors \(0\.weight, 0\.bias, "
-                                                r"2\.weight, 2\.bias\).*assign=True"):
-        varimp.partial_derivatives(model, X)
-    model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
-    np.testing.assert_allclose(varimp.partial_derivatives(model, X).scores.to_numpy(),
-                               varimp.partial_derivatives(build(), X).scores.to_numpy(),
-                               rtol=1e-12)
-
-
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
 @pytest.mark.parametrize("form", ["eager", "script", "trace"])
 def test_a_batchnorm_normalising_by_the_batch_is_refused_by_every_method(form):
@@ -515,12 +494,21 @@ def test_modules_named_after_batchnorm_are_refused_only_when_they_normalise_by_t
         varimp.permutation(batch, X, y, random_state=0)
 
 
-def test_inference_tensor_buffers_are_named_when_autograd_needs_them():
-    """BatchNorm running statistics made under torch.inference_mode() (parameters cloned
-    outside it) fail the backward pass: the message names the buffers, and its advice gives
-    the gradients of the same model built normally."""
-    X = np.random.default_rng(11).normal(size=(10, 3))
+def _inference_parameters() -> tuple[nn.Module, nn.Module, str]:
+    """A model whose parameters were made under inference_mode, its twin built normally, and
+    the message naming them."""
+    def build():
+        torch.manual_seed(4)
+        return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).double()
 
+    with torch.inference_mode():
+        model = build()
+    return model, build(), (r"^the parameters of Sequential are inference tensors \(0\.weight, "
+                            r"0\.bias, 2\.weight, 2\.bias\).*assign=True")
+
+
+def _inference_buffers() -> tuple[nn.Module, nn.Module, str]:
+    """BatchNorm running statistics made under inference_mode, parameters cloned outside it."""
     def build():
         torch.manual_seed(11)
         model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(),
@@ -535,11 +523,20 @@ def test_inference_tensor_buffers_are_named_when_autograd_needs_them():
     model.load_state_dict({k: v if "running" in k else v.clone()
                            for k, v in model.state_dict().items()}, assign=True)
     assert not any(p.is_inference() for p in model.parameters())
-    with pytest.raises(varimp.ModelError, match=r"^the buffers of Sequential are inference "
-                                                r"tensors \(1\.running_mean, 1\.running_var\)"
-                                                r".*assign=True"):
+    return model, build(), (r"^the buffers of Sequential are inference tensors "
+                            r"\(1\.running_mean, 1\.running_var\).*assign=True")
+
+
+@pytest.mark.parametrize("made", [_inference_parameters, _inference_buffers])
+def test_inference_tensors_are_named_for_the_gradient_methods(made):
+    """Parameters or buffers made under torch.inference_mode() cannot be differentiated
+    through: the message names them, and its advice (clones loaded with assign=True) gives the
+    gradients of the same model built normally."""
+    X = np.random.default_rng(11).normal(size=(10, 3))
+    model, normal, message = made()
+    with pytest.raises(varimp.ModelError, match=message):
         varimp.partial_derivatives(model, X)
     model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
     np.testing.assert_allclose(varimp.partial_derivatives(model, X).scores.to_numpy(),
-                               varimp.partial_derivatives(build(), X).scores.to_numpy(),
+                               varimp.partial_derivatives(normal, X).scores.to_numpy(),
                                rtol=1e-12)
