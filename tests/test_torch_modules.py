@@ -430,9 +430,11 @@ def test_a_width_refused_without_a_trace_carries_the_models_own_error():
     first layer registered (the output layer, 6 columns) suggests."""
     X = np.random.default_rng(9).normal(size=(16, 3))
     with pytest.raises(varimp.InputError,
-                       match=r"raised RuntimeError on X of shape \(16, 3\): mat1 and mat2 "
-                             r"shapes cannot be multiplied \(2x3 and 4x6\)\. Judged by its first "
-                             r"layer registered .*expects input of shape \(n, 6\)"):
+                       match=r"^the model expects input of shape \(n, 6\); received X of "
+                             r"shape \(16, 3\) \(judged by its first layer registered, as "
+                             r"forward may call another first; the model raised RuntimeError "
+                             r"on it: mat1 and mat2 shapes cannot be multiplied \(2x3 and "
+                             r"4x6\)\)$"):
         varimp.permutation(OutOfOrder("out_first", branch=True), X, X[:, 0], random_state=0)
     traced = OutOfOrder("out_first")
     with pytest.raises(varimp.InputError, match=r"^the model expects input of shape \(n, 4\); "

@@ -161,9 +161,11 @@ class TorchAdapter(Adapter):
             if error is None:  # the first layer registered is not the one reading X
                 self._read_input([])
                 return
-            raise InputError(f"the model raised {type(error).__name__} on X of shape "
-                             f"{X.shape}: {error}. Judged by its first layer registered (forward "
-                             f"may call another first), {message}") from error
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            said = lines[-1] if lines else ""  # TorchScript puts its traceback first
+            raise InputError(f"{message} (judged by its first layer registered, as forward may "
+                             f"call another first; the model raised {type(error).__name__} on "
+                             f"it: {said})") from error
         raise InputError(message)
 
     def _shape_refusal(self, X: np.ndarray) -> tuple[str, bool] | None:
