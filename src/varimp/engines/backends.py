@@ -13,7 +13,6 @@ import numbers
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import threading
 import uuid
@@ -28,6 +27,7 @@ from .fits import (
     Job,
     SeededFit,
     TaskResult,
+    keras_backend,
     run_task,
 )
 from .worker import callers_threads, host_of, thread_limits
@@ -309,12 +309,8 @@ def _keras_backend_missing(text: str) -> tuple[str, str] | None:
     worker's load error) says that a Keras backend module other than this process's is missing
     there: Keras, imported on a worker started without ``KERAS_BACKEND`` (or with another),
     tried to load its default backend, tensorflow. None otherwise (also without Keras)."""
-    keras = sys.modules.get("keras")
-    if keras is None:
-        return None
-    try:
-        mine = keras.config.backend()
-    except Exception:  # noqa: BLE001 - a Keras without config.backend
+    mine = keras_backend()
+    if mine is None:
         return None
     missing = [m for m in KERAS_BACKEND_MODULES
                if f"No module named '{m}'" in text or f'No module named "{m}"' in text]

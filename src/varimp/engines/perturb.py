@@ -218,6 +218,13 @@ class PerturbationEngine:
             self._constant = constant.reshape(X.shape[1:])
         return self._constant
 
+    @property
+    def constant_features(self) -> np.ndarray:
+        """Which features ``(p,)`` hold one value in every sample (at every step, for
+        sequences): those a permutation, or noise of a fraction of the spread, leaves as
+        they are."""
+        return self.constant.all(axis=0) if self.sequence else self.constant
+
     def unchanged(self, task: Task) -> bool:
         """Whether the task's perturbation leaves X exactly as it is: a permutation of cells
         that hold one value in every sample (at its step, or at every step), noise of scale

@@ -338,3 +338,23 @@ def records_settings(function: Callable[..., Importance], min_samples: int = 1
         return result
 
     return method
+
+
+def constant_variables(setup: Setup, constant: np.ndarray) -> list[str]:
+    """The variables all of whose columns are ``constant`` (a boolean per feature)."""
+    return [name for name, cols in setup.groups.items() if constant[cols].all()]
+
+
+def warn_constant(names: Sequence[str], method: str, why: str, sequence: bool) -> None:
+    """One ``UserWarning`` naming the constant inputs a method cannot measure, whose scores
+    are then exactly 0."""
+    if not names:
+        return
+    listed = ", ".join(map(repr, names))
+    held = "holds" if len(names) == 1 else "hold"
+    steps = " (at every time step)" if sequence else ""
+    warnings.warn(f"{listed} {held} one value in every sample{steps}: {method} cannot measure "
+                  f"a constant input ({why}), so its score is exactly 0, which says nothing of "
+                  "how the model uses it; the weight and derivative methods (connection_weights, "
+                  "garson, partial_derivatives) measure the model's sensitivity to it",
+                  UserWarning, stacklevel=3)

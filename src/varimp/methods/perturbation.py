@@ -37,7 +37,15 @@ from ..validation import (
     check_positive_int,
     feature_spread,
 )
-from ._common import Setup, explained_outputs, one_hot_blocks, prepare, time_table
+from ._common import (
+    Setup,
+    constant_variables,
+    explained_outputs,
+    one_hot_blocks,
+    prepare,
+    time_table,
+    warn_constant,
+)
 from .measure import (
     Measure,
     RowShares,
@@ -77,26 +85,6 @@ def summarize(values: np.ndarray, setup: Setup, cells: bool
         table = time_table(values[:, len(names):].reshape(len(values), steps, len(names))
                            .mean(axis=0), names)
     return whole.mean(axis=0), std, table
-
-
-def constant_variables(setup: Setup, constant: np.ndarray) -> list[str]:
-    """The variables all of whose columns are ``constant`` (a boolean per feature)."""
-    return [name for name, cols in setup.groups.items() if constant[cols].all()]
-
-
-def warn_constant(names: Sequence[str], method: str, why: str, sequence: bool) -> None:
-    """One ``UserWarning`` naming the constant inputs a method cannot measure, whose scores
-    are then exactly 0."""
-    if not names:
-        return
-    listed = ", ".join(map(repr, names))
-    held = "holds" if len(names) == 1 else "hold"
-    steps = " (at every time step)" if sequence else ""
-    warnings.warn(f"{listed} {held} one value in every sample{steps}: {method} cannot measure "
-                  f"a constant input ({why}), so its score is exactly 0, which says nothing of "
-                  "how the model uses it; the weight and derivative methods (connection_weights, "
-                  "garson, partial_derivatives) measure the model's sensitivity to it",
-                  UserWarning, stacklevel=3)
 
 
 def _check_noise(noise: object) -> tuple[float, ...]:
@@ -250,7 +238,7 @@ def perturbation(
     engine = PerturbationEngine(setup.adapter, data.X, batch_size=batch_size,
                                 max_memory=max_memory, progress=progress)
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
-    constant = engine.constant.all(axis=0) if data.sequence else engine.constant
+    constant = engine.constant_features
     spread = np.where(constant, 0.0, feature_spread(data.X))  # 0, not rounding: no noise
     categories = one_hot_groups(setup, groups)
     still = [name for name in constant_variables(setup, constant)  # unchanged when perturbed
@@ -481,10 +469,8 @@ def permutation(
     measure = Measure.build(setup, engine.base, scoring, output, output_step)
     tasks, cells = variable_tasks(setup, lambda cols, t=None: Permute(), by_time)
     names = setup.variables
-    warn_constant(constant_variables(setup, engine.constant.all(axis=0) if data.sequence
-                                     else engine.constant),
-                  "permutation", "moving its values between samples changes nothing",
-                  data.sequence)
+    warn_constant(constant_variables(setup, engine.constant_features), "permutation",
+                  "moving its values between samples changes nothing", data.sequence)
     shares = None
     if ci_level is not None:  # every row is a receiver and a donor: both roles resampled
         def donors(repeat: int, n_rows: int) -> np.ndarray:

@@ -23,8 +23,8 @@ from ._common import (
     resolve_output,
     resolve_step,
     time_table,
+    warn_constant,
 )
-from .perturbation import warn_constant
 
 #: Lek's five levels: the quantiles at which the other inputs are held by default.
 QUANTILE_LEVELS = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
